@@ -1,0 +1,41 @@
+"""Formwork: forms, approval routes, permissions and KPIs described as versioned definitions."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, plugins, then each area's blueprints."""
+    app = Flask(
+        __name__,
+        instance_path=str(config.instance_path()),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+        static_url_path="/static",
+    )
+    app.config.from_mapping(config.from_environment())
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    from . import models  # noqa: F401  - register every table with the metadata
+
+    from . import api, definitions, demo, forms, i18n, org, plugins, records, web
+
+    i18n.init_app(app)
+    plugins.init_app(app)
+    org.init_app(app)
+    definitions.init_app(app)
+    records.init_app(app)
+    forms.init_app(app)
+    api.init_app(app)
+    web.init_app(app)
+    demo.init_app(app)
+    return app

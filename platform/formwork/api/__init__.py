@@ -1,0 +1,5 @@
+"""api"""
+
+
+def init_app(app):
+    pass

@@ -1,0 +1,5 @@
+"""demo"""
+
+
+def init_app(app):
+    pass

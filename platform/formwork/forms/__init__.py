@@ -1,0 +1,5 @@
+"""forms"""
+
+
+def init_app(app):
+    pass

@@ -1,0 +1,5 @@
+"""Interface language (zh-CN / en)."""
+
+
+def init_app(app):
+    pass

@@ -1,0 +1,5 @@
+"""The organisation: departments, users, roles, sign-in and API tokens."""
+
+
+def init_app(app):
+    pass

@@ -1,0 +1,166 @@
+"""Departments (a tree), users, roles and role assignments, API tokens, login throttling."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Iterator
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..db_types import Timestamp, utcnow
+from ..extensions import db
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    # use_alter: departments and users reference each other.
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+    parent: Mapped["Department | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Department"]] = relationship(back_populates="parent")
+    head: Mapped["User | None"] = relationship(foreign_keys=[head_id], post_update=True)
+
+    def name(self, locale: str | None = None) -> str:
+        return self.name_en if (locale or "").startswith("en") else self.name_zh
+
+    def ancestors(self) -> Iterator["Department"]:
+        """Parent, grandparent, ... up to the root (guarded against cycles)."""
+        seen = {self.id}
+        node = self.parent
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            yield node
+            node = node.parent
+
+    def up(self, levels: int) -> "Department | None":
+        """The department ``levels`` steps up the tree (0 is this one)."""
+        if levels == 0:
+            return self
+        for depth, node in enumerate(self.ancestors(), start=1):
+            if depth == levels:
+                return node
+        return None
+
+    def descendants(self) -> Iterator["Department"]:
+        stack = list(self.children)
+        seen = {self.id}
+        while stack:
+            node = stack.pop()
+            if node.id in seen:
+                continue
+            seen.add(node.id)
+            yield node
+            stack.extend(node.children)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # False once the person has left: sign-in, tokens and sessions stop working at once.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    left_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    locale: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+    manager: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[manager_id])
+    role_assignments: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="RoleAssignment.user_id"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def role_keys(self) -> set[str]:
+        return {assignment.role.key for assignment in self.role_assignments}
+
+    def has_role(self, key: str) -> bool:
+        return key in self.role_keys()
+
+
+class Role(db.Model):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(1000))
+
+    def name(self, locale: str | None = None) -> str:
+        return self.name_en if (locale or "").startswith("en") else self.name_zh
+
+
+class RoleAssignment(db.Model):
+    """A role held by a user, optionally limited to one department (e.g. finance reviewer of Sales)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role_id", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    granted_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(back_populates="role_assignments", foreign_keys=[user_id])
+    role: Mapped[Role] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+def hash_token(token: str) -> str:
+    # Tokens are long random strings, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp())
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per user name, in the database so every worker sees the same count."""
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp())
+    last_failure_at: Mapped[datetime | None] = mapped_column(Timestamp())

@@ -1,0 +1,5 @@
+"""Records: the data people enter through generated forms."""
+
+
+def init_app(app):
+    pass

@@ -1,0 +1,80 @@
+"""Records, their change history, and uploaded attachments."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db_types import JSONDocument, Timestamp, utcnow
+from ..definitions.models import DefinitionVersion
+from ..extensions import db
+from ..org.models import Department, User
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+STATUSES = (DRAFT, SUBMITTED, "in_review", "returned", "approved", "rejected", "withdrawn")
+
+
+class Record(db.Model):
+    __tablename__ = "records"
+    __table_args__ = (UniqueConstraint("owner_id", "client_token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(100), index=True)
+    # The exact definition version the record was created with; it is always shown and validated with it.
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
+    form_version: Mapped[int] = mapped_column(Integer)
+    # Field values as JSON: decimals and money as strings, so nothing passes through float.
+    data: Mapped[dict] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT, index=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    search_text: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    # A client-chosen token per creation attempt: a repeated submit finds the first record.
+    client_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # Optimistic locking: two concurrent edits cannot both win.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    definition: Mapped[DefinitionVersion] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    department: Mapped[Department | None] = relationship()
+
+
+class RecordEvent(db.Model):
+    """Append-only history of a record: creation, edits (with changed fields), submission."""
+
+    __tablename__ = "record_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict | None] = mapped_column(JSONDocument)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), index=True)
+    form_key: Mapped[str] = mapped_column(String(100))
+    field_path: Mapped[str] = mapped_column(String(200))
+    # Sanitised display name; the stored file is named by ``storage_key`` only.
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)

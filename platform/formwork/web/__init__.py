@@ -1,0 +1,5 @@
+"""web"""
+
+
+def init_app(app):
+    pass
