@@ -1,0 +1,45 @@
+"""Values at evaluation time: the clock, text conversion and result limits, shared by all functions."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+from .errors import ExpressionRuntimeError
+
+
+def context_value(context: Mapping[str, Any], name: str) -> Any:
+    """``$name`` from the context (keys with or without ``$``); the clock when not given."""
+    value = context.get(name)
+    if value is None:
+        value = context.get("$" + name)
+    if value is None:
+        if name == "today":
+            return date.today()
+        if name == "now":
+            return datetime.now(timezone.utc)
+    return value
+
+
+def to_text(value: Any) -> str | None:
+    """The canonical text form of a value: ``12.50``, ``2024-05-01``, ``true``; null stays null."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (int, date)):
+        return str(value) if isinstance(value, int) else value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(t for t in (to_text(v) for v in value) if t is not None)
+    raise ExpressionRuntimeError(f"a {type(value).__name__} value cannot be shown as text")
+
+
+def checked_text(value: str, limit: int, position: int | None = None) -> str:
+    """Stop text that grows past ``limit`` characters (nothing may build megabytes of text)."""
+    if len(value) > limit:
+        raise ExpressionRuntimeError(f"the text result is too long (more than {limit} characters)", position)
+    return value
