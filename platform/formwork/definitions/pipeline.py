@@ -1,0 +1,305 @@
+"""Checking definitions: the JSON Schema first, then the semantic checks of each kind.
+
+A definition that fails any check never becomes active. Every problem names the
+JSON pointer it is about; when the definition came from a file, the source name
+and line are attached from the loader's pointer→line map.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from .loader import SOURCE_SUFFIXES, SourceDocument, escape_pointer_token, read_source
+from .problems import DefinitionError, Problem
+
+log = logging.getLogger(__name__)
+
+KINDS = ("form",)
+# Folder under a definitions directory → the kind its files hold.
+KIND_FOLDERS = {"forms": "form"}
+MAX_SCHEMA_PROBLEMS = 100  # beyond this, more messages only bury the first mistake
+
+
+# --- the schemas -------------------------------------------------------------------------------
+
+
+@cache
+def schema_for(kind: str) -> dict:
+    """The JSON Schema of a definition kind, as shipped in the package."""
+    if kind not in KINDS:
+        raise KeyError(kind)
+    text = resources.files(__package__).joinpath("schema", f"{kind}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    schema = schema_for(kind)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker(formats=("regex",)))
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+
+def check(content: Any, registry: Any = None, document: SourceDocument | None = None) -> list[Problem]:
+    """Every problem in one definition (empty when it may be published).
+
+    ``registry`` is the plugin registry (field types and functions); ``None``
+    means the current application's. ``document`` supplies file and lines.
+    """
+    problems = _check(content, registry)
+    if document is not None:
+        problems = document.locate(problems)
+    return sorted(problems, key=lambda p: (p.line or 0, p.pointer))
+
+
+def _check(content: Any, registry: Any) -> list[Problem]:
+    if not isinstance(content, dict):
+        return [Problem(f"a definition must be a mapping with kind, key, ...; got {_describe(content)}", "")]
+    kind = content.get("kind")
+    if kind not in KINDS:
+        if kind is None:
+            message = f"kind is missing; it says what this definition is (one of: {', '.join(KINDS)})"
+            return [Problem(message, "")]
+        return [Problem(f"unknown kind {kind!r}; known kinds: {', '.join(KINDS)}", "/kind")]
+    problems = schema_problems(content, kind)
+    if problems:
+        # Semantic checks assume the shape the schema guarantees.
+        return problems
+    if registry is None:
+        from ..plugins import current_registry
+
+        registry = current_registry()
+    return SEMANTIC_CHECKS[kind](content, registry)
+
+
+def schema_problems(content: Any, kind: str) -> list[Problem]:
+    """JSON Schema violations as readable problems, one per mistake."""
+    problems: list[Problem] = []
+    errors = sorted(_validator(kind).iter_errors(content), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        problems.extend(_explain(error))
+        if len(problems) >= MAX_SCHEMA_PROBLEMS:
+            problems.append(Problem(f"stopped after {MAX_SCHEMA_PROBLEMS} problems", ""))
+            break
+    return problems
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "".join(f"/{escape_pointer_token(token)}" for token in path)
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}" if len(value) <= 40 else "a long text"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if value is None:
+        return "nothing (null)"
+    return type(value).__name__
+
+
+def _explain(error: ValidationError) -> list[Problem]:
+    """Turn one jsonschema error into problems a person can act on."""
+    pointer = _pointer(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+    validator = error.validator
+    custom = schema.get("x-message")
+
+    if validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extras = [key for key in value if key not in schema.get("properties", {})]
+        result = []
+        for key in extras:
+            message = f'unknown property "{key}"'
+            close = difflib.get_close_matches(key, allowed, n=1)
+            if close:
+                message += f' (did you mean "{close[0]}"?)'
+            else:
+                message += f"; allowed here: {', '.join(allowed)}"
+            result.append(Problem(message, f"{pointer}/{escape_pointer_token(key)}"))
+        return result
+    if validator == "required":
+        missing = [key for key in error.validator_value if key not in value]
+        return [Problem(f'required property "{key}" is missing', pointer) for key in missing]
+    if custom and validator in {"pattern", "anyOf", "oneOf", "maxLength"}:
+        return [Problem(f"{_describe(value)} {custom}", pointer)]
+    if validator == "type":
+        expected = error.validator_value
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        return [Problem(f"expected {words}, got {_describe(value)}", pointer)]
+    if validator == "const":
+        return [Problem(f"must be {json.dumps(error.validator_value)}, got {_describe(value)}", pointer)]
+    if validator == "enum":
+        choices = ", ".join(str(c) for c in error.validator_value)
+        return [Problem(f"{_describe(value)} is not allowed here; choose one of: {choices}", pointer)]
+    if validator == "minLength":
+        if error.validator_value == 1:
+            return [Problem("must not be empty", pointer)]
+        return [Problem(f"must be at least {error.validator_value} characters long", pointer)]
+    if validator == "maxLength":
+        return [Problem(f"must be at most {error.validator_value} characters long", pointer)]
+    if validator == "minItems":
+        return [Problem(f"needs at least {error.validator_value} item(s)", pointer)]
+    if validator == "maxItems":
+        return [Problem(f"may have at most {error.validator_value} items", pointer)]
+    if validator == "minProperties":
+        return [Problem("must not be empty; give the text in zh-CN, en or both", pointer)]
+    if validator == "uniqueItems":
+        return [Problem("must not repeat an item", pointer)]
+    if validator == "minimum":
+        return [Problem(f"must be at least {error.validator_value}", pointer)]
+    if validator == "maximum":
+        return [Problem(f"must be at most {error.validator_value}", pointer)]
+    if validator == "format" and error.validator_value == "regex":
+        return [Problem("is not a valid regular expression", pointer)]
+    if validator == "pattern":
+        return [Problem(f"{_describe(value)} does not match the pattern {error.validator_value}", pointer)]
+    if validator in {"anyOf", "oneOf"}:
+        return [Problem(f"{_describe(value)} is not valid here", pointer)]
+    return [Problem(error.message, pointer)]
+
+
+# --- semantic checks per kind ------------------------------------------------------------------
+
+
+# Properties that belong to particular built-in types. A plugin's type is not policed here:
+# it reads what it needs, and the schema has already refused unknown property names.
+_TEXT_PROPERTIES = frozenset({"min_length", "max_length", "pattern", "pattern_message"})
+TYPE_PROPERTIES: dict[str, frozenset[str]] = {
+    "text": _TEXT_PROPERTIES,
+    "long_text": _TEXT_PROPERTIES,
+    "integer": frozenset({"min", "max"}),
+    "decimal": frozenset({"min", "max", "scale"}),
+    "money": frozenset({"min", "max", "scale", "currency"}),
+    "date": frozenset({"min", "max"}),
+    "datetime": frozenset({"min", "max"}),
+    "boolean": frozenset(),
+    "choice": frozenset({"options"}),
+    "multi_choice": frozenset({"options", "min", "max"}),
+    "user": frozenset(),
+    "department": frozenset(),
+    "attachment": frozenset({"max_size", "accept", "max_files"}),
+    "computed": frozenset({"expression", "result_type", "scale", "currency"}),
+    "lines": frozenset({"fields", "min_rows", "max_rows"}),
+}
+_TYPE_SPECIFIC = frozenset().union(*TYPE_PROPERTIES.values())
+
+
+def _misplaced_properties(fields: list[dict], pointer: str) -> list[Problem]:
+    """A property of one type written on another (``currency`` on a text field) is a mistake."""
+    problems = []
+    for index, spec in enumerate(fields):
+        here = f"{pointer}/{index}"
+        allowed = TYPE_PROPERTIES.get(spec.get("type", ""))
+        if allowed is not None:
+            for name in spec:
+                if name in _TYPE_SPECIFIC and name not in allowed:
+                    problems.append(Problem(f'"{name}" does not apply to a {spec["type"]} field', f"{here}/{name}"))
+        if spec.get("type") == "lines" and isinstance(spec.get("fields"), list):
+            problems.extend(_misplaced_properties(spec["fields"], f"{here}/fields"))
+    return problems
+
+
+def _check_form(content: dict, registry: Any) -> list[Problem]:
+    from ..forms.model import compile_form
+
+    problems = _misplaced_properties(content["fields"], "/fields")
+    try:
+        compile_form(content, registry)
+    except DefinitionError as exc:
+        return problems + list(exc.problems)
+    except Exception:  # a bug in a checker must not let a definition through, nor crash the caller
+        log.exception("unexpected error while checking form %r", content.get("key"))
+        return [Problem("the form could not be checked because of an internal error; see the server log", "")]
+    return problems
+
+
+SEMANTIC_CHECKS: dict[str, Callable[[dict, Any], list[Problem]]] = {"form": _check_form}
+
+
+# --- folders -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckedSource:
+    """One source file, parsed (``document`` is None when it could not be read) and checked."""
+
+    path: Path
+    document: SourceDocument | None
+    problems: list[Problem]
+
+    @property
+    def content(self) -> Any:
+        return self.document.content if self.document else None
+
+
+def discover(path: Path) -> list[Path]:
+    """Definition files at ``path``: the file itself, or every source file in a definitions folder.
+
+    A folder holding kind folders (``forms/``) contributes only those, so the
+    organisation files beside them (``org/``) are not taken for definitions.
+    """
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(str(path))
+    roots = [path / folder for folder in KIND_FOLDERS if (path / folder).is_dir()] or [path]
+    found = []
+    for root in roots:
+        found.extend(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES)
+    return sorted(found)
+
+
+def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path], str] = str) -> list[CheckedSource]:
+    """Parse and check several files as one set (a key defined twice is a problem too)."""
+    checked: list[CheckedSource] = []
+    seen: dict[tuple[str, str], str] = {}
+    for path in paths:
+        name = display(path)
+        try:
+            document = read_source(path, name)
+        except DefinitionError as exc:
+            checked.append(CheckedSource(path, None, exc.problems))
+            continue
+        problems = check(document.content, registry, document)
+        content = document.content
+        if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
+            identity = (content["kind"], content["key"])
+            if identity in seen:
+                problems.append(
+                    Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key", name,
+                            document.line_for("/key"))
+                )
+            else:
+                seen[identity] = name
+        checked.append(CheckedSource(path, document, problems))
+    return checked
