@@ -1,5 +1,10 @@
 """Records: the data people enter through generated forms."""
+from __future__ import annotations
+
+from flask import Flask
 
 
-def init_app(app):
-    pass
+def init_app(app: Flask) -> None:
+    from .views import records_bp
+
+    app.register_blueprint(records_bp)

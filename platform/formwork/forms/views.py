@@ -1,0 +1,662 @@
+"""The generic form renderer: any published form as an HTML page, enhanced with htmx.
+
+One page serves both a new record (``/forms/<key>/new``) and a draft being edited
+(``/records/<id>/edit``). Without JavaScript it is a plain form: saving, submitting,
+adding and removing line-item rows are ordinary posts that re-render the page. With
+htmx, typing posts the form to ``.../evaluate``, where the server runs
+``state.evaluate_state`` — the same evaluator validation uses — and answers with
+out-of-band swaps of just the computed outputs and the fields whose visible /
+required / read-only state changed, so the input being typed in is never replaced.
+
+Input names are field paths (``reason``, ``lines[2].amount``); names starting with
+``_`` are the renderer's own (``_rows.lines`` lists a table's rows in page order,
+``_state`` the condition flags the page currently shows, ``_client_token`` makes a
+double click create one record).
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Iterable
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from ..definitions import store
+from ..definitions.models import DefinitionVersion
+from ..extensions import db
+from ..i18n import localized
+from ..org.models import Department, User
+from ..records import access, attachments, service
+from ..records.models import DRAFT, Attachment, Record
+from . import state as form_state
+from ..web.formatting import format_value
+from .field_types import FieldValueError
+from .model import FieldModel, FormModel
+
+forms_bp = Blueprint("forms", __name__)
+
+EDITABLE_STATUSES = (DRAFT, "returned")
+_ROW_KEY = re.compile(r"^(?P<lines>[a-z][a-z0-9_]*)\[(?P<index>\d+)\]\.(?P<key>[a-z][a-z0-9_]*)$")
+_NON_ID = re.compile(r"[^A-Za-z0-9_]+")
+MAX_ROW_INDEX = 100_000  # DOM row indices beyond this are not ours
+
+
+def dom_id(path: str) -> str:
+    """``lines[2].amount`` → ``lines-2-amount``: the stem of every id the field's markup uses."""
+    return _NON_ID.sub("-", path).strip("-")
+
+
+# ---------------------------------------------------------------- the editor's state
+
+
+@dataclass
+class Flags:
+    visible: bool = True
+    required: bool = False
+    readonly: bool = False
+
+    def code(self) -> str:
+        return ("v" if self.visible else "-") + ("r" if self.required else "-") + ("o" if self.readonly else "-")
+
+
+@dataclass
+class Editor:
+    """Everything one rendering of the form page needs."""
+
+    version: DefinitionVersion
+    form: FormModel
+    values: dict[str, Any]  # top-level key → input value; lines → list of row dicts
+    row_ids: dict[str, list[int]]  # lines key → DOM index of each row, in page order
+    state: Any
+    record: Record | None = None
+    errors: dict[str, list[str]] = dc_field(default_factory=dict)  # field path (page indices) → messages
+    summary: list[dict[str, str]] = dc_field(default_factory=list)
+    client_token: str = ""
+    messages: dict[str, str] = dc_field(default_factory=dict)  # lines key → row status message
+    options_cache: dict[str, list[tuple[str, str]]] = dc_field(default_factory=dict)
+    files: dict[int, Attachment] = dc_field(default_factory=dict)
+
+    @property
+    def action_url(self) -> str:
+        if self.record is not None:
+            return url_for("forms.edit_record", record_id=self.record.id)
+        return url_for("forms.new_record", key=self.form.key)
+
+    @property
+    def evaluate_url(self) -> str:
+        if self.record is not None:
+            return url_for("forms.evaluate_record", record_id=self.record.id)
+        return url_for("forms.evaluate_new", key=self.form.key)
+
+    @property
+    def upload_url(self) -> str:
+        return url_for("forms.upload", key=self.form.key)
+
+    # -- per field ------------------------------------------------------------
+
+    def flags(self, path: str, field: FieldModel) -> Flags:
+        """Visible / required / read-only of the field instance at ``path`` (compact row index)."""
+        return Flags(
+            visible=bool(self.state.is_visible(path)),
+            required=bool(self.state.is_required(path)),
+            readonly=bool(self.state.is_readonly(path)) or field.is_computed,
+        )
+
+    def computed(self, path: str) -> Any:
+        return self.state.computed.get(path)
+
+    def value(self, field: FieldModel, row: dict[str, Any] | None = None) -> Any:
+        source = self.values if row is None else row
+        return source.get(field.key)
+
+    def rows(self, lines: FieldModel) -> list[tuple[int, int, dict[str, Any]]]:
+        """(compact index, DOM index, row values) for each row of ``lines``."""
+        rows = self.values.get(lines.key) or []
+        ids = self.row_ids.get(lines.key) or list(range(len(rows)))
+        return [(i, ids[i], row) for i, row in enumerate(rows)]
+
+    def field_errors(self, path: str) -> list[str]:
+        return self.errors.get(path, [])
+
+    def options(self, field: FieldModel) -> list[tuple[str, str]]:
+        """(value, label) choices for select-like widgets, built once per request."""
+        cached = self.options_cache.get(field.path)
+        if cached is not None:
+            return cached
+        widget = field.type.widget
+        if widget == "user":
+            cached = self.options_cache.setdefault("@users", [
+                (str(u.id), u.display_name or u.username)
+                for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
+            ])
+        elif widget == "department":
+            tag = _locale_tag()
+            cached = self.options_cache.setdefault("@departments", [
+                (str(d.id), d.name(tag))
+                for d in db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.id))
+            ])
+        else:
+            cached = [(value, localized(label)) for value, label in field.settings.get("options", {}).items()]
+        self.options_cache[field.path] = cached
+        return cached
+
+    def display(self, field: FieldModel, value: Any) -> str:
+        """A value shown as text (read-only fields): names for people and departments."""
+        if field.type.widget in ("user", "department"):
+            return dict(self.options(field)).get(str(value), "") if value not in (None, "") else ""
+        return format_value(field, value)
+
+    def attachment_list(self, value: Any) -> list[Attachment]:
+        ids = [int(v) for v in (value or []) if str(v).isdigit()]
+        return [self.files[i] for i in ids if i in self.files]
+
+    def state_code(self) -> str:
+        """The condition flags this rendering shows, posted back so ``evaluate`` swaps only what changed."""
+        return "|".join(f"{path}={flags.code()}" for path, flags in sorted(conditional_flags(self).items()))
+
+
+def _locale_tag() -> str:
+    from ..i18n import current_locale_tag
+
+    return current_locale_tag()
+
+
+def conditional_flags(editor: Editor) -> dict[str, Flags]:
+    """Flags of every instance of a conditional field, keyed by its page path (DOM row index)."""
+    found: dict[str, Flags] = {}
+    for field in editor.form.conditional:
+        if field.parent is None:
+            found[field.path] = editor.flags(field.path, field)
+            continue
+        lines = field.parent
+        for compact, dom, _row in editor.rows(lines):
+            found[f"{lines.key}[{dom}].{field.key}"] = editor.flags(f"{lines.key}[{compact}].{field.key}", field)
+    return found
+
+
+def _lenient(field: FieldModel, value: Any) -> Any:
+    """A half-typed input as a runtime value; what cannot be read yet counts as empty."""
+    if value is None:
+        return None
+    try:
+        return field.type.coerce(value, field)
+    except FieldValueError:
+        return None
+
+
+def runtime_values(form: FormModel, values: dict[str, Any]) -> dict[str, Any]:
+    """Page values (posted strings or stored JSON) → runtime values for ``evaluate_state``."""
+    data: dict[str, Any] = {}
+    for field in form.fields:
+        value = values.get(field.key)
+        if value is None or field.is_computed:
+            continue
+        if field.is_lines:
+            data[field.key] = [
+                {sub.key: _lenient(sub, row.get(sub.key)) for sub in field.fields if not sub.is_computed}
+                for row in (value if isinstance(value, list) else ())
+                if isinstance(row, dict)
+            ]
+        else:
+            data[field.key] = _lenient(field, value)
+    return data
+
+
+def evaluate(form: FormModel, values: dict[str, Any]) -> Any:
+    """The one evaluator (``state.evaluate_state``) run on what the page currently holds."""
+    return form_state.evaluate_state(form, runtime_values(form, values), context=form_state.context_for(current_user))
+
+
+# ---------------------------------------------------------------- reading a posted form
+
+
+def _last(values: list[str]) -> str:
+    return values[-1] if values else ""
+
+
+def _field_input(field: FieldModel, posted: MultiDict, name: str) -> tuple[bool, Any]:
+    """(present, raw value) of one field instance in the post; absent when not rendered as an input."""
+    if name not in posted:
+        return False, None
+    widget = field.type.widget
+    if widget in ("checkboxes", "file"):
+        # A hidden empty input marks the field as rendered, so "nothing chosen" is an answer.
+        return True, [v for v in posted.getlist(name) if v != ""]
+    if widget == "checkbox":
+        return True, _last(posted.getlist(name))  # hidden "false", then the box's "true" when ticked
+    return True, posted.get(name, "")
+
+
+def read_post(form: FormModel, posted: MultiDict) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """Raw field values from a posted page, and each line-item table's DOM row indices in page order.
+
+    Only inputs the page rendered are read: hidden, read-only and computed fields have
+    none, so they are never "written" and the server keeps their values.
+    """
+    raw: dict[str, Any] = {}
+    row_ids: dict[str, list[int]] = {}
+    for field in form.fields:
+        if field.is_computed:
+            continue
+        if field.is_lines:
+            marker = f"_rows.{field.key}"
+            if marker not in posted:
+                continue
+            ids: list[int] = []
+            for value in posted.getlist(marker):
+                if value.isdigit() and int(value) <= MAX_ROW_INDEX and int(value) not in ids:
+                    ids.append(int(value))
+            rows = []
+            for dom in ids:
+                row: dict[str, Any] = {}
+                for sub in field.fields:
+                    if sub.is_computed:
+                        continue
+                    present, value = _field_input(sub, posted, f"{field.key}[{dom}].{sub.key}")
+                    if present:
+                        row[sub.key] = value
+                rows.append(row)
+            raw[field.key] = rows
+            row_ids[field.key] = ids
+            continue
+        present, value = _field_input(field, posted, field.key)
+        if present:
+            raw[field.key] = value
+    return raw, row_ids
+
+
+# ---------------------------------------------------------------- initial values
+
+
+def initial_values(form: FormModel, data: dict[str, Any] | None) -> dict[str, Any]:
+    """Input values for a fresh page: a record's stored data, or the definition's defaults and min rows."""
+    if data is not None:
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
+    values: dict[str, Any] = {}
+    for field in form.fields:
+        if field.is_lines:
+            row = {sub.key: sub.to_json(sub.default) for sub in field.fields if sub.default is not None}
+            values[field.key] = [dict(row) for _ in range(max(1, field.settings.get("min_rows") or 0))]
+        elif field.default is not None:
+            values[field.key] = field.to_json(field.default)
+    return values
+
+
+def new_row(lines: FieldModel) -> dict[str, Any]:
+    return {sub.key: sub.to_json(sub.default) for sub in lines.fields if sub.default is not None}
+
+
+def load_files(editor: Editor) -> None:
+    """Attachments shown on the page, fetched in one query."""
+    ids: set[int] = set()
+    for field in editor.form.fields:
+        if field.type.widget == "file":
+            ids.update(_ids(editor.values.get(field.key)))
+        elif field.is_lines:
+            file_fields = [sub.key for sub in field.fields if sub.type.widget == "file"]
+            if file_fields:
+                for row in editor.values.get(field.key) or []:
+                    for key in file_fields:
+                        ids.update(_ids(row.get(key)))
+    if ids:
+        editor.files = {
+            a.id: a
+            for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)))
+            if a.owner_id == current_user.id or (editor.record is not None and a.record_id == editor.record.id)
+        }
+
+
+def _ids(value: Any) -> list[int]:
+    if not isinstance(value, list):
+        return []
+    return [int(v) for v in value if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _current_form(key: str) -> tuple[DefinitionVersion, FormModel]:
+    version = store.current("form", key)
+    if version is None:
+        abort(404)
+    return version, store.compiled_form(version)
+
+
+def _editable_record(record_id: int) -> tuple[Record, DefinitionVersion, FormModel]:
+    record = access.get_visible(current_user, record_id)
+    if record is None:
+        abort(404)  # another user's record looks exactly like a missing one
+    version = store.get(record.definition_id)
+    return record, version, store.compiled_form(version)
+
+
+def _can_edit(record: Record) -> bool:
+    return record.owner_id == current_user.id and record.status in EDITABLE_STATUSES
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_editor(editor: Editor, status: int = 200):
+    load_files(editor)
+    return render_template("forms/edit.html", editor=editor, form=editor.form), status
+
+
+def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
+    """Per-field messages keyed by page path, and the error summary linking to each field."""
+    for error in errors:
+        path = str(error.get("field") or "")
+        message = str(error.get("message") or "")
+        page_path = _page_path(path, editor.row_ids)
+        editor.errors.setdefault(page_path, []).append(message)
+        field = editor.form.field(path) if path else None
+        label = localized(field.label) if field is not None else _("Form")
+        row = re.search(r"\[(\d+)\]", path)
+        if row and field is not None and field.parent is not None:
+            label = _("%(lines)s, row %(n)s: %(field)s", lines=localized(field.parent.label),
+                      n=int(row.group(1)) + 1, field=label)
+        anchor = ("f-" + dom_id(page_path)) if field is not None else "form-errors"
+        editor.summary.append({"anchor": anchor, "label": label, "message": message})
+
+
+def _page_path(path: str, row_ids: dict[str, list[int]]) -> str:
+    """Data path (compact row index) → page path (DOM row index)."""
+    match = re.match(r"^([a-z][a-z0-9_]*)\[(\d+)\](.*)$", path)
+    if not match:
+        return path
+    ids = row_ids.get(match.group(1))
+    index = int(match.group(2))
+    if ids and index < len(ids):
+        return f"{match.group(1)}[{ids[index]}]{match.group(3)}"
+    return path
+
+
+# ---------------------------------------------------------------- views: list and pages
+
+
+@forms_bp.get("/forms")
+@login_required
+def index():
+    return render_template("forms/index.html", forms=available_forms())
+
+
+def available_forms() -> list[dict[str, Any]]:
+    """The published forms a user may start, for the list and the home page."""
+    items = []
+    for version in store.list_current("form"):
+        form = store.compiled_form(version)
+        items.append({"key": version.key, "title": form.title(_locale_tag()), "version": version.version,
+                      "description": localized(version.content.get("description"))})
+    return sorted(items, key=lambda item: item["title"])
+
+
+@forms_bp.get("/forms/<key>/new")
+@login_required
+def new_record(key: str):
+    version, form = _current_form(key)
+    values = initial_values(form, None)
+    row_ids = {k: list(range(len(v))) for k, v in values.items() if isinstance(v, list) and form.field(k) and form.field(k).is_lines}
+    editor = Editor(version, form, values, row_ids, evaluate(form, values), client_token=secrets.token_urlsafe(24))
+    return render_editor(editor)
+
+
+@forms_bp.post("/forms/<key>/new")
+@login_required
+def create_record(key: str):
+    version, form = _current_form(key)
+    return _save(version, form, None)
+
+
+@forms_bp.get("/records/<int:record_id>/edit")
+@login_required
+def edit_record(record_id: int):
+    record, version, form = _editable_record(record_id)
+    if not _can_edit(record):
+        return redirect(url_for("records.detail", record_id=record.id))
+    values = initial_values(form, record.data)
+    row_ids = {f.key: list(range(len(values.get(f.key) or []))) for f in form.fields if f.is_lines}
+    editor = Editor(version, form, values, row_ids, evaluate(form, values), record=record)
+    return render_editor(editor)
+
+
+@forms_bp.post("/records/<int:record_id>/edit")
+@login_required
+def update_record(record_id: int):
+    record, version, form = _editable_record(record_id)
+    if not _can_edit(record):
+        flash(_("This record can no longer be edited."), "error")
+        return _redirect(url_for("records.detail", record_id=record.id))
+    return _save(version, form, record)
+
+
+def _redirect(url: str):
+    if request.headers.get("HX-Request"):
+        # htmx would follow a 302 inside the page; ask it to navigate instead.
+        return Response(status=204, headers={"HX-Redirect": url})
+    return redirect(url, code=303)
+
+
+def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record | None) -> tuple[Editor, dict]:
+    raw, row_ids = read_post(form, request.form)
+    previous = dict(record.data) if record is not None else initial_values(form, None)
+    values = dict(previous)
+    values.update(raw)
+    for field in form.fields:
+        if field.is_lines and field.key not in row_ids:
+            row_ids[field.key] = list(range(len(values.get(field.key) or [])))
+    editor = Editor(version, form, values, row_ids, None, record=record,
+                    client_token=(request.form.get("_client_token") or "")[:64])
+    return editor, raw
+
+
+def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
+    editor, raw = _posted_editor(version, form, record)
+    _store_uploads(editor, raw)
+    operation = request.form.get("_op")
+    if operation:
+        # A row button pressed without JavaScript: apply it and show the page again.
+        apply_row_operation(editor, operation)
+        editor.state = evaluate(form, editor.values)
+        return render_editor(editor)
+    submit = request.form.get("_action") == "submit"
+    try:
+        if record is None:
+            saved = service.create_record(form.key, raw, current_user, submit=submit,
+                                          client_token=editor.client_token or None)
+        else:
+            saved = service.update_record(record, raw, current_user, submit=submit)
+    except service.ValidationFailed as exc:
+        db.session.rollback()
+        editor.state = evaluate(form, editor.values)
+        # Rows are shown again in compact order, so error paths and page paths agree.
+        editor.row_ids = {k: list(range(len(ids))) for k, ids in editor.row_ids.items()}
+        _summary(editor, exc.errors)
+        return render_editor(editor, 200 if request.headers.get("HX-Request") else 422)
+    if submit:
+        flash(_("Submitted."), "success")
+        return _redirect(url_for("records.detail", record_id=saved.id))
+    flash(_("Draft saved."), "success")
+    return _redirect(url_for("forms.edit_record", record_id=saved.id))
+
+
+def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
+    """Files chosen without JavaScript arrive with the form; store them and add their ids."""
+    for name, upload in request.files.items(multi=True):
+        if not name.startswith("_upload.") or not upload or not upload.filename:
+            continue
+        page_path = name[len("_upload."):]
+        field = editor.form.field(page_path)
+        if field is None or field.type.widget != "file":
+            continue
+        try:
+            attachment = attachments.store_upload(upload, current_user, editor.form.key, field.path)
+        except attachments.UploadRefused as exc:
+            editor.errors.setdefault(page_path, []).append(exc.message)
+            continue
+        _append_id(raw, page_path, attachment.id, editor.row_ids)
+        _append_id(editor.values, page_path, attachment.id, editor.row_ids)
+
+
+def _append_id(values: dict[str, Any], page_path: str, attachment_id: int, row_ids: dict[str, list[int]]) -> None:
+    match = _ROW_KEY.match(page_path)
+    if match is None:
+        values[page_path] = [*(values.get(page_path) or []), str(attachment_id)]
+        return
+    ids = row_ids.get(match["lines"], [])
+    index = int(match["index"])
+    rows = values.get(match["lines"]) or []
+    if index in ids and ids.index(index) < len(rows):
+        row = rows[ids.index(index)]
+        row[match["key"]] = [*(row.get(match["key"]) or []), str(attachment_id)]
+
+
+# ---------------------------------------------------------------- rows
+
+
+def apply_row_operation(editor: Editor, operation: str) -> tuple[str, str, int | None] | None:
+    """``add:lines`` or ``remove:lines:<dom index>``; min/max rows are respected with a message.
+
+    Returns (kind, lines key, DOM index) of what was done, or None when nothing changed.
+    """
+    parts = operation.split(":")
+    lines = editor.form.field(parts[1]) if len(parts) >= 2 else None
+    if lines is None or not lines.is_lines or lines.parent is not None:
+        return None
+    rows = list(editor.values.get(lines.key) or [])
+    ids = list(editor.row_ids.get(lines.key) or [])
+    low = lines.settings.get("min_rows") or 0
+    high = lines.settings.get("max_rows")
+    if parts[0] == "add":
+        if high is not None and len(rows) >= high:
+            editor.messages[lines.key] = _("At most %(n)s rows.", n=high)
+            return None
+        dom = (max(ids) + 1) if ids else 0
+        rows.append(new_row(lines))
+        ids.append(dom)
+        editor.messages[lines.key] = _("Row %(n)s added.", n=len(rows))
+        result = ("add", lines.key, dom)
+    elif parts[0] == "remove" and len(parts) == 3 and parts[2].isdigit():
+        dom = int(parts[2])
+        if dom not in ids:
+            return None
+        if len(rows) <= low:
+            editor.messages[lines.key] = _("At least %(n)s rows are needed.", n=low)
+            return None
+        position = ids.index(dom)
+        del rows[position]
+        del ids[position]
+        editor.messages[lines.key] = _("Row %(n)s removed.", n=position + 1)
+        result = ("remove", lines.key, dom)
+    else:
+        return None
+    editor.values[lines.key] = rows
+    editor.row_ids[lines.key] = ids
+    return result
+
+
+# ---------------------------------------------------------------- htmx: evaluate, rows, uploads
+
+
+def _evaluate_response(version: DefinitionVersion, form: FormModel, record: Record | None):
+    editor, _raw = _posted_editor(version, form, record)
+    operation = request.form.get("_op")
+    done = apply_row_operation(editor, operation) if operation else None
+    editor.state = evaluate(form, editor.values)
+    shown = _parse_state_code(request.form.get("_state", ""))
+    trigger = request.headers.get("HX-Trigger-Name")
+    changed = []
+    for path, flags in conditional_flags(editor).items():
+        # Never replace the input being typed in; it keeps its own state until the next change.
+        if shown.get(path) != flags.code() and path != trigger:
+            changed.append(path)
+    load_files(editor)
+    row_change = None
+    if done is not None:
+        row_change = {"kind": done[0], "lines": form.field(done[1]), "dom": done[2]}
+    elif operation:
+        # Refused (min/max rows): still update the row controls so the message is announced.
+        lines = form.field(operation.split(":")[1]) if ":" in operation else None
+        if lines is not None and lines.is_lines:
+            row_change = {"kind": "refused", "lines": lines, "dom": None}
+    return render_template(
+        "forms/evaluate.html", editor=editor, form=form, changed=[_lookup(editor, p) for p in changed],
+        row_change=row_change,
+    )
+
+
+def _lookup(editor: Editor, page_path: str) -> dict[str, Any]:
+    """What the templates need to render the field instance at a page path again."""
+    match = _ROW_KEY.match(page_path)
+    field = editor.form.field(page_path)
+    if match is None:
+        return {"field": field, "lines": None}
+    ids = editor.row_ids.get(match["lines"], [])
+    compact = ids.index(int(match["index"]))
+    row = (editor.values.get(match["lines"]) or [])[compact]
+    return {"field": field, "lines": field.parent, "compact": compact, "dom": int(match["index"]), "row": row}
+
+
+def _parse_state_code(code: str) -> dict[str, str]:
+    shown = {}
+    for item in code.split("|")[:5000]:
+        path, _sep, flags = item.partition("=")
+        if path:
+            shown[path] = flags
+    return shown
+
+
+@forms_bp.post("/forms/<key>/evaluate")
+@login_required
+def evaluate_new(key: str):
+    version, form = _current_form(key)
+    return _evaluate_response(version, form, None)
+
+
+@forms_bp.post("/records/<int:record_id>/evaluate")
+@login_required
+def evaluate_record(record_id: int):
+    record, version, form = _editable_record(record_id)
+    if not _can_edit(record):
+        abort(409)
+    return _evaluate_response(version, form, record)
+
+
+@forms_bp.post("/forms/<key>/upload")
+@login_required
+def upload(key: str):
+    """One file chosen in an attachment field: store it, answer with the field's updated file list."""
+    version, form = _current_form_any_version(key)
+    page_path = request.args.get("field", "")
+    field = form.field(page_path)
+    if field is None or field.type.widget != "file":
+        abort(404)
+    ids = [v for v in request.form.getlist(page_path) if v.isdigit()]
+    error = None
+    upload_file = request.files.get(f"_upload.{page_path}")
+    if upload_file and upload_file.filename:
+        try:
+            attachment = attachments.store_upload(upload_file, current_user, form.key, field.path)
+            ids.append(str(attachment.id))
+        except attachments.UploadRefused as exc:
+            error = exc.message
+    found = db.session.scalars(select(Attachment).where(Attachment.id.in_([int(i) for i in ids]))) if ids else []
+    files = [a for a in found if a.owner_id == current_user.id]
+    editor = Editor(version, form, {}, {}, None)
+    return render_template("forms/upload.html", editor=editor, field=field, path=page_path, files=files, error=error)
+
+
+def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
+    """Uploads are checked against the field the page shows: the record's version when given."""
+    record_id = request.args.get("record", "")
+    if record_id.isdigit():
+        record = access.get_visible(current_user, int(record_id))
+        if record is None or record.form_key != key:
+            abort(404)
+        version = store.get(record.definition_id)
+        return version, store.compiled_form(version)
+    return _current_form(key)

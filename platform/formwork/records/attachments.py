@@ -1,0 +1,242 @@
+"""Uploaded files: checked against their field's limits, sniffed, stored under random names.
+
+An upload belongs to its uploader until a record claims it (``records.service``).
+The stored file is named by a random key under ``FORMWORK_UPLOAD_DIR`` — never by
+anything the user sent — and the user's file name is kept only as a sanitised
+display name. The type must be accepted by the field *by extension* and the
+content must really be of that type (a ``.pdf`` that is not a PDF is refused).
+Files are streamed to disk in chunks, so an oversized upload is refused after
+reading at most ``max_size`` + one chunk, whatever its size.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from flask import Response, current_app, send_file
+
+from ..definitions import store
+from ..extensions import db
+from ..forms.model import schema_path
+from . import access
+from .models import Attachment
+
+CHUNK = 64 * 1024
+MAX_DISPLAY_NAME = 200
+
+
+class UploadRefused(Exception):
+    """An upload that cannot be stored; ``status`` is the HTTP status, ``message`` safe to show."""
+
+    def __init__(self, message: str, status: int = 400):
+        self.message = message
+        self.status = status
+        super().__init__(message)
+
+
+# --- content sniffing ------------------------------------------------------------------------
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sniffed chunk is still text.
+        return exc.start >= len(head) - 3
+    return True
+
+
+_ZIP: Callable[[bytes], bool] = lambda head: head.startswith(b"PK\x03\x04")  # noqa: E731
+
+# extension → (content type, does the head of the file look like it?)
+SNIFFERS: dict[str, tuple[str, Callable[[bytes], bool]]] = {
+    ".pdf": ("application/pdf", lambda head: head.startswith(b"%PDF-")),
+    ".png": ("image/png", lambda head: head.startswith(b"\x89PNG\r\n\x1a\n")),
+    ".jpg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
+    ".jpeg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
+    ".gif": ("image/gif", lambda head: head[:6] in (b"GIF87a", b"GIF89a")),
+    ".webp": ("image/webp", lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP"),
+    ".zip": ("application/zip", _ZIP),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP),
+    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", _ZIP),
+    ".ofd": ("application/ofd", _ZIP),  # Chinese e-invoices
+    ".txt": ("text/plain; charset=utf-8", _is_text),
+    ".csv": ("text/csv; charset=utf-8", _is_text),
+}
+INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def sanitise_filename(name: Any) -> str:
+    """A safe display name: no directories, ``..``, control or format characters; Chinese kept."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    text = _CONTROL.sub("", text).replace("..", ".")
+    text = text.strip().lstrip(".").strip()
+    if len(text) > MAX_DISPLAY_NAME:
+        stem, dot, suffix = text.rpartition(".")
+        keep = MAX_DISPLAY_NAME - len(suffix) - 1
+        text = (stem[:keep] + dot + suffix) if dot and len(suffix) <= 10 else text[:MAX_DISPLAY_NAME]
+    return text or "file"
+
+
+def extension(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["FORMWORK_UPLOAD_DIR"])
+
+
+def storage_path(storage_key: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{32}", storage_key):
+        raise ValueError("not a storage key")
+    return upload_dir() / storage_key[:2] / storage_key
+
+
+def _field_limits(form_key: str, field_path: str) -> tuple[str, Any]:
+    version = store.current("form", form_key) if isinstance(form_key, str) else None
+    if version is None:
+        raise UploadRefused(f'no published form "{str(form_key)[:100]}"', 404)
+    form = store.compiled_form(version)
+    path = schema_path(field_path) if isinstance(field_path, str) else ""
+    field = form.field(path)
+    if field is None or field.type.name != "attachment":
+        raise UploadRefused(f'"{path[:100]}" is not an attachment field of form "{form_key}"', 400)
+    return path, field
+
+
+def _stream_to(source: IO[bytes], target: IO[bytes], limit: int, digest: Any) -> tuple[int, bytes]:
+    """Copy in chunks; stop as soon as ``limit`` is passed. Returns (size, first bytes)."""
+    size = 0
+    head = b""
+    while True:
+        chunk = source.read(CHUNK)
+        if not chunk:
+            return size, head
+        size += len(chunk)
+        if size > limit:
+            raise UploadRefused(f"the file is too large: at most {_human(limit)}", 413)
+        if len(head) < 512:
+            head += chunk[: 512 - len(head)]
+        digest.update(chunk)
+        target.write(chunk)
+
+
+def _human(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB".replace(".0 KB", " KB")
+    return f"{size} bytes"
+
+
+def store_upload(file_storage: Any, user: Any, form_key: str, field_path: str) -> Attachment:
+    """Check and store one uploaded file (a werkzeug ``FileStorage``) for a form's attachment field.
+
+    Raises ``UploadRefused`` (404 unknown form, 400 not an attachment field or empty file,
+    413 too large, 415 refused type or content not matching the extension).
+    """
+    path, field = _field_limits(form_key, field_path)
+    display = sanitise_filename(getattr(file_storage, "filename", None))
+    suffix = extension(display)
+    accept = field.settings["accept"]
+    if suffix not in accept:
+        shown = suffix or "without an extension"
+        raise UploadRefused(f"files of type {shown} are not accepted here; accepted: {', '.join(accept)}", 415)
+    max_size = field.settings["max_size"]
+
+    key = secrets.token_hex(16)
+    final = storage_path(key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(key + ".part")
+    digest = hashlib.sha256()
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as target:
+            size, head = _stream_to(file_storage.stream, target, max_size, digest)
+        if size == 0:
+            raise UploadRefused("the file is empty", 400)
+        content_type, looks_right = SNIFFERS.get(suffix, ("application/octet-stream", lambda head: True))
+        if not looks_right(head):
+            raise UploadRefused(f"the file's content is not {suffix[1:].upper()}, although its name ends in {suffix}", 415)
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    attachment = Attachment(
+        owner_id=user.id,
+        record_id=None,
+        form_key=form_key,
+        field_path=path,
+        filename=display,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        storage_key=key,
+    )
+    try:
+        db.session.add(attachment)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        final.unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def can_see(user: Any, attachment: Attachment) -> bool:
+    """The uploader, or anyone who may see the record the file is attached to."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if attachment.owner_id == user.id:
+        return True
+    if attachment.record_id is None:
+        return False
+    return access.get_visible(user, attachment.record_id) is not None
+
+
+def get_visible_attachment(user: Any, attachment_id: int) -> Attachment | None:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or not can_see(user, attachment):
+        return None
+    return attachment
+
+
+def open_attachment(attachment: Attachment, user: Any) -> IO[bytes]:
+    """The stored file opened for reading; ``PermissionError`` when ``user`` may not see it."""
+    if not can_see(user, attachment):
+        raise PermissionError("not allowed to read this attachment")
+    return open(storage_path(attachment.storage_key), "rb")
+
+
+def send_attachment(attachment: Attachment) -> Response:
+    """A download response; only sniffed images and PDFs are shown inline, never as HTML."""
+    response = send_file(
+        storage_path(attachment.storage_key),
+        mimetype=attachment.content_type,
+        as_attachment=attachment.content_type not in INLINE_TYPES,
+        download_name=attachment.filename,
+        conditional=True,
+        etag=attachment.sha256,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

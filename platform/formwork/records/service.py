@@ -1,0 +1,294 @@
+"""Creating and editing records: validate with the record's own definition version, store atomically.
+
+Every write is one transaction: the record, its events and the claiming of its
+attachments are committed together or not at all. A creation attempt may carry
+a ``client_token``; sending the same token again (a double click, a retried
+request, two threads racing) returns the first record instead of making a
+second — the unique constraint on (owner, client_token) is the guarantee, the
+lookup before inserting only saves work.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..definitions import store
+from ..definitions.models import DefinitionVersion
+from ..extensions import db
+from ..forms.model import FormModel
+from ..forms.state import context_for
+from ..forms.validation import validate
+from .models import DRAFT, SUBMITTED, Attachment, Record, RecordEvent
+
+EDITABLE_STATUSES = (DRAFT, "returned")
+MAX_TITLE = 300
+MAX_SEARCH_TEXT = 20000
+
+
+class RecordError(Exception):
+    """Base of the service's refusals; ``message`` is safe to show."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class FormNotFound(RecordError):
+    status = 404
+
+
+class NotAllowed(RecordError):
+    status = 403
+
+
+class NotEditable(RecordError):
+    status = 409
+
+
+class ConflictError(RecordError):
+    """Someone else changed the record since it was read (optimistic locking)."""
+
+    status = 409
+
+
+class ValidationFailed(RecordError):
+    """The submission has errors: ``errors`` is ``[{"field": ..., "message": ...}]``."""
+
+    status = 422
+
+    def __init__(self, errors: list[dict[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def form_for_record(record: Record) -> FormModel:
+    """The compiled form of the version the record was created with (never the current one)."""
+    return store.compiled_form(record.definition)
+
+
+def _title(form: FormModel, data: Mapping[str, Any]) -> str | None:
+    if not form.title_field:
+        return None
+    value = data.get(form.title_field)
+    if value is None:
+        return None
+    field = form.field(form.title_field)
+    options = field.settings.get("options") if field is not None else None
+    if options and isinstance(value, str) and value in options:
+        from ..forms.field_types import localized
+
+        value = localized(options[value], None)
+    text = value if isinstance(value, str) else str(value)
+    return text[:MAX_TITLE]
+
+
+def _search_text(form: FormModel, data: Mapping[str, Any]) -> str | None:
+    """Every text value of the record (including line items), for the "my records" search."""
+    parts: list[str] = []
+    for field in form.fields:
+        value = data.get(field.key)
+        if value is None:
+            continue
+        if field.is_lines:
+            for row in value:
+                parts.extend(
+                    row[sub.key] for sub in field.fields if sub.type.name in ("text", "long_text") and row.get(sub.key)
+                )
+        elif field.type.name in ("text", "long_text"):
+            parts.append(value)
+    text = "\n".join(parts)
+    return text[:MAX_SEARCH_TEXT] or None
+
+
+def changed_paths(form: FormModel, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
+    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows added/removed)."""
+    before = before or {}
+    changed: list[str] = []
+    for field in form.fields:
+        old, new = before.get(field.key), after.get(field.key)
+        if old == new:
+            continue
+        if field.is_lines and isinstance(old, list) and isinstance(new, list):
+            if len(old) != len(new):
+                changed.append(field.key)
+            for index in range(min(len(old), len(new))):
+                for sub in field.fields:
+                    if old[index].get(sub.key) != new[index].get(sub.key):
+                        changed.append(f"{field.key}[{index}].{sub.key}")
+        else:
+            changed.append(field.key)
+    return changed
+
+
+def _attachment_ids(form: FormModel, data: Mapping[str, Any]) -> list[int]:
+    ids: list[int] = []
+    for field in form.fields:
+        value = data.get(field.key)
+        if value is None:
+            continue
+        if field.type.name == "attachment":
+            ids.extend(value)
+        elif field.is_lines:
+            for sub in field.fields:
+                if sub.type.name == "attachment":
+                    for row in value:
+                        ids.extend(row.get(sub.key) or ())
+    return ids
+
+
+def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any], user: Any) -> None:
+    """Attach the referenced uploads to the record; a file claimed meanwhile by another record fails."""
+    ids = sorted(set(_attachment_ids(form, data)))
+    if not ids:
+        return
+    result = db.session.execute(
+        update(Attachment)
+        .where(
+            Attachment.id.in_(ids),
+            Attachment.owner_id == user.id,
+            (Attachment.record_id.is_(None)) | (Attachment.record_id == record.id),
+        )
+        .values(record_id=record.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(ids):
+        raise ValidationFailed([{"field": "", "message": "an attached file is no longer available; upload it again"}])
+
+
+def _event(record: Record, user: Any, action: str, changes: dict | None = None) -> RecordEvent:
+    return RecordEvent(record_id=record.id, actor_id=user.id, action=action, changes=changes)
+
+
+def _find_by_token(user: Any, client_token: str) -> Record | None:
+    return db.session.scalar(select(Record).where(Record.owner_id == user.id, Record.client_token == client_token))
+
+
+# --- public ------------------------------------------------------------------------------------
+
+
+def create_record(
+    form_key: str,
+    raw: Any,
+    user: Any,
+    *,
+    submit: bool,
+    client_token: str | None = None,
+    definition: DefinitionVersion | None = None,
+) -> Record:
+    """Create a record of the current published version of ``form_key`` (a draft unless ``submit``).
+
+    Raises ``FormNotFound``, ``ValidationFailed``. With ``client_token``, a repeated call
+    (even a concurrent one) returns the first record. ``definition`` is the current
+    version when the caller has just looked it up (saves a query); it must be of ``form_key``.
+    """
+    if client_token is not None:
+        existing = _find_by_token(user, client_token)
+        if existing is not None:
+            return existing
+    version = definition if definition is not None else store.current("form", form_key)
+    if version is None or version.kind != "form" or version.key != form_key:
+        raise FormNotFound(f'no published form "{form_key}"')
+    form = store.compiled_form(version)
+    result = validate(form, raw, previous=None, mode="submit" if submit else "draft", context=context_for(user))
+    if result.errors:
+        raise ValidationFailed(result.errors)
+    now = datetime.now(timezone.utc)
+    record = Record(
+        form_key=form_key,
+        definition_id=version.id,
+        form_version=version.version,
+        data=result.data,
+        status=SUBMITTED if submit else DRAFT,
+        title=_title(form, result.data),
+        search_text=_search_text(form, result.data),
+        owner_id=user.id,
+        department_id=user.department_id,
+        client_token=client_token,
+        created_at=now,
+        updated_at=now,
+        submitted_at=now if submit else None,
+    )
+    try:
+        db.session.add(record)
+        db.session.flush()
+        _claim_attachments(record, form, result.data, user)
+        events = [_event(record, user, "created", {"fields": sorted(result.data)})]
+        if submit:
+            events.append(_event(record, user, "submitted"))
+        db.session.add_all(events)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if client_token is not None:
+            # Another request with the same token won the race; it is the same submission.
+            existing = _find_by_token(user, client_token)
+            if existing is not None:
+                return existing
+        raise
+    except BaseException:
+        db.session.rollback()
+        raise
+    return record
+
+
+def update_record(
+    record: Record, raw: Any, user: Any, *, submit: bool, lock_version: int | None = None
+) -> Record:
+    """Edit a draft or returned record (owner only), validated with the record's own version.
+
+    ``lock_version``, when given, is the version the editor saw; a different current
+    version (or a concurrent write detected at commit) raises ``ConflictError``.
+    Raises ``NotAllowed``, ``NotEditable``, ``ValidationFailed``, ``ConflictError``.
+    """
+    if record.owner_id != user.id:
+        raise NotAllowed("only the owner can edit this record")
+    if record.status not in EDITABLE_STATUSES:
+        raise NotEditable(f'the record is "{record.status}"; only drafts and returned records can be edited')
+    if lock_version is not None and lock_version != record.lock_version:
+        raise ConflictError("the record was changed by someone else; reload it and try again")
+    form = form_for_record(record)
+    previous = record.data or {}
+    result = validate(
+        form,
+        raw,
+        previous=previous,
+        mode="submit" if submit else "draft",
+        context=context_for(user),
+        record_id=record.id,
+    )
+    if result.errors:
+        raise ValidationFailed(result.errors)
+    changed = changed_paths(form, previous, result.data)
+    now = datetime.now(timezone.utc)
+    try:
+        record.data = result.data
+        record.title = _title(form, result.data)
+        record.search_text = _search_text(form, result.data)
+        record.updated_at = now
+        if submit:
+            record.status = SUBMITTED
+            record.submitted_at = now
+        _claim_attachments(record, form, result.data, user)
+        events = []
+        if changed:
+            events.append(_event(record, user, "updated", {"fields": changed}))
+        if submit:
+            events.append(_event(record, user, "submitted"))
+        db.session.add_all(events)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise ConflictError("the record was changed by someone else; reload it and try again") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return record
