@@ -1,5 +1,33 @@
-"""api"""
+"""The public JSON API under /api (see CONTRACT.md and /api/openapi.json)."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+api_bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def init_app(app):
-    pass
+def error_response(status: int, error: str, **extra):
+    body = {"error": error}
+    body.update(extra)
+    return jsonify(body), status
+
+
+@api_bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return error_response(exc.code or 500, exc.description or exc.name)
+
+
+@api_bp.errorhandler(Exception)
+def _unexpected(exc: Exception):  # never a stack trace to an API client
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error in API")
+    return error_response(500, "internal error")
+
+
+def init_app(app: Flask) -> None:
+    # Area modules add their routes to ``api_bp`` when imported.
+    from . import modules  # noqa: F401
+
+    app.register_blueprint(api_bp)

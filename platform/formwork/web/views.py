@@ -1,0 +1,26 @@
+"""The home page: forms to start and the user's recent records."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..extensions import db
+from ..records.models import Record
+
+web_bp = Blueprint("web", __name__)
+RECENT = 8
+
+
+@web_bp.get("/")
+@login_required
+def home():
+    from ..forms.views import available_forms
+    from ..records.views import form_titles
+
+    recent = db.session.scalars(
+        select(Record).where(Record.owner_id == current_user.id)
+        .order_by(Record.created_at.desc(), Record.id.desc()).limit(RECENT)
+    ).all()
+    forms = available_forms()
+    return render_template("web/home.html", forms=forms, recent=recent, titles=form_titles())

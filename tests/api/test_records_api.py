@@ -1,0 +1,175 @@
+"""The forms and records API: create, drafts, patch, list, history, errors, idempotency, exact money."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from formwork.extensions import db
+from formwork.records.models import Record
+
+
+def claim(**changes) -> dict:
+    data = {
+        "category": "office",
+        "reason": "Printer paper",
+        "lines": [{"date": date.today().isoformat(), "type": "supplies", "amount": "1234.50"}],
+        "payee_name": "Alice",
+        "payee_bank": "ICBC",
+        "payee_account": "6222020200112233",
+    }
+    data.update(changes)
+    return data
+
+
+def post_json(client, url, body, headers, method="post"):
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json", headers=headers)
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count(Record.id)))
+
+
+def test_forms_list_and_definition(client, published, bearer):
+    auth = bearer("alice")
+    items = client.get("/api/forms", headers=auth).get_json()["items"]
+    assert {"expense_claim", "purchase_request"} <= {item["key"] for item in items}
+    form = client.get("/api/forms/expense_claim", headers=auth).get_json()
+    assert form["version"] == 1 and form["definition"]["key"] == "expense_claim"
+    assert client.get("/api/forms/nope", headers=auth).status_code == 404
+    assert client.get("/api/forms").status_code == 401
+
+
+def test_create_submit_and_read_back_exact(client, published, bearer):
+    auth = bearer("alice")
+    # Money as a JSON number with many digits: parsed as Decimal, never float.
+    body = {"data": claim(lines=[{"date": date.today().isoformat(), "type": "supplies", "amount": 987654.39},
+                                 {"date": date.today().isoformat(), "type": "meals", "amount": "0.10"},
+                                 {"date": date.today().isoformat(), "type": "meals", "amount": "0.20"}],
+                          category="other"), "submit": True}
+    response = post_json(client, "/api/forms/expense_claim/records", body, auth)
+    assert response.status_code == 201, response.get_json()
+    record = response.get_json()
+    assert record["status"] == "submitted"
+    assert record["data"]["lines"][0]["amount"] == "987654.39"
+    assert record["data"]["total"] == "987654.69"
+    fetched = client.get(f"/api/records/{record['id']}", headers=auth).get_json()
+    assert Decimal(fetched["data"]["total"]) == Decimal("987654.39") + Decimal("0.10") + Decimal("0.20")
+
+
+def test_draft_then_patch_then_submit(client, published, bearer):
+    auth = bearer("alice")
+    created = post_json(client, "/api/forms/expense_claim/records",
+                        {"data": {"reason": "Half done"}, "submit": False}, auth)
+    assert created.status_code == 201 and created.get_json()["status"] == "draft"
+    record_id = created.get_json()["id"]
+    # A partial patch keeps what it does not mention.
+    patched = post_json(client, f"/api/records/{record_id}", {"data": {"category": "office"}}, auth, "patch")
+    assert patched.status_code == 200 and patched.get_json()["data"]["reason"] == "Half done"
+    missing = post_json(client, f"/api/records/{record_id}", {"submit": True}, auth, "patch")
+    assert missing.status_code == 422
+    assert {"payee_name", "lines[0].amount"} <= {e["field"] for e in missing.get_json()["errors"]} or \
+        "payee_name" in {e["field"] for e in missing.get_json()["errors"]}
+    done = post_json(client, f"/api/records/{record_id}", {"data": claim(), "submit": True}, auth, "patch")
+    assert done.status_code == 200 and done.get_json()["status"] == "submitted"
+    again = post_json(client, f"/api/records/{record_id}", {"data": {"reason": "late"}}, auth, "patch")
+    assert again.status_code == 409
+    history = client.get(f"/api/records/{record_id}/history", headers=auth).get_json()["items"]
+    assert [event["action"] for event in history] == ["created", "updated", "updated", "submitted"]
+
+
+def test_validation_errors_have_row_paths(client, published, bearer):
+    auth = bearer("alice")
+    lines = [{"date": date.today().isoformat(), "type": "meals", "amount": "1"} for _ in range(3)]
+    lines[2]["amount"] = "-5"
+    response = post_json(client, "/api/forms/expense_claim/records", {"data": claim(lines=lines), "submit": True}, auth)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["errors"] and all(set(error) == {"field", "message"} for error in body["errors"])
+    assert "lines[2].amount" in {error["field"] for error in body["errors"]}
+    too_many = claim(lines=[{"date": date.today().isoformat(), "type": "meals", "amount": "1"}] * 51)
+    response = post_json(client, "/api/forms/expense_claim/records", {"data": too_many, "submit": True}, auth)
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "lines"
+    assert count() == 0
+
+
+def test_forged_and_computed_fields_refused(client, published, bearer):
+    auth = bearer("alice")
+    forged = post_json(client, "/api/forms/expense_claim/records", {"data": claim(is_approved=True)}, auth)
+    assert forged.status_code == 422 and forged.get_json()["errors"][0]["field"] == "is_approved"
+    computed = post_json(client, "/api/forms/expense_claim/records", {"data": claim(total="1.00")}, auth)
+    assert computed.status_code == 422 and computed.get_json()["errors"][0]["field"] == "total"
+    assert count() == 0
+
+
+def test_other_users_record_is_404(client, published, bearer):
+    record = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, bearer("alice")).get_json()
+    frank = bearer("frank")
+    assert client.get(f"/api/records/{record['id']}", headers=frank).status_code == 404
+    assert client.get(f"/api/records/{record['id']}/history", headers=frank).status_code == 404
+    assert post_json(client, f"/api/records/{record['id']}", {"data": {"reason": "x"}}, frank, "patch").status_code == 404
+    assert client.get("/api/records", headers=frank).get_json()["total"] == 0
+
+
+def test_idempotent_create(client, published, bearer):
+    auth = bearer("alice")
+    body = {"data": claim(), "submit": True, "client_token": "abc-123"}
+    first = post_json(client, "/api/forms/expense_claim/records", body, auth)
+    second = post_json(client, "/api/forms/expense_claim/records", body, auth)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.get_json()["id"] == second.get_json()["id"]
+    header = {**auth, "Idempotency-Key": "key-9"}
+    third = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
+    fourth = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
+    assert (third.status_code, fourth.status_code) == (201, 200)
+    assert count() == 2
+
+
+def test_list_paging_search_and_filters(client, published, bearer):
+    auth = bearer("alice")
+    for index in range(5):
+        post_json(client, "/api/forms/expense_claim/records",
+                  {"data": claim(reason=f"Trip {index}"), "submit": index % 2 == 0}, auth)
+    page = client.get("/api/records?per_page=2&page=2", headers=auth).get_json()
+    assert (page["page"], page["per_page"], page["total"]) == (2, 2, 5)
+    assert [item["title"] for item in page["items"]] == ["Trip 2", "Trip 1"]  # newest first
+    assert client.get("/api/records?q=trip 3", headers=auth).get_json()["total"] == 1
+    assert client.get("/api/records?status=draft", headers=auth).get_json()["total"] == 2
+    assert client.get("/api/records?form=purchase_request", headers=auth).get_json()["total"] == 0
+    assert client.get("/api/records?q=100%25", headers=auth).get_json()["total"] == 0
+    assert client.get("/api/records?per_page=1000", headers=auth).status_code == 400
+    assert client.get("/api/records?status=bogus", headers=auth).status_code == 400
+
+
+def test_bad_bodies(client, published, bearer, app):
+    auth = bearer("alice")
+    url = "/api/forms/expense_claim/records"
+    malformed = client.post(url, data='{"data": {', content_type="application/json", headers=auth)
+    assert malformed.status_code == 400 and "malformed JSON" in malformed.get_json()["error"]
+    assert client.post(url, data="[]", content_type="application/json", headers=auth).status_code == 400
+    assert client.post(url, data="", content_type="application/json", headers=auth).status_code == 400
+    assert client.post(url, data="NaN", content_type="application/json", headers=auth).status_code == 400
+    wrong_type = client.post(url, data="data=1", content_type="application/x-www-form-urlencoded", headers=auth)
+    assert wrong_type.status_code == 415 and "application/json" in wrong_type.get_json()["error"]
+    assert post_json(client, url, {"data": [], "submit": True}, auth).status_code == 400
+    assert post_json(client, url, {"data": {}, "submit": "yes"}, auth).status_code == 400
+    assert post_json(client, url, {"data": {}, "extra": 1}, auth).status_code == 400
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    big = post_json(client, url, {"data": claim(reason="x" * 5000)}, auth)
+    assert big.status_code == 413 and "error" in big.get_json()
+    assert count() == 0
+
+
+def test_session_needs_csrf_bearer_does_not(client, published, login, csrf_token, bearer):
+    login(client, "alice")
+    url = "/api/forms/expense_claim/records"
+    refused = client.post(url, data=json.dumps({"data": claim()}), content_type="application/json")
+    assert refused.status_code == 400 and "CSRF" in refused.get_json()["error"]
+    assert count() == 0
+    token = csrf_token(client, "/")
+    accepted = post_json(client, url, {"data": claim()}, {"X-CSRFToken": token})
+    assert accepted.status_code == 201
+    fresh = client.application.test_client()
+    assert post_json(fresh, url, {"data": claim()}, bearer("alice")).status_code == 201
