@@ -219,3 +219,30 @@ def test_htmx_upload_keeps_id_in_hidden_input_and_download_checks_access(alice, 
     other = app.test_client()
     login(other, "frank")
     assert other.get(f"/attachments/{match.group(1)}").status_code == 404
+
+
+def test_removing_a_middle_row_keeps_each_rows_own_stored_values(alice):
+    """Columns a page does not post (hidden, read-only) stay with their own row, not the one before."""
+    token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
+    rows = {"_rows.lines": ["0", "1", "2"]}
+    for i, invoice in enumerate(["10000001", "10000002", "10000003"]):
+        rows.update({f"lines[{i}].date": date.today().isoformat(), f"lines[{i}].type": "supplies",
+                     f"lines[{i}].amount": f"{i + 1}00.00", f"lines[{i}].invoice_no": invoice,
+                     f"lines[{i}].receipt": ""})
+    data = expense_post(token, _action="draft")
+    data.update(rows)
+    assert alice.post("/forms/expense_claim/new", data=data).status_code == 303
+    record = db.session.scalar(select(Record))
+
+    edit = alice.get(f"/records/{record.id}/edit").get_data(as_text=True)
+    assert 'name="lines[2]._row" value="2"' in edit
+    # Row 1 removed on the page; row 2's invoice number column is not posted (as for a read-only column).
+    data = expense_post(form_token(edit), _action="draft")
+    data.update({k: v for k, v in rows.items() if not k.startswith("lines[1]") and k != "lines[2].invoice_no"})
+    data.update({"_rows.lines": ["0", "2"], "lines[0]._row": "0", "lines[2]._row": "2"})
+    assert alice.post(f"/records/{record.id}/edit", data=data).status_code == 303
+    db.session.expire_all()
+    lines = db.session.get(Record, record.id).data["lines"]
+    assert [line["invoice_no"] for line in lines] == ["10000001", "10000003"]
+    assert [line["amount"] for line in lines] == ["100.00", "300.00"]
+    assert all("_row" not in line for line in lines)

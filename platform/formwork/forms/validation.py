@@ -112,6 +112,10 @@ def _row_defaults(field: FieldModel) -> dict[str, Any]:
     return {sub.key: sub.default for sub in field.fields if sub.default is not None}
 
 
+# Optional key in a posted row naming the stored row it continues.
+ROW_MARKER = "_row"
+
+
 class _Submission:
     def __init__(self, form: FormModel, raw: Any, previous: Mapping[str, Any] | None, mode: Mode, context: Any,
                  record_id: int | None):
@@ -169,7 +173,7 @@ class _Submission:
         previous_rows = self.base.get(field.key) or []
         new_rows: list[dict[str, Any]] = []
         for index, raw_row in enumerate(rows):
-            before = previous_rows[index] if index < len(previous_rows) else None
+            before, raw_row = self._row_origin(field, index, raw_row, previous_rows)
             row: dict[str, Any] = dict(before) if before is not None else _row_defaults(field)
             for key, value in raw_row.items():
                 path = f"{field.key}[{index}].{_short(key)}"
@@ -189,6 +193,26 @@ class _Submission:
                 row[key] = typed
             new_rows.append(row)
         self.values[field.key] = new_rows
+
+    def _row_origin(self, field: FieldModel, index: int, raw_row: dict[str, Any],
+                    previous_rows: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The stored row a posted row continues, and the row without the marker.
+
+        A row may say which stored row it is with ``"_row": <stored index>`` (or ``null``
+        for a new row); without it, rows match by position. The marker matters when a
+        row in the middle was removed: the rows after it keep their own stored values
+        (hidden and read-only columns are not posted) instead of their predecessor's.
+        """
+        if ROW_MARKER not in raw_row:
+            return (previous_rows[index] if index < len(previous_rows) else None), raw_row
+        raw_row = dict(raw_row)
+        origin = raw_row.pop(ROW_MARKER)
+        if origin is None:
+            return None, raw_row
+        if isinstance(origin, bool) or not isinstance(origin, int) or not 0 <= origin < len(previous_rows):
+            self.errors.add(f"{field.key}[{index}]", _l("refers to a row that does not exist"))
+            return None, raw_row
+        return previous_rows[origin], raw_row
 
     # -- checks that need the state -----------------------------------------------
 

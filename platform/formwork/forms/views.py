@@ -36,6 +36,7 @@ from ..records.models import DRAFT, Attachment, Record
 from . import state as form_state
 from ..web.formatting import format_value
 from .field_types import FieldValueError
+from .validation import ROW_MARKER
 from .model import FieldModel, FormModel
 
 forms_bp = Blueprint("forms", __name__)
@@ -254,6 +255,10 @@ def read_post(form: FormModel, posted: MultiDict) -> tuple[dict[str, Any], dict[
             rows = []
             for dom in ids:
                 row: dict[str, Any] = {}
+                origin = posted.get(f"{field.key}[{dom}].{ROW_MARKER}")
+                if origin is not None:
+                    # Which stored row this one continues ("" for a row added on the page).
+                    row[ROW_MARKER] = int(origin) if origin.isdigit() and int(origin) <= MAX_ROW_INDEX else None
                 for sub in field.fields:
                     if sub.is_computed:
                         continue
@@ -276,7 +281,16 @@ def read_post(form: FormModel, posted: MultiDict) -> tuple[dict[str, Any], dict[
 def initial_values(form: FormModel, data: dict[str, Any] | None) -> dict[str, Any]:
     """Input values for a fresh page: a record's stored data, or the definition's defaults and min rows."""
     if data is not None:
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
+        values = {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
+        for field in form.fields:
+            if field.is_lines and isinstance(values.get(field.key), list):
+                # Each stored row remembers its index, so removing a row on the page
+                # cannot shift stored values onto the row after it.
+                values[field.key] = [
+                    {**row, ROW_MARKER: index} if isinstance(row, dict) else row
+                    for index, row in enumerate(values[field.key])
+                ]
+        return values
     values: dict[str, Any] = {}
     for field in form.fields:
         if field.is_lines:
