@@ -173,3 +173,18 @@ def test_session_needs_csrf_bearer_does_not(client, published, login, csrf_token
     assert accepted.status_code == 201
     fresh = client.application.test_client()
     assert post_json(fresh, url, {"data": claim()}, bearer("alice")).status_code == 201
+
+
+def test_patch_with_a_stale_lock_version_is_a_conflict(client, published, bearer):
+    auth = bearer("alice")
+    created = post_json(client, "/api/forms/expense_claim/records", {"data": {"reason": "v1"}, "submit": False}, auth)
+    record_id, seen = created.get_json()["id"], created.get_json()["lock_version"]
+    first = post_json(client, f"/api/records/{record_id}", {"data": {"reason": "v2"}, "lock_version": seen}, auth,
+                      "patch")
+    assert first.status_code == 200 and first.get_json()["lock_version"] > seen
+    stale = post_json(client, f"/api/records/{record_id}", {"data": {"reason": "v3"}, "lock_version": seen}, auth,
+                      "patch")
+    assert stale.status_code == 409 and "changed by someone else" in stale.get_json()["error"]
+    assert client.get(f"/api/records/{record_id}", headers=auth).get_json()["data"]["reason"] == "v2"
+    bad = post_json(client, f"/api/records/{record_id}", {"data": {}, "lock_version": "x"}, auth, "patch")
+    assert bad.status_code == 400

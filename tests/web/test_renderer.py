@@ -246,3 +246,23 @@ def test_removing_a_middle_row_keeps_each_rows_own_stored_values(alice):
     assert [line["invoice_no"] for line in lines] == ["10000001", "10000003"]
     assert [line["amount"] for line in lines] == ["100.00", "300.00"]
     assert all("_row" not in line for line in lines)
+
+
+def test_editing_a_draft_changed_elsewhere_is_refused_and_keeps_the_page(alice):
+    token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
+    alice.post("/forms/expense_claim/new", data=expense_post(token, _action="draft"))
+    record = db.session.scalar(select(Record))
+    stale_page = alice.get(f"/records/{record.id}/edit").get_data(as_text=True)
+    seen = record.lock_version
+    assert f'name="_lock_version" value="{seen}"' in stale_page
+    # Another tab saves first.
+    other_tab = alice.get(f"/records/{record.id}/edit").get_data(as_text=True)
+    saved = alice.post(f"/records/{record.id}/edit", data=expense_post(
+        form_token(other_tab), _action="draft", _lock_version=str(seen), reason="From tab two"))
+    assert saved.status_code == 303
+    refused = alice.post(f"/records/{record.id}/edit", data=expense_post(
+        form_token(stale_page), _action="draft", _lock_version=str(seen), reason="From tab one"))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "changed by someone else" in html and "From tab one" in html
+    db.session.expire_all()
+    assert db.session.get(Record, record.id).data["reason"] == "From tab two"

@@ -152,15 +152,18 @@ def get_record(record_id: int):
 @login_required
 def patch_record(record_id: int):
     record = visible_or_404(record_id)
-    body = json_body(frozenset({"data", "submit"}))
+    body = json_body(frozenset({"data", "submit", "lock_version"}))
     data, submit = write_arguments(body)
+    lock_version = body.get("lock_version")
+    if lock_version is not None and (isinstance(lock_version, bool) or not isinstance(lock_version, int)):
+        abort(400, '"lock_version" must be an integer (the record\'s lock_version as last read)')
     if record.owner_id != current_user.id:
         # Seeing a record (e.g. as an administrator) is not the right to edit someone's draft.
         abort(403, "only the owner can edit this record")
     if record.status not in EDITABLE_STATUSES:
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
-        record = service.update_record(record, data, current_user, submit=submit)
+        record = service.update_record(record, data, current_user, submit=submit, lock_version=lock_version)
     except service.RecordError as exc:
         return validation_response(exc)
     return jsonify(serialize.record_json(record, current_user))

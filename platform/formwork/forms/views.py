@@ -483,7 +483,8 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
             saved = service.create_record(form.key, raw, current_user, submit=submit,
                                           client_token=editor.client_token or None)
         else:
-            saved = service.update_record(record, raw, current_user, submit=submit)
+            saved = service.update_record(record, raw, current_user, submit=submit,
+                                          lock_version=_posted_lock_version())
     except service.ValidationFailed as exc:
         db.session.rollback()
         editor.state = evaluate(form, editor.values)
@@ -491,11 +492,23 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
         editor.row_ids = {k: list(range(len(ids))) for k, ids in editor.row_ids.items()}
         _summary(editor, exc.errors)
         return render_editor(editor, 200 if request.headers.get("HX-Request") else 422)
+    except service.RecordError as exc:
+        # Changed or submitted elsewhere meanwhile: keep what the user typed on the page and say why.
+        db.session.rollback()
+        editor.state = evaluate(form, editor.values)
+        flash(exc.message, "error")
+        return render_editor(editor, 200 if request.headers.get("HX-Request") else exc.status)
     if submit:
         flash(_("Submitted."), "success")
         return _redirect(url_for("records.detail", record_id=saved.id))
     flash(_("Draft saved."), "success")
     return _redirect(url_for("forms.edit_record", record_id=saved.id))
+
+
+def _posted_lock_version() -> int | None:
+    """The record version the page was rendered from; a newer stored version means a conflict."""
+    value = request.form.get("_lock_version", "")
+    return int(value) if value.isdigit() else None
 
 
 def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
