@@ -78,7 +78,7 @@ def test_failure_after_insert_leaves_nothing(expense, users, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(service, "_event", broken)
+    monkeypatch.setattr(service, "_write_events", broken)
     with pytest.raises(RuntimeError):
         service.create_record("expense_claim", claim_data(), users["alice"], submit=True)
     assert count(Record) == 0 and count(RecordEvent) == 0

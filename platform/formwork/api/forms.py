@@ -70,7 +70,7 @@ def _existing(token: str | None) -> Record | None:
 @api_bp.post("/forms/<key>/records")
 @login_required
 def create_record(key: str):
-    current_form_or_404(key)
+    version = current_form_or_404(key)
     body = json_body(frozenset({"data", "submit", "client_token"}))
     data, submit = write_arguments(body)
     token = _client_token(body)
@@ -79,7 +79,8 @@ def create_record(key: str):
     if existing is not None:
         return jsonify(serialize.record_json(existing, current_user)), 200
     try:
-        record = service.create_record(key, data, current_user, submit=submit, client_token=token)
+        record = service.create_record(key, data, current_user, submit=submit, client_token=token,
+                                       definition=version)
     except service.RecordError as exc:
         return validation_response(exc)
     return jsonify(serialize.record_json(record, current_user)), 201

@@ -18,7 +18,8 @@ class DefinitionVersion(db.Model):
     kind: Mapped[str] = mapped_column(String(32))  # "form" now; "route", "permission", "kpi" later
     key: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    content: Mapped[dict] = mapped_column(JSONDocument)
+    # Deferred: hot paths need only the id and checksum to find the compiled form in the cache.
+    content: Mapped[dict] = mapped_column(JSONDocument, deferred=True)
     # sha256 of the canonical JSON of ``content``: an unchanged definition is not stored again.
     checksum: Mapped[str] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(500))

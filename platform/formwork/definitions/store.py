@@ -170,9 +170,8 @@ def compiled_form(definition: DefinitionVersion) -> Any:
     from ..forms.model import compile_form
     from ..plugins import current_registry
 
-    content = definition.content
     return _cache().get_or_build(
-        (definition.id, definition.checksum), lambda: compile_form(content, current_registry())
+        (definition.id, definition.checksum), lambda: compile_form(definition.content, current_registry())
     )
 
 

@@ -81,7 +81,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
-    manager: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[manager_id])
+    # post_update: two people can become each other's manager in one change (a swap) without a flush cycle.
+    manager: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[manager_id], post_update=True)
     role_assignments: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="RoleAssignment.user_id"
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -164,8 +164,14 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
         raise ValidationFailed([{"field": "", "message": "an attached file is no longer available; upload it again"}])
 
 
-def _event(record: Record, user: Any, action: str, changes: dict | None = None) -> RecordEvent:
-    return RecordEvent(record_id=record.id, actor_id=user.id, action=action, changes=changes)
+def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
+    """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is waste."""
+    now = datetime.now(timezone.utc)
+    db.session.execute(
+        insert(RecordEvent),
+        [{"record_id": record.id, "actor_id": user.id, "action": action, "changes": changes, "at": now}
+         for action, changes in events],
+    )
 
 
 def _find_by_token(user: Any, client_token: str) -> Record | None:
@@ -220,11 +226,11 @@ def create_record(
     try:
         db.session.add(record)
         db.session.flush()
-        _claim_attachments(record, form, result.data, user)
-        events = [_event(record, user, "created", {"fields": sorted(result.data)})]
+        events = [("created", {"fields": sorted(result.data)})]
         if submit:
-            events.append(_event(record, user, "submitted"))
-        db.session.add_all(events)
+            events.append(("submitted", None))
+        _write_events(record, user, *events)
+        _claim_attachments(record, form, result.data, user)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -280,10 +286,12 @@ def update_record(
         _claim_attachments(record, form, result.data, user)
         events = []
         if changed:
-            events.append(_event(record, user, "updated", {"fields": changed}))
+            events.append(("updated", {"fields": changed}))
         if submit:
-            events.append(_event(record, user, "submitted"))
-        db.session.add_all(events)
+            events.append(("submitted", None))
+        db.session.flush()  # the record's version check happens here, before any event is written
+        if events:
+            _write_events(record, user, *events)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
