@@ -65,3 +65,59 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# ---- Organisation and sign-in fixtures -------------------------------------------------
+
+_CSRF_META = __import__("re").compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture
+def demo_org(app):
+    """The demo organisation from CONTRACT.md, every user with the demo password: ``{username: User}``."""
+    from formwork.demo import seed_demo_org
+
+    return seed_demo_org(demo_passwords=True)
+
+
+def _fetch_csrf_token(client, path: str = "/login") -> str:
+    """Read the token from ``<meta name="csrf-token">`` of a page, as a browser script would."""
+    response = client.get(path, follow_redirects=True)
+    match = _CSRF_META.search(response.get_data(as_text=True))
+    assert match, f"no csrf-token meta tag on {path} (status {response.status_code})"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf_token():
+    """``csrf_token(client, path="/login") -> str``: a CSRF token valid for the client's session."""
+    return _fetch_csrf_token
+
+
+@pytest.fixture
+def login():
+    """``login(client, username, password=DEMO_PASSWORD)``: sign in through /login; returns the client."""
+
+    def _login(client, username: str, password: str = DEMO_PASSWORD):
+        token = _fetch_csrf_token(client, "/login")
+        response = client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 302, f"sign-in as {username} failed ({response.status_code})"
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def bearer(app):
+    """``bearer(username) -> {"Authorization": "Bearer fw_..."}`` with a fresh API token."""
+    from formwork.org.tokens import create_token
+    from formwork.org.users import user_by_username
+
+    def _bearer(username: str, *, days: int | None = None) -> dict[str, str]:
+        user = user_by_username(username)
+        assert user is not None, f"no user {username!r} (did you use the demo_org fixture?)"
+        return {"Authorization": f"Bearer {create_token(user, 'test', days)}"}
+
+    return _bearer

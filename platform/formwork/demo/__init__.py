@@ -1,5 +1,158 @@
-"""demo"""
+"""The demo organisation from ``definitions/org/demo.yaml`` and the ``formwork demo`` commands."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from flask import Flask, current_app
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from ..extensions import db
+from ..org.models import Department, Role, RoleAssignment, User
+
+DEMO_PASSWORD = "demo-password"
+DEMO_FILE = Path("org") / "demo.yaml"
 
 
-def init_app(app):
-    pass
+class DemoDataError(ValueError):
+    """The demo organisation file is inconsistent (unknown department, manager or role)."""
+
+
+def demo_file() -> Path:
+    return Path(current_app.config["FORMWORK_DEFINITIONS_DIR"]) / DEMO_FILE
+
+
+def load_demo_data(path: Path | None = None) -> dict[str, Any]:
+    with open(path or demo_file(), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict) or data.get("kind") != "organisation":
+        raise DemoDataError(f"{path or demo_file()}: not an organisation file")
+    return data
+
+
+@lru_cache(maxsize=1)
+def _demo_password_hash() -> str:
+    # One hash for the one public demo password: seeding stays fast, and a shared salt
+    # protects nothing less for a password that is printed on the sign-in page anyway.
+    return generate_password_hash(DEMO_PASSWORD)
+
+
+def _upsert_departments(rows: list[dict]) -> dict[str, Department]:
+    existing = {d.code: d for d in db.session.scalars(select(Department))}
+    for row in rows:
+        department = existing.get(row["code"]) or Department(code=row["code"])
+        department.name_zh = row["name"]["zh-CN"]
+        department.name_en = row["name"]["en"]
+        department.active = True
+        existing[row["code"]] = department
+        db.session.add(department)
+    for row in rows:
+        parent_code = row.get("parent")
+        if parent_code and parent_code not in existing:
+            raise DemoDataError(f"department {row['code']}: unknown parent {parent_code}")
+        existing[row["code"]].parent = existing[parent_code] if parent_code else None
+    return existing
+
+
+def _upsert_roles(rows: list[dict]) -> dict[str, Role]:
+    existing = {r.key: r for r in db.session.scalars(select(Role))}
+    for row in rows:
+        role = existing.get(row["key"]) or Role(key=row["key"])
+        role.name_zh = row["name"]["zh-CN"]
+        role.name_en = row["name"]["en"]
+        role.description = row.get("description")
+        existing[row["key"]] = role
+        db.session.add(role)
+    return existing
+
+
+def _upsert_users(rows: list[dict], departments: dict[str, Department], roles: dict[str, Role],
+                  demo_passwords: bool) -> dict[str, User]:
+    by_name = {u.username: u for u in db.session.scalars(select(User))}
+    seeded: dict[str, User] = {}
+    for row in rows:
+        user = by_name.get(row["username"]) or User(username=row["username"])
+        user.display_name = row["name"]
+        if row["department"] not in departments:
+            raise DemoDataError(f"user {row['username']}: unknown department {row['department']}")
+        user.department = departments[row["department"]]
+        user.active, user.left_at = True, None
+        if demo_passwords:
+            user.password_hash = _demo_password_hash()
+        db.session.add(user)
+        by_name[user.username] = seeded[user.username] = user
+    db.session.flush()
+    for row in rows:
+        user = seeded[row["username"]]
+        manager = row.get("manager")
+        if manager and manager not in by_name:
+            raise DemoDataError(f"user {row['username']}: unknown manager {manager}")
+        user.manager = by_name[manager] if manager else None
+        wanted = set(row.get("roles") or [])
+        unknown = wanted - roles.keys()
+        if unknown:
+            raise DemoDataError(f"user {row['username']}: unknown roles {sorted(unknown)}")
+        # The demo users hold exactly the roles in the file, organisation-wide.
+        for assignment in list(user.role_assignments):
+            if assignment.department_id is None and assignment.role.key not in wanted:
+                user.role_assignments.remove(assignment)
+        held = {a.role.key for a in user.role_assignments if a.department_id is None}
+        for key in sorted(wanted - held):
+            user.role_assignments.append(RoleAssignment(role=roles[key]))
+    return seeded
+
+
+def seed_demo_org(*, demo_passwords: bool | None = None, path: Path | None = None) -> dict[str, User]:
+    """Create or update the demo organisation; running it again changes nothing. Commits.
+
+    ``demo_passwords`` defaults to ``FORMWORK_DEMO``: only then does every demo user get
+    the password ``demo-password``. Otherwise users keep whatever password they have, and
+    new ones get none, so a production install never has default credentials.
+    """
+    if demo_passwords is None:
+        demo_passwords = bool(current_app.config.get("FORMWORK_DEMO"))
+    data = load_demo_data(path)
+    try:
+        departments = _upsert_departments(data.get("departments") or [])
+        roles = _upsert_roles(data.get("roles") or [])
+        users = _upsert_users(data.get("users") or [], departments, roles, demo_passwords)
+        for row in data.get("departments") or []:
+            head = row.get("head")
+            if head and head not in users:
+                raise DemoDataError(f"department {row['code']}: unknown head {head}")
+            departments[row["code"]].head = users[head] if head else None
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return users
+
+
+demo_cli = click.Group("demo", help="The demo organisation.")
+
+
+@demo_cli.command("seed")
+@click.option("--demo-passwords", is_flag=True,
+              help=f"Give every demo user the password {DEMO_PASSWORD!r} even outside demo mode.")
+def seed_command(demo_passwords: bool) -> None:
+    """Load the demo organisation (departments, users, roles) from definitions/org/demo.yaml."""
+    with_passwords = demo_passwords or bool(current_app.config.get("FORMWORK_DEMO"))
+    users = seed_demo_org(demo_passwords=with_passwords)
+    click.echo(f"demo organisation ready: {len(users)} users ({', '.join(users)})")
+    from ..budgets.seed import seed_demo_budgets
+
+    budget_lines = seed_demo_budgets()
+    if budget_lines:
+        click.echo(f"demo budgets ready: {len(budget_lines)} line(s) for {budget_lines[0].period}")
+    if with_passwords:
+        click.echo(f"every demo user's password is: {DEMO_PASSWORD}")
+    else:
+        click.echo("no passwords were set (not in demo mode); use `formwork users set-password USERNAME`")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_cli)

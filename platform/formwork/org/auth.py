@@ -1,0 +1,181 @@
+"""Signing in and out: the /login and /logout views and the Flask-Login loaders."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db, login_manager
+from ..i18n import _local_path
+from . import throttle, tokens
+from .errors import is_api_request
+from .models import User
+from .security import bearer_token_from_request
+
+auth_bp = Blueprint("auth", __name__)
+
+HOME_PATH = "/"
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site; anything else (other hosts, ``//x``, ``\\x``) is dropped."""
+    return _local_path(target)
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None = None
+    locked_seconds: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    # Checked against when the user name is unknown, so the answer takes as long either way.
+    return generate_password_hash("formwork-decoy-password")
+
+
+def find_user(username: str) -> User | None:
+    name = username.strip().lower()
+    if not name:
+        return None
+    return db.session.scalar(select(User).where(func.lower(User.username) == name))
+
+
+def authenticate(username: str, password: str) -> SignInResult:
+    """Check credentials with throttling. Unknown, wrong, passwordless and departed all look alike."""
+    locked = throttle.seconds_locked(username)
+    if locked:
+        return SignInResult(locked_seconds=locked)
+    user = find_user(username)
+    if user is not None and user.password_hash:
+        password_ok = check_password_hash(user.password_hash, password)
+    else:
+        check_password_hash(_decoy_hash(), password)
+        password_ok = False
+    if password_ok and user is not None and user.active:
+        throttle.clear(username)
+        return SignInResult(user=user)
+    return SignInResult(locked_seconds=throttle.record_failure(username))
+
+
+def _lock_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return _(
+        "Too many failed sign-in attempts for this user name. Sign-in is locked for %(minutes)s minute(s).",
+        minutes=minutes,
+    )
+
+
+def _demo_users() -> list[User]:
+    if not current_app.config.get("FORMWORK_DEMO"):
+        return []
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+
+
+@auth_bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_path = safe_next(request.values.get("next"))
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(next_path or HOME_PATH)
+    error: str | None = None
+    status = 200
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        password = request.form.get("password") or ""
+        result = authenticate(username, password) if username and password else None
+        if result is not None and result.ok:
+            assert result.user is not None
+            locale = session.get("locale")
+            session.clear()  # a fresh session (and CSRF secret) for the signed-in user
+            if locale:
+                session["locale"] = locale
+            login_user(result.user)
+            return redirect(next_path or HOME_PATH)
+        if result is not None and result.locked_seconds:
+            error, status = _lock_message(result.locked_seconds), 429
+        else:
+            error = _("Incorrect user name or password.")
+    return (
+        render_template(
+            "auth/login.html",
+            error=error,
+            username=username,
+            next_path=next_path,
+            demo_users=_demo_users(),
+            demo_password=_demo_password_hint(),
+        ),
+        status,
+    )
+
+
+def _demo_password_hint() -> str | None:
+    if not current_app.config.get("FORMWORK_DEMO"):
+        return None
+    from ..demo import DEMO_PASSWORD
+
+    return DEMO_PASSWORD
+
+
+@auth_bp.post("/logout")
+def logout():
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _load_session_user(user_id: str) -> User | None:
+    """Reload the session's user on every request; a user who has left is signed out at once."""
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.active else None
+
+
+def _load_bearer_user(_request: Any) -> User | None:
+    if g.get("bearer_user") is not None:
+        return g.bearer_user
+    token = bearer_token_from_request()
+    return tokens.user_for_token(token) if token else None
+
+
+def _unauthorized():
+    if is_api_request():
+        response = jsonify({"error": "authentication required"})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="formwork"'
+        return response
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if request.headers.get("HX-Request"):
+        # htmx would swap the login page into a fragment; ask it to navigate instead.
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = login_url
+        return response
+    flash(_("Please sign in to continue."), "info")
+    return redirect(login_url)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please sign in to continue.")
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_session_user)
+    login_manager.request_loader(_load_bearer_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.register_blueprint(auth_bp)

@@ -1,0 +1,130 @@
+"""``formwork users ...`` and ``formwork tokens ...``: managing people and API tokens."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..extensions import db
+from . import tokens, users
+from .models import User
+
+
+def _user_or_fail(username: str) -> User:
+    user = users.user_by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        users.check_password_strength(password)
+    except users.OrgError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return password
+
+
+users_cli = click.Group("users", help="Create users, set passwords, record leavers.")
+tokens_cli = click.Group("tokens", help="Create, list and revoke API bearer tokens.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option("--department", "department_code", help="Department code, e.g. SALES.")
+@click.option("--manager", "manager_username", help="User name of the manager.")
+@click.option("--role", "role_keys", multiple=True, help="Role key; repeat for several.")
+@click.option("--email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--no-password", is_flag=True, help="Create the user without a password (cannot sign in yet).")
+def create_user_command(username, display_name, department_code, manager_username, role_keys, email,
+                        password_stdin, no_password) -> None:
+    """Add a user."""
+    password = None if no_password else _read_password(password_stdin)
+    try:
+        user = users.create_user(
+            username,
+            display_name=display_name,
+            department_code=department_code,
+            manager_username=manager_username,
+            role_keys=role_keys,
+            password=password,
+            email=email,
+        )
+    except users.OrgError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"created user {user.username} (id {user.id})")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def set_password_command(username: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    user = _user_or_fail(username)
+    users.set_password(user, _read_password(password_stdin))
+    db.session.commit()
+    click.echo(f"password set for {user.username}")
+
+
+@users_cli.command("leave")
+@click.argument("username")
+def leave_command(username: str) -> None:
+    """Record that a user has left: sign-in, sessions and tokens stop working at once."""
+    user = _user_or_fail(username)
+    revoked = users.leave(user)
+    db.session.commit()
+    click.echo(f"{user.username} has left; {revoked} token(s) revoked")
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """List users with department, manager, roles and status."""
+    from sqlalchemy import select
+
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        department = user.department.code if user.department else "-"
+        manager = user.manager.username if user.manager else "-"
+        roles = ",".join(sorted(user.role_keys())) or "-"
+        status = "active" if user.active else "left"
+        click.echo(f"{user.username}\t{user.display_name}\t{department}\t{manager}\t{roles}\t{status}")
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@click.option("--days", type=click.IntRange(min=1), help="Expire after this many days (default: never).")
+def create_token_command(username: str, name: str, days: int | None) -> None:
+    """Create a token and print it once (it cannot be shown again)."""
+    user = _user_or_fail(username)
+    if not user.active:
+        raise click.ClickException(f"{user.username} has left; no tokens for leavers")
+    click.echo(tokens.create_token(user, name, days))
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token_command(token_id: int) -> None:
+    """Revoke a token by its id (see ``tokens list``)."""
+    if tokens.revoke_token(token_id) is None:
+        raise click.ClickException(f"no token with id {token_id}")
+    click.echo(f"token {token_id} revoked")
+
+
+@tokens_cli.command("list")
+@click.argument("username")
+def list_tokens_command(username: str) -> None:
+    """List a user's tokens (never the secrets)."""
+    user = _user_or_fail(username)
+    for token in tokens.list_tokens(user):
+        state = "revoked" if token.revoked_at else ("live" if tokens.token_is_live(token) else "expired")
+        expires = token.expires_at.isoformat() if token.expires_at else "never"
+        used = token.last_used_at.isoformat() if token.last_used_at else "never"
+        click.echo(f"{token.id}\t{token.name}\t{state}\texpires {expires}\tlast used {used}")

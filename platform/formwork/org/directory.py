@@ -1,0 +1,73 @@
+"""Organisation look-ups that approval routes and permissions build on.
+
+Every function returns only active people: a route never waits on someone who has left.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import Department, Role, RoleAssignment, User
+
+
+def _active(user: User | None) -> User | None:
+    return user if user is not None and user.active else None
+
+
+def department_head(department: Department | None) -> User | None:
+    """The department's head, or None when it has none or the head has left."""
+    return _active(department.head) if department is not None else None
+
+
+def head_levels_up(user: User, levels: int) -> User | None:
+    """Head of the department ``levels`` steps above the user's own (0 = the user's own department).
+
+    For alice in Sales: 0 → bob (head of Sales), 1 → dave (head of Head Office), 2 → None.
+    """
+    if levels < 0:
+        raise ValueError("levels must be zero or more")
+    if user.department is None:
+        return None
+    return department_head(user.department.up(levels))
+
+
+def manager_of(user: User) -> User | None:
+    """The user's direct manager, or None when there is none or the manager has left."""
+    return _active(user.manager)
+
+
+def users_with_role(role_key: str, department: Department | None = None) -> list[User]:
+    """Active users holding ``role_key``, ordered by user name.
+
+    With ``department``, only holders whose assignment covers it: an organisation-wide
+    assignment, one for that department, or one for a department above it.
+    """
+    query = (
+        select(User, RoleAssignment.department_id)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(Role.key == role_key, User.active.is_(True))
+        .order_by(User.username)
+    )
+    covering: set[int | None] | None = None
+    if department is not None:
+        covering = {None, department.id, *(d.id for d in department.ancestors())}
+    users: list[User] = []
+    for user, scope in db.session.execute(query):
+        if covering is not None and scope not in covering:
+            continue
+        if user not in users:
+            users.append(user)
+    return users
+
+
+def members(department: Department, *, include_sub_departments: bool = False) -> list[User]:
+    """Active users of the department (and, if asked, of every department below it)."""
+    ids = {department.id}
+    if include_sub_departments:
+        ids.update(d.id for d in department.descendants())
+    return list(
+        db.session.scalars(
+            select(User).where(User.department_id.in_(ids), User.active.is_(True)).order_by(User.username)
+        )
+    )

@@ -1,0 +1,115 @@
+"""Request guards that apply to every request: body size, bearer tokens, CSRF, security headers.
+
+CSRF protection is switched off in Flask-WTF's automatic hook (``WTF_CSRF_CHECK_DEFAULT``)
+and applied here instead, so that requests authenticated with a valid bearer token are
+exempt: browsers never attach an ``Authorization`` header cross-site on their own, so such
+requests cannot be forged by another page.
+"""
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge, Unauthorized
+
+from ..extensions import csrf, login_manager
+from . import tokens
+
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ]
+)
+
+
+def bearer_token_from_request() -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header, if the request has one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or ""
+
+
+def _limit_body_size() -> None:
+    """Refuse an over-long body before anything reads it, with a message that says why."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    if limit and length is not None and length > limit:
+        raise RequestEntityTooLarge(
+            description=_("The request body is %(size)s bytes; the limit is %(limit)s bytes.", size=length, limit=limit)
+        )
+
+
+def _authenticate_bearer() -> None:
+    """Resolve a bearer token to its user for this request; a bad token is a 401, not a fallback."""
+    token = bearer_token_from_request()
+    if token is None:
+        return
+    user = tokens.user_for_token(token)
+    if user is None:
+        raise Unauthorized(description="invalid, expired or revoked token")
+    g.bearer_user = user
+    # The token, not any cookie that came along, decides who this request acts for.
+    login_manager._update_request_context_with_user(user)
+
+
+def _check_csrf() -> None:
+    if request.method not in STATE_CHANGING_METHODS:
+        return
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if g.get("bearer_user") is not None:
+        return
+    csrf.protect()
+
+
+def fresh_request_globals() -> None:
+    """Start every request with an empty ``g``.
+
+    In production each request gets its own application context. Under a test client that
+    runs inside an outer ``app.app_context()``, Flask reuses that context, so ``g`` would
+    carry the previous request's signed-in user, CSRF token and locale into the next one.
+    """
+    if g.get("_formwork_request_seen"):
+        for name in list(g):
+            g.pop(name, None)
+    g._formwork_request_seen = True
+
+
+def guard_request() -> None:
+    _limit_body_size()
+    _authenticate_bearer()
+    _check_csrf()
+
+
+def add_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    # Flask-WTF's own hook would check bearer requests too; ``guard_request`` decides instead.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    # First of all hooks, so nothing sees a previous request's globals.
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_request_globals)
+    app.before_request(guard_request)
+    app.after_request(add_security_headers)

@@ -1,0 +1,98 @@
+"""Changes to people: creating users, passwords, roles and leaving the company."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from ..extensions import db
+from . import clock, tokens
+from .models import Department, Role, RoleAssignment, User
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class OrgError(ValueError):
+    """A request that does not fit the organisation (unknown department, duplicate user, ...)."""
+
+
+def user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def department_by_code(code: str) -> Department | None:
+    return db.session.scalar(select(Department).where(Department.code == code))
+
+
+def role_by_key(key: str) -> Role | None:
+    return db.session.scalar(select(Role).where(Role.key == key))
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise OrgError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_user(
+    username: str,
+    *,
+    display_name: str,
+    department_code: str | None = None,
+    manager_username: str | None = None,
+    role_keys: Iterable[str] = (),
+    password: str | None = None,
+    email: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Add a user (without a password unless one is given); the caller commits."""
+    username = username.strip().lower()
+    if not username:
+        raise OrgError("the user name is empty")
+    if user_by_username(username) is not None:
+        raise OrgError(f"user {username!r} already exists")
+    user = User(username=username, display_name=display_name or username, email=email, locale=locale, active=True)
+    if department_code:
+        department = department_by_code(department_code)
+        if department is None:
+            raise OrgError(f"no department with code {department_code!r}")
+        user.department = department
+    if manager_username:
+        manager = user_by_username(manager_username)
+        if manager is None:
+            raise OrgError(f"no user {manager_username!r} to be the manager")
+        user.manager = manager
+    if password is not None:
+        check_password_strength(password)
+        user.set_password(password)
+    db.session.add(user)
+    for key in role_keys:
+        grant_role(user, key)
+    db.session.flush()
+    return user
+
+
+def grant_role(user: User, role_key: str, department: Department | None = None) -> RoleAssignment:
+    """Give ``user`` a role (idempotent); the caller commits."""
+    role = role_by_key(role_key)
+    if role is None:
+        raise OrgError(f"no role {role_key!r}")
+    department_id = department.id if department is not None else None
+    for assignment in user.role_assignments:
+        if assignment.role_id == role.id and assignment.department_id == department_id:
+            return assignment
+    assignment = RoleAssignment(role=role, department=department)
+    user.role_assignments.append(assignment)
+    return assignment
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_strength(password)
+    user.set_password(password)
+
+
+def leave(user: User) -> int:
+    """Mark ``user`` as having left: sessions and tokens stop working at once. Returns tokens revoked."""
+    user.active = False
+    if user.left_at is None:
+        user.left_at = clock.now()
+    return tokens.revoke_user_tokens(user)
