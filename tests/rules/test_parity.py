@@ -99,6 +99,8 @@ ROUTE_CONDITIONS = [
     "coalesce(urgent, false) == false", "if(urgent, amount > 10, amount > 1000)",
     "amount > 100000000000000000000", "amount < -100000000000000000000", "amount > 0.001",
     "amount + null > 5", "category in []", "category not in []",
+    # The engine orders strings by their JSON-escaped text; ordering must still follow code points.
+    "'S' > note", "note >= 'a\"'", "note < 'a\\\\'", "note <= '\x07'", "note != 'a\"b'",
 ]
 ROUTE_SCOPES: list[dict[str, Any]] = [
     {},
@@ -115,6 +117,10 @@ ROUTE_SCOPES: list[dict[str, Any]] = [
     {"amount": D("200.50"), "qty": 1, "department": 3, "due": date(2024, 7, 20)},
     {"amount": D("100"), "department": 3, "category": "travel"},
     {"amount": D("0.01"), "department": 3, "urgent": True},
+    {"note": "\x08\x07\u00c0"},
+    {"note": 'a"b'},
+    {"note": "a#"},
+    {"note": "a\\"},
 ]
 
 

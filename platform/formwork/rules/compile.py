@@ -324,6 +324,10 @@ class _Builder:
         except Unencodable:
             return self.truth(node, want)
         effective = op if want else _NEGATED[op]
+        if slot.type == T.TEXT and effective not in ("==", "!="):
+            # The engine orders strings by their JSON-escaped form, so '"', '\\' and control
+            # characters sort wrongly there; only text equality is exact in the engine.
+            return self.truth(node, want)
         if slot.truth and effective == "==":
             return _compare(slot.key, "==", encoded)  # 1 or 0 already excludes null (-1)
         return _all([_null_test(slot, False), _compare(slot.key, effective, encoded)])
