@@ -34,6 +34,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     org.init_app(app)
     definitions.init_app(app)
     records.init_app(app)
+    from . import workflow  # noqa: E402
+    workflow.init_app(app)
+    from . import budgets  # noqa: E402
+    budgets.init_app(app)
+    from . import notifications  # noqa: E402
+    notifications.init_app(app)
+    from . import documents  # noqa: E402
+    documents.init_app(app)
     forms.init_app(app)
     api.init_app(app)
     web.init_app(app)

@@ -74,6 +74,8 @@ def from_environment() -> dict:
         ],
         "FORMWORK_DEFINITIONS_DIR": Path(os.environ.get("FORMWORK_DEFINITIONS_DIR", PROJECT_ROOT / "definitions")),
         "FORMWORK_UPLOAD_DIR": Path(os.environ.get("FORMWORK_UPLOAD_DIR", folder / "uploads")),
+        # Per-form print templates (a form's ``print_template`` names a file here).
+        "FORMWORK_PRINT_DIR": Path(os.environ.get("FORMWORK_PRINT_DIR", PROJECT_ROOT / "definitions" / "print")),
         # Whole-request cap; each attachment field has its own, smaller limit.
         "MAX_CONTENT_LENGTH": _int("FORMWORK_MAX_REQUEST_BYTES", 25 * 1024 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int("FORMWORK_MAX_FORM_MEMORY_BYTES", 2 * 1024 * 1024),

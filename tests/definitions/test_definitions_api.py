@@ -129,7 +129,7 @@ def test_not_found_answers(client, admin, trip_yaml):
     assert client.get("/api/definitions/form/nothing/versions", headers=admin).status_code == 404
     assert client.get("/api/definitions/form/trip/diff?from=1&to=5", headers=admin).status_code == 404
     assert client.get("/api/definitions/form/trip/diff?from=x", headers=admin).status_code == 400
-    assert client.get("/api/definitions/schema/route", headers=admin).status_code == 404
+    assert client.get("/api/definitions/schema/report", headers=admin).status_code == 404
 
 
 def test_schema_endpoint(client, admin):

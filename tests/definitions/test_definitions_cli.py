@@ -16,7 +16,7 @@ def _count() -> int:
     return db.session.scalar(select(func.count()).select_from(DefinitionVersion))
 
 
-def test_validate_the_configured_folder_by_default(runner):
+def test_validate_the_configured_folder_by_default(runner, demo_org):  # routes name demo users and roles
     result = runner.invoke(args=["definitions", "validate"])
     assert result.exit_code == 0, result.output
     assert "definition(s) valid" in result.output

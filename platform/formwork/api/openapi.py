@@ -459,6 +459,351 @@ SCHEMAS["DefinitionSummary"] = {
 }
 
 
+# Printable documents (formwork.documents).
+PATHS["/api/records/{record_id}/pdf"] = {
+    "get": _op(
+        "The record as a printable PDF voucher: fields the caller may read, line items, totals, "
+        "the amount in Chinese capitals and the approval trail.",
+        {
+            "200": {
+                "description": "The PDF (Content-Disposition: attachment with a safe file name).",
+                "content": {"application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}},
+            },
+            **NOT_FOUND,
+        },
+        tag="records",
+        parameters=[RECORD_ID],
+    )
+}
+
+# In-app notifications (formwork.notifications).
+SCHEMAS["Notification"] = {
+    "type": "object",
+    "required": ["id", "kind", "subject", "body", "read"],
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {
+            "type": "string",
+            "examples": ["task_assigned", "reminder", "escalated", "approved", "rejected", "returned", "cc", "alert"],
+        },
+        "subject": {"type": "string", "description": "In the caller's interface language."},
+        "body": {"type": "string", "description": "In the caller's interface language; lines separated by \\n."},
+        "record_id": {"type": ["integer", "null"]},
+        "task_id": {"type": ["integer", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "read_at": {"type": ["string", "null"], "format": "date-time"},
+        "read": {"type": "boolean"},
+    },
+}
+NOTIFICATION_ID = _path_param("notification_id", "The notification id.")
+PATHS.update(
+    {
+        "/api/notifications": {
+            "get": _op(
+                "The caller's notifications, newest first, paginated, with the unread count.",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["items", "page", "per_page", "total", "unread"],
+                            "properties": {
+                                "items": {"type": "array", "items": _ref("Notification")},
+                                "page": {"type": "integer", "minimum": 1},
+                                "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+                                "total": {"type": "integer", "minimum": 0},
+                                "unread": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                        "One page.",
+                    ),
+                    "400": _error("A bad query parameter."),
+                },
+                tag="notifications",
+                parameters=[
+                    _query("unread", "1: only unread notifications.", {"type": "string", "enum": ["0", "1"]}),
+                    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+                    _query("per_page", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                ],
+            )
+        },
+        "/api/notifications/{notification_id}/read": {
+            "post": _op(
+                "Mark one of the caller's notifications read (repeating it changes nothing).",
+                {"200": _json(_ref("Notification"), "The notification."), **NOT_FOUND},
+                tag="notifications",
+                parameters=[NOTIFICATION_ID],
+            )
+        },
+        "/api/notifications/read-all": {
+            "post": _op(
+                "Mark every unread notification of the caller read.",
+                {
+                    "200": _json(
+                        {"type": "object", "properties": {"marked": {"type": "integer"}, "unread": {"const": 0}}},
+                        "How many were marked.",
+                    )
+                },
+                tag="notifications",
+            )
+        },
+    }
+)
+
+
+# ---- approval tasks, requests, out of office -----------------------------------------------------
+TASK_ID = _path_param("task_id", "The task id.")
+DELEGATION_ID = _path_param("delegation_id", "The out-of-office period id.")
+PAGING = [
+    _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+    _query("per_page", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+]
+TASK_CLOSED = {"409": _error('"already decided": the task is no longer open (decided, transferred, or the request ended).')}
+DECISION_INVALID = {
+    "422": _json(
+        {"allOf": [_ref("Error"), {"type": "object", "properties": {"field": {"type": "string"}}}]},
+        "The decision cannot be made: unknown action, a missing comment or person, an inactive user, a step that is not earlier.",
+    )
+}
+SCHEMAS.update(
+    {
+        "Person": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}},
+        },
+        "Task": {
+            "type": "object",
+            "required": ["id", "status", "step", "record"],
+            "properties": {
+                "id": {"type": "integer"},
+                "status": {"type": "string", "examples": ["open", "approved", "rejected", "returned", "transferred", "waiting"]},
+                "kind": {"type": "string", "enum": ["approval", "cc"]},
+                "step": {"type": "object", "properties": {"key": {"type": "string"}, "name": {"type": "string"}, "round": {"type": "integer"}}},
+                "record": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"}, "title": {"type": "string"}, "form": {"type": "string"},
+                        "form_title": {"type": "string"}, "status": {"type": "string"}, "owner": _ref("Person"),
+                        "data": {"description": "Only in GET /api/tasks/{task_id}: the record's data, filtered like GET /api/records/{id}."},
+                    },
+                },
+                "process_id": {"type": "integer"},
+                "on_behalf_of": {"type": ["string", "null"], "description": "Whom the route meant, when someone else holds the task."},
+                "created_at": {"type": "string", "format": "date-time"},
+                "due_at": {"type": ["string", "null"], "format": "date-time"},
+                "overdue": {"type": "boolean"},
+                "waited_seconds": {"type": "integer"},
+                "waited": {"type": "string", "description": "How long it has waited, in words in the caller's language."},
+                "decision": {"type": ["string", "null"]},
+                "decided_at": {"type": ["string", "null"], "format": "date-time"},
+                "comment": {"type": ["string", "null"]},
+                "url": {"type": "string", "description": "The task's page in the browser."},
+                "type": {"type": "string", "enum": ["main", "transfer", "delegate", "before", "after"],
+                         "description": "Only in GET /api/tasks/{task_id}: how the task came about (from the route, transferred, asked for advice, an added signer before or after)."},
+                "return_steps": {"type": "array", "items": {"type": "object"}, "description": "Open tasks only: earlier steps it may return to."},
+                "trail": {"type": "array", "items": _ref("TrailEntry"), "description": "Only in GET /api/tasks/{task_id}."},
+            },
+        },
+        "TaskPage": {
+            "type": "object",
+            "required": ["items", "page", "per_page", "total"],
+            "properties": {
+                "items": {"type": "array", "items": _ref("Task")},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+                "counts": {"type": "object", "properties": {"open": {"type": "integer"}, "overdue": {"type": "integer"}},
+                           "description": "GET /api/tasks only: all my open tasks and how many are overdue (unfiltered)."},
+            },
+        },
+        "Decision": {
+            "type": "object",
+            "required": ["action"],
+            "additionalProperties": False,
+            "properties": {
+                "action": {"type": "string", "enum": ["approve", "reject", "return", "transfer", "delegate", "add_signer", "comment"]},
+                "comment": {"type": "string", "maxLength": 4000, "description": "Required to reject, return or comment."},
+                "to_user": {"type": ["integer", "string"], "description": "transfer, delegate, add_signer: an active user's id or user name."},
+                "step": {"type": "string", "description": "return: an earlier step's key; omitted returns to the submitter."},
+                "position": {"type": "string", "enum": ["before", "after"], "description": "add_signer: before or after me (default before)."},
+                "attachments": {"type": "array", "items": {"type": "integer"}, "description": "Ids of files uploaded with POST /api/attachments."},
+            },
+        },
+        "DecisionResult": {
+            "type": "object",
+            "properties": {
+                "task": _ref("Task"),
+                "process": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}, "current": {"type": "array", "items": {"type": "object"}}}},
+                "record": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}}},
+            },
+        },
+        "TrailEntry": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"const": "approval"},
+                "at": {"type": "string", "format": "date-time"},
+                "action": {"type": "string", "examples": ["submitted", "approve", "reject", "return", "transfer", "skipped", "approved"]},
+                "actor": {"oneOf": [_ref("Person"), {"type": "null"}], "description": "null: the system (skips, timeouts)."},
+                "on_behalf_of": {"oneOf": [_ref("Person"), {"type": "null"}]},
+                "step": {"type": ["object", "null"]},
+                "comment": {"type": ["string", "null"]},
+                "details": {"type": ["object", "null"]},
+                "attachments": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "RouteDiagram": {
+            "type": "object",
+            "description": "The route with each step's state; nodes are steps, parallel groups (branches side by side) and conditional branches.",
+            "properties": {
+                "process_id": {"type": "integer"},
+                "route": {"type": "string", "description": "The route's key."},
+                "title": {"type": "string", "description": "The route's title in the caller's language."},
+                "version": {"type": ["integer", "null"], "description": "The route version the request runs on."},
+                "status": {"type": "string"},
+                "nodes": {"type": "array", "items": {"type": "object", "properties": {
+                    "type": {"enum": ["step", "parallel", "branch"]}, "key": {"type": "string"},
+                    "state": {"enum": ["pending", "active", "approved", "rejected", "returned", "skipped"]},
+                    "people": {"type": "array", "items": {"type": "string"}},
+                }}},
+                "end_state": {"type": "string"},
+            },
+        },
+        "RequestSummary": {
+            "type": "object",
+            "properties": {
+                "record": {"type": "object"},
+                "status": {"type": "string"},
+                "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+                "current": {"type": "array", "items": {"type": "object", "properties": {"step": {"type": "object"}, "holders": {"type": "array", "items": _ref("Person")}}}},
+            },
+        },
+        "OutOfOffice": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "delegate": _ref("Person"),
+                "starts_at": {"type": "string", "format": "date-time"},
+                "ends_at": {"type": "string", "format": "date-time"},
+                "active": {"type": "boolean"},
+                "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
+            },
+        },
+    }
+)
+SCHEMAS["RecordEvent"] = {
+    **SCHEMAS["RecordEvent"],
+    "description": "In GET /api/records/{record_id}/history: record changes (kind \"change\") and approval trail entries (kind \"approval\", see TrailEntry), oldest first.",
+}
+PATHS["/api/records/{record_id}/history"]["get"]["summary"] = (
+    "The record's history: its changes (creation, edits, submission) and the approval trail, in time order."
+)
+PATHS.update(
+    {
+        "/api/tasks": {
+            "get": _op(
+                "My open approval tasks, paginated, with counts (open, overdue).",
+                {"200": _json(_ref("TaskPage"), "One page."), "400": _error("A bad query parameter.")},
+                tag="tasks",
+                parameters=[
+                    _query("sort", "oldest (default), newest or due.", {"type": "string", "enum": ["oldest", "newest", "due"]}),
+                    _query("form", "Only tasks on records of this form key.", {"type": "string"}),
+                    _query("q", "Search the record's title and searchable text.", {"type": "string"}),
+                    _query("overdue", "true: only tasks past their deadline.", {"type": "boolean"}),
+                    *PAGING,
+                ],
+            )
+        },
+        "/api/tasks/decided": {
+            "get": _op(
+                "Tasks I decided, latest first.",
+                {"200": _json(_ref("TaskPage"), "One page."), "400": _error("A bad query parameter.")},
+                tag="tasks",
+                parameters=PAGING,
+            )
+        },
+        "/api/tasks/{task_id}": {
+            "get": _op(
+                "One of my tasks (open or decided by me) with the record's data and the trail.",
+                {"200": _json(_ref("Task"), "The task."), **NOT_FOUND},
+                tag="tasks",
+                parameters=[TASK_ID],
+            )
+        },
+        "/api/tasks/{task_id}/decision": {
+            "post": _op(
+                "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment.",
+                {"200": _json(_ref("DecisionResult"), "Done; the task and where the request stands now."),
+                 **BAD_BODY, **NOT_FOUND, **TASK_CLOSED, **DECISION_INVALID},
+                tag="tasks",
+                parameters=[TASK_ID],
+                body=_json_body(_ref("Decision")),
+            )
+        },
+        "/api/requests": {
+            "get": _op(
+                "What I submitted and where each stands (current steps and who holds them), latest first.",
+                {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("RequestSummary")},
+                                                               "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                                                               "total": {"type": "integer"}}}, "One page."),
+                 "400": _error("A bad query parameter.")},
+                tag="requests",
+                parameters=[_query("status", "Only requests in this status.", {"type": "string"}), *PAGING],
+            )
+        },
+        "/api/records/{record_id}/route": {
+            "get": _op(
+                "The request's route with each step's state (for a diagram).",
+                {"200": _json(_ref("RouteDiagram"), "The route."), **NOT_FOUND},
+                tag="requests",
+                parameters=[RECORD_ID],
+            )
+        },
+        "/api/records/{record_id}/withdraw": {
+            "post": _op(
+                "Withdraw my request while nobody has acted on it.",
+                {"200": _json({"type": "object", "properties": {"record": {"type": "object"}, "route": _ref("RouteDiagram")}}, "Withdrawn."),
+                 "403": _error("Only the submitter can withdraw."), **NOT_FOUND,
+                 "409": _error("It can no longer be withdrawn (someone has acted, or it is not under review).")},
+                tag="requests",
+                parameters=[RECORD_ID],
+            )
+        },
+        "/api/me/out-of-office": {
+            "get": _op(
+                "My current and coming out-of-office periods.",
+                {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("OutOfOffice")}}}, "Periods.")},
+                tag="me",
+            ),
+            "post": _op(
+                "Set a period: tasks arriving for me in it go to the delegate. Dates cover whole days (UTC).",
+                {"201": _json(_ref("OutOfOffice"), "Saved."), **BAD_BODY,
+                 "422": _error("A bad period or delegate (inactive, myself, overlapping, already over); field names the input.")},
+                tag="me",
+                body=_json_body({
+                    "type": "object", "required": ["delegate", "starts_at", "ends_at"], "additionalProperties": False,
+                    "properties": {
+                        "delegate": {"type": ["integer", "string"], "description": "User id or user name."},
+                        "starts_at": {"type": "string", "description": "ISO date (first day) or date-time."},
+                        "ends_at": {"type": "string", "description": "ISO date (last day, inclusive) or date-time."},
+                    },
+                }),
+            ),
+            "delete": _op(
+                "Cancel all my current and coming periods (back in the office).",
+                {"200": _json({"type": "object", "properties": {"cancelled": {"type": "array", "items": {"type": "integer"}}}}, "Cancelled ids.")},
+                tag="me",
+            ),
+        },
+        "/api/me/out-of-office/{delegation_id}": {
+            "delete": _op(
+                "Cancel one of my current or coming periods.",
+                {"200": _json({"type": "object", "properties": {"cancelled": {"type": "array", "items": {"type": "integer"}}}}, "Cancelled."), **NOT_FOUND},
+                tag="me",
+                parameters=[DELEGATION_ID],
+            )
+        },
+    }
+)
+
+
 def document() -> dict[str, Any]:
     """The whole OpenAPI document; the parts are module constants that nothing mutates."""
     return {
@@ -476,7 +821,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
-        "tags": [{"name": name} for name in ("forms", "records", "attachments", "definitions", "meta")],
+        "tags": [{"name": name} for name in ("forms", "records", "attachments", "definitions", "notifications", "tasks", "requests", "me", "meta")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {

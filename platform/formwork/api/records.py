@@ -93,6 +93,13 @@ def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
     return number
 
 
+def page_arguments() -> tuple[int, int]:
+    """``page`` and ``per_page`` of a list request (400 when out of range; the default page size from config)."""
+    page = _int_arg("page", 1, 1)
+    per_page = _int_arg("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, MAX_PER_PAGE)
+    return page, per_page
+
+
 def filtered_records(form_key: str | None, status: str | None, q: str | None):
     """The caller's visible records, filtered, newest first (shared with the browser list)."""
     stmt = access.visible_records(current_user)
@@ -127,8 +134,7 @@ def list_records():
     status = request.args.get("status") or None
     if status and status not in STATUSES:
         abort(400, f'unknown status "{status}"; one of: {", ".join(STATUSES)}')
-    page = _int_arg("page", 1, 1)
-    per_page = _int_arg("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, MAX_PER_PAGE)
+    page, per_page = page_arguments()
     q = (request.args.get("q") or "").strip()[:200] or None
     stmt = filtered_records(request.args.get("form") or None, status, q)
     items, total = paginate(stmt, page, per_page)
@@ -176,7 +182,9 @@ def record_history(record_id: int):
     events = db.session.scalars(
         select(RecordEvent).where(RecordEvent.record_id == record.id).order_by(RecordEvent.at, RecordEvent.id)
     ).all()
-    return jsonify({"record_id": record.id, "items": [event_json(event) for event in events]})
+    from .processes import history_items  # record changes and the approval trail, in time order
+
+    return jsonify({"record_id": record.id, "items": history_items(record, [event_json(event) for event in events])})
 
 
 def event_json(event: RecordEvent) -> dict[str, Any]:

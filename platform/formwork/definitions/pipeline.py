@@ -9,11 +9,13 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -23,9 +25,10 @@ from .problems import DefinitionError, Problem
 
 log = logging.getLogger(__name__)
 
-KINDS = ("form",)
+# In publishing order: a route is checked against, and stored after, the form it is for.
+KINDS = ("form", "route")
 # Folder under a definitions directory → the kind its files hold.
-KIND_FOLDERS = {"forms": "form"}
+KIND_FOLDERS = {"forms": "form", "routes": "route"}
 MAX_SCHEMA_PROBLEMS = 100  # beyond this, more messages only bury the first mistake
 
 
@@ -46,6 +49,44 @@ def _validator(kind: str) -> Draft202012Validator:
     schema = schema_for(kind)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker(formats=("regex",)))
+
+
+# --- definitions checked together ---------------------------------------------------------------
+
+# While a set of files is checked or published as one unit, a definition may refer to another
+# of the set that is not stored yet (a route to its new form): the set is visible here.
+_PENDING: ContextVar[dict[tuple[str, str], dict] | None] = ContextVar("formwork_pending_definitions", default=None)
+
+
+@contextmanager
+def batch(contents: Iterable[Any]) -> Iterator[None]:
+    """Check (and publish) ``contents`` as one set: each sees the others through ``pending``."""
+    found: dict[tuple[str, str], dict] = {}
+    for content in contents:
+        if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
+            found.setdefault((content["kind"], content["key"]), content)
+    token = _PENDING.set(found)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+
+
+def pending(kind: str, key: str) -> dict | None:
+    """The content of ``kind``/``key`` in the set being checked, if it is part of it."""
+    found = _PENDING.get()
+    return found.get((kind, key)) if found else None
+
+
+def pending_of_kind(kind: str) -> list[dict]:
+    found = _PENDING.get()
+    return [content for (k, _), content in (found or {}).items() if k == kind]
+
+
+def publishing_order(content: Any) -> int:
+    """Sort key: forms before the routes that use them."""
+    kind = content.get("kind") if isinstance(content, dict) else None
+    return KINDS.index(kind) if kind in KINDS else len(KINDS)
 
 
 # --- checking ----------------------------------------------------------------------------------
@@ -231,10 +272,13 @@ def _misplaced_properties(fields: list[dict], pointer: str) -> list[Problem]:
 
 def _check_form(content: dict, registry: Any) -> list[Problem]:
     from ..forms.model import compile_form
+    from ..routes.compile import check_form_against_routes
 
     problems = _misplaced_properties(content["fields"], "/fields")
     try:
-        compile_form(content, registry)
+        form = compile_form(content, registry)
+        if not problems:
+            problems = check_form_against_routes(form, registry)  # the route attached must still work
     except DefinitionError as exc:
         return problems + list(exc.problems)
     except Exception:  # a bug in a checker must not let a definition through, nor crash the caller
@@ -243,7 +287,17 @@ def _check_form(content: dict, registry: Any) -> list[Problem]:
     return problems
 
 
-SEMANTIC_CHECKS: dict[str, Callable[[dict, Any], list[Problem]]] = {"form": _check_form}
+def _check_route(content: dict, registry: Any) -> list[Problem]:
+    from ..routes.compile import check_route
+
+    try:
+        return check_route(content, registry)
+    except Exception:  # as for forms: a checker bug must neither pass the route nor crash the caller
+        log.exception("unexpected error while checking route %r", content.get("key"))
+        return [Problem("the route could not be checked because of an internal error; see the server log", "")]
+
+
+SEMANTIC_CHECKS: dict[str, Callable[[dict, Any], list[Problem]]] = {"form": _check_form, "route": _check_route}
 
 
 # --- folders -----------------------------------------------------------------------------------
@@ -283,23 +337,34 @@ def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path
     """Parse and check several files as one set (a key defined twice is a problem too)."""
     checked: list[CheckedSource] = []
     seen: dict[tuple[str, str], str] = {}
+    documents: list[tuple[Path, str, SourceDocument | None, list[Problem]]] = []
     for path in paths:
         name = display(path)
         try:
-            document = read_source(path, name)
+            documents.append((path, name, read_source(path, name), []))
         except DefinitionError as exc:
-            checked.append(CheckedSource(path, None, exc.problems))
-            continue
-        problems = check(document.content, registry, document)
-        content = document.content
-        if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
-            identity = (content["kind"], content["key"])
-            if identity in seen:
-                problems.append(
-                    Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key", name,
-                            document.line_for("/key"))
-                )
-            else:
-                seen[identity] = name
-        checked.append(CheckedSource(path, document, problems))
+            documents.append((path, name, None, exc.problems))
+    with batch(document.content for _, _, document, _ in documents if document is not None):
+        for path, name, document, failed in documents:
+            if document is None:
+                checked.append(CheckedSource(path, None, failed))
+                continue
+            checked.append(_check_document(path, name, document, registry, seen))
     return checked
+
+
+def _check_document(path: Path, name: str, document: SourceDocument, registry: Any,
+                    seen: dict[tuple[str, str], str]) -> CheckedSource:
+    """Check one file of a set (see ``check_files``)."""
+    problems = check(document.content, registry, document)
+    content = document.content
+    if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
+        identity = (content["kind"], content["key"])
+        if identity in seen:
+            problems.append(
+                Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key", name,
+                        document.line_for("/key"))
+            )
+        else:
+            seen[identity] = name
+    return CheckedSource(path, document, problems)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from .loader import SourceDocument, exact_decimal_text
 from .models import DefinitionVersion
-from .pipeline import check, check_files, discover
+from .pipeline import batch, check, check_files, discover, publishing_order
 from .problems import DefinitionError, Problem
 
 R = TypeVar("R")
@@ -212,8 +212,10 @@ def publish_all(items: Iterable[tuple[Any, str | None]], *, user: Any = None, re
     prepared = [(json_ready(content), source) for content, source in items]
     problems: list[Problem] = []
     seen: dict[tuple[Any, Any], str | None] = {}
+    with batch(content for content, _ in prepared):
+        for content, source in prepared:
+            problems.extend(p.located(source, p.line) for p in check(content, registry))
     for content, source in prepared:
-        problems.extend(p.located(source, p.line) for p in check(content, registry))
         identity = (content.get("kind"), content.get("key")) if isinstance(content, dict) else None
         if identity is not None and identity in seen:
             problems.append(Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key",
@@ -222,6 +224,7 @@ def publish_all(items: Iterable[tuple[Any, str | None]], *, user: Any = None, re
             seen[identity] = source
     if problems:
         raise DefinitionError(problems)
+    prepared.sort(key=lambda item: publishing_order(item[0]))  # forms before the routes that use them
     return _transaction(lambda: [_store(content, source, user) for content, source in prepared])
 
 
@@ -233,6 +236,7 @@ def publish_path(path: Path, *, user: Any = None, registry: Any = None,
     if problems:
         raise DefinitionError(problems)
     prepared = [(item.content, display(item.path)) for item in checked]
+    prepared.sort(key=lambda item: publishing_order(item[0]))  # forms before the routes that use them
     return _transaction(lambda: [_store(content, source, user) for content, source in prepared])
 
 

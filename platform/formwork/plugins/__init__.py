@@ -1,4 +1,4 @@
-"""Plugins: extension points (expression functions, field types) and the loader that fills them.
+"""Plugins: extension points (expression functions, field types, notification channels) and the loader.
 
 A plugin is a folder under ``plugins/`` (or a configured plugin directory) with an
 ``__init__.py`` defining ``load(registry)``, or an installed package exposing the
@@ -30,6 +30,8 @@ class PluginError(Exception):
 class PluginRegistry:
     functions: dict[str, Any] = field(default_factory=dict)
     field_types: dict[str, Any] = field(default_factory=dict)
+    channels: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     _builtins: set[tuple[str, str]] = field(default_factory=set)
@@ -43,6 +45,14 @@ class PluginRegistry:
         """Register a form field type (a ``formwork.forms.field_types.FieldType``)."""
         self._add("field type", self.field_types, field_type.name, field_type)
 
+    def add_channel(self, channel: Any) -> None:
+        """Register a notification channel (a ``formwork.notifications.channels.Channel``)."""
+        self._add("channel", self.channels, channel.name, channel)
+
+    def add_fact_provider(self, provider: Any) -> None:
+        """Register a route fact (a ``formwork.routes.facts.FactProvider``), read as ``$name`` in conditions."""
+        self._add("fact provider", self.facts, provider.name, provider)
+
     def _add(self, what: str, table: dict[str, Any], name: str, value: Any) -> None:
         if name in table:
             owner = "a built-in" if (what, name) in self._builtins else "another plugin"
@@ -53,12 +63,12 @@ class PluginRegistry:
 
     def load_plugin(self, name: str, load: Callable[["PluginRegistry"], None]) -> bool:
         """Run one plugin's ``load``; on failure undo its registrations and record why."""
-        snapshot = (dict(self.functions), dict(self.field_types))
+        snapshot = (dict(self.functions), dict(self.field_types), dict(self.channels), dict(self.facts))
         self._current_plugin = name
         try:
             load(self)
         except Exception as exc:  # a broken plugin must never take the platform down
-            self.functions, self.field_types = snapshot
+            self.functions, self.field_types, self.channels, self.facts = snapshot
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self.failed.append((name, detail))
             log.error("plugin %s failed to load and was skipped: %s", name, detail)
@@ -94,10 +104,14 @@ def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | N
 def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
     from ..expressions.functions import register_builtins as register_builtin_functions
     from ..forms.field_types import register_builtins as register_builtin_field_types
+    from ..routes.facts import register_builtins as register_builtin_facts
+    from ..notifications.channels import register_builtins as register_builtin_channels
 
     registry = PluginRegistry()
     register_builtin_functions(registry)
     register_builtin_field_types(registry)
+    register_builtin_facts(registry)
+    register_builtin_channels(registry)
     if safe_mode:
         log.warning("safe mode: all plugins are disabled")
         return registry

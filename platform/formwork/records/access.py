@@ -2,13 +2,14 @@
 
 Every read path (lists, detail, search, the API, downloads of attachments) asks
 here, so a later data-scope definition changes visibility everywhere at once.
-Today: people see their own records; administrators see all.
+Today: people see their own records and the records they have (or had) an approval
+task on — as assignee or as the person the route meant; administrators see all.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from ..extensions import db
 from .models import Record
@@ -27,7 +28,14 @@ def visible_records(user: Any) -> Select:
         return stmt.where(Record.id.is_(None))  # matches nothing
     if sees_everything(user):
         return stmt
-    return stmt.where(Record.owner_id == user.id)
+    return stmt.where(or_(Record.owner_id == user.id, Record.id.in_(_task_record_ids(user.id))))
+
+
+def _task_record_ids(user_id: int) -> Select:
+    """Records the user was asked to act on (approval or copy), now or earlier."""
+    from ..workflow.models import Task  # late: the workflow package builds on records
+
+    return select(Task.record_id).where(or_(Task.assignee_id == user_id, Task.intended_id == user_id))
 
 
 def get_visible(user: Any, record_id: int) -> Record | None:
@@ -40,4 +48,8 @@ def get_visible(user: Any, record_id: int) -> Record | None:
 def can_see(user: Any, record: Record) -> bool:
     if record is None or user is None or not getattr(user, "is_authenticated", False):
         return False
-    return record.owner_id == user.id or sees_everything(user)
+    if record.owner_id == user.id or sees_everything(user):
+        return True
+    from ..workflow.models import Task
+
+    return db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None

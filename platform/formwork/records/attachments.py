@@ -152,13 +152,19 @@ def store_upload(file_storage: Any, user: Any, form_key: str, field_path: str) -
     413 too large, 415 refused type or content not matching the extension).
     """
     path, field = _field_limits(form_key, field_path)
+    return store_file(file_storage, user, form_key=form_key, field_path=path,
+                      accept=field.settings["accept"], max_size=field.settings["max_size"])
+
+
+def store_file(file_storage: Any, user: Any, *, form_key: str, field_path: str, accept: Any, max_size: int) -> Attachment:
+    """Check and store one file against explicit limits (a field's, or e.g. those for files sent with
+    an approval decision); same checks and storage as ``store_upload``. Commits."""
+    path = field_path
     display = sanitise_filename(getattr(file_storage, "filename", None))
     suffix = extension(display)
-    accept = field.settings["accept"]
     if suffix not in accept:
         shown = suffix or "without an extension"
         raise UploadRefused(f"files of type {shown} are not accepted here; accepted: {', '.join(accept)}", 415)
-    max_size = field.settings["max_size"]
 
     key = secrets.token_hex(16)
     final = storage_path(key)

@@ -174,6 +174,17 @@ def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
     )
 
 
+def _start_workflow(record: Record, user: Any) -> None:
+    """Put a submitted record on its approval route in this same transaction (no route: it stays submitted)."""
+    from ..workflow import service as workflow
+    from ..workflow.errors import WorkflowError
+
+    try:
+        workflow.start(record, user)
+    except WorkflowError as exc:
+        raise ValidationFailed([{"field": "", "message": exc.message}]) from None
+
+
 def _find_by_token(user: Any, client_token: str) -> Record | None:
     return db.session.scalar(select(Record).where(Record.owner_id == user.id, Record.client_token == client_token))
 
@@ -231,6 +242,8 @@ def create_record(
             events.append(("submitted", None))
         _write_events(record, user, *events)
         _claim_attachments(record, form, result.data, user)
+        if submit:
+            _start_workflow(record, user)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -292,6 +305,8 @@ def update_record(
         db.session.flush()  # the record's version check happens here, before any event is written
         if events:
             _write_events(record, user, *events)
+        if submit:
+            _start_workflow(record, user)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

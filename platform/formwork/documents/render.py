@@ -1,0 +1,236 @@
+"""Records as printed vouchers (记账凭证 / 报销单): HTML from a template, PDF from WeasyPrint.
+
+``record_pdf(record, user)`` is the whole job. The voucher data is built once as plain
+texts, numbers and lists (``voucher_context``) so the same data feeds the default
+template and a form's own sandboxed print template. Printing never fetches anything
+from the network (``fetcher.LocalOnlyFetcher``).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field as dc_field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import gettext as _
+
+from ..config import PROJECT_ROOT
+from ..i18n import current_locale_tag
+from ..records.models import Record
+from ..web import status_label
+from ..web.formatting import format_datetime_value, format_money
+from .fetcher import LocalOnlyFetcher
+from .print_templates import PrintTemplateError, render_print_template
+from .trail import APPROVING, trail_rows
+from .values import readable_values
+
+log = logging.getLogger(__name__)
+DEFAULT_TEMPLATE = "documents/voucher.html"
+FONT_FAMILY = '"Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif'
+
+
+@dataclass
+class RenderedVoucher:
+    """The voucher's HTML, which template made it, and why the form's own template was not used."""
+
+    html: str
+    template: str
+    fallback_reason: str | None = None
+    refused_urls: list[str] = dc_field(default_factory=list)
+
+
+def _labels() -> dict[str, str]:
+    """Interface words a print template may use, already in the reader's language."""
+    return {
+        "voucher": _("Voucher"),
+        "number": _("No."),
+        "status": _("Status"),
+        "submitter": _("Submitted by"),
+        "department": _("Department"),
+        "created": _("Created"),
+        "submitted": _("Submitted on"),
+        "printed": _("Printed"),
+        "total": _("Total"),
+        "amount_in_words": _("Amount in Chinese capitals"),
+        "trail": _("Approval trail"),
+        "step": _("Step"),
+        "name": _("Name"),
+        "decision": _("Decision"),
+        "time": _("Time"),
+        "comment": _("Comment"),
+        "on_behalf_of": _("On behalf of"),
+        "page": _("Page"),
+        "no_rows": _("No rows."),
+        "no_trail": _("No approval steps yet."),
+        "system": _("System"),
+    }
+
+
+def _capital_words(amount: Any) -> str:
+    """The amount in Chinese capitals through the ``cn_amount`` plugin function, when it is installed."""
+    from ..plugins import current_registry
+
+    spec = current_registry().functions.get("cn_amount")
+    if spec is None or amount in (None, ""):
+        return ""
+    try:
+        return str(spec.python(Decimal(str(amount))))
+    except Exception:  # a plugin must never break printing
+        log.warning("cn_amount could not write %r in capitals", amount, exc_info=True)
+        return ""
+
+
+def _totals(values: Any) -> tuple[str, str, str]:
+    """(total as text, its plain amount, the amount in capitals) for the voucher's summary line.
+
+    The total is the form's first visible computed money field; without one, the sum of the
+    money columns of its line items. The capitals come from a computed field that calls
+    ``cn_amount`` when the form has one (so the voucher says exactly what the form says).
+    """
+    form = values.form
+    fields = {f.key: f for f in values.fields}
+    total_text, total_amount, currency = "", "", "CNY"
+    for field in form.fields:
+        printed = fields.get(field.key)
+        if printed is not None and field.is_computed and printed.kind == "money" and printed.value not in (None, ""):
+            total_text, total_amount = printed.text, str(printed.value)
+            break
+    if not total_amount:
+        amounts = [
+            Decimal(str(row[column.key]))
+            for table in values.lines
+            for column in table.columns if column.kind == "money"
+            for row in table.values if row.get(column.key) not in (None, "")
+        ]
+        if amounts:
+            total_amount = str(sum(amounts, Decimal(0)))
+            total_text = format_money(total_amount, currency)
+    words = ""
+    for field in form.fields:
+        printed = fields.get(field.key)
+        source = getattr(field.expression, "source", "") or ""
+        if printed is not None and field.is_computed and "cn_amount(" in source and printed.text:
+            words = printed.text
+            break
+    if not words and total_amount:
+        words = _capital_words(total_amount)
+    return total_text, total_amount, words
+
+
+def _signatures(record: Record, trail: list[Any], labels: dict[str, str]) -> list[dict[str, str]]:
+    """One box per step that has been decided (latest decision wins), after the submitter's own."""
+    boxes: dict[str, dict[str, str]] = {}
+    for row in trail:
+        if not row.step_key:
+            continue
+        box = boxes.setdefault(row.step_key, {"title": row.step or row.step_key, "name": "", "decision": "", "date": ""})
+        if row.action in APPROVING or row.action in ("reject", "rejected", "return", "returned"):
+            box.update(name=row.name, decision=row.decision, date=row.time)
+    submitter = {
+        "title": labels["submitter"],
+        "name": record.owner.display_name if record.owner else "",
+        "decision": "",
+        "date": format_datetime_value(record.submitted_at),
+    }
+    return [submitter, *boxes.values()]
+
+
+def voucher_context(record: Record, user: Any) -> dict[str, Any]:
+    """Everything a voucher shows, as plain JSON data (the only thing a print template sees)."""
+    values = readable_values(record, user)
+    tag = current_locale_tag()
+    labels = _labels()
+    trail = trail_rows(record)
+    for row in trail:
+        row.name = row.name or labels["system"]
+    total_text, total_amount, words = _totals(values)
+    return {
+        "locale": tag,
+        "labels": labels,
+        "font_family": FONT_FAMILY,
+        "record": {
+            "id": record.id,
+            "number": f"{record.form_key.upper()}-{record.id:06d}",
+            "title": record.title or "",
+            "form_key": record.form_key,
+            "form_title": values.form.title(tag),
+            "form_version": record.form_version,
+            "status": record.status,
+            "status_label": status_label(record.status),
+            "submitter": record.owner.display_name if record.owner else "",
+            "department": record.department.name(tag) if record.department else "",
+            "created": format_datetime_value(record.created_at),
+            "submitted": format_datetime_value(record.submitted_at),
+        },
+        "printed_at": format_datetime_value(datetime.now(timezone.utc)),
+        "fields": [asdict(f) for f in values.fields],
+        "data": {f.key: f.text for f in values.fields},
+        "values": {f.key: f.value for f in values.fields},
+        "lines": [
+            {**asdict(t), "columns": [asdict(c) for c in t.columns]} for t in values.lines
+        ],
+        "total": total_text,
+        "total_amount": total_amount,
+        "amount_in_words": words,
+        "trail": [asdict(row) for row in trail],
+        "signatures": _signatures(record, trail, labels),
+    }
+
+
+def _print_template_name(record: Record) -> str | None:
+    from ..definitions import store
+
+    version = store.get(record.definition_id)
+    name = (version.content or {}).get("print_template") if version is not None else None
+    return name if isinstance(name, str) and name else None
+
+
+def voucher_html(record: Record, user: Any) -> RenderedVoucher:
+    """The voucher as HTML: the form's print template when it names one and it works, else the default."""
+    context = voucher_context(record, user)
+    name = _print_template_name(record)
+    reason = None
+    if name:
+        try:
+            return RenderedVoucher(render_print_template(name, context), name)
+        except PrintTemplateError as exc:
+            reason = str(exc)
+            log.warning("%s; record %s printed with the default voucher instead", reason, record.id)
+    return RenderedVoucher(render_template(DEFAULT_TEMPLATE, **context), DEFAULT_TEMPLATE, reason)
+
+
+def html_to_pdf(html: str, fetcher: LocalOnlyFetcher | None = None) -> bytes:
+    """A PDF of ``html`` (A4 and print CSS come from the HTML), loading only local resources."""
+    from weasyprint import HTML
+
+    fetcher = fetcher or local_fetcher()
+    static = str(current_app.static_folder or PROJECT_ROOT / "static")
+    return HTML(string=html, base_url=static + "/", url_fetcher=fetcher).write_pdf()
+
+
+def local_fetcher() -> LocalOnlyFetcher:
+    """A fetcher for the bundled static files only."""
+    return LocalOnlyFetcher([current_app.static_folder or PROJECT_ROOT / "static"])
+
+
+def render_voucher(record: Record, user: Any) -> tuple[bytes, RenderedVoucher]:
+    """The PDF, and how it was made (template, fallback reason, refused URLs)."""
+    rendered = voucher_html(record, user)
+    fetcher = local_fetcher()
+    pdf = html_to_pdf(rendered.html, fetcher)
+    rendered.refused_urls = list(fetcher.refused)
+    return pdf, rendered
+
+
+def record_pdf(record: Record, user: Any) -> bytes:
+    """``record`` as a printable PDF voucher for ``user`` (who must already be allowed to see it)."""
+    return render_voucher(record, user)[0]
+
+
+def pdf_filename(record: Record) -> str:
+    """A download name that is safe in any header and file system: ``expense_claim-42.pdf``."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", record.form_key or "record").strip("_") or "record"
+    return f"{stem[:60]}-{int(record.id)}.pdf"

@@ -1,0 +1,51 @@
+"""``GET /records/<id>/pdf`` (browser) and ``GET /api/records/<id>/pdf``: the record as a PDF voucher.
+
+Both look the record up through ``records.access.get_visible``: a record outside the
+caller's scope is a 404, exactly like one that does not exist.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, abort, current_app
+from flask_login import current_user, login_required
+
+from ..api import api_bp, error_response
+from ..records import access
+from ..records.models import Record
+from .render import pdf_filename, render_voucher
+
+documents_bp = Blueprint("documents", __name__)
+
+
+def pdf_response(record: Record, *, inline: bool) -> Response:
+    """The PDF of ``record`` for the current user, with a safe file name."""
+    started = time.perf_counter()
+    pdf, rendered = render_voucher(record, current_user)
+    current_app.logger.info(
+        "printed record %s with %s in %.0f ms", record.id, rendered.template, (time.perf_counter() - started) * 1000
+    )
+    disposition = "inline" if inline else "attachment"
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{pdf_filename(record)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@documents_bp.get("/records/<int:record_id>/pdf")
+@login_required
+def record_pdf_page(record_id: int):
+    record = access.get_visible(current_user, record_id)
+    if record is None:
+        abort(404)
+    return pdf_response(record, inline=True)
+
+
+@api_bp.get("/records/<int:record_id>/pdf")
+@login_required
+def record_pdf_api(record_id: int):
+    record = access.get_visible(current_user, record_id)
+    if record is None:
+        return error_response(404, "record not found")
+    return pdf_response(record, inline=False)

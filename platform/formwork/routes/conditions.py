@@ -1,0 +1,59 @@
+"""Evaluating a route's conditions for one record: every step ``when``, branch case and alert at once.
+
+The record's stored JSON becomes typed values with its own form version (computed
+fields recomputed), the facts the route reads are computed, and one call to the
+rules engine answers which rules hold. ``holding_python`` answers the same question
+with the Python evaluator; the two must agree (tests/routes/test_parity.py).
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from .facts import compute_facts
+from .model import RouteModel
+
+
+def record_values(record: Any, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The record's compiled form and its typed values, computed fields included."""
+    from ..definitions import store
+    from ..forms.state import evaluate_state
+    from ..forms.validation import runtime_values
+
+    form = store.compiled_form(record.definition)
+    state = evaluate_state(form, runtime_values(form, record.data), context=context)
+    return form, dict(state.values)
+
+
+def evaluation_input(route: RouteModel, record: Any, *, context: Mapping[str, Any]
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(values, context)`` the conditions read: the record's typed data, and ``context`` plus the facts."""
+    from ..plugins import current_registry
+
+    form, values = record_values(record, context)
+    today = context.get("today") if isinstance(context.get("today"), date) else date.today()
+    facts = compute_facts(route.facts, current_registry(), record=record, form=form, values=values,
+                          settings=route.fact_settings, today=today) if route.facts else {}
+    return values, {**context, **facts}
+
+
+def holding(route: RouteModel, record: Any, *, context: Mapping[str, Any]) -> set[str]:
+    """The rule names (``step:<key>``, ``case:<branch>:<i>``, ``alert:<key>``) that hold for ``record``.
+
+    ``context`` holds the ``$`` values (``formwork.forms.state.context_for(submitter)``). One engine call;
+    raises ``formwork.rules.RulesEngineError`` (a user-facing message) when the data cannot be evaluated.
+    """
+    if route.ruleset is None:
+        return set()
+    from ..rules import get_engine
+    from .store import register
+
+    values, full_context = evaluation_input(route, record, context=context)
+    register(route)
+    return get_engine().evaluate(route.ruleset.name, values, full_context)
+
+
+def holding_python(route: RouteModel, values: Mapping[str, Any], context: Mapping[str, Any]) -> set[str]:
+    """The same answer as ``holding`` from the Python evaluator, for prepared values and context."""
+    return {name for name, expression in route.compiled_conditions.items()
+            if expression.test(values, None, context)}  # type: ignore[attr-defined]

@@ -1,0 +1,214 @@
+"""Facts: values route conditions read beyond the form, as ``$name`` (``$budget``, ``$duplicate_invoices``).
+
+A fact is computed per evaluation from the database by a ``FactProvider``. Providers
+live in the plugin registry (``registry.add_fact_provider``), so a plugin can add
+``$credit_limit`` without touching the route compiler. A provider declares its type
+(conditions are type-checked against it when the route is published), checks the
+settings a route gives it (``facts: {budget: {category: ..., amount: ...}}``) against
+the form, and computes its value for one record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Mapping
+
+from ..expressions import T
+
+#: Settings a provider may read: field name → what it must be. ``check`` returns ``(message, setting)`` pairs.
+SettingsCheck = Callable[[Mapping[str, str], Any], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class FactRequest:
+    """What a provider computes from: the record, its compiled form and typed values, the route's settings."""
+
+    record: Any
+    form: Any
+    values: Mapping[str, Any]
+    settings: Mapping[str, str]
+    today: date
+
+
+@dataclass(frozen=True)
+class FactProvider:
+    name: str  # read as $name
+    type: T.Type
+    compute: Callable[[FactRequest], Any]
+    check: SettingsCheck | None = None
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    needs_settings: bool = False  # a route reading this fact must configure it under facts:
+    description: str = ""
+
+
+def fact_types(registry: Any) -> dict[str, T.Type]:
+    return {name: provider.type for name, provider in (getattr(registry, "facts", None) or {}).items()}
+
+
+def providers(registry: Any) -> Mapping[str, FactProvider]:
+    return getattr(registry, "facts", None) or {}
+
+
+def compute_facts(names: frozenset[str] | set[str], registry: Any, *, record: Any, form: Any,
+                  values: Mapping[str, Any], settings: Mapping[str, Mapping[str, str]], today: date) -> dict[str, Any]:
+    """``{name: value}`` for each fact the route reads."""
+    table = providers(registry)
+    result: dict[str, Any] = {}
+    for name in sorted(names):
+        provider = table.get(name)
+        if provider is None:
+            raise LookupError(f"no fact provider ${name} is registered (was its plugin removed?)")
+        merged = {**provider.defaults, **(settings.get(name) or {})}
+        result[name] = provider.compute(FactRequest(record, form, values, merged, today))
+    return result
+
+
+# --- $budget -----------------------------------------------------------------------------------
+
+BUDGET_TYPE = T.RecordOf({"amount": T.MONEY, "used": T.MONEY, "remaining": T.MONEY})
+
+
+def _field_kind(form: Any, name: str) -> str | None:
+    model = form.field(name) if form is not None else None
+    if model is None or model.parent is not None:
+        return None
+    return model.value_type.describe() if model.value_type is not None else None
+
+
+def _check_budget(settings: Mapping[str, str], form: Any) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    wanted = {"amount": ("money",), "category": ("text",), "date": ("date",), "department": ("department",)}
+    for name in settings:
+        if name not in wanted:
+            problems.append((f'unknown budget setting "{name}"; allowed: {", ".join(wanted)}', name))
+    for name in ("amount", "category"):
+        if not settings.get(name):
+            problems.append((f'the budget needs "{name}": the form field holding the {name}', name))
+    for name, kinds in wanted.items():
+        value = settings.get(name)
+        if not value:
+            continue
+        kind = _field_kind(form, value)
+        if kind is None:
+            problems.append((f'field "{value}" does not exist in form {getattr(form, "key", "?")}', name))
+        elif kind not in kinds:
+            problems.append((f'field "{value}" is {kind}; the budget {name} must be a {" or ".join(kinds)} field', name))
+    return problems
+
+
+def _budget(request: FactRequest) -> dict[str, Any] | None:
+    from ..budgets.service import Consumer, budget_status, period_of
+
+    settings = request.settings
+    category = request.values.get(settings["category"])
+    if settings.get("department"):
+        department = request.values.get(settings["department"])
+    else:
+        department = getattr(request.record, "department_id", None)
+    if category is None or department is None:
+        return {"amount": None, "used": None, "remaining": None}
+    day = request.values.get(settings["date"]) if settings.get("date") else None
+    period = period_of(day if isinstance(day, date) else request.today)
+    form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", "")
+    consumer = Consumer(form_key, settings["amount"], settings["category"], settings.get("date"),
+                        settings.get("department"))
+    from ..budgets.service import consumers
+
+    # Every form that uses budget counts; this form counts with this route's mapping even before it is current.
+    others = [c for c in consumers() if c.form_key != form_key]
+    status = budget_status(int(department), str(category), period,
+                           exclude_record_id=getattr(request.record, "id", None), only=[consumer, *others])
+    return status.as_fact()
+
+
+# --- $duplicate_invoices -----------------------------------------------------------------------
+
+DUPLICATE_STATUSES_IGNORED = ("draft", "withdrawn")
+
+
+def _check_invoices(settings: Mapping[str, str], form: Any) -> list[tuple[str, str]]:
+    problems = []
+    for name in settings:
+        if name != "field":
+            problems.append((f'unknown setting "{name}"; allowed: field', name))
+    path = settings.get("field", "")
+    model = form.field(path) if form is not None else None
+    if model is None or model.parent is None or model.value_type != T.TEXT:
+        problems.append((f'"{path}" must be a text field inside line items, e.g. lines.invoice_no', "field"))
+    return problems
+
+
+def _split(path: str) -> tuple[str, str]:
+    lines, _, sub = path.replace("[*]", "").partition(".")
+    return lines, sub
+
+
+def _invoice_numbers(data: Mapping[str, Any], path: str) -> set[str]:
+    lines, sub = _split(path)
+    found = set()
+    for row in data.get(lines) or ():
+        value = row.get(sub) if isinstance(row, Mapping) else None
+        if isinstance(value, str) and value.strip():
+            found.add(value)  # as stored: the database filter compares exact values
+    return found
+
+
+def _may_hold(path: str, numbers: list[str]) -> Any:
+    """A database filter keeping the records that may hold one of ``numbers`` (checked exactly afterwards).
+
+    PostgreSQL answers exactly with JSONB containment (``data @> {"lines": [{"invoice_no": ...}]}``,
+    GIN-indexable); elsewhere the record's search text, which holds every text value of its lines,
+    narrows the rows first.
+    """
+    from sqlalchemy import cast, or_
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    from ..extensions import db
+    from ..records.models import Record
+
+    lines, sub = _split(path)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return or_(*(cast(Record.data, JSONB).contains({lines: [{sub: number}]}) for number in numbers))
+    return or_(*(Record.search_text.contains(number, autoescape=True) for number in numbers))
+
+
+def _duplicate_invoices(request: FactRequest) -> int:
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..records.models import Record
+
+    path = request.settings["field"]
+    mine = _invoice_numbers(request.values, path)
+    if not mine:
+        return 0
+    query = select(Record.data).where(
+        Record.form_key == getattr(request.record, "form_key", getattr(request.form, "key", "")),
+        Record.status.not_in(DUPLICATE_STATUSES_IGNORED),
+        _may_hold(path, sorted(mine)),
+    )
+    if getattr(request.record, "id", None) is not None:
+        query = query.where(Record.id != request.record.id)
+    seen: set[str] = set()
+    for data in db.session.scalars(query):
+        if isinstance(data, dict):
+            seen |= _invoice_numbers(data, path) & mine
+            if seen == mine:
+                break
+    return len(seen)
+
+
+BUDGET = FactProvider(
+    "budget", BUDGET_TYPE, _budget, _check_budget, needs_settings=True,
+    description="The budget of the record's department, category and quarter: amount, used and remaining (money).",
+)
+DUPLICATE_INVOICES = FactProvider(
+    "duplicate_invoices", T.INTEGER, _duplicate_invoices, _check_invoices, defaults={"field": "lines.invoice_no"},
+    description="How many of this record's invoice numbers appear on other records of the form (not drafts, "
+                "not withdrawn).",
+)
+
+
+def register_builtins(registry: Any) -> None:
+    registry.add_fact_provider(BUDGET)
+    registry.add_fact_provider(DUPLICATE_INVOICES)

@@ -1,0 +1,212 @@
+"""Out-of-office delegation: tasks arriving for someone who is away go to their delegate.
+
+A delegation covers ``starts_at <= t < ends_at`` unless cancelled. Only tasks *arriving*
+in the period are redirected (tasks already waiting stay where they are; the person can
+transfer them). Delegations chain (A away → B, B away → C gives C), at most
+``MAX_CHAIN`` hops and never back to someone already on the chain.
+
+Periods as people enter them (the settings page and ``/api/me/out-of-office``) are read by
+``set_period``: dates or date-times, a delegate by id or user name. Every refusal is an
+``OutOfOfficeError`` naming the input at fault. Periods of one person never overlap, so
+there is never a doubt about whom a task goes to.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db_types import utcnow
+from ..extensions import db
+from ..org.clock import as_utc
+from ..org.models import User
+from ..org.users import user_by_username
+from .errors import InvalidDecision
+from .models import Delegation
+
+MAX_CHAIN = 5
+# A period longer than this is almost certainly a typing mistake (a year instead of a week).
+MAX_DAYS = 366
+
+
+class OutOfOfficeError(InvalidDecision):
+    """A period that cannot be saved; ``field`` names the input at fault (for forms and the API)."""
+
+
+# ---- the rule: who receives a task -------------------------------------------------------------
+
+
+def active_delegation(user_id: int, at: datetime | None = None) -> Delegation | None:
+    """The user's delegation in force at ``at`` (now by default), the latest created first."""
+    at = at or utcnow()
+    return db.session.scalar(
+        select(Delegation)
+        .where(
+            Delegation.user_id == user_id,
+            Delegation.cancelled_at.is_(None),
+            Delegation.starts_at <= at,
+            Delegation.ends_at > at,
+        )
+        .order_by(Delegation.created_at.desc(), Delegation.id.desc())
+        .limit(1)
+    )
+
+
+def delegate_for(user: User, at: datetime | None = None, *, avoid: set[int] | None = None) -> User:
+    """Who actually receives a task meant for ``user`` now: ``user`` themself unless away.
+
+    An inactive delegate, or one in ``avoid`` (e.g. the submitter), ends the chain: the task
+    then stays with the last person reached.
+    """
+    seen = {user.id}
+    current = user
+    for _ in range(MAX_CHAIN):
+        delegation = active_delegation(current.id, at)
+        if delegation is None:
+            break
+        delegate = delegation.delegate
+        if delegate is None or not delegate.active or delegate.id in seen or delegate.id in (avoid or set()):
+            break
+        seen.add(delegate.id)
+        current = delegate
+    return current
+
+
+# ---- periods -----------------------------------------------------------------------------------
+
+
+def set_out_of_office(user: User, delegate: User | None, starts_at: datetime, ends_at: datetime) -> Delegation:
+    """Record a period away; raises ``OutOfOfficeError`` for a bad period or delegate. The caller commits."""
+    if delegate is None:
+        raise OutOfOfficeError("choose the person who acts for you", "delegate")
+    if not delegate.active:
+        raise OutOfOfficeError(f"{delegate.display_name} is no longer active and cannot act for you", "delegate")
+    if delegate.id == user.id:
+        raise OutOfOfficeError("choose someone other than yourself", "delegate")
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
+    if ends_at <= starts_at:
+        raise OutOfOfficeError("the period must end after it starts", "ends_at")
+    if ends_at <= utcnow():
+        raise OutOfOfficeError("the period is already over", "ends_at")
+    if ends_at - starts_at > timedelta(days=MAX_DAYS):
+        raise OutOfOfficeError(f"a period can last at most {MAX_DAYS} days", "ends_at")
+    overlapping = db.session.scalar(
+        select(Delegation.id)
+        .where(
+            Delegation.user_id == user.id,
+            Delegation.cancelled_at.is_(None),
+            Delegation.starts_at < ends_at,
+            Delegation.ends_at > starts_at,
+        )
+        .limit(1)
+    )
+    if overlapping is not None:
+        raise OutOfOfficeError("this period overlaps one you already set; cancel that one first", "starts_at")
+    delegation = Delegation(user_id=user.id, delegate_id=delegate.id, starts_at=starts_at, ends_at=ends_at)
+    db.session.add(delegation)
+    db.session.flush()
+    return delegation
+
+
+def cancel_out_of_office(delegation: Delegation, user: User) -> None:
+    """End a delegation early (only its owner may); the caller commits."""
+    if delegation.user_id != user.id:
+        raise InvalidDecision("this is not your delegation")
+    if delegation.cancelled_at is None:
+        delegation.cancelled_at = utcnow()
+
+
+def delegations_of(user: User, *, include_past: bool = False) -> list[Delegation]:
+    """The user's delegations, current and coming (and past ones when asked), soonest first."""
+    stmt = select(Delegation).where(Delegation.user_id == user.id, Delegation.cancelled_at.is_(None))
+    if not include_past:
+        stmt = stmt.where(Delegation.ends_at > utcnow())
+    return list(db.session.scalars(stmt.order_by(Delegation.starts_at)))
+
+
+# ---- periods as people enter them --------------------------------------------------------------
+
+
+def parse_moment(value: Any, *, end: bool = False) -> datetime:
+    """An ISO date or date-time as an aware UTC datetime.
+
+    A bare date means the whole day: as a start, its first moment; as an end, the first
+    moment of the next day (so ``2026-05-01 .. 2026-05-03`` covers three full days).
+    """
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        day = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            raise ValueError("empty")
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return (
+                moment.replace(tzinfo=timezone.utc)
+                if moment.tzinfo is None
+                else moment.astimezone(timezone.utc)
+            )
+    start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return start + timedelta(days=1) if end else start
+
+
+def find_user(value: Any) -> User | None:
+    """A user by id (int or digits) or by user name."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        return db.session.get(User, int(value))
+    if isinstance(value, str) and value.strip():
+        return user_by_username(value)
+    return None
+
+
+def set_period(user: User, delegate_ref: Any, starts: Any, ends: Any) -> Delegation:
+    """Save a new period from form or JSON input; raises ``OutOfOfficeError`` with the field at fault. Commits."""
+    delegate = find_user(delegate_ref)
+    if delegate is None:
+        raise OutOfOfficeError("choose the person who acts for you", "delegate")
+    try:
+        starts_at = parse_moment(starts)
+    except (TypeError, ValueError):
+        raise OutOfOfficeError(
+            "give the first day as a date (YYYY-MM-DD) or date-time", "starts_at"
+        ) from None
+    try:
+        ends_at = parse_moment(ends, end=True)
+    except (TypeError, ValueError):
+        raise OutOfOfficeError("give the last day as a date (YYYY-MM-DD) or date-time", "ends_at") from None
+    period = set_out_of_office(user, delegate, starts_at, ends_at)
+    db.session.commit()
+    return period
+
+
+def cancel(user: User, delegation_id: int | None = None) -> list[Delegation]:
+    """Cancel one of the user's current or coming periods (without an id: all of them). Commits.
+
+    Returns what was cancelled; an id that is not one of the user's periods cancels nothing.
+    """
+    rows = [row for row in delegations_of(user) if delegation_id is None or row.id == delegation_id]
+    for row in rows:
+        cancel_out_of_office(row, user)
+    db.session.commit()
+    return rows
+
+
+def delegation_json(period: Delegation) -> dict[str, Any]:
+    delegate = period.delegate
+    now = utcnow()
+    starts_at, ends_at = as_utc(period.starts_at), as_utc(period.ends_at)
+    return {
+        "id": period.id,
+        "delegate": {"id": delegate.id, "username": delegate.username, "display_name": delegate.display_name},
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "active": period.cancelled_at is None and starts_at <= now < ends_at,
+        "cancelled_at": as_utc(period.cancelled_at).isoformat() if period.cancelled_at else None,
+    }

@@ -1,0 +1,392 @@
+"""The workflow's public actions: start on submit, decide on a task, withdraw, read a copy, due work.
+
+Every decision locks the process row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+serialises writers) and re-reads the task after the lock, so two people deciding the same
+step at the same moment — or one person clicking twice — give exactly one transition: the
+loser gets ``TaskClosed`` ("already decided"). The process row's ``lock_version`` is bumped on
+every transition as a second guard (a stale write is retried, then refused).
+The rules of the walk are documented in ``runtime``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..definitions.models import DefinitionVersion
+from ..extensions import db
+from ..org.models import User
+from ..records.models import Attachment, Record
+from ..routes.model import RouteModel
+from . import approvers
+from .errors import InvalidDecision, NotYourTask, StartRefused, TaskClosed, WorkflowError
+from .models import APPROVAL, CC, OPEN, RETURNED, RUNNING, WITHDRAWN, Process, Task
+from .runtime import AFTER, BEFORE, DELEGATE, READ, Walker, load_route
+
+ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "withdraw")
+COMMENT_REQUIRED = ("reject", "return", "comment")
+MAX_COMMENT = 4000
+MAX_ATTACHMENTS = 20
+MAX_ATTEMPTS = 3  # a stale write (another transition committed meanwhile) is retried this often
+
+__all__ = [
+    "ACTIONS", "start", "decide", "withdraw", "mark_read", "auto_decide", "escalate",
+    "route_version_for", "compiled_route", "current_process",
+    "WorkflowError", "NotYourTask", "TaskClosed", "InvalidDecision", "StartRefused",
+]
+
+
+# --- the routes area's functions (looked up when called, so tests and late installs see them) ------
+
+
+def route_version_for(form_key: str) -> DefinitionVersion | None:
+    """The current route version attached to the form, or None (the form has no route)."""
+    try:
+        from ..routes import store as route_store
+    except ModuleNotFoundError as exc:
+        if exc.name != "formwork.routes.store":
+            raise
+        return None
+    return route_store.route_for_form(form_key)
+
+
+def compiled_route(version: DefinitionVersion) -> RouteModel:
+    from ..routes import store as route_store
+
+    return route_store.compiled_route(version)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def current_process(record: Record) -> Process | None:
+    """The record's latest process (a record has one; it runs again after a return)."""
+    return db.session.scalar(
+        select(Process).where(Process.record_id == record.id).order_by(Process.id.desc()).limit(1)
+    )
+
+
+def _lock_process(process_id: int) -> Process:
+    return db.session.execute(
+        select(Process).where(Process.id == process_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _clean_comment(comment: Any) -> str | None:
+    if comment is None:
+        return None
+    if not isinstance(comment, str):
+        raise InvalidDecision("a comment must be text")
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidDecision(f"a comment can be at most {MAX_COMMENT} characters")
+    return comment or None
+
+
+def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None:
+    """Attach the decider's own uploads (not claimed by another record) to the record."""
+    if not ids:
+        return None
+    if not isinstance(ids, list) or len(ids) > MAX_ATTACHMENTS or any(
+        isinstance(i, bool) or not isinstance(i, int) for i in ids
+    ):
+        raise InvalidDecision(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids")
+    wanted = sorted(set(ids))
+    found = list(db.session.scalars(
+        select(Attachment).where(
+            Attachment.id.in_(wanted), Attachment.owner_id == user.id,
+            (Attachment.record_id.is_(None)) | (Attachment.record_id == record.id),
+        )
+    ))
+    if len(found) != len(wanted):
+        raise InvalidDecision("an attached file is not available; upload it again")
+    for attachment in found:
+        attachment.record_id = record.id
+    return wanted
+
+
+def _target_user(to_user_id: Any, task: Task, walker: Walker) -> User:
+    if isinstance(to_user_id, bool) or not isinstance(to_user_id, int):
+        raise InvalidDecision("choose the person (to_user_id)")
+    target = db.session.get(User, to_user_id)
+    if target is None or not target.active:
+        raise InvalidDecision("the person must be an active user")
+    if target.id == task.assignee_id:
+        raise InvalidDecision("the task is already theirs")
+    step = walker.route.steps[task.step_key]
+    if target.id == walker.submitter.id and (step.self_approval or walker.route.self_approval) != "allow":
+        raise InvalidDecision("the submitter cannot approve their own request")
+    return target
+
+
+def _load_task(task_id: Any, user: User) -> Task:
+    """The caller's own task; anything else (missing, someone else's, an invisible record) is NotYourTask."""
+    if isinstance(task_id, bool) or not isinstance(task_id, int) or user is None or getattr(user, "id", None) is None:
+        raise NotYourTask()
+    task = db.session.get(Task, task_id)
+    if task is None or task.assignee_id != user.id or not _may_see(user, task):
+        raise NotYourTask()
+    return task
+
+
+def _may_see(user: User, task: Task) -> bool:
+    """``can_see`` for the task's own assignee: holding a task on a record is what makes it visible,
+    so only an anonymous caller is refused (no role or task lookup needed)."""
+    return bool(getattr(user, "is_authenticated", False)) and task.record_id is not None
+
+
+def _lock_task(task_id: Any, user: User) -> tuple[Task, Process, tuple[Any, ...]]:
+    """The caller's own task and its process, both locked and read fresh in one statement.
+
+    Locking the task row together with the process means the values seen are the newest
+    committed ones after any wait (what a separate re-read after the lock gave). The same
+    statement reads what the transition goes on to use — the record, the route version
+    and the record's form version (their rows are not locked) — returned as
+    a tuple the caller holds, so the session's identity map keeps them for the lazy loads.
+    """
+    if isinstance(task_id, bool) or not isinstance(task_id, int) or user is None or getattr(user, "id", None) is None:
+        raise NotYourTask()
+    route_version = aliased(DefinitionVersion, name="route_version")
+    form_version = aliased(DefinitionVersion, name="form_version")
+    row = db.session.execute(
+        select(Task, Process, Record, route_version, form_version)
+        .join(Process, Process.id == Task.process_id)
+        .join(Record, Record.id == Task.record_id)
+        .outerjoin(route_version, route_version.id == Process.route_id)
+        .outerjoin(form_version, form_version.id == Record.definition_id)
+        .where(Task.id == task_id, Task.assignee_id == user.id).with_for_update(of=[Task, Process])
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None or not _may_see(user, row[0]):
+        raise NotYourTask()
+    return row[0], row[1], tuple(row[2:])
+
+
+# --- public actions --------------------------------------------------------------------------------
+
+
+def start(record: Record, user: User) -> Process | None:
+    """Put a just-submitted record on its route, in the caller's transaction (the caller commits).
+
+    Returns None when the form has no route (the record stays ``submitted``). A returned record
+    continues its own process from the start of the route version it began with. Raises
+    ``StartRefused`` / ``InvalidDecision`` when the route cannot start; nothing is then kept
+    once the caller rolls back.
+    """
+    process = current_process(record)
+    if process is not None and process.status == RUNNING:
+        raise InvalidDecision("the request is already under review")
+    resumed = process is not None and process.status == RETURNED
+    if resumed:
+        route = load_route(process)
+        process.status = RUNNING
+        process.finished_at = None
+    else:
+        version = route_version_for(record.form_key)
+        if version is None:
+            return None
+        route = compiled_route(version)
+        process = Process(record_id=record.id, route_id=version.id, status=RUNNING, state={},
+                          started_by_id=user.id)
+        process.record = record
+        db.session.add(process)
+        db.session.flush()
+    record.status = "in_review"
+    walker = Walker(process, route, actor=user)
+    walker.trail("resubmitted" if resumed else "submitted", actor=user,
+                 details={"route": route.key, "route_version": process.route.version if process.route else None})
+    walker.begin()
+    walker.save()
+    db.session.flush()
+    return process
+
+
+def decide(
+    task_id: int,
+    user: User,
+    action: str,
+    *,
+    comment: str | None = None,
+    attachment_ids: list[int] | None = None,
+    to_user_id: int | None = None,
+    step_key: str | None = None,
+    position: str | None = None,
+) -> Task:
+    """Act on one of the caller's open tasks and commit; returns the task acted on.
+
+    Raises ``NotYourTask`` (404), ``TaskClosed`` (409 "already decided"), ``InvalidDecision`` (422).
+    """
+    if action not in ACTIONS:
+        raise InvalidDecision(f'unknown action "{action}"; use one of: {", ".join(ACTIONS)}')
+    if action == "withdraw":
+        task = _load_task(task_id, user)
+        withdraw(task.record, user)
+        return task
+    comment = _clean_comment(comment)
+    if action in COMMENT_REQUIRED and not comment:
+        raise InvalidDecision(f"a comment is required to {action}")
+    if action == "add_signer" and position not in ("before", "after"):
+        raise InvalidDecision('position must be "before" or "after"')
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            task = _decide_once(task_id, user, action, comment=comment, attachment_ids=attachment_ids,
+                                to_user_id=to_user_id, step_key=step_key, position=position)
+            db.session.commit()
+            return task
+        except StaleDataError:
+            db.session.rollback()  # another transition of this process committed first: look again
+        except OperationalError as exc:
+            db.session.rollback()
+            if not _is_lock_conflict(exc):
+                raise
+            # SQLite refuses a second writer outright when both started reading first: look again
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise TaskClosed("the request changed meanwhile; reload it and try again")
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "deadlock detected" in str(exc.orig)
+
+
+def _decide_once(task_id: int, user: User, action: str, *, comment: str | None, attachment_ids: Any,
+                 to_user_id: Any, step_key: Any, position: str | None) -> Task:
+    # Read after the lock: the other click may have decided it.
+    task, process, held = _lock_task(task_id, user)
+    record = held[0]
+    if task.status != OPEN or process.status != RUNNING:
+        raise TaskClosed()
+    if task.kind == CC and action != "comment":
+        raise InvalidDecision("a copy for your information cannot be decided; mark it read")
+    walker = Walker(process, load_route(process), actor=user)
+    task_type, _ = walker.task_info(task)
+    if action in ("return", "transfer", "delegate", "add_signer") and task_type in (DELEGATE, BEFORE):
+        raise InvalidDecision("you were asked for your opinion: approve, reject or comment")
+    if action == "add_signer" and position == "before" and task_type == AFTER:
+        raise InvalidDecision("a signer added after someone cannot add a signer before themselves")
+    if step_key is not None and (action != "return" or not isinstance(step_key, str)):
+        raise InvalidDecision("step_key is only for returning to an earlier step")
+    files = _claim_attachments(attachment_ids, user, record)
+    if action == "approve":
+        walker.approve(task, user, comment, files)
+    elif action == "reject":
+        walker.reject(task, user, comment, files)
+    elif action == "return":
+        walker.return_request(task, user, comment or "", step_key, files)
+    elif action == "transfer":
+        walker.transfer(task, user, _target_user(to_user_id, task, walker), comment)
+    elif action == "delegate":
+        walker.delegate(task, user, _target_user(to_user_id, task, walker), comment)
+    elif action == "add_signer":
+        walker.add_signer(task, user, _target_user(to_user_id, task, walker), position or "after", comment)
+    else:  # comment: the trail only, no change of state
+        walker.trail("comment", task=task, actor=user, comment=comment, attachment_ids=files)
+    if action != "comment":
+        walker.state["acted"] = True
+    walker.save()
+    db.session.flush()
+    return task
+
+
+def withdraw(record: Record, user: User) -> Process:
+    """The submitter takes the request back while nobody has acted on it; commits."""
+    try:
+        if user is None or record.owner_id != getattr(user, "id", None):
+            raise InvalidDecision("only the submitter can withdraw a request")
+        process = current_process(record)
+        if process is None:
+            raise InvalidDecision("the request is not under review")
+        process = _lock_process(process.id)
+        if process.status != RUNNING:
+            raise InvalidDecision("the request is not under review")
+        if (process.state or {}).get("acted"):
+            raise InvalidDecision("the request can no longer be withdrawn: someone has already acted on it")
+        walker = Walker(process, load_route(process), actor=user)
+        walker.trail("withdraw", actor=user)
+        walker.finish(WITHDRAWN)
+        walker.save()
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise InvalidDecision("the request changed meanwhile; reload it and try again") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return process
+
+
+def mark_read(task_id: int, user: User) -> Task:
+    """Mark one's CC copy as read (no decision is possible on it); commits."""
+    task = _load_task(task_id, user)
+    if task.kind != CC:
+        raise InvalidDecision("only a copy for your information can be marked read")
+    if task.status == OPEN:
+        from ..db_types import utcnow
+
+        task.status = READ
+        task.decided_at = utcnow()
+        db.session.commit()
+    return task
+
+
+# --- due work (called by the deadline command) -------------------------------------------------------
+
+
+def _system_task(task_id: int) -> tuple[Task, Process, Walker]:
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotYourTask()
+    process = _lock_process(task.process_id)
+    db.session.refresh(task)
+    if task.status != OPEN or task.kind != APPROVAL or process.status != RUNNING:
+        raise TaskClosed()
+    return task, process, Walker(process, load_route(process))
+
+
+def auto_decide(task_id: int, action: str, *, reason: str = "deadline passed") -> Task:
+    """Approve or reject a task on the system's behalf (a deadline's ``on_timeout``); commits.
+
+    Raises ``TaskClosed`` when it was decided meanwhile, so running due work twice is harmless.
+    """
+    if action not in ("approve", "reject"):
+        raise InvalidDecision('the system can only "approve" or "reject"')
+    try:
+        task, _, walker = _system_task(task_id)
+        if action == "approve":
+            walker.approve(task, None, reason, None)
+        else:
+            walker.reject(task, None, reason, None)
+        walker.save()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return task
+
+
+def escalate(task_id: int) -> Task | None:
+    """Move an overdue task to the step's ``escalate_to`` person; returns the new task (None: nobody); commits."""
+    try:
+        task, _, walker = _system_task(task_id)
+        step = walker.route.steps.get(task.step_key)
+        specs = step.deadline.escalate_to if step is not None and step.deadline is not None else ()
+        candidates = [
+            user for _, user in approvers.resolve_specs(specs, walker.record, walker.submitter,
+                                                        form=walker.form, context=walker.context)
+            if user.id not in (walker.submitter.id, task.assignee_id)
+        ]
+        if not candidates:
+            db.session.rollback()
+            return None
+        new = walker.transfer(task, None, candidates[0], None, action="escalate")
+        walker.save()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return new

@@ -1,0 +1,478 @@
+"""Approval pages: the inbox, what I decided, my requests, a task with its decision controls,
+withdrawing a request, the route and trail on a record's page, and out-of-office settings.
+
+Pages work without JavaScript (plain forms, redirects after a decision); htmx swaps the
+inbox list and the decision panel in place. A decision on a task that is no longer open
+answers 409 and says "already decided"; a task that is not the viewer's is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..definitions import store
+from ..extensions import db
+from ..records import access
+from ..records.models import STATUSES, Attachment, Record
+from . import delegation, queries
+from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
+from .models import APPROVAL, OPEN, Process, Task
+from .queries import action_label
+
+workflow_bp = Blueprint("workflow", __name__)
+
+STEP_STATE_LABELS: dict[str, Any] = {
+    "pending": _l("Not yet"),
+    "active": _l("Waiting now"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "returned": _l("Returned"),
+    "skipped": _l("Skipped"),
+    "withdrawn": _l("Withdrawn"),
+    "cancelled": _l("Cancelled"),
+}
+SORT_LABELS = (("oldest", _l("Oldest first")), ("newest", _l("Newest first")), ("due", _l("Due soonest")))
+# Form inputs that carry the person for each action (one form holds every action's controls).
+USER_INPUTS = {"transfer": "transfer_to", "delegate": "delegate_to", "add_signer": "signer"}
+
+
+def step_state_label(state: str) -> str:
+    return str(STEP_STATE_LABELS.get(state, state))
+
+
+def _page_number() -> int:
+    value = request.args.get("page", "")
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def _per_page() -> int:
+    return int(current_app.config.get("FORMWORK_PAGE_SIZE", 20))
+
+
+def _pages(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def _row_text() -> dict[str, str]:
+    """Per-row texts of the inbox list, translated once per page (formats filled in the template)."""
+    return {
+        "step": _("Step: %(step)s"),
+        "owner": _("From %(name)s"),
+        "behalf": _("On behalf of %(name)s"),
+        "waited": _("Waiting %(time)s"),
+        "overdue": _("Overdue"),
+        "due": _("Due %(when)s"),
+        "open_task": _("Open task: %(title)s"),
+        "open": _("Open"),
+    }
+
+
+def _tabs() -> dict[str, Any]:
+    return {"open_count": queries.open_counts(current_user)["open"]}
+
+
+# ---- lists -----------------------------------------------------------------------------------
+
+
+@workflow_bp.get("/inbox", endpoint="inbox")
+@login_required
+def inbox_page():
+    sort = request.args.get("sort") or "oldest"
+    if sort not in queries.SORTS:
+        sort = "oldest"
+    query = queries.ListQuery(
+        sort=sort,
+        form_key=(request.args.get("form") or "").strip()[:100] or None,
+        q=(request.args.get("q") or "").strip()[:200] or None,
+    )
+    page, per_page = _page_number(), _per_page()
+    result = queries.inbox(current_user, query, page=page, per_page=per_page)
+    filters = {"q": query.q or "", "form": query.form_key or "", "sort": sort}
+    context = dict(
+        tasks=result.rows,
+        counts=result.counts,
+        total=result.total,
+        page=page,
+        pages=_pages(result.total, per_page),
+        filters=filters,
+        link_filters={
+            key: value
+            for key, value in filters.items()
+            if value and not (key == "sort" and value == "oldest")
+        },
+        sorts=SORT_LABELS,
+        row_text=_row_text(),
+    )
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "inbox-results":
+        return render_template("workflow/_inbox_results.html", **context)
+    return render_template(
+        "workflow/inbox.html",
+        tab="inbox",
+        titles=queries.form_titles(),
+        open_count=result.counts["open"],
+        **context,
+    )
+
+
+@workflow_bp.get("/inbox/decided")
+@login_required
+def decided():
+    page, per_page = _page_number(), _per_page()
+    result = queries.decided_by(current_user, page=page, per_page=per_page)
+    return render_template(
+        "workflow/decided.html",
+        tab="decided",
+        tasks=result.rows,
+        total=result.total,
+        page=page,
+        pages=_pages(result.total, per_page),
+        link_filters={},
+        **_tabs(),
+    )
+
+
+@workflow_bp.get("/requests")
+@login_required
+def requests():
+    status = request.args.get("status") or None
+    if status not in STATUSES:
+        status = None
+    page, per_page = _page_number(), _per_page()
+    result = queries.submitted_by(current_user, status=status, page=page, per_page=per_page)
+    return render_template(
+        "workflow/requests.html",
+        tab="requests",
+        items=result.rows,
+        total=result.total,
+        page=page,
+        pages=_pages(result.total, per_page),
+        filters={"status": status or ""},
+        link_filters={"status": status} if status else {},
+        statuses=[s for s in STATUSES if s != "draft"],
+        **_tabs(),
+    )
+
+
+# ---- one task --------------------------------------------------------------------------------
+
+
+def _record_view(record: Record) -> dict[str, Any]:
+    """What the read-only fields need, computed like the record's own detail page."""
+    from ..forms.state import context_for, evaluate_state
+    from ..forms.validation import runtime_values
+    from ..records.views import _names
+
+    version = store.get(record.definition_id)
+    form = store.compiled_form(version)
+    data = record.data or {}
+    state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
+    files = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))}
+    return {
+        "record": record,
+        "form": form,
+        "data": data,
+        "state": state,
+        "names": _names(form, data),
+        "files": files,
+    }
+
+
+def _panel(task: Task) -> dict[str, Any]:
+    row = queries.row_for(task)
+    panel: dict[str, Any] = {
+        "task_id": task.id,
+        "open": task.status == OPEN and task.assignee_id == current_user.id and task.kind == APPROVAL,
+        "step_name": row.step_name,
+        "on_behalf_of": row.on_behalf_of,
+        "waited": row.waited,
+        "owner_name": row.owner_name,
+        "accept": sorted(current_app.config.get("FORMWORK_DECISION_ACCEPT", DECISION_ACCEPT)),
+        "max_size": int(current_app.config.get("FORMWORK_DECISION_MAX_SIZE", DECISION_MAX_SIZE)),
+    }
+    if task.kind != APPROVAL:
+        panel["closed_text"] = _("A copy for your information: nothing to decide.")
+    elif panel["open"]:
+        panel["actions"] = queries.allowed_actions(task)
+        panel["return_steps"] = queries.return_targets(task) if "return" in panel["actions"] else []
+        panel["users"] = queries.active_users(exclude=current_user.id)
+    elif task.status == OPEN:
+        panel["closed_text"] = _("This task is now with someone else.")
+    elif task.status == "waiting":
+        panel["closed_text"] = _(
+            "Waiting for the person you asked; the task comes back to you after their answer."
+        )
+    else:
+        panel["closed_text"] = _(
+            "This task is closed: %(decision)s.", decision=action_label(task.decision or task.status)
+        )
+    return panel
+
+
+def _task_page(
+    task: Task,
+    *,
+    notice: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+):
+    record = db.session.get(Record, task.record_id)
+    context = _record_view(record)
+    return (
+        render_template(
+            "workflow/task.html",
+            task=task,
+            panel=_panel(task),
+            notice=notice,
+            values=values or {},
+            route=queries.route_view(record),
+            entries=queries.trail(record),
+            **context,
+            **_tabs(),
+        ),
+        status,
+    )
+
+
+def _panel_fragment(
+    task: Task, *, notice: dict[str, str] | None, values: dict[str, Any] | None = None, status: int = 200
+):
+    return render_template(
+        "workflow/_decision_panel.html", panel=_panel(task), notice=notice, values=values or {}
+    ), status
+
+
+@workflow_bp.get("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int):
+    found = queries.task_for(current_user, task_id)
+    if found is None:
+        abort(404)
+    return _task_page(found)
+
+
+DECISION_ACCEPT = (
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".docx",
+    ".xlsx",
+    ".ofd",
+    ".txt",
+    ".csv",
+    ".zip",
+)
+DECISION_MAX_SIZE = 10 * 1024 * 1024
+
+
+def _form_decision() -> dict[str, Any]:
+    action = request.form.get("action", "")
+    raw: dict[str, Any] = {"action": action, "comment": request.form.get("comment")}
+    if action in USER_INPUTS:
+        raw["to_user"] = request.form.get(USER_INPUTS[action]) or None
+    if action == "add_signer":
+        raw["position"] = request.form.get("position") or "before"
+    if action == "return":
+        raw["step"] = request.form.get("step") or None
+    return raw
+
+
+def _store_decision_files(task: Task) -> list[int]:
+    """Store the files sent with a decision (unclaimed; the decision attaches them to the record)."""
+    from ..records.attachments import store_file
+
+    ids = []
+    for upload in request.files.getlist("files"):
+        if not upload or not upload.filename:
+            continue
+        attachment = store_file(
+            upload,
+            current_user,
+            form_key=task.record.form_key,
+            field_path="$decision",
+            accept=tuple(current_app.config.get("FORMWORK_DECISION_ACCEPT", DECISION_ACCEPT)),
+            max_size=int(current_app.config.get("FORMWORK_DECISION_MAX_SIZE", DECISION_MAX_SIZE)),
+        )
+        ids.append(attachment.id)
+    return ids
+
+
+@workflow_bp.post("/tasks/<int:task_id>/decision")
+@login_required
+def decide(task_id: int):
+    from ..api.tasks import DecisionInputError, apply_decision, parse_decision
+    from ..records.attachments import UploadRefused
+
+    found = queries.task_for(current_user, task_id)
+    if found is None:
+        abort(404)
+    htmx = bool(request.headers.get("HX-Request"))
+    raw = _form_decision()
+    values = {**request.form.to_dict(), "action": raw.get("action")}
+
+    def answer(notice: dict[str, str], status: int):
+        db.session.expire_all()  # show the task as it is now, after whatever happened
+        current = db.session.get(Task, task_id)
+        if htmx:
+            return _panel_fragment(current, notice=notice, values=values, status=status)
+        return _task_page(current, notice=notice, values=values, status=status)
+
+    if found.status != OPEN or found.assignee_id != current_user.id:
+        return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
+    try:
+        decision = parse_decision(raw)
+    except DecisionInputError as exc:
+        return answer({"kind": "error", "text": exc.message}, 422)
+    try:
+        decision.attachment_ids = _store_decision_files(found)
+    except UploadRefused as exc:
+        return answer({"kind": "error", "text": exc.message}, 422)
+    try:
+        decided_task = apply_decision(task_id, current_user, decision)
+    except TaskClosed:
+        return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
+    except NotYourTask:
+        abort(404)
+    except (InvalidDecision, WorkflowError) as exc:
+        return answer({"kind": "error", "text": exc.message}, 422)
+    flash(_("Done: %(action)s.", action=action_label(decision.action)), "success")
+    # After a comment the task is still open here; anything else goes back to the inbox.
+    target = (
+        url_for("workflow.task", task_id=decided_task.id)
+        if decision.action == "comment"
+        else url_for("workflow.inbox")
+    )
+    if htmx:
+        # The whole page changed (route, trail, the inbox count): htmx loads the next page itself.
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+# ---- withdraw --------------------------------------------------------------------------------
+
+
+@workflow_bp.post("/records/<int:record_id>/withdraw")
+@login_required
+def withdraw(record_id: int):
+    from ..api.processes import apply_withdraw
+
+    record = access.get_visible(current_user, record_id)
+    if record is None:
+        abort(404)
+    try:
+        apply_withdraw(record, current_user)
+    except WorkflowError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The request was withdrawn."), "success")
+    return redirect(url_for("records.detail", record_id=record_id), code=303)
+
+
+# ---- the approval part of a record's page ----------------------------------------------------
+
+
+def approval_for(record: Record) -> dict[str, Any] | None:
+    """Route, trail and the viewer's actions for a record's detail page; None when it never had a process."""
+    has_process = db.session.scalar(select(Process.id).where(Process.record_id == record.id).limit(1))
+    if has_process is None:
+        return None
+    my_task_id = db.session.scalar(
+        select(Task.id)
+        .where(
+            Task.record_id == record.id,
+            Task.assignee_id == current_user.id,
+            Task.status == OPEN,
+            Task.kind == APPROVAL,
+        )
+        .limit(1)
+    )
+    return {
+        "current": queries.current_steps([record.id]).get(record.id, []),
+        "my_task_id": my_task_id,
+        "can_withdraw": record.owner_id == current_user.id and queries.can_withdraw(record),
+        "route": queries.route_view(record),
+        "entries": queries.trail(record),
+    }
+
+
+# ---- out of office ---------------------------------------------------------------------------
+
+
+def _out_of_office_page(
+    *, error: dict[str, str] | None = None, values: dict[str, str] | None = None, status: int = 200
+):
+    from ..db_types import utcnow
+    from ..org.clock import as_utc
+
+    rows = delegation.delegations_of(current_user)
+    now = utcnow()
+    return (
+        render_template(
+            "workflow/out_of_office.html",
+            tab="out_of_office",
+            periods=rows,
+            active_ids={row.id for row in rows if as_utc(row.starts_at) <= now < as_utc(row.ends_at)},
+            users=queries.active_users(exclude=current_user.id),
+            error=error,
+            values=values or {},
+            **_tabs(),
+        ),
+        status,
+    )
+
+
+@workflow_bp.route("/settings/out-of-office", methods=["GET", "POST"], endpoint="out_of_office")
+@login_required
+def out_of_office_page():
+    if request.method == "GET":
+        return _out_of_office_page()
+    values = {name: (request.form.get(name) or "").strip() for name in ("delegate", "starts_at", "ends_at")}
+    try:
+        delegation.set_period(
+            current_user, values["delegate"] or None, values["starts_at"], values["ends_at"]
+        )
+    except delegation.OutOfOfficeError as exc:
+        return _out_of_office_page(error={"text": exc.message, "field": exc.field}, values=values, status=422)
+    flash(_("Saved. Tasks arriving in that period go to the person you chose."), "success")
+    return redirect(url_for("workflow.out_of_office"), code=303)
+
+
+@workflow_bp.post("/settings/out-of-office/<int:delegation_id>/cancel")
+@login_required
+def cancel_out_of_office(delegation_id: int):
+    if not delegation.cancel(current_user, delegation_id):
+        abort(404)
+    flash(_("The period was cancelled."), "success")
+    return redirect(url_for("workflow.out_of_office"), code=303)
+
+
+# ---- wiring ----------------------------------------------------------------------------------
+
+
+def inbox_open_count() -> int:
+    """The signed-in person's open tasks, for the navigation badge (one query per request)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return 0
+    try:
+        return queries.open_counts(current_user)["open"]
+    except Exception:  # a badge must never break a page (e.g. an error page after a failed transaction)
+        db.session.rollback()
+        return 0
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        action_label=action_label,
+        step_state_label=step_state_label,
+        approval_for=approval_for,
+        inbox_open_count=inbox_open_count,
+    )
+    app.register_blueprint(workflow_bp)
