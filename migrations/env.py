@@ -11,6 +11,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from formwork.db_types import include_for_dialect
+
 config = context.config
 
 # Callers embedding migrations (tests) set configure_logger=False so their own logging stays intact.
@@ -64,12 +66,14 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         # A caller (the migration test) passed its own connection, e.g. one bound to a private schema.
-        context.configure(connection=connection, target_metadata=_metadata(), **options)
+        context.configure(connection=connection, target_metadata=_metadata(),
+                          include_object=include_for_dialect(connection.dialect.name), **options)
         with context.begin_transaction():
             context.run_migrations()
         return
     with _engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=_metadata(), **options)
+        context.configure(connection=connection, target_metadata=_metadata(),
+                          include_object=include_for_dialect(connection.dialect.name), **options)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from formwork import create_app
 from formwork.config import normalise_database_url
+from formwork.db_types import include_for_dialect
 from formwork.extensions import db
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -104,7 +105,8 @@ def test_upgrade_from_empty_matches_the_models(empty_app):
 
     assert set(db.metadata.tables) <= _table_names()
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "include_object": include_for_dialect(conn.dialect.name)})
         drift = compare_metadata(context, db.metadata)
     assert drift == [], (
         "the models and the migrations disagree; generate a migration with "

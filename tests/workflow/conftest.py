@@ -29,7 +29,9 @@ def notes(monkeypatch):
     real = runtime.notifier()
 
     def recording(user_ids, kind, *, record=None, task=None, params=None):
-        sent.append((sorted(user_ids), kind, task.id if task is not None else None))
+        # The walk passes the people it holds as users, the others as ids.
+        ids = sorted(getattr(person, "id", person) for person in user_ids)
+        sent.append((ids, kind, task.id if task is not None else None))
         if real is not None:
             return real(user_ids, kind, record=record, task=task, params=params)
 

@@ -95,8 +95,10 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
     return decision
 
 
-def apply_decision(task_id: int, user: Any, decision: Decision):
-    """Run the decision through the runtime; commits on success, rolls back on any refusal."""
+def apply_decision(task_id: int, user: Any, decision: Decision, respond: Any = None):
+    """Run the decision through the runtime; commits on success, rolls back on any refusal.
+
+    ``respond(task)`` runs inside the decision's transaction, before the commit."""
     from ..workflow import service
 
     try:
@@ -109,6 +111,7 @@ def apply_decision(task_id: int, user: Any, decision: Decision):
             to_user_id=decision.to_user_id,
             step_key=decision.step_key,
             position=decision.position,
+            respond=respond,
         )
         db.session.commit()
     except BaseException:
@@ -194,11 +197,13 @@ def decide(task_id: int):
         return error_response(422, exc.message, field=exc.field)
     # ``service.decide`` loads and authorises the task itself (404 for anyone else's), so a
     # valid decision costs one authorisation, not two.
+    answer: dict[str, Any] = {}
     try:
-        task = apply_decision(task_id, current_user, decision)
+        apply_decision(task_id, current_user, decision,
+                       respond=lambda task: answer.update(queries.decision_json(task, current_user)))
     except WorkflowError as exc:
         return refusal_response(exc)
-    return jsonify(queries.decision_json(task, current_user))
+    return jsonify(answer)
 
 
 # ---- out of office ---------------------------------------------------------------------------

@@ -101,10 +101,12 @@ def notify(
         log.warning("notification kind %r has no text of its own; using the generic one", kind)
     if len(kind) > 40:
         raise ValueError("a notification kind is at most 40 characters")
+    user_ids = list(user_ids or ())
+    given = [item for item in user_ids if isinstance(item, User)]
     wanted = _unique_ids(user_ids)
     if not wanted:
         return []
-    users = _users(wanted)
+    users = _users(wanted, given)
     values = _params(record, task, params)
     # The columns link only to rows that exist; a parameter of the same name is text for the message.
     record_id = record.id if record is not None else (task.record_id if task is not None else None)
@@ -149,13 +151,19 @@ def notify(
     return created
 
 
-def _users(ids: list[int]) -> dict[int, User]:
-    """The users by id: those the session already holds loaded (the submitter, the decider) are
-    taken from it, the rest read in one query."""
-    found: dict[int, User] = {}
+_USER_COLUMNS = frozenset(column.key for column in User.__table__.columns)
+
+
+def _users(ids: list[int], given: list[User]) -> dict[int, User]:
+    """The users by id: those passed in, or the session already holds loaded (the submitter, the
+    decider), are taken as they are, the rest read in one query."""
+    found: dict[int, User] = {user.id: user for user in given}
     for user_id in ids:
+        if user_id in found:
+            continue
         held = db.session.identity_map.get(identity_key(User, user_id))
-        if held is not None and not inspect(held).unloaded:
+        # Its columns must be loaded; relationships (department, manager) may well not be.
+        if held is not None and inspect(held).unloaded.isdisjoint(_USER_COLUMNS):
             found[user_id] = held
     missing = [user_id for user_id in ids if user_id not in found]
     if missing:

@@ -4,7 +4,7 @@ Every function returns only active people: a route never waits on someone who ha
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from .models import Department, Role, RoleAssignment, User
@@ -36,24 +36,27 @@ def manager_of(user: User) -> User | None:
     return _active(user.manager)
 
 
+# Built once: routes resolve role holders on most steps they activate.
+_ROLE_HOLDERS = (
+    select(User, RoleAssignment.department_id)
+    .join(RoleAssignment, RoleAssignment.user_id == User.id)
+    .join(Role, Role.id == RoleAssignment.role_id)
+    .where(Role.key == bindparam("role_key"), User.active.is_(True))
+    .order_by(User.username)
+)
+
+
 def users_with_role(role_key: str, department: Department | None = None) -> list[User]:
     """Active users holding ``role_key``, ordered by user name.
 
     With ``department``, only holders whose assignment covers it: an organisation-wide
     assignment, one for that department, or one for a department above it.
     """
-    query = (
-        select(User, RoleAssignment.department_id)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .join(Role, Role.id == RoleAssignment.role_id)
-        .where(Role.key == role_key, User.active.is_(True))
-        .order_by(User.username)
-    )
     covering: set[int | None] | None = None
     if department is not None:
         covering = {None, department.id, *(d.id for d in department.ancestors())}
     users: list[User] = []
-    for user, scope in db.session.execute(query):
+    for user, scope in db.session.execute(_ROLE_HOLDERS, {"role_key": role_key}):
         if covering is not None and scope not in covering:
             continue
         if user not in users:

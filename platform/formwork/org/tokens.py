@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy.orm import joinedload
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
 from . import clock
@@ -65,16 +65,20 @@ def token_is_live(token: ApiToken) -> bool:
     return expires_at is None or expires_at > clock.now()
 
 
+# Built once: every API request runs it.
+_TOKEN_WITH_USER = (
+    select(ApiToken)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(ApiToken.user).joinedload(User.department))
+)
+
+
 def user_for_token(plaintext: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, expired, revoked, user left)."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:
         return None
     # One query for token, user and department: every API request needs all three.
-    token = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == hash_token(plaintext))
-        .options(joinedload(ApiToken.user).joinedload(User.department))
-    )
+    token = db.session.scalar(_TOKEN_WITH_USER, {"token_hash": hash_token(plaintext)})
     if token is None or not token_is_live(token):
         return None
     user = token.user

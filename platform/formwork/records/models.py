@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import JSONDocument, Timestamp, utcnow
@@ -18,7 +18,13 @@ STATUSES = (DRAFT, SUBMITTED, "in_review", "returned", "approved", "rejected", "
 
 class Record(db.Model):
     __tablename__ = "records"
-    __table_args__ = (UniqueConstraint("owner_id", "client_token"),)
+    __table_args__ = (
+        UniqueConstraint("owner_id", "client_token"),
+        # PostgreSQL: JSONB containment on the data (``data @> {...}``, e.g. the duplicate-invoice
+        # fact looking for one invoice number among every claim) is an index lookup, not a scan.
+        Index("ix_records_data", "data", postgresql_using="gin", postgresql_ops={"data": "jsonb_path_ops"})
+        .ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_key: Mapped[str] = mapped_column(String(100), index=True)

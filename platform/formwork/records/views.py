@@ -16,7 +16,7 @@ from ..extensions import db
 from ..i18n import current_locale_tag
 from ..org.models import Department, User
 from . import access, attachments
-from .models import STATUSES, Attachment, Record, RecordEvent
+from .models import STATUSES, Attachment, RecordEvent
 
 records_bp = Blueprint("records", __name__)
 EDITABLE_STATUSES = ("draft", "returned")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..db_types import utcnow
 from ..extensions import db
@@ -37,20 +37,23 @@ class OutOfOfficeError(InvalidDecision):
 # ---- the rule: who receives a task -------------------------------------------------------------
 
 
+# Built once: every task created asks it.
+_IN_FORCE = (
+    select(Delegation)
+    .where(
+        Delegation.user_id == bindparam("user_id"),
+        Delegation.cancelled_at.is_(None),
+        Delegation.starts_at <= bindparam("at"),
+        Delegation.ends_at > bindparam("at"),
+    )
+    .order_by(Delegation.created_at.desc(), Delegation.id.desc())
+    .limit(1)
+)
+
+
 def active_delegation(user_id: int, at: datetime | None = None) -> Delegation | None:
     """The user's delegation in force at ``at`` (now by default), the latest created first."""
-    at = at or utcnow()
-    return db.session.scalar(
-        select(Delegation)
-        .where(
-            Delegation.user_id == user_id,
-            Delegation.cancelled_at.is_(None),
-            Delegation.starts_at <= at,
-            Delegation.ends_at > at,
-        )
-        .order_by(Delegation.created_at.desc(), Delegation.id.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_IN_FORCE, {"user_id": user_id, "at": at or utcnow()})
 
 
 def delegate_for(user: User, at: datetime | None = None, *, avoid: set[int] | None = None) -> User:

@@ -21,7 +21,7 @@ from flask import g, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..db_types import utcnow
@@ -371,50 +371,40 @@ def task_detail_json(task: Task, user: Any) -> dict[str, Any]:
 def decision_json(task: Task, user: Any) -> dict[str, Any]:
     """The decided task, its process and record as they stand after the decision.
 
-    One query for the task row and the process status, the open steps only while the
-    process runs (every ending cancels the open tasks), and one lookup of step names for
-    both the task and the open steps.
+    Built from the objects the decision itself loaded and changed (the task, its process and
+    record, the route and form versions, the people involved; none expire on commit), so a
+    decision that ends the request reads nothing more. While the process runs, one query
+    reads its open steps and their holders. Step names come from the route version the
+    process runs on and the form title from the record's own form version (both compiled
+    once per version).
     """
-    values = db.session.execute(_rows_select(Task.id == task.id).add_columns(Process.status)).one()
-    *columns, process_status = values
-    row = _to_rows([columns], names=False)[0]
-    current_rows = _current_step_rows([row.record_id]) if process_status == RUNNING else []
-    names, row.form_title = _names_and_title(
-        {row.route_id} | {route_id for _r, _s, route_id, _u, _n in current_rows}, row.form_key
+    from ..definitions.store import compiled_form
+
+    record, process = task.record, task.process
+    names = _names_in([process.route]) if process.route is not None else {}
+    try:
+        form_title = compiled_form(record.definition).title(current_locale_tag())
+    except Exception:  # a version that no longer compiles still names its form
+        form_title = record.form_key
+    intended = db.session.get(User, task.intended_id) if task.intended_id not in (None, task.assignee_id) else None
+    row = TaskRow(
+        task.id, task.status, task.kind, task.step_key, task.round, task.created_at, task.due_at,
+        task.decided_at, task.decision, task.comment, record.id,
+        record.title or _("Record #%(id)s", id=record.id), record.status, record.form_key,
+        record.owner_id, record.owner.display_name, process.id, process.route_id,
+        on_behalf_of=intended.display_name if intended is not None else None,
+        step_name=names.get((process.route_id, task.step_key), task.step_key), form_title=form_title,
     )
-    row.step_name = names.get((row.route_id, row.step_key), row.step_key)
+    current_rows = _current_step_rows([record.id]) if process.status == RUNNING else []
     return {
         "task": task_json(row),
         "process": {
-            "id": row.process_id,
-            "status": process_status,
-            "current": _group_steps(current_rows, names).get(row.record_id, []),
+            "id": process.id,
+            "status": process.status,
+            "current": _group_steps(current_rows, names).get(record.id, []),
         },
-        "record": {"id": row.record_id, "status": row.record_status},
+        "record": {"id": record.id, "status": record.status},
     }
-
-
-def _names_and_title(route_ids: set[int], form_key: str) -> tuple[dict[tuple[int, str], str], str]:
-    """``step_names(route_ids)`` and the title of the form's current version in the interface
-    language (as ``form_titles`` gives it), read in one query."""
-    from ..definitions import store
-
-    newest = (
-        select(func.max(DefinitionVersion.version))
-        .where(DefinitionVersion.kind == "form", DefinitionVersion.key == form_key)
-        .scalar_subquery()
-    )
-    versions = list(db.session.scalars(select(DefinitionVersion).where(or_(
-        DefinitionVersion.id.in_(route_ids),
-        and_(DefinitionVersion.kind == "form", DefinitionVersion.key == form_key,
-             DefinitionVersion.version == newest),
-    ))))
-    names = _names_in([v for v in versions if v.id in route_ids])
-    cached = g.get("_inbox_form_titles")
-    if cached is not None:
-        return names, cached.get(form_key, form_key)
-    form = next((v for v in versions if v.kind == "form" and v.key == form_key), None)
-    return names, store.compiled_form(form).title(current_locale_tag()) if form is not None else form_key
 
 
 # ---- where a request stands --------------------------------------------------------------------
@@ -426,16 +416,21 @@ def current_steps(record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     return _group_steps(result, step_names({route_id for _r, _s, route_id, _u, _n in result}))
 
 
+# Built once (every decision's answer and every list page run it); the ids bind as an expanding IN.
+_CURRENT_STEPS = (
+    select(Task.record_id, Task.step_key, Process.route_id, User.id, User.display_name)
+    .join(Process, Process.id == Task.process_id)
+    .join(User, User.id == Task.assignee_id)
+    .where(Task.record_id.in_(bindparam("record_ids", expanding=True)), Task.status == OPEN,
+           Task.kind == APPROVAL)
+    .order_by(Task.record_id, Task.created_at, Task.id)
+)
+
+
 def _current_step_rows(record_ids: list[int]) -> list[Any]:
     if not record_ids:
         return []
-    return db.session.execute(
-        select(Task.record_id, Task.step_key, Process.route_id, User.id, User.display_name)
-        .join(Process, Process.id == Task.process_id)
-        .join(User, User.id == Task.assignee_id)
-        .where(Task.record_id.in_(record_ids), Task.status == OPEN, Task.kind == APPROVAL)
-        .order_by(Task.record_id, Task.created_at, Task.id)
-    ).all()
+    return db.session.execute(_CURRENT_STEPS, {"record_ids": list(record_ids)}).all()
 
 
 def _group_steps(result: list[Any], names: dict[tuple[int, str], str]) -> dict[int, list[dict[str, Any]]]:

@@ -57,10 +57,10 @@ from __future__ import annotations
 
 import copy
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..db_types import utcnow
@@ -220,6 +220,12 @@ def _engine_holding(route: RouteModel, record: Any, *, context: dict[str, Any]) 
 # --- the walker -----------------------------------------------------------------------------------
 
 
+# Built once (it runs on most transitions): the process's approval tasks that are open or waiting.
+_LIVE_TASKS = select(Task).where(
+    Task.process_id == bindparam("process_id"), Task.kind == APPROVAL, Task.status.in_((OPEN, WAITING))
+)
+
+
 def empty_state(round_: int = 1) -> dict[str, Any]:
     return {"round": round_, "steps": {}, "parallel": {}, "branch": {}, "approvals": [], "tasks": {}, "after": {}}
 
@@ -242,7 +248,7 @@ class Walker:
         self._form: Any = None
         self._context: dict[str, Any] | None = None
         self._trail: list[dict[str, Any]] = []  # written by ``save()`` in one statement
-        self._notices: list[tuple[list[int], str, Task | None, dict[str, Any]]] = []  # sent by ``save()``
+        self._notices: list[tuple[list[int | User], str, Task | None, dict[str, Any]]] = []  # sent by ``save()``
         self._live: list[Task] | None = None  # the process's approval tasks once open or waiting
 
     # -- helpers
@@ -305,11 +311,18 @@ class Walker:
             attachment_ids=attachment_ids or None, details=details, at=self.now,
         ))
 
-    def notify(self, user_ids: list[int], kind: str, *, task: Task | None = None,
+    def notify(self, people: list[int | User], kind: str, *, task: Task | None = None,
                params: dict[str, Any] | None = None) -> None:
         """In-app and outbox notifications in this transaction, written by ``save()`` (skipped when
-        notifications are not installed)."""
-        ids = sorted({uid for uid in user_ids if uid is not None})
+        notifications are not installed). ``people`` are ids or, where the walk holds them, the
+        users themselves (then nobody is read again)."""
+        by_id: dict[int, int | User] = {}
+        for person in people:
+            if person is not None:
+                key = person.id if isinstance(person, User) else person
+                if not isinstance(by_id.get(key), User):
+                    by_id[key] = person
+        ids = [by_id[key] for key in sorted(by_id)]
         if notifier() is None or not ids:
             return
         extra = dict(params or {})
@@ -343,10 +356,7 @@ class Walker:
         read from the objects, which are the same ones the session holds.
         """
         if self._live is None:
-            self._live = list(db.session.scalars(
-                select(Task).where(Task.process_id == self.process.id, Task.kind == APPROVAL,
-                                   Task.status.in_((OPEN, WAITING)))
-            ))
+            self._live = list(db.session.scalars(_LIVE_TASKS, {"process_id": self.process.id}))
         return [task for task in self._live if task.status in (OPEN, WAITING)]
 
     def cancel(self, tasks: list[Task]) -> None:
@@ -382,7 +392,7 @@ class Walker:
         if assignee.id != intended.id:
             self.trail("redirected_out_of_office", task=task, on_behalf_of=intended.id,
                        details={"intended": intended.id, "delegate": assignee.id})
-        self.notify([assignee.id], "cc" if kind == CC else notify_kind, task=task)
+        self.notify([assignee], "cc" if kind == CC else notify_kind, task=task)
         return task
 
     # -- starting
@@ -412,7 +422,7 @@ class Walker:
             people = [u for _, u in approvers.resolve_specs(alert.notify, self.record, self.submitter,
                                                             form=self.form, context=self.context)]
             self.trail("alert", details={"alert": alert.key, "users": [u.id for u in people]})
-            self.notify([u.id for u in people], "alert", params={"alert": alert.key, "message": alert.message})
+            self.notify(people, "alert", params={"alert": alert.key, "message": alert.message})
 
     # -- walking
 
@@ -650,7 +660,7 @@ class Walker:
         self.process.status = RETURNED
         self.record.status = "returned"
         self.trail("returned", details={"to": "submitter"})
-        self.notify([self.submitter.id], "returned")
+        self.notify([self.submitter], "returned")
 
     def check_return_target(self, step: Step, target_key: str) -> tuple[str, int, int]:
         """The common sequence and the two indices; refuses a target that is not earlier on the path."""
@@ -709,7 +719,7 @@ class Walker:
         self.record.status = status
         self.trail(status)
         if status != WITHDRAWN:
-            self.notify([self.submitter.id], status)
+            self.notify([self.submitter], status)
 
 
 def load_route(process: Process) -> RouteModel:

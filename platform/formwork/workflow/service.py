@@ -9,11 +9,12 @@ The rules of the walk are documented in ``runtime``.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..definitions.models import DefinitionVersion
@@ -139,31 +140,46 @@ def _may_see(user: User, task: Task) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and task.record_id is not None
 
 
-def _lock_task(task_id: Any, user: User) -> tuple[Task, Process, tuple[Any, ...]]:
+_route_version = aliased(DefinitionVersion, name="route_version")
+_form_version = aliased(DefinitionVersion, name="form_version")
+_submitter = aliased(User, name="submitter")
+# Built once: the statement runs on every decision, and building it costs more than running it.
+_LOCK_TASK = (
+    select(Task, Process, Record, _submitter, _route_version, _form_version)
+    .join(Process, Process.id == Task.process_id)
+    .join(Record, Record.id == Task.record_id)
+    .join(_submitter, _submitter.id == Record.owner_id)
+    .outerjoin(_route_version, _route_version.id == Process.route_id)
+    .outerjoin(_form_version, _form_version.id == Record.definition_id)
+    .where(Task.id == bindparam("task_id"), Task.assignee_id == bindparam("user_id"))
+    .with_for_update(of=[Task, Process])
+    .execution_options(populate_existing=True)
+)
+
+
+def _lock_task(task_id: Any, user: User) -> tuple[Task, Process, Record]:
     """The caller's own task and its process, both locked and read fresh in one statement.
 
     Locking the task row together with the process means the values seen are the newest
     committed ones after any wait (what a separate re-read after the lock gave). The same
-    statement reads what the transition goes on to use — the record, the route version
-    and the record's form version (their rows are not locked) — returned as
-    a tuple the caller holds, so the session's identity map keeps them for the lazy loads.
+    statement reads what the transition and its answer go on to use — the record, its
+    submitter, the route version and the record's form version (their rows are not locked).
+    They are linked to the task and process as loaded relationships: the session's identity
+    map holds objects only weakly, so a lazy load after the commit would read them again.
     """
     if isinstance(task_id, bool) or not isinstance(task_id, int) or user is None or getattr(user, "id", None) is None:
         raise NotYourTask()
-    route_version = aliased(DefinitionVersion, name="route_version")
-    form_version = aliased(DefinitionVersion, name="form_version")
-    row = db.session.execute(
-        select(Task, Process, Record, route_version, form_version)
-        .join(Process, Process.id == Task.process_id)
-        .join(Record, Record.id == Task.record_id)
-        .outerjoin(route_version, route_version.id == Process.route_id)
-        .outerjoin(form_version, form_version.id == Record.definition_id)
-        .where(Task.id == task_id, Task.assignee_id == user.id).with_for_update(of=[Task, Process])
-        .execution_options(populate_existing=True)
-    ).first()
+    row = db.session.execute(_LOCK_TASK, {"task_id": task_id, "user_id": user.id}).first()
     if row is None or not _may_see(user, row[0]):
         raise NotYourTask()
-    return row[0], row[1], tuple(row[2:])
+    task, process, record, owner, route, form = row
+    set_committed_value(task, "process", process)
+    set_committed_value(task, "record", record)
+    set_committed_value(process, "record", record)
+    set_committed_value(process, "route", route)
+    set_committed_value(record, "owner", owner)
+    set_committed_value(record, "definition", form)
+    return task, process, record
 
 
 # --- public actions --------------------------------------------------------------------------------
@@ -215,16 +231,22 @@ def decide(
     to_user_id: int | None = None,
     step_key: str | None = None,
     position: str | None = None,
+    respond: Callable[[Task], Any] | None = None,
 ) -> Task:
     """Act on one of the caller's open tasks and commit; returns the task acted on.
 
-    Raises ``NotYourTask`` (404), ``TaskClosed`` (409 "already decided"), ``InvalidDecision`` (422).
+    ``respond(task)``, when given, runs once the transition is written and before the commit,
+    so an answer that describes the outcome is read in the decision's own transaction (and
+    the request opens no second one). Raises ``NotYourTask`` (404), ``TaskClosed`` (409
+    "already decided"), ``InvalidDecision`` (422).
     """
     if action not in ACTIONS:
         raise InvalidDecision(f'unknown action "{action}"; use one of: {", ".join(ACTIONS)}')
     if action == "withdraw":
         task = _load_task(task_id, user)
         withdraw(task.record, user)
+        if respond is not None:
+            respond(task)
         return task
     comment = _clean_comment(comment)
     if action in COMMENT_REQUIRED and not comment:
@@ -235,6 +257,8 @@ def decide(
         try:
             task = _decide_once(task_id, user, action, comment=comment, attachment_ids=attachment_ids,
                                 to_user_id=to_user_id, step_key=step_key, position=position)
+            if respond is not None:
+                respond(task)
             db.session.commit()
             return task
         except StaleDataError:
@@ -257,8 +281,7 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
 def _decide_once(task_id: int, user: User, action: str, *, comment: str | None, attachment_ids: Any,
                  to_user_id: Any, step_key: Any, position: str | None) -> Task:
     # Read after the lock: the other click may have decided it.
-    task, process, held = _lock_task(task_id, user)
-    record = held[0]
+    task, process, record = _lock_task(task_id, user)
     if task.status != OPEN or process.status != RUNNING:
         raise TaskClosed()
     if task.kind == CC and action != "comment":
