@@ -153,44 +153,64 @@ def _invoice_numbers(data: Mapping[str, Any], path: str) -> set[str]:
     return found
 
 
-def _may_hold(path: str, numbers: list[str]) -> Any:
-    """A database filter keeping the records that may hold one of ``numbers`` (checked exactly afterwards).
+def _duplicates_statement(dialect: str, path: str, count: int) -> Any:
+    """The query for other records of a form that may hold one of ``count`` invoice numbers.
 
-    PostgreSQL answers exactly with JSONB containment (``data @> {"lines": [{"invoice_no": ...}]}``,
-    GIN-indexable); elsewhere the record's search text, which holds every text value of its lines,
-    narrows the rows first.
+    Built once per (database, field path, count) and kept: the fact runs on many transitions, and
+    building the statement costs more than running it. PostgreSQL answers exactly with JSONB
+    containment (``data @> {"lines": [{"invoice_no": ...}]}``, served by the ``ix_records_data``
+    GIN index); elsewhere the record's search text, which holds every text value of its lines,
+    narrows the rows first. Either way the numbers are checked exactly afterwards.
     """
-    from sqlalchemy import cast, or_
+    key = (dialect, path, count)
+    statement = _DUPLICATES.get(key)
+    if statement is not None:
+        return statement
+    from sqlalchemy import bindparam, cast, or_, select
     from sqlalchemy.dialects.postgresql import JSONB
 
-    from ..extensions import db
     from ..records.models import Record
 
-    lines, sub = _split(path)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return or_(*(cast(Record.data, JSONB).contains({lines: [{sub: number}]}) for number in numbers))
-    return or_(*(Record.search_text.contains(number, autoescape=True) for number in numbers))
+    if dialect == "postgresql":
+        may_hold = [cast(Record.data, JSONB).contains(bindparam(f"n{i}", type_=JSONB)) for i in range(count)]
+    else:
+        may_hold = [Record.search_text.like(bindparam(f"n{i}"), escape="/") for i in range(count)]
+    statement = select(Record.data).where(
+        Record.form_key == bindparam("form_key"),
+        Record.status.not_in(DUPLICATE_STATUSES_IGNORED),
+        Record.id != bindparam("record_id"),
+        or_(*may_hold),
+    )
+    if len(_DUPLICATES) < 256:  # a handful of shapes in practice; never grows without bound
+        _DUPLICATES[key] = statement
+    return statement
+
+
+_DUPLICATES: dict[tuple[str, str, int], Any] = {}
+
+
+def _like_anywhere(text: str) -> str:
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 def _duplicate_invoices(request: FactRequest) -> int:
-    from sqlalchemy import select
-
     from ..extensions import db
-    from ..records.models import Record
 
     path = request.settings["field"]
     mine = _invoice_numbers(request.values, path)
     if not mine:
         return 0
-    query = select(Record.data).where(
-        Record.form_key == getattr(request.record, "form_key", getattr(request.form, "key", "")),
-        Record.status.not_in(DUPLICATE_STATUSES_IGNORED),
-        _may_hold(path, sorted(mine)),
-    )
-    if getattr(request.record, "id", None) is not None:
-        query = query.where(Record.id != request.record.id)
+    dialect = db.session.get_bind().dialect.name
+    lines, sub = _split(path)
+    numbers = sorted(mine)
+    params: dict[str, Any] = {
+        "form_key": getattr(request.record, "form_key", getattr(request.form, "key", "")),
+        "record_id": getattr(request.record, "id", None) or 0,  # an unsaved record: ids start at 1
+    }
+    for i, number in enumerate(numbers):
+        params[f"n{i}"] = {lines: [{sub: number}]} if dialect == "postgresql" else _like_anywhere(number)
     seen: set[str] = set()
-    for data in db.session.scalars(query):
+    for data in db.session.scalars(_duplicates_statement(dialect, path, len(numbers)), params):
         if isinstance(data, dict):
             seen |= _invoice_numbers(data, path) & mine
             if seen == mine:

@@ -356,7 +356,10 @@ class Walker:
         read from the objects, which are the same ones the session holds.
         """
         if self._live is None:
-            self._live = list(db.session.scalars(_LIVE_TASKS, {"process_id": self.process.id}))
+            # No autoflush: the statuses changed in this transition are read from the objects
+            # below, so writing them out first (a flush of its own) would change nothing.
+            with db.session.no_autoflush:
+                self._live = list(db.session.scalars(_LIVE_TASKS, {"process_id": self.process.id}))
         return [task for task in self._live if task.status in (OPEN, WAITING)]
 
     def cancel(self, tasks: list[Task]) -> None:
