@@ -109,14 +109,22 @@ def test_comment_changes_nothing(expense_route):
 
 def test_attachments_on_a_decision(expense_route):
     record = submit("alice")
-    mine = Attachment(owner_id=user("bob").id, form_key="expense_claim", field_path="decision", filename="note.pdf",
-                      content_type="application/pdf", size=10, sha256="0" * 64, storage_key="k1")
-    theirs = Attachment(owner_id=user("frank").id, form_key="expense_claim", field_path="decision",
-                        filename="x.pdf", content_type="application/pdf", size=10, sha256="0" * 64, storage_key="k2")
-    db.session.add_all([mine, theirs])
+    from formwork.records.attachments import decision_field
+
+    def upload(owner, field_path, key):
+        return Attachment(owner_id=user(owner).id, form_key="expense_claim", field_path=field_path,
+                          filename=f"{key}.pdf", content_type="application/pdf", size=10, sha256="0" * 64,
+                          storage_key=key)
+
+    mine = upload("bob", decision_field(record.id), "k1")
+    theirs = upload("frank", decision_field(record.id), "k2")
+    other_record = upload("bob", decision_field(record.id + 1000), "k3")
+    form_field = upload("bob", "lines.receipt", "k4")
+    db.session.add_all([mine, theirs, other_record, form_field])
     db.session.commit()
-    with pytest.raises(InvalidDecision, match="not available"):
-        act(record, "bob", attachment_ids=[theirs.id])
+    for refused in (theirs, other_record, form_field):
+        with pytest.raises(InvalidDecision, match="not available"):
+            act(record, "bob", attachment_ids=[refused.id])
     assert waiting_for(record) == ["bob"]
     act(record, "bob", attachment_ids=[mine.id])
     assert entries(record, "approve")[0].attachment_ids == [mine.id]

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..workflow import delegation, queries
 from ..workflow.errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
+from ..workflow.models import OPEN
 from ..workflow.service import MAX_COMMENT
 from . import api_bp, error_response
 from .records import json_body, page_arguments
@@ -204,6 +205,35 @@ def decide(task_id: int):
     except WorkflowError as exc:
         return refusal_response(exc)
     return jsonify(answer)
+
+
+@api_bp.post("/tasks/<int:task_id>/attachments")
+@login_required
+def upload_decision_attachment(task_id: int):
+    """Store one file for the caller's coming decision on this task (multipart part ``file``).
+
+    The file is the uploader's until their decision on this task's record names it in
+    ``attachments``; nobody else can claim it, and another record or form field cannot either.
+    """
+    from ..records import attachments
+
+    from .attachments import attachment_json
+
+    task = queries.task_for(current_user, task_id)
+    if task is None or task.assignee_id != current_user.id:
+        return error_response(404, "task not found")
+    if task.status != OPEN:
+        return error_response(409, "already decided")
+    if request.mimetype != "multipart/form-data":
+        return error_response(415, 'send the file as multipart/form-data with the part "file"')
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return error_response(400, 'missing multipart part "file"', field="file")
+    try:
+        attachment = attachments.store_decision_file(upload, current_user, task.record)
+    except attachments.UploadRefused as exc:
+        return error_response(exc.status, exc.message, field="file")
+    return jsonify(attachment_json(attachment)), 201
 
 
 # ---- out of office ---------------------------------------------------------------------------

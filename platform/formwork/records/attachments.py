@@ -205,6 +205,58 @@ def store_file(file_storage: Any, user: Any, *, form_key: str, field_path: str, 
     return attachment
 
 
+# --- files sent with an approval decision ------------------------------------------------------
+
+#: Default limits for files sent with a decision (``FORMWORK_DECISION_ACCEPT``, ``FORMWORK_DECISION_MAX_SIZE``).
+DECISION_ACCEPT = (".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".docx", ".xlsx", ".ofd", ".txt", ".csv", ".zip")
+DECISION_MAX_SIZE = 10 * 1024 * 1024
+DECISION_PREFIX = "$decision:"
+
+
+def decision_field(record_id: int) -> str:
+    """The ``field_path`` of a file uploaded for a decision on record ``record_id``.
+
+    Such a file stays unclaimed (seen only by its uploader) until that uploader's decision on
+    that same record claims it; no other record, form field or person can.
+    """
+    return f"{DECISION_PREFIX}{int(record_id)}"
+
+
+def decision_limits() -> tuple[tuple[str, ...], int]:
+    """(accepted extensions, largest size in bytes) for decision files, from the configuration."""
+    accept = current_app.config.get("FORMWORK_DECISION_ACCEPT") or DECISION_ACCEPT
+    accept = tuple(sorted({str(item).lower() for item in accept}))
+    return accept, int(current_app.config.get("FORMWORK_DECISION_MAX_SIZE") or DECISION_MAX_SIZE)
+
+
+def store_decision_file(file_storage: Any, user: Any, record: Any) -> Attachment:
+    """Check and store one file for ``user``'s decision on ``record`` (the caller checked the task). Commits."""
+    accept, max_size = decision_limits()
+    return store_file(file_storage, user, form_key=record.form_key, field_path=decision_field(record.id),
+                      accept=accept, max_size=max_size)
+
+
+def discard_unclaimed(attachment_ids: list[int]) -> int:
+    """Delete uploads that no record claimed (a refused decision's files): rows and stored files. Commits.
+
+    Files a record did claim meanwhile are left alone. Returns how many were removed.
+    """
+    if not attachment_ids:
+        return 0
+    from sqlalchemy import select
+
+    rows = list(db.session.scalars(
+        select(Attachment).where(Attachment.id.in_(attachment_ids), Attachment.record_id.is_(None))
+    ))
+    keys = [row.storage_key for row in rows]
+    for row in rows:
+        db.session.delete(row)
+    db.session.commit()
+    for key in keys:
+        storage_path(key).unlink(missing_ok=True)
+    return len(rows)
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 

@@ -89,9 +89,14 @@ def _clean_comment(comment: Any) -> str | None:
 
 
 def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None:
-    """Attach the decider's own uploads (not claimed by another record) to the record."""
+    """Attach the decider's own uploads for a decision on this record (``records.attachments.decision_field``).
+
+    A file uploaded for a form field, for another record, or by someone else is "not available".
+    """
     if not ids:
         return None
+    from ..records.attachments import decision_field
+
     if not isinstance(ids, list) or len(ids) > MAX_ATTACHMENTS or any(
         isinstance(i, bool) or not isinstance(i, int) for i in ids
     ):
@@ -100,6 +105,7 @@ def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None
     found = list(db.session.scalars(
         select(Attachment).where(
             Attachment.id.in_(wanted), Attachment.owner_id == user.id,
+            Attachment.field_path == decision_field(record.id),
             (Attachment.record_id.is_(None)) | (Attachment.record_id == record.id),
         )
     ))

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ..definitions import store
 from ..extensions import db
 from ..records import access
+from ..records.attachments import decision_limits
 from ..records.models import STATUSES, Attachment, Record
 from . import delegation, queries
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
@@ -192,9 +193,8 @@ def _panel(task: Task) -> dict[str, Any]:
         "on_behalf_of": row.on_behalf_of,
         "waited": row.waited,
         "owner_name": row.owner_name,
-        "accept": sorted(current_app.config.get("FORMWORK_DECISION_ACCEPT", DECISION_ACCEPT)),
-        "max_size": int(current_app.config.get("FORMWORK_DECISION_MAX_SIZE", DECISION_MAX_SIZE)),
     }
+    panel["accept"], panel["max_size"] = decision_limits()
     if task.kind != APPROVAL:
         panel["closed_text"] = _("A copy for your information: nothing to decide.")
     elif panel["open"]:
@@ -256,23 +256,6 @@ def task(task_id: int):
     return _task_page(found)
 
 
-DECISION_ACCEPT = (
-    ".pdf",
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".gif",
-    ".webp",
-    ".docx",
-    ".xlsx",
-    ".ofd",
-    ".txt",
-    ".csv",
-    ".zip",
-)
-DECISION_MAX_SIZE = 10 * 1024 * 1024
-
-
 def _form_decision() -> dict[str, Any]:
     action = request.form.get("action", "")
     raw: dict[str, Any] = {"action": action, "comment": request.form.get("comment")}
@@ -285,31 +268,24 @@ def _form_decision() -> dict[str, Any]:
     return raw
 
 
-def _store_decision_files(task: Task) -> list[int]:
-    """Store the files sent with a decision (unclaimed; the decision attaches them to the record)."""
-    from ..records.attachments import store_file
+def _store_decision_files(task: Task, stored: list[int]) -> None:
+    """Store the files sent with a decision (unclaimed; the decision attaches them to the record).
 
-    ids = []
+    Each stored id is appended to ``stored`` at once, so a refusal part-way (or of the decision
+    itself) lets the caller remove every file already written."""
+    from ..records.attachments import store_decision_file
+
     for upload in request.files.getlist("files"):
         if not upload or not upload.filename:
             continue
-        attachment = store_file(
-            upload,
-            current_user,
-            form_key=task.record.form_key,
-            field_path="$decision",
-            accept=tuple(current_app.config.get("FORMWORK_DECISION_ACCEPT", DECISION_ACCEPT)),
-            max_size=int(current_app.config.get("FORMWORK_DECISION_MAX_SIZE", DECISION_MAX_SIZE)),
-        )
-        ids.append(attachment.id)
-    return ids
+        stored.append(store_decision_file(upload, current_user, task.record).id)
 
 
 @workflow_bp.post("/tasks/<int:task_id>/decision")
 @login_required
 def decide(task_id: int):
     from ..api.tasks import DecisionInputError, apply_decision, parse_decision
-    from ..records.attachments import UploadRefused
+    from ..records.attachments import UploadRefused, discard_unclaimed
 
     found = queries.task_for(current_user, task_id)
     if found is None:
@@ -331,18 +307,23 @@ def decide(task_id: int):
         decision = parse_decision(raw)
     except DecisionInputError as exc:
         return answer({"kind": "error", "text": exc.message}, 422)
+    stored: list[int] = []
     try:
-        decision.attachment_ids = _store_decision_files(found)
-    except UploadRefused as exc:
-        return answer({"kind": "error", "text": exc.message}, 422)
-    try:
+        _store_decision_files(found, stored)
+        decision.attachment_ids = stored
         decided_task = apply_decision(task_id, current_user, decision)
-    except TaskClosed:
-        return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
-    except NotYourTask:
-        abort(404)
-    except (InvalidDecision, WorkflowError) as exc:
-        return answer({"kind": "error", "text": exc.message}, 422)
+    except BaseException as exc:
+        # A refused decision keeps none of the files sent with it.
+        discard_unclaimed(stored)
+        if isinstance(exc, UploadRefused):
+            return answer({"kind": "error", "text": exc.message}, 422)
+        if isinstance(exc, TaskClosed):
+            return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
+        if isinstance(exc, NotYourTask):
+            abort(404)
+        if isinstance(exc, (InvalidDecision, WorkflowError)):
+            return answer({"kind": "error", "text": exc.message}, 422)
+        raise
     flash(_("Done: %(action)s.", action=action_label(decision.action)), "success")
     # After a comment the task is still open here; anything else goes back to the inbox.
     target = (
