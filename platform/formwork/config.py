@@ -90,3 +90,8 @@ def from_environment() -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
     }
+        # Files sent with an approval decision: largest size, and accepted extensions (comma-separated).
+        "FORMWORK_DECISION_MAX_SIZE": _int("FORMWORK_DECISION_MAX_SIZE", 10 * 1024 * 1024),
+        "FORMWORK_DECISION_ACCEPT": [
+            item.strip().lower() for item in os.environ.get("FORMWORK_DECISION_ACCEPT", "").split(",") if item.strip()
+        ] or None,

@@ -727,6 +727,31 @@ PATHS.update(
                 parameters=[TASK_ID],
             )
         },
+        "/api/tasks/{task_id}/attachments": {
+            "post": _op(
+                "Upload one file for my coming decision on this task; put the returned id in the decision's "
+                "`attachments`. Only my decision on this task's request can claim it; until then only I can "
+                "read it. Limits: FORMWORK_DECISION_ACCEPT (default pdf, images, docx, xlsx, ofd, txt, csv, zip) "
+                "and FORMWORK_DECISION_MAX_SIZE (default 10 MB).",
+                {
+                    "201": _json(_ref("Attachment"), 'Stored (its "field" is "$decision:<record id>").'),
+                    "400": _error('The "file" part is missing, or the file is empty.'),
+                    **NOT_FOUND,
+                    **TASK_CLOSED,
+                    "413": _error("The file is larger than decision files may be."),
+                    "415": _error("Not multipart/form-data, a type not accepted, or content not matching its name."),
+                },
+                tag="tasks",
+                parameters=[TASK_ID],
+                body={
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                    }}},
+                },
+            )
+        },
         "/api/tasks/{task_id}/decision": {
             "post": _op(
                 "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment.",
