@@ -6,7 +6,8 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 from flask_login import current_user, login_required
 
-from ..records import attachments
+from ..definitions import store
+from ..records import access, attachments
 from ..records.models import Attachment
 from . import api_bp, error_response
 
@@ -37,12 +38,37 @@ def upload_attachment():
     missing = [name for name, value in (("file", upload), ("form", form_key), ("field", field_path)) if not value]
     if missing:
         abort(400, f"missing multipart part(s): {', '.join(missing)}")
+    definition = _limits_version(form_key)
     try:
-        attachment = attachments.store_upload(upload, current_user, form_key, field_path)
+        attachment = attachments.store_upload(upload, current_user, form_key, field_path, definition=definition)
     except attachments.UploadRefused as exc:
         return error_response(exc.status, exc.message, field=field_path)
     body = attachment_json(attachment)
     return jsonify(body), 201
+
+
+def _limits_version(form_key: str) -> Any:
+    """Whose field limits apply: the optional part "record" (that record's version) or "version"
+    (a version number of the form); without either, the form's current version."""
+    record_id = (request.form.get("record") or "").strip()
+    number = (request.form.get("version") or "").strip()
+    if record_id:
+        if not record_id.isdigit() or len(record_id) > 18:
+            abort(400, '"record" must be a record id')
+        record = access.get_visible(current_user, int(record_id))
+        if record is None:
+            abort(404, "record not found")
+        if record.form_key != form_key:
+            abort(400, f'record {record.id} is not a record of form "{form_key[:100]}"')
+        return store.get(record.definition_id)
+    if number:
+        if not number.isdigit() or len(number) > 9:
+            abort(400, '"version" must be a version number of the form')
+        version = store.version("form", form_key, int(number))
+        if version is None:
+            abort(404, f'form "{form_key[:100]}" has no version {number}')
+        return version
+    return None
 
 
 def visible_attachment_or_404(attachment_id: int) -> Attachment:

@@ -20,13 +20,25 @@ MAX_CLIENT_TOKEN = 64  # the width of records.client_token
 
 
 def form_summary(version: DefinitionVersion) -> dict[str, Any]:
-    form = store.compiled_form(version)
-    return {
+    """A form's summary; ``available`` is false (with ``unavailable_reason``) when it cannot be compiled here."""
+    _form, problem = store.form_or_unavailable(version)
+    summary = {
         "key": version.key,
         "version": version.version,
-        "title": form.title(str(get_locale() or "")),
+        "title": store.form_title(version, str(get_locale() or "")),
         "published_at": version.published_at.isoformat() if version.published_at else None,
+        "available": problem is None,
     }
+    if problem is not None:
+        summary["unavailable_reason"] = problem.reason()
+    return summary
+
+
+@api_bp.errorhandler(store.FormUnavailable)
+def _form_unavailable(exc: store.FormUnavailable):
+    from ..forms.views import unavailable_response
+
+    return unavailable_response(exc)
 
 
 def current_form_or_404(key: str) -> DefinitionVersion:

@@ -36,7 +36,7 @@ from ..records.models import DRAFT, Attachment, Record
 from . import state as form_state
 from ..web.formatting import format_value
 from .field_types import FieldValueError
-from .validation import ROW_MARKER
+from .validation import HARD_MAX_ROWS, ROW_MARKER
 from .model import FieldModel, FormModel
 
 forms_bp = Blueprint("forms", __name__)
@@ -80,6 +80,8 @@ class Editor:
     client_token: str = ""
     messages: dict[str, str] = dc_field(default_factory=dict)  # lines key → row status message
     options_cache: dict[str, list[tuple[str, str]]] = dc_field(default_factory=dict)
+    notice: str = ""  # shown above the form (e.g. the form changed since the page was rendered)
+    read_errors: dict[str, list[str]] = dc_field(default_factory=dict)  # refusals while reading the post
     files: dict[int, Attachment] = dc_field(default_factory=dict)
 
     @property
@@ -96,7 +98,8 @@ class Editor:
 
     @property
     def upload_url(self) -> str:
-        return url_for("forms.upload", key=self.form.key)
+        # The file is checked against the limits of the version this page shows.
+        return url_for("forms.upload", key=self.form.key, definition=self.version.id)
 
     # -- per field ------------------------------------------------------------
 
@@ -233,11 +236,20 @@ def _field_input(field: FieldModel, posted: MultiDict, name: str) -> tuple[bool,
     return True, posted.get(name, "")
 
 
-def read_post(form: FormModel, posted: MultiDict) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def row_limit(lines: FieldModel) -> int:
+    """The most rows of ``lines`` a posted page may carry: the form's ``max_rows``, never above the hard cap."""
+    return min(lines.settings.get("max_rows") or HARD_MAX_ROWS, HARD_MAX_ROWS)
+
+
+def read_post(form: FormModel, posted: MultiDict, errors: dict[str, list[str]] | None = None
+              ) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """Raw field values from a posted page, and each line-item table's DOM row indices in page order.
 
     Only inputs the page rendered are read: hidden, read-only and computed fields have
-    none, so they are never "written" and the server keeps their values.
+    none, so they are never "written" and the server keeps their values. A table that
+    sends more rows than it allows is read no further than its limit, and the refusal
+    is added to ``errors`` (page path → messages) so the caller can show it instead of
+    saving a silently shortened table.
     """
     raw: dict[str, Any] = {}
     row_ids: dict[str, list[int]] = {}
@@ -249,9 +261,21 @@ def read_post(form: FormModel, posted: MultiDict) -> tuple[dict[str, Any], dict[
             if marker not in posted:
                 continue
             ids: list[int] = []
+            seen: set[int] = set()
+            limit = row_limit(field)
             for value in posted.getlist(marker):
-                if value.isdigit() and int(value) <= MAX_ROW_INDEX and int(value) not in ids:
-                    ids.append(int(value))
+                if not (value.isdigit() and len(value) <= 6 and int(value) <= MAX_ROW_INDEX):
+                    continue
+                dom = int(value)
+                if dom in seen:
+                    continue
+                if len(ids) >= limit:
+                    if errors is not None:
+                        errors.setdefault(field.key, []).append(
+                            _("At most %(n)s rows; the page sent more. Remove rows and try again.", n=limit))
+                    break
+                seen.add(dom)
+                ids.append(dom)
             rows = []
             for dom in ids:
                 row: dict[str, Any] = {}
@@ -400,13 +424,31 @@ def index():
 
 
 def available_forms() -> list[dict[str, Any]]:
-    """The published forms a user may start, for the list and the home page."""
+    """The published forms a user may start, for the list and the home page.
+
+    A form whose current version cannot be compiled here (a plugin it needs is not
+    loaded) is listed with ``unavailable`` set to the reason instead of breaking the page.
+    """
     items = []
+    tag = _locale_tag()
     for version in store.list_current("form"):
-        form = store.compiled_form(version)
-        items.append({"key": version.key, "title": form.title(_locale_tag()), "version": version.version,
-                      "description": localized(version.content.get("description"))})
+        _form, problem = store.form_or_unavailable(version)
+        items.append({"key": version.key, "title": store.form_title(version, tag), "version": version.version,
+                      "description": localized(version.content.get("description")),
+                      "unavailable": problem.reason() if problem is not None else None})
     return sorted(items, key=lambda item: item["title"])
+
+
+def unavailable_response(exc: store.FormUnavailable):
+    """503 for a form that cannot be compiled here: a JSON error under /api, an error page elsewhere."""
+    from ..org.errors import api_error, is_api_request
+
+    if is_api_request():
+        response = api_error(503, exc.message())
+        response.headers["Retry-After"] = "3600"
+        return response
+    body = render_template("errors/error.html", code=503, title=_("Form unavailable"), message=exc.message())
+    return body, 503
 
 
 @forms_bp.get("/forms/<key>/new")
@@ -423,7 +465,47 @@ def new_record(key: str):
 @login_required
 def create_record(key: str):
     version, form = _current_form(key)
+    rendered = _rendered_version(key)
+    if rendered is not None and rendered.id != version.id:
+        # A newer version was published after this page was shown. A new record always
+        # gets the current version, so show that one with everything the user typed.
+        notice = _("This form was changed (version %(new)s was published) while you were filling it in. "
+                   "Your entries are kept; check them against the new version and save again.", new=version.version)
+        return _show_other_version(rendered, version, form, None, notice)
     return _save(version, form, None)
+
+
+def _rendered_version(key: str) -> DefinitionVersion | None:
+    """The form version the posted page was rendered with (``_definition``); None for a page without it.
+
+    A value that is not a version of this form is refused (400): the page belongs to something else.
+    """
+    value = request.form.get("_definition", "")
+    if value == "":
+        return None
+    version = store.get(int(value)) if value.isdigit() and len(value) <= 18 else None
+    if version is None or version.kind != "form" or version.key != key:
+        abort(400, _("This page was made for another form. Reload it and try again."))
+    return version
+
+
+def _show_other_version(rendered: DefinitionVersion, version: DefinitionVersion, form: FormModel,
+                        record: Record | None, notice: str):
+    """Read the post with the version it was rendered from, show it with ``version``; nothing is saved."""
+    read_errors: dict[str, list[str]] = {}
+    raw, row_ids = read_post(store.compiled_form(rendered), request.form, read_errors)
+    values = dict(record.data) if record is not None else initial_values(form, None)
+    values.update(raw)
+    for field in form.fields:
+        if field.is_lines and (field.key not in row_ids or len(row_ids[field.key]) != len(values.get(field.key) or [])):
+            row_ids[field.key] = list(range(len(values.get(field.key) or [])))
+    editor = Editor(version, form, values, row_ids, None, record=record,
+                    client_token=(request.form.get("_client_token") or "")[:64], notice=notice)
+    _store_uploads(editor, raw)
+    editor.state = evaluate(form, editor.values)
+    _summary(editor, [{"field": path, "message": message}
+                      for path, messages in read_errors.items() for message in messages if form.field(path)])
+    return render_editor(editor, 200 if request.headers.get("HX-Request") else 409)
 
 
 @forms_bp.get("/records/<int:record_id>/edit")
@@ -445,6 +527,12 @@ def update_record(record_id: int):
     if not _can_edit(record):
         flash(_("This record can no longer be edited."), "error")
         return _redirect(url_for("records.detail", record_id=record.id))
+    rendered = _rendered_version(record.form_key)
+    if rendered is not None and rendered.id != version.id:
+        # A record keeps the version it was created with; a page of another version is not its editor.
+        notice = _("This page showed version %(shown)s of the form, but this record uses version %(own)s. "
+                   "Your entries are kept; check them and save again.", shown=rendered.version, own=version.version)
+        return _show_other_version(rendered, version, form, record, notice)
     return _save(version, form, record)
 
 
@@ -456,7 +544,8 @@ def _redirect(url: str):
 
 
 def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record | None) -> tuple[Editor, dict]:
-    raw, row_ids = read_post(form, request.form)
+    read_errors: dict[str, list[str]] = {}
+    raw, row_ids = read_post(form, request.form, read_errors)
     previous = dict(record.data) if record is not None else initial_values(form, None)
     values = dict(previous)
     values.update(raw)
@@ -464,12 +553,18 @@ def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record |
         if field.is_lines and field.key not in row_ids:
             row_ids[field.key] = list(range(len(values.get(field.key) or [])))
     editor = Editor(version, form, values, row_ids, None, record=record,
-                    client_token=(request.form.get("_client_token") or "")[:64])
+                    client_token=(request.form.get("_client_token") or "")[:64], read_errors=read_errors)
     return editor, raw
 
 
 def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
     editor, raw = _posted_editor(version, form, record)
+    if editor.read_errors:
+        # The page sent more than the form allows: say so per field, store nothing.
+        editor.state = evaluate(form, editor.values)
+        _summary(editor, [{"field": path, "message": message}
+                          for path, messages in editor.read_errors.items() for message in messages])
+        return render_editor(editor, 200 if request.headers.get("HX-Request") else 422)
     _store_uploads(editor, raw)
     operation = request.form.get("_op")
     if operation:
@@ -481,7 +576,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
     try:
         if record is None:
             saved = service.create_record(form.key, raw, current_user, submit=submit,
-                                          client_token=editor.client_token or None)
+                                          client_token=editor.client_token or None, definition=version)
         else:
             saved = service.update_record(record, raw, current_user, submit=submit,
                                           lock_version=_posted_lock_version())
@@ -521,7 +616,8 @@ def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
         if field is None or field.type.widget != "file":
             continue
         try:
-            attachment = attachments.store_upload(upload, current_user, editor.form.key, field.path)
+            attachment = attachments.store_upload(upload, current_user, editor.form.key, field.path,
+                                                  definition=editor.version)
         except attachments.UploadRefused as exc:
             editor.errors.setdefault(page_path, []).append(exc.message)
             continue
@@ -591,6 +687,8 @@ def apply_row_operation(editor: Editor, operation: str) -> tuple[str, str, int |
 
 def _evaluate_response(version: DefinitionVersion, form: FormModel, record: Record | None):
     editor, _raw = _posted_editor(version, form, record)
+    if editor.read_errors:
+        abort(400, "; ".join(m for messages in editor.read_errors.values() for m in messages))
     operation = request.form.get("_op")
     done = apply_row_operation(editor, operation) if operation else None
     editor.state = evaluate(form, editor.values)
@@ -640,7 +738,12 @@ def _parse_state_code(code: str) -> dict[str, str]:
 @forms_bp.post("/forms/<key>/evaluate")
 @login_required
 def evaluate_new(key: str):
-    version, form = _current_form(key)
+    # The page is evaluated with the version it shows, even if a newer one was published meanwhile.
+    version = _rendered_version(key)
+    if version is None:
+        version, form = _current_form(key)
+    else:
+        form = store.compiled_form(version)
     return _evaluate_response(version, form, None)
 
 
@@ -667,7 +770,7 @@ def upload(key: str):
     upload_file = request.files.get(f"_upload.{page_path}")
     if upload_file and upload_file.filename:
         try:
-            attachment = attachments.store_upload(upload_file, current_user, form.key, field.path)
+            attachment = attachments.store_upload(upload_file, current_user, form.key, field.path, definition=version)
             ids.append(str(attachment.id))
         except attachments.UploadRefused as exc:
             error = exc.message
@@ -678,12 +781,19 @@ def upload(key: str):
 
 
 def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
-    """Uploads are checked against the field the page shows: the record's version when given."""
+    """Uploads are checked against the field the page shows: the record's version when given,
+    else the version the page was rendered with (``definition``), else the current one."""
     record_id = request.args.get("record", "")
     if record_id.isdigit():
         record = access.get_visible(current_user, int(record_id))
         if record is None or record.form_key != key:
             abort(404)
         version = store.get(record.definition_id)
+        return version, store.compiled_form(version)
+    definition_id = request.args.get("definition", "")
+    if definition_id:
+        version = store.get(int(definition_id)) if definition_id.isdigit() and len(definition_id) <= 18 else None
+        if version is None or version.kind != "form" or version.key != key:
+            abort(400, _("This page was made for another form. Reload it and try again."))
         return version, store.compiled_form(version)
     return _current_form(key)

@@ -108,8 +108,14 @@ def storage_path(storage_key: str) -> Path:
     return upload_dir() / storage_key[:2] / storage_key
 
 
-def _field_limits(form_key: str, field_path: str) -> tuple[str, Any]:
-    version = store.current("form", form_key) if isinstance(form_key, str) else None
+def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tuple[str, Any]:
+    """The attachment field a file is for, in ``definition`` (the record's or the shown version) or the current one."""
+    if definition is not None:
+        if definition.kind != "form" or definition.key != form_key:
+            raise UploadRefused(f'version {definition.version} is not a version of form "{str(form_key)[:100]}"', 400)
+        version = definition
+    else:
+        version = store.current("form", form_key) if isinstance(form_key, str) else None
     if version is None:
         raise UploadRefused(f'no published form "{str(form_key)[:100]}"', 404)
     form = store.compiled_form(version)
@@ -145,13 +151,16 @@ def _human(size: int) -> str:
     return f"{size} bytes"
 
 
-def store_upload(file_storage: Any, user: Any, form_key: str, field_path: str) -> Attachment:
+def store_upload(file_storage: Any, user: Any, form_key: str, field_path: str, *, definition: Any = None
+                 ) -> Attachment:
     """Check and store one uploaded file (a werkzeug ``FileStorage``) for a form's attachment field.
 
+    The field's limits are those of ``definition`` — the version of the record the file
+    is for, or of the page it was chosen on — else of the form's current version.
     Raises ``UploadRefused`` (404 unknown form, 400 not an attachment field or empty file,
     413 too large, 415 refused type or content not matching the extension).
     """
-    path, field = _field_limits(form_key, field_path)
+    path, field = _field_limits(form_key, field_path, definition)
     return store_file(file_storage, user, form_key=form_key, field_path=path,
                       accept=field.settings["accept"], max_size=field.settings["max_size"])
 

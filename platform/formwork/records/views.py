@@ -23,9 +23,9 @@ EDITABLE_STATUSES = ("draft", "returned")
 
 
 def form_titles() -> dict[str, str]:
-    """Form key → title of its current version, in the interface language."""
+    """Form key → title of its current version, in the interface language (also for unavailable forms)."""
     tag = current_locale_tag()
-    return {v.key: store.compiled_form(v).title(tag) for v in store.list_current("form")}
+    return {v.key: store.form_title(v, tag) for v in store.list_current("form")}
 
 
 def _page_number(name: str, default: int) -> int:
