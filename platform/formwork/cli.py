@@ -10,5 +10,15 @@ def _create_app():
     return create_app()
 
 
+def build_cli() -> FlaskGroup:
+    from .definitions.cli import definitions_cli
+
+    group = FlaskGroup(create_app=_create_app, help="Formwork administration commands.")
+    # Found without building the application, so `formwork definitions validate` needs no
+    # database, secret key or instance folder; its other commands load the application.
+    group.add_command(definitions_cli)
+    return group
+
+
 def main() -> None:
-    FlaskGroup(create_app=_create_app, help="Formwork administration commands.")(prog_name="formwork")
+    build_cli()(prog_name="formwork")

@@ -1,15 +1,18 @@
 """``formwork definitions validate|publish|list``: the definition pipeline from the command line.
 
-``validate`` never writes to the database, so analysts can run it in their own CI
-on a checkout of the definitions folder.
+``validate`` checks the files against each other and the organisation files beside
+them, with no database and nothing written (``definitions.offline``), so analysts can
+run it in their own CI on a checkout of the definitions folder; ``--database`` checks
+against what is published instead.
 """
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
+from flask import current_app, has_app_context
+from flask.cli import AppGroup, ScriptInfo
 
 from . import store
 from .pipeline import check_files, discover
@@ -46,13 +49,73 @@ def _print_problems(problems) -> None:
         click.echo(str(problem))
 
 
-@definitions_cli.command("validate")
+@definitions_cli.command("validate", with_appcontext=False)
 @click.argument("path", required=False, type=click.Path())
-def validate_command(path: str | None) -> None:
+@click.option("--org", "org_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Organisation file to check user, role and department names against (repeatable; "
+                   "default: every kind: organisation file in the folder's org/).")
+@click.option("--database", is_flag=True,
+              help="Check against the published definitions and the organisation in the database instead.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.pass_context
+def validate_command(ctx: click.Context, path: str | None, org_paths: tuple[str, ...], database: bool,
+                     strict: bool) -> None:
     """Check every definition under PATH (default: the definitions folder) without publishing.
 
-    Prints one line per problem, ``file:line: /pointer: message``, and exits 1 if there is any.
+    By default nothing but the files is read: no database, nothing written, so it runs in
+    any CI. Prints one line per problem, ``file:line: /pointer: message``; exits 1 if there
+    is any (warnings only with --strict), 2 if the check itself failed.
     """
+    try:
+        if database:
+            if has_app_context():
+                _validate_against_database(path)
+            else:
+                with ctx.ensure_object(ScriptInfo).load_app().app_context():
+                    _validate_against_database(path)
+        else:
+            _validate_offline(path, [Path(p) for p in org_paths], strict)
+    except (click.ClickException, click.exceptions.Exit, SystemExit):
+        raise
+    except Exception as exc:  # one clear line, never a traceback
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+        click.echo(f"error: the definitions could not be checked: {detail}", err=True)
+        raise SystemExit(2) from None
+
+
+def _validate_offline(path: str | None, org_paths: list[Path], strict: bool) -> None:
+    from .. import config
+    from .offline import validate_offline
+    from ..plugins import build_registry, current_registry
+
+    if has_app_context():
+        target, registry = _target(path), current_registry()
+    else:
+        target = Path(path) if path else config.definitions_dir()
+        registry = build_registry(config.plugin_dirs(), config.safe_mode())
+    try:
+        result = validate_offline(target, registry, org_paths=org_paths, display=_display)
+    except FileNotFoundError:
+        raise click.ClickException(f"{target}: no such file or folder") from None
+    if not result.checked:
+        raise click.ClickException(f"{target}: no definition files (*.yaml, *.yml, *.json) found")
+    _print_problems(result.problems)
+    errors = result.errors if not strict else result.problems
+    if result.internal_errors:
+        click.echo(f"{result.internal_errors} definition(s) could not be checked because of an internal error",
+                   err=True)
+        raise SystemExit(2)
+    org = ", ".join(result.organisation.sources) or "none"
+    if errors:
+        bad = len({p.source for p in errors})
+        total = len(result.checked) + len(result.organisation.sources)
+        click.echo(f"{len(errors)} problem(s) in {bad} of {total} file(s) (organisation: {org})", err=True)
+        raise SystemExit(1)
+    warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+    click.echo(f"{len(result.checked)} definition(s) valid{warned} (organisation: {org})")
+
+
+def _validate_against_database(path: str | None) -> None:
     files = _files(_target(path))
     checked = check_files(files, display=_display)
     problems = [p for item in checked for p in item.problems]

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from .loader import SOURCE_SUFFIXES, SourceDocument, escape_pointer_token, read_source
+from .print_sources import embed_print_template
 from .problems import DefinitionError, Problem
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ KINDS = ("form", "route")
 # Folder under a definitions directory → the kind its files hold.
 KIND_FOLDERS = {"forms": "form", "routes": "route"}
 MAX_SCHEMA_PROBLEMS = 100  # beyond this, more messages only bury the first mistake
+SemanticCheck = Callable[[dict, Any], list[Problem]]
 
 
 # --- the schemas -------------------------------------------------------------------------------
@@ -92,19 +94,24 @@ def publishing_order(content: Any) -> int:
 # --- checking ----------------------------------------------------------------------------------
 
 
-def check(content: Any, registry: Any = None, document: SourceDocument | None = None) -> list[Problem]:
+def check(content: Any, registry: Any = None, document: SourceDocument | None = None,
+          checks: Mapping[str, SemanticCheck] | None = None) -> list[Problem]:
     """Every problem in one definition (empty when it may be published).
 
     ``registry`` is the plugin registry (field types and functions); ``None``
     means the current application's. ``document`` supplies file and lines.
+    ``checks`` replaces the semantic check of each kind (``offline`` checks
+    against files instead of the database).
     """
-    problems = _check(content, registry)
+    # The named print template is read and stored with the form first (``print_sources``).
+    problems = embed_print_template(content, document.source if document is not None else None)
+    problems += _check(content, registry, checks)
     if document is not None:
         problems = document.locate(problems)
     return sorted(problems, key=lambda p: (p.line or 0, p.pointer))
 
 
-def _check(content: Any, registry: Any) -> list[Problem]:
+def _check(content: Any, registry: Any, checks: Mapping[str, SemanticCheck] | None = None) -> list[Problem]:
     if not isinstance(content, dict):
         return [Problem(f"a definition must be a mapping with kind, key, ...; got {_describe(content)}", "")]
     kind = content.get("kind")
@@ -121,7 +128,7 @@ def _check(content: Any, registry: Any) -> list[Problem]:
         from ..plugins import current_registry
 
         registry = current_registry()
-    return SEMANTIC_CHECKS[kind](content, registry)
+    return (checks or SEMANTIC_CHECKS)[kind](content, registry)
 
 
 def schema_problems(content: Any, kind: str) -> list[Problem]:
@@ -297,7 +304,7 @@ def _check_route(content: dict, registry: Any) -> list[Problem]:
         return [Problem("the route could not be checked because of an internal error; see the server log", "")]
 
 
-SEMANTIC_CHECKS: dict[str, Callable[[dict, Any], list[Problem]]] = {"form": _check_form, "route": _check_route}
+SEMANTIC_CHECKS: dict[str, SemanticCheck] = {"form": _check_form, "route": _check_route}
 
 
 # --- folders -----------------------------------------------------------------------------------
@@ -333,8 +340,13 @@ def discover(path: Path) -> list[Path]:
     return sorted(found)
 
 
-def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path], str] = str) -> list[CheckedSource]:
-    """Parse and check several files as one set (a key defined twice is a problem too)."""
+def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path], str] = str, *,
+                checks: Mapping[str, SemanticCheck] | None = None, context: Iterable[Path] = ()) -> list[CheckedSource]:
+    """Parse and check several files as one set (a key defined twice is a problem too).
+
+    ``context`` files belong to the set (a route in ``paths`` may use a form among them)
+    but are neither checked nor reported; ``checks`` as for ``check``.
+    """
     checked: list[CheckedSource] = []
     seen: dict[tuple[str, str], str] = {}
     documents: list[tuple[Path, str, SourceDocument | None, list[Problem]]] = []
@@ -344,19 +356,25 @@ def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path
             documents.append((path, name, read_source(path, name), []))
         except DefinitionError as exc:
             documents.append((path, name, None, exc.problems))
-    with batch(document.content for _, _, document, _ in documents if document is not None):
+    contents = [document.content for _, _, document, _ in documents if document is not None]
+    for path in context:
+        try:
+            contents.append(read_source(path, display(path)).content)
+        except DefinitionError:
+            pass  # its own problems are reported when it is checked itself
+    with batch(contents):
         for path, name, document, failed in documents:
             if document is None:
                 checked.append(CheckedSource(path, None, failed))
                 continue
-            checked.append(_check_document(path, name, document, registry, seen))
+            checked.append(_check_document(path, name, document, registry, seen, checks))
     return checked
 
 
 def _check_document(path: Path, name: str, document: SourceDocument, registry: Any,
-                    seen: dict[tuple[str, str], str]) -> CheckedSource:
+                    seen: dict[tuple[str, str], str], checks: Mapping[str, SemanticCheck] | None = None) -> CheckedSource:
     """Check one file of a set (see ``check_files``)."""
-    problems = check(document.content, registry, document)
+    problems = check(document.content, registry, document, checks)
     content = document.content
     if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
         identity = (content["kind"], content["key"])

@@ -10,9 +10,11 @@ class Problem:
     pointer: str = ""  # RFC 6901 JSON pointer into the definition, "" for the whole document
     source: str | None = None  # file name (or "<editor>")
     line: int | None = None  # 1-based line in the source file, when known
+    # A warning says what could not be checked; it never stops a definition.
+    warning: bool = False
 
     def located(self, source: str | None, line: int | None) -> "Problem":
-        return Problem(self.message, self.pointer, source, line)
+        return Problem(self.message, self.pointer, source, line, self.warning)
 
     def as_dict(self) -> dict:
         return {"source": self.source, "line": self.line, "pointer": self.pointer, "message": self.message}
@@ -21,7 +23,7 @@ class Problem:
         where = self.source or "<definition>"
         if self.line is not None:
             where += f":{self.line}"
-        return f"{where}: {self.pointer or '/'}: {self.message}"
+        return f"{where}: {self.pointer or '/'}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 class DefinitionError(Exception):
