@@ -79,6 +79,11 @@ def from_environment() -> dict:
         # Whole-request cap; each attachment field has its own, smaller limit.
         "MAX_CONTENT_LENGTH": _int("FORMWORK_MAX_REQUEST_BYTES", 25 * 1024 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int("FORMWORK_MAX_FORM_MEMORY_BYTES", 2 * 1024 * 1024),
+        # Bodies that are not multipart (urlencoded form posts, JSON) are read and parsed whole,
+        # so they get a much smaller cap than uploads; MAX_FORM_MEMORY_SIZE covers multipart only.
+        "FORMWORK_MAX_BODY_BYTES": _int("FORMWORK_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        # Multipart parts per request: a form page with many line-item rows posts many small fields.
+        "MAX_FORM_PARTS": _int("FORMWORK_MAX_FORM_PARTS", 20_000),
         "FORMWORK_LOGIN_MAX_FAILURES": _int("FORMWORK_LOGIN_MAX_FAILURES", 5),
         "FORMWORK_LOGIN_LOCK_SECONDS": _int("FORMWORK_LOGIN_LOCK_SECONDS", 300),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,7 +1,22 @@
 """Forms: field types, the compiled form model, state and validation, and the generic renderer."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, request
+
+
+def limit_body_size() -> None:
+    """Give bodies that are not multipart the smaller ``FORMWORK_MAX_BODY_BYTES`` cap (413 beyond it).
+
+    Werkzeug reads an urlencoded body whole and parses it at once, and ``MAX_FORM_MEMORY_SIZE``
+    applies to multipart text parts only, so without this a form post could be as large as
+    the upload limit. Runs before the CSRF check, which is the first to read the form.
+    """
+    if request.mimetype == "multipart/form-data":
+        return
+    limit = current_app.config.get("FORMWORK_MAX_BODY_BYTES")
+    upload_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit:
+        request.max_content_length = min(limit, upload_limit) if upload_limit else limit
 
 
 def init_app(app: Flask) -> None:
@@ -12,3 +27,4 @@ def init_app(app: Flask) -> None:
     # A published form that cannot be compiled here (e.g. its plugin is off in safe mode)
     # is a clear 503 wherever it is opened, never a 500.
     app.register_error_handler(FormUnavailable, unavailable_response)
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)
