@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -30,21 +31,58 @@ def instance_path() -> Path:
     return Path(os.environ.get("FORMWORK_INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
 
 
+def _read_key(key_file: Path) -> str | None:
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
 def _secret_key(folder: Path) -> str:
-    """The configured key, else one generated once and kept in the instance folder."""
+    """The configured key, else one generated once and kept in the instance folder.
+
+    Several workers may start at once on a fresh instance. Each writes its candidate to a
+    private temporary file (mode 0600) and publishes it with ``os.link``, which fails rather
+    than replace a file that exists: the first worker's key wins, and every other worker
+    reads that one. A reader never sees a half-written key, because the name only appears
+    once the content is complete.
+    """
     configured = os.environ.get("FORMWORK_SECRET_KEY")
     if configured:
         return configured
     key_file = folder / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    folder.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # Create with owner-only permissions; never widen an existing file.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    existing = _read_key(key_file)
+    if existing is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        _publish_key(key_file, secrets.token_urlsafe(48))
+        existing = _read_key(key_file)
+    if not existing:
+        raise RuntimeError(f"{key_file} is empty: delete it to have a new key generated, or set FORMWORK_SECRET_KEY")
+    return existing
+
+
+def _publish_key(key_file: Path, key: str) -> None:
+    """Create ``key_file`` holding ``key`` unless it exists already (then leave it alone)."""
+    fd, temporary = tempfile.mkstemp(prefix=".secret_key.", dir=key_file.parent)  # created with mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, key_file)
+        except FileExistsError:
+            pass  # another worker published its key first: that one is used
+        except OSError:
+            # A file system without hard links: exclusive create, same owner-only mode.
+            try:
+                out = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return
+            with os.fdopen(out, "w") as handle:
+                handle.write(key)
+    finally:
+        os.unlink(temporary)
 
 
 def normalise_database_url(url: str) -> str:
@@ -54,6 +92,18 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+def safe_mode() -> bool:
+    return _flag("FORMWORK_SAFE_MODE")
+
+
+def plugin_dirs() -> list[Path]:
+    return [Path(p) for p in os.environ.get("FORMWORK_PLUGIN_DIRS", str(PROJECT_ROOT / "plugins")).split(os.pathsep) if p]
+
+
+def definitions_dir() -> Path:
+    return Path(os.environ.get("FORMWORK_DEFINITIONS_DIR", PROJECT_ROOT / "definitions"))
 
 
 def from_environment() -> dict:
@@ -68,14 +118,17 @@ def from_environment() -> dict:
         # Outside demo mode there are no default credentials at all.
         "FORMWORK_DEMO": _flag("FORMWORK_DEMO"),
         # Safe mode skips every plugin, for recovering from a broken one.
-        "FORMWORK_SAFE_MODE": _flag("FORMWORK_SAFE_MODE"),
-        "FORMWORK_PLUGIN_DIRS": [
-            Path(p) for p in os.environ.get("FORMWORK_PLUGIN_DIRS", str(PROJECT_ROOT / "plugins")).split(os.pathsep) if p
-        ],
-        "FORMWORK_DEFINITIONS_DIR": Path(os.environ.get("FORMWORK_DEFINITIONS_DIR", PROJECT_ROOT / "definitions")),
+        "FORMWORK_SAFE_MODE": safe_mode(),
+        "FORMWORK_PLUGIN_DIRS": plugin_dirs(),
+        "FORMWORK_DEFINITIONS_DIR": definitions_dir(),
         "FORMWORK_UPLOAD_DIR": Path(os.environ.get("FORMWORK_UPLOAD_DIR", folder / "uploads")),
         # Per-form print templates (a form's ``print_template`` names a file here).
         "FORMWORK_PRINT_DIR": Path(os.environ.get("FORMWORK_PRINT_DIR", PROJECT_ROOT / "definitions" / "print")),
+        # Files sent with an approval decision: largest size, and accepted extensions (comma-separated).
+        "FORMWORK_DECISION_MAX_SIZE": _int("FORMWORK_DECISION_MAX_SIZE", 10 * 1024 * 1024),
+        "FORMWORK_DECISION_ACCEPT": [
+            item.strip().lower() for item in os.environ.get("FORMWORK_DECISION_ACCEPT", "").split(",") if item.strip()
+        ] or None,
         # Whole-request cap; each attachment field has its own, smaller limit.
         "MAX_CONTENT_LENGTH": _int("FORMWORK_MAX_REQUEST_BYTES", 25 * 1024 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int("FORMWORK_MAX_FORM_MEMORY_BYTES", 2 * 1024 * 1024),
@@ -86,6 +139,14 @@ def from_environment() -> dict:
         "MAX_FORM_PARTS": _int("FORMWORK_MAX_FORM_PARTS", 20_000),
         "FORMWORK_LOGIN_MAX_FAILURES": _int("FORMWORK_LOGIN_MAX_FAILURES", 5),
         "FORMWORK_LOGIN_LOCK_SECONDS": _int("FORMWORK_LOGIN_LOCK_SECONDS", 300),
+        # Failures from one client address, across every user name, before that address is locked.
+        "FORMWORK_LOGIN_MAX_FAILURES_PER_IP": _int("FORMWORK_LOGIN_MAX_FAILURES_PER_IP", 20),
+        # Failures older than this are forgotten (and their rows removed).
+        "FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS": _int("FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS", 3600),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
+        "FORMWORK_PROXY_COUNT": _int("FORMWORK_PROXY_COUNT", 0),
+        # Uploads no record has claimed are removed by `formwork due run` after this many hours.
+        "FORMWORK_UNCLAIMED_UPLOAD_HOURS": _int("FORMWORK_UNCLAIMED_UPLOAD_HOURS", 24),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("FORMWORK_SECURE_COOKIES"),
@@ -95,8 +156,3 @@ def from_environment() -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
     }
-        # Files sent with an approval decision: largest size, and accepted extensions (comma-separated).
-        "FORMWORK_DECISION_MAX_SIZE": _int("FORMWORK_DECISION_MAX_SIZE", 10 * 1024 * 1024),
-        "FORMWORK_DECISION_ACCEPT": [
-            item.strip().lower() for item in os.environ.get("FORMWORK_DECISION_ACCEPT", "").split(",") if item.strip()
-        ] or None,
