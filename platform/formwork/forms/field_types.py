@@ -748,7 +748,16 @@ class AttachmentType(FieldType):
             )
             if not usable:
                 return [_l("file %(id)s is not an upload of yours for this field", id=attachment_id)]
+            # Checked when uploaded against the version the page showed; this version's limits decide.
+            if attachment.record_id is None and not _fits_limits(attachment, field):
+                return [_l("file %(name)s is not accepted by this field (type or size)", name=attachment.filename)]
         return []
+
+
+def _fits_limits(attachment: Any, field: "FieldModel") -> bool:
+    from ..records.attachments import extension
+
+    return attachment.size <= field.settings["max_size"] and extension(attachment.filename) in field.settings["accept"]
 
 
 # ---------------------------------------------------------------- computed and line items
