@@ -459,7 +459,9 @@ def compile_route(content: dict, registry: Any = None, *, version: int = 0, defi
         key=key, form_key=form_key, title=content["title"], nodes=nodes, steps=compiler.steps, ruleset=ruleset,
         conditions={name: source for name, (source, _) in compiler.rules.items()}, alerts=tuple(alerts),
         self_approval=self_approval, no_approver=content.get("no_approver", "refuse"), fallback=route_fallback,
-        facts=frozenset(used_facts), fact_settings=settings, version=version, definition_id=definition_id,
+        withdraw=content.get("withdraw", "until_first_decision"),
+        facts=frozenset(used_facts), step_facts=_step_facts(compiler, used_facts), fact_settings=settings,
+        version=version, definition_id=definition_id,
         type_env=compiler.env, compiled_conditions=dict(compiler.compiled),
     )
 
@@ -473,6 +475,20 @@ def _used_facts(compiler: _Compiler, fact_types: Mapping[str, T.Type]) -> dict[s
             if root in fact_types and root not in used:
                 used[root] = compiler.rules[name][1]
     return used
+
+
+def _step_facts(compiler: _Compiler, used: Mapping[str, str]) -> frozenset[str]:
+    """The used facts that some step or branch condition reads (not only an alert)."""
+    alert_rules = {rule_for_alert(spec["key"]) for spec in compiler.content.get("alerts") or ()}
+    found: set[str] = set()
+    for name, expression in compiler.compiled.items():
+        if name in alert_rules:
+            continue
+        for reference in expression.context_references:
+            root = reference.lstrip("$").split(".", 1)[0]
+            if root in used:
+                found.add(root)
+    return frozenset(found)
 
 
 def _fact_settings(compiler: _Compiler, used: Mapping[str, str], registry: Any) -> dict[str, dict[str, str]]:

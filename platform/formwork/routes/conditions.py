@@ -13,6 +13,8 @@ from typing import Any, Mapping
 from .facts import compute_facts
 from .model import RouteModel
 
+ALERT_PREFIX = "alert:"  # see compile.rule_for_alert
+
 
 def record_values(record: Any, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The record's compiled form and its typed values, computed fields included."""
@@ -25,32 +27,42 @@ def record_values(record: Any, context: Mapping[str, Any]) -> tuple[Any, dict[st
     return form, dict(state.values)
 
 
-def evaluation_input(route: RouteModel, record: Any, *, context: Mapping[str, Any]
+def evaluation_input(route: RouteModel, record: Any, *, context: Mapping[str, Any], alerts: bool = True
                      ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(values, context)`` the conditions read: the record's typed data, and ``context`` plus the facts."""
+    """``(values, context)`` the conditions read: the record's typed data, and ``context`` plus the facts.
+
+    Without ``alerts``, facts that only alert conditions read are not computed (they are null):
+    alerts are raised when a request starts, and the transitions after it read step and branch
+    conditions only, so a costly alert fact (the duplicate-invoice search) runs once per request.
+    """
     from ..plugins import current_registry
 
     form, values = record_values(record, context)
     today = context.get("today") if isinstance(context.get("today"), date) else date.today()
-    facts = compute_facts(route.facts, current_registry(), record=record, form=form, values=values,
-                          settings=route.fact_settings, today=today) if route.facts else {}
+    wanted = route.facts if alerts else route.step_facts
+    facts = compute_facts(wanted, current_registry(), record=record, form=form, values=values,
+                          settings=route.fact_settings, today=today) if wanted else {}
+    for name in route.facts - wanted:
+        facts[name] = None
     return values, {**context, **facts}
 
 
-def holding(route: RouteModel, record: Any, *, context: Mapping[str, Any]) -> set[str]:
+def holding(route: RouteModel, record: Any, *, context: Mapping[str, Any], alerts: bool = True) -> set[str]:
     """The rule names (``step:<key>``, ``case:<branch>:<i>``, ``alert:<key>``) that hold for ``record``.
 
     ``context`` holds the ``$`` values (``formwork.forms.state.context_for(submitter)``). One engine call;
     raises ``formwork.rules.RulesEngineError`` (a user-facing message) when the data cannot be evaluated.
+    Without ``alerts`` no ``alert:`` name is answered (see ``evaluation_input``).
     """
     if route.ruleset is None:
         return set()
     from ..rules import get_engine
     from .store import register
 
-    values, full_context = evaluation_input(route, record, context=context)
+    values, full_context = evaluation_input(route, record, context=context, alerts=alerts)
     register(route)
-    return get_engine().evaluate(route.ruleset.name, values, full_context)
+    held = get_engine().evaluate(route.ruleset.name, values, full_context)
+    return held if alerts else {name for name in held if not name.startswith(ALERT_PREFIX)}
 
 
 def holding_python(route: RouteModel, values: Mapping[str, Any], context: Mapping[str, Any]) -> set[str]:

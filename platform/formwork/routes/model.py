@@ -28,6 +28,8 @@ OnReject = Literal["reject", "return_to_submitter", "return_to_step"]
 SelfApproval = Literal["skip", "send_up", "allow", "forbid"]
 NoApprover = Literal["skip", "fallback", "refuse"]
 OnTimeout = Literal["remind", "escalate", "approve", "reject"]
+# When the submitter may withdraw a running request (see docs/routes.md).
+Withdraw = Literal["until_first_decision", "while_running", "never"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,12 @@ class RouteModel:
     self_approval: SelfApproval = "skip"
     no_approver: NoApprover = "refuse"
     fallback: tuple[ApproverSpec, ...] = ()
+    withdraw: Withdraw = "until_first_decision"
     # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact providers.
     facts: frozenset[str] = frozenset()
+    # The facts read by step and branch conditions (alerts aside): the facts a transition after the
+    # start needs, since alerts are evaluated only when a request starts.
+    step_facts: frozenset[str] = frozenset()
     # Per-fact settings from the definition, e.g. {"budget": {"category": "budget_category", "amount": ...}}.
     fact_settings: dict[str, dict[str, str]] = field(default_factory=dict)
     version: int = 0  # the definition version compiled (0: checked before publishing, never registered)

@@ -1,0 +1,64 @@
+"""A decision's answer says where the request stands exactly as the database does afterwards.
+
+The answer is built from what the decision's walk already holds (``Walker.open_holders``)
+instead of reading the open steps back; every shape of walk must give the rows a fresh read gives.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from workflow_helpers import simple_route, step, submit, task_of, user
+from formwork.extensions import db
+from formwork.workflow import queries, service
+
+THREE = ({"user": "carol"}, {"user": "erin"}, {"user": "ivan"})
+
+
+def decide(record, username: str, action: str = "approve", **kwargs: Any) -> dict[str, Any]:
+    person = user(username)
+    answer: dict[str, Any] = {}
+    service.decide(task_of(record, username).id, person, action,
+                   respond=lambda task: answer.update(queries.decision_json(task, person)), **kwargs)
+    return answer
+
+
+def stands(record) -> list[dict[str, Any]]:
+    db.session.expire_all()
+    return queries.current_steps([record.id]).get(record.id, [])
+
+
+ROUTES = {
+    "sequence": [step("head", {"department_head": 0}), step("pay", {"user": "grace"})],
+    "all of three": [step("sign", *THREE, mode="all"), step("pay", {"user": "grace"})],
+    "parallel": [
+        {"parallel": {"key": "both", "branches": [{"steps": [step("legal", {"user": "ivan"})]},
+                                                  {"steps": [step("finance", {"user": "carol"})]}]}},
+        step("pay", {"user": "grace"}),
+    ],
+    "two steps with a copy": [step("head", {"department_head": 0}),
+                              step("pay", {"user": "grace"}, cc=[{"user": "carol"}])],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ROUTES))
+def test_answer_matches_a_fresh_read(publish_route, shape):
+    publish_route(simple_route(*ROUTES[shape], no_approver="refuse"))
+    record = submit("alice")
+    first = {"sequence": "bob", "all of three": "erin", "parallel": "ivan", "two steps with a copy": "bob"}[shape]
+    answer = decide(record, first)
+    assert answer["process"]["status"] == "running"
+    assert answer["process"]["current"] == stands(record)
+    assert answer["process"]["current"], "the request still waits for someone"
+
+
+def test_answer_after_adding_a_signer_and_after_the_last_approval(publish_route):
+    publish_route(simple_route(step("head", {"department_head": 0}), no_approver="refuse"))
+    record = submit("alice")
+    answer = decide(record, "bob", "add_signer", to_user_id=user("carol").id, position="before")
+    assert answer["process"]["current"] == stands(record)
+    assert [h for s in answer["process"]["current"] for h in s["holders"]] == [user("carol").display_name]
+    decide(record, "carol")
+    answer = decide(record, "bob")
+    assert answer["process"]["status"] == "approved" and answer["process"]["current"] == []
