@@ -51,7 +51,27 @@ def _claim_with_template(publish, make_claim, name: str):
     return make_claim(rows=2)
 
 
-@pytest.mark.parametrize("name", sorted(HOSTILE) + ["too_big.html", "missing.html"])
+# Found when the form is published: the form never names a template that cannot work.
+REFUSED_AT_PUBLISH = {
+    "include_passwd.html": "without folders",
+    "include_up.html": "without folders",
+    "syntax.html": "syntax.html:1: syntax error",
+    "too_big.html": "larger than 64 KB",
+    "missing.html": "no such file",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_AT_PUBLISH))
+def test_missing_or_broken_template_is_refused_when_publishing(name, print_dir, published, publish):
+    from formwork.definitions.problems import DefinitionError
+
+    with pytest.raises(DefinitionError) as caught:
+        publish(expense_content(print_template=name))
+    problems = [p for p in caught.value.problems if p.pointer == "/print_template"]
+    assert problems and name in problems[0].message and REFUSED_AT_PUBLISH[name] in problems[0].message
+
+
+@pytest.mark.parametrize("name", sorted(set(HOSTILE) - set(REFUSED_AT_PUBLISH)))
 def test_hostile_or_broken_template_falls_back_to_the_default_voucher(name, print_dir, published, publish, make_claim,
                                                                        demo_org, tmp_path, caplog):
     record = _claim_with_template(publish, make_claim, name)

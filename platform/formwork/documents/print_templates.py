@@ -6,6 +6,11 @@ with autoescaping, a loader that reads only ``definitions/print/``, and limits o
 size, loops, CPU time and memory. It sees only the plain voucher data (texts, numbers,
 lists) — never an application object. Any failure raises ``PrintTemplateError``;
 the caller falls back to the default voucher.
+
+The template belongs to the form version: publishing reads it and every template it
+includes (``load_print_template``), checks them, and stores their sources inside the
+version's content (``print_template_files``), so a changed file makes a new version and a
+record already made prints with the template of its own version (``sources=`` below).
 """
 from __future__ import annotations
 
@@ -44,11 +49,11 @@ def print_directory() -> Path:
     return Path(configured) if configured else PROJECT_ROOT / "definitions" / "print"
 
 
-def template_path(name: str) -> Path:
+def template_path(name: str, directory: Path | None = None) -> Path:
     """The file of template ``name``, refusing names that could leave the print directory."""
     if not isinstance(name, str) or not NAME.match(name) or ".." in name:
         raise PrintTemplateError(str(name)[:100], "a print template name is a file name ending in .html, without folders")
-    directory = print_directory().resolve()
+    directory = (directory or print_directory()).resolve()
     path = (directory / name).resolve()
     if path.parent != directory:
         raise PrintTemplateError(name, "the template must be directly inside the print directory")
@@ -59,14 +64,71 @@ def template_path(name: str) -> Path:
     return path
 
 
-def render_print_template(name: str, context: dict[str, Any]) -> str:
-    """HTML of print template ``name`` for ``context`` (plain JSON data), or ``PrintTemplateError``."""
-    path = template_path(name)
-    request = json.dumps(
-        {"directory": str(path.parent), "name": name, "context": context, "max_output": MAX_OUTPUT_CHARS},
-        ensure_ascii=False,
-        default=str,
-    )
+MAX_TEMPLATE_FILES = 20  # a template and the files it includes
+
+
+def _parse(name: str, source: str) -> Any:
+    """The template's syntax tree in the print sandbox's own environment, or ``PrintTemplateError``."""
+    from jinja2 import TemplateSyntaxError
+
+    from .sandbox_worker import PrintSandbox
+
+    try:
+        return PrintSandbox(autoescape=True).parse(source, name=name)
+    except TemplateSyntaxError as exc:
+        raise PrintTemplateError(name, f"syntax error: {exc.message}", exc.lineno) from None
+
+
+def load_print_template(name: str, directory: Path | None = None) -> dict[str, str]:
+    """Read template ``name`` and every file it includes, imports or extends, each checked.
+
+    Returns ``{file name: source}``, the main template first. Raises ``PrintTemplateError``
+    for a bad name, a missing or oversized file, text that is not UTF-8, a syntax error, or an
+    include that does not name its file literally (then nobody could tell what it prints).
+    """
+    from jinja2.meta import find_referenced_templates
+
+    sources: dict[str, str] = {}
+    waiting = [name]
+    while waiting:
+        current = waiting.pop(0)
+        if current in sources:
+            continue
+        if len(sources) >= MAX_TEMPLATE_FILES:
+            raise PrintTemplateError(name, f"a print template may use at most {MAX_TEMPLATE_FILES} files")
+        try:
+            path = template_path(current, directory)
+        except PrintTemplateError as exc:
+            if current == name:
+                raise
+            raise PrintTemplateError(name, f"the included template {current!r}: {exc.message}") from None
+        try:
+            source = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise PrintTemplateError(current, "the file is not UTF-8 text") from None
+        tree = _parse(current, source)
+        sources[current] = source
+        for included in find_referenced_templates(tree):
+            if included is None:
+                raise PrintTemplateError(current, "an include, import or extends must name its file literally")
+            waiting.append(included)
+    return sources
+
+
+def render_print_template(name: str, context: dict[str, Any], sources: dict[str, str] | None = None) -> str:
+    """HTML of print template ``name`` for ``context`` (plain JSON data), or ``PrintTemplateError``.
+
+    ``sources`` are the template files stored with the form version (``load_print_template``);
+    without them (a version published before templates were stored) the print directory is read.
+    """
+    job: dict[str, Any] = {"name": name, "context": context, "max_output": MAX_OUTPUT_CHARS}
+    if sources is not None:
+        if name not in sources:
+            raise PrintTemplateError(name, "the template is not stored with this form version")
+        job["sources"] = sources
+    else:
+        job["directory"] = str(template_path(name).parent)
+    request = json.dumps(job, ensure_ascii=False, default=str)
     try:
         done = subprocess.run(
             [sys.executable, "-I", str(WORKER)],
@@ -92,19 +154,10 @@ def render_print_template(name: str, context: dict[str, Any]) -> str:
     return str(result["html"])
 
 
-def check_print_template(name: str) -> list[str]:
-    """Problems with template ``name`` found without data (missing file, size, syntax): ``[]`` when fine."""
-    from jinja2 import TemplateSyntaxError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+def check_print_template(name: str, directory: Path | None = None) -> list[str]:
+    """Problems with template ``name`` found without data (missing file, size, syntax, includes): ``[]`` when fine."""
     try:
-        path = template_path(name)
+        load_print_template(name, directory)
     except PrintTemplateError as exc:
         return [str(exc)]
-    try:
-        ImmutableSandboxedEnvironment(autoescape=True).parse(path.read_text(encoding="utf-8"))
-    except TemplateSyntaxError as exc:
-        return [str(PrintTemplateError(name, f"syntax error: {exc.message}", exc.lineno))]
-    except UnicodeDecodeError:
-        return [str(PrintTemplateError(name, "the file is not UTF-8 text"))]
     return []

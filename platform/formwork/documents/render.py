@@ -180,22 +180,32 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
     }
 
 
-def _print_template_name(record: Record) -> str | None:
+def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
+    """The print template the record's form version names, and its sources stored with that version.
+
+    The sources are None only for a version published before templates were stored with it;
+    that one still reads the print folder.
+    """
     from ..definitions import store
+    from ..definitions.print_sources import FILES_KEY
 
     version = store.get(record.definition_id)
-    name = (version.content or {}).get("print_template") if version is not None else None
-    return name if isinstance(name, str) and name else None
+    content = (version.content or {}) if version is not None else {}
+    name = content.get("print_template")
+    if not isinstance(name, str) or not name:
+        return None, None
+    files = content.get(FILES_KEY)
+    return name, files if isinstance(files, dict) else None
 
 
 def voucher_html(record: Record, user: Any) -> RenderedVoucher:
     """The voucher as HTML: the form's print template when it names one and it works, else the default."""
     context = voucher_context(record, user)
-    name = _print_template_name(record)
+    name, sources = _print_template(record)
     reason = None
     if name:
         try:
-            return RenderedVoucher(render_print_template(name, context), name)
+            return RenderedVoucher(render_print_template(name, context, sources), name)
         except PrintTemplateError as exc:
             reason = str(exc)
             log.warning("%s; record %s printed with the default voucher instead", reason, record.id)

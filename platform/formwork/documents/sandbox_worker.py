@@ -1,6 +1,7 @@
-"""Render one print template in a separate, limited process (run as a script, never imported by the app).
+"""Render one print template in a separate, limited process (run as a script; the app imports only
+``PrintSandbox``, to check a template's syntax in the very environment that renders it).
 
-Reads ``{"directory", "name", "context", "max_output"}`` as JSON on stdin and writes
+Reads ``{"sources" or "directory", "name", "context", "max_output"}`` as JSON on stdin and writes
 ``{"html": ...}`` or ``{"error": ..., "line": ...}`` as JSON on stdout. It imports only
 Jinja: the template can reach no application object, no database and no configuration,
 and CPU time and memory are capped by the operating system, so an endless loop or a
@@ -13,7 +14,7 @@ import resource
 import sys
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import DictLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace
 
@@ -64,8 +65,11 @@ class PrintSandbox(ImmutableSandboxedEnvironment):
 
 
 def render(request: dict[str, Any]) -> dict[str, Any]:
+    # The files stored with the form version; a version from before they were stored reads the folder.
+    sources = request.get("sources")
+    loader = DictLoader(sources) if isinstance(sources, dict) else FileSystemLoader(request["directory"])
     env = PrintSandbox(
-        loader=FileSystemLoader(request["directory"]),
+        loader=loader,
         autoescape=True,
         undefined=StrictUndefined,
         auto_reload=False,
