@@ -11,7 +11,8 @@ amount ``j * 5``. Printed:
 * engine evaluations/s — ``RulesEngine.evaluate`` on the same conditions written in the
   expression language (amount as money), including projection and encoding.
 
-Target: engine ≥ 60 % of raw events/s. Run: ``.venv/bin/python tests/benchmarks/bench_rules.py``.
+Target: engine ≥ 60 % of raw events/s; the script exits 1 when it is missed.
+Run: ``.venv/bin/python tests/benchmarks/bench_rules.py``.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from formwork.rules.engine import RulesEngine  # noqa: E402
 
 N = 20_000
 RULES = 200
+TARGET = 0.60
 
 
 class BareHost(durable_engine.Host):
@@ -95,16 +97,26 @@ def engine_module() -> tuple[float, float]:
     return N / elapsed, fired / N
 
 
-def main() -> None:
-    events = raw_events()
-    facts, raw_matches = raw_facts()
-    evaluations, matches = engine_module()
+def main() -> int:
+    # Interleaved rounds, best of three per side: a burst of load from elsewhere on the machine
+    # then hits both sides alike instead of deciding the ratio.
+    events = facts = evaluations = 0.0
+    raw_matches = matches = 0.0
+    for _ in range(3):
+        events = max(events, raw_events())
+        rate, raw_matches = raw_facts()
+        facts = max(facts, rate)
+        rate, matches = engine_module()
+        evaluations = max(evaluations, rate)
+    ratio = evaluations / events
     print(f"raw durable-rules events/s (first match only):     {events:10,.0f}")
     print(f"raw durable-rules facts/s  (every match, {raw_matches:.1f}/fact): {facts:10,.0f}")
     print(f"engine module evaluations/s (every match, {matches:.1f}/fact): {evaluations:10,.0f}")
-    print(f"engine / raw events: {evaluations / events:6.1%}   (target >= 60%)")
+    print(f"engine / raw events: {ratio:6.1%}   (target >= {TARGET:.0%})")
     print(f"engine / raw facts:  {evaluations / facts:6.1%}")
+    print(f"\n    {'PASS' if ratio >= TARGET else 'MISS'}  engine vs raw durable-rules events: {ratio:.1%}")
+    return 0 if ratio >= TARGET else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
