@@ -20,6 +20,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_environment())
     if overrides:
         app.config.update(overrides)
+    proxies = int(app.config.get("FORMWORK_PROXY_COUNT") or 0)
+    if proxies > 0:
+        # Only behind that many trusted proxies is X-Forwarded-For the client's address (sign-in throttling).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))

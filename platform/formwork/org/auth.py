@@ -33,6 +33,7 @@ def safe_next(target: str | None) -> str | None:
 class SignInResult:
     user: User | None = None
     locked_seconds: int = 0
+    locked_address: bool = False  # the client's address is locked, rather than the user name
 
     @property
     def ok(self) -> bool:
@@ -52,11 +53,19 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == name))
 
 
-def authenticate(username: str, password: str) -> SignInResult:
-    """Check credentials with throttling. Unknown, wrong, passwordless and departed all look alike."""
-    locked = throttle.seconds_locked(username)
+def authenticate(username: str, password: str, address: str | None = None) -> SignInResult:
+    """Check credentials with throttling by user name and by client ``address``.
+
+    Unknown, wrong, passwordless and departed all look alike. A locked address is refused
+    without counting against the name; a locked name is refused even with the right
+    password, and the attempt counts against the address.
+    """
+    locked = throttle.lock_for(username, address)
+    if locked.by_address:
+        return SignInResult(locked_seconds=locked.seconds, locked_address=True)
     if locked:
-        return SignInResult(locked_seconds=locked)
+        counted = throttle.record_failure_lock(username, address, name_locked=True)
+        return SignInResult(locked_seconds=max(locked.seconds, counted.seconds), locked_address=counted.by_address)
     user = find_user(username)
     if user is not None and user.password_hash:
         password_ok = check_password_hash(user.password_hash, password)
@@ -66,11 +75,17 @@ def authenticate(username: str, password: str) -> SignInResult:
     if password_ok and user is not None and user.active:
         throttle.clear(username)
         return SignInResult(user=user)
-    return SignInResult(locked_seconds=throttle.record_failure(username))
+    lock = throttle.record_failure_lock(username, address)
+    return SignInResult(locked_seconds=lock.seconds, locked_address=lock.by_address)
 
 
-def _lock_message(seconds: int) -> str:
+def _lock_message(seconds: int, by_address: bool = False) -> str:
     minutes = max(1, -(-seconds // 60))
+    if by_address:
+        return _(
+            "Too many failed sign-in attempts from your network address. Sign-in is locked for %(minutes)s minute(s).",
+            minutes=minutes,
+        )
     return _(
         "Too many failed sign-in attempts for this user name. Sign-in is locked for %(minutes)s minute(s).",
         minutes=minutes,
@@ -94,7 +109,7 @@ def login():
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
-        result = authenticate(username, password) if username and password else None
+        result = authenticate(username, password, request.remote_addr) if username and password else None
         if result is not None and result.ok:
             assert result.user is not None
             locale = session.get("locale")
@@ -104,7 +119,7 @@ def login():
             login_user(result.user)
             return redirect(next_path or HOME_PATH)
         if result is not None and result.locked_seconds:
-            error, status = _lock_message(result.locked_seconds), 429
+            error, status = _lock_message(result.locked_seconds, result.locked_address), 429
         else:
             error = _("Incorrect user name or password.")
     return (

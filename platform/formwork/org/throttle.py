@@ -1,71 +1,197 @@
-"""Failed sign-in counting per user name, kept in the database so every worker shares it.
+"""Failed sign-in counting per user name and per client address, in the database so every worker shares it.
 
 Unknown user names are counted exactly like real ones, so neither the lock nor its
 message tells anyone whether an account exists.
+
+Two counters, one table (``login_throttles``): a user name's row is keyed by the name,
+a client address's by ``ip:<address>`` (an IPv6 address by its /64 network, which one
+client usually holds whole). A user name that itself begins with ``ip:`` is stored as
+``name:ip:...``, so no name can stand for an address.
+
+* A **user name** is locked after ``FORMWORK_LOGIN_MAX_FAILURES`` failures for
+  ``FORMWORK_LOGIN_LOCK_SECONDS``; while it is locked even the right password is refused.
+  When the lock runs out, counting starts afresh.
+* A **client address** is locked after ``FORMWORK_LOGIN_MAX_FAILURES_PER_IP`` failures,
+  across every name, for the same time; after that, each further failure from it within
+  the window locks it again, so one address is slowed to one guess per lock period.
+  Attempts from a locked address are refused *without* counting against the user name:
+  an attacker cannot keep someone's name locked without spending their own address's
+  allowance, and a lock on a name lasts at most one lock period after the last failure.
+* Failures older than ``FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS`` are forgotten and their
+  rows removed (whenever a failure is recorded), so guessed names do not fill the table.
+
+The address is ``request.remote_addr``: behind reverse proxies set ``FORMWORK_PROXY_COUNT``
+so that it is the client's address (the app then trusts that many ``X-Forwarded-For`` hops).
 """
 from __future__ import annotations
 
+import ipaddress
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..extensions import db
 from . import clock
 from .models import LoginThrottle
 
 _KEY_LENGTH = 80  # LoginThrottle.username
+ADDRESS_PREFIX = "ip:"
 
 
 def throttle_key(username: str) -> str:
-    return username.strip().lower()[:_KEY_LENGTH]
+    key = username.strip().lower()
+    if key.startswith(ADDRESS_PREFIX):
+        key = "name:" + key
+    return key[:_KEY_LENGTH]
+
+
+def address_key(address: str | None) -> str | None:
+    """The row key of a client address (None when there is none to count)."""
+    text = (address or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return (ADDRESS_PREFIX + text.lower())[:_KEY_LENGTH]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            parsed = parsed.ipv4_mapped
+        else:
+            return ADDRESS_PREFIX + str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
+    return ADDRESS_PREFIX + str(parsed)
+
+
+@dataclass(frozen=True)
+class Lock:
+    seconds: int = 0
+    by_address: bool = False  # the client's address is locked, not (only) the user name
+
+    def __bool__(self) -> bool:
+        return self.seconds > 0
+
+
+def _settings() -> tuple[int, int, int, timedelta]:
+    config = current_app.config
+    return (int(config["FORMWORK_LOGIN_MAX_FAILURES"]), int(config.get("FORMWORK_LOGIN_MAX_FAILURES_PER_IP", 20)),
+            int(config["FORMWORK_LOGIN_LOCK_SECONDS"]),
+            timedelta(seconds=int(config.get("FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS", 3600))))
 
 
 def _row(key: str) -> LoginThrottle | None:
     return db.session.scalar(select(LoginThrottle).where(LoginThrottle.username == key).with_for_update())
 
 
-def seconds_locked(username: str) -> int:
-    """Seconds until ``username`` may try again; 0 when it is not locked."""
-    row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.username == throttle_key(username)))
+def _remaining(key: str | None, now: datetime) -> int:
+    if key is None:
+        return 0
+    row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.username == key))
     locked_until = clock.as_utc(row.locked_until) if row else None
     if locked_until is None:
         return 0
-    remaining = (locked_until - clock.now()).total_seconds()
-    return max(0, math.ceil(remaining))
+    return max(0, math.ceil((locked_until - now).total_seconds()))
 
 
-def record_failure(username: str) -> int:
-    """Count one failed attempt; lock the name once the limit is reached. Returns seconds locked (0 if not)."""
-    key = throttle_key(username)
-    max_failures = int(current_app.config["FORMWORK_LOGIN_MAX_FAILURES"])
-    lock_seconds = int(current_app.config["FORMWORK_LOGIN_LOCK_SECONDS"])
+def lock_for(username: str, address: str | None = None) -> Lock:
+    """Whether a sign-in as ``username`` from ``address`` is refused now, and for how long."""
     now = clock.now()
+    by_address = _remaining(address_key(address), now)
+    if by_address:
+        return Lock(by_address, by_address=True)
+    return Lock(_remaining(throttle_key(username), now))
+
+
+def seconds_locked(username: str, address: str | None = None) -> int:
+    """Seconds until ``username`` (from ``address``) may try again; 0 when it is not locked."""
+    return lock_for(username, address).seconds
+
+
+def _count(key: str, now: datetime, max_failures: int, lock_seconds: int, window: timedelta, *,
+           fresh_after_lock: bool) -> int:
+    """Count one failure against ``key``; seconds it is now locked (0 if not). Does not commit."""
     row = _row(key)
     if row is None:
         row = LoginThrottle(username=key, failures=0)
         db.session.add(row)
-        try:
-            db.session.flush()
-        except IntegrityError:  # another worker inserted the same name just now
-            db.session.rollback()
-            row = _row(key)
-            assert row is not None
+        db.session.flush()  # IntegrityError when another worker inserted the same key just now
     locked_until = clock.as_utc(row.locked_until)
-    if locked_until is not None and locked_until <= now:
-        # The previous lock has run out: start counting afresh.
+    last = clock.as_utc(row.last_failure_at)
+    expired_lock = locked_until is not None and locked_until <= now
+    if (last is not None and last <= now - window) or (expired_lock and fresh_after_lock):
         row.failures, row.locked_until = 0, None
     row.failures = (row.failures or 0) + 1
     row.last_failure_at = now
     if row.failures >= max_failures:
         row.locked_until = now + timedelta(seconds=lock_seconds)
-    db.session.commit()
-    return lock_seconds if row.locked_until is not None else 0
+    locked_until = clock.as_utc(row.locked_until)
+    return max(0, math.ceil((locked_until - now).total_seconds())) if locked_until and locked_until > now else 0
+
+
+def record_failure(username: str, address: str | None = None) -> int:
+    """Count one failed attempt against the name and the address; lock each at its limit.
+
+    Returns the seconds this client now has to wait (0 if neither is locked).
+    """
+    return record_failure_lock(username, address).seconds
+
+
+def record_failure_lock(username: str, address: str | None = None, *, name_locked: bool = False) -> Lock:
+    """As ``record_failure``, with which lock applies. ``name_locked``: the attempt was refused because
+    the name is locked; it counts against the address only."""
+    max_failures, max_per_address, lock_seconds, window = _settings()
+    now = clock.now()
+    for attempt in (1, 2):
+        try:
+            lock = _count_both(username, address, now, name_locked, max_failures, max_per_address, lock_seconds,
+                               window)
+            db.session.commit()
+            break
+        except IntegrityError:  # a row was inserted by another worker meanwhile: it exists now
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    _forget_old(now, window)
+    return lock
+
+
+def _count_both(username: str, address: str | None, now: datetime, name_locked: bool, max_failures: int,
+                max_per_address: int, lock_seconds: int, window: timedelta) -> Lock:
+    by_name = 0
+    if not name_locked:
+        by_name = _count(throttle_key(username), now, max_failures, lock_seconds, window, fresh_after_lock=True)
+    key = address_key(address)
+    by_address = 0
+    if key is not None:
+        by_address = _count(key, now, max_per_address, lock_seconds, window, fresh_after_lock=False)
+    if by_address:
+        return Lock(max(by_address, by_name), by_address=True)
+    return Lock(by_name)
+
+
+def _forget_old(now: datetime, window: timedelta) -> None:
+    """Remove rows whose last failure is older than the window and that hold no lock any more.
+
+    Housekeeping in a transaction of its own, after the failure is counted: if it collides
+    with another worker's (a deadlock report on PostgreSQL), the next failure does it.
+    """
+    try:
+        db.session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.last_failure_at < now - window,
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+            ).execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
 
 
 def clear(username: str) -> None:
-    """Forget failures after a successful sign-in."""
+    """Forget a name's failures after a successful sign-in (an address's failures are kept: signing
+    in to one's own account must not reset the allowance for guessing at others)."""
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.username == throttle_key(username)))
     db.session.commit()
