@@ -159,3 +159,11 @@ def test_periods_follow_the_mapped_date_field(published):
     assert budget_status("SALES", "software", earlier, only=by_date).used == Decimal("0")
     assert period_bounds("2026-Q4") == (date(2026, 10, 1), date(2027, 1, 1))
     assert period_bounds("2026-Q1") == (date(2026, 1, 1), date(2026, 4, 1))
+
+
+def test_a_submitted_request_counts_before_its_review_starts(published):
+    set_budget("SALES", "equipment", QUARTER, 1000)
+    db.session.commit()
+    _request(published["alice"], "equipment", "300", "submitted")
+    _request(published["alice"], "equipment", "50", "returned")  # back with the submitter: asks for nothing now
+    assert budget_status("SALES", "equipment", QUARTER, lock=True).used == Decimal("300.00")

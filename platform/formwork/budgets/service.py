@@ -3,8 +3,13 @@
 A budget line is an amount per department, category and calendar quarter
 (``2026-Q4``). What is *used* is not stored: it is the sum, over the records of every
 form whose current route reads ``$budget``, of the amount field the route names,
-for records of that department, category and period that are in review or approved.
+for records of that department, category and period that are submitted, in review or approved.
 Counting from the records means the figure can never drift from what was requested.
+
+Two requests submitted at the same moment must not both fit into the last of a budget: the
+route's check reads the budget with ``lock=True``, which locks the budget line
+(``SELECT ... FOR UPDATE`` on PostgreSQL) until the submitting transaction ends, so the second
+submitter waits and then counts the first request as used. SQLite serialises writers already.
 """
 from __future__ import annotations
 
@@ -20,8 +25,8 @@ from ..extensions import db
 from ..org.models import Department
 from .models import BudgetLine
 
-#: Record statuses whose amounts count against a budget.
-CONSUMING_STATUSES = ("in_review", "approved")
+#: Record statuses whose amounts count against a budget: every request asked for and not ended otherwise.
+CONSUMING_STATUSES = ("submitted", "in_review", "approved")
 PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18, 2)
 _CONSUMERS_KEY = "formwork.budgets.consumers"
@@ -209,15 +214,21 @@ def used_amount(department_id: int, category: str, period: str, *, exclude_recor
 
 
 def budget_status(department: Department | int | str, category: str, period: str, *,
-                  exclude_record_id: int | None = None, only: Iterable[Consumer] | None = None) -> BudgetStatus:
-    """Budget, used and remaining for one department, category and quarter."""
+                  exclude_record_id: int | None = None, only: Iterable[Consumer] | None = None,
+                  lock: bool = False) -> BudgetStatus:
+    """Budget, used and remaining for one department, category and quarter.
+
+    ``lock=True`` (a check that decides whether a request fits) locks the budget line until the
+    transaction ends, before "used" is read, so concurrent checks of one line take turns.
+    """
     dept = _department(department)
     check_period(period)
-    line = db.session.scalar(
-        select(BudgetLine).where(
-            BudgetLine.department_id == dept.id, BudgetLine.category == category, BudgetLine.period == period
-        )
+    query = select(BudgetLine).where(
+        BudgetLine.department_id == dept.id, BudgetLine.category == category, BudgetLine.period == period
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    line = db.session.scalar(query)
     used = used_amount(dept.id, category, period, exclude_record_id=exclude_record_id, only=only)
     amount = Decimal(line.amount).quantize(Decimal("0.01")) if line is not None else None
     return BudgetStatus(dept.id, category, period, amount, used, line.currency if line is not None else "CNY")

@@ -116,8 +116,10 @@ def _budget(request: FactRequest) -> dict[str, Any] | None:
 
     # Every form that uses budget counts; this form counts with this route's mapping even before it is current.
     others = [c for c in consumers() if c.form_key != form_key]
+    # Locked: a concurrent submission against the same line waits, then counts this one as used.
     status = budget_status(int(department), str(category), period,
-                           exclude_record_id=getattr(request.record, "id", None), only=[consumer, *others])
+                           exclude_record_id=getattr(request.record, "id", None), only=[consumer, *others],
+                           lock=True)
     return status.as_fact()
 
 
