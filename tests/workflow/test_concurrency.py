@@ -85,3 +85,71 @@ def test_k_of_n_approvals_arriving_together_complete_once(app, publish_route):
     assert waiting_for(record) == ["grace"]
     assert db.session.scalar(select(func.count(Task.id)).where(Task.record_id == record.id,
                                                                 Task.step_key == "pay")) == 1
+
+
+# ---- over real sockets: the application in a threaded HTTP server, on PostgreSQL -----------------
+
+
+def _post_in_parallel(base_url: str, path: str, headers: dict[str, str], body: bytes, count: int) -> list[int]:
+    """POST the same request from ``count`` threads at the same moment, each on its own connection."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(base_url)
+    barrier = threading.Barrier(count)
+    statuses: list[int] = [0] * count
+
+    def send(index: int) -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
+            connection.connect()  # both sockets are open before either request is written
+            barrier.wait(timeout=10)
+            connection.request("POST", path, body=body, headers=headers)
+            statuses[index] = connection.getresponse().status
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    return statuses
+
+
+def test_two_http_approvals_of_one_task_at_once_on_postgres(app, expense_route):
+    import json
+
+    import pytest
+    from werkzeug.serving import make_server
+
+    from formwork.org.tokens import create_token
+    from formwork.workflow.models import Process
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite lets one writer in at a time, so two requests never truly race")
+    record = submit("alice")
+    task = task_of(record, "bob")
+    db.session.commit()
+    token = create_token(user("bob"), "race")
+    process = db.session.scalar(select(Process).where(Process.record_id == record.id))
+    version_before = process.lock_version
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        statuses = _post_in_parallel(
+            f"http://127.0.0.1:{server.server_port}", f"/api/tasks/{task.id}/decision",
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            json.dumps({"action": "approve"}).encode(), 2)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert sorted(statuses) == [200, 409], statuses
+    db.session.expire_all()
+    assert count(record, "approve") == 1
+    assert count(record, "step_approved") == 1
+    assert waiting_for(record) == ["carol"]
+    assert db.session.scalar(select(func.count(Task.id)).where(Task.record_id == record.id,
+                                                                Task.step_key == "finance")) == 1
+    assert db.session.get(Process, process.id).lock_version == version_before + 1  # moved once
