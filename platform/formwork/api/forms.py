@@ -92,7 +92,7 @@ def create_record(key: str):
         return jsonify(serialize.record_json(existing, current_user)), 200
     try:
         record = service.create_record(key, data, current_user, submit=submit, client_token=token,
-                                       definition=version)
+                                       definition=version, json_input=True)
     except service.RecordError as exc:
         return validation_response(exc)
     return jsonify(serialize.record_json(record, current_user)), 201

@@ -169,7 +169,8 @@ def patch_record(record_id: int):
     if record.status not in EDITABLE_STATUSES:
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
-        record = service.update_record(record, data, current_user, submit=submit, lock_version=lock_version)
+        record = service.update_record(record, data, current_user, submit=submit, lock_version=lock_version,
+                                       json_input=True)
     except service.RecordError as exc:
         return validation_response(exc)
     return jsonify(serialize.record_json(record, current_user))

@@ -116,6 +116,15 @@ class FieldType:
         """Messages for a typed, non-empty value that breaks the field's bounds."""
         return []
 
+    def json_type_error(self, raw: Any, field: "FieldModel") -> Any | None:
+        """Why a non-null value from a JSON body has the wrong JSON type for this field, or None.
+
+        Browser form posts are always strings and ``coerce`` reads them leniently; an API
+        client sends typed JSON, so a number for a text field is refused instead of being
+        silently converted. The default accepts whatever ``coerce`` accepts (plugin types).
+        """
+        return None
+
     def to_json(self, value: Any) -> Any:
         return value
 
@@ -229,6 +238,9 @@ class TextType(FieldType):
     def value_type(self, field):
         return T.TEXT
 
+    def json_type_error(self, raw, field):
+        return None if isinstance(raw, str) else _l("expected text")
+
     def coerce(self, raw, field):
         if raw is None:
             return None
@@ -328,6 +340,11 @@ class IntegerType(FieldType):
     def value_type(self, field):
         return T.INTEGER
 
+    def json_type_error(self, raw, field):
+        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
+            return _l("expected a whole number (a JSON number)")
+        return None
+
     def _parse(self, raw: Any) -> int:
         if isinstance(raw, bool):
             raise FieldValueError(_l("must be a whole number"))
@@ -382,6 +399,11 @@ class DecimalType(FieldType):
 
     def value_type(self, field):
         return T.DECIMAL
+
+    def json_type_error(self, raw, field):
+        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
+            return _l('expected a number, or a decimal as text ("1234.50")')
+        return None
 
     def coerce(self, raw, field):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -478,6 +500,9 @@ class DateType(FieldType):
     def value_type(self, field):
         return T.DATE
 
+    def json_type_error(self, raw, field):
+        return None if isinstance(raw, str) else _l("expected a date as text (YYYY-MM-DD)")
+
     def coerce(self, raw, field):
         if raw is None or raw == "":
             return None
@@ -506,6 +531,9 @@ class DateTimeType(DateType):
     def value_type(self, field):
         return T.DATETIME
 
+    def json_type_error(self, raw, field):
+        return None if isinstance(raw, str) else _l("expected a date and time as text (ISO 8601)")
+
 
 # ---------------------------------------------------------------- boolean and choices
 
@@ -519,6 +547,9 @@ class BooleanType(FieldType):
 
     def value_type(self, field):
         return T.BOOLEAN
+
+    def json_type_error(self, raw, field):
+        return None if isinstance(raw, bool) else _l("expected true or false")
 
     def coerce(self, raw, field):
         if raw is None or raw == "":
@@ -569,6 +600,11 @@ class ChoiceType(FieldType):
     def value_type(self, field):
         return T.TEXT
 
+    def json_type_error(self, raw, field):
+        if isinstance(raw, list):
+            return _l("expected one option, not a list")
+        return None if isinstance(raw, str) else _l("expected an option value as text")
+
     def coerce(self, raw, field):
         if raw is None or raw == "":
             return None
@@ -592,6 +628,11 @@ class MultiChoiceType(FieldType):
 
     def value_type(self, field):
         return T.ListOf(T.TEXT)
+
+    def json_type_error(self, raw, field):
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            return _l("expected a list of option values as text")
+        return None
 
     def coerce(self, raw, field):
         if raw is None or raw == "" or raw == []:
@@ -646,6 +687,9 @@ class UserType(FieldType):
     def value_type(self, field):
         return T.USER
 
+    def json_type_error(self, raw, field):
+        return None if isinstance(raw, int) and not isinstance(raw, bool) else _l("expected a user id (a whole number)")
+
     def coerce(self, raw, field):
         if raw is None or raw == "":
             return None
@@ -669,6 +713,11 @@ class DepartmentType(FieldType):
 
     def value_type(self, field):
         return T.DEPARTMENT
+
+    def json_type_error(self, raw, field):
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return None
+        return _l("expected a department id (a whole number)")
 
     def coerce(self, raw, field):
         if raw is None or raw == "":
@@ -713,6 +762,11 @@ class AttachmentType(FieldType):
 
     def value_type(self, field):
         return T.ListOf(T.INTEGER)
+
+    def json_type_error(self, raw, field):
+        if not isinstance(raw, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw):
+            return _l("expected a list of attachment ids (whole numbers)")
+        return None
 
     def coerce(self, raw, field):
         if raw is None or raw == "" or raw == []:

@@ -118,10 +118,11 @@ ROW_MARKER = "_row"
 
 class _Submission:
     def __init__(self, form: FormModel, raw: Any, previous: Mapping[str, Any] | None, mode: Mode, context: Any,
-                 record_id: int | None):
+                 record_id: int | None, json_input: bool = False):
         self.form = form
         self.raw = raw
         self.mode = mode
+        self.json_input = json_input
         self.context = context
         user = (context or {}).get("user") if isinstance(context, Mapping) else None
         if isinstance(user, Mapping):
@@ -149,6 +150,8 @@ class _Submission:
                 continue
             if field.is_lines:
                 self.read_rows(field, raw)
+                continue
+            if self.wrong_json_type(key, field, raw):
                 continue
             try:
                 value = field.type.coerce(raw, field)
@@ -184,6 +187,8 @@ class _Submission:
                 if sub.is_computed:
                     self.posted[path] = (sub, value, None)
                     continue
+                if self.wrong_json_type(path, sub, value):
+                    continue
                 try:
                     typed = sub.type.coerce(value, sub)
                 except FieldValueError as exc:
@@ -193,6 +198,16 @@ class _Submission:
                 row[key] = typed
             new_rows.append(row)
         self.values[field.key] = new_rows
+
+    def wrong_json_type(self, path: str, field: FieldModel, raw: Any) -> bool:
+        """JSON input only: refuse a value of the wrong JSON type (a number for text...) at ``path``."""
+        if not self.json_input or raw is None:
+            return False
+        problem = field.type.json_type_error(raw, field)
+        if problem is None:
+            return False
+        self.errors.add(path, problem)
+        return True
 
     def _row_origin(self, field: FieldModel, index: int, raw_row: dict[str, Any],
                     previous_rows: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -364,15 +379,19 @@ def validate(
     mode: Mode,
     context: Any,
     record_id: int | None = None,
+    json_input: bool = False,
 ) -> ValidationResult:
     """Validate posted ``raw`` data against ``form``; see the module docstring.
 
     ``context`` is the expression context (``forms.state.context_for(user)``); its user is
     the submitter, whose own uploads (or files already on ``record_id``) may be attached.
+    ``json_input`` (the API) types values strictly by their JSON type: text must be a string,
+    a boolean ``true``/``false``, a user an integer id, and so on; without it values are read
+    as a browser posts them (strings), leniently.
     """
     if mode not in ("draft", "submit"):
         raise ValueError(f"mode must be 'draft' or 'submit', not {mode!r}")
-    submission = _Submission(form, raw, previous, mode, context, record_id)
+    submission = _Submission(form, raw, previous, mode, context, record_id, json_input)
     if not isinstance(raw, Mapping):
         return ValidationResult({}, [{"field": "", "message": str(_l("the data must be an object of field values"))}])
     submission.read()

@@ -200,12 +200,15 @@ def create_record(
     submit: bool,
     client_token: str | None = None,
     definition: DefinitionVersion | None = None,
+    json_input: bool = False,
 ) -> Record:
     """Create a record of the current published version of ``form_key`` (a draft unless ``submit``).
 
     Raises ``FormNotFound``, ``ValidationFailed``. With ``client_token``, a repeated call
     (even a concurrent one) returns the first record. ``definition`` is the current
     version when the caller has just looked it up (saves a query); it must be of ``form_key``.
+    ``json_input`` types values strictly by their JSON type (the API); without it they are
+    read as a browser posts them.
     """
     if client_token is not None:
         existing = _find_by_token(user, client_token)
@@ -215,7 +218,8 @@ def create_record(
     if version is None or version.kind != "form" or version.key != form_key:
         raise FormNotFound(f'no published form "{form_key}"')
     form = store.compiled_form(version)
-    result = validate(form, raw, previous=None, mode="submit" if submit else "draft", context=context_for(user))
+    result = validate(form, raw, previous=None, mode="submit" if submit else "draft", context=context_for(user),
+                      json_input=json_input)
     if result.errors:
         raise ValidationFailed(result.errors)
     now = datetime.now(timezone.utc)
@@ -260,7 +264,7 @@ def create_record(
 
 
 def update_record(
-    record: Record, raw: Any, user: Any, *, submit: bool, lock_version: int | None = None
+    record: Record, raw: Any, user: Any, *, submit: bool, lock_version: int | None = None, json_input: bool = False
 ) -> Record:
     """Edit a draft or returned record (owner only), validated with the record's own version.
 
@@ -283,6 +287,7 @@ def update_record(
         mode="submit" if submit else "draft",
         context=context_for(user),
         record_id=record.id,
+        json_input=json_input,
     )
     if result.errors:
         raise ValidationFailed(result.errors)
