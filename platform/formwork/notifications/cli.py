@@ -94,6 +94,10 @@ def due_run_command(limit: int) -> None:
         f"reminders {report.reminders}, escalated {report.escalated}, "
         f"auto-approved {report.approved}, auto-rejected {report.rejected}, overdue notices {report.overdue}"
     )
+    from ..records.attachments import prune_unclaimed
+    from ..records.cli import describe
+
+    click.echo(describe(prune_unclaimed()))  # uploads of failed or abandoned submissions
     for line in report.errors:
         click.echo(f"  failed: {line}", err=True)
     if report.errors:

@@ -5,6 +5,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from .cli import attachments_cli
     from .views import records_bp
 
     app.register_blueprint(records_bp)
+    app.cli.add_command(attachments_cli)

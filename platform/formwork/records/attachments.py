@@ -15,10 +15,13 @@ import os
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any, Callable
 
 from flask import Response, current_app, send_file
+from sqlalchemy import delete, select
 
 from ..definitions import store
 from ..extensions import db
@@ -307,3 +310,83 @@ def send_attachment(attachment: Attachment) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# --- unclaimed uploads -----------------------------------------------------------------------
+
+
+@dataclass
+class PruneReport:
+    removed: int = 0  # unclaimed uploads deleted (row and file)
+    bytes: int = 0
+    missing_files: int = 0  # rows whose file was already gone
+    partial_files: int = 0  # ``*.part`` files left by an upload that never finished
+
+
+def unclaimed_age() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("FORMWORK_UNCLAIMED_UPLOAD_HOURS", 24)))
+
+
+def prune_unclaimed(older_than: timedelta | None = None, *, now: datetime | None = None,
+                    batch: int = 200) -> PruneReport:
+    """Delete uploads that no record has claimed within ``older_than`` (default ``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
+
+    An upload stays unclaimed when the submission it was made for failed or was abandoned
+    (an htmx upload, a file stored before the form was refused, one sent with a refused
+    decision). Each row is deleted by a statement that still requires ``record_id IS NULL``,
+    and its file is removed only after that delete is committed, and only by the copy whose
+    delete removed the row: two copies running at once delete each upload once, a record
+    claiming a file at that moment either wins (the file stays) or is told the file is no
+    longer available (``records.service``), and running it again finds nothing to do.
+    """
+    cutoff = (now or datetime.now(timezone.utc)) - (older_than if older_than is not None else unclaimed_age())
+    report = PruneReport()
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(Attachment.id, Attachment.storage_key, Attachment.size)
+            .where(Attachment.record_id.is_(None), Attachment.created_at < cutoff, Attachment.id > last_id)
+            .order_by(Attachment.id).limit(batch)
+        ).all()
+        if not rows:
+            db.session.rollback()
+            break
+        last_id = rows[-1].id
+        deleted = []
+        try:
+            for row in rows:
+                result = db.session.execute(
+                    delete(Attachment).where(Attachment.id == row.id, Attachment.record_id.is_(None))
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # not claimed, nor removed by another copy, meanwhile
+                    deleted.append(row)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        for row in deleted:
+            report.removed += 1
+            report.bytes += row.size or 0
+            try:
+                storage_path(row.storage_key).unlink()
+            except FileNotFoundError:
+                report.missing_files += 1
+    report.partial_files = _remove_partial_files(cutoff)
+    return report
+
+
+def _remove_partial_files(cutoff: datetime) -> int:
+    """``<key>.part`` files older than ``cutoff``: uploads whose process died mid-way."""
+    root = upload_dir()
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for path in root.glob("??/*.part"):
+        try:
+            if datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass  # removed by another copy meanwhile
+    return removed

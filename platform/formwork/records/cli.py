@@ -1,0 +1,30 @@
+"""``formwork attachments prune``: remove uploads that no record claimed."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask.cli import with_appcontext
+
+attachments_cli = click.Group("attachments", help="Uploaded files.")
+
+
+def describe(report) -> str:
+    text = f"unclaimed uploads removed {report.removed} ({report.bytes} bytes)"
+    if report.missing_files:
+        text += f", {report.missing_files} already without a file"
+    if report.partial_files:
+        text += f", unfinished upload files removed {report.partial_files}"
+    return text
+
+
+@attachments_cli.command("prune")
+@click.option("--older-than-hours", type=click.FloatRange(min=0), default=None,
+              help="Age after which an unclaimed upload is removed (default: FORMWORK_UNCLAIMED_UPLOAD_HOURS, 24).")
+@with_appcontext
+def prune_command(older_than_hours: float | None) -> None:
+    """Delete files uploaded for a submission that failed or was abandoned (safe to run anywhere, any time)."""
+    from .attachments import prune_unclaimed
+
+    age = timedelta(hours=older_than_hours) if older_than_hours is not None else None
+    click.echo(describe(prune_unclaimed(age)))
