@@ -618,11 +618,12 @@ SCHEMAS.update(
             "required": ["action"],
             "additionalProperties": False,
             "properties": {
-                "action": {"type": "string", "enum": ["approve", "reject", "return", "transfer", "delegate", "add_signer", "comment"]},
+                "action": {"type": "string", "enum": ["approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "recall"],
+                           "description": "recall: on my task that waits for the person I delegated it to (委派), take it back before they decide."},
                 "comment": {"type": "string", "maxLength": 4000, "description": "Required to reject, return or comment."},
                 "to_user": {"type": ["integer", "string"], "description": "transfer, delegate, add_signer: an active user's id or user name."},
                 "step": {"type": "string", "description": "return: an earlier step's key; omitted returns to the submitter."},
-                "position": {"type": "string", "enum": ["before", "after"], "description": "add_signer: before or after me (default before)."},
+                "position": {"type": "string", "enum": ["before", "after"], "description": "add_signer (required): the signer signs before or after me."},
                 "attachments": {"type": "array", "items": {"type": "integer"}, "description": "Ids of files uploaded with POST /api/attachments."},
             },
         },
@@ -754,7 +755,8 @@ PATHS.update(
         },
         "/api/tasks/{task_id}/decision": {
             "post": _op(
-                "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment.",
+                "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment; "
+                "or recall a task I delegated while the delegate has not decided.",
                 {"200": _json(_ref("DecisionResult"), "Done; the task and where the request stands now."),
                  **BAD_BODY, **NOT_FOUND, **TASK_CLOSED, **DECISION_INVALID},
                 tag="tasks",
@@ -783,10 +785,11 @@ PATHS.update(
         },
         "/api/records/{record_id}/withdraw": {
             "post": _op(
-                "Withdraw my request while nobody has acted on it.",
+                "Withdraw my request: by default while nobody has acted on it; a route's `withdraw` setting "
+                "may allow it until the request ends, or never.",
                 {"200": _json({"type": "object", "properties": {"record": {"type": "object"}, "route": _ref("RouteDiagram")}}, "Withdrawn."),
                  "403": _error("Only the submitter can withdraw."), **NOT_FOUND,
-                 "409": _error("It can no longer be withdrawn (someone has acted, or it is not under review).")},
+                 "409": _error("It can no longer be withdrawn (someone has acted, the route does not allow it, or it is not under review).")},
                 tag="requests",
                 parameters=[RECORD_ID],
             )

@@ -23,7 +23,7 @@ from ..workflow.service import MAX_COMMENT
 from . import api_bp, error_response
 from .records import json_body, page_arguments
 
-ACTIONS = queries.ALL_ACTIONS
+ACTIONS = queries.DECISION_ACTIONS  # ``recall``: take back a task waiting for its delegate (委派)
 # Actions that name another person, and the one that names a position.
 NEEDS_USER = ("transfer", "delegate", "add_signer")
 POSITIONS = ("before", "after")
@@ -78,7 +78,10 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
             raise DecisionInputError("choose a person", "to_user")
         decision.to_user_id = _resolve_user(to_user, "to_user")
     if action == "add_signer":
-        position = raw.get("position") or "before"
+        # No default: "before" and "after" do different things, so the caller says which.
+        position = raw.get("position")
+        if position in (None, ""):
+            raise DecisionInputError('choose where the signer signs: "position" is "before" or "after" you', "position")
         if position not in POSITIONS:
             raise DecisionInputError('"position" must be "before" or "after"', "position")
         decision.position = position

@@ -46,6 +46,10 @@ KINDS: dict[str, tuple[str, str]] = {
         N_("Delegated to you: %(record)s"),
         N_("You were asked to handle %(record)s; it goes back after your decision."),
     ),
+    "recalled": (
+        N_("Taken back: %(record)s"),
+        N_("The person who delegated %(record)s to you has taken it back; no action is needed."),
+    ),
     "task_returned": (
         N_("Back with you: %(record)s"),
         N_("The person you delegated %(record)s to has decided; it is back with you."),

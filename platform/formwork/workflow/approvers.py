@@ -14,6 +14,10 @@ Self-approval (the submitter among the resolved approvers), per step or route:
 
 Nobody left (``no_approver``): ``skip`` (the step is skipped), ``fallback`` (the step's, else
 the route's, fallback approvers, the submitter removed), ``refuse`` (``StartRefused``).
+``refuse`` refuses only while the request starts (``at_start``). A step reached later that
+finds nobody must not undo the decision that reached it: it goes to the fallback approvers,
+else to the administrators (holders of the ``administrator`` role, the submitter removed);
+only when there is nobody at all is the decision refused.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from ..routes.model import ApproverSpec, RouteModel, Step
 from .errors import StartRefused
 
 MAX_LEVELS = 20  # deepest department tree walked when sending up
+ADMINISTRATOR = "administrator"  # the role whose holders take a step that finds nobody mid-route
 
 
 @dataclass
@@ -160,9 +165,12 @@ def resolve_specs(
 
 
 def resolve_step(
-    step: Step, route: RouteModel, record: Any, submitter: User, *, form: Any, context: dict[str, Any]
+    step: Step, route: RouteModel, record: Any, submitter: User, *, form: Any, context: dict[str, Any],
+    at_start: bool = True,
 ) -> Resolution:
-    """Apply the step's approver specs, the self-approval rule and the no-approver rule."""
+    """Apply the step's approver specs, the self-approval rule and the no-approver rule.
+
+    ``at_start`` is False for a step reached by a later transition (see the module's notes)."""
     rule = step.self_approval or route.self_approval
     notes: list[tuple[str, dict[str, Any]]] = []
     users: list[User] = []
@@ -188,7 +196,7 @@ def resolve_step(
     no_approver = step.no_approver or route.no_approver
     if no_approver == "skip":
         return Resolution([], notes, skipped=True)
-    if no_approver == "fallback":
+    if no_approver == "fallback" or not at_start:
         specs = step.fallback or route.fallback
         fallback = _unique(
             user for _, user in resolve_specs(specs, record, submitter, form=form, context=context)
@@ -197,6 +205,15 @@ def resolve_step(
         if fallback:
             notes.append(("fallback", {"users": [u.id for u in fallback]}))
             return Resolution(fallback, notes)
+    if not at_start:
+        admins = [user for user in directory.users_with_role(ADMINISTRATOR) if user.id != submitter.id]
+        if admins:
+            notes.append(("sent_to_administrators", {"reason": "no approver found", "users": [u.id for u in admins]}))
+            return Resolution(admins, notes)
+        raise StartRefused(
+            f'nobody can approve step "{step.key}" and there is no administrator to send it to; '
+            "ask an administrator to fix the organisation or the route"
+        )
     raise StartRefused(f'nobody can approve step "{step.key}": no approver was found for this request')
 
 

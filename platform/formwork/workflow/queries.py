@@ -33,7 +33,7 @@ from ..org.models import User
 from ..records.access import can_see
 from ..records.models import Attachment, Record
 from .errors import InvalidDecision
-from .models import APPROVAL, OPEN, RUNNING, Process, Task, TrailEntry
+from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task, TrailEntry
 
 SORTS = ("oldest", "newest", "due")
 
@@ -544,6 +544,10 @@ ACTION_LABELS: dict[str, Any] = {
     "step_approved": _l("Step approved"),
     "step_rejected": _l("Step rejected"),
     "redirected_out_of_office": _l("Sent to the stand-in"),
+    "recall": _l("Taken back"),
+    "recalled": _l("Taken back"),
+    "fallback": _l("Sent to the fallback approvers"),
+    "sent_to_administrators": _l("No approver found; sent to administrators"),
     "escalated": _l("Escalated"),
     "reminded": _l("Reminder sent"),
     "cancelled": _l("Cancelled"),
@@ -827,6 +831,8 @@ def return_targets(task: Task) -> list[tuple[str, str]]:
 
 ALL_ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment")
 OPINION_ACTIONS = ("approve", "reject", "comment")
+RECALL = "recall"  # on a task waiting for its delegate: take it back
+DECISION_ACTIONS = ALL_ACTIONS + (RECALL,)  # every action of POST /api/tasks/<id>/decision
 
 
 def task_type(task: Task) -> str:
@@ -838,9 +844,12 @@ def task_type(task: Task) -> str:
 
 def allowed_actions(task: Task) -> tuple[str, ...]:
     """What the holder of an open task may do: someone asked for an opinion (a delegate, or a
-    signer added before the holder) approves, rejects or comments; everyone else may do all."""
-    from .runtime import BEFORE, DELEGATE
+    signer added before the holder) approves, rejects or comments; everyone else may do all.
+    A task waiting for its delegate (委派) may be taken back (``recall``) until they decide."""
+    from .runtime import BEFORE, DELEGATE, pending_delegate
 
+    if task.status == WAITING:
+        return (RECALL,) if pending_delegate(task, task.process.state) is not None else ()
     if task.status != OPEN:
         return ()
     if task.kind != APPROVAL:
@@ -849,9 +858,10 @@ def allowed_actions(task: Task) -> tuple[str, ...]:
 
 
 def can_withdraw(record: Record) -> bool:
-    """Whether the submitter may still take the request back (running, nobody has acted)."""
+    """Whether the submitter may still take the request back (running, and the route's ``withdraw`` allows it)."""
     from .models import RUNNING
-    from .service import current_process
+    from .runtime import load_route
+    from .service import current_process, withdraw_refusal
 
     process = current_process(record)
-    return process is not None and process.status == RUNNING and not (process.state or {}).get("acted")
+    return process is not None and process.status == RUNNING and withdraw_refusal(process, load_route(process)) is None

@@ -44,6 +44,8 @@ Decisions
 * **Transfer** (转办): the task moves to another active user, who decides in its place
   (``intended_id`` keeps whom the route meant). **Delegate** (委派): the delegate answers
   (approve/reject is their advice), then the task reopens for the original assignee.
+  **Recall** (收回): while the delegate has not decided, the person who delegated takes the
+  task back: the delegate's task is cancelled (they are told) and the original task reopens.
 * **Add signer before** (加签, 前加签): the signer decides first; their approval reopens the
   assignee's task, their rejection counts as this task's rejection. **After** (后加签): when
   the assignee approves, the signer gets the task and the vote counts when they approve
@@ -233,6 +235,8 @@ def empty_state(round_: int = 1) -> dict[str, Any]:
 class Walker:
     """One transition of one process: call one entry point, then ``save()``; the caller commits."""
 
+    starting = False  # True while ``begin`` walks: only then may ``no_approver: refuse`` refuse
+
     def __init__(self, process: Process, route: RouteModel, *, actor: User | None = None):
         self.process = process
         self.route = route
@@ -403,8 +407,10 @@ class Walker:
     def begin(self) -> None:
         """Start (or, after a return to the submitter, restart) the route from its first node."""
         self.state = empty_state(self.state.get("round", 0) + 1)
+        self.starting = True
         self._check_forbidden()
         self._alerts()
+        self._check_refused()
         if self.run(TOP, 0):
             self.finish(APPROVED)
 
@@ -414,6 +420,27 @@ class Walker:
             if (step.self_approval or self.route.self_approval) == "forbid":
                 approvers.resolve_step(step, self.route, self.record, self.submitter,
                                        form=self.form, context=self.context)
+
+    def _check_refused(self) -> None:
+        """``no_approver: refuse`` refuses at the start only, so every step the request can reach
+        (its conditions as they hold now) must find someone now; a step reached later that finds
+        nobody goes to the fallback or the administrators instead (``approvers.resolve_step``)."""
+        for step in self._reachable(self.index.seqs[TOP]):
+            if (step.no_approver or self.route.no_approver) == "refuse":
+                approvers.resolve_step(step, self.route, self.record, self.submitter,
+                                       form=self.form, context=self.context)
+
+    def _reachable(self, nodes: tuple[Any, ...]) -> Iterator[Step]:
+        for node in nodes:
+            if isinstance(node, Step):
+                if not node.when or node.when in self.holding():
+                    yield node
+            elif isinstance(node, Parallel):
+                for branch in node.branches:
+                    yield from self._reachable(branch)
+            else:
+                chosen = next((case.nodes for case in node.cases if case.when in self.holding()), node.otherwise)
+                yield from self._reachable(chosen)
 
     def _alerts(self) -> None:
         if not self.route.alerts:
@@ -483,7 +510,7 @@ class Walker:
             self.trail("skipped", step_key=step.key, details={"reason": "condition false"})
             return True
         resolution = approvers.resolve_step(step, self.route, self.record, self.submitter,
-                                            form=self.form, context=self.context)
+                                            form=self.form, context=self.context, at_start=self.starting)
         for action, details in resolution.notes:
             self.trail(action, step_key=step.key, details=details)
         if resolution.skipped:
@@ -640,6 +667,20 @@ class Walker:
                    details={"to": target.id, "task": new.id})
         return new
 
+    def recall(self, task: Task, actor: User, comment: str | None, attachment_ids: list[int] | None = None) -> Task:
+        """Take a delegated (委派) task back before the delegate decides; returns the cancelled delegate task."""
+        pending = pending_delegate(task, self.state)
+        if pending is None:
+            raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")
+        pending.status = "cancelled"
+        pending.decision = "recalled"
+        pending.decided_at = self.now
+        task.status = OPEN
+        self.trail("recall", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
+                   attachment_ids=attachment_ids, details={"from": pending.assignee_id, "task": pending.id})
+        self.notify([pending.assignee_id], "recalled", task=pending)
+        return pending
+
     def add_signer(self, task: Task, actor: User, target: User, position: str, comment: str | None) -> Task | None:
         step = self.route.steps[task.step_key]
         _, slot = self.task_info(task)
@@ -723,6 +764,17 @@ class Walker:
         self.trail(status)
         if status != WITHDRAWN:
             self.notify([self.submitter], status)
+
+
+def pending_delegate(task: Task, state: dict[str, Any] | None) -> Task | None:
+    """The open delegate (委派) task that ``task`` waits for, or None (not waiting, or for someone else)."""
+    if task.status != WAITING or task.kind != APPROVAL:
+        return None
+    types = (state or {}).get("tasks") or {}
+    children = db.session.scalars(
+        select(Task).where(Task.parent_task_id == task.id, Task.status == OPEN, Task.kind == APPROVAL)
+    )
+    return next((child for child in children if (types.get(str(child.id)) or {}).get("type") == DELEGATE), None)
 
 
 def load_route(process: Process) -> RouteModel:

@@ -24,17 +24,17 @@ from ..records.models import Attachment, Record
 from ..routes.model import RouteModel
 from . import approvers
 from .errors import InvalidDecision, NotYourTask, StartRefused, TaskClosed, WorkflowError
-from .models import APPROVAL, CC, OPEN, RETURNED, RUNNING, WITHDRAWN, Process, Task
+from .models import APPROVAL, CC, OPEN, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task
 from .runtime import AFTER, BEFORE, DELEGATE, READ, Walker, load_route
 
-ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "withdraw")
+ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "withdraw", "recall")
 COMMENT_REQUIRED = ("reject", "return", "comment")
 MAX_COMMENT = 4000
 MAX_ATTACHMENTS = 20
 MAX_ATTEMPTS = 3  # a stale write (another transition committed meanwhile) is retried this often
 
 __all__ = [
-    "ACTIONS", "start", "decide", "withdraw", "mark_read", "auto_decide", "escalate",
+    "ACTIONS", "start", "decide", "withdraw", "withdraw_refusal", "mark_read", "auto_decide", "escalate",
     "route_version_for", "compiled_route", "current_process",
     "WorkflowError", "NotYourTask", "TaskClosed", "InvalidDecision", "StartRefused",
 ]
@@ -141,9 +141,15 @@ def _load_task(task_id: Any, user: User) -> Task:
 
 
 def _may_see(user: User, task: Task) -> bool:
-    """``can_see`` for the task's own assignee: holding a task on a record is what makes it visible,
-    so only an anonymous caller is refused (no role or task lookup needed)."""
-    return bool(getattr(user, "is_authenticated", False)) and task.record_id is not None
+    """``can_see`` for the task's own assignee (the callers have matched ``task.assignee_id``):
+    holding a task on a record is what makes the record visible, so no role or task lookup is
+    needed. Refused: an anonymous caller, and an account that has left (``active`` false) — a
+    session or token opened before they left, or a caller in Python, acts on nothing."""
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and bool(getattr(user, "active", False))
+        and task.record_id is not None
+    )
 
 
 _route_version = aliased(DefinitionVersion, name="route_version")
@@ -258,7 +264,7 @@ def decide(
     if action in COMMENT_REQUIRED and not comment:
         raise InvalidDecision(f"a comment is required to {action}")
     if action == "add_signer" and position not in ("before", "after"):
-        raise InvalidDecision('position must be "before" or "after"')
+        raise InvalidDecision('choose where the signer signs: position "before" or "after" you', "position")
     for _ in range(MAX_ATTEMPTS):
         try:
             task = _decide_once(task_id, user, action, comment=comment, attachment_ids=attachment_ids,
@@ -289,7 +295,11 @@ def _decide_once(task_id: int, user: User, action: str, *, comment: str | None, 
     # Read after the lock: the other click may have decided it.
     task, process, record = _lock_task(task_id, user)
     if task.status != OPEN or process.status != RUNNING:
-        raise TaskClosed()
+        # Taking back a delegated task (委派) acts on one's own task while it waits for the delegate.
+        if not (action == "recall" and task.status == WAITING and process.status == RUNNING):
+            raise TaskClosed()
+    elif action == "recall":
+        raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")
     if task.kind == CC and action != "comment":
         raise InvalidDecision("a copy for your information cannot be decided; mark it read")
     walker = Walker(process, load_route(process), actor=user)
@@ -312,7 +322,9 @@ def _decide_once(task_id: int, user: User, action: str, *, comment: str | None, 
     elif action == "delegate":
         walker.delegate(task, user, _target_user(to_user_id, task, walker), comment)
     elif action == "add_signer":
-        walker.add_signer(task, user, _target_user(to_user_id, task, walker), position or "after", comment)
+        walker.add_signer(task, user, _target_user(to_user_id, task, walker), position, comment)
+    elif action == "recall":
+        walker.recall(task, user, comment, files)
     else:  # comment: the trail only, no change of state
         walker.trail("comment", task=task, actor=user, comment=comment, attachment_ids=files)
     if action != "comment":
@@ -333,9 +345,11 @@ def withdraw(record: Record, user: User) -> Process:
         process = _lock_process(process.id)
         if process.status != RUNNING:
             raise InvalidDecision("the request is not under review")
-        if (process.state or {}).get("acted"):
-            raise InvalidDecision("the request can no longer be withdrawn: someone has already acted on it")
-        walker = Walker(process, load_route(process), actor=user)
+        route = load_route(process)
+        refusal = withdraw_refusal(process, route)
+        if refusal:
+            raise InvalidDecision(refusal)
+        walker = Walker(process, route, actor=user)
         walker.trail("withdraw", actor=user)
         walker.finish(WITHDRAWN)
         walker.save()
@@ -347,6 +361,16 @@ def withdraw(record: Record, user: User) -> Process:
         db.session.rollback()
         raise
     return process
+
+
+def withdraw_refusal(process: Process, route: RouteModel) -> str | None:
+    """Why the submitter may not withdraw this running request now (the route's ``withdraw``), or None."""
+    policy = getattr(route, "withdraw", "until_first_decision")
+    if policy == "never":
+        return "this route does not allow withdrawing a request"
+    if policy == "until_first_decision" and (process.state or {}).get("acted"):
+        return "the request can no longer be withdrawn: someone has already acted on it"
+    return None
 
 
 def mark_read(task_id: int, user: User) -> Task:

@@ -23,7 +23,7 @@ from ..records.attachments import decision_limits
 from ..records.models import STATUSES, Attachment, Record
 from . import delegation, queries
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
-from .models import APPROVAL, OPEN, Process, Task
+from .models import APPROVAL, OPEN, WAITING, Process, Task
 from .queries import action_label
 
 workflow_bp = Blueprint("workflow", __name__)
@@ -207,6 +207,8 @@ def _panel(task: Task) -> dict[str, Any]:
         panel["closed_text"] = _(
             "Waiting for the person you asked; the task comes back to you after their answer."
         )
+        if task.assignee_id == current_user.id and queries.RECALL in queries.allowed_actions(task):
+            panel["can_recall"] = True
     else:
         panel["closed_text"] = _(
             "This task is closed: %(decision)s.", decision=action_label(task.decision or task.status)
@@ -262,7 +264,7 @@ def _form_decision() -> dict[str, Any]:
     if action in USER_INPUTS:
         raw["to_user"] = request.form.get(USER_INPUTS[action]) or None
     if action == "add_signer":
-        raw["position"] = request.form.get("position") or "before"
+        raw["position"] = request.form.get("position") or None  # required: before or after
     if action == "return":
         raw["step"] = request.form.get("step") or None
     return raw
@@ -301,7 +303,8 @@ def decide(task_id: int):
             return _panel_fragment(current, notice=notice, values=values, status=status)
         return _task_page(current, notice=notice, values=values, status=status)
 
-    if found.status != OPEN or found.assignee_id != current_user.id:
+    recall = raw.get("action") == queries.RECALL and found.status == WAITING
+    if (found.status != OPEN and not recall) or found.assignee_id != current_user.id:
         return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
     try:
         decision = parse_decision(raw)
@@ -325,10 +328,10 @@ def decide(task_id: int):
             return answer({"kind": "error", "text": exc.message}, 422)
         raise
     flash(_("Done: %(action)s.", action=action_label(decision.action)), "success")
-    # After a comment the task is still open here; anything else goes back to the inbox.
+    # After a comment, or taking a delegated task back, the task is open here; anything else goes back to the inbox.
     target = (
         url_for("workflow.task", task_id=decided_task.id)
-        if decision.action == "comment"
+        if decision.action in ("comment", queries.RECALL)
         else url_for("workflow.inbox")
     )
     if htmx:
