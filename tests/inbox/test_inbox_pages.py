@@ -181,3 +181,29 @@ def test_htmx_decision_sends_the_browser_on(client, login, csrf_token, submit):
     )
     assert response.status_code == 204 and response.headers["HX-Redirect"] == "/inbox"
     assert "Done: Approved." in client.get("/inbox").get_data(as_text=True)
+
+
+def test_inbox_overdue_filter(client, login, submit, app):
+    late = submit("alice", reason="Late taxi")
+    due_later = submit("alice", reason="Hotel next week")
+    submit("alice", reason="No deadline")
+    age(late.id, timedelta(days=2), due_in=-timedelta(hours=3))
+    age(due_later.id, timedelta(hours=1), due_in=timedelta(days=5))
+    login(client, "bob")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'name="overdue"' in page and "Overdue only" in page and 'id="inbox-overdue" name="overdue" value="1">' in page
+    only = client.get("/inbox?overdue=1").get_data(as_text=True)
+    assert re.findall(r'class="task-row__title" href="[^"]+">([^<]+)<', only) == ["Late taxi"]
+    assert "1 match(es)" in only and 'name="overdue" value="1" checked' in only
+    # The filter is kept on the other pages of the list and in the htmx fragment.
+    app.config["FORMWORK_PAGE_SIZE"] = 1
+    late_two = submit("frank", reason="Late hotel")
+    age(late_two.id, timedelta(days=1), due_in=-timedelta(hours=1))
+    paged = client.get("/inbox?overdue=1").get_data(as_text=True)
+    assert "overdue=1" in re.search(r'rel="next" href="([^"]+)"', paged).group(1)
+    fragment = client.get("/inbox?overdue=1", headers={"HX-Request": "true", "HX-Target": "inbox-results"})
+    assert "Late taxi" in fragment.get_data(as_text=True) and "Hotel next week" not in fragment.get_data(as_text=True)
+    assert "No open tasks match." in client.get("/inbox?overdue=1&q=nothing-like-this").get_data(as_text=True)
+    # In Chinese too.
+    chinese = client.get("/inbox", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "仅看已超时" in chinese

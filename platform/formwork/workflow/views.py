@@ -91,10 +91,11 @@ def inbox_page():
         sort=sort,
         form_key=(request.args.get("form") or "").strip()[:100] or None,
         q=(request.args.get("q") or "").strip()[:200] or None,
+        overdue=request.args.get("overdue") in ("1", "true", "yes", "on"),
     )
     page, per_page = _page_number(), _per_page()
     result = queries.inbox(current_user, query, page=page, per_page=per_page)
-    filters = {"q": query.q or "", "form": query.form_key or "", "sort": sort}
+    filters = {"q": query.q or "", "form": query.form_key or "", "sort": sort, "overdue": "1" if query.overdue else ""}
     context = dict(
         tasks=result.rows,
         counts=result.counts,
