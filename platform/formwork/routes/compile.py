@@ -460,7 +460,6 @@ def compile_route(content: dict, registry: Any = None, *, version: int = 0, defi
         conditions={name: source for name, (source, _) in compiler.rules.items()}, alerts=tuple(alerts),
         self_approval=self_approval, no_approver=content.get("no_approver", "refuse"), fallback=route_fallback,
         withdraw=content.get("withdraw", "until_first_decision"),
-        withdraw=content.get("withdraw", "until_first_decision"),
         facts=frozenset(used_facts), step_facts=_step_facts(compiler, used_facts), fact_settings=settings,
         version=version, definition_id=definition_id,
         type_env=compiler.env, compiled_conditions=dict(compiler.compiled),

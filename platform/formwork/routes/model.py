@@ -30,8 +30,6 @@ NoApprover = Literal["skip", "fallback", "refuse"]
 OnTimeout = Literal["remind", "escalate", "approve", "reject"]
 # When the submitter may withdraw a running request (see docs/routes.md).
 Withdraw = Literal["until_first_decision", "while_running", "never"]
-# When the submitter may withdraw a running request (see docs/routes.md).
-Withdraw = Literal["until_first_decision", "while_running", "never"]
 
 
 @dataclass(frozen=True)
