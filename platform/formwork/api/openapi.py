@@ -47,7 +47,10 @@ BAD_BODY = {
     "413": _error("The body is larger than the configured request size limit."),
     "415": _error("The body is not JSON (Content-Type must be application/json)."),
 }
-INVALID = {"422": _json(_ref("ValidationErrors"), "Field values failed validation; paths like lines[2].amount.")}
+INVALID = {"422": _json(_ref("ValidationErrors"), "Field values failed validation (wrong JSON type, bounds, rules); "
+                        "paths like lines[2].amount.")}
+UNAVAILABLE = {"503": _error("The form's version cannot be used in this installation (e.g. a plugin it needs "
+                             "is not loaded); the error names what is missing.")}
 
 RECORD_ID = _path_param("record_id", "The record id.")
 ATTACHMENT_ID = _path_param("attachment_id", "The attachment id.")
@@ -147,6 +150,9 @@ SCHEMAS: dict[str, Any] = {
             "version": {"type": "integer"},
             "title": {"type": "string", "description": "In the caller's language."},
             "published_at": {"type": ["string", "null"], "format": "date-time"},
+            "available": {"type": "boolean",
+                          "description": "False when the version cannot be compiled here (a plugin it needs is not loaded)."},
+            "unavailable_reason": {"type": "string", "description": "Why, when available is false."},
         },
     },
     "FormDefinition": {
@@ -232,6 +238,7 @@ PATHS: dict[str, Any] = {
                 **BAD_BODY,
                 **NOT_FOUND,
                 **INVALID,
+                **UNAVAILABLE,
             },
             tag="records",
             parameters=[
@@ -277,6 +284,7 @@ PATHS: dict[str, Any] = {
                 **NOT_FOUND,
                 "409": _error("The record is no longer a draft or returned."),
                 **INVALID,
+                **UNAVAILABLE,
             },
             tag="records",
             parameters=[RECORD_ID],
@@ -319,6 +327,10 @@ PATHS: dict[str, Any] = {
                                 "file": {"type": "string", "contentMediaType": "application/octet-stream"},
                                 "form": {"type": "string", "description": "Form key."},
                                 "field": {"type": "string", "description": "Field path, e.g. lines[*].receipt or receipts."},
+                                "record": {"type": "string", "description": "Optional: the id of the record the file is for; "
+                                           "the limits of that record's form version apply."},
+                                "version": {"type": "string", "description": "Optional: a version number of the form whose "
+                                            "limits apply; without record or version, the current version's."},
                             },
                         }
                     }
