@@ -9,7 +9,8 @@ with ``--database postgresql://...`` a private schema that is dropped afterwards
     field and rule, compute, store, record history) against a bare endpoint that inserts the
     same JSON without validation — target: at least 50 % of the bare throughput;
 (b) GET of the expense claim form with 5 line items (a draft being edited) — target: median
-    server time under 15 ms;
+    server time under 15 ms; measured on the demo claim and on the same claim widened to 20
+    top-level fields (the size the target is stated for; ``WIDE_KEY`` below);
 (c) the htmx re-evaluation round trip the page makes while the user types — target: median
     under 10 ms.
 
@@ -19,6 +20,7 @@ in-process overhead (the bare endpoints pay it too). Exits 1 when a target is mi
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -49,6 +51,8 @@ PASSWORD = "demo-password"
 USERNAME = "alice"
 PG_SCHEMA = "formwork_bench"
 
+WIDE_KEY = "expense_claim_wide"
+WIDE_FIELDS = 20
 TARGET_THROUGHPUT_RATIO = 0.50
 TARGET_RENDER_MS = 15.0
 TARGET_EVALUATE_MS = 10.0
@@ -57,8 +61,16 @@ TARGET_EVALUATE_MS = 10.0
 # ----------------------------------------------------------------------------- the payload
 
 
+_claims = itertools.count()
+
+
 def expense_claim(lines: int) -> dict[str, Any]:
-    """A valid travel expense claim with ``lines`` line items, amounts as exact decimal strings."""
+    """A valid travel expense claim with ``lines`` line items, amounts as exact decimal strings.
+
+    Each claim has invoice numbers of its own, as real claims do: the same numbers on every claim
+    would make each submission raise the duplicate-invoice alert against all the earlier ones.
+    """
+    claim_no = next(_claims)
     day = (date.today() - timedelta(days=3)).isoformat()
     types = ["transport", "hotel", "meals", "other"]
     return {
@@ -72,7 +84,7 @@ def expense_claim(lines: int) -> dict[str, Any]:
                 "date": day,
                 "type": types[i % len(types)],
                 "amount": f"{100 + i * 37}.{i % 100:02d}",
-                "invoice_no": f"{44000000 + i:08d}",
+                "invoice_no": f"{44000000 + claim_no * 100 + i:08d}",
             }
             for i in range(lines)
         ],
@@ -80,6 +92,41 @@ def expense_claim(lines: int) -> dict[str, Any]:
         "payee_bank": "Bank of Shanghai",
         "payee_account": "6222020200112233445",
     }
+
+
+def _label(zh: str, en: str) -> dict[str, str]:
+    return {"zh-CN": zh, "en": en}
+
+
+# Fields an organisation commonly adds to a claim: with them the claim has WIDE_FIELDS top-level fields.
+EXTRA_FIELDS: list[dict[str, Any]] = [
+    {"key": "employee_no", "type": "text", "label": _label("工号", "Employee number"), "max_length": 20,
+     "pattern": "^[A-Z0-9-]*$"},
+    {"key": "cost_centre", "type": "choice", "label": _label("成本中心", "Cost centre"),
+     "options": [{"value": code, "label": _label(code, code)} for code in ("CC100", "CC200", "CC300")]},
+    {"key": "project_code", "type": "text", "label": _label("项目编号", "Project code"), "max_length": 30},
+    {"key": "phone", "type": "text", "label": _label("联系电话", "Phone"), "max_length": 20},
+    {"key": "advance", "type": "money", "currency": "CNY", "label": _label("已借款", "Advance received"),
+     "min": "0"},
+    {"key": "urgent", "type": "boolean", "label": _label("加急", "Urgent")},
+    {"key": "remarks", "type": "long_text", "label": _label("备注", "Remarks"), "max_length": 1000,
+     "visible_when": "urgent"},
+]
+
+
+def wide_claim_definition() -> dict[str, Any]:
+    """The demo expense claim under ``WIDE_KEY`` with ``EXTRA_FIELDS`` added (20 top-level fields)."""
+    from formwork.definitions.loader import read_source
+
+    path = ROOT / "definitions" / "forms" / "expense_claim.yaml"
+    content = dict(read_source(path.read_text("utf-8"), str(path)).content)
+    content.pop("print_template", None)
+    content["key"] = WIDE_KEY
+    content["title"] = _label("费用报销（扩展）", "Expense claim (wide)")
+    content["fields"] = [*content["fields"], *EXTRA_FIELDS]
+    if len(content["fields"]) != WIDE_FIELDS:
+        raise SystemExit(f"the wide claim has {len(content['fields'])} top-level fields, not {WIDE_FIELDS}")
+    return content
 
 
 # ----------------------------------------------------------------------------- the bare baseline
@@ -314,9 +361,13 @@ def main() -> int:
         print(f"Python {sys.version.split()[0]}, {'quick' if args.quick else 'full'} run\n")
 
         # (a) submit throughput, alternating batches so both sides see the same machine load.
-        body = {"data": expense_claim(10), "submit": True}
-        submit_app = lambda: api.post(f"/api/forms/{FORM_KEY}/records", json=body, headers=headers)  # noqa: E731
-        submit_bare = lambda: floor.post(f"/bare/forms/{FORM_KEY}/records", json=body)  # noqa: E731
+        def submit_app():
+            return api.post(f"/api/forms/{FORM_KEY}/records", json={"data": expense_claim(10), "submit": True},
+                            headers=headers)
+
+        def submit_bare():
+            return floor.post(f"/bare/forms/{FORM_KEY}/records", json={"data": expense_claim(10), "submit": True})
+
         for _ in range(10):
             timed(submit_app, 201)
             timed(submit_bare, 201)
@@ -350,6 +401,26 @@ def main() -> int:
         print(f"    Formwork page: median {render_median:6.2f} ms   p90 {render_p90:6.2f} ms   "
               f"({len(html) // 1024} KiB, {rows} line-item inputs)")
         print(f"    bare Flask   : median {bare_read_median:6.2f} ms   (GET one stored record as JSON)")
+
+        # The same page for the claim widened to 20 top-level fields.
+        with app.app_context():
+            from formwork.definitions import store
+
+            store.publish(wide_claim_definition(), source="bench_forms")
+            db.session.commit()
+            db.session.remove()
+        wide = api.post(f"/api/forms/{WIDE_KEY}/records",
+                        json={"data": {**expense_claim(5), "employee_no": "E-1024", "cost_centre": "CC200",
+                                       "project_code": "P-2026-17", "phone": "13800000000", "advance": "500.00",
+                                       "urgent": True, "remarks": "Needed before the month closes"},
+                              "submit": False}, headers=headers)
+        if wide.status_code != 201:
+            raise SystemExit(f"creating the wide draft failed: {wide.status_code} {wide.get_data(as_text=True)[:500]}")
+        wide_url = f"/records/{wide.get_json()['id']}/edit"
+        wide_median, wide_p90 = median_ms(lambda: browser.get(wide_url), 200, renders, warmup=10)
+        wide_html = browser.get(wide_url).get_data(as_text=True)
+        print(f"    {WIDE_FIELDS} fields + 5 line items: median {wide_median:6.2f} ms   p90 {wide_p90:6.2f} ms   "
+              f"({len(wide_html) // 1024} KiB)")
         print(f"    target       : median < {TARGET_RENDER_MS:.0f} ms\n")
 
         # (c) htmx re-evaluation: the page's own fields, one amount changed, posted as htmx does.
@@ -369,6 +440,8 @@ def main() -> int:
         results = [
             ("(a) submit throughput vs bare", ratio >= TARGET_THROUGHPUT_RATIO, f"{ratio:.1%}"),
             ("(b) form GET median", render_median < TARGET_RENDER_MS, f"{render_median:.2f} ms"),
+            (f"(b) form GET median, {WIDE_FIELDS} fields + 5 line items", wide_median < TARGET_RENDER_MS,
+             f"{wide_median:.2f} ms"),
             ("(c) htmx evaluate median", evaluate_median < TARGET_EVALUATE_MS, f"{evaluate_median:.2f} ms"),
         ]
         for name, ok, figure in results:

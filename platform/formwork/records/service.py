@@ -174,13 +174,15 @@ def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
     )
 
 
-def _start_workflow(record: Record, user: Any) -> None:
-    """Put a submitted record on its approval route in this same transaction (no route: it stays submitted)."""
+def _start_workflow(record: Record, user: Any, *, new: bool = False) -> None:
+    """Put a submitted record on its approval route in this same transaction (no route: it stays submitted).
+
+    ``new``: the record was created in this transaction (no earlier process can exist)."""
     from ..workflow import service as workflow
     from ..workflow.errors import WorkflowError
 
     try:
-        workflow.start(record, user)
+        workflow.start(record, user, new=new)
     except WorkflowError as exc:
         raise ValidationFailed([{"field": "", "message": exc.message}]) from None
 
@@ -247,7 +249,7 @@ def create_record(
         _write_events(record, user, *events)
         _claim_attachments(record, form, result.data, user)
         if submit:
-            _start_workflow(record, user)
+            _start_workflow(record, user, new=True)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
