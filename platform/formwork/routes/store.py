@@ -20,7 +20,7 @@ from .model import RouteModel
 
 def route_for_form(form_key: str) -> DefinitionVersion | None:
     """The current version of the route attached to ``form_key``, or None (the form has no route)."""
-    for version in store.list_current("route"):
+    for version in store.list_current("route", with_content=True):
         content = version.content if isinstance(version.content, dict) else {}
         if content.get("form") == form_key:
             return version
