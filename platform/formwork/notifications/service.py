@@ -88,6 +88,7 @@ def notify(
     task: Any = None,
     params: Mapping[str, Any] | None = None,
     dedupe: str | None = None,
+    flush: bool = True,
 ) -> list[Notification]:
     """Notify people of ``kind`` (see ``messages.KINDS``) about ``record`` / ``task``.
 
@@ -95,7 +96,8 @@ def notify(
     reaches them (e-mail when SMTP is configured and they have an address; plugin
     channels as configured), one outbox message rendered in the recipient's language.
     ``dedupe`` makes the outbox part idempotent: repeated calls with the same value
-    enqueue each (channel, recipient) once. Nothing is committed here.
+    enqueue each (channel, recipient) once. Nothing is committed here. ``flush=False`` leaves the
+    in-app rows to the caller's next flush, so several calls are written in one statement.
     """
     if kind not in KINDS:  # told anyway, with a generic text: a missing wording must not stop a decision
         log.warning("notification kind %r has no text of its own; using the generic one", kind)
@@ -147,7 +149,8 @@ def notify(
                 },
                 dedupe_key=f"{dedupe}:{channel.name}:{user.id}"[:DEDUPE_KEY_LENGTH] if dedupe else None,
             )
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return created
 
 

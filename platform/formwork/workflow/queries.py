@@ -34,6 +34,7 @@ from ..records.access import can_see
 from ..records.models import Attachment, Record
 from .errors import InvalidDecision
 from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task, TrailEntry
+from .runtime import remembered_open_holders
 
 SORTS = ("oldest", "newest", "due")
 
@@ -395,7 +396,12 @@ def decision_json(task: Task, user: Any) -> dict[str, Any]:
         on_behalf_of=intended.display_name if intended is not None else None,
         step_name=names.get((process.route_id, task.step_key), task.step_key), form_title=form_title,
     )
-    current_rows = _current_step_rows([record.id]) if process.status == RUNNING else []
+    current_rows: list[Any] = []
+    if process.status == RUNNING:
+        # The decision's walk knows who holds the open steps now; read them only when it does not.
+        current_rows = remembered_open_holders(process)
+        if current_rows is None:
+            current_rows = _current_step_rows([record.id])
     return {
         "task": task_json(row),
         "process": {

@@ -62,15 +62,17 @@ import math
 from datetime import timedelta
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, inspect, insert, select
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..db_types import utcnow
+from ..org.clock import as_utc
 from ..extensions import db
 from ..org.models import User
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from . import approvers
-from .delegation import delegate_for
+from .delegation import delegate_for, delegates_for
 from .errors import InvalidDecision
 from .models import (
     APPROVAL, APPROVED, CC, OPEN, REJECTED, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task, TrailEntry,
@@ -204,7 +206,7 @@ def holding_function() -> Callable[..., Any]:
     return holding
 
 
-def _engine_holding(route: RouteModel, record: Any, *, context: dict[str, Any]) -> set[str]:
+def _engine_holding(route: RouteModel, record: Any, *, context: dict[str, Any], alerts: bool = True) -> set[str]:
     from ..forms.state import evaluate_state
     from ..forms.validation import runtime_values
     from ..records.service import form_for_record
@@ -217,6 +219,25 @@ def _engine_holding(route: RouteModel, record: Any, *, context: dict[str, Any]) 
     engine = get_engine()
     engine.register(route.ruleset)
     return engine.evaluate(route.ruleset.name, values, context)
+
+
+# --- what a transition leaves open ---------------------------------------------------------------
+
+_OPEN_HOLDERS = "_formwork_open_holders"  # a plain attribute on the Process object, never stored
+
+
+def remember_open_holders(process: Process, rows: list[tuple[int, str, int, int, str]] | None) -> None:
+    """Keep, on the process object, who holds its open steps after the transition just written
+    (``Walker.open_holders``), so the decision's answer need not read it back."""
+    setattr(process, _OPEN_HOLDERS, None if rows is None else (process.lock_version, rows))
+
+
+def remembered_open_holders(process: Process) -> list[tuple[int, str, int, int, str]] | None:
+    """The rows kept by ``remember_open_holders`` while the process is unchanged since, else None."""
+    kept = getattr(process, _OPEN_HOLDERS, None)
+    if kept is None or kept[0] != process.lock_version:
+        return None
+    return kept[1]
 
 
 # --- the walker -----------------------------------------------------------------------------------
@@ -249,11 +270,13 @@ class Walker:
             self.state.setdefault(key, value)
         self.now = utcnow()
         self._holding: set[str] | None = None
+        self._holding_alerts = False  # whether ``_holding`` includes the alert rules
         self._form: Any = None
         self._context: dict[str, Any] | None = None
         self._trail: list[dict[str, Any]] = []  # written by ``save()`` in one statement
         self._notices: list[tuple[list[int | User], str, Task | None, dict[str, Any]]] = []  # sent by ``save()``
         self._live: list[Task] | None = None  # the process's approval tasks once open or waiting
+        self._holders: dict[int, User] = {}  # the people given a task in this transition, by id
 
     # -- helpers
 
@@ -273,18 +296,24 @@ class Walker:
             self._form = form_for_record(self.record)
         return self._form
 
-    def holding(self) -> set[str]:
-        """Rule names that hold for the record, evaluated once per transition."""
-        if self._holding is None:
+    def holding(self, *, alerts: bool = False) -> set[str]:
+        """Rule names that hold for the record, evaluated once per transition.
+
+        Alert rules are answered only when asked for (at the start): the facts only they read are
+        then computed too, and skipped on every later transition.
+        """
+        if self._holding is None or (alerts and not self._holding_alerts):
             if not self.route.conditions and not self.route.alerts:
                 self._holding = set()
             else:
                 from ..rules import RulesEngineError
 
                 try:
-                    self._holding = set(holding_function()(self.route, self.record, context=self.context))
+                    self._holding = set(holding_function()(self.route, self.record, context=self.context,
+                                                           alerts=alerts))
                 except RulesEngineError as exc:
                     raise InvalidDecision(f"the route's conditions could not be evaluated: {exc.message}") from None
+            self._holding_alerts = alerts
         return self._holding
 
     def save(self) -> None:
@@ -299,11 +328,29 @@ class Walker:
         # Notifications go out once the position is final, so the process row is written once.
         notify = notifier() if self._notices else None
         for ids, kind, task, extra in self._notices:
-            notify(ids, kind, record=self.record, task=task, params=extra)
+            notify(ids, kind, record=self.record, task=task, params=extra, flush=False)
         self._notices = []
+        db.session.flush()  # every notification of the transition in one INSERT
         if self._trail:
             db.session.execute(insert(TrailEntry.__table__), self._trail)
             self._trail = []
+
+    def open_holders(self) -> list[tuple[int, str, int, int, str]] | None:
+        """``(record id, step key, route id, holder id, holder name)`` of every open approval task
+        after this transition, oldest first — what ``queries.decision_json`` would otherwise read
+        back — or None when the walk did not read the open tasks or does not hold every holder."""
+        if self._live is None:
+            return None
+        rows = []
+        for task in sorted(self._live, key=lambda t: (as_utc(t.created_at), t.id)):
+            if task.status != OPEN:
+                continue
+            holder = self._holders.get(task.assignee_id) or db.session.identity_map.get(
+                identity_key(User, task.assignee_id))
+            if holder is None or "display_name" in inspect(holder).unloaded:
+                return None
+            rows.append((self.record.id, task.step_key, self.process.route_id, holder.id, holder.display_name))
+        return rows
 
     def trail(self, action: str, *, task: Task | None = None, step_key: str | None = None,
               actor: User | None = None, on_behalf_of: int | None = None, comment: str | None = None,
@@ -379,6 +426,15 @@ class Walker:
         assignee = intended
         if kind == APPROVAL:
             assignee = delegate_for(intended, self.now, avoid={self.submitter.id})
+        task = self._add_task(step, intended, assignee, kind=kind, parent=parent, meant=meant)
+        db.session.flush()
+        self._task_added(task, intended, assignee, kind=kind, task_type=task_type, slot=slot,
+                         notify_kind=notify_kind)
+        return task
+
+    def _add_task(self, step: Step, intended: User, assignee: User, *, kind: str, parent: Task | None = None,
+                  meant: int | None = None) -> Task:
+        """The new open task, added to the session (not flushed: its id comes with the next flush)."""
         due_at = remind_at = None
         if kind == APPROVAL and step.deadline is not None:
             due_at = self.now + timedelta(hours=step.deadline.hours)
@@ -391,16 +447,20 @@ class Walker:
             parent_task_id=parent.id if parent else None, created_at=self.now, due_at=due_at, remind_at=remind_at,
         )
         db.session.add(task)
-        db.session.flush()
+        return task
+
+    def _task_added(self, task: Task, intended: User, assignee: User, *, kind: str, task_type: str = MAIN,
+                    slot: int | None = None, notify_kind: str = "task_assigned") -> None:
+        """What follows a new task once it has its id: the walk's bookkeeping, the trail, the notice."""
         if kind == APPROVAL and self._live is not None:
             self._live.append(task)
+            self._holders[assignee.id] = assignee
         if task_type != MAIN:
             self.state["tasks"][str(task.id)] = {"type": task_type, "slot": slot if slot is not None else task.id}
         if assignee.id != intended.id:
             self.trail("redirected_out_of_office", task=task, on_behalf_of=intended.id,
                        details={"intended": intended.id, "delegate": assignee.id})
         self.notify([assignee], "cc" if kind == CC else notify_kind, task=task)
-        return task
 
     # -- starting
 
@@ -445,7 +505,7 @@ class Walker:
     def _alerts(self) -> None:
         if not self.route.alerts:
             return
-        holding = self.holding()
+        holding = self.holding(alerts=True)
         for alert in self.route.alerts:
             if alert.when not in holding:
                 continue
@@ -520,22 +580,35 @@ class Walker:
         need, reject_at = thresholds(step, len(resolution.users))
         state = {"status": "active", "round": round_, "slots": [], "votes": {}, "need": need, "reject_at": reject_at}
         self.state["steps"][step.key] = state
+        # Every task of the step is added first and written in one INSERT (one flush gives the ids);
+        # then each is recorded in the order the approvers were resolved. Whatever must be read
+        # (copies, delegations) is read before, so no query's autoflush writes them piecemeal.
+        cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
+        delegates = delegates_for([u for u in resolution.users if self.approved_at(u.id) is None], self.now,
+                                  avoid={self.submitter.id})
+        added: list[tuple[Task, User, User | None, str | None]] = []  # task, intended, assignee, approved at
         for user in resolution.users:
             earlier = self.approved_at(user.id)
             if earlier is None:
-                task = self.new_task(step, user)
+                added.append((self._add_task(step, user, delegates[user.id], kind=APPROVAL), user,
+                              delegates[user.id], None))
             else:
                 task = Task(process_id=self.process.id, record_id=self.record.id, step_key=step.key, round=round_,
                             kind=APPROVAL, status="approved", assignee_id=user.id, intended_id=user.id,
                             created_at=self.now, decided_at=self.now, decision="auto_approved")
                 db.session.add(task)
-                db.session.flush()
+                added.append((task, user, None, earlier))
+        copies = [(self._add_task(step, user, user, kind=CC), user) for user in cc]
+        db.session.flush()
+        for task, user, assignee, earlier in added:
+            if assignee is not None:
+                self._task_added(task, user, assignee, kind=APPROVAL)
+            else:
                 state["votes"][str(task.id)] = "approve"
                 self.trail("auto_approved", task=task, details={"user": user.id, "already_approved_at": earlier})
             state["slots"].append(task.id)
-        cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
-        for user in cc:
-            self.new_task(step, user, kind=CC)
+        for task, user in copies:
+            self._task_added(task, user, user, kind=CC)
         if cc:
             self.trail("cc", step_key=step.key, details={"users": [u.id for u in cc]})
         return self.settle(step) == "approved"

@@ -25,7 +25,7 @@ from ..routes.model import RouteModel
 from . import approvers
 from .errors import InvalidDecision, NotYourTask, StartRefused, TaskClosed, WorkflowError
 from .models import APPROVAL, CC, OPEN, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task
-from .runtime import AFTER, BEFORE, DELEGATE, READ, Walker, load_route
+from .runtime import AFTER, BEFORE, DELEGATE, READ, Walker, load_route, remember_open_holders
 
 ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "withdraw", "recall")
 COMMENT_REQUIRED = ("reject", "return", "comment")
@@ -197,15 +197,16 @@ def _lock_task(task_id: Any, user: User) -> tuple[Task, Process, Record]:
 # --- public actions --------------------------------------------------------------------------------
 
 
-def start(record: Record, user: User) -> Process | None:
+def start(record: Record, user: User, *, new: bool = False) -> Process | None:
     """Put a just-submitted record on its route, in the caller's transaction (the caller commits).
 
     Returns None when the form has no route (the record stays ``submitted``). A returned record
     continues its own process from the start of the route version it began with. Raises
     ``StartRefused`` / ``InvalidDecision`` when the route cannot start; nothing is then kept
-    once the caller rolls back.
+    once the caller rolls back. ``new``: the record was created in this transaction, so it has
+    no process to look for.
     """
-    process = current_process(record)
+    process = None if new else current_process(record)
     if process is not None and process.status == RUNNING:
         raise InvalidDecision("the request is already under review")
     resumed = process is not None and process.status == RETURNED
@@ -331,6 +332,7 @@ def _decide_once(task_id: int, user: User, action: str, *, comment: str | None, 
         walker.state["acted"] = True
     walker.save()
     db.session.flush()
+    remember_open_holders(process, walker.open_holders())
     return task
 
 
