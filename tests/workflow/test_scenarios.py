@@ -125,12 +125,40 @@ def test_return_to_a_later_or_unknown_step_is_refused(expense_route):
     assert waiting_for(record) == ["carol"]
 
 
-def test_returned_request_keeps_fields_the_returner_could_not_see(expense_route):
-    record = submit("alice", "12000.00")
-    before = dict(db.session.get(type(record), record.id).data)
-    act(record, "bob", "return", comment="Add the trip details")
+def _data(record):
     db.session.expire_all()
-    assert db.session.get(type(record), record.id).data == before
+    return db.session.get(type(record), record.id).data
+
+
+def test_returned_request_keeps_fields_the_returner_could_not_see(expense_route, client, login):
+    trip = {"trip_destination": "Beijing", "trip_start": "2026-03-02", "trip_end": "2026-03-04"}
+    record = submit("alice", "12000.00", category="travel", **trip)
+    # A value the approvers' pages do not show: stored under fields whose condition hides them on a
+    # travel claim (as data written by an import can be). Decisions must keep it untouched.
+    stored = db.session.get(type(record), record.id)
+    stored.data = {**stored.data, "guests": "ACME buyers", "guest_count": 3}
+    db.session.commit()
+    before = _data(record)
+    login(client, "bob")
+    page = client.get(f"/tasks/{task_of(record, 'bob').id}").get_data(as_text=True)
+    assert "Beijing" in page and "ACME buyers" not in page  # bob cannot see the hidden value
+    act(record, "bob", "comment", comment="Looking at it")
+    assert _data(record) == before
+    act(record, "bob", "return", comment="This was a client dinner, not a trip")
+    assert status(record) == "returned"
+    assert _data(record) == before  # a decision never changes the data, seen or not
+    # The owner changes only the category; nothing else is posted. The hidden values come back
+    # into view with their content (and satisfy the now-required fields); the trip fields hide.
+    records.update_record(db.session.get(type(record), record.id), {"category": "entertainment"}, user("alice"),
+                          submit=True)
+    after = _data(record)
+    assert (after["guests"], after["guest_count"]) == ("ACME buyers", 3)
+    assert after["lines"] == before["lines"] and after["payee_account"] == before["payee_account"]
+    assert status(record) == "in_review" and waiting_for(record) == ["bob"]
+    for person in ("bob", "carol", "grace"):
+        act(record, person)
+        assert _data(record) == after
+    assert status(record) == "approved"
 
 
 def test_withdraw_before_anyone_acted(expense_route, notes):

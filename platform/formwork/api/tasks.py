@@ -206,6 +206,10 @@ def decide(task_id: int):
         apply_decision(task_id, current_user, decision,
                        respond=lambda task: answer.update(queries.decision_json(task, current_user)))
     except WorkflowError as exc:
+        # Some input is refused before the task is loaded (a reject without a comment): on a task
+        # that is not the caller's that, too, is a 404, so a refusal never tells that a task exists.
+        if isinstance(exc, InvalidDecision) and queries.task_for(current_user, task_id) is None:
+            return error_response(404, "task not found")
         return refusal_response(exc)
     return jsonify(answer)
 
