@@ -11,7 +11,7 @@ from formwork.records.models import Record
 
 
 def test_a_number_for_a_text_field_is_a_422(client, published, bearer):
-    auth = bearer("alice")
+    auth = {**bearer("alice"), "Accept-Language": "en"}
     response = post_json(client, "/api/forms/expense_claim/records", {"data": claim(reason=12345)}, auth)
     assert response.status_code == 422
     body = response.get_json()
@@ -21,7 +21,7 @@ def test_a_number_for_a_text_field_is_a_422(client, published, bearer):
 
 
 def test_wrong_types_in_rows_and_on_patch(client, published, bearer):
-    auth = bearer("alice")
+    auth = {**bearer("alice"), "Accept-Language": "en"}
     rows = [{"date": "2024-05-01", "type": ["supplies"], "amount": "10.00", "invoice_no": 12345678}]
     response = post_json(client, "/api/forms/expense_claim/records", {"data": claim(lines=rows)}, auth)
     errors = {e["field"]: e["message"] for e in response.get_json()["errors"]}
@@ -38,7 +38,7 @@ def test_wrong_types_in_rows_and_on_patch(client, published, bearer):
 
 
 def test_money_as_number_or_text_still_works(client, published, bearer):
-    auth = bearer("alice")
+    auth = {**bearer("alice"), "Accept-Language": "en"}
     rows = [{"date": "2024-05-01", "type": "supplies", "amount": 10.5},
             {"date": "2024-05-01", "type": "supplies", "amount": "0.25"}]
     response = client.post("/api/forms/expense_claim/records", data=json.dumps({"data": claim(lines=rows)}),

@@ -5,6 +5,7 @@ import io
 import time
 from urllib.parse import urlencode
 
+import pytest
 from sqlalchemy import func, select
 from test_renderer import HX, expense_post, form_token
 from werkzeug.datastructures import MultiDict
@@ -13,6 +14,12 @@ from formwork.extensions import db
 from formwork.records.models import Record
 
 ROWS = 50_000
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are asserted in English."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
 def _many_rows(token: str, **extra: str) -> bytes:

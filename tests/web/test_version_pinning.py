@@ -22,6 +22,12 @@ from formwork.records.models import Record
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are asserted in English."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 def _definition_id(html: str) -> int:
     match = re.search(r'name="_definition" value="(\d+)"', html)
     assert match, "no _definition input on the page"
