@@ -39,8 +39,11 @@ Decisions
   **Resubmitting continues the same process from the start of its route** (same route
   version, a new round; all earlier approvals are void because the data may have changed).
   The trail keeps everything.
-* **Withdraw**: only the submitter, only while nobody has acted (no task decided by a person;
-  automatic approvals do not count).
+* **Withdraw**: only the submitter; by default only while nobody has acted (no task decided by a
+  person; automatic approvals do not count). The route's ``withdraw`` setting may allow it while
+  the request runs, or never (``service.withdraw_refusal``).
+* **Nobody found**: ``no_approver: refuse`` refuses only in ``begin`` (every step reachable then is
+  checked); a step reached later that finds nobody goes to the fallback, else the administrators.
 * **Transfer** (转办): the task moves to another active user, who decides in its place
   (``intended_id`` keeps whom the route meant). **Delegate** (委派): the delegate answers
   (approve/reject is their advice), then the task reopens for the original assignee.
