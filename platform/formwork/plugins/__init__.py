@@ -27,6 +27,17 @@ class PluginError(Exception):
 
 
 @dataclass
+class PluginInfo:
+    """One plugin found: where it came from, whether it loaded, what it added or why it failed."""
+
+    name: str
+    source: str  # "folder /path/to/plugins/x" or "entry point module:attr (distribution 1.0)"
+    loaded: bool = False
+    error: str | None = None
+    adds: list[tuple[str, str]] = field(default_factory=list)  # (what, name): ("function", "cn_amount")
+
+
+@dataclass
 class PluginRegistry:
     functions: dict[str, Any] = field(default_factory=dict)
     field_types: dict[str, Any] = field(default_factory=dict)
@@ -34,8 +45,12 @@ class PluginRegistry:
     facts: dict[str, Any] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    plugins: list[PluginInfo] = field(default_factory=list)  # every plugin found, in loading order
+    safe_mode: bool = False
+    plugin_dirs: list[Path] = field(default_factory=list)
     _builtins: set[tuple[str, str]] = field(default_factory=set)
     _current_plugin: str | None = None
+    _current_adds: list[tuple[str, str]] = field(default_factory=list)
 
     def add_function(self, spec: Any) -> None:
         """Register an expression function (a ``formwork.expressions.FunctionSpec``)."""
@@ -60,26 +75,37 @@ class PluginRegistry:
         table[name] = value
         if self._current_plugin is None:
             self._builtins.add((what, name))
+        else:
+            self._current_adds.append((what, name))
 
-    def load_plugin(self, name: str, load: Callable[["PluginRegistry"], None]) -> bool:
+    def load_plugin(self, name: str, load: Callable[["PluginRegistry"], None], source: str = "") -> bool:
         """Run one plugin's ``load``; on failure undo its registrations and record why."""
         snapshot = (dict(self.functions), dict(self.field_types), dict(self.channels), dict(self.facts))
-        self._current_plugin = name
+        self._current_plugin, self._current_adds = name, []
         try:
             load(self)
         except Exception as exc:  # a broken plugin must never take the platform down
             self.functions, self.field_types, self.channels, self.facts = snapshot
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            self.failed.append((name, detail))
-            log.error("plugin %s failed to load and was skipped: %s", name, detail)
+            self.record_failure(name, source, _one_line(exc))
             return False
         finally:
             self._current_plugin = None
         self.loaded.append(name)
+        self.plugins.append(PluginInfo(name, source, loaded=True, adds=list(self._current_adds)))
         return True
 
+    def record_failure(self, name: str, source: str, detail: str) -> None:
+        """A plugin that was skipped: kept for ``formwork plugins list`` and the administrators' notice."""
+        self.failed.append((name, detail))
+        self.plugins.append(PluginInfo(name, source, loaded=False, error=detail))
+        log.error("plugin %s (%s) failed to load and was skipped: %s", name, source or "unknown source", detail)
 
-def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | None]]:
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
+
+
+def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | None, str]]:
     found = []
     if not directory.is_dir():
         return found
@@ -94,11 +120,18 @@ def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | N
             sys.modules[module_name] = module
             spec.loader.exec_module(module)
             load = getattr(module, "load", None)
-            found.append((name, load, None if callable(load) else "has no load(registry) function"))
+            found.append((name, load, None if callable(load) else "has no load(registry) function",
+                          f"folder {folder}"))
         except Exception as exc:
             sys.modules.pop(module_name, None)
-            found.append((name, None, "".join(traceback.format_exception_only(type(exc), exc)).strip()))
+            found.append((name, None, _one_line(exc), f"folder {folder}"))
     return found
+
+
+def _entry_point_source(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    owner = f" ({dist.name} {dist.version})" if dist is not None else ""
+    return f"entry point {ep.value}{owner}"
 
 
 def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
@@ -107,7 +140,7 @@ def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
     from ..routes.facts import register_builtins as register_builtin_facts
     from ..notifications.channels import register_builtins as register_builtin_channels
 
-    registry = PluginRegistry()
+    registry = PluginRegistry(safe_mode=safe_mode, plugin_dirs=[Path(d) for d in plugin_dirs])
     register_builtin_functions(registry)
     register_builtin_field_types(registry)
     register_builtin_facts(registry)
@@ -115,27 +148,33 @@ def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
     if safe_mode:
         log.warning("safe mode: all plugins are disabled")
         return registry
-    candidates: list[tuple[str, Callable | None, str | None]] = []
+    candidates: list[tuple[str, Callable | None, str | None, str]] = []
     for directory in plugin_dirs:
         candidates.extend(_folder_plugins(Path(directory)))
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        source = _entry_point_source(ep)
         try:
-            candidates.append((ep.name, ep.load(), None))
+            loaded = ep.load()
         except Exception as exc:
-            candidates.append((ep.name, None, "".join(traceback.format_exception_only(type(exc), exc)).strip()))
-    for name, load, problem in candidates:
-        if problem or load is None:
-            registry.failed.append((name, problem or "could not be imported"))
-            log.error("plugin %s failed to load and was skipped: %s", name, problem)
+            candidates.append((ep.name, None, _one_line(exc), source))
             continue
-        registry.load_plugin(name, load)
+        candidates.append((ep.name, loaded, None if callable(loaded) else "the entry point is not a function",
+                           source))
+    for name, load, problem, source in candidates:
+        if problem or load is None:
+            registry.record_failure(name, source, problem or "could not be imported")
+            continue
+        registry.load_plugin(name, load, source)
     return registry
 
 
 def init_app(app: Flask) -> None:
+    from .cli import plugins_cli
+
     app.extensions["formwork.plugins"] = build_registry(
         app.config["FORMWORK_PLUGIN_DIRS"], app.config["FORMWORK_SAFE_MODE"]
     )
+    app.cli.add_command(plugins_cli)
 
 
 def current_registry() -> PluginRegistry:

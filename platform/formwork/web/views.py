@@ -23,4 +23,14 @@ def home():
         .order_by(Record.created_at.desc(), Record.id.desc()).limit(RECENT)
     ).all()
     forms = available_forms()
-    return render_template("web/home.html", forms=forms, recent=recent, titles=form_titles())
+    return render_template("web/home.html", forms=forms, recent=recent, titles=form_titles(),
+                           plugin_failures=_plugin_failures())
+
+
+def _plugin_failures() -> list[tuple[str, str]]:
+    """Plugins skipped at start-up, shown to administrators (``formwork plugins list`` has the detail)."""
+    if not current_user.has_role("administrator"):
+        return []
+    from ..plugins import current_registry
+
+    return list(current_registry().failed)
