@@ -90,6 +90,9 @@ def test_recall_in_the_browser_with_csrf(client, bearer, submit, demo_org, login
     record = submit("alice")
     bob_task, erin_task = delegate(client, bearer, record, demo_org)
     login(client, "bob")
+    # The request's page leads bob to his waiting task, which offers to take it back.
+    record_page = client.get(f"/records/{record.id}").get_data(as_text=True)
+    assert f'href="/tasks/{bob_task}"' in record_page and "waiting for the person you asked" in record_page
     page = client.get(f"/tasks/{bob_task}").get_data(as_text=True)
     assert 'name="action" value="recall"' in page and "Take back" in page
     token = csrf_token(client, f"/tasks/{bob_task}")

@@ -369,19 +369,21 @@ def approval_for(record: Record) -> dict[str, Any] | None:
     has_process = db.session.scalar(select(Process.id).where(Process.record_id == record.id).limit(1))
     if has_process is None:
         return None
-    my_task_id = db.session.scalar(
-        select(Task.id)
+    # The viewer's open task, else one waiting for the person they delegated it to (to take it back).
+    mine = dict(db.session.execute(
+        select(Task.status, Task.id)
         .where(
             Task.record_id == record.id,
             Task.assignee_id == current_user.id,
-            Task.status == OPEN,
+            Task.status.in_((OPEN, WAITING)),
             Task.kind == APPROVAL,
         )
-        .limit(1)
-    )
+        .order_by(Task.id)
+    ).all())
     return {
         "current": queries.current_steps([record.id]).get(record.id, []),
-        "my_task_id": my_task_id,
+        "my_task_id": mine.get(OPEN),
+        "my_waiting_task_id": None if OPEN in mine else mine.get(WAITING),
         "can_withdraw": record.owner_id == current_user.id and queries.can_withdraw(record),
         "route": queries.route_view(record),
         "entries": queries.trail(record),
