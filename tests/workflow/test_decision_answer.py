@@ -39,15 +39,19 @@ ROUTES = {
     ],
     "two steps with a copy": [step("head", {"department_head": 0}),
                               step("pay", {"user": "grace"}, cc=[{"user": "carol"}])],
+    "one of two": [step("sign", {"user": "carol"}, {"user": "erin"}), step("pay", {"user": "grace"})],
+    "any of three": [step("sign", *THREE, mode="any"), step("pay", {"user": "grace"})],
+    "two of three": [step("sign", *THREE, mode="k_of_n", k=2), step("pay", {"user": "grace"})],
 }
+FIRST = {"sequence": "bob", "all of three": "erin", "parallel": "ivan", "two steps with a copy": "bob",
+         "one of two": "erin", "any of three": "ivan", "two of three": "carol"}
 
 
 @pytest.mark.parametrize("shape", sorted(ROUTES))
 def test_answer_matches_a_fresh_read(publish_route, shape):
     publish_route(simple_route(*ROUTES[shape], no_approver="refuse"))
     record = submit("alice")
-    first = {"sequence": "bob", "all of three": "erin", "parallel": "ivan", "two steps with a copy": "bob"}[shape]
-    answer = decide(record, first)
+    answer = decide(record, FIRST[shape])
     assert answer["process"]["status"] == "running"
     assert answer["process"]["current"] == stands(record)
     assert answer["process"]["current"], "the request still waits for someone"
@@ -62,3 +66,45 @@ def test_answer_after_adding_a_signer_and_after_the_last_approval(publish_route)
     decide(record, "carol")
     answer = decide(record, "bob")
     assert answer["process"]["status"] == "approved" and answer["process"]["current"] == []
+
+
+def test_answers_after_a_transfer_a_return_and_a_rejection(publish_route):
+    publish_route(simple_route(step("head", {"department_head": 0}), step("check", {"user": "carol"}),
+                               step("pay", {"user": "grace"}, on_reject="return_to_step", return_to="check"),
+                               no_approver="refuse"))
+    record = submit("alice")
+    answer = decide(record, "bob", "transfer", to_user_id=user("dave").id)
+    assert answer["process"]["current"] == stands(record)
+    answer = decide(record, "dave")  # a transferred task: a sub-task of the process from now on
+    assert answer["process"]["current"] == stands(record)
+    decide(record, "carol")
+    answer = decide(record, "grace", "reject", comment="The bank account is wrong")
+    assert answer["process"]["current"] == stands(record)
+    assert [s["key"] for s in answer["process"]["current"]] == ["check"]
+    answer = decide(record, "carol", "return", comment="Please fix the account")
+    assert answer["process"]["status"] == "returned" and answer["process"]["current"] == []
+
+
+def test_a_plain_approval_reads_no_task_back(publish_route, app):
+    """The open tasks of a sequential route are known from the process's position: the decision
+    neither reads the process's tasks nor who holds the next step back from the database."""
+    from sqlalchemy import event
+
+    publish_route(simple_route(step("head", {"department_head": 0}), step("check", {"user": "carol"}),
+                               step("pay", {"user": "grace"}), no_approver="refuse"))
+    record = submit("alice")
+    bob, task_id = user("bob"), task_of(record, "bob").id
+    reads: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tasks" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    answer: dict = {}
+    try:
+        service.decide(task_id, bob, "approve", respond=lambda task: answer.update(queries.decision_json(task, bob)))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert answer["process"]["current"] == stands(record)
+    assert len(reads) == 1, reads  # only the task being decided, locked with its process

@@ -280,6 +280,7 @@ class Walker:
         self._notices: list[tuple[list[int | User], str, Task | None, dict[str, Any]]] = []  # sent by ``save()``
         self._live: list[Task] | None = None  # the process's approval tasks once open or waiting
         self._holders: dict[int, User] = {}  # the people given a task in this transition, by id
+        self._created: list[Task] = []  # the approval tasks made in this transition
 
     # -- helpers
 
@@ -341,11 +342,17 @@ class Walker:
     def open_holders(self) -> list[tuple[int, str, int, int, str]] | None:
         """``(record id, step key, route id, holder id, holder name)`` of every open approval task
         after this transition, oldest first — what ``queries.decision_json`` would otherwise read
-        back — or None when the walk did not read the open tasks or does not hold every holder."""
-        if self._live is None:
-            return None
+        back — or None when the walk does not know them all or does not hold every holder."""
+        if self._live is not None:
+            tasks = self._live
+        else:
+            known = self._open_by_state()
+            created = {task.id: task for task in self._created}
+            if known is None or not set(known) <= created.keys():
+                return None
+            tasks = list(created.values())
         rows = []
-        for task in sorted(self._live, key=lambda t: (as_utc(t.created_at), t.id)):
+        for task in sorted(tasks, key=lambda t: (as_utc(t.created_at), t.id)):
             if task.status != OPEN:
                 continue
             holder = self._holders.get(task.assignee_id) or db.session.identity_map.get(
@@ -401,7 +408,30 @@ class Walker:
         return None
 
     def step_tasks(self, step_key: str) -> list[Task]:
+        if self._live is None:
+            known = self._open_by_state(step_key)
+            if known is not None and set(known) <= {task.id for task in self._created}:
+                # Every open task of the step was made in this transition: nothing to read back.
+                return [t for t in self._created if t.step_key == step_key and t.status in (OPEN, WAITING)]
         return [task for task in self.open_tasks() if task.step_key == step_key]
+
+    def _open_by_state(self, step_key: str | None = None) -> list[int] | None:
+        """The ids of the open approval tasks (of ``step_key``, or of every step) as the position
+        records them, or None when it cannot tell.
+
+        While no task of the process is a sub-task (delegated, added signer, transferred: each is
+        entered in ``state["tasks"]``), every approval task is one slot of its step, and a slot is
+        open exactly while its active step holds no vote for it. Anything else is read back.
+        """
+        if self.state["tasks"]:
+            return None
+        found: list[int] = []
+        for key, step in self.state["steps"].items():
+            if step.get("status") != "active" or (step_key is not None and key != step_key):
+                continue
+            votes = step.get("votes") or {}
+            found.extend(slot for slot in step.get("slots") or () if str(slot) not in votes)
+        return found
 
     def open_tasks(self) -> list[Task]:
         """The process's open or waiting approval tasks, as they stand now in this transition.
@@ -455,9 +485,11 @@ class Walker:
     def _task_added(self, task: Task, intended: User, assignee: User, *, kind: str, task_type: str = MAIN,
                     slot: int | None = None, notify_kind: str = "task_assigned") -> None:
         """What follows a new task once it has its id: the walk's bookkeeping, the trail, the notice."""
-        if kind == APPROVAL and self._live is not None:
-            self._live.append(task)
+        if kind == APPROVAL:
+            self._created.append(task)
             self._holders[assignee.id] = assignee
+            if self._live is not None:
+                self._live.append(task)
         if task_type != MAIN:
             self.state["tasks"][str(task.id)] = {"type": task_type, "slot": slot if slot is not None else task.id}
         if assignee.id != intended.id:
@@ -629,8 +661,9 @@ class Walker:
             outcome = "rejected"
         else:
             return None
+        still_open = self.step_tasks(step.key)  # read while the step is active (see _open_by_state)
         state["status"] = outcome
-        self.cancel(self.step_tasks(step.key))
+        self.cancel(still_open)
         self.trail(f"step_{outcome}", step_key=step.key,
                    details={"approvals": approvals, "rejections": rejections, "needed": state["need"]})
         return outcome
