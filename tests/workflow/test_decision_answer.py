@@ -86,25 +86,29 @@ def test_answers_after_a_transfer_a_return_and_a_rejection(publish_route):
 
 
 def test_a_plain_approval_reads_no_task_back(publish_route, app):
-    """The open tasks of a sequential route are known from the process's position: the decision
-    neither reads the process's tasks nor who holds the next step back from the database."""
+    """The open tasks of a sequential route are known from the process's position: a decision,
+    the last one included, neither reads the process's tasks nor who holds the next step back."""
     from sqlalchemy import event
 
     publish_route(simple_route(step("head", {"department_head": 0}), step("check", {"user": "carol"}),
                                step("pay", {"user": "grace"}), no_approver="refuse"))
     record = submit("alice")
-    bob, task_id = user("bob"), task_of(record, "bob").id
     reads: list[str] = []
 
     def seen(conn, cursor, statement, *args):
         if statement.lstrip().upper().startswith("SELECT") and "FROM tasks" in statement:
             reads.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", seen)
-    answer: dict = {}
-    try:
-        service.decide(task_id, bob, "approve", respond=lambda task: answer.update(queries.decision_json(task, bob)))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-    assert answer["process"]["current"] == stands(record)
-    assert len(reads) == 1, reads  # only the task being decided, locked with its process
+    for name in ("bob", "carol", "grace"):
+        person, task_id = user(name), task_of(record, name).id
+        answer: dict = {}
+        reads.clear()
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            service.decide(task_id, person, "approve",
+                           respond=lambda task: answer.update(queries.decision_json(task, person)))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        assert len(reads) == 1, (name, reads)  # only the task being decided, locked with its process
+        assert answer["process"]["current"] == stands(record)
+    assert answer["process"]["status"] == "approved"

@@ -408,12 +408,21 @@ class Walker:
         return None
 
     def step_tasks(self, step_key: str) -> list[Task]:
-        if self._live is None:
-            known = self._open_by_state(step_key)
-            if known is not None and set(known) <= {task.id for task in self._created}:
-                # Every open task of the step was made in this transition: nothing to read back.
-                return [t for t in self._created if t.step_key == step_key and t.status in (OPEN, WAITING)]
+        known = self._known_open(step_key)
+        if known is not None:
+            return known
         return [task for task in self.open_tasks() if task.step_key == step_key]
+
+    def _known_open(self, step_key: str | None = None) -> list[Task] | None:
+        """The open tasks (of ``step_key``, or all) without reading them back, when every one of
+        them was made in this transition; else None (``open_tasks`` reads them)."""
+        if self._live is not None:
+            return None
+        known = self._open_by_state(step_key)
+        if known is None or not set(known) <= {task.id for task in self._created}:
+            return None
+        return [t for t in self._created
+                if (step_key is None or t.step_key == step_key) and t.status in (OPEN, WAITING)]
 
     def _open_by_state(self, step_key: str | None = None) -> list[int] | None:
         """The ids of the open approval tasks (of ``step_key``, or of every step) as the position
@@ -863,7 +872,9 @@ class Walker:
             self.sequence_done(seq)
 
     def finish(self, status: str) -> None:
-        waiting = self.open_tasks()
+        waiting = self._known_open()
+        if waiting is None:
+            waiting = self.open_tasks()
         self.cancel(waiting)
         if status == WITHDRAWN:
             self.notify([t.assignee_id for t in waiting], "withdrawn")
