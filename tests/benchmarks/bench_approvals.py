@@ -17,6 +17,10 @@ so the workflow starts it the way a user's submission does). Then:
     and its finance review (carol), where the CFO step's ``total >= 50000`` condition and the
     duplicate-invoice fact go through the rules engine on every approval. A further 100
     approvals are timed statement by statement to show where the time goes.
+(a') the same three comparisons end to end over HTTP: each app served by its own one-process
+    gunicorn (one gthread worker, one thread) on 127.0.0.1, driven sequentially over one
+    keep-alive connection each, in alternating batches — the issue's "end to end over HTTP, one
+    process" figure; the test-client figure above is the server time alone.
 (b) the absolute figure: ``gunicorn -w 3 -k gthread --threads 2 wsgi:app`` (options below) on
     127.0.0.1 at a free port, on the same schema, driven from this process by 12 client
     threads with keep-alive ``http.client`` connections, each approving distinct one-step
@@ -155,12 +159,21 @@ class BareTask(BareBase):
     decided_at: Mapped[Any] = mapped_column(Timestamp(), nullable=True)
 
 
-def bare_app(url: str, engine_options: dict[str, Any], tasks: int) -> Flask:
-    """Flask + Flask-SQLAlchemy, no authentication, no rules: read one row, update it, commit."""
+def bare_wsgi(url: str | None = None, engine_options: dict[str, Any] | None = None) -> Flask:
+    """Flask + Flask-SQLAlchemy, no authentication, no rules: read one row, update it, commit.
+
+    Also the WSGI app gunicorn serves for (a') (``bench_approvals:bare_wsgi()``, database from
+    ``BENCH_BARE_DATABASE_URL``); the rows are made beforehand by ``bare_app``.
+    """
     app = Flask("bare")
-    app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=engine_options)
+    app.config.update(SQLALCHEMY_DATABASE_URI=url or os.environ["BENCH_BARE_DATABASE_URL"],
+                      SQLALCHEMY_ENGINE_OPTIONS=engine_options or {})
     bare_db = SQLAlchemy(model_class=BareBase)
     bare_db.init_app(app)
+
+    @app.get("/bare/ping")
+    def ping():
+        return jsonify({"ok": True})
 
     @app.post("/bare/tasks/<int:task_id>/decision")
     def decide(task_id: int):
@@ -170,6 +183,13 @@ def bare_app(url: str, engine_options: dict[str, Any], tasks: int) -> Flask:
         bare_db.session.commit()
         return jsonify({"id": row.id, "status": row.status})
 
+    return app
+
+
+def bare_app(url: str, engine_options: dict[str, Any], tasks: int) -> Flask:
+    """``bare_wsgi`` with its table made and ``tasks`` open rows in it."""
+    app = bare_wsgi(url, engine_options)
+    bare_db = app.extensions["sqlalchemy"]
     with app.app_context():
         BareBase.metadata.create_all(bare_db.engine)
         bare_db.session.execute(text(
@@ -255,14 +275,65 @@ def compare(app: Flask, bare: Flask, token: str, task_ids: list[int], bare_ids: 
     api, floor = app.test_client(), bare.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     body = {"action": "approve"}
-    batch = len(task_ids) // rounds
+    cuts = [len(task_ids) * r // rounds for r in range(rounds + 1)]  # every id in one of the rounds
     app_ms: list[float] = []
     bare_ms: list[float] = []
     for r in range(rounds):
-        for task_id in task_ids[r * batch:(r + 1) * batch]:
+        for task_id in task_ids[cuts[r]:cuts[r + 1]]:
             app_ms.append(timed(lambda: api.post(f"/api/tasks/{task_id}/decision", json=body, headers=headers), 200))
-        for row_id in bare_ids[r * batch:(r + 1) * batch]:
+        for row_id in bare_ids[cuts[r]:cuts[r + 1]]:
             bare_ms.append(timed(lambda: floor.post(f"/bare/tasks/{row_id}/decision", json=body), 200))
+    return 1000 * len(app_ms) / sum(app_ms), 1000 * len(bare_ms) / sum(bare_ms), app_ms, bare_ms
+
+
+class KeptAlive:
+    """One keep-alive HTTP connection that POSTs JSON and checks the status."""
+
+    def __init__(self, port: int, headers: dict[str, str]):
+        self.port, self.headers = port, {**headers, "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, path: str, body: str, expected: int = 200) -> float:
+        started = time.perf_counter()
+        try:
+            self.conn.request("POST", path, body=body, headers=self.headers)
+            response = self.conn.getresponse()
+        except (OSError, http.client.HTTPException):  # the server closed an idle connection: reopen once
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn.request("POST", path, body=body, headers=self.headers)
+            response = self.conn.getresponse()
+        data = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != expected:
+            raise SystemExit(f"unexpected status {response.status} (wanted {expected}):\n{data[:800]!r}")
+        if response.will_close:
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        return elapsed
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def compare_http(app_port: int, bare_port: int, token: str, task_ids: list[int], bare_ids: list[int],
+                 rounds: int) -> tuple[float, float, list[float], list[float]]:
+    """``compare`` end to end over HTTP: one keep-alive connection to each server, one request at a time."""
+    api = KeptAlive(app_port, {"Authorization": f"Bearer {token}"})
+    floor = KeptAlive(bare_port, {})
+    body = json.dumps({"action": "approve"})
+    cuts = [len(task_ids) * r // rounds for r in range(rounds + 1)]  # every id in one of the rounds
+    app_ms: list[float] = []
+    bare_ms: list[float] = []
+    try:
+        for r in range(rounds):
+            for task_id in task_ids[cuts[r]:cuts[r + 1]]:
+                app_ms.append(api.post(f"/api/tasks/{task_id}/decision", body))
+            for row_id in bare_ids[cuts[r]:cuts[r + 1]]:
+                bare_ms.append(floor.post(f"/bare/tasks/{row_id}/decision", body))
+    finally:
+        api.close()
+        floor.close()
     return 1000 * len(app_ms) / sum(app_ms), 1000 * len(bare_ms) / sum(bare_ms), app_ms, bare_ms
 
 
@@ -334,26 +405,30 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, instance: Path, workers: int, worker_class: str, threads: int) -> Iterator[int]:
-    """A gunicorn serving ``wsgi:app`` on the benchmark schema; yields its port; stopped afterwards."""
+def gunicorn(url: str, instance: Path, workers: int, worker_class: str, threads: int, *,
+             app: str = "wsgi:app", probe: str = "/api/tasks") -> Iterator[int]:
+    """A gunicorn serving ``app`` (default Formwork's ``wsgi:app``) on the benchmark schema; yields its
+    port; stopped afterwards."""
     port = free_port()
     env = dict(os.environ, FORMWORK_DATABASE_URL=url, FORMWORK_INSTANCE_PATH=str(instance),
-               FORMWORK_SECRET_KEY="bench-secret", FORMWORK_DEMO="1")
+               FORMWORK_SECRET_KEY="bench-secret", FORMWORK_DEMO="1", BENCH_BARE_DATABASE_URL=url,
+               PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "benchmarks"), str(ROOT / "platform")]))
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", worker_class,
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"]
     if worker_class == "gthread":
         command += ["--threads", str(threads)]
-    log = (instance / "gunicorn.log").open("w")
-    server = subprocess.Popen([*command, "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    log_path = instance / f"gunicorn-{port}.log"
+    log = log_path.open("w")
+    server = subprocess.Popen([*command, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
             if server.poll() is not None:
-                raise SystemExit(f"gunicorn exited:\n{(instance / 'gunicorn.log').read_text()[-2000:]}")
+                raise SystemExit(f"gunicorn exited:\n{log_path.read_text()[-2000:]}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/api/tasks")
+                conn.request("GET", probe)
                 conn.getresponse().read()
                 conn.close()
                 break
@@ -447,6 +522,7 @@ def main() -> int:
     scale = 0.25 if args.quick else 1.0
     one_step, demo, rounds = int(800 * scale), int(400 * scale), 4
     served = int(3000 * scale)
+    over_http = int(300 * scale)  # approvals per comparison in (a')
 
     with tempfile.TemporaryDirectory(prefix="formwork-bench-instance-") as instance, private_schema(
         args.database, PG_SCHEMA
@@ -458,54 +534,56 @@ def main() -> int:
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n")
 
         started = time.perf_counter()
-        submit_records(app, "bench_request", one_step + served + PROFILED)
-        submit_records(app, "expense_claim", demo)
+        submit_records(app, "bench_request", one_step + over_http + served + PROFILED)
+        submit_records(app, "expense_claim", demo + over_http)
         prepared = time.perf_counter() - started
         simple = open_task_ids(app, "bob", "approve")
         heads = open_task_ids(app, "bob", "department_head")
-        if len(simple) != one_step + served + PROFILED or len(heads) != demo:
+        if len(simple) != one_step + over_http + served + PROFILED or len(heads) != demo + over_http:
             raise SystemExit(f"prepared {len(simple)} one-step and {len(heads)} department-head tasks, "
-                             f"expected {one_step + served + PROFILED} and {demo}")
+                             f"expected {one_step + over_http + served + PROFILED} and {demo + over_http}")
         print(f"prepared {len(simple) + len(heads)} open tasks through the records service in {prepared:.1f} s\n")
         keys = tokens(app, "bob", "carol")
-        bare = bare_app(url, engine_options, one_step + 2 * demo + 100)
+        bare = bare_app(url, engine_options, one_step + 2 * demo + 3 * over_http + 100)
+        bare_rows = iter(range(1, one_step + 2 * demo + 3 * over_http + 101))
 
-        # Warm both sides up (first requests compile routes, fill caches, open pool connections).
-        warm = simple[:20]
-        compare(app, bare, keys["bob"], warm, list(range(1, 21)), 1)
-        simple = simple[20:]
-        bare_next = 21
+        def next_bare(n: int) -> list[int]:
+            return [next(bare_rows) for _ in range(n)]
 
-        runs = [("one-step route (each approval finishes the request)", keys["bob"], simple[:one_step - 20])]
-        served_ids = simple[one_step - 20:-PROFILED]
-        profiled_ids = simple[-PROFILED:]
         results: list[tuple[str, bool, str]] = []
-        for label, token, ids in runs + [("expense claim, department head step (bob)", keys["bob"], heads)]:
-            bare_ids = list(range(bare_next, bare_next + len(ids)))
-            bare_next += len(ids)
-            app_rate, bare_rate, app_ms, bare_ms = compare(app, bare, token, ids, bare_ids, rounds)
-            verify_closed(app, ids)
+
+        def report(tag: str, label: str, n: int, app_rate: float, bare_rate: float, app_ms: list[float],
+                   bare_ms: list[float]) -> None:
             ratio = app_rate / bare_rate
-            print(f"(a) {label}: {len(ids)} approvals")
+            print(f"{tag} {label}: {n} approvals")
             print(f"    Formwork API : {app_rate:8.1f} approvals/s   median {statistics.median(app_ms):6.2f} ms")
             print(f"    bare Flask   : {bare_rate:8.1f} updates/s     median {statistics.median(bare_ms):6.2f} ms")
             print(f"    ratio        : {ratio:8.1%}   (target >= {TARGET_RATIO:.0%})\n")
-            results.append((f"(a) {label.split(' (')[0]} vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}"))
+            results.append((f"{tag} {label.split(' (')[0]} vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}"))
 
-        # The department head approvals moved every claim to finance review: carol's tasks now,
-        # where the CFO step's condition and the duplicate-invoice fact are evaluated.
+        # Warm both sides up (first requests compile routes, fill caches, open pool connections).
+        compare(app, bare, keys["bob"], simple[:20], next_bare(20), 1)
+        simple = simple[20:]
+        one_step_ids, simple = simple[:one_step - 20], simple[one_step - 20:]
+        http_simple, simple = simple[:over_http], simple[over_http:]
+        served_ids, profiled_ids = simple[:-PROFILED], simple[-PROFILED:]
+        heads, http_heads = heads[:demo], heads[demo:]
+
+        # (a) one process, Flask's test client: server time.
+        ONE_STEP = "one-step route (each approval finishes the request)"
+        HEAD = "expense claim, department head step (bob)"
+        FINANCE = "expense claim, finance review step (carol; the CFO condition is evaluated)"
+        for label, ids in ((ONE_STEP, one_step_ids), (HEAD, heads)):
+            report("(a)", label, len(ids), *compare(app, bare, keys["bob"], ids, next_bare(len(ids)), rounds))
+            verify_closed(app, ids)
+        # The department head approvals moved those claims to finance review: carol's tasks now,
+        # where the CFO step's condition is evaluated through the rules engine.
         finance = open_task_ids(app, "carol", "finance_review")
         if len(finance) != demo:
             raise SystemExit(f"carol holds {len(finance)} finance review tasks, expected {demo}")
-        bare_ids = list(range(bare_next, bare_next + len(finance)))
-        app_rate, bare_rate, app_ms, bare_ms = compare(app, bare, keys["carol"], finance, bare_ids, rounds)
+        report("(a)", FINANCE, len(finance), *compare(app, bare, keys["carol"], finance, next_bare(len(finance)),
+                                                      rounds))
         verify_closed(app, finance)
-        ratio = app_rate / bare_rate
-        print(f"(a) expense claim, finance review step (carol; the CFO condition is evaluated): {len(finance)} approvals")
-        print(f"    Formwork API : {app_rate:8.1f} approvals/s   median {statistics.median(app_ms):6.2f} ms")
-        print(f"    bare Flask   : {bare_rate:8.1f} updates/s     median {statistics.median(bare_ms):6.2f} ms")
-        print(f"    ratio        : {ratio:8.1%}   (target >= {TARGET_RATIO:.0%})\n")
-        results.append(("(a) expense claim, finance review vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}"))
         with app.app_context():
             from formwork.workflow.models import Task
 
@@ -524,6 +602,31 @@ def main() -> int:
         print(f"      {split['statements']:5.1f} SQL statements      {split['statement_ms']:6.2f} ms")
         print(f"      {split['transactions']:5.1f} commits/rollbacks   {split['transaction_ms']:6.2f} ms")
         print(f"      Python (Flask, ORM, runtime) {python_ms:6.2f} ms\n")
+
+        # (a') end to end over HTTP, one process each (one gthread worker with one thread).
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        with bare.app_context():
+            bare.extensions["sqlalchemy"].engine.dispose()
+        with gunicorn(url, instance_path, 1, "gthread", 1) as app_port, gunicorn(
+            url, instance_path, 1, "gthread", 1, app="bench_approvals:bare_wsgi()", probe="/bare/ping"
+        ) as bare_port:
+            warm_http = http_simple[:20]
+            compare_http(app_port, bare_port, keys["bob"], warm_http, next_bare(20), 1)
+            ids = http_simple[20:]
+            report("(a')", ONE_STEP + " over HTTP", len(ids),
+                   *compare_http(app_port, bare_port, keys["bob"], ids, next_bare(len(ids)), rounds))
+            verify_closed(app, http_simple)
+            report("(a')", HEAD + " over HTTP", len(http_heads),
+                   *compare_http(app_port, bare_port, keys["bob"], http_heads, next_bare(len(http_heads)), rounds))
+            verify_closed(app, http_heads)
+            finance = open_task_ids(app, "carol", "finance_review")
+            if len(finance) != over_http:
+                raise SystemExit(f"carol holds {len(finance)} finance review tasks, expected {over_http}")
+            report("(a')", FINANCE + " over HTTP", len(finance),
+                   *compare_http(app_port, bare_port, keys["carol"], finance, next_bare(len(finance)), rounds))
+            verify_closed(app, finance)
 
         # (b) gunicorn workers, driven over loopback by keep-alive client threads.
         with app.app_context():
