@@ -60,7 +60,7 @@ from sqlalchemy import String, create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
 
-from bench_forms import formwork_app, timed  # noqa: E402
+from bench_forms import ensure_database, formwork_app, timed  # noqa: E402
 from formwork.config import normalise_database_url  # noqa: E402
 from formwork.db_types import Timestamp, utcnow  # noqa: E402
 from formwork.extensions import db  # noqa: E402
@@ -97,20 +97,6 @@ BENCH_ROUTE: dict[str, Any] = {
 
 
 # ----------------------------------------------------------------------------- the database
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in ``url`` when it does not exist yet."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": target.database}).scalar()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    finally:
-        admin.dispose()
 
 
 @contextmanager

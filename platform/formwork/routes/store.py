@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
@@ -18,12 +18,48 @@ from .compile import compile_route, content_digest
 from .model import RouteModel
 
 
+# The form each route version follows, by (version id, checksum): a version never changes, so
+# this is read from its content once per process, not on every submission. Bounded; cleared when full.
+_FORM_OF_VERSION: dict[tuple[int, str], str | None] = {}
+_FORM_OF_VERSION_SIZE = 4096
+
+# Built once (every submission runs it): id and checksum of the newest version of every route.
+_newest_routes = (
+    select(DefinitionVersion.key, func.max(DefinitionVersion.version).label("version"))
+    .where(DefinitionVersion.kind == "route")
+    .group_by(DefinitionVersion.key)
+    .subquery()
+)
+_CURRENT_ROUTES = (
+    select(DefinitionVersion.id, DefinitionVersion.checksum)
+    .join(_newest_routes, (DefinitionVersion.key == _newest_routes.c.key)
+          & (DefinitionVersion.version == _newest_routes.c.version))
+    .where(DefinitionVersion.kind == "route")
+    .order_by(DefinitionVersion.key)
+)
+
+
+def _form_of(version_id: int, checksum: str) -> str | None:
+    key = (version_id, checksum)
+    if key not in _FORM_OF_VERSION:
+        version = db.session.get(DefinitionVersion, version_id)
+        content = version.content if version is not None and isinstance(version.content, dict) else {}
+        form = content.get("form")
+        if len(_FORM_OF_VERSION) >= _FORM_OF_VERSION_SIZE:
+            _FORM_OF_VERSION.clear()
+        _FORM_OF_VERSION[key] = form if isinstance(form, str) else None
+    return _FORM_OF_VERSION[key]
+
+
 def route_for_form(form_key: str) -> DefinitionVersion | None:
-    """The current version of the route attached to ``form_key``, or None (the form has no route)."""
-    for version in store.list_current("route", with_content=True):
-        content = version.content if isinstance(version.content, dict) else {}
-        if content.get("form") == form_key:
-            return version
+    """The current version of the route attached to ``form_key``, or None (the form has no route).
+
+    One light statement lists the current route versions; a version's content is read only the
+    first time this process meets it, and the matching version is then loaded by its id.
+    """
+    for version_id, checksum in db.session.execute(_CURRENT_ROUTES).all():
+        if _form_of(version_id, checksum) == form_key:
+            return db.session.get(DefinitionVersion, version_id)
     return None
 
 
