@@ -613,8 +613,11 @@ class Walker:
             self.state["steps"][step.key] = {"status": "skipped", "round": round_}
             self.trail("skipped", step_key=step.key, details={"reason": "condition false"})
             return True
-        resolution = approvers.resolve_step(step, self.route, self.record, self.submitter,
-                                            form=self.form, context=self.context, at_start=self.starting)
+        # Who approves depends on the organisation only, never on this transition's pending
+        # changes: reading it without an autoflush lets them go out with the step's tasks below.
+        with db.session.no_autoflush:
+            resolution = approvers.resolve_step(step, self.route, self.record, self.submitter,
+                                                form=self.form, context=self.context, at_start=self.starting)
         for action, details in resolution.notes:
             self.trail(action, step_key=step.key, details=details)
         if resolution.skipped:
@@ -627,9 +630,10 @@ class Walker:
         # Every task of the step is added first and written in one INSERT (one flush gives the ids);
         # then each is recorded in the order the approvers were resolved. Whatever must be read
         # (copies, delegations) is read before, so no query's autoflush writes them piecemeal.
-        cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
-        delegates = delegates_for([u for u in resolution.users if self.approved_at(u.id) is None], self.now,
-                                  avoid={self.submitter.id})
+        with db.session.no_autoflush:
+            cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
+            delegates = delegates_for([u for u in resolution.users if self.approved_at(u.id) is None], self.now,
+                                      avoid={self.submitter.id})
         added: list[tuple[Task, User, User | None, str | None]] = []  # task, intended, assignee, approved at
         for user in resolution.users:
             earlier = self.approved_at(user.id)
