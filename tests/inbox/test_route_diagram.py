@@ -100,6 +100,9 @@ def test_parallel_branches_side_by_side_with_states(client, login, bearer, submi
     )
     assert active and active.group(1) == "Finance review"
     assert re.search(r'route-node--approved">\s*<span class="route-node__name">Legal review<', html)
+    # A conditional step says when it runs: its "not yet" is not a promise that it will.
+    assert route["nodes"][1]["condition"] == "total >= 50000" and route["nodes"][2]["condition"] is None
+    assert "Only when total &gt;= 50000" in html
 
 
 def test_skipped_step_and_the_end(client, bearer, submit):

@@ -797,6 +797,8 @@ def route_view(record: Record, process: Process | None = None) -> dict[str, Any]
             "mode": node.mode,
             "mode_label": mode(node) if mode else None,
             "people": holders.get(node.key, []) if status == "active" else deciders.get(node.key, []),
+            # A conditional step says when it runs, so "not yet" is not read as "certainly next".
+            "condition": route.conditions.get(node.when, node.when) if node.when else None,
         }
 
     end_state = END_STATES.get(process.status, "pending")
