@@ -180,6 +180,25 @@ def test_out_of_office_never_delegates_to_the_submitter_or_outside_the_period(ex
     assert waiting_for(record) == ["carol"]
 
 
+def test_out_of_office_holder_of_a_role_step(expense_route):
+    """Role holders are read with whether they are away in the same query: the away one's task still
+    goes to the delegate, and a holder whose period has ended gets it again."""
+    now = utcnow()
+    delegation.set_out_of_office(user("carol"), user("erin"), now - timedelta(hours=1), now + timedelta(days=1))
+    db.session.commit()
+    record = submit("alice")
+    act(record, "bob")
+    task = task_of(record, "erin")
+    assert task.step_key == "finance" and task.intended_id == user("carol").id
+    assert entries(record, "redirected_out_of_office")[0].on_behalf_of_id == user("carol").id
+    for period in db.session.scalars(db.select(delegation.Delegation)):
+        period.cancelled_at = utcnow()
+    db.session.commit()
+    second = submit("frank")
+    act(second, "bob")
+    assert waiting_for(second) == ["carol"]
+
+
 def test_out_of_office_bad_periods(org):
     now = utcnow()
     with pytest.raises(InvalidDecision):

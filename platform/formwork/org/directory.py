@@ -4,6 +4,10 @@ Every function returns only active people: a route never waits on someone who ha
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterable, Iterator
+
 from sqlalchemy import bindparam, select
 
 from ..extensions import db
@@ -46,6 +50,39 @@ _ROLE_HOLDERS = (
 )
 
 
+# Role holders already read for the work in hand (see ``role_holders_known``): role key -> rows.
+_KNOWN_HOLDERS: ContextVar[dict[str, list[tuple[User, int | None]]] | None] = ContextVar(
+    "formwork_known_role_holders", default=None)
+
+
+def role_holders_statement(*columns: Any) -> Any:
+    """Active holders of any of the roles bound as ``role_keys`` (expanding), as rows of
+    ``(User, assignment department id, role key, *columns)``, ordered by user name."""
+    return (
+        select(User, RoleAssignment.department_id, Role.key, *columns)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(Role.key.in_(bindparam("role_keys", expanding=True)), User.active.is_(True))
+        .order_by(User.username)
+    )
+
+
+@contextmanager
+def role_holders_known(rows: Iterable[tuple[User, int | None, str]], role_keys: Iterable[str]) -> Iterator[None]:
+    """Within the block, ``users_with_role`` answers for ``role_keys`` from ``rows`` (read with
+    ``role_holders_statement``) instead of asking the database again: a step's approvers and
+    copies are then found with one query for all their roles."""
+    known: dict[str, list[tuple[User, int | None]]] = {key: [] for key in role_keys}
+    for user, scope, key, *_ in rows:
+        if key in known:
+            known[key].append((user, scope))
+    token = _KNOWN_HOLDERS.set(known)
+    try:
+        yield
+    finally:
+        _KNOWN_HOLDERS.reset(token)
+
+
 def users_with_role(role_key: str, department: Department | None = None) -> list[User]:
     """Active users holding ``role_key``, ordered by user name.
 
@@ -56,7 +93,11 @@ def users_with_role(role_key: str, department: Department | None = None) -> list
     if department is not None:
         covering = {None, department.id, *(d.id for d in department.ancestors())}
     users: list[User] = []
-    for user, scope in db.session.execute(_ROLE_HOLDERS, {"role_key": role_key}):
+    known = _KNOWN_HOLDERS.get()
+    rows = known.get(role_key) if known is not None else None
+    if rows is None:
+        rows = db.session.execute(_ROLE_HOLDERS, {"role_key": role_key})
+    for user, scope in rows:
         if covering is not None and scope not in covering:
             continue
         if user not in users:

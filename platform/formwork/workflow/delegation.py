@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select
 from ..db_types import utcnow
 from ..extensions import db
 from ..org.clock import as_utc
+from ..org import directory
 from ..org.models import User
 from ..org.users import user_by_username
 from .errors import InvalidDecision
@@ -88,15 +89,39 @@ _IN_FORCE_FOR_MANY = (
 )
 
 
-def delegates_for(users: list[User], at: datetime | None = None, *, avoid: set[int] | None = None
-                  ) -> dict[int, User]:
+def delegates_for(users: list[User], at: datetime | None = None, *, avoid: set[int] | None = None,
+                  known_away: dict[int, bool] | None = None) -> dict[int, User]:
     """``delegate_for`` for each of ``users`` (by id), asking the database once for them all:
-    only the few who are away have their chain followed one by one."""
+    only the few who are away have their chain followed one by one. ``known_away`` (user id →
+    away at ``at``, e.g. from ``role_holders_with_absence``) spares the question when it covers them all."""
     if not users:
         return {}
     at = at or utcnow()
-    away = set(db.session.scalars(_IN_FORCE_FOR_MANY, {"user_ids": sorted({u.id for u in users}), "at": at}))
+    if known_away is not None and all(u.id in known_away for u in users):
+        away = {u.id for u in users if known_away[u.id]}
+    else:
+        away = set(db.session.scalars(_IN_FORCE_FOR_MANY, {"user_ids": sorted({u.id for u in users}), "at": at}))
     return {user.id: delegate_for(user, at, avoid=avoid) if user.id in away else user for user in users}
+
+
+# Built once: holders of a step's roles, each with whether they are away at ``at`` (one query).
+_AWAY = (
+    select(Delegation.id)
+    .where(
+        Delegation.user_id == User.id,
+        Delegation.cancelled_at.is_(None),
+        Delegation.starts_at <= bindparam("at"),
+        Delegation.ends_at > bindparam("at"),
+    )
+    .exists()
+    .label("away")
+)
+_HOLDERS_WITH_ABSENCE = directory.role_holders_statement(_AWAY)
+
+
+def role_holders_with_absence(role_keys: list[str], at: datetime) -> list[Any]:
+    """Rows ``(User, assignment department id, role key, away)`` for ``directory.role_holders_known``."""
+    return db.session.execute(_HOLDERS_WITH_ABSENCE, {"role_keys": role_keys, "at": at}).all()
 
 
 # ---- periods -----------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import copy
 import math
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Callable, Iterator
 
@@ -72,10 +73,11 @@ from sqlalchemy.orm.attributes import flag_modified
 from ..db_types import utcnow
 from ..org.clock import as_utc
 from ..extensions import db
+from ..org import directory
 from ..org.models import User
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from . import approvers
-from .delegation import delegate_for, delegates_for
+from .delegation import delegate_for, delegates_for, role_holders_with_absence
 from .errors import InvalidDecision
 from .models import (
     APPROVAL, APPROVED, CC, OPEN, REJECTED, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task, TrailEntry,
@@ -615,9 +617,32 @@ class Walker:
             return True
         # Who approves depends on the organisation only, never on this transition's pending
         # changes: reading it without an autoflush lets them go out with the step's tasks below.
-        with db.session.no_autoflush:
+        # The holders of every role the step names, approvers and copies alike, are read at once,
+        # each with whether they are away now.
+        role_keys = sorted({spec.value for spec in (*step.approvers, *step.cc) if spec.kind == "role" and spec.value})
+        cc: list[User] = []
+        delegates: dict[int, User] = {}
+        with db.session.no_autoflush, self._roles_known(role_keys) as known_away:
             resolution = approvers.resolve_step(step, self.route, self.record, self.submitter,
                                                 form=self.form, context=self.context, at_start=self.starting)
+            if not resolution.skipped:
+                cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
+                delegates = delegates_for([u for u in resolution.users if self.approved_at(u.id) is None],
+                                          self.now, avoid={self.submitter.id}, known_away=known_away)
+        return self._activate_resolved(step, round_, resolution, cc, delegates)
+
+    @contextmanager
+    def _roles_known(self, role_keys: list[str]) -> Iterator[dict[int, bool] | None]:
+        if not role_keys:
+            yield None
+            return
+        rows = role_holders_with_absence(role_keys, self.now)
+        with directory.role_holders_known(rows, role_keys):
+            yield {user.id: bool(away) for user, _scope, _key, away in rows}
+
+    def _activate_resolved(self, step: Step, round_: int, resolution: Any, cc: list[User],
+                           delegates: dict[int, User]) -> bool:
+        """``activate`` once its people are known: the step's tasks, copies, trail, and the vote count."""
         for action, details in resolution.notes:
             self.trail(action, step_key=step.key, details=details)
         if resolution.skipped:
@@ -628,12 +653,8 @@ class Walker:
         state = {"status": "active", "round": round_, "slots": [], "votes": {}, "need": need, "reject_at": reject_at}
         self.state["steps"][step.key] = state
         # Every task of the step is added first and written in one INSERT (one flush gives the ids);
-        # then each is recorded in the order the approvers were resolved. Whatever must be read
-        # (copies, delegations) is read before, so no query's autoflush writes them piecemeal.
-        with db.session.no_autoflush:
-            cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
-            delegates = delegates_for([u for u in resolution.users if self.approved_at(u.id) is None], self.now,
-                                      avoid={self.submitter.id})
+        # then each is recorded in the order the approvers were resolved (copies and delegations
+        # were read before, so no query's autoflush writes them piecemeal).
         added: list[tuple[Task, User, User | None, str | None]] = []  # task, intended, assignee, approved at
         for user in resolution.users:
             earlier = self.approved_at(user.id)
