@@ -89,6 +89,7 @@ def notify(
     params: Mapping[str, Any] | None = None,
     dedupe: str | None = None,
     flush: bool = True,
+    into: list[dict[str, Any]] | None = None,
 ) -> list[Notification]:
     """Notify people of ``kind`` (see ``messages.KINDS``) about ``record`` / ``task``.
 
@@ -97,7 +98,9 @@ def notify(
     channels as configured), one outbox message rendered in the recipient's language.
     ``dedupe`` makes the outbox part idempotent: repeated calls with the same value
     enqueue each (channel, recipient) once. Nothing is committed here. ``flush=False`` leaves the
-    in-app rows to the caller's next flush, so several calls are written in one statement.
+    in-app rows to the caller's next flush, so several calls are written in one statement;
+    ``into`` collects them as rows for the caller to insert (one statement for many calls, no
+    objects made; nothing is returned then).
     """
     if kind not in KINDS:  # told anyway, with a generic text: a missing wording must not stop a decision
         log.warning("notification kind %r has no text of its own; using the generic one", kind)
@@ -119,15 +122,13 @@ def notify(
         user = users.get(user_id)
         if user is None or not user.active:  # people who have left are not told anything
             continue
-        notification = Notification(
-            user_id=user.id,
-            kind=kind,
-            record_id=record_id,
-            task_id=task_id,
-            params=values,
-        )
-        db.session.add(notification)
-        created.append(notification)
+        row = {"user_id": user.id, "kind": kind, "record_id": record_id, "task_id": task_id, "params": values}
+        if into is not None:
+            into.append(row)
+        else:
+            notification = Notification(**row)
+            db.session.add(notification)
+            created.append(notification)
         rendered: tuple[str, str] | None = None
         for channel in registered:
             address = channel.address_for(user, kind)
@@ -149,9 +150,16 @@ def notify(
                 },
                 dedupe_key=f"{dedupe}:{channel.name}:{user.id}"[:DEDUPE_KEY_LENGTH] if dedupe else None,
             )
-    if flush:
+    if flush and into is None:
         db.session.flush()
     return created
+
+
+def insert_notifications(rows: list[dict[str, Any]]) -> None:
+    """Write the rows ``notify(..., into=rows)`` collected, in one statement."""
+    if rows:
+        now = utcnow()
+        db.session.execute(insert(Notification.__table__), [{"created_at": now, **row} for row in rows])
 
 
 _USER_COLUMNS = frozenset(column.key for column in User.__table__.columns)

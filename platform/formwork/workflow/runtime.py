@@ -333,10 +333,15 @@ class Walker:
         flag_modified(self.process, "state")
         # Notifications go out once the position is final, so the process row is written once.
         notify = notifier() if self._notices else None
+        rows: list[dict[str, Any]] = []
         for ids, kind, task, extra in self._notices:
-            notify(ids, kind, record=self.record, task=task, params=extra, flush=False)
+            notify(ids, kind, record=self.record, task=task, params=extra, flush=False, into=rows)
         self._notices = []
-        db.session.flush()  # every notification of the transition in one INSERT
+        db.session.flush()
+        if rows:  # every notification of the transition in one INSERT
+            from ..notifications.service import insert_notifications
+
+            insert_notifications(rows)
         if self._trail:
             db.session.execute(insert(TrailEntry.__table__), self._trail)
             self._trail = []
