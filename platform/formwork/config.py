@@ -106,6 +106,11 @@ def definitions_dir() -> Path:
     return Path(os.environ.get("FORMWORK_DEFINITIONS_DIR", PROJECT_ROOT / "definitions"))
 
 
+# Connection pool settings of a deployed application: a connection the database dropped (a
+# restart, an idle timeout) is noticed when it is taken from the pool, not by a failed request.
+ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+
 def from_environment() -> dict:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
@@ -113,7 +118,7 @@ def from_environment() -> dict:
     return {
         "SECRET_KEY": _secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
         # Demo mode seeds the demo organisation with a shared, printed password.
         # Outside demo mode there are no default credentials at all.
         "FORMWORK_DEMO": _flag("FORMWORK_DEMO"),

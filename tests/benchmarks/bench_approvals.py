@@ -11,16 +11,18 @@ so the workflow starts it the way a user's submission does). Then:
 (a) one process, Flask's test client: ``POST /api/tasks/{id}/decision`` ``{"action": "approve"}``
     with a bearer token — load the task, authorise, evaluate the route, transition, write the
     notifications and outbox, the trail, commit — against a bare endpoint that updates one row
-    per request on the same database. Target: at least 40 % of the bare throughput. Measured on
+    per request on the same database: the server time alone, reported. Measured on
     three routes: a one-step route (each approval ends the request); the demo expense claim's
     first step (department head, bob), which activates finance review for the role's holders;
-    and its finance review (carol), where the CFO step's ``total >= 50000`` condition and the
-    duplicate-invoice fact go through the rules engine on every approval. A further 100
+    and its finance review (carol), where the CFO step's ``total >= 50000`` condition goes
+    through the rules engine and the CFO, or the cashier with a copy to finance, is assigned.
+    A further 100
     approvals are timed statement by statement to show where the time goes.
 (a') the same three comparisons end to end over HTTP: each app served by its own one-process
     gunicorn (one gthread worker, one thread) on 127.0.0.1, driven sequentially over one
-    keep-alive connection each, in alternating batches — the issue's "end to end over HTTP, one
-    process" figure; the test-client figure above is the server time alone.
+    keep-alive connection each, in alternating batches, both with a deployed Formwork's connection
+    pool settings (``formwork.config.ENGINE_OPTIONS``). Target: at least 40 % of the bare
+    throughput, end to end over HTTP in one process.
 (b) the absolute figure: ``gunicorn -w 3 -k gthread --threads 2 wsgi:app`` (options below) on
     127.0.0.1 at a free port, on the same schema, driven from this process by 12 client
     threads with keep-alive ``http.client`` connections, each approving distinct one-step
@@ -149,11 +151,15 @@ def bare_wsgi(url: str | None = None, engine_options: dict[str, Any] | None = No
     """Flask + Flask-SQLAlchemy, no authentication, no rules: read one row, update it, commit.
 
     Also the WSGI app gunicorn serves for (a') (``bench_approvals:bare_wsgi()``, database from
-    ``BENCH_BARE_DATABASE_URL``); the rows are made beforehand by ``bare_app``.
+    ``BENCH_BARE_DATABASE_URL``, the pool settings a deployed Formwork uses); the rows are made
+    beforehand by ``bare_app``.
     """
     app = Flask("bare")
-    app.config.update(SQLALCHEMY_DATABASE_URI=url or os.environ["BENCH_BARE_DATABASE_URL"],
-                      SQLALCHEMY_ENGINE_OPTIONS=engine_options or {})
+    if url is None:  # served like Formwork's wsgi:app, so with the same connection pool settings
+        from formwork.config import ENGINE_OPTIONS
+
+        url, engine_options = os.environ["BENCH_BARE_DATABASE_URL"], dict(ENGINE_OPTIONS)
+    app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=engine_options or {})
     bare_db = SQLAlchemy(model_class=BareBase)
     bare_db.init_app(app)
 
@@ -537,15 +543,21 @@ def main() -> int:
             return [next(bare_rows) for _ in range(n)]
 
         results: list[tuple[str, bool, str]] = []
+        reported: list[tuple[str, str]] = []
 
         def report(tag: str, label: str, n: int, app_rate: float, bare_rate: float, app_ms: list[float],
                    bare_ms: list[float]) -> None:
             ratio = app_rate / bare_rate
+            targeted = tag == "(a')"  # the target is stated end to end over HTTP; server time is reported
             print(f"{tag} {label}: {n} approvals")
             print(f"    Formwork API : {app_rate:8.1f} approvals/s   median {statistics.median(app_ms):6.2f} ms")
             print(f"    bare Flask   : {bare_rate:8.1f} updates/s     median {statistics.median(bare_ms):6.2f} ms")
-            print(f"    ratio        : {ratio:8.1%}   (target >= {TARGET_RATIO:.0%})\n")
-            results.append((f"{tag} {label.split(' (')[0]} vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}"))
+            print(f"    ratio        : {ratio:8.1%}   "
+                  + (f"(target >= {TARGET_RATIO:.0%})\n" if targeted else "(server time, reported)\n"))
+            if targeted:
+                results.append((f"{tag} {label.split(' (')[0]} vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}"))
+            else:
+                reported.append((f"{tag} {label.split(' (')[0]} vs bare (server time)", f"{ratio:.1%}"))
 
         # Warm both sides up (first requests compile routes, fill caches, open pool connections).
         compare(app, bare, keys["bob"], simple[:20], next_bare(20), 1)
@@ -635,6 +647,8 @@ def main() -> int:
         results.append(("(b) gunicorn approvals/s", rate >= TARGET_PER_SECOND and set(statuses) == {200},
                         f"{rate:.1f}/s"))
 
+        for name, figure in reported:
+            print(f"    ----  {name}: {figure}")
         for name, ok, figure in results:
             print(f"    {'PASS' if ok else 'MISS'}  {name}: {figure}")
         with app.app_context():
