@@ -350,14 +350,9 @@ class Walker:
         """``(record id, step key, route id, holder id, holder name)`` of every open approval task
         after this transition, oldest first — what ``queries.decision_json`` would otherwise read
         back — or None when the walk does not know them all or does not hold every holder."""
-        if self._live is not None:
-            tasks = self._live
-        else:
-            known = self._open_by_state()
-            created = {task.id: task for task in self._created}
-            if known is None or not set(known) <= created.keys():
-                return None
-            tasks = list(created.values())
+        tasks = self._live if self._live is not None else self._known_open()
+        if tasks is None:
+            return None
         rows = []
         for task in sorted(tasks, key=lambda t: (as_utc(t.created_at), t.id)):
             if task.status != OPEN:
