@@ -21,7 +21,6 @@ from typing import Any, Callable, Iterable, TypeVar
 from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import undefer
 
 from ..extensions import db
 from .loader import SourceDocument, exact_decimal_text
@@ -110,12 +109,8 @@ def versions(kind: str, key: str) -> list[DefinitionVersion]:
     )
 
 
-def list_current(kind: str | None = "form", *, with_content: bool = False) -> list[DefinitionVersion]:
-    """The newest version of every definition of ``kind`` (every kind when None), by kind and key.
-
-    ``content`` is deferred; ``with_content`` reads it in the same statement (for callers that
-    look inside every version, which would otherwise read each one separately).
-    """
+def list_current(kind: str | None = "form") -> list[DefinitionVersion]:
+    """The newest version of every definition of ``kind`` (every kind when None), by kind and key."""
     newest = select(
         DefinitionVersion.kind, DefinitionVersion.key, func.max(DefinitionVersion.version).label("version")
     ).group_by(DefinitionVersion.kind, DefinitionVersion.key)
@@ -132,8 +127,6 @@ def list_current(kind: str | None = "form", *, with_content: bool = False) -> li
         )
         .order_by(DefinitionVersion.kind, DefinitionVersion.key)
     )
-    if with_content:
-        query = query.options(undefer(DefinitionVersion.content))
     return list(db.session.scalars(query))
 
 
