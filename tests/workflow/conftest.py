@@ -28,12 +28,12 @@ def notes(monkeypatch):
     sent: list[tuple[list[int], str, int | None]] = []
     real = runtime.notifier()
 
-    def recording(user_ids, kind, *, record=None, task=None, params=None, flush=True, into=None):
+    def recording(user_ids, kind, *, record=None, task=None, params=None, into=None):
         # The walk passes the people it holds as users, the others as ids.
         ids = sorted(getattr(person, "id", person) for person in user_ids)
         sent.append((ids, kind, task.id if task is not None else None))
         if real is not None:
-            return real(user_ids, kind, record=record, task=task, params=params, flush=flush, into=into)
+            return real(user_ids, kind, record=record, task=task, params=params, into=into)
 
     monkeypatch.setattr(runtime, "notifier", lambda: recording)
     return sent

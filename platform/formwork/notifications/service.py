@@ -88,7 +88,6 @@ def notify(
     task: Any = None,
     params: Mapping[str, Any] | None = None,
     dedupe: str | None = None,
-    flush: bool = True,
     into: list[dict[str, Any]] | None = None,
 ) -> list[Notification]:
     """Notify people of ``kind`` (see ``messages.KINDS``) about ``record`` / ``task``.
@@ -97,10 +96,9 @@ def notify(
     reaches them (e-mail when SMTP is configured and they have an address; plugin
     channels as configured), one outbox message rendered in the recipient's language.
     ``dedupe`` makes the outbox part idempotent: repeated calls with the same value
-    enqueue each (channel, recipient) once. Nothing is committed here. ``flush=False`` leaves the
-    in-app rows to the caller's next flush, so several calls are written in one statement;
-    ``into`` collects them as rows for the caller to insert (one statement for many calls, no
-    objects made; nothing is returned then).
+    enqueue each (channel, recipient) once. Nothing is committed here. ``into`` collects the
+    in-app rows for the caller to write with ``insert_notifications`` (one statement for many
+    calls, no objects made; nothing is returned then).
     """
     if kind not in KINDS:  # told anyway, with a generic text: a missing wording must not stop a decision
         log.warning("notification kind %r has no text of its own; using the generic one", kind)
@@ -150,7 +148,7 @@ def notify(
                 },
                 dedupe_key=f"{dedupe}:{channel.name}:{user.id}"[:DEDUPE_KEY_LENGTH] if dedupe else None,
             )
-    if flush and into is None:
+    if into is None:
         db.session.flush()
     return created
 

@@ -335,7 +335,7 @@ class Walker:
         notify = notifier() if self._notices else None
         rows: list[dict[str, Any]] = []
         for ids, kind, task, extra in self._notices:
-            notify(ids, kind, record=self.record, task=task, params=extra, flush=False, into=rows)
+            notify(ids, kind, record=self.record, task=task, params=extra, into=rows)
         self._notices = []
         db.session.flush()
         if rows:  # every notification of the transition in one INSERT
