@@ -160,7 +160,9 @@ def _tab_to(page: Page, target: Locator, limit: int = 80) -> int:
 
 def test_the_form_can_be_filled_by_keyboard(page: Page):
     page.goto("/login")
-    # The user name field has the focus when the page opens; no mouse from here on.
+    # The user name field has the focus when the page opens (autofocus, applied once the page has
+    # rendered: typing before that loses keys); no mouse from here on.
+    expect(page.get_by_label("User name")).to_be_focused()
     page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type("demo-password")
