@@ -251,22 +251,16 @@ def store_decision_file(file_storage: Any, user: Any, record: Any) -> Attachment
 def discard_unclaimed(attachment_ids: list[int]) -> int:
     """Delete uploads that no record claimed (a refused decision's files): rows and stored files. Commits.
 
-    Files a record did claim meanwhile are left alone. Returns how many were removed.
+    Files a record did claim meanwhile are left alone (see ``_delete_unclaimed``). Returns how
+    many were removed.
     """
     if not attachment_ids:
         return 0
-    from sqlalchemy import select
-
-    rows = list(db.session.scalars(
-        select(Attachment).where(Attachment.id.in_(attachment_ids), Attachment.record_id.is_(None))
-    ))
-    keys = [row.storage_key for row in rows]
-    for row in rows:
-        db.session.delete(row)
-    db.session.commit()
-    for key in keys:
-        storage_path(key).unlink(missing_ok=True)
-    return len(rows)
+    rows = db.session.execute(
+        select(Attachment.id, Attachment.storage_key, Attachment.size)
+        .where(Attachment.id.in_(attachment_ids), Attachment.record_id.is_(None))
+    ).all()
+    return len(_delete_unclaimed(rows))
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -352,28 +346,43 @@ def prune_unclaimed(older_than: timedelta | None = None, *, now: datetime | None
             db.session.rollback()
             break
         last_id = rows[-1].id
-        deleted = []
-        try:
-            for row in rows:
-                result = db.session.execute(
-                    delete(Attachment).where(Attachment.id == row.id, Attachment.record_id.is_(None))
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # not claimed, nor removed by another copy, meanwhile
-                    deleted.append(row)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        for row in deleted:
+        for row, found in _delete_unclaimed(rows):
             report.removed += 1
             report.bytes += row.size or 0
-            try:
-                storage_path(row.storage_key).unlink()
-            except FileNotFoundError:
-                report.missing_files += 1
+            report.missing_files += not found
     report.partial_files = _remove_partial_files(cutoff)
     return report
+
+
+def _delete_unclaimed(rows: list[Any]) -> list[tuple[Any, bool]]:
+    """Delete the uploads of ``rows`` (id, storage_key, size) that are still unclaimed; commits.
+
+    Each row goes by a statement that still requires ``record_id IS NULL``, and its file is
+    removed only after that delete is committed, and only by the caller whose delete removed
+    the row: a record claiming the file meanwhile wins, and two callers at once remove each
+    upload once. Returns ``(row, file was there)`` for each upload removed.
+    """
+    deleted = []
+    try:
+        for row in rows:
+            result = db.session.execute(
+                delete(Attachment).where(Attachment.id == row.id, Attachment.record_id.is_(None))
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # not claimed, nor removed by another copy, meanwhile
+                deleted.append(row)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    removed = []
+    for row in deleted:
+        try:
+            storage_path(row.storage_key).unlink()
+            removed.append((row, True))
+        except FileNotFoundError:
+            removed.append((row, False))
+    return removed
 
 
 def _remove_partial_files(cutoff: datetime) -> int:
