@@ -40,14 +40,19 @@ def manager_of(user: User) -> User | None:
     return _active(user.manager)
 
 
+def _holders(roles: Any, *columns: Any) -> Any:
+    """Active holders of the roles ``roles`` selects, as ``(User, assignment department id, *columns)``."""
+    return (
+        select(User, RoleAssignment.department_id, *columns)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .where(roles, User.active.is_(True))
+        .order_by(User.username)
+    )
+
+
 # Built once: routes resolve role holders on most steps they activate.
-_ROLE_HOLDERS = (
-    select(User, RoleAssignment.department_id)
-    .join(RoleAssignment, RoleAssignment.user_id == User.id)
-    .join(Role, Role.id == RoleAssignment.role_id)
-    .where(Role.key == bindparam("role_key"), User.active.is_(True))
-    .order_by(User.username)
-)
+_ROLE_HOLDERS = _holders(Role.key == bindparam("role_key"))
 
 
 # Role holders already read for the work in hand (see ``role_holders_known``): role key -> rows.
@@ -58,13 +63,7 @@ _KNOWN_HOLDERS: ContextVar[dict[str, list[tuple[User, int | None]]] | None] = Co
 def role_holders_statement(*columns: Any) -> Any:
     """Active holders of any of the roles bound as ``role_keys`` (expanding), as rows of
     ``(User, assignment department id, role key, *columns)``, ordered by user name."""
-    return (
-        select(User, RoleAssignment.department_id, Role.key, *columns)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .join(Role, Role.id == RoleAssignment.role_id)
-        .where(Role.key.in_(bindparam("role_keys", expanding=True)), User.active.is_(True))
-        .order_by(User.username)
-    )
+    return _holders(Role.key.in_(bindparam("role_keys", expanding=True)), Role.key, *columns)
 
 
 @contextmanager

@@ -38,15 +38,17 @@ class OutOfOfficeError(InvalidDecision):
 # ---- the rule: who receives a task -------------------------------------------------------------
 
 
+# A delegation in force at the bound time ``at``: not cancelled, its period around ``at``.
+_IN_FORCE_AT = (
+    Delegation.cancelled_at.is_(None),
+    Delegation.starts_at <= bindparam("at"),
+    Delegation.ends_at > bindparam("at"),
+)
+
 # Built once: every task created asks it.
 _IN_FORCE = (
     select(Delegation)
-    .where(
-        Delegation.user_id == bindparam("user_id"),
-        Delegation.cancelled_at.is_(None),
-        Delegation.starts_at <= bindparam("at"),
-        Delegation.ends_at > bindparam("at"),
-    )
+    .where(Delegation.user_id == bindparam("user_id"), *_IN_FORCE_AT)
     .order_by(Delegation.created_at.desc(), Delegation.id.desc())
     .limit(1)
 )
@@ -78,14 +80,8 @@ def delegate_for(user: User, at: datetime | None = None, *, avoid: set[int] | No
 
 
 # Built once: the delegations in force for several people (a step's approvers) in one query.
-_IN_FORCE_FOR_MANY = (
-    select(Delegation.user_id)
-    .where(
-        Delegation.user_id.in_(bindparam("user_ids", expanding=True)),
-        Delegation.cancelled_at.is_(None),
-        Delegation.starts_at <= bindparam("at"),
-        Delegation.ends_at > bindparam("at"),
-    )
+_IN_FORCE_FOR_MANY = select(Delegation.user_id).where(
+    Delegation.user_id.in_(bindparam("user_ids", expanding=True)), *_IN_FORCE_AT
 )
 
 
@@ -105,17 +101,7 @@ def delegates_for(users: list[User], at: datetime | None = None, *, avoid: set[i
 
 
 # Built once: holders of a step's roles, each with whether they are away at ``at`` (one query).
-_AWAY = (
-    select(Delegation.id)
-    .where(
-        Delegation.user_id == User.id,
-        Delegation.cancelled_at.is_(None),
-        Delegation.starts_at <= bindparam("at"),
-        Delegation.ends_at > bindparam("at"),
-    )
-    .exists()
-    .label("away")
-)
+_AWAY = select(Delegation.id).where(Delegation.user_id == User.id, *_IN_FORCE_AT).exists().label("away")
 _HOLDERS_WITH_ABSENCE = directory.role_holders_statement(_AWAY)
 
 
