@@ -481,12 +481,21 @@ def _rendered_version(key: str) -> DefinitionVersion | None:
     A value that is not a version of this form is refused (400): the page belongs to something else.
     """
     value = request.form.get("_definition", "")
-    if value == "":
-        return None
+    return _version_of_form(value, key) if value != "" else None
+
+
+def _version_of_form(value: str, key: str) -> DefinitionVersion:
+    """The version of form ``key`` whose id a page sent as ``value``; 400 for anything else."""
     version = store.get(int(value)) if value.isdigit() and len(value) <= 18 else None
     if version is None or version.kind != "form" or version.key != key:
         abort(400, _("This page was made for another form. Reload it and try again."))
     return version
+
+
+def _read_refusals(read_errors: dict[str, list[str]], form: FormModel) -> list[dict[str, str]]:
+    """``read_post``'s refusals as summary errors (for fields ``form`` has)."""
+    return [{"field": path, "message": message}
+            for path, messages in read_errors.items() for message in messages if form.field(path)]
 
 
 def _show_other_version(rendered: DefinitionVersion, version: DefinitionVersion, form: FormModel,
@@ -503,8 +512,7 @@ def _show_other_version(rendered: DefinitionVersion, version: DefinitionVersion,
                     client_token=(request.form.get("_client_token") or "")[:64], notice=notice)
     _store_uploads(editor, raw)
     editor.state = evaluate(form, editor.values)
-    _summary(editor, [{"field": path, "message": message}
-                      for path, messages in read_errors.items() for message in messages if form.field(path)])
+    _summary(editor, _read_refusals(read_errors, form))
     return render_editor(editor, 200 if request.headers.get("HX-Request") else 409)
 
 
@@ -562,8 +570,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
     if editor.read_errors:
         # The page sent more than the form allows: say so per field, store nothing.
         editor.state = evaluate(form, editor.values)
-        _summary(editor, [{"field": path, "message": message}
-                          for path, messages in editor.read_errors.items() for message in messages])
+        _summary(editor, _read_refusals(editor.read_errors, form))
         return render_editor(editor, 200 if request.headers.get("HX-Request") else 422)
     _store_uploads(editor, raw)
     operation = request.form.get("_op")
@@ -792,8 +799,6 @@ def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
         return version, store.compiled_form(version)
     definition_id = request.args.get("definition", "")
     if definition_id:
-        version = store.get(int(definition_id)) if definition_id.isdigit() and len(definition_id) <= 18 else None
-        if version is None or version.kind != "form" or version.key != key:
-            abort(400, _("This page was made for another form. Reload it and try again."))
+        version = _version_of_form(definition_id, key)
         return version, store.compiled_form(version)
     return _current_form(key)
