@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
+from ..records.access import ADMINISTRATOR
 from ..records.models import Record
 
 web_bp = Blueprint("web", __name__)
@@ -29,7 +30,7 @@ def home():
 
 def _plugin_failures() -> list[tuple[str, str]]:
     """Plugins skipped at start-up, shown to administrators (``formwork plugins list`` has the detail)."""
-    if not current_user.has_role("administrator"):
+    if not current_user.has_role(ADMINISTRATOR):
         return []
     from ..plugins import current_registry
 
