@@ -109,16 +109,17 @@ def versions(kind: str, key: str) -> list[DefinitionVersion]:
     )
 
 
-def list_current(kind: str | None = "form") -> list[DefinitionVersion]:
-    """The newest version of every definition of ``kind`` (every kind when None), by kind and key."""
+def current_statement(kind: str | None, *columns: Any) -> Any:
+    """A ``SELECT`` of ``columns`` (default: the whole ``DefinitionVersion``) of the newest version of
+    every definition of ``kind`` (every kind when None), ordered by kind and key."""
     newest = select(
         DefinitionVersion.kind, DefinitionVersion.key, func.max(DefinitionVersion.version).label("version")
     ).group_by(DefinitionVersion.kind, DefinitionVersion.key)
     if kind is not None:
         newest = newest.where(DefinitionVersion.kind == kind)
     latest = newest.subquery()
-    query = (
-        select(DefinitionVersion)
+    return (
+        select(*(columns or (DefinitionVersion,)))
         .join(
             latest,
             (DefinitionVersion.kind == latest.c.kind)
@@ -127,7 +128,11 @@ def list_current(kind: str | None = "form") -> list[DefinitionVersion]:
         )
         .order_by(DefinitionVersion.kind, DefinitionVersion.key)
     )
-    return list(db.session.scalars(query))
+
+
+def list_current(kind: str | None = "form") -> list[DefinitionVersion]:
+    """The newest version of every definition of ``kind`` (every kind when None), by kind and key."""
+    return list(db.session.scalars(current_statement(kind)))
 
 
 # --- compiled forms ----------------------------------------------------------------------------

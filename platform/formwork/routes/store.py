@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
@@ -24,19 +24,7 @@ _FORM_OF_VERSION: dict[tuple[int, str], str | None] = {}
 _FORM_OF_VERSION_SIZE = 4096
 
 # Built once (every submission runs it): id and checksum of the newest version of every route.
-_newest_routes = (
-    select(DefinitionVersion.key, func.max(DefinitionVersion.version).label("version"))
-    .where(DefinitionVersion.kind == "route")
-    .group_by(DefinitionVersion.key)
-    .subquery()
-)
-_CURRENT_ROUTES = (
-    select(DefinitionVersion.id, DefinitionVersion.checksum)
-    .join(_newest_routes, (DefinitionVersion.key == _newest_routes.c.key)
-          & (DefinitionVersion.version == _newest_routes.c.version))
-    .where(DefinitionVersion.kind == "route")
-    .order_by(DefinitionVersion.key)
-)
+_CURRENT_ROUTES = store.current_statement("route", DefinitionVersion.id, DefinitionVersion.checksum)
 
 
 def _form_of(version_id: int, checksum: str) -> str | None:
