@@ -3,6 +3,7 @@
 The database URL and the model metadata come from the Flask application, so
 ``formwork db upgrade`` migrates whatever ``FORMWORK_DATABASE_URL`` names.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,14 +67,22 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         # A caller (the migration test) passed its own connection, e.g. one bound to a private schema.
-        context.configure(connection=connection, target_metadata=_metadata(),
-                          include_object=include_for_dialect(connection.dialect.name), **options)
+        context.configure(
+            connection=connection,
+            target_metadata=_metadata(),
+            include_object=include_for_dialect(connection.dialect.name),
+            **options,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     with _engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=_metadata(),
-                          include_object=include_for_dialect(connection.dialect.name), **options)
+        context.configure(
+            connection=connection,
+            target_metadata=_metadata(),
+            include_object=include_for_dialect(connection.dialect.name),
+            **options,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -3,6 +3,7 @@
 Set ``FORMWORK_TEST_DATABASE_URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) to run
 the whole suite on PostgreSQL; without it every test gets its own SQLite file.
 """
+
 from __future__ import annotations
 
 import os

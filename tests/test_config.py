@@ -1,4 +1,5 @@
 """Configuration from the environment: the generated secret key, the database URL, the default SQLite path."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -26,12 +27,15 @@ def test_the_default_database_is_a_sqlite_file_in_the_instance_folder(env):
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{env.resolve() / 'formwork.db'}"
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("postgresql://u:p@db:5432/fw", "postgresql+psycopg://u:p@db:5432/fw"),
-    ("postgres://u:p@db/fw", "postgresql+psycopg://u:p@db/fw"),
-    ("postgresql+psycopg://u@db/fw", "postgresql+psycopg://u@db/fw"),
-    ("sqlite:////srv/fw.db", "sqlite:////srv/fw.db"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("postgresql://u:p@db:5432/fw", "postgresql+psycopg://u:p@db:5432/fw"),
+        ("postgres://u:p@db/fw", "postgresql+psycopg://u:p@db/fw"),
+        ("postgresql+psycopg://u@db/fw", "postgresql+psycopg://u@db/fw"),
+        ("sqlite:////srv/fw.db", "sqlite:////srv/fw.db"),
+    ],
+)
 def test_formwork_database_url_is_used(env, monkeypatch, given, expected):
     monkeypatch.setenv("FORMWORK_DATABASE_URL", given)
     assert config.from_environment()["SQLALCHEMY_DATABASE_URI"] == expected

@@ -1,4 +1,5 @@
 """platform/ is a source root, never a package: the stdlib ``platform`` module must stay importable."""
+
 import platform
 import sys
 import sysconfig

@@ -7,6 +7,7 @@ models (any difference means someone changed a model without generating a migrat
 On PostgreSQL the check runs in a private schema of the ``FORMWORK_TEST_DATABASE_URL``
 database, so it never disturbs the tables the other tests' fixture keeps in ``public``.
 """
+
 from __future__ import annotations
 
 import os
@@ -105,8 +106,9 @@ def test_upgrade_from_empty_matches_the_models(empty_app):
 
     assert set(db.metadata.tables) <= _table_names()
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "include_object": include_for_dialect(conn.dialect.name)})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_for_dialect(conn.dialect.name)}
+        )
         drift = compare_metadata(context, db.metadata)
     assert drift == [], (
         "the models and the migrations disagree; generate a migration with "

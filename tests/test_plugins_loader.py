@@ -1,5 +1,6 @@
 """The plugin loader: each kind of broken plugin is reported and skipped, the rest load; safe mode loads none;
 ``formwork plugins list`` and the administrators' notice show it."""
+
 from __future__ import annotations
 
 import sys
@@ -13,12 +14,12 @@ import formwork.plugins as plugins
 from formwork import create_app
 from formwork.plugins import ENTRY_POINT_GROUP, build_registry
 
-GOOD = '''
+GOOD = """
 from formwork.expressions import FunctionSpec, T
 
 def load(registry):
     registry.add_function(FunctionSpec("{name}", (T.TEXT,), T.TEXT, lambda text: text.upper()))
-'''
+"""
 
 
 def _plugin(folder: Path, name: str, source: str) -> None:
@@ -32,8 +33,13 @@ def plugin_dir(tmp_path) -> Path:
     _plugin(folder, "a_good", GOOD.format(name="shout"))
     _plugin(folder, "b_import_raises", "raise RuntimeError('cannot start: no licence file')\n")
     _plugin(folder, "c_no_load", "VALUE = 1\n")
-    _plugin(folder, "d_load_raises", GOOD.format(name="half_done").replace(
-        "lambda text: text.upper()))", "lambda text: text.upper()))\n    raise ValueError('bad settings')"))
+    _plugin(
+        folder,
+        "d_load_raises",
+        GOOD.format(name="half_done").replace(
+            "lambda text: text.upper()))", "lambda text: text.upper()))\n    raise ValueError('bad settings')"
+        ),
+    )
     _plugin(folder, "e_good_too", GOOD.format(name="whisper"))
     (folder / "not_a_plugin").mkdir()  # no __init__.py: not looked at
     yield folder
@@ -125,8 +131,15 @@ def test_safe_mode_loads_none(plugin_dir, entry_point_modules):
 
 
 def _app(tmp_path, plugin_dir, **config):
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite://",
-                       "FORMWORK_PLUGIN_DIRS": [plugin_dir], **config})
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "FORMWORK_PLUGIN_DIRS": [plugin_dir],
+            **config,
+        }
+    )
 
 
 def test_plugins_list_command(tmp_path, monkeypatch, plugin_dir, no_entry_points):
@@ -138,7 +151,9 @@ def test_plugins_list_command(tmp_path, monkeypatch, plugin_dir, no_entry_points
     assert lines[0] == "safe mode: off"
     assert f"loaded  a_good  (folder {plugin_dir / 'a_good'})  adds: function shout" in lines
     assert any(line.startswith("FAILED  b_import_raises") and "no licence file" in line for line in lines)
-    assert any(line.startswith("FAILED  c_no_load") and "has no load(registry) function" in line for line in lines)
+    assert any(
+        line.startswith("FAILED  c_no_load") and "has no load(registry) function" in line for line in lines
+    )
     assert lines[-1] == "2 loaded, 3 failed"
 
     safe = _app(tmp_path, plugin_dir, FORMWORK_SAFE_MODE=True)
@@ -148,8 +163,9 @@ def test_plugins_list_command(tmp_path, monkeypatch, plugin_dir, no_entry_points
     assert "no plugins loaded" in result.output
 
 
-def test_administrators_see_failed_plugins_on_the_home_page(app, client, demo_org, login, tmp_path, plugin_dir,
-                                                            no_entry_points):
+def test_administrators_see_failed_plugins_on_the_home_page(
+    app, client, demo_org, login, tmp_path, plugin_dir, no_entry_points
+):
     app.extensions["formwork.plugins"] = build_registry([plugin_dir], safe_mode=False)
     login(client, "admin")
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -157,4 +173,6 @@ def test_administrators_see_failed_plugins_on_the_home_page(app, client, demo_or
     assert "b_import_raises" in page and "no licence file" in page
     other = app.test_client()
     login(other, "alice")
-    assert "Plugins that failed to load" not in other.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Plugins that failed to load" not in other.get("/", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )

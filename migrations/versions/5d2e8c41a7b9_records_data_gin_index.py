@@ -9,21 +9,28 @@ Revises: 03bd92a25b63
 Create Date: 2026-11-22 08:30:00.000000
 
 """
+
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '5d2e8c41a7b9'
-down_revision = '03bd92a25b63'
+revision = "5d2e8c41a7b9"
+down_revision = "03bd92a25b63"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.create_index('ix_records_data', 'records', ['data'], unique=False,
-                        postgresql_using='gin', postgresql_ops={'data': 'jsonb_path_ops'})
+        op.create_index(
+            "ix_records_data",
+            "records",
+            ["data"],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={"data": "jsonb_path_ops"},
+        )
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_index('ix_records_data', table_name='records', postgresql_using='gin')
+        op.drop_index("ix_records_data", table_name="records", postgresql_using="gin")

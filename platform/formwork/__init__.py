@@ -1,4 +1,5 @@
 """Formwork: forms, approval routes, permissions and KPIs described as versioned definitions."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,9 +32,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    from . import models  # noqa: F401  - register every table with the metadata
-
-    from . import api, definitions, demo, forms, i18n, org, plugins, records, web
+    from . import (
+        api,
+        definitions,
+        demo,
+        forms,
+        i18n,
+        models,  # noqa: F401  - register every table with the metadata
+        org,
+        plugins,
+        records,
+        web,
+    )
 
     i18n.init_app(app)
     plugins.init_app(app)
@@ -41,12 +51,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     definitions.init_app(app)
     records.init_app(app)
     from . import workflow  # noqa: E402
+
     workflow.init_app(app)
     from . import budgets  # noqa: E402
+
     budgets.init_app(app)
     from . import notifications  # noqa: E402
+
     notifications.init_app(app)
     from . import documents  # noqa: E402
+
     documents.init_app(app)
     forms.init_app(app)
     api.init_app(app)

@@ -1,4 +1,5 @@
 """The ``formwork`` command: Flask's CLI bound to the application factory."""
+
 from __future__ import annotations
 
 from flask.cli import FlaskGroup

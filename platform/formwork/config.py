@@ -5,6 +5,7 @@ working single-process install: an SQLite file in the instance folder and a
 secret key generated on first run and kept there, so sessions survive a
 restart without anyone having to invent a key.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,9 @@ def _secret_key(folder: Path) -> str:
         _publish_key(key_file, secrets.token_urlsafe(48))
         existing = _read_key(key_file)
     if not existing:
-        raise RuntimeError(f"{key_file} is empty: delete it to have a new key generated, or set FORMWORK_SECRET_KEY")
+        raise RuntimeError(
+            f"{key_file} is empty: delete it to have a new key generated, or set FORMWORK_SECRET_KEY"
+        )
     return existing
 
 
@@ -88,9 +91,9 @@ def _publish_key(key_file: Path, key: str) -> None:
 def normalise_database_url(url: str) -> str:
     """Accept the common ``postgres://`` / ``postgresql://`` spellings and use psycopg 3."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -99,7 +102,11 @@ def safe_mode() -> bool:
 
 
 def plugin_dirs() -> list[Path]:
-    return [Path(p) for p in os.environ.get("FORMWORK_PLUGIN_DIRS", str(PROJECT_ROOT / "plugins")).split(os.pathsep) if p]
+    return [
+        Path(p)
+        for p in os.environ.get("FORMWORK_PLUGIN_DIRS", str(PROJECT_ROOT / "plugins")).split(os.pathsep)
+        if p
+    ]
 
 
 def definitions_dir() -> Path:
@@ -128,12 +135,17 @@ def from_environment() -> dict:
         "FORMWORK_DEFINITIONS_DIR": definitions_dir(),
         "FORMWORK_UPLOAD_DIR": Path(os.environ.get("FORMWORK_UPLOAD_DIR", folder / "uploads")),
         # Per-form print templates (a form's ``print_template`` names a file here).
-        "FORMWORK_PRINT_DIR": Path(os.environ.get("FORMWORK_PRINT_DIR", PROJECT_ROOT / "definitions" / "print")),
+        "FORMWORK_PRINT_DIR": Path(
+            os.environ.get("FORMWORK_PRINT_DIR", PROJECT_ROOT / "definitions" / "print")
+        ),
         # Files sent with an approval decision: largest size, and accepted extensions (comma-separated).
         "FORMWORK_DECISION_MAX_SIZE": _int("FORMWORK_DECISION_MAX_SIZE", 10 * 1024 * 1024),
         "FORMWORK_DECISION_ACCEPT": [
-            item.strip().lower() for item in os.environ.get("FORMWORK_DECISION_ACCEPT", "").split(",") if item.strip()
-        ] or None,
+            item.strip().lower()
+            for item in os.environ.get("FORMWORK_DECISION_ACCEPT", "").split(",")
+            if item.strip()
+        ]
+        or None,
         # Whole-request cap; each attachment field has its own, smaller limit.
         "MAX_CONTENT_LENGTH": _int("FORMWORK_MAX_REQUEST_BYTES", 25 * 1024 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int("FORMWORK_MAX_FORM_MEMORY_BYTES", 2 * 1024 * 1024),

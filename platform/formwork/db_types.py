@@ -1,4 +1,5 @@
 """Column types shared by every model."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """Flask extension objects, created unbound and attached in the application factory."""
+
 from __future__ import annotations
 
 from flask_babel import Babel

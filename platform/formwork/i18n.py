@@ -6,6 +6,7 @@ session), the browser's ``Accept-Language`` header and finally ``BABEL_DEFAULT_L
 Definitions carry their own bilingual labels (``{zh-CN: ..., en: ...}``); ``localized``
 picks the right one for the current request.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -138,7 +139,9 @@ def set_locale():
         if current_user.is_authenticated and hasattr(current_user, "locale"):
             current_user.locale = locale
             db.session.commit()
-    target = _local_path(request.form.get("next")) or _local_path(request.referrer and urlsplit(request.referrer).path)
+    target = _local_path(request.form.get("next")) or _local_path(
+        request.referrer and urlsplit(request.referrer).path
+    )
     return redirect(target or "/")
 
 

@@ -7,6 +7,7 @@ after ``元`` when jiao is zero but fen is not; ``壹拾`` rather than ``拾``;
 no ``整`` after ``角`` (the rules allow leaving it out). Amounts are rounded half up
 to the fen; up to 9,999,999,999,999,999.99 (亿 groups, 万 within them).
 """
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -95,8 +96,10 @@ SPEC = FunctionSpec(
     name="cn_amount",
     type_rule=_type_rule,
     python=capital_amount,
-    doc={"en": "The amount in Chinese capitals as written on vouchers, e.g. 壹佰元整.",
-         "zh-CN": "金额的中文大写（票据写法），如 壹佰元整。"},
+    doc={
+        "en": "The amount in Chinese capitals as written on vouchers, e.g. 壹佰元整.",
+        "zh-CN": "金额的中文大写（票据写法），如 壹佰元整。",
+    },
     signature="cn_amount(money) → text",
     examples=(("cn_amount(1234.56)", "'壹仟贰佰叁拾肆元伍角陆分'"), ("cn_amount(total)", "")),
 )

@@ -18,6 +18,7 @@ Messages go through the outbox like e-mail, so an unreachable robot is retried a
 nothing is lost. The outbox row's recipient is the user name the message is about;
 the URL is read at delivery time, so it is not copied into every row.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,9 @@ class WebhookChannel(Channel):
         except ValueError:
             return
         if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
-            raise RuntimeError(f"the webhook refused the message: errcode {answer.get('errcode')}: {answer.get('errmsg')}")
+            raise RuntimeError(
+                f"the webhook refused the message: errcode {answer.get('errcode')}: {answer.get('errmsg')}"
+            )
 
 
 def load(registry: Any) -> None:

@@ -1,4 +1,5 @@
 """Fixtures for the API tests: the demo organisation with the demo forms published."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,4 +21,3 @@ def published(app, demo_org):
 def alice(client, login, published):
     """A client signed in as alice (an employee in Sales)."""
     return login(client, "alice")
-

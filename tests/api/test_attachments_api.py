@@ -1,4 +1,5 @@
 """Attachments through the API: upload for a field, metadata, download, scope."""
+
 from __future__ import annotations
 
 import io
@@ -7,8 +8,12 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def upload(client, headers, name="receipt.pdf", body=PDF, field="lines.receipt"):
-    return client.post("/api/attachments", headers=headers, content_type="multipart/form-data",
-                       data={"file": (io.BytesIO(body), name), "form": "expense_claim", "field": field})
+    return client.post(
+        "/api/attachments",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(body), name), "form": "expense_claim", "field": field},
+    )
 
 
 def test_upload_read_and_download(client, published, bearer):
@@ -31,7 +36,9 @@ def test_refused_uploads(client, published, bearer):
     assert upload(client, auth, field="reason").status_code == 400
     traversal = upload(client, auth, name="../../etc/passwd.pdf")
     assert traversal.status_code == 201 and "/" not in traversal.get_json()["filename"]
-    missing = client.post("/api/attachments", headers=auth, content_type="multipart/form-data", data={"form": "x"})
+    missing = client.post(
+        "/api/attachments", headers=auth, content_type="multipart/form-data", data={"form": "x"}
+    )
     assert missing.status_code == 400 and "file" in missing.get_json()["error"]
     wrong = client.post("/api/attachments", headers=auth, json={"file": "x"})
     assert wrong.status_code == 415

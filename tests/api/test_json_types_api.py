@@ -1,4 +1,5 @@
 """The records API refuses values of the wrong JSON type per field (422), on create and on edit."""
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,16 @@ def test_wrong_types_in_rows_and_on_patch(client, published, bearer):
     response = post_json(client, "/api/forms/expense_claim/records", {"data": claim(lines=rows)}, auth)
     errors = {e["field"]: e["message"] for e in response.get_json()["errors"]}
     assert response.status_code == 422
-    assert errors == {"lines[0].type": "expected one option, not a list", "lines[0].invoice_no": "expected text"}
+    assert errors == {
+        "lines[0].type": "expected one option, not a list",
+        "lines[0].invoice_no": "expected text",
+    }
     created = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, auth)
     assert created.status_code == 201
     record_id = created.get_json()["id"]
-    patched = post_json(client, f"/api/records/{record_id}", {"data": {"payee_account": 6222020200112233}},
-                        auth, "patch")
+    patched = post_json(
+        client, f"/api/records/{record_id}", {"data": {"payee_account": 6222020200112233}}, auth, "patch"
+    )
     assert patched.status_code == 422
     assert patched.get_json()["errors"] == [{"field": "payee_account", "message": "expected text"}]
     assert db.session.get(Record, record_id).data["payee_account"] == "6222020200112233"
@@ -39,8 +44,14 @@ def test_wrong_types_in_rows_and_on_patch(client, published, bearer):
 
 def test_money_as_number_or_text_still_works(client, published, bearer):
     auth = {**bearer("alice"), "Accept-Language": "en"}
-    rows = [{"date": "2024-05-01", "type": "supplies", "amount": 10.5},
-            {"date": "2024-05-01", "type": "supplies", "amount": "0.25"}]
-    response = client.post("/api/forms/expense_claim/records", data=json.dumps({"data": claim(lines=rows)}),
-                           content_type="application/json", headers=auth)
+    rows = [
+        {"date": "2024-05-01", "type": "supplies", "amount": 10.5},
+        {"date": "2024-05-01", "type": "supplies", "amount": "0.25"},
+    ]
+    response = client.post(
+        "/api/forms/expense_claim/records",
+        data=json.dumps({"data": claim(lines=rows)}),
+        content_type="application/json",
+        headers=auth,
+    )
     assert response.status_code == 201 and response.get_json()["data"]["total"] == "10.75"

@@ -1,4 +1,5 @@
 """The OpenAPI document covers every /api route, so it cannot drift from the code."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The forms and records API: create, drafts, patch, list, history, errors, idempotency, exact money."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def claim(**changes) -> dict:
 
 
 def post_json(client, url, body, headers, method="post"):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json", headers=headers)
+    return getattr(client, method)(
+        url, data=json.dumps(body), content_type="application/json", headers=headers
+    )
 
 
 def count() -> int:
@@ -45,10 +48,17 @@ def test_forms_list_and_definition(client, published, bearer):
 def test_create_submit_and_read_back_exact(client, published, bearer):
     auth = bearer("alice")
     # Money as a JSON number with many digits: parsed as Decimal, never float.
-    body = {"data": claim(lines=[{"date": date.today().isoformat(), "type": "supplies", "amount": 987654.39},
-                                 {"date": date.today().isoformat(), "type": "meals", "amount": "0.10"},
-                                 {"date": date.today().isoformat(), "type": "meals", "amount": "0.20"}],
-                          category="other"), "submit": True}
+    body = {
+        "data": claim(
+            lines=[
+                {"date": date.today().isoformat(), "type": "supplies", "amount": 987654.39},
+                {"date": date.today().isoformat(), "type": "meals", "amount": "0.10"},
+                {"date": date.today().isoformat(), "type": "meals", "amount": "0.20"},
+            ],
+            category="other",
+        ),
+        "submit": True,
+    }
     response = post_json(client, "/api/forms/expense_claim/records", body, auth)
     assert response.status_code == 201, response.get_json()
     record = response.get_json()
@@ -61,8 +71,9 @@ def test_create_submit_and_read_back_exact(client, published, bearer):
 
 def test_draft_then_patch_then_submit(client, published, bearer):
     auth = bearer("alice")
-    created = post_json(client, "/api/forms/expense_claim/records",
-                        {"data": {"reason": "Half done"}, "submit": False}, auth)
+    created = post_json(
+        client, "/api/forms/expense_claim/records", {"data": {"reason": "Half done"}, "submit": False}, auth
+    )
     assert created.status_code == 201 and created.get_json()["status"] == "draft"
     record_id = created.get_json()["id"]
     # A partial patch keeps what it does not mention.
@@ -70,8 +81,9 @@ def test_draft_then_patch_then_submit(client, published, bearer):
     assert patched.status_code == 200 and patched.get_json()["data"]["reason"] == "Half done"
     missing = post_json(client, f"/api/records/{record_id}", {"submit": True}, auth, "patch")
     assert missing.status_code == 422
-    assert {"payee_name", "lines[0].amount"} <= {e["field"] for e in missing.get_json()["errors"]} or \
-        "payee_name" in {e["field"] for e in missing.get_json()["errors"]}
+    assert {"payee_name", "lines[0].amount"} <= {
+        e["field"] for e in missing.get_json()["errors"]
+    } or "payee_name" in {e["field"] for e in missing.get_json()["errors"]}
     done = post_json(client, f"/api/records/{record_id}", {"data": claim(), "submit": True}, auth, "patch")
     assert done.status_code == 200 and done.get_json()["status"] == "submitted"
     again = post_json(client, f"/api/records/{record_id}", {"data": {"reason": "late"}}, auth, "patch")
@@ -84,7 +96,9 @@ def test_validation_errors_have_row_paths(client, published, bearer):
     auth = bearer("alice")
     lines = [{"date": date.today().isoformat(), "type": "meals", "amount": "1"} for _ in range(3)]
     lines[2]["amount"] = "-5"
-    response = post_json(client, "/api/forms/expense_claim/records", {"data": claim(lines=lines), "submit": True}, auth)
+    response = post_json(
+        client, "/api/forms/expense_claim/records", {"data": claim(lines=lines), "submit": True}, auth
+    )
     assert response.status_code == 422
     body = response.get_json()
     assert body["errors"] and all(set(error) == {"field", "message"} for error in body["errors"])
@@ -105,11 +119,18 @@ def test_forged_and_computed_fields_refused(client, published, bearer):
 
 
 def test_other_users_record_is_404(client, published, bearer):
-    record = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, bearer("alice")).get_json()
+    record = post_json(
+        client, "/api/forms/expense_claim/records", {"data": claim()}, bearer("alice")
+    ).get_json()
     frank = bearer("frank")
     assert client.get(f"/api/records/{record['id']}", headers=frank).status_code == 404
     assert client.get(f"/api/records/{record['id']}/history", headers=frank).status_code == 404
-    assert post_json(client, f"/api/records/{record['id']}", {"data": {"reason": "x"}}, frank, "patch").status_code == 404
+    assert (
+        post_json(
+            client, f"/api/records/{record['id']}", {"data": {"reason": "x"}}, frank, "patch"
+        ).status_code
+        == 404
+    )
     assert client.get("/api/records", headers=frank).get_json()["total"] == 0
 
 
@@ -130,8 +151,12 @@ def test_idempotent_create(client, published, bearer):
 def test_list_paging_search_and_filters(client, published, bearer):
     auth = bearer("alice")
     for index in range(5):
-        post_json(client, "/api/forms/expense_claim/records",
-                  {"data": claim(reason=f"Trip {index}"), "submit": index % 2 == 0}, auth)
+        post_json(
+            client,
+            "/api/forms/expense_claim/records",
+            {"data": claim(reason=f"Trip {index}"), "submit": index % 2 == 0},
+            auth,
+        )
     page = client.get("/api/records?per_page=2&page=2", headers=auth).get_json()
     assert (page["page"], page["per_page"], page["total"]) == (2, 2, 5)
     assert [item["title"] for item in page["items"]] == ["Trip 2", "Trip 1"]  # newest first
@@ -151,7 +176,9 @@ def test_bad_bodies(client, published, bearer, app):
     assert client.post(url, data="[]", content_type="application/json", headers=auth).status_code == 400
     assert client.post(url, data="", content_type="application/json", headers=auth).status_code == 400
     assert client.post(url, data="NaN", content_type="application/json", headers=auth).status_code == 400
-    wrong_type = client.post(url, data="data=1", content_type="application/x-www-form-urlencoded", headers=auth)
+    wrong_type = client.post(
+        url, data="data=1", content_type="application/x-www-form-urlencoded", headers=auth
+    )
     assert wrong_type.status_code == 415 and "application/json" in wrong_type.get_json()["error"]
     assert post_json(client, url, {"data": [], "submit": True}, auth).status_code == 400
     assert post_json(client, url, {"data": {}, "submit": "yes"}, auth).status_code == 400
@@ -177,13 +204,17 @@ def test_session_needs_csrf_bearer_does_not(client, published, login, csrf_token
 
 def test_patch_with_a_stale_lock_version_is_a_conflict(client, published, bearer):
     auth = bearer("alice")
-    created = post_json(client, "/api/forms/expense_claim/records", {"data": {"reason": "v1"}, "submit": False}, auth)
+    created = post_json(
+        client, "/api/forms/expense_claim/records", {"data": {"reason": "v1"}, "submit": False}, auth
+    )
     record_id, seen = created.get_json()["id"], created.get_json()["lock_version"]
-    first = post_json(client, f"/api/records/{record_id}", {"data": {"reason": "v2"}, "lock_version": seen}, auth,
-                      "patch")
+    first = post_json(
+        client, f"/api/records/{record_id}", {"data": {"reason": "v2"}, "lock_version": seen}, auth, "patch"
+    )
     assert first.status_code == 200 and first.get_json()["lock_version"] > seen
-    stale = post_json(client, f"/api/records/{record_id}", {"data": {"reason": "v3"}, "lock_version": seen}, auth,
-                      "patch")
+    stale = post_json(
+        client, f"/api/records/{record_id}", {"data": {"reason": "v3"}, "lock_version": seen}, auth, "patch"
+    )
     assert stale.status_code == 409 and "changed by someone else" in stale.get_json()["error"]
     assert client.get(f"/api/records/{record_id}", headers=auth).get_json()["data"]["reason"] == "v2"
     bad = post_json(client, f"/api/records/{record_id}", {"data": {}, "lock_version": "x"}, auth, "patch")

@@ -31,6 +31,7 @@ so the workflow starts it the way a user's submission does). Then:
 Test-client times are server time plus a small, constant in-process overhead that the bare
 endpoint pays too. Exits 1 when a target is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,13 +57,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "platform"))
 sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
 
+from bench_forms import ensure_database, formwork_app, timed  # noqa: E402
 from flask import Flask, jsonify  # noqa: E402
 from flask_sqlalchemy import SQLAlchemy  # noqa: E402
 from sqlalchemy import String, create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
 
-from bench_forms import ensure_database, formwork_app, timed  # noqa: E402
 from formwork.config import normalise_database_url  # noqa: E402
 from formwork.db_types import Timestamp, utcnow  # noqa: E402
 from formwork.extensions import db  # noqa: E402
@@ -81,10 +82,22 @@ BENCH_FORM: dict[str, Any] = {
     "title": {"zh-CN": "基准申请", "en": "Benchmark request"},
     "title_field": "subject",
     "fields": [
-        {"key": "subject", "type": "text", "label": {"zh-CN": "事项", "en": "Subject"}, "required": True,
-         "max_length": 200},
-        {"key": "amount", "type": "money", "label": {"zh-CN": "金额", "en": "Amount"}, "required": True,
-         "currency": "CNY", "min": 0.01, "max": 1000000},
+        {
+            "key": "subject",
+            "type": "text",
+            "label": {"zh-CN": "事项", "en": "Subject"},
+            "required": True,
+            "max_length": 200,
+        },
+        {
+            "key": "amount",
+            "type": "money",
+            "label": {"zh-CN": "金额", "en": "Amount"},
+            "required": True,
+            "currency": "CNY",
+            "min": 0.01,
+            "max": 1000000,
+        },
     ],
 }
 BENCH_ROUTE: dict[str, Any] = {
@@ -102,8 +115,9 @@ BENCH_ROUTE: dict[str, Any] = {
 
 
 @contextmanager
-def private_schema(url: str, schema: str, *, keep: bool = False,
-                   fresh: bool = True) -> Iterator[tuple[str, dict[str, Any], str]]:
+def private_schema(
+    url: str, schema: str, *, keep: bool = False, fresh: bool = True
+) -> Iterator[tuple[str, dict[str, Any], str]]:
     """(URL with the schema as search path, engine options, description) of a PostgreSQL schema.
 
     The schema is created empty (``fresh``) or reused, and dropped afterwards unless ``keep``.
@@ -120,8 +134,11 @@ def private_schema(url: str, schema: str, *, keep: bool = False,
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
     scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        yield (scoped.render_as_string(hide_password=False), {},
-               f"PostgreSQL {make_url(url).database} (schema {schema}{', kept' if keep else ', dropped afterwards'})")
+        yield (
+            scoped.render_as_string(hide_password=False),
+            {},
+            f"PostgreSQL {make_url(url).database} (schema {schema}{', kept' if keep else ', dropped afterwards'})",
+        )
     finally:
         if not keep:
             with admin.begin() as conn:
@@ -184,9 +201,12 @@ def bare_app(url: str, engine_options: dict[str, Any], tasks: int) -> Flask:
     bare_db = app.extensions["sqlalchemy"]
     with app.app_context():
         BareBase.metadata.create_all(bare_db.engine)
-        bare_db.session.execute(text(
-            "INSERT INTO bench_bare_tasks (assignee_id, status) SELECT 1, 'open' FROM generate_series(1, :n)"
-        ), {"n": tasks})
+        bare_db.session.execute(
+            text(
+                "INSERT INTO bench_bare_tasks (assignee_id, status) SELECT 1, 'open' FROM generate_series(1, :n)"
+            ),
+            {"n": tasks},
+        )
         bare_db.session.commit()
     return app
 
@@ -199,11 +219,18 @@ def claim(index: int, big: bool) -> dict[str, Any]:
     day = (date.today() - timedelta(days=2)).isoformat()
     amount = "20000.00" if big else f"{120 + index % 50}.50"
     return {
-        "category": "travel", "reason": f"Customer visit {index}", "trip_destination": "Shanghai",
-        "trip_start": day, "trip_end": day,
-        "lines": [{"date": day, "type": kind, "amount": amount, "invoice_no": f"{60000000 + index * 3 + n:08d}"}
-                  for n, kind in enumerate(("transport", "hotel", "meals"))],
-        "payee_name": "Alice Wang", "payee_bank": "Bank of Shanghai", "payee_account": "6222020200112233445",
+        "category": "travel",
+        "reason": f"Customer visit {index}",
+        "trip_destination": "Shanghai",
+        "trip_start": day,
+        "trip_end": day,
+        "lines": [
+            {"date": day, "type": kind, "amount": amount, "invoice_no": f"{60000000 + index * 3 + n:08d}"}
+            for n, kind in enumerate(("transport", "hotel", "meals"))
+        ],
+        "payee_name": "Alice Wang",
+        "payee_bank": "Bank of Shanghai",
+        "payee_account": "6222020200112233445",
     }
 
 
@@ -215,8 +242,11 @@ def submit_records(app: Flask, form_key: str, count: int, *, start: int = 0) -> 
     with app.app_context():
         alice = db.session.scalar(select(User).where(User.username == "alice"))
         for i in range(start, start + count):
-            raw = ({"subject": f"Benchmark request {i}", "amount": f"{100 + i % 900}.00"} if form_key == "bench_request"
-                   else claim(i, big=i % 2 == 0))
+            raw = (
+                {"subject": f"Benchmark request {i}", "amount": f"{100 + i % 900}.00"}
+                if form_key == "bench_request"
+                else claim(i, big=i % 2 == 0)
+            )
             create_record(form_key, raw, alice, submit=True)
         db.session.remove()
 
@@ -227,10 +257,18 @@ def open_task_ids(app: Flask, username: str, step_key: str) -> list[int]:
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
-        ids = list(db.session.scalars(
-            select(Task.id).where(Task.assignee_id == user.id, Task.status == "open", Task.kind == "approval",
-                                  Task.step_key == step_key).order_by(Task.id)
-        ))
+        ids = list(
+            db.session.scalars(
+                select(Task.id)
+                .where(
+                    Task.assignee_id == user.id,
+                    Task.status == "open",
+                    Task.kind == "approval",
+                    Task.step_key == step_key,
+                )
+                .order_by(Task.id)
+            )
+        )
         db.session.remove()
     return ids
 
@@ -242,7 +280,9 @@ def tokens(app: Flask, *usernames: str) -> dict[str, str]:
     with app.app_context():
         result = {}
         for name in usernames:
-            result[name] = create_token(db.session.scalar(select(User).where(User.username == name)), "benchmark")
+            result[name] = create_token(
+                db.session.scalar(select(User).where(User.username == name)), "benchmark"
+            )
         db.session.commit()
         db.session.remove()
     return result
@@ -261,8 +301,9 @@ def publish_bench_route(app: Flask) -> None:
 # ----------------------------------------------------------------------------- (a) one process
 
 
-def compare(app: Flask, bare: Flask, token: str, task_ids: list[int], bare_ids: list[int],
-            rounds: int) -> tuple[float, float, list[float], list[float]]:
+def compare(
+    app: Flask, bare: Flask, token: str, task_ids: list[int], bare_ids: list[int], rounds: int
+) -> tuple[float, float, list[float], list[float]]:
     """Approve ``task_ids`` (Formwork) and update ``bare_ids`` (bare) in alternating batches."""
     api, floor = app.test_client(), bare.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -271,9 +312,11 @@ def compare(app: Flask, bare: Flask, token: str, task_ids: list[int], bare_ids: 
     app_ms: list[float] = []
     bare_ms: list[float] = []
     for r in range(rounds):
-        for task_id in task_ids[cuts[r]:cuts[r + 1]]:
-            app_ms.append(timed(lambda: api.post(f"/api/tasks/{task_id}/decision", json=body, headers=headers), 200))
-        for row_id in bare_ids[cuts[r]:cuts[r + 1]]:
+        for task_id in task_ids[cuts[r] : cuts[r + 1]]:
+            app_ms.append(
+                timed(lambda: api.post(f"/api/tasks/{task_id}/decision", json=body, headers=headers), 200)
+            )
+        for row_id in bare_ids[cuts[r] : cuts[r + 1]]:
             bare_ms.append(timed(lambda: floor.post(f"/bare/tasks/{row_id}/decision", json=body), 200))
     return 1000 * len(app_ms) / sum(app_ms), 1000 * len(bare_ms) / sum(bare_ms), app_ms, bare_ms
 
@@ -308,8 +351,9 @@ class KeptAlive:
         self.conn.close()
 
 
-def compare_http(app_port: int, bare_port: int, token: str, task_ids: list[int], bare_ids: list[int],
-                 rounds: int) -> tuple[float, float, list[float], list[float]]:
+def compare_http(
+    app_port: int, bare_port: int, token: str, task_ids: list[int], bare_ids: list[int], rounds: int
+) -> tuple[float, float, list[float], list[float]]:
     """``compare`` end to end over HTTP: one keep-alive connection to each server, one request at a time."""
     api = KeptAlive(app_port, {"Authorization": f"Bearer {token}"})
     floor = KeptAlive(bare_port, {})
@@ -319,9 +363,9 @@ def compare_http(app_port: int, bare_port: int, token: str, task_ids: list[int],
     bare_ms: list[float] = []
     try:
         for r in range(rounds):
-            for task_id in task_ids[cuts[r]:cuts[r + 1]]:
+            for task_id in task_ids[cuts[r] : cuts[r + 1]]:
                 app_ms.append(api.post(f"/api/tasks/{task_id}/decision", body))
-            for row_id in bare_ids[cuts[r]:cuts[r + 1]]:
+            for row_id in bare_ids[cuts[r] : cuts[r + 1]]:
                 bare_ms.append(floor.post(f"/bare/tasks/{row_id}/decision", body))
     finally:
         api.close()
@@ -334,7 +378,9 @@ def verify_closed(app: Flask, task_ids: list[int]) -> None:
     from formwork.workflow.models import Task
 
     with app.app_context():
-        still_open = db.session.scalar(select(func.count()).where(Task.id.in_(task_ids), Task.status != "approved"))
+        still_open = db.session.scalar(
+            select(func.count()).where(Task.id.in_(task_ids), Task.status != "approved")
+        )
         db.session.remove()
     if still_open:
         raise SystemExit(f"{still_open} of the approved tasks are not approved in the database")
@@ -364,6 +410,7 @@ def breakdown(app: Flask, token: str, task_ids: list[int]) -> dict[str, float]:
             finally:
                 spent["transactions"] += 1
                 spent["transaction_time"] += time.perf_counter() - started
+
         return wrapper
 
     commit, rollback = psycopg.Connection.commit, psycopg.Connection.rollback
@@ -375,16 +422,25 @@ def breakdown(app: Flask, token: str, task_ids: list[int]) -> dict[str, float]:
         headers = {"Authorization": f"Bearer {token}"}
         started = time.perf_counter()
         for task_id in task_ids:
-            timed(lambda: api.post(f"/api/tasks/{task_id}/decision", json={"action": "approve"}, headers=headers), 200)
+            timed(
+                lambda: api.post(
+                    f"/api/tasks/{task_id}/decision", json={"action": "approve"}, headers=headers
+                ),
+                200,
+            )
         total = time.perf_counter() - started
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
         psycopg.Connection.commit, psycopg.Connection.rollback = commit, rollback  # type: ignore[method-assign]
     n = len(task_ids)
-    return {"total_ms": 1000 * total / n, "statements": spent["statements"] / n,
-            "statement_ms": 1000 * spent["statement_time"] / n, "transactions": spent["transactions"] / n,
-            "transaction_ms": 1000 * spent["transaction_time"] / n}
+    return {
+        "total_ms": 1000 * total / n,
+        "statements": spent["statements"] / n,
+        "statement_ms": 1000 * spent["statement_time"] / n,
+        "transactions": spent["transactions"] / n,
+        "transaction_ms": 1000 * spent["transaction_time"] / n,
+    }
 
 
 # ----------------------------------------------------------------------------- (b) gunicorn
@@ -397,22 +453,48 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, instance: Path, workers: int, worker_class: str, threads: int, *,
-             app: str = "wsgi:app", probe: str = "/api/tasks") -> Iterator[int]:
+def gunicorn(
+    url: str,
+    instance: Path,
+    workers: int,
+    worker_class: str,
+    threads: int,
+    *,
+    app: str = "wsgi:app",
+    probe: str = "/api/tasks",
+) -> Iterator[int]:
     """A gunicorn serving ``app`` (default Formwork's ``wsgi:app``) on the benchmark schema; yields its
     port; stopped afterwards."""
     port = free_port()
-    env = dict(os.environ, FORMWORK_DATABASE_URL=url, FORMWORK_INSTANCE_PATH=str(instance),
-               FORMWORK_SECRET_KEY="bench-secret", FORMWORK_DEMO="1", BENCH_BARE_DATABASE_URL=url,
-               PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "benchmarks"), str(ROOT / "platform")]))
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", worker_class,
-               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"]
+    env = dict(
+        os.environ,
+        FORMWORK_DATABASE_URL=url,
+        FORMWORK_INSTANCE_PATH=str(instance),
+        FORMWORK_SECRET_KEY="bench-secret",
+        FORMWORK_DEMO="1",
+        BENCH_BARE_DATABASE_URL=url,
+        PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "benchmarks"), str(ROOT / "platform")]),
+    )
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-w",
+        str(workers),
+        "-k",
+        worker_class,
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "30",
+    ]
     if worker_class == "gthread":
         command += ["--threads", str(threads)]
     log_path = instance / f"gunicorn-{port}.log"
     log = log_path.open("w")
-    server = subprocess.Popen([*command, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [*command, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -439,8 +521,9 @@ def gunicorn(url: str, instance: Path, workers: int, worker_class: str, threads:
         log.close()
 
 
-def load(port: int, token: str, task_ids: list[int], clients: int, seconds: float
-         ) -> tuple[int, float, list[float], dict[int, int]]:
+def load(
+    port: int, token: str, task_ids: list[int], clients: int, seconds: float
+) -> tuple[int, float, list[float], dict[int, int]]:
     """Approve distinct tasks from ``clients`` keep-alive connections until done or ``seconds`` pass."""
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
     for task_id in task_ids:
@@ -498,16 +581,24 @@ def load(port: int, token: str, task_ids: list[int], clients: int, seconds: floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default=DEFAULT_DATABASE, help=f"PostgreSQL URL (default: {DEFAULT_DATABASE})")
+    parser.add_argument(
+        "--database", default=DEFAULT_DATABASE, help=f"PostgreSQL URL (default: {DEFAULT_DATABASE})"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer tasks (a smoke run, noisier figures)")
     # gthread keeps connections alive and overlaps one thread's database wait with another's
     # Python; on 2 cores it measured about 2.5 times the throughput of sync workers.
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
-    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"),
-                        help="gunicorn worker class (default gthread)")
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        choices=("sync", "gthread"),
+        help="gunicorn worker class (default gthread)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker (default 2)")
     parser.add_argument("--clients", type=int, default=12, help="concurrent client connections (default 12)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="longest load phase in seconds (default 15)")
+    parser.add_argument(
+        "--seconds", type=float, default=15.0, help="longest load phase in seconds (default 15)"
+    )
     args = parser.parse_args()
     if not args.database.startswith(("postgres://", "postgresql")):
         raise SystemExit("this benchmark needs PostgreSQL (--database postgresql://...)")
@@ -516,14 +607,17 @@ def main() -> int:
     served = int(3000 * scale)
     over_http = int(300 * scale)  # approvals per comparison in (a')
 
-    with tempfile.TemporaryDirectory(prefix="formwork-bench-instance-") as instance, private_schema(
-        args.database, PG_SCHEMA
-    ) as (url, engine_options, described):
+    with (
+        tempfile.TemporaryDirectory(prefix="formwork-bench-instance-") as instance,
+        private_schema(args.database, PG_SCHEMA) as (url, engine_options, described),
+    ):
         instance_path = Path(instance)
         app = formwork_app(url, engine_options, instance_path)
         publish_bench_route(app)
         print(f"Formwork approvals benchmark on {described}")
-        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n")
+        print(
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n"
+        )
 
         started = time.perf_counter()
         submit_records(app, "bench_request", one_step + over_http + served + PROFILED)
@@ -532,9 +626,13 @@ def main() -> int:
         simple = open_task_ids(app, "bob", "approve")
         heads = open_task_ids(app, "bob", "department_head")
         if len(simple) != one_step + over_http + served + PROFILED or len(heads) != demo + over_http:
-            raise SystemExit(f"prepared {len(simple)} one-step and {len(heads)} department-head tasks, "
-                             f"expected {one_step + over_http + served + PROFILED} and {demo + over_http}")
-        print(f"prepared {len(simple) + len(heads)} open tasks through the records service in {prepared:.1f} s\n")
+            raise SystemExit(
+                f"prepared {len(simple)} one-step and {len(heads)} department-head tasks, "
+                f"expected {one_step + over_http + served + PROFILED} and {demo + over_http}"
+            )
+        print(
+            f"prepared {len(simple) + len(heads)} open tasks through the records service in {prepared:.1f} s\n"
+        )
         keys = tokens(app, "bob", "carol")
         bare = bare_app(url, engine_options, one_step + 2 * demo + 3 * over_http + 100)
         bare_rows = iter(range(1, one_step + 2 * demo + 3 * over_http + 101))
@@ -545,24 +643,39 @@ def main() -> int:
         results: list[tuple[str, bool, str]] = []
         reported: list[tuple[str, str]] = []
 
-        def report(tag: str, label: str, n: int, app_rate: float, bare_rate: float, app_ms: list[float],
-                   bare_ms: list[float]) -> None:
+        def report(
+            tag: str,
+            label: str,
+            n: int,
+            app_rate: float,
+            bare_rate: float,
+            app_ms: list[float],
+            bare_ms: list[float],
+        ) -> None:
             ratio = app_rate / bare_rate
             targeted = tag == "(a')"  # the target is stated end to end over HTTP; server time is reported
             print(f"{tag} {label}: {n} approvals")
-            print(f"    Formwork API : {app_rate:8.1f} approvals/s   median {statistics.median(app_ms):6.2f} ms")
-            print(f"    bare Flask   : {bare_rate:8.1f} updates/s     median {statistics.median(bare_ms):6.2f} ms")
-            print(f"    ratio        : {ratio:8.1%}   "
-                  + (f"(target >= {TARGET_RATIO:.0%})\n" if targeted else "(server time, reported)\n"))
+            print(
+                f"    Formwork API : {app_rate:8.1f} approvals/s   median {statistics.median(app_ms):6.2f} ms"
+            )
+            print(
+                f"    bare Flask   : {bare_rate:8.1f} updates/s     median {statistics.median(bare_ms):6.2f} ms"
+            )
+            print(
+                f"    ratio        : {ratio:8.1%}   "
+                + (f"(target >= {TARGET_RATIO:.0%})\n" if targeted else "(server time, reported)\n")
+            )
             if targeted:
-                results.append((f"{tag} {label.split(' (')[0]} vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}"))
+                results.append(
+                    (f"{tag} {label.split(' (')[0]} vs bare", ratio >= TARGET_RATIO, f"{ratio:.1%}")
+                )
             else:
                 reported.append((f"{tag} {label.split(' (')[0]} vs bare (server time)", f"{ratio:.1%}"))
 
         # Warm both sides up (first requests compile routes, fill caches, open pool connections).
         compare(app, bare, keys["bob"], simple[:20], next_bare(20), 1)
         simple = simple[20:]
-        one_step_ids, simple = simple[:one_step - 20], simple[one_step - 20:]
+        one_step_ids, simple = simple[: one_step - 20], simple[one_step - 20 :]
         http_simple, simple = simple[:over_http], simple[over_http:]
         served_ids, profiled_ids = simple[:-PROFILED], simple[-PROFILED:]
         heads, http_heads = heads[:demo], heads[demo:]
@@ -579,24 +692,35 @@ def main() -> int:
         finance = open_task_ids(app, "carol", "finance_review")
         if len(finance) != demo:
             raise SystemExit(f"carol holds {len(finance)} finance review tasks, expected {demo}")
-        report("(a)", FINANCE, len(finance), *compare(app, bare, keys["carol"], finance, next_bare(len(finance)),
-                                                      rounds))
+        report(
+            "(a)",
+            FINANCE,
+            len(finance),
+            *compare(app, bare, keys["carol"], finance, next_bare(len(finance)), rounds),
+        )
         verify_closed(app, finance)
         with app.app_context():
             from formwork.workflow.models import Task
 
             def waiting(step: str) -> int:
-                return db.session.scalar(select(func.count(func.distinct(Task.record_id))).where(
-                    Task.step_key == step, Task.status == "open", Task.kind == "approval"))
+                return db.session.scalar(
+                    select(func.count(func.distinct(Task.record_id))).where(
+                        Task.step_key == step, Task.status == "open", Task.kind == "approval"
+                    )
+                )
 
             cfo, cashier = waiting("cfo"), waiting("cashier")
             db.session.remove()
-        print(f"    routed on: {cfo} claims to the CFO (total >= 50,000), {cashier} straight to the cashier\n")
+        print(
+            f"    routed on: {cfo} claims to the CFO (total >= 50,000), {cashier} straight to the cashier\n"
+        )
 
         split = breakdown(app, keys["bob"], profiled_ids)
         verify_closed(app, profiled_ids)
         python_ms = split["total_ms"] - split["statement_ms"] - split["transaction_ms"]
-        print(f"    where one approval's {split['total_ms']:.2f} ms go (one-step route, {PROFILED} approvals):")
+        print(
+            f"    where one approval's {split['total_ms']:.2f} ms go (one-step route, {PROFILED} approvals):"
+        )
         print(f"      {split['statements']:5.1f} SQL statements      {split['statement_ms']:6.2f} ms")
         print(f"      {split['transactions']:5.1f} commits/rollbacks   {split['transaction_ms']:6.2f} ms")
         print(f"      Python (Flask, ORM, runtime) {python_ms:6.2f} ms\n")
@@ -607,23 +731,40 @@ def main() -> int:
             db.engine.dispose()
         with bare.app_context():
             bare.extensions["sqlalchemy"].engine.dispose()
-        with gunicorn(url, instance_path, 1, "gthread", 1) as app_port, gunicorn(
-            url, instance_path, 1, "gthread", 1, app="bench_approvals:bare_wsgi()", probe="/bare/ping"
-        ) as bare_port:
+        with (
+            gunicorn(url, instance_path, 1, "gthread", 1) as app_port,
+            gunicorn(
+                url, instance_path, 1, "gthread", 1, app="bench_approvals:bare_wsgi()", probe="/bare/ping"
+            ) as bare_port,
+        ):
             warm_http = http_simple[:20]
             compare_http(app_port, bare_port, keys["bob"], warm_http, next_bare(20), 1)
             ids = http_simple[20:]
-            report("(a')", ONE_STEP + " over HTTP", len(ids),
-                   *compare_http(app_port, bare_port, keys["bob"], ids, next_bare(len(ids)), rounds))
+            report(
+                "(a')",
+                ONE_STEP + " over HTTP",
+                len(ids),
+                *compare_http(app_port, bare_port, keys["bob"], ids, next_bare(len(ids)), rounds),
+            )
             verify_closed(app, http_simple)
-            report("(a')", HEAD + " over HTTP", len(http_heads),
-                   *compare_http(app_port, bare_port, keys["bob"], http_heads, next_bare(len(http_heads)), rounds))
+            report(
+                "(a')",
+                HEAD + " over HTTP",
+                len(http_heads),
+                *compare_http(
+                    app_port, bare_port, keys["bob"], http_heads, next_bare(len(http_heads)), rounds
+                ),
+            )
             verify_closed(app, http_heads)
             finance = open_task_ids(app, "carol", "finance_review")
             if len(finance) != over_http:
                 raise SystemExit(f"carol holds {len(finance)} finance review tasks, expected {over_http}")
-            report("(a')", FINANCE + " over HTTP", len(finance),
-                   *compare_http(app_port, bare_port, keys["carol"], finance, next_bare(len(finance)), rounds))
+            report(
+                "(a')",
+                FINANCE + " over HTTP",
+                len(finance),
+                *compare_http(app_port, bare_port, keys["carol"], finance, next_bare(len(finance)), rounds),
+            )
             verify_closed(app, finance)
 
         # (b) gunicorn workers, driven over loopback by keep-alive client threads.
@@ -632,20 +773,29 @@ def main() -> int:
             db.engine.dispose()
         with gunicorn(url, instance_path, args.workers, args.worker_class, args.threads) as port:
             load(port, keys["bob"], served_ids[:100], args.clients, 10)  # warm every worker up
-            approved, elapsed, latencies, statuses = load(port, keys["bob"], served_ids[100:], args.clients,
-                                                          args.seconds)
-        verify_closed(app, served_ids[:100 + approved])
+            approved, elapsed, latencies, statuses = load(
+                port, keys["bob"], served_ids[100:], args.clients, args.seconds
+            )
+        verify_closed(app, served_ids[: 100 + approved])
         rate = approved / elapsed
         worker = f"{args.workers} {args.worker_class} workers" + (
-            f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+            f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        )
         print(f"(b) gunicorn ({worker}), {args.clients} keep-alive clients over loopback, one-step route")
-        print(f"    {approved} approvals in {elapsed:.1f} s: {rate:8.1f} approvals/s   "
-              f"median {statistics.median(latencies):6.2f} ms   p90 {statistics.quantiles(latencies, n=10)[-1]:6.2f} ms")
+        print(
+            f"    {approved} approvals in {elapsed:.1f} s: {rate:8.1f} approvals/s   "
+            f"median {statistics.median(latencies):6.2f} ms   p90 {statistics.quantiles(latencies, n=10)[-1]:6.2f} ms"
+        )
         if set(statuses) != {200}:
             print(f"    statuses: {statuses}")
         print(f"    goal         : >= {TARGET_PER_SECOND:.0f} approvals/s\n")
-        results.append(("(b) gunicorn approvals/s", rate >= TARGET_PER_SECOND and set(statuses) == {200},
-                        f"{rate:.1f}/s"))
+        results.append(
+            (
+                "(b) gunicorn approvals/s",
+                rate >= TARGET_PER_SECOND and set(statuses) == {200},
+                f"{rate:.1f}/s",
+            )
+        )
 
         for name, figure in reported:
             print(f"    ----  {name}: {figure}")

@@ -19,6 +19,7 @@ with ``--database postgresql://...`` a private schema that is dropped afterwards
 Requests go through Flask's test client, so the times are server time plus a small, constant
 in-process overhead (the bare endpoints pay it too). Exits 1 when a target is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -104,17 +105,36 @@ def _label(zh: str, en: str) -> dict[str, str]:
 
 # Fields an organisation commonly adds to a claim: with them the claim has WIDE_FIELDS top-level fields.
 EXTRA_FIELDS: list[dict[str, Any]] = [
-    {"key": "employee_no", "type": "text", "label": _label("工号", "Employee number"), "max_length": 20,
-     "pattern": "^[A-Z0-9-]*$"},
-    {"key": "cost_centre", "type": "choice", "label": _label("成本中心", "Cost centre"),
-     "options": [{"value": code, "label": _label(code, code)} for code in ("CC100", "CC200", "CC300")]},
+    {
+        "key": "employee_no",
+        "type": "text",
+        "label": _label("工号", "Employee number"),
+        "max_length": 20,
+        "pattern": "^[A-Z0-9-]*$",
+    },
+    {
+        "key": "cost_centre",
+        "type": "choice",
+        "label": _label("成本中心", "Cost centre"),
+        "options": [{"value": code, "label": _label(code, code)} for code in ("CC100", "CC200", "CC300")],
+    },
     {"key": "project_code", "type": "text", "label": _label("项目编号", "Project code"), "max_length": 30},
     {"key": "phone", "type": "text", "label": _label("联系电话", "Phone"), "max_length": 20},
-    {"key": "advance", "type": "money", "currency": "CNY", "label": _label("已借款", "Advance received"),
-     "min": "0"},
+    {
+        "key": "advance",
+        "type": "money",
+        "currency": "CNY",
+        "label": _label("已借款", "Advance received"),
+        "min": "0",
+    },
     {"key": "urgent", "type": "boolean", "label": _label("加急", "Urgent")},
-    {"key": "remarks", "type": "long_text", "label": _label("备注", "Remarks"), "max_length": 1000,
-     "visible_when": "urgent"},
+    {
+        "key": "remarks",
+        "type": "long_text",
+        "label": _label("备注", "Remarks"),
+        "max_length": 1000,
+        "visible_when": "urgent",
+    },
 ]
 
 
@@ -167,8 +187,12 @@ def bare_app(url: str, engine_options: dict[str, Any], owner_id: int) -> Flask:
     @app.post("/bare/forms/<key>/records")
     def insert(key: str):
         body = request.get_json()
-        row = BareRecord(form_key=key, data=body["data"], status="submitted" if body.get("submit") else "draft",
-                         owner_id=owner_id)
+        row = BareRecord(
+            form_key=key,
+            data=body["data"],
+            status="submitted" if body.get("submit") else "draft",
+            owner_id=owner_id,
+        )
         bare_db.session.add(row)
         bare_db.session.commit()
         return jsonify({"id": row.id, "form_key": key, "status": row.status, "data": row.data}), 201
@@ -270,8 +294,9 @@ def ensure_database(url: str) -> None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": target.database}).scalar()
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).scalar()
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     finally:
@@ -362,10 +387,13 @@ def main() -> int:
     submits, rounds = max(10, int(100 * scale)), 4
     renders, evaluations = max(20, int(200 * scale)), max(20, int(300 * scale))
 
-    with tempfile.TemporaryDirectory(prefix="formwork-bench-instance-") as instance, database(args.database) as (
-        url,
-        engine_options,
-        described,
+    with (
+        tempfile.TemporaryDirectory(prefix="formwork-bench-instance-") as instance,
+        database(args.database) as (
+            url,
+            engine_options,
+            described,
+        ),
     ):
         app = formwork_app(url, engine_options, Path(instance))
         with app.app_context():
@@ -391,19 +419,29 @@ def main() -> int:
         with app.app_context():
             from formwork.definitions import store
 
-            store.publish(claim_copy(PLAIN_KEY, _label("费用报销（无审批）", "Expense claim (no route)")),
-                          source="bench_forms")
+            store.publish(
+                claim_copy(PLAIN_KEY, _label("费用报销（无审批）", "Expense claim (no route)")),
+                source="bench_forms",
+            )
             db.session.commit()
             db.session.remove()
         results: list[tuple[str, bool, str]] = []
-        for key, label, targeted in ((PLAIN_KEY, "the form machinery (the claim's form, no route)", True),
-                                     (FORM_KEY, "the demo claim, which also starts its approval route", False)):
+        for key, label, targeted in (
+            (PLAIN_KEY, "the form machinery (the claim's form, no route)", True),
+            (FORM_KEY, "the demo claim, which also starts its approval route", False),
+        ):
+
             def submit_app(key: str = key):
-                return api.post(f"/api/forms/{key}/records", json={"data": expense_claim(10), "submit": True},
-                                headers=headers)
+                return api.post(
+                    f"/api/forms/{key}/records",
+                    json={"data": expense_claim(10), "submit": True},
+                    headers=headers,
+                )
 
             def submit_bare(key: str = key):
-                return floor.post(f"/bare/forms/{key}/records", json={"data": expense_claim(10), "submit": True})
+                return floor.post(
+                    f"/bare/forms/{key}/records", json={"data": expense_claim(10), "submit": True}
+                )
 
             for _ in range(10):
                 timed(submit_app, 201)
@@ -420,18 +458,27 @@ def main() -> int:
             print(f"    bare Flask   : {bare_rate:8.1f} req/s   median {statistics.median(bare_ms):6.2f} ms")
             if targeted:
                 print(f"    ratio        : {ratio:8.1%}   (target >= {TARGET_THROUGHPUT_RATIO:.0%})\n")
-                results.append(("(a) submit throughput vs bare", ratio >= TARGET_THROUGHPUT_RATIO, f"{ratio:.1%}"))
+                results.append(
+                    ("(a) submit throughput vs bare", ratio >= TARGET_THROUGHPUT_RATIO, f"{ratio:.1%}")
+                )
             else:
-                print(f"    ratio        : {ratio:8.1%}   (reported; the route's own work has its targets in "
-                      "bench_approvals.py)\n")
+                print(
+                    f"    ratio        : {ratio:8.1%}   (reported; the route's own work has its targets in "
+                    "bench_approvals.py)\n"
+                )
 
         # (b) the form page with 5 line items: a draft being edited, in a signed-in browser session.
         browser = app.test_client()
         sign_in(browser)
-        draft = api.post(f"/api/forms/{FORM_KEY}/records", json={"data": expense_claim(5), "submit": False},
-                         headers=headers)
+        draft = api.post(
+            f"/api/forms/{FORM_KEY}/records",
+            json={"data": expense_claim(5), "submit": False},
+            headers=headers,
+        )
         if draft.status_code != 201:
-            raise SystemExit(f"creating the draft failed: {draft.status_code} {draft.get_data(as_text=True)[:500]}")
+            raise SystemExit(
+                f"creating the draft failed: {draft.status_code} {draft.get_data(as_text=True)[:500]}"
+            )
         record_id = draft.get_json()["id"]
         page_url = f"/records/{record_id}/edit"
         render = lambda: browser.get(page_url)  # noqa: E731
@@ -440,8 +487,10 @@ def main() -> int:
         html = browser.get(page_url).get_data(as_text=True)
         rows = html.count('name="lines[')
         print("(b) GET the expense claim form with 5 line items")
-        print(f"    Formwork page: median {render_median:6.2f} ms   p90 {render_p90:6.2f} ms   "
-              f"({len(html) // 1024} KiB, {rows} line-item inputs)")
+        print(
+            f"    Formwork page: median {render_median:6.2f} ms   p90 {render_p90:6.2f} ms   "
+            f"({len(html) // 1024} KiB, {rows} line-item inputs)"
+        )
         print(f"    bare Flask   : median {bare_read_median:6.2f} ms   (GET one stored record as JSON)")
 
         # The same page for the claim widened to 20 top-level fields.
@@ -451,18 +500,34 @@ def main() -> int:
             store.publish(wide_claim_definition(), source="bench_forms")
             db.session.commit()
             db.session.remove()
-        wide = api.post(f"/api/forms/{WIDE_KEY}/records",
-                        json={"data": {**expense_claim(5), "employee_no": "E-1024", "cost_centre": "CC200",
-                                       "project_code": "P-2026-17", "phone": "13800000000", "advance": "500.00",
-                                       "urgent": True, "remarks": "Needed before the month closes"},
-                              "submit": False}, headers=headers)
+        wide = api.post(
+            f"/api/forms/{WIDE_KEY}/records",
+            json={
+                "data": {
+                    **expense_claim(5),
+                    "employee_no": "E-1024",
+                    "cost_centre": "CC200",
+                    "project_code": "P-2026-17",
+                    "phone": "13800000000",
+                    "advance": "500.00",
+                    "urgent": True,
+                    "remarks": "Needed before the month closes",
+                },
+                "submit": False,
+            },
+            headers=headers,
+        )
         if wide.status_code != 201:
-            raise SystemExit(f"creating the wide draft failed: {wide.status_code} {wide.get_data(as_text=True)[:500]}")
+            raise SystemExit(
+                f"creating the wide draft failed: {wide.status_code} {wide.get_data(as_text=True)[:500]}"
+            )
         wide_url = f"/records/{wide.get_json()['id']}/edit"
         wide_median, wide_p90 = median_ms(lambda: browser.get(wide_url), 200, renders, warmup=10)
         wide_html = browser.get(wide_url).get_data(as_text=True)
-        print(f"    {WIDE_FIELDS} fields + 5 line items: median {wide_median:6.2f} ms   p90 {wide_p90:6.2f} ms   "
-              f"({len(wide_html) // 1024} KiB)")
+        print(
+            f"    {WIDE_FIELDS} fields + 5 line items: median {wide_median:6.2f} ms   p90 {wide_p90:6.2f} ms   "
+            f"({len(wide_html) // 1024} KiB)"
+        )
         print(f"    target       : median < {TARGET_RENDER_MS:.0f} ms\n")
 
         # (c) htmx re-evaluation: the page's own fields, one amount changed, posted as htmx does.
@@ -481,8 +546,11 @@ def main() -> int:
 
         results += [
             ("(b) form GET median", render_median < TARGET_RENDER_MS, f"{render_median:.2f} ms"),
-            (f"(b) form GET median, {WIDE_FIELDS} fields + 5 line items", wide_median < TARGET_RENDER_MS,
-             f"{wide_median:.2f} ms"),
+            (
+                f"(b) form GET median, {WIDE_FIELDS} fields + 5 line items",
+                wide_median < TARGET_RENDER_MS,
+                f"{wide_median:.2f} ms",
+            ),
             ("(c) htmx evaluate median", evaluate_median < TARGET_EVALUATE_MS, f"{evaluate_median:.2f} ms"),
         ]
         for name, ok, figure in results:

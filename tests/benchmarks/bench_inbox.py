@@ -235,7 +235,9 @@ def main() -> int:
             ("GET /inbox?sort=newest&page=25 (page)", lambda: browser.get("/inbox?sort=newest&page=25")),
         ]
         plan = inbox_plan(app, lambda: api.get("/api/tasks", headers=headers))
-        print("The inbox page query as GET /api/tasks sends it (bob, first page), EXPLAIN (ANALYZE, BUFFERS):")
+        print(
+            "The inbox page query as GET /api/tasks sends it (bob, first page), EXPLAIN (ANALYZE, BUFFERS):"
+        )
         for line in plan:
             print("    " + line)
         print()

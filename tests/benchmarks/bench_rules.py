@@ -14,6 +14,7 @@ amount ``j * 5``. Printed:
 Target: engine ≥ 60 % of raw events/s; the script exits 1 when it is missed.
 Run: ``.venv/bin/python tests/benchmarks/bench_rules.py``.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -45,12 +46,18 @@ class BareHost(durable_engine.Host):
     def get_action(self, action_name: str):  # noqa: ANN201
         def act(closure: object) -> None:
             self.fired.append(action_name)
+
         return act
 
 
 def raw_rules() -> dict:
-    return {f"r{i}": {"all": [{"m": {"$and": [{"form": f"f{i % 20}"}, {"$gt": {"amount": i * 100}}]}}],
-                      "run": f"r{i}"} for i in range(RULES)}
+    return {
+        f"r{i}": {
+            "all": [{"m": {"$and": [{"form": f"f{i % 20}"}, {"$gt": {"amount": i * 100}}]}}],
+            "run": f"r{i}",
+        }
+        for i in range(RULES)
+    }
 
 
 def raw_events() -> float:

@@ -5,6 +5,7 @@ seeded and the demo definitions published — the same steps as ``./dev demo``. 
 skips: if Chromium cannot start, the tests fail, so CI cannot go green without exercising a browser.
 A failing test leaves a screenshot in ``test-results/``.
 """
+
 from __future__ import annotations
 
 import re
@@ -92,7 +93,9 @@ def browser():
     except ImportError as exc:  # pragma: no cover - the test extra installs it
         pytest.fail(f"Playwright is not installed ({exc}); run ./dev setup", pytrace=False)
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install the chromium package (apt-get install chromium)", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: install the chromium package (apt-get install chromium)", pytrace=False
+        )
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -3,6 +3,7 @@
 Locators are the accessible ones (label, role and accessible name), so these tests check what
 a person — or a screen reader — meets on the page, not the markup behind it.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,6 @@ from playwright.sync_api import Locator, Page, expect
 
 REASON = "Client visit to Shanghai"
 AMOUNTS = ["1200.50", "388", "45.25"]
-
 
 
 def money(value: Decimal | str) -> re.Pattern[str]:

@@ -4,13 +4,21 @@ alice submits an expense claim through the form; bob (her department head) finds
 with the count, opens it, sees the route with his step highlighted, approves with a comment; the
 task leaves his inbox, the trail shows his decision, and carol (finance review) has it next.
 """
+
 from __future__ import annotations
 
 import re
 import uuid
 
 from playwright.sync_api import Page, expect
-from test_expense_claim import YESTERDAY, add_rows_until, fill_payee, labelled, open_expense_claim, row_controls
+from test_expense_claim import (
+    YESTERDAY,
+    add_rows_until,
+    fill_payee,
+    labelled,
+    open_expense_claim,
+    row_controls,
+)
 
 from conftest import TIMEOUT_MS
 
@@ -39,7 +47,9 @@ def _open_count(page: Page) -> int:
 
 def _person(browser, live_server: str, sign_in, username: str) -> Page:
     """A page of its own (own cookies) for another person, signed in."""
-    context = browser.new_context(base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     sign_in(page, username)

@@ -1,4 +1,5 @@
 """Two purchase requests submitted at the same moment against a budget that fits only one of them."""
+
 from __future__ import annotations
 
 import threading
@@ -19,15 +20,30 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME = {"zh-CN": "步骤", "en": "Step"}
 # The budget is checked as the request starts, so both submissions decide their branch at once.
 ROUTE = {
-    "kind": "route", "key": "purchase_request", "form": "purchase_request",
-    "title": {"zh-CN": "采购", "en": "Purchase"}, "no_approver": "refuse",
-    "facts": {"budget": {"category": "budget_category", "amount": "estimated_total", "department": "department"}},
-    "steps": [{"branch": {
-        "key": "budget_check", "name": NAME,
-        "cases": [{"name": NAME, "when": "estimated_total <= $budget.remaining",
-                   "steps": [{"key": "within", "name": NAME, "approvers": [{"user": "grace"}]}]}],
-        "otherwise": [{"key": "over", "name": NAME, "approvers": [{"user": "ivan"}]}],
-    }}],
+    "kind": "route",
+    "key": "purchase_request",
+    "form": "purchase_request",
+    "title": {"zh-CN": "采购", "en": "Purchase"},
+    "no_approver": "refuse",
+    "facts": {
+        "budget": {"category": "budget_category", "amount": "estimated_total", "department": "department"}
+    },
+    "steps": [
+        {
+            "branch": {
+                "key": "budget_check",
+                "name": NAME,
+                "cases": [
+                    {
+                        "name": NAME,
+                        "when": "estimated_total <= $budget.remaining",
+                        "steps": [{"key": "within", "name": NAME, "approvers": [{"user": "grace"}]}],
+                    }
+                ],
+                "otherwise": [{"key": "over", "name": NAME, "approvers": [{"user": "ivan"}]}],
+            }
+        }
+    ],
 }
 
 
@@ -38,9 +54,14 @@ def postgres_only(app):
 
 
 def _data(department_id: int) -> dict:
-    return {"subject": "Laptop", "department": department_id, "budget_category": "equipment",
-            "items": [{"description": "Laptop", "quantity": 1, "unit_price": "800"}],
-            "needed_by": (date.today() + timedelta(days=10)).isoformat(), "justification": "Needed"}
+    return {
+        "subject": "Laptop",
+        "department": department_id,
+        "budget_category": "equipment",
+        "items": [{"description": "Laptop", "quantity": 1, "unit_price": "800"}],
+        "needed_by": (date.today() + timedelta(days=10)).isoformat(),
+        "justification": "Needed",
+    }
 
 
 def test_two_submissions_at_once_cannot_both_fit_the_last_of_a_budget(app, demo_org):

@@ -1,4 +1,5 @@
 """Budget lines: setting them, what is used and remaining, the demo seed and the CLI."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,7 +16,6 @@ from formwork.definitions import store
 from formwork.extensions import db
 from formwork.records.service import create_record
 
-
 ROOT = Path(__file__).resolve().parents[2]
 QUARTER = period_of(date.today())
 
@@ -27,19 +27,30 @@ def published(app, demo_org):
 
 
 def _request(user, category: str, price: str, status: str, department=None):
-    data = {"subject": "Kit", "department": department or user.department_id, "budget_category": category,
-            "items": [{"description": "Kit", "quantity": 1, "unit_price": price}],
-            "needed_by": (date.today() + timedelta(days=10)).isoformat(), "justification": "Needed"}
+    data = {
+        "subject": "Kit",
+        "department": department or user.department_id,
+        "budget_category": category,
+        "items": [{"description": "Kit", "quantity": 1, "unit_price": price}],
+        "needed_by": (date.today() + timedelta(days=10)).isoformat(),
+        "justification": "Needed",
+    }
     record = create_record("purchase_request", data, user, submit=False)
     record.status = status
     db.session.commit()
     return record
 
 
-@pytest.mark.parametrize("day, period", [
-    (date(2026, 1, 1), "2026-Q1"), (date(2026, 3, 31), "2026-Q1"), (date(2026, 4, 1), "2026-Q2"),
-    (date(2026, 9, 30), "2026-Q3"), (date(2026, 12, 31), "2026-Q4"),
-])
+@pytest.mark.parametrize(
+    "day, period",
+    [
+        (date(2026, 1, 1), "2026-Q1"),
+        (date(2026, 3, 31), "2026-Q1"),
+        (date(2026, 4, 1), "2026-Q2"),
+        (date(2026, 9, 30), "2026-Q3"),
+        (date(2026, 12, 31), "2026-Q4"),
+    ],
+)
 def test_period_of(day, period):
     assert period_of(day) == period
 
@@ -52,16 +63,19 @@ def test_set_budget_creates_then_updates(app, demo_org):
     assert db.session.scalar(select(func.count()).select_from(BudgetLine)) == 1
 
 
-@pytest.mark.parametrize("args, words", [
-    (("NOWHERE", "equipment", "2026-Q4", 1), "unknown department"),
-    (("SALES", "equipment", "2026-Q5", 1), "calendar quarter"),
-    (("SALES", "equipment", "Q4-2026", 1), "calendar quarter"),
-    (("SALES", "", "2026-Q4", 1), "category"),
-    (("SALES", "equipment", "2026-Q4", "-1"), "between 0"),
-    (("SALES", "equipment", "2026-Q4", "1.001"), "two decimal places"),
-    (("SALES", "equipment", "2026-Q4", "lots"), "not a number"),
-    (("SALES", "equipment", "2026-Q4", "NaN"), "between 0"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("NOWHERE", "equipment", "2026-Q4", 1), "unknown department"),
+        (("SALES", "equipment", "2026-Q5", 1), "calendar quarter"),
+        (("SALES", "equipment", "Q4-2026", 1), "calendar quarter"),
+        (("SALES", "", "2026-Q4", 1), "category"),
+        (("SALES", "equipment", "2026-Q4", "-1"), "between 0"),
+        (("SALES", "equipment", "2026-Q4", "1.001"), "two decimal places"),
+        (("SALES", "equipment", "2026-Q4", "lots"), "not a number"),
+        (("SALES", "equipment", "2026-Q4", "NaN"), "between 0"),
+    ],
+)
 def test_bad_budget_lines_are_refused(app, demo_org, args, words):
     with pytest.raises(BudgetError, match=words):
         set_budget(*args)
@@ -74,16 +88,21 @@ def test_used_counts_requests_in_review_or_approved(published):
     assert [c.form_key for c in consumers()] == ["purchase_request"]
     first = _request(alice, "equipment", "30000", "in_review")
     _request(bob, "equipment", "20000.50", "approved")
-    _request(alice, "equipment", "999", "draft")               # not asked for yet
-    _request(alice, "equipment", "888", "rejected")            # refused: uses nothing
+    _request(alice, "equipment", "999", "draft")  # not asked for yet
+    _request(alice, "equipment", "888", "rejected")  # refused: uses nothing
     _request(alice, "equipment", "777", "withdrawn")
-    _request(alice, "software", "5000", "approved")            # another category
-    _request(erin, "equipment", "4000", "approved")            # another department (HR)
+    _request(alice, "software", "5000", "approved")  # another category
+    _request(erin, "equipment", "4000", "approved")  # another department (HR)
     status = budget_status("SALES", "equipment", QUARTER)
-    assert (status.amount, status.used, status.remaining) == (Decimal("100000.00"), Decimal("50000.50"),
-                                                              Decimal("49999.50"))
+    assert (status.amount, status.used, status.remaining) == (
+        Decimal("100000.00"),
+        Decimal("50000.50"),
+        Decimal("49999.50"),
+    )
     # The request being evaluated does not count against itself.
-    assert budget_status("SALES", "equipment", QUARTER, exclude_record_id=first.id).used == Decimal("20000.50")
+    assert budget_status("SALES", "equipment", QUARTER, exclude_record_id=first.id).used == Decimal(
+        "20000.50"
+    )
     # No line: no amount and nothing remaining, but what is used is still known.
     hr = budget_status("HR", "equipment", QUARTER)
     assert (hr.amount, hr.used, hr.remaining) == (None, Decimal("4000.00"), None)
@@ -117,8 +136,11 @@ def test_demo_budget_categories_are_the_purchase_request_categories(app, demo_or
 
 def test_a_bad_budgets_file_changes_nothing(app, demo_org, tmp_path):
     path = tmp_path / "budgets.yaml"
-    path.write_text("kind: budgets\nlines:\n  - {department: SALES, category: a, period: current, amount: 1}\n"
-                    "  - {department: MARS, category: b, period: current, amount: 1}\n", "utf-8")
+    path.write_text(
+        "kind: budgets\nlines:\n  - {department: SALES, category: a, period: current, amount: 1}\n"
+        "  - {department: MARS, category: b, period: current, amount: 1}\n",
+        "utf-8",
+    )
     with pytest.raises(BudgetError, match="line 2: unknown department"):
         seed_demo_budgets(path)
     assert db.session.scalar(select(func.count()).select_from(BudgetLine)) == 0
@@ -165,5 +187,7 @@ def test_a_submitted_request_counts_before_its_review_starts(published):
     set_budget("SALES", "equipment", QUARTER, 1000)
     db.session.commit()
     _request(published["alice"], "equipment", "300", "submitted")
-    _request(published["alice"], "equipment", "50", "returned")  # back with the submitter: asks for nothing now
+    _request(
+        published["alice"], "equipment", "50", "returned"
+    )  # back with the submitter: asks for nothing now
     assert budget_status("SALES", "equipment", QUARTER, lock=True).used == Decimal("300.00")

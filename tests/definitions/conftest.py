@@ -1,4 +1,5 @@
 """Fixtures for the definition pipeline tests."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """The definitions API: roles, validate/publish with the 422 shape, versions, diff, schema."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,7 +51,9 @@ def test_validate_valid_and_invalid(client, admin, trip_yaml):
     assert response.status_code == 200
     assert response.get_json() == {"valid": True, "kind": "form", "key": "trip"}
 
-    broken = trip_yaml.replace("category == 'travel'", "categroy == 'travel'").replace("type: money", "type: cash")
+    broken = trip_yaml.replace("category == 'travel'", "categroy == 'travel'").replace(
+        "type: money", "type: cash"
+    )
     response = _post(client, "/api/definitions/validate", admin, broken)
     assert response.status_code == 422
     errors = response.get_json()["errors"]
@@ -110,14 +113,18 @@ def test_publish_versions_and_diff(client, analyst, trip_yaml):
 
 
 def test_publish_refuses_invalid_with_422(client, admin, trip_yaml):
-    response = _post(client, "/api/definitions/publish", admin, trip_yaml.replace("type: money", "type: cash"))
+    response = _post(
+        client, "/api/definitions/publish", admin, trip_yaml.replace("type: money", "type: cash")
+    )
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["pointer"] == "/fields/2/type"
     assert client.get("/api/definitions/form/trip/versions", headers=admin).status_code == 404
 
 
 def test_publish_json_content_object(client, admin, form):
-    response = client.post("/api/definitions/publish", json={"content": form, "name": "trip.json"}, headers=admin)
+    response = client.post(
+        "/api/definitions/publish", json={"content": form, "name": "trip.json"}, headers=admin
+    )
     assert response.status_code == 201
     assert response.get_json()["source"] == "trip.json"
 
@@ -137,7 +144,10 @@ def test_schema_endpoint(client, admin):
     assert response.status_code == 200
     schema = response.get_json()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["properties"]["kind"] == {"const": "form", "description": schema["properties"]["kind"]["description"]}
+    assert schema["properties"]["kind"] == {
+        "const": "form",
+        "description": schema["properties"]["kind"]["description"],
+    }
 
 
 def test_browser_session_needs_the_csrf_token(client, demo_org, login, csrf_token, trip_yaml):

@@ -1,4 +1,5 @@
 """``formwork definitions validate|publish|list``: exit codes, one line per problem, no writes on validate."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,10 @@ def test_validate_the_configured_folder_by_default(runner, demo_org):  # routes 
 
 def test_validate_reports_each_problem_and_exits_1(runner, definitions_dir):
     trip = definitions_dir / "forms" / "trip.yaml"
-    trip.write_text(trip.read_text(encoding="utf-8").replace("category == 'travel'", "categroy == 'travel'"),
-                    encoding="utf-8")
+    trip.write_text(
+        trip.read_text(encoding="utf-8").replace("category == 'travel'", "categroy == 'travel'"),
+        encoding="utf-8",
+    )
     (definitions_dir / "forms" / "broken.yaml").write_text("kind: form\n  key: x\n", encoding="utf-8")
     result = runner.invoke(args=["definitions", "validate", str(definitions_dir)])
     assert result.exit_code == 1
@@ -62,7 +65,9 @@ def test_publish_then_unchanged_then_new_version(runner, definitions_dir):
     assert "unchanged: form trip version 1" in result.output and "0 published, 2 unchanged" in result.output
 
     trip = definitions_dir / "forms" / "trip.yaml"
-    trip.write_text(trip.read_text(encoding="utf-8").replace("Trip request", "Business trip"), encoding="utf-8")
+    trip.write_text(
+        trip.read_text(encoding="utf-8").replace("Trip request", "Business trip"), encoding="utf-8"
+    )
     result = runner.invoke(args=["definitions", "publish", str(definitions_dir)])
     assert "published: form trip version 2" in result.output
     assert store.current("form", "trip").content["title"]["en"] == "Business trip"

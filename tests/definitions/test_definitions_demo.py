@@ -1,4 +1,5 @@
 """The shipped definitions: every file validates, and the demo forms have their promised shape."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,9 @@ def test_every_shipped_definition_validates(registry, demo_org):  # routes name 
 
 @pytest.fixture
 def published(app, demo_org):
-    return {r.definition.key: r.definition for r in store.publish_path(DEFINITIONS) if r.definition.kind == "form"}
+    return {
+        r.definition.key: r.definition for r in store.publish_path(DEFINITIONS) if r.definition.kind == "form"
+    }
 
 
 def test_expense_claim_shape(published):

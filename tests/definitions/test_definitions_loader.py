@@ -1,4 +1,5 @@
 """Reading YAML and JSON sources: lines, exact decimals, duplicate keys, hostile input."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,7 +42,14 @@ def test_json_decimals_are_exact_too():
 def test_yaml_1_1_surprises_are_plain_text():
     document = read_source("a: yes\nb: no\nc: on\nd: 2024-12-31\ne: true\nf: ~\ng: '12'\nh: 0o17\n", "x.yaml")
     assert document.content == {
-        "a": "yes", "b": "no", "c": "on", "d": "2024-12-31", "e": True, "f": None, "g": "12", "h": 15,
+        "a": "yes",
+        "b": "no",
+        "c": "on",
+        "d": "2024-12-31",
+        "e": True,
+        "f": None,
+        "g": "12",
+        "h": 15,
     }
 
 

@@ -1,4 +1,5 @@
 """``formwork definitions validate`` with no database: the folder checked against itself and its org files."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,13 @@ def _problems(output: str) -> set[tuple[str, str, str]]:
     for line in output.splitlines():
         match = PROBLEM_LINE.match(line)
         if match and not match["message"].startswith("warning:"):
-            found.add((match["file"].rsplit("/", 2)[-2] + "/" + match["file"].rsplit("/", 1)[-1], match["line"],
-                       match["pointer"]))
+            found.add(
+                (
+                    match["file"].rsplit("/", 2)[-2] + "/" + match["file"].rsplit("/", 1)[-1],
+                    match["line"],
+                    match["pointer"],
+                )
+            )
     return found
 
 
@@ -66,9 +72,21 @@ def _line_of(path: Path, text: str) -> str:
 def test_the_shipped_folder_is_valid_on_a_fresh_instance_in_a_real_process(instance, tmp_path):
     env = {**os.environ, "FORMWORK_INSTANCE_PATH": str(instance)}
     env.pop("FORMWORK_DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-c", "from formwork.cli import main; main()", "definitions",
-                             "validate", str(SHIPPED)], capture_output=True, text=True, env=env, cwd=tmp_path,
-                            timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from formwork.cli import main; main()",
+            "definitions",
+            "validate",
+            str(SHIPPED),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "definition(s) valid" in result.stdout and "demo.yaml" in result.stdout
     assert "Traceback" not in result.stderr
@@ -105,8 +123,11 @@ def test_a_route_naming_a_missing_department(instance, copy):
     _replace(route, "- department_head: 0", "- department_head: 0\n        department: NOWHERE")
     result = _validate(str(copy))
     assert result.exit_code == 1
-    assert ("routes/expense_claim.yaml", _line_of(route, "department: NOWHERE"),
-            "/steps/0/approvers/0/department") in _problems(result.output)
+    assert (
+        "routes/expense_claim.yaml",
+        _line_of(route, "department: NOWHERE"),
+        "/steps/0/approvers/0/department",
+    ) in _problems(result.output)
 
 
 def test_a_form_with_a_bad_expression(instance, copy):
@@ -152,7 +173,9 @@ def test_a_broken_organisation_file_is_reported_with_its_line(instance, copy):
     _replace(org, "    roles: [finance_reviewer]", "    roles: [finance_reviewers]")
     result = _validate(str(copy))
     assert result.exit_code == 1
-    assert ("org/demo.yaml", _line_of(org, "finance_reviewers"), "/users/5/roles/0") in _problems(result.output)
+    assert ("org/demo.yaml", _line_of(org, "finance_reviewers"), "/users/5/roles/0") in _problems(
+        result.output
+    )
 
 
 def test_an_explicit_org_file_of_another_kind_is_refused(instance, copy):

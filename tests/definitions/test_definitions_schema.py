@@ -1,4 +1,5 @@
 """The form JSON Schema: shape errors reported with pointer, line and a readable reason."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,9 @@ def test_schema_is_valid_draft_2020_12_and_shipped_in_the_package():
     schema = schema_for("form")
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    shipped = resources.files("formwork.definitions").joinpath("schema", "form.schema.json").read_text("utf-8")
+    shipped = (
+        resources.files("formwork.definitions").joinpath("schema", "form.schema.json").read_text("utf-8")
+    )
     assert json.loads(shipped) == schema
 
 
@@ -85,8 +88,12 @@ def test_decimal_bounds_as_text_or_number_but_not_nonsense(form):
 
 def test_kind_and_nested_line_fields_are_checked(form):
     form["fields"].append(
-        {"key": "lines", "type": "lines", "label": {"zh-CN": "明细", "en": "Lines"},
-         "fields": [{"key": "x", "type": "text", "label": {"zh-CN": "x", "en": "x"}, "colour": "red"}]}
+        {
+            "key": "lines",
+            "type": "lines",
+            "label": {"zh-CN": "明细", "en": "Lines"},
+            "fields": [{"key": "x", "type": "text", "label": {"zh-CN": "x", "en": "x"}, "colour": "red"}],
+        }
     )
     [problem] = _problems(form)
     assert problem.pointer == "/fields/2/fields/0/colour"

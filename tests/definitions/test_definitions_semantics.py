@@ -1,4 +1,5 @@
 """Semantic checks of forms: references, expression types, field types — with pointer and line."""
+
 from __future__ import annotations
 
 from formwork.definitions import pipeline
@@ -89,8 +90,10 @@ def test_a_checker_bug_blocks_the_definition_without_crashing(form, registry, mo
 
 
 def test_a_property_of_another_type_is_reported(trip_yaml, registry):
-    text = trip_yaml.replace("    label: {zh-CN: 目的地, en: Destination}\n",
-                             "    label: {zh-CN: 目的地, en: Destination}\n    currency: USD\n")
+    text = trip_yaml.replace(
+        "    label: {zh-CN: 目的地, en: Destination}\n",
+        "    label: {zh-CN: 目的地, en: Destination}\n    currency: USD\n",
+    )
     [problem] = _check(text, registry)
     assert (problem.line, problem.pointer) == (14, "/fields/1/currency")
     assert problem.message == '"currency" does not apply to a text field'

@@ -1,4 +1,5 @@
 """Publishing versions: checksums, numbering, immutability, all-or-nothing folders, concurrency."""
+
 from __future__ import annotations
 
 import threading
@@ -85,7 +86,9 @@ def test_list_current_shows_the_newest_of_each(form):
 
 
 def test_folder_publish_is_all_or_nothing(definitions_dir):
-    (definitions_dir / "forms" / "broken.yaml").write_text("kind: form\nkey: broken\ntitle: [\n", encoding="utf-8")
+    (definitions_dir / "forms" / "broken.yaml").write_text(
+        "kind: form\nkey: broken\ntitle: [\n", encoding="utf-8"
+    )
     (definitions_dir / "forms" / "typo.yaml").write_text(
         "kind: form\nkey: typo\ntitle: {zh-CN: 错, en: Typo}\nfields:\n"
         "  - {key: a, type: txt, label: {zh-CN: a, en: a}}\n",
@@ -102,7 +105,8 @@ def test_folder_publish_is_all_or_nothing(definitions_dir):
     (definitions_dir / "forms" / "typo.yaml").unlink()
     results = store.publish_path(definitions_dir)
     assert sorted((r.definition.key, r.definition.version, r.created) for r in results) == [
-        ("leave", 1, True), ("trip", 1, True),
+        ("leave", 1, True),
+        ("trip", 1, True),
     ]
     assert all(not r.created for r in store.publish_path(definitions_dir))
 

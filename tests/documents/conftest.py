@@ -1,4 +1,5 @@
 """Fixtures for printed vouchers: the demo forms, a ten-line expense claim with an approval trail."""
+
 from __future__ import annotations
 
 import shutil
@@ -21,7 +22,9 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
         pytest.fail("pdftotext (poppler-utils) is not installed; the PDF tests need it")
     source = tmp_path / "voucher.pdf"
     source.write_bytes(pdf)
-    done = subprocess.run([tool, "-enc", "UTF-8", str(source), "-"], capture_output=True, check=True, timeout=60)
+    done = subprocess.run(
+        [tool, "-enc", "UTF-8", str(source), "-"], capture_output=True, check=True, timeout=60
+    )
     return done.stdout.decode("utf-8")
 
 
@@ -32,7 +35,9 @@ def pdf_fonts(pdf: bytes, tmp_path: Path) -> str:
         pytest.fail("pdffonts (poppler-utils) is not installed; the PDF tests need it")
     source = tmp_path / "fonts.pdf"
     source.write_bytes(pdf)
-    return subprocess.run([tool, str(source)], capture_output=True, check=True, timeout=60).stdout.decode("utf-8")
+    return subprocess.run([tool, str(source)], capture_output=True, check=True, timeout=60).stdout.decode(
+        "utf-8"
+    )
 
 
 def expense_content(**changes) -> dict:
@@ -49,8 +54,12 @@ def claim_data(rows: int = 10, **overrides) -> dict:
         "trip_start": "2024-05-01",
         "trip_end": "2024-05-03",
         "lines": [
-            {"date": f"2024-05-0{1 + index % 3}", "type": "transport", "amount": "1234.56",
-             "invoice_no": str(12345678 + index)}
+            {
+                "date": f"2024-05-0{1 + index % 3}",
+                "type": "transport",
+                "amount": "1234.56",
+                "invoice_no": str(12345678 + index),
+            }
             for index in range(rows)
         ],
         "payee_name": "爱丽丝",
@@ -107,21 +116,30 @@ def add_trail(demo_org):
     from formwork.workflow.models import Process, TrailEntry
 
     def _add(record, entries):
-        route = DefinitionVersion(kind="route", key=f"print_test_{record.id}", version=1, content={}, checksum="0" * 64)
+        route = DefinitionVersion(
+            kind="route", key=f"print_test_{record.id}", version=1, content={}, checksum="0" * 64
+        )
         db.session.add(route)
         db.session.flush()
-        process = Process(record_id=record.id, route_id=route.id, status="approved", state={},
-                          started_by_id=record.owner_id)
+        process = Process(
+            record_id=record.id, route_id=route.id, status="approved", state={}, started_by_id=record.owner_id
+        )
         db.session.add(process)
         db.session.flush()
         start = datetime(2024, 5, 6, 1, 0, tzinfo=timezone.utc)
         for index, (step, action, actor, comment, behalf) in enumerate(entries):
-            db.session.add(TrailEntry(
-                process_id=process.id, record_id=record.id, step_key=step, action=action,
-                actor_id=demo_org[actor].id if actor else None,
-                on_behalf_of_id=demo_org[behalf].id if behalf else None,
-                comment=comment, at=start + timedelta(hours=index),
-            ))
+            db.session.add(
+                TrailEntry(
+                    process_id=process.id,
+                    record_id=record.id,
+                    step_key=step,
+                    action=action,
+                    actor_id=demo_org[actor].id if actor else None,
+                    on_behalf_of_id=demo_org[behalf].id if behalf else None,
+                    comment=comment,
+                    at=start + timedelta(hours=index),
+                )
+            )
         db.session.commit()
         return process
 

@@ -1,4 +1,5 @@
 """GET /records/<id>/pdf and GET /api/records/<id>/pdf: the caller's records only."""
+
 from __future__ import annotations
 
 from conftest import pdf_text

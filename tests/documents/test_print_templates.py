@@ -1,12 +1,13 @@
 """Per-form print templates are sandboxed: hostile ones are refused and the default voucher prints instead."""
+
 from __future__ import annotations
 
 import logging
 import time
 
 import pytest
-from conftest import expense_content, pdf_text
 
+from conftest import expense_content, pdf_text
 from formwork.documents.print_templates import PrintTemplateError, check_print_template, render_print_template
 from formwork.documents.render import DEFAULT_TEMPLATE, render_voucher
 
@@ -38,7 +39,9 @@ def print_dir(app, tmp_path):
         (directory / name).write_text(source, encoding="utf-8")
     (directory / "fine.html").write_text(
         "<html><body><h1>{{ record.form_title }}</h1><p>{{ total }} {{ amount_in_words }}</p>"
-        "{% include '_part.html' %}</body></html>", encoding="utf-8")
+        "{% include '_part.html' %}</body></html>",
+        encoding="utf-8",
+    )
     (directory / "_part.html").write_text("<p>{{ data.reason }}</p>", encoding="utf-8")
     (directory / "too_big.html").write_text("x" * (65 * 1024), encoding="utf-8")
     app.config["FORMWORK_PRINT_DIR"] = str(directory)
@@ -72,8 +75,9 @@ def test_missing_or_broken_template_is_refused_when_publishing(name, print_dir, 
 
 
 @pytest.mark.parametrize("name", sorted(set(HOSTILE) - set(REFUSED_AT_PUBLISH)))
-def test_hostile_or_broken_template_falls_back_to_the_default_voucher(name, print_dir, published, publish, make_claim,
-                                                                       demo_org, tmp_path, caplog):
+def test_hostile_or_broken_template_falls_back_to_the_default_voucher(
+    name, print_dir, published, publish, make_claim, demo_org, tmp_path, caplog
+):
     record = _claim_with_template(publish, make_claim, name)
     started = time.perf_counter()
     with caplog.at_level(logging.WARNING, logger="formwork.documents.render"):
@@ -105,13 +109,19 @@ def test_template_names_cannot_leave_the_print_directory(name, print_dir):
         render_print_template(name, {})
 
 
-def test_a_good_template_renders_with_includes_from_the_print_directory(print_dir, published, publish, make_claim,
-                                                                          demo_org, tmp_path):
+def test_a_good_template_renders_with_includes_from_the_print_directory(
+    print_dir, published, publish, make_claim, demo_org, tmp_path
+):
     record = _claim_with_template(publish, make_claim, "fine.html")
     pdf, rendered = render_voucher(record, demo_org["alice"])
     assert rendered.template == "fine.html" and rendered.fallback_reason is None
     text = "".join(pdf_text(pdf, tmp_path).split())
-    assert "费用报销" in text and "上海客户拜访" in text and "¥2,469.12" in text and "贰仟肆佰陆拾玖元壹角贰分" in text
+    assert (
+        "费用报销" in text
+        and "上海客户拜访" in text
+        and "¥2,469.12" in text
+        and "贰仟肆佰陆拾玖元壹角贰分" in text
+    )
 
 
 def test_field_values_are_escaped(print_dir, published, publish, make_claim, demo_org):
@@ -131,15 +141,24 @@ def test_printing_never_fetches_remote_urls(print_dir, published, publish, make_
         '<style>body { background: url("http://tracker.example/bg.png") }</style></head>'
         '<body><img src="http://tracker.example/pixel.png"><img src="file:///etc/passwd">'
         '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">{{ total }}</body></html>',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     opened: list[str] = []
     original = URLFetcher.fetch
-    monkeypatch.setattr(URLFetcher, "fetch", lambda self, url, headers=None: opened.append(url) or original(self, url, headers))
+    monkeypatch.setattr(
+        URLFetcher,
+        "fetch",
+        lambda self, url, headers=None: opened.append(url) or original(self, url, headers),
+    )
     record = _claim_with_template(publish, make_claim, "remote.html")
     pdf, rendered = render_voucher(record, demo_org["alice"])
     assert rendered.template == "remote.html" and pdf.startswith(b"%PDF")
-    for url in ("https://cdn.example.com/x.css", "http://tracker.example/bg.png", "http://tracker.example/pixel.png",
-                "file:///etc/passwd"):
+    for url in (
+        "https://cdn.example.com/x.css",
+        "http://tracker.example/bg.png",
+        "http://tracker.example/pixel.png",
+        "file:///etc/passwd",
+    ):
         assert url in rendered.refused_urls
     # Only the data: URL ever reached the real fetcher.
     assert opened and all(url.startswith("data:") for url in opened)

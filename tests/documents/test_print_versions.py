@@ -1,11 +1,12 @@
 """The print template is part of the form version: checked when published, stored with it, printed from it."""
+
 from __future__ import annotations
 
 import shutil
 
-from conftest import FORMS_DIR, ROOT, claim_data, expense_content, pdf_text
 from sqlalchemy import select
 
+from conftest import FORMS_DIR, ROOT, claim_data, expense_content, pdf_text
 from formwork.definitions import store
 from formwork.documents.render import voucher_html
 from formwork.extensions import db
@@ -20,7 +21,8 @@ def _definitions(tmp_path, print_template: str, templates: dict[str, str]):
     (folder / "print").mkdir()
     text = (FORMS_DIR / "expense_claim.yaml").read_text("utf-8")
     (folder / "forms" / "expense_claim.yaml").write_text(
-        text.replace("print_template: expense_claim.html", f"print_template: {print_template}"), "utf-8")
+        text.replace("print_template: expense_claim.html", f"print_template: {print_template}"), "utf-8"
+    )
     for name, source in templates.items():
         (folder / "print" / name).write_text(source, "utf-8")
     return folder
@@ -36,12 +38,17 @@ def test_validate_reports_a_missing_or_broken_template_at_its_line(app, runner, 
     result = runner.invoke(args=["definitions", "validate", str(folder)])
     assert result.exit_code == 1
     line = _line_of_print_template(folder)
-    assert f"expense_claim.yaml:{line}: /print_template: print template gone.html: no such file" in result.output
+    assert (
+        f"expense_claim.yaml:{line}: /print_template: print template gone.html: no such file" in result.output
+    )
 
     folder = _definitions(tmp_path / "b", "bad.html", {"bad.html": "<p>\n{% if %}</p>", "ok.html": "<p></p>"})
     result = runner.invoke(args=["definitions", "validate", str(folder)])
     assert result.exit_code == 1
-    assert f"expense_claim.yaml:{line}: /print_template: print template bad.html:2: syntax error" in result.output
+    assert (
+        f"expense_claim.yaml:{line}: /print_template: print template bad.html:2: syntax error"
+        in result.output
+    )
 
     folder = _definitions(tmp_path / "c", "main.html", {"main.html": "{% include '_missing.html' %}"})
     result = runner.invoke(args=["definitions", "validate", str(folder)])
@@ -53,10 +60,14 @@ def test_validate_reports_a_missing_or_broken_template_at_its_line(app, runner, 
 
 
 def test_a_changed_template_is_a_new_version_and_old_records_keep_theirs(app, demo_org, tmp_path):
-    folder = _definitions(tmp_path, "voucher.html", {
-        "voucher.html": "<html><body><p>OLD {{ record.number }}</p>{% include '_foot.html' %}</body></html>",
-        "_foot.html": "<p>FOOT-ONE</p>",
-    })
+    folder = _definitions(
+        tmp_path,
+        "voucher.html",
+        {
+            "voucher.html": "<html><body><p>OLD {{ record.number }}</p>{% include '_foot.html' %}</body></html>",
+            "_foot.html": "<p>FOOT-ONE</p>",
+        },
+    )
     first = store.publish_path(folder)[0].definition
     assert sorted(first.content["print_template_files"]) == ["_foot.html", "voucher.html"]
     old_record = create_record("expense_claim", claim_data(1), demo_org["alice"], submit=True)
@@ -92,13 +103,20 @@ def _approve_until_done(client, bearer, record) -> list[str]:
     approvers = []
     for _ in range(10):
         db.session.expire_all()
-        task = db.session.scalar(select(Task).where(Task.record_id == record.id, Task.status == OPEN, Task.kind == APPROVAL)
-                                 .order_by(Task.id).limit(1))
+        task = db.session.scalar(
+            select(Task)
+            .where(Task.record_id == record.id, Task.status == OPEN, Task.kind == APPROVAL)
+            .order_by(Task.id)
+            .limit(1)
+        )
         if task is None:
             break
         holder = db.session.get(User, task.assignee_id)
-        response = client.post(f"/api/tasks/{task.id}/decision", headers=bearer(holder.username),
-                               json={"action": "approve", "comment": f"同意-{holder.username}"})
+        response = client.post(
+            f"/api/tasks/{task.id}/decision",
+            headers=bearer(holder.username),
+            json={"action": "approve", "comment": f"同意-{holder.username}"},
+        )
         assert response.status_code == 200, response.get_json()
         approvers.append(holder)
     return approvers
@@ -111,7 +129,9 @@ def test_a_really_approved_claim_prints_its_real_trail(app, client, bearer, demo
     approvers = _approve_until_done(client, bearer, record)
     db.session.expire_all()
     assert record.status == "approved" and len(approvers) >= 3
-    response = client.get(f"/api/records/{record.id}/pdf", headers={**bearer("alice"), "Accept-Language": "zh-CN"})
+    response = client.get(
+        f"/api/records/{record.id}/pdf", headers={**bearer("alice"), "Accept-Language": "zh-CN"}
+    )
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "".join(pdf_text(response.data, tmp_path).split())
     for holder in approvers:

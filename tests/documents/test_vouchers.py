@@ -1,10 +1,10 @@
 """Records print as PDF vouchers: Chinese labels, amounts, capitals, the approval trail, a real CJK font."""
+
 from __future__ import annotations
 
 import time
 
 from conftest import STANDARD_TRAIL, expense_content, pdf_fonts, pdf_text
-
 from formwork.documents.render import DEFAULT_TEMPLATE, pdf_filename, record_pdf, render_voucher
 
 
@@ -13,7 +13,9 @@ def _compact(text: str) -> str:
     return "".join(text.split())
 
 
-def test_default_voucher_prints_fields_lines_totals_capitals_and_trail(published, publish, make_claim, add_trail, demo_org, tmp_path):
+def test_default_voucher_prints_fields_lines_totals_capitals_and_trail(
+    published, publish, make_claim, add_trail, demo_org, tmp_path
+):
     publish(expense_content(print_template=None))  # the default voucher, not the form's own template
     record = make_claim(rows=10)
     add_trail(record, STANDARD_TRAIL)
@@ -26,8 +28,21 @@ def test_default_voucher_prints_fields_lines_totals_capitals_and_trail(published
     assert pdf.startswith(b"%PDF")
     text = _compact(pdf_text(pdf, tmp_path))
     # Form title, labels (from the definition and from the interface catalog), values.
-    for expected in ("费用报销", "报销事由", "上海客户拜访", "出差目的地", "费用明细", "金额", "发票号码", "收款人",
-                     "报销总额", "金额大写", "审批", "爱丽丝Alice", "销售部"):
+    for expected in (
+        "费用报销",
+        "报销事由",
+        "上海客户拜访",
+        "出差目的地",
+        "费用明细",
+        "金额",
+        "发票号码",
+        "收款人",
+        "报销总额",
+        "金额大写",
+        "审批",
+        "爱丽丝Alice",
+        "销售部",
+    ):
         assert expected in text, expected
     # Amounts with thousands separators and currency; ten lines; the total and its capitals.
     assert text.count("¥1,234.56") == 10
@@ -46,14 +61,17 @@ def test_default_voucher_prints_fields_lines_totals_capitals_and_trail(published
 
 def test_hidden_fields_are_not_printed(published, publish, make_claim, demo_org, tmp_path):
     publish(expense_content(print_template=None))
-    record = make_claim(rows=2, category="office", trip_destination=None, trip_start=None, trip_end=None,
-                        reason="打印机硒鼓")
+    record = make_claim(
+        rows=2, category="office", trip_destination=None, trip_start=None, trip_end=None, reason="打印机硒鼓"
+    )
     text = _compact(pdf_text(record_pdf(record, demo_org["alice"]), tmp_path))
     assert "打印机硒鼓" in text and "办公费" in text
     assert "出差目的地" not in text
 
 
-def test_capitals_come_from_the_plugin_when_the_form_has_no_capitals_field(published, publish, make_claim, demo_org, tmp_path):
+def test_capitals_come_from_the_plugin_when_the_form_has_no_capitals_field(
+    published, publish, make_claim, demo_org, tmp_path
+):
     content = expense_content(print_template=None)
     content["fields"] = [f for f in content["fields"] if f["key"] != "total_in_words"]
     publish(content)
@@ -69,8 +87,18 @@ def test_the_form_print_template_renders(published, make_claim, add_trail, demo_
     pdf, rendered = render_voucher(record, demo_org["alice"])
     assert rendered.template == "expense_claim.html" and rendered.fallback_reason is None
     text = _compact(pdf_text(pdf, tmp_path))
-    for expected in ("费用报销单", "报销部门：销售部", "合计金额（大写）", "壹万贰仟叁佰肆拾伍元陆角", "¥12,345.60",
-                     "审批记录", "鲍勃Bob", "已批准", "代卡罗尔Carol", "第1页/共"):
+    for expected in (
+        "费用报销单",
+        "报销部门：销售部",
+        "合计金额（大写）",
+        "壹万贰仟叁佰肆拾伍元陆角",
+        "¥12,345.60",
+        "审批记录",
+        "鲍勃Bob",
+        "已批准",
+        "代卡罗尔Carol",
+        "第1页/共",
+    ):
         assert expected in text, expected
     assert text.count("¥1,234.56") == 10
 

@@ -3,6 +3,7 @@
 The Python evaluator runs all of them today; the durable-rules and SQL back ends
 run the same table (``backends`` narrows a case to the back ends that can express it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -240,4 +241,6 @@ CASES: list[Case] = [
     *_kleene_cases(),
 ]
 # a field the form has but the data lacks reads as null
-CASES.append(Case("approved is null and total is null and category is not null", True, scope={"category": "x"}))
+CASES.append(
+    Case("approved is null and total is null and category is not null", True, scope={"category": "x"})
+)

@@ -1,4 +1,5 @@
 """The public surface others build on: compile results, references, rows, context, the function table."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,7 +29,9 @@ ENV = TypeEnv(FIELDS)
 
 
 def test_compiled_expression_surface() -> None:
-    compiled = compile_expression("sum(lines.amount) >= 50000 and category == 'travel'", ENV, expected=T.BOOLEAN)
+    compiled = compile_expression(
+        "sum(lines.amount) >= 50000 and category == 'travel'", ENV, expected=T.BOOLEAN
+    )
     assert isinstance(compiled, CompiledExpression)
     assert compiled.source.startswith("sum(")
     assert isinstance(compiled.node, nodes.Logical)
@@ -42,7 +45,9 @@ def test_compiled_expression_surface() -> None:
 def test_references_are_outermost_paths() -> None:
     compiled = compile_expression("count(lines) + len(lines[0].kind) + qty", ENV)
     assert compiled.references == frozenset({"lines", "lines.kind", "qty"})
-    assert compile_expression("$user.department == dept", ENV).context_references == frozenset({"$user.department"})
+    assert compile_expression("$user.department == dept", ENV).context_references == frozenset(
+        {"$user.department"}
+    )
     assert compile_expression("[1, 2][0] + 1", ENV).references == frozenset()
 
 
@@ -64,7 +69,9 @@ def test_context_accepts_keys_with_or_without_dollar_and_defaults_to_the_clock()
     assert compiled.evaluate({}, None, {"today": date(2020, 1, 1)}) == date(2020, 1, 1)
     assert compiled.evaluate({}, None, {"$today": date(2021, 1, 1)}) == date(2021, 1, 1)
     assert compiled.evaluate({}) == date.today()
-    assert compile_expression("today()", ENV).evaluate({}, None, {"today": date(2020, 1, 1)}) == date(2020, 1, 1)
+    assert compile_expression("today()", ENV).evaluate({}, None, {"today": date(2020, 1, 1)}) == date(
+        2020, 1, 1
+    )
     assert "user" in DEFAULT_CONTEXT
     custom = TypeEnv({}, context={"$tenant": T.TEXT})
     assert compile_expression("$tenant", custom).evaluate({}, None, {"tenant": "acme"}) == "acme"
@@ -91,9 +98,38 @@ def test_nodes_are_immutable_and_carry_positions() -> None:
 
 def test_every_builtin_is_documented_in_both_languages() -> None:
     table = builtin_functions()
-    expected = {"sum", "count", "avg", "min", "max", "any", "all", "round", "abs", "floor", "ceil", "len",
-                "upper", "lower", "trim", "contains", "startswith", "concat", "coalesce", "if", "is_empty",
-                "today", "now", "date", "year", "month", "day", "add_days", "days_between", "text"}
+    expected = {
+        "sum",
+        "count",
+        "avg",
+        "min",
+        "max",
+        "any",
+        "all",
+        "round",
+        "abs",
+        "floor",
+        "ceil",
+        "len",
+        "upper",
+        "lower",
+        "trim",
+        "contains",
+        "startswith",
+        "concat",
+        "coalesce",
+        "if",
+        "is_empty",
+        "today",
+        "now",
+        "date",
+        "year",
+        "month",
+        "day",
+        "add_days",
+        "days_between",
+        "text",
+    }
     assert expected <= set(table)
     for spec in table.values():
         assert spec.describe("en") and spec.describe("zh-CN") and spec.signature and "python" in spec.backends

@@ -1,4 +1,5 @@
 """The shared case table through the Python back end: values and their Python types."""
+
 from __future__ import annotations
 
 import pytest

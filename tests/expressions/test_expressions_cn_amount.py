@@ -1,4 +1,5 @@
 """The cn_amount plugin: Chinese capital amounts (大写金额) as written on vouchers."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,7 +23,9 @@ PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 
 
 def _load_module():
-    spec = importlib.util.spec_from_file_location("formwork_test_cn_amount", PLUGINS / "cn_amount" / "__init__.py")
+    spec = importlib.util.spec_from_file_location(
+        "formwork_test_cn_amount", PLUGINS / "cn_amount" / "__init__.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

@@ -1,4 +1,5 @@
 """Syntax and type errors: each names a position and says what is wrong."""
+
 from __future__ import annotations
 
 import pytest

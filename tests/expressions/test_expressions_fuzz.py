@@ -1,4 +1,5 @@
 """Property tests: no input text makes the language raise anything but ExpressionError."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,10 +13,58 @@ from .cases import CONTEXT, FIELDS, SCOPE
 
 ENV = TypeEnv(FIELDS)
 PIECES = [
-    "total", "qty", "category", "lines", ".amount", "[0]", "[*]", "$user", ".department", "$today", "sum(",
-    "round(", "if(", "coalesce(", "concat(", "cn(", "(", ")", "[", "]", ",", " + ", " - ", " * ", " / ", " % ",
-    " == ", " < ", " >= ", " and ", " or ", "not ", " in ", " is null", "null", "true", "0", "1.5", "'x'",
-    "\"y\"", "-", "**", "__", ".", "$", "'", "\\", "9" * 20, "days_between(", "start", "add_days(", "len(",
+    "total",
+    "qty",
+    "category",
+    "lines",
+    ".amount",
+    "[0]",
+    "[*]",
+    "$user",
+    ".department",
+    "$today",
+    "sum(",
+    "round(",
+    "if(",
+    "coalesce(",
+    "concat(",
+    "cn(",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    " + ",
+    " - ",
+    " * ",
+    " / ",
+    " % ",
+    " == ",
+    " < ",
+    " >= ",
+    " and ",
+    " or ",
+    "not ",
+    " in ",
+    " is null",
+    "null",
+    "true",
+    "0",
+    "1.5",
+    "'x'",
+    '"y"',
+    "-",
+    "**",
+    "__",
+    ".",
+    "$",
+    "'",
+    "\\",
+    "9" * 20,
+    "days_between(",
+    "start",
+    "add_days(",
+    "len(",
 ]
 
 

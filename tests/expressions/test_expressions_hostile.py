@@ -1,4 +1,5 @@
 """Hostile expressions are refused at parse time or stopped by limits — never run, never a raw error."""
+
 from __future__ import annotations
 
 import sys

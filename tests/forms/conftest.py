@@ -1,4 +1,5 @@
 """Fixtures for the forms core: the sample form compiled with the app's registry, and a user context."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Compiling form definitions: every problem found at once, each at its exact JSON pointer."""
+
 from __future__ import annotations
 
 import pytest
@@ -64,8 +65,12 @@ def test_syntax_error_reports_a_position(compile):
 
 def test_computed_cycle_is_refused(compile):
     content = sample_content()
-    content["fields"].append({"key": "a", "type": "computed", "label": L, "result_type": "money", "expression": "b + 1"})
-    content["fields"].append({"key": "b", "type": "computed", "label": L, "result_type": "money", "expression": "a + total"})
+    content["fields"].append(
+        {"key": "a", "type": "computed", "label": L, "result_type": "money", "expression": "b + 1"}
+    )
+    content["fields"].append(
+        {"key": "b", "type": "computed", "label": L, "result_type": "money", "expression": "a + total"}
+    )
     problems = problems_of(compile, content)
     cycle = [m for m in problems.values() if "cycle" in m]
     assert len(cycle) == 1 and "a" in cycle[0] and "b" in cycle[0]

@@ -1,4 +1,5 @@
 """A field type added by a plugin through the registry works in a form like a built-in."""
+
 from __future__ import annotations
 
 import re
@@ -45,8 +46,13 @@ FORM = {
     "title": {"zh-CN": "付款", "en": "Payment"},
     "fields": [
         {"key": "account", "type": "bank_account", "label": L, "required": True},
-        {"key": "masked", "type": "computed", "label": L, "result_type": "text",
-         "expression": "concat('No. ', account)"},
+        {
+            "key": "masked",
+            "type": "computed",
+            "label": L,
+            "result_type": "text",
+            "expression": "concat('No. ', account)",
+        },
     ],
 }
 
@@ -56,7 +62,10 @@ def test_plugin_field_type_in_a_form(registry, ctx):
     form = __import__("formwork.forms.model", fromlist=["compile_form"]).compile_form(FORM, registry)
     result = validate(form, {"account": "6222 0212 3456 7890"}, previous=None, mode="submit", context=ctx)
     assert result.errors == [] and result.data["account"] == "6222021234567890"
-    assert evaluate_state(form, {"account": "6222021234567890"}, context=ctx).value("masked") == "No. 6222021234567890"
+    assert (
+        evaluate_state(form, {"account": "6222021234567890"}, context=ctx).value("masked")
+        == "No. 6222021234567890"
+    )
     result = validate(form, {"account": "abc"}, previous=None, mode="submit", context=ctx)
     assert result.errors == [{"field": "account", "message": "must be a bank account number"}]
     result = validate(form, {"account": "123"}, previous=None, mode="submit", context=ctx)

@@ -1,4 +1,5 @@
 """Form state: computed values in dependency order, conditions per field path, compiled once."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -72,12 +73,20 @@ def test_computed_money_is_rounded_half_up_to_its_scale(compile, ctx):
 def test_division_by_zero_in_a_computed_field_gives_null_not_a_crash(compile, ctx):
     content = sample_content()
     content["fields"].append(
-        {"key": "per_night", "type": "computed", "label": L, "result_type": "money", "expression": "total / nights"}
+        {
+            "key": "per_night",
+            "type": "computed",
+            "label": L,
+            "result_type": "money",
+            "expression": "total / nights",
+        }
     )
     form = compile(content)
     state = evaluate_state(form, {"nights": 0, "lines": rows("10.00")}, context=ctx)
     assert state.value("per_night") is None
-    assert evaluate_state(form, {"nights": 4, "lines": rows("10.00")}, context=ctx).value("per_night") == Decimal("2.50")
+    assert evaluate_state(form, {"nights": 4, "lines": rows("10.00")}, context=ctx).value(
+        "per_night"
+    ) == Decimal("2.50")
 
 
 def test_form_is_compiled_once_per_version(app, demo_org):

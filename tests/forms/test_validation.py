@@ -1,13 +1,14 @@
 """Server-side validation: the server decides; every bad input gets a specific error at its path."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
+from flask_babel import refresh
 from forms_samples import valid_data
 
 from formwork.forms.validation import validate
-from flask_babel import refresh
 
 
 def run(form, raw, ctx, *, mode="submit", previous=None, record_id=None):
@@ -30,8 +31,10 @@ def test_valid_submission_is_normalised_and_computed(form, ctx):
 
 
 def test_money_is_exact_and_never_rounded(form, ctx):
-    lines = [{"date": "2024-05-01", "quantity": 3, "unit_price": Decimal("0.10")},
-             {"date": "2024-05-01", "quantity": 1, "unit_price": "0.20"}]
+    lines = [
+        {"date": "2024-05-01", "quantity": 3, "unit_price": Decimal("0.10")},
+        {"date": "2024-05-01", "quantity": 1, "unit_price": "0.20"},
+    ]
     result = run(form, valid_data(lines=lines), ctx)
     assert result.data["total"] == "0.50"
     lines[0]["unit_price"] = "10.005"
@@ -102,7 +105,9 @@ def test_computed_fields_are_recomputed_and_never_taken_from_input(form, ctx):
     assert run(form, raw, ctx).errors == []
     raw = valid_data()
     raw["lines"][0]["amount"] = "1.00"
-    assert errors_of(run(form, raw, ctx)) == {"lines[0].amount": "lines[0].amount is computed and cannot be set"}
+    assert errors_of(run(form, raw, ctx)) == {
+        "lines[0].amount": "lines[0].amount is computed and cannot be set"
+    }
 
 
 def test_required_only_when_submitting(form, ctx):
@@ -164,15 +169,22 @@ def test_cross_field_rules_in_the_current_locale(app, form, ctx):
 
 
 def test_rule_with_boolean_logic(form, ctx):
-    assert errors_of(run(form, valid_data(nights=12), ctx)) == {"nights": "More than 10 nights must be urgent"}
+    assert errors_of(run(form, valid_data(nights=12), ctx)) == {
+        "nights": "More than 10 nights must be urgent"
+    }
     assert run(form, valid_data(nights=12, urgent=True), ctx).errors == []
 
 
 def test_other_types(form, ctx, demo_org):
     carol = demo_org["carol"]
     raw = valid_data(
-        rate="0.1250", urgent="on", tags=["c", "a", "a"], start="2024-02-29",
-        meeting="2024-05-01T10:00:00+08:00", approver=str(carol.id), cost_centre=carol.department_id,
+        rate="0.1250",
+        urgent="on",
+        tags=["c", "a", "a"],
+        start="2024-02-29",
+        meeting="2024-05-01T10:00:00+08:00",
+        approver=str(carol.id),
+        cost_centre=carol.department_id,
     )
     result = run(form, raw, ctx)
     assert result.errors == []
@@ -180,8 +192,16 @@ def test_other_types(form, ctx, demo_org):
     assert data["rate"] == "0.1250" and data["urgent"] is True and data["tags"] == ["a", "c"]
     assert data["meeting"] == "2024-05-01T02:00:00+00:00"  # stored in UTC
     assert data["approver"] == carol.id and data["cost_centre"] == carol.department_id
-    bad = valid_data(rate="0.12345", urgent="maybe", tags=["a", "b", "c"], start="2019-12-31",
-                     meeting="tomorrow", approver=999999, cost_centre="x", category="plane")
+    bad = valid_data(
+        rate="0.12345",
+        urgent="maybe",
+        tags=["a", "b", "c"],
+        start="2019-12-31",
+        meeting="tomorrow",
+        approver=999999,
+        cost_centre="x",
+        category="plane",
+    )
     errors = errors_of(run(form, bad, ctx))
     assert errors == {
         "rate": "must have at most 4 decimal places",
@@ -205,12 +225,18 @@ def test_inactive_user_is_refused(form, ctx, demo_org):
 
 
 def test_data_must_be_an_object(form, ctx):
-    assert errors_of(run(form, ["not", "an", "object"], ctx)) == {"": "the data must be an object of field values"}
+    assert errors_of(run(form, ["not", "an", "object"], ctx)) == {
+        "": "the data must be an object of field values"
+    }
 
 
 def test_previous_values_are_kept_and_null_clears(form, ctx):
     first = run(form, valid_data(nights=3, code="AB-1234"), ctx).data
     result = run(form, {"nights": None, "reason": "new reason"}, ctx, previous=first)
     assert result.errors == []
-    assert "nights" not in result.data and result.data["code"] == "AB-1234" and result.data["reason"] == "new reason"
+    assert (
+        "nights" not in result.data
+        and result.data["code"] == "AB-1234"
+        and result.data["reason"] == "new reason"
+    )
     assert result.data["total"] == first["total"]

@@ -55,13 +55,22 @@ def test_file_with_a_decision_through_the_page(client, login, csrf_token, bearer
 def _open_task(record, username: str) -> int:
     from formwork.org.users import user_by_username
 
-    return db.session.scalar(select(Task.id).where(
-        Task.record_id == record.id, Task.status == OPEN, Task.assignee_id == user_by_username(username).id))
+    return db.session.scalar(
+        select(Task.id).where(
+            Task.record_id == record.id,
+            Task.status == OPEN,
+            Task.assignee_id == user_by_username(username).id,
+        )
+    )
 
 
 def _upload(client, task_id: int, headers, content: bytes = PDF, name: str = "quote.pdf"):
-    return client.post(f"/api/tasks/{task_id}/attachments", headers=headers, content_type="multipart/form-data",
-                       data={"file": (io.BytesIO(content), name)})
+    return client.post(
+        f"/api/tasks/{task_id}/attachments",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(content), name)},
+    )
 
 
 def _stored_files(app) -> list:
@@ -80,8 +89,11 @@ def test_file_with_a_decision_through_the_api(client, bearer, submit):
     assert body["field"] == f"$decision:{record.id}" and body["record_id"] is None
     # Until the decision claims it, only the uploader sees the file.
     assert client.get(f"/api/attachments/{body['id']}", headers=bearer("alice")).status_code == 404
-    decided = client.post(f"/api/tasks/{task_id}/decision", headers=bearer("bob"),
-                          json={"action": "approve", "comment": "Quote attached", "attachments": [body["id"]]})
+    decided = client.post(
+        f"/api/tasks/{task_id}/decision",
+        headers=bearer("bob"),
+        json={"action": "approve", "comment": "Quote attached", "attachments": [body["id"]]},
+    )
     assert decided.status_code == 200, decided.get_json()
     assert db.session.get(Attachment, body["id"]).record_id == record.id
     history = client.get(f"/api/records/{record.id}/history", headers=bearer("alice")).get_json()["items"]
@@ -98,16 +110,25 @@ def test_decision_files_are_claimable_only_by_the_uploaders_decision_on_that_rec
     # Someone else cannot upload for bob's task, nor see that it exists.
     assert _upload(client, _open_task(first, "bob"), bearer("carol")).status_code == 404
     # A file for the first request cannot go with a decision on the second.
-    refused = client.post(f"/api/tasks/{_open_task(second, 'bob')}/decision", headers=bearer("bob"),
-                          json={"action": "approve", "attachments": [on_first]})
+    refused = client.post(
+        f"/api/tasks/{_open_task(second, 'bob')}/decision",
+        headers=bearer("bob"),
+        json={"action": "approve", "attachments": [on_first]},
+    )
     assert refused.status_code == 422 and "not available" in refused.get_json()["error"]
     # A file uploaded for a form field is not a decision file either.
-    field_file = client.post("/api/attachments", headers=bearer("bob"), content_type="multipart/form-data",
-                             data={"file": (io.BytesIO(PDF), "r.pdf"), "form": "expense_claim",
-                                   "field": "lines.receipt"})
+    field_file = client.post(
+        "/api/attachments",
+        headers=bearer("bob"),
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(PDF), "r.pdf"), "form": "expense_claim", "field": "lines.receipt"},
+    )
     assert field_file.status_code == 201, field_file.get_json()
-    refused = client.post(f"/api/tasks/{_open_task(first, 'bob')}/decision", headers=bearer("bob"),
-                          json={"action": "approve", "attachments": [field_file.get_json()["id"]]})
+    refused = client.post(
+        f"/api/tasks/{_open_task(first, 'bob')}/decision",
+        headers=bearer("bob"),
+        json={"action": "approve", "attachments": [field_file.get_json()["id"]]},
+    )
     assert refused.status_code == 422
     assert _open_task(first, "bob") is not None and _open_task(second, "bob") is not None
     assert db.session.get(Attachment, on_first).record_id is None
@@ -125,8 +146,12 @@ def test_decision_upload_limits(app, client, bearer, submit):
     app.config["FORMWORK_DECISION_ACCEPT"] = [".txt"]
     assert _upload(client, task_id, bearer("bob")).status_code == 415
     assert _upload(client, task_id, bearer("bob"), b"note", "note.txt").status_code == 201
-    missing = client.post(f"/api/tasks/{task_id}/attachments", headers=bearer("bob"),
-                          content_type="multipart/form-data", data={"other": "x"})
+    missing = client.post(
+        f"/api/tasks/{task_id}/attachments",
+        headers=bearer("bob"),
+        content_type="multipart/form-data",
+        data={"other": "x"},
+    )
     assert missing.status_code == 400
     assert db.session.scalar(select(Attachment.id).where(Attachment.filename == "tool.exe")) is None
 
@@ -140,18 +165,30 @@ def test_a_refused_decision_on_the_page_leaves_no_files(app, client, login, csrf
     login(client, "bob")
     token = csrf_token(client, f"/tasks/{task_id}")
     # A reject needs a comment: refused by the workflow after the file was read.
-    refused = client.post(f"/tasks/{task_id}/decision", content_type="multipart/form-data",
-                          data={"action": "reject", "csrf_token": token, "files": (io.BytesIO(PDF), "quote.pdf")})
+    refused = client.post(
+        f"/tasks/{task_id}/decision",
+        content_type="multipart/form-data",
+        data={"action": "reject", "csrf_token": token, "files": (io.BytesIO(PDF), "quote.pdf")},
+    )
     assert refused.status_code == 422 and "comment" in refused.get_data(as_text=True)
     # The second file is refused after the first was stored: neither is kept.
-    refused = client.post(f"/tasks/{task_id}/decision", content_type="multipart/form-data",
-                          data={"action": "approve", "csrf_token": token,
-                                "files": [(io.BytesIO(PDF), "quote.pdf"), (io.BytesIO(b"MZ"), "tool.exe")]})
+    refused = client.post(
+        f"/tasks/{task_id}/decision",
+        content_type="multipart/form-data",
+        data={
+            "action": "approve",
+            "csrf_token": token,
+            "files": [(io.BytesIO(PDF), "quote.pdf"), (io.BytesIO(b"MZ"), "tool.exe")],
+        },
+    )
     assert refused.status_code == 422
     assert db.session.scalars(select(Attachment)).all() == []
     assert _stored_files(app) == []
     assert _open_task(record, "bob") == task_id
     # Without the CSRF token nothing is even read.
-    assert client.post(f"/tasks/{task_id}/decision", content_type="multipart/form-data",
-                       data={"action": "approve", "files": (io.BytesIO(PDF), "q.pdf")}).status_code in (400, 403)
+    assert client.post(
+        f"/tasks/{task_id}/decision",
+        content_type="multipart/form-data",
+        data={"action": "approve", "files": (io.BytesIO(PDF), "q.pdf")},
+    ).status_code in (400, 403)
     assert _stored_files(app) == []

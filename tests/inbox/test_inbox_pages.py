@@ -191,7 +191,11 @@ def test_inbox_overdue_filter(client, login, submit, app):
     age(due_later.id, timedelta(hours=1), due_in=timedelta(days=5))
     login(client, "bob")
     page = client.get("/inbox").get_data(as_text=True)
-    assert 'name="overdue"' in page and "Overdue only" in page and 'id="inbox-overdue" name="overdue" value="1">' in page
+    assert (
+        'name="overdue"' in page
+        and "Overdue only" in page
+        and 'id="inbox-overdue" name="overdue" value="1">' in page
+    )
     only = client.get("/inbox?overdue=1").get_data(as_text=True)
     assert re.findall(r'class="task-row__title" href="[^"]+">([^<]+)<', only) == ["Late taxi"]
     assert "1 match(es)" in only and 'name="overdue" value="1" checked' in only
@@ -202,7 +206,9 @@ def test_inbox_overdue_filter(client, login, submit, app):
     paged = client.get("/inbox?overdue=1").get_data(as_text=True)
     assert "overdue=1" in re.search(r'rel="next" href="([^"]+)"', paged).group(1)
     fragment = client.get("/inbox?overdue=1", headers={"HX-Request": "true", "HX-Target": "inbox-results"})
-    assert "Late taxi" in fragment.get_data(as_text=True) and "Hotel next week" not in fragment.get_data(as_text=True)
+    assert "Late taxi" in fragment.get_data(as_text=True) and "Hotel next week" not in fragment.get_data(
+        as_text=True
+    )
     assert "No open tasks match." in client.get("/inbox?overdue=1&q=nothing-like-this").get_data(as_text=True)
     # In Chinese too.
     chinese = client.get("/inbox", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)

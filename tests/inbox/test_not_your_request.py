@@ -22,8 +22,12 @@ def open_task(record_id: int) -> Task:
 
 def test_a_task_id_of_another_persons_request_is_404_in_the_api(client, bearer, submit, demo_org):
     mine = submit("alice", reason="Alice's trip")
-    assert client.post(f"/api/tasks/{open_task(mine.id).id}/decision", json={"action": "approve"},
-                       headers=bearer("bob")).status_code == 200
+    assert (
+        client.post(
+            f"/api/tasks/{open_task(mine.id).id}/decision", json={"action": "approve"}, headers=bearer("bob")
+        ).status_code
+        == 200
+    )
     carol_task = open_task(mine.id)  # carol holds a task on alice's claim
     assert carol_task.assignee_id == demo_org["carol"].id
     other = submit("frank", reason="Frank's hotel")  # bob's task on frank's claim: nothing of carol's
@@ -32,7 +36,11 @@ def test_a_task_id_of_another_persons_request_is_404_in_the_api(client, bearer, 
     for method, path, body in (
         ("get", f"/api/tasks/{foreign.id}", None),
         ("post", f"/api/tasks/{foreign.id}/decision", {"action": "approve"}),
-        ("post", f"/api/tasks/{foreign.id}/decision", {"action": "reject"}),  # a bad body reveals nothing either
+        (
+            "post",
+            f"/api/tasks/{foreign.id}/decision",
+            {"action": "reject"},
+        ),  # a bad body reveals nothing either
         ("post", f"/api/tasks/{foreign.id}/decision", {"action": "recall"}),
         ("get", f"/api/records/{other.id}", None),
     ):
@@ -50,10 +58,13 @@ def test_a_task_id_of_another_persons_request_is_404_in_the_browser(client, logi
     foreign = open_task(other.id)
     login(client, "carol")
     assert client.get(f"/tasks/{foreign.id}").status_code == 404
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/inbox").get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="csrf-token" content="([^"]+)"', client.get("/inbox").get_data(as_text=True)
+    ).group(1)
     for action in ("approve", "recall", "comment"):
-        response = client.post(f"/tasks/{foreign.id}/decision",
-                               data={"action": action, "comment": "x", "csrf_token": token})
+        response = client.post(
+            f"/tasks/{foreign.id}/decision", data={"action": action, "comment": "x", "csrf_token": token}
+        )
         assert response.status_code == 404 and "Frank" not in response.get_data(as_text=True)
     assert client.get(f"/records/{other.id}").status_code == 404
     db.session.expire_all()
@@ -71,7 +82,8 @@ def test_an_account_that_has_left_acts_on_nothing(client, bearer, submit, demo_o
         service.decide(task.id, bob, "approve")
     with pytest.raises(NotYourTask):
         service.mark_read(task.id, bob)
-    assert client.post(f"/api/tasks/{task.id}/decision", json={"action": "approve"},
-                       headers=headers).status_code in (401, 404)
+    assert client.post(
+        f"/api/tasks/{task.id}/decision", json={"action": "approve"}, headers=headers
+    ).status_code in (401, 404)
     db.session.expire_all()
     assert open_task(record.id).id == task.id and open_task(record.id).status == OPEN

@@ -23,15 +23,24 @@ def load(path: str) -> dict:
 
 def task_of(record_id: int, user_id: int, status: str = OPEN) -> Task:
     return db.session.scalar(
-        select(Task).where(Task.record_id == record_id, Task.assignee_id == user_id, Task.status == status,
-                           Task.kind == "approval").order_by(Task.id.desc())
+        select(Task)
+        .where(
+            Task.record_id == record_id,
+            Task.assignee_id == user_id,
+            Task.status == status,
+            Task.kind == "approval",
+        )
+        .order_by(Task.id.desc())
     )
 
 
 def delegate(client, bearer, record, demo_org) -> tuple[int, int]:
     bob_task = task_of(record.id, demo_org["bob"].id).id
-    response = client.post(f"/api/tasks/{bob_task}/decision", json={"action": "delegate", "to_user": "erin"},
-                           headers=bearer("bob"))
+    response = client.post(
+        f"/api/tasks/{bob_task}/decision",
+        json={"action": "delegate", "to_user": "erin"},
+        headers=bearer("bob"),
+    )
     assert response.status_code == 200, response.get_json()
     return bob_task, task_of(record.id, demo_org["erin"].id).id
 
@@ -41,8 +50,11 @@ def test_recall_through_the_api(client, bearer, submit, demo_org):
     bob_task, erin_task = delegate(client, bearer, record, demo_org)
     detail = client.get(f"/api/tasks/{bob_task}", headers=bearer("bob")).get_json()
     assert detail["status"] == "waiting" and detail["actions"] == ["recall"]
-    response = client.post(f"/api/tasks/{bob_task}/decision", json={"action": "recall", "comment": "Mine again"},
-                           headers=bearer("bob"))
+    response = client.post(
+        f"/api/tasks/{bob_task}/decision",
+        json={"action": "recall", "comment": "Mine again"},
+        headers=bearer("bob"),
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["task"]["status"] == "open"
@@ -55,8 +67,12 @@ def test_recall_through_the_api(client, bearer, submit, demo_org):
     again = client.post(f"/api/tasks/{bob_task}/decision", json={"action": "recall"}, headers=bearer("bob"))
     assert again.status_code == 422 and "nothing to take back" in again.get_json()["error"]
     # Nobody else can recall bob's task, and the delegate sees an opinion task without "recall".
-    assert client.post(f"/api/tasks/{bob_task}/decision", json={"action": "recall"},
-                       headers=bearer("erin")).status_code == 404
+    assert (
+        client.post(
+            f"/api/tasks/{bob_task}/decision", json={"action": "recall"}, headers=bearer("erin")
+        ).status_code
+        == 404
+    )
     assert db.session.scalar(select(TrailEntry.comment).where(TrailEntry.action == "recall")) == "Mine again"
 
 
@@ -70,19 +86,31 @@ def test_the_openapi_document_knows_recall_and_the_withdraw_setting(client):
 def test_add_signer_without_a_position_is_a_clear_422(client, bearer, submit, demo_org, login, csrf_token):
     record = submit("alice")
     bob_task = task_of(record.id, demo_org["bob"].id).id
-    response = client.post(f"/api/tasks/{bob_task}/decision", json={"action": "add_signer", "to_user": "ivan"},
-                           headers=bearer("bob"))
+    response = client.post(
+        f"/api/tasks/{bob_task}/decision",
+        json={"action": "add_signer", "to_user": "ivan"},
+        headers=bearer("bob"),
+    )
     assert response.status_code == 422
     assert response.get_json()["field"] == "position" and "before" in response.get_json()["error"]
     login(client, "bob")
     token = csrf_token(client, f"/tasks/{bob_task}")
-    page = client.post(f"/tasks/{bob_task}/decision",
-                       data={"action": "add_signer", "signer": str(demo_org["ivan"].id), "csrf_token": token})
+    page = client.post(
+        f"/tasks/{bob_task}/decision",
+        data={"action": "add_signer", "signer": str(demo_org["ivan"].id), "csrf_token": token},
+    )
     assert page.status_code == 422 and "before" in page.get_data(as_text=True)
     db.session.expire_all()
     assert task_of(record.id, demo_org["bob"].id).id == bob_task  # nothing changed
-    ok = client.post(f"/tasks/{bob_task}/decision", data={
-        "action": "add_signer", "signer": str(demo_org["ivan"].id), "position": "after", "csrf_token": token})
+    ok = client.post(
+        f"/tasks/{bob_task}/decision",
+        data={
+            "action": "add_signer",
+            "signer": str(demo_org["ivan"].id),
+            "position": "after",
+            "csrf_token": token,
+        },
+    )
     assert ok.status_code == 303
 
 
@@ -106,8 +134,11 @@ def test_recall_in_the_browser_with_csrf(client, bearer, submit, demo_org, login
     assert db.session.get(Task, bob_task).status == "open"
     reopened = client.get(f"/tasks/{bob_task}").get_data(as_text=True)
     assert 'name="action" value="approve"' in reopened and 'value="recall"' not in reopened
-    again = client.post(f"/tasks/{bob_task}/decision", data={"action": "recall", "csrf_token": token},
-                        headers={"HX-Request": "true"})
+    again = client.post(
+        f"/tasks/{bob_task}/decision",
+        data={"action": "recall", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert again.status_code == 422 and "nothing to take back" in again.get_data(as_text=True)
 
 
@@ -117,9 +148,17 @@ def test_after_the_delegate_answered_there_is_no_recall_button(client, bearer, s
     login(client, "erin")
     page = client.get(f"/tasks/{erin_task}").get_data(as_text=True)
     assert 'value="recall"' not in page  # the delegate has no recall
-    client.post("/logout", data={"csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)})
-    assert client.post(f"/api/tasks/{erin_task}/decision", json={"action": "approve", "comment": "Fine"},
-                       headers=bearer("erin")).status_code == 200
+    client.post(
+        "/logout", data={"csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}
+    )
+    assert (
+        client.post(
+            f"/api/tasks/{erin_task}/decision",
+            json={"action": "approve", "comment": "Fine"},
+            headers=bearer("erin"),
+        ).status_code
+        == 200
+    )
     login(client, "bob")
     assert 'value="recall"' not in client.get(f"/tasks/{bob_task}").get_data(as_text=True)
 
@@ -129,10 +168,21 @@ def test_withdraw_setting_through_the_api_and_the_page(client, bearer, demo_org,
     from formwork.records import service as records
 
     def claim_data(reason="Workshop"):
-        return {"category": "other", "reason": reason, "payee_name": "Payee", "payee_bank": "ICBC Shanghai",
-                "payee_account": "6222021234567890123",
-                "lines": [{"date": date.today().replace(day=1).isoformat(), "type": "other", "amount": "120.00",
-                           "invoice_no": "8" + reason[:1].encode().hex()[:7].zfill(7)}]}
+        return {
+            "category": "other",
+            "reason": reason,
+            "payee_name": "Payee",
+            "payee_bank": "ICBC Shanghai",
+            "payee_account": "6222021234567890123",
+            "lines": [
+                {
+                    "date": date.today().replace(day=1).isoformat(),
+                    "type": "other",
+                    "amount": "120.00",
+                    "invoice_no": "8" + reason[:1].encode().hex()[:7].zfill(7),
+                }
+            ],
+        }
 
     store.publish(load("definitions/forms/expense_claim.yaml"))
     route = load("definitions/routes/expense_claim.yaml")
@@ -147,12 +197,17 @@ def test_withdraw_setting_through_the_api_and_the_page(client, bearer, demo_org,
     assert f"/records/{record.id}/withdraw" not in page  # no Withdraw button when the route never allows it
     route["withdraw"] = "while_running"
     store.publish(yaml.safe_load(yaml.safe_dump(route)))
-    later = records.create_record("expense_claim", claim_data(reason="Second"), user_by_username("alice"),
-                                  submit=True)
+    later = records.create_record(
+        "expense_claim", claim_data(reason="Second"), user_by_username("alice"), submit=True
+    )
     db.session.commit()
     bob_task = task_of(later.id, demo_org["bob"].id).id
-    assert client.post(f"/api/tasks/{bob_task}/decision", json={"action": "approve"},
-                       headers=bearer("bob")).status_code == 200
+    assert (
+        client.post(
+            f"/api/tasks/{bob_task}/decision", json={"action": "approve"}, headers=bearer("bob")
+        ).status_code
+        == 200
+    )
     assert f"/records/{later.id}/withdraw" in client.get(f"/records/{later.id}").get_data(as_text=True)
     token = csrf_token(client, f"/records/{later.id}")
     client.post(f"/records/{later.id}/withdraw", data={"csrf_token": token})

@@ -1,4 +1,5 @@
 """Fixtures for notifications: a real (tiny) SMTP server, a webhook receiver, records and tasks."""
+
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- SMTP --------------------------------------------------------------------------------
+
 
 @dataclass
 class SmtpInbox:
@@ -111,12 +113,17 @@ def smtp_server():
 @pytest.fixture
 def smtp_config(app, smtp_server):
     """E-mail on, pointing at the local server."""
-    app.config.update(FORMWORK_SMTP_HOST="127.0.0.1", FORMWORK_SMTP_PORT=smtp_server.port,
-                      FORMWORK_SMTP_FROM="formwork@example.com", FORMWORK_SMTP_TIMEOUT=5)
+    app.config.update(
+        FORMWORK_SMTP_HOST="127.0.0.1",
+        FORMWORK_SMTP_PORT=smtp_server.port,
+        FORMWORK_SMTP_FROM="formwork@example.com",
+        FORMWORK_SMTP_TIMEOUT=5,
+    )
     return smtp_server
 
 
 # ---- Webhook ------------------------------------------------------------------------------
+
 
 class WebhookReceiver:
     """A local robot URL: records each JSON post and answers like a WeCom group robot."""
@@ -130,11 +137,13 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
-                receiver.posts.append({
-                    "path": self.path,
-                    "content_type": self.headers.get("Content-Type"),
-                    "json": json.loads(self.rfile.read(length) or b"null"),
-                })
+                receiver.posts.append(
+                    {
+                        "path": self.path,
+                        "content_type": self.headers.get("Content-Type"),
+                        "json": json.loads(self.rfile.read(length) or b"null"),
+                    }
+                )
                 body = json.dumps(receiver.answer).encode()
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/json")
@@ -163,6 +172,7 @@ def webhook():
 
 # ---- Records ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def make_record(app, demo_org):
     """``make_record(owner="alice", title=...) -> Record``: a submitted expense claim, committed."""
@@ -174,13 +184,22 @@ def make_record(app, demo_org):
 
     def _make(owner: str = "alice", title: str = "Customer visit", status: str = "in_review") -> Record:
         if "version" not in state:
-            document = loader.read_source(ROOT / "definitions" / "forms" / "expense_claim.yaml", "expense_claim.yaml")
+            document = loader.read_source(
+                ROOT / "definitions" / "forms" / "expense_claim.yaml", "expense_claim.yaml"
+            )
             state["version"], _ = store.publish(document.content, source="expense_claim.yaml")
         version = state["version"]
         user = demo_org[owner]
-        record = Record(form_key="expense_claim", definition_id=version.id, form_version=version.version,
-                        data={"reason": title}, status=status, title=title, owner_id=user.id,
-                        department_id=user.department_id)
+        record = Record(
+            form_key="expense_claim",
+            definition_id=version.id,
+            form_version=version.version,
+            data={"reason": title},
+            status=status,
+            title=title,
+            owner_id=user.id,
+            department_id=user.department_id,
+        )
         db.session.add(record)
         db.session.commit()
         return record

@@ -1,4 +1,5 @@
 """Several workers at once on PostgreSQL: each due task handled once, each message sent once."""
+
 from __future__ import annotations
 
 import copy
@@ -53,20 +54,44 @@ def _in_threads(app, count: int, work) -> list[BaseException]:
 
 def test_two_due_workers_handle_each_task_exactly_once(app, demo_org):
     store.publish(yaml.safe_load((ROOT / "definitions" / "forms" / "expense_claim.yaml").read_text("utf-8")))
-    store.publish({
-        "kind": "route", "key": "due_race", "form": "expense_claim", "title": {"zh-CN": "测", "en": "T"},
-        "no_approver": "refuse",
-        "steps": [
-            {"key": "head", "name": {"zh-CN": "负责人", "en": "Head"}, "approvers": [{"department_head": 0}],
-             "deadline": {"hours": 1, "remind_every_hours": 1, "on_timeout": "approve"}},
-            {"key": "cashier", "name": {"zh-CN": "出纳", "en": "Cashier"}, "approvers": [{"role": "cashier"}],
-             "deadline": {"hours": 10, "remind_every_hours": 1, "on_timeout": "remind"}},
+    store.publish(
+        {
+            "kind": "route",
+            "key": "due_race",
+            "form": "expense_claim",
+            "title": {"zh-CN": "测", "en": "T"},
+            "no_approver": "refuse",
+            "steps": [
+                {
+                    "key": "head",
+                    "name": {"zh-CN": "负责人", "en": "Head"},
+                    "approvers": [{"department_head": 0}],
+                    "deadline": {"hours": 1, "remind_every_hours": 1, "on_timeout": "approve"},
+                },
+                {
+                    "key": "cashier",
+                    "name": {"zh-CN": "出纳", "en": "Cashier"},
+                    "approvers": [{"role": "cashier"}],
+                    "deadline": {"hours": 10, "remind_every_hours": 1, "on_timeout": "remind"},
+                },
+            ],
+        }
+    )
+    claim = {
+        "category": "other",
+        "reason": "Workshop",
+        "payee_name": "P",
+        "payee_bank": "ICBC",
+        "payee_account": "6222021234567890123",
+        "lines": [
+            {
+                "date": date.today().replace(day=1).isoformat(),
+                "type": "other",
+                "amount": "100.00",
+                "invoice_no": "1",
+            }
         ],
-    })
-    claim = {"category": "other", "reason": "Workshop", "payee_name": "P", "payee_bank": "ICBC",
-             "payee_account": "6222021234567890123",
-             "lines": [{"date": date.today().replace(day=1).isoformat(), "type": "other", "amount": "100.00",
-                        "invoice_no": "1"}]}
+    }
     count = 8
     for index in range(count):
         claim["lines"][0]["invoice_no"] = f"{12345670 + index}"  # distinct: no duplicate-invoice alert
@@ -88,11 +113,18 @@ def test_two_due_workers_handle_each_task_exactly_once(app, demo_org):
     assert sum(r.reminders for r in reports) == count // 2
     db.session.expire_all()
     system_approvals = db.session.scalar(
-        select(func.count()).select_from(TrailEntry).where(TrailEntry.action == "approve", TrailEntry.actor_id.is_(None))
+        select(func.count())
+        .select_from(TrailEntry)
+        .where(TrailEntry.action == "approve", TrailEntry.actor_id.is_(None))
     )
     assert system_approvals == count // 2
-    assert db.session.scalar(select(func.count()).select_from(Task).where(Task.step_key == "cashier")) == count // 2
-    reminded = list(db.session.scalars(select(Task.reminders_sent).where(Task.step_key == "head", Task.status == "open")))
+    assert (
+        db.session.scalar(select(func.count()).select_from(Task).where(Task.step_key == "cashier"))
+        == count // 2
+    )
+    reminded = list(
+        db.session.scalars(select(Task.reminders_sent).where(Task.step_key == "head", Task.status == "open"))
+    )
     assert reminded == [1] * (count // 2)
     assert run_due().handled == 0
 

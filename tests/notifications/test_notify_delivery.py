@@ -1,4 +1,5 @@
 """The outbox worker: real SMTP, retries with backoff, dead letters, the webhook plugin, the CLI."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -80,13 +81,26 @@ def test_unreachable_mail_server_loses_nothing_and_delivers_later(app, demo_org,
 
 def test_backoff_is_exponential_and_capped(app):
     app.config.update(FORMWORK_OUTBOX_RETRY_SECONDS=60, FORMWORK_OUTBOX_RETRY_MAX_SECONDS=3600)
-    assert [delivery.backoff(n).total_seconds() for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert [delivery.backoff(n).total_seconds() for n in range(1, 9)] == [
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+        3600,
+    ]
 
 
 def test_message_is_dead_after_the_last_attempt(app, smtp_tools):
     free_port = smtp_tools[1]
-    app.config.update(FORMWORK_OUTBOX_MAX_ATTEMPTS=3, FORMWORK_SMTP_HOST="127.0.0.1",
-                      FORMWORK_SMTP_PORT=free_port(), FORMWORK_SMTP_TIMEOUT=2)
+    app.config.update(
+        FORMWORK_OUTBOX_MAX_ATTEMPTS=3,
+        FORMWORK_SMTP_HOST="127.0.0.1",
+        FORMWORK_SMTP_PORT=free_port(),
+        FORMWORK_SMTP_TIMEOUT=2,
+    )
     service.enqueue("email", "x@example.com", subject="s", body="b")
     db.session.commit()
     moment = utcnow()
@@ -116,8 +130,12 @@ def test_webhook_plugin_posts_a_wecom_text_message(app, demo_org, make_record, w
     app.config.update(FORMWORK_WEBHOOK_URL=webhook.url, FORMWORK_WEBHOOK_ROLES="finance_reviewer")
     demo_org["carol"].locale = "en"
     record = make_record()
-    service.notify([demo_org["carol"].id, demo_org["bob"].id], "alert", record=record,
-                   params={"message": {"zh-CN": "发票号重复", "en": "Duplicate invoice number"}})
+    service.notify(
+        [demo_org["carol"].id, demo_org["bob"].id],
+        "alert",
+        record=record,
+        params={"message": {"zh-CN": "发票号重复", "en": "Duplicate invoice number"}},
+    )
     db.session.commit()
     # carol holds finance_reviewer; bob does not, so only carol's notification goes to the group
     assert [(m.channel, m.recipient) for m in _messages()] == [("webhook", "carol")]
@@ -143,8 +161,11 @@ def test_webhook_refusal_is_retried(app, demo_org, webhook):
 def test_webhook_is_off_without_a_url_and_filters_by_user_and_kind(app, demo_org):
     service.notify([demo_org["bob"].id], "cc")
     assert _messages() == []
-    app.config.update(FORMWORK_WEBHOOK_URL="http://127.0.0.1:9/hook", FORMWORK_WEBHOOK_USERS="bob",
-                      FORMWORK_WEBHOOK_KINDS="task_assigned,escalated")
+    app.config.update(
+        FORMWORK_WEBHOOK_URL="http://127.0.0.1:9/hook",
+        FORMWORK_WEBHOOK_USERS="bob",
+        FORMWORK_WEBHOOK_KINDS="task_assigned,escalated",
+    )
     service.notify([demo_org["bob"].id, demo_org["alice"].id], "cc")
     service.notify([demo_org["bob"].id, demo_org["alice"].id], "escalated")
     db.session.commit()

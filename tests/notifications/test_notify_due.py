@@ -1,7 +1,9 @@
 """Due work on real routes: reminders, overdue notices, escalation, automatic decisions, idempotency."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,29 +19,43 @@ from formwork.records import service as records
 from formwork.records.models import Record
 from formwork.workflow.models import OPEN, Task, TrailEntry
 
-from pathlib import Path
-
 ROOT = Path(__file__).resolve().parents[2]
 NAME = {"zh-CN": "部门负责人", "en": "Department head"}
 
 
 def _route(deadline: dict) -> dict:
     return {
-        "kind": "route", "key": "due_test", "form": "expense_claim",
-        "title": {"zh-CN": "测试", "en": "Test"}, "no_approver": "refuse",
+        "kind": "route",
+        "key": "due_test",
+        "form": "expense_claim",
+        "title": {"zh-CN": "测试", "en": "Test"},
+        "no_approver": "refuse",
         "steps": [
             {"key": "head", "name": NAME, "approvers": [{"department_head": 0}], "deadline": deadline},
-            {"key": "cashier", "name": {"zh-CN": "出纳", "en": "Cashier"}, "approvers": [{"role": "cashier"}]},
+            {
+                "key": "cashier",
+                "name": {"zh-CN": "出纳", "en": "Cashier"},
+                "approvers": [{"role": "cashier"}],
+            },
         ],
     }
 
 
 def _claim() -> dict:
     return {
-        "category": "other", "reason": "Customer workshop",
-        "lines": [{"date": date.today().replace(day=1).isoformat(), "type": "other", "amount": "1200.00",
-                   "invoice_no": "12345678"}],
-        "payee_name": "Payee", "payee_bank": "ICBC Shanghai", "payee_account": "6222021234567890123",
+        "category": "other",
+        "reason": "Customer workshop",
+        "lines": [
+            {
+                "date": date.today().replace(day=1).isoformat(),
+                "type": "other",
+                "amount": "1200.00",
+                "invoice_no": "12345678",
+            }
+        ],
+        "payee_name": "Payee",
+        "payee_bank": "ICBC Shanghai",
+        "payee_account": "6222021234567890123",
     }
 
 
@@ -60,9 +76,13 @@ def submit(app, demo_org):
 
 
 def _notifications(user, kind: str) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id, Notification.kind == kind).order_by(Notification.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id, Notification.kind == kind)
+            .order_by(Notification.id)
+        )
+    )
 
 
 def _reload(task: Task) -> Task:
@@ -88,7 +108,9 @@ def test_reminders_repeat_on_their_schedule_and_twice_run_is_once(app, demo_org,
     assert task.reminders_sent == 1 and as_utc(task.remind_at) == first_remind_at + timedelta(hours=24)
     reminders = _notifications(demo_org["bob"], "reminder")
     assert len(reminders) == 1 and reminders[0].task_id == task.id
-    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"due:{task.id}:%"))).all()
+    mails = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"due:{task.id}:%"))
+    ).all()
     assert len(mails) == 1 and mails[0].recipient == "bob@example.com"
 
     # After an outage of three days: one reminder, and the next one a day from now (no burst).
@@ -115,7 +137,9 @@ def test_auto_approve_moves_the_request_on(app, demo_org, submit):
     assert report.approved == 1 and report.errors == []
     task = _reload(task)
     assert task.status == "approved"
-    entry = db.session.scalar(select(TrailEntry).where(TrailEntry.task_id == task.id, TrailEntry.actor_id.is_(None)))
+    entry = db.session.scalar(
+        select(TrailEntry).where(TrailEntry.task_id == task.id, TrailEntry.actor_id.is_(None))
+    )
     assert entry is not None  # decided by the system, not by bob
     next_task = db.session.scalar(select(Task).where(Task.record_id == record.id, Task.status == OPEN))
     assert next_task.step_key == "cashier" and next_task.assignee_id == demo_org["grace"].id
@@ -173,4 +197,9 @@ def test_due_run_command(app, runner, demo_org, submit):
     result = runner.invoke(args=["due", "run", "--limit", "10"])
     assert result.exit_code == 0, result.output
     assert "overdue notices 1" in result.output
-    assert db.session.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "reminder")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.kind == "reminder")
+        )
+        == 1
+    )

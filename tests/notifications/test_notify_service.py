@@ -1,4 +1,5 @@
 """notify(): in-app rows and outbox messages in the caller's transaction, in the reader's language."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,8 +52,12 @@ def test_messages_are_in_the_recipients_language(app, demo_org, make_record):
     demo_org["bob"].email, demo_org["bob"].locale = "bob@example.com", "en"
     demo_org["carol"].email, demo_org["carol"].locale = "carol@example.com", None  # default: Chinese
     record = make_record(title="Customer visit")
-    service.notify([demo_org["bob"].id, demo_org["carol"].id], "rejected", record=record,
-                   params={"actor": demo_org["dave"], "comment": "Receipts missing"})
+    service.notify(
+        [demo_org["bob"].id, demo_org["carol"].id],
+        "rejected",
+        record=record,
+        params={"actor": demo_org["dave"], "comment": "Receipts missing"},
+    )
     db.session.commit()
     mails = {m.recipient: m for m in db.session.scalars(select(OutboxMessage))}
     english, chinese = mails["bob@example.com"], mails["carol@example.com"]
@@ -82,8 +87,13 @@ def test_unknown_kind_gets_a_generic_text_instead_of_failing_the_caller(app, dem
 
 def test_runtime_parameters_read_well(app):
     """The runtime passes the form key as ``form`` and the step's names as ``step_name``."""
-    params = {"record_id": 5, "form": "expense_claim", "form_title": {"zh-CN": "费用报销", "en": "Expense claim"},
-              "step": "finance", "step_name": {"zh-CN": "财务审核", "en": "Finance review"}}
+    params = {
+        "record_id": 5,
+        "form": "expense_claim",
+        "form_title": {"zh-CN": "费用报销", "en": "Expense claim"},
+        "step": "finance",
+        "step_name": {"zh-CN": "财务审核", "en": "Finance review"},
+    }
     subject, body = messages.render("task_assigned", params, "en")
     assert subject == "Approval needed: Expense claim #5" and "Step: Finance review" in body
     assert "环节：财务审核" in messages.render("task_assigned", params, "zh_CN")[1]
@@ -91,7 +101,9 @@ def test_runtime_parameters_read_well(app):
 
 def test_inactive_and_unknown_recipients_are_skipped_and_duplicates_collapse(app, demo_org):
     demo_org["frank"].active = False
-    created = service.notify([demo_org["bob"].id, demo_org["bob"].id, demo_org["frank"].id, 999_999, None], "cc")
+    created = service.notify(
+        [demo_org["bob"].id, demo_org["bob"].id, demo_org["frank"].id, 999_999, None], "cc"
+    )
     assert [n.user_id for n in created] == [demo_org["bob"].id]
 
 

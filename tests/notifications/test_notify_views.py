@@ -1,4 +1,5 @@
 """The notifications page and API: list, mark read, mark all read, CSRF, unread count."""
+
 from __future__ import annotations
 
 from formwork.extensions import db

@@ -1,4 +1,5 @@
 """Probe routes for the sign-in and security tests: one of each kind of endpoint they guard."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,9 @@ def probes(app):
     def boom():
         raise RuntimeError("secret internals")
 
-    app.add_url_rule("/api/_probe/whoami", view_func=api_whoami, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.add_url_rule(
+        "/api/_probe/whoami", view_func=api_whoami, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+    )
     app.add_url_rule("/_probe/whoami", view_func=page_whoami, methods=["GET", "POST"])
     app.add_url_rule("/api/_probe/analysts", view_func=api_analysts)
     app.add_url_rule("/_probe/cfo", view_func=page_cfo)

@@ -1,4 +1,5 @@
 """The Chinese catalog covers every interface string and is compiled."""
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,24 @@ def _ids(catalog) -> set[str]:
 def test_every_interface_string_is_in_the_catalog(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "-o", str(pot), "platform/formwork"],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "platform/formwork",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with open(pot, "rb") as handle:
         wanted = _ids(read_po(handle))
@@ -43,7 +59,9 @@ def test_catalog_is_translated_and_compiled():
     assert not fuzzy
     for message in po:
         if message.id and isinstance(message.id, str):
-            assert sorted(re.findall(r"%\((\w+)\)", message.id)) == sorted(re.findall(r"%\((\w+)\)", message.string))
+            assert sorted(re.findall(r"%\((\w+)\)", message.id)) == sorted(
+                re.findall(r"%\((\w+)\)", message.string)
+            )
     with open(MO, "rb") as handle:
         mo = read_mo(handle)
     assert {m.id: m.string for m in mo if m.id} == {m.id: m.string for m in po if m.id}

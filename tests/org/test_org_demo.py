@@ -1,4 +1,5 @@
 """The demo organisation matches CONTRACT.md, loads idempotently and has no default passwords outside demo mode."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -30,20 +31,41 @@ CONTRACT_DEPARTMENTS = {
     "PUR": ("采购部", "Purchasing", "HQ", "henry"),
     "LEGAL": ("法务部", "Legal", "HQ", "ivan"),
 }
-ROLE_KEYS = {"administrator", "analyst", "cfo", "finance_reviewer", "cashier", "legal_reviewer", "employee",
-             "security_owner"}
+ROLE_KEYS = {
+    "administrator",
+    "analyst",
+    "cfo",
+    "finance_reviewer",
+    "cashier",
+    "legal_reviewer",
+    "employee",
+    "security_owner",
+}
 
 
 def _snapshot() -> dict:
     users = {
-        u.username: (u.department.code, frozenset(u.role_keys()), u.manager.username if u.manager else None, u.active)
+        u.username: (
+            u.department.code,
+            frozenset(u.role_keys()),
+            u.manager.username if u.manager else None,
+            u.active,
+        )
         for u in db.session.scalars(select(User))
     }
     departments = {
-        d.code: (d.name_zh, d.name_en, d.parent.code if d.parent else None, d.head.username if d.head else None)
+        d.code: (
+            d.name_zh,
+            d.name_en,
+            d.parent.code if d.parent else None,
+            d.head.username if d.head else None,
+        )
         for d in db.session.scalars(select(Department))
     }
-    counts = tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (User, Department, Role, RoleAssignment))
+    counts = tuple(
+        db.session.scalar(select(func.count()).select_from(m))
+        for m in (User, Department, Role, RoleAssignment)
+    )
     return {"users": users, "departments": departments, "counts": counts}
 
 
@@ -84,7 +106,9 @@ def test_no_default_credentials_outside_demo_mode(app, client):
     seed_demo_org()
     assert all(u.password_hash is None for u in db.session.scalars(select(User)))
     token = client.get("/login").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
-    response = client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 200  # refused, the form again
 
 

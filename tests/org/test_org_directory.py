@@ -1,4 +1,5 @@
 """Organisation look-ups for approval routes."""
+
 from __future__ import annotations
 
 import pytest
@@ -60,7 +61,10 @@ def test_users_with_role_scoped_to_a_department(demo_org):
     # grace reviews for Sales only; carol reviews for everyone.
     users.grant_role(demo_org["grace"], "finance_reviewer", _dept("SALES"))
     db.session.commit()
-    assert [u.username for u in directory.users_with_role("finance_reviewer", _dept("SALES"))] == ["carol", "grace"]
+    assert [u.username for u in directory.users_with_role("finance_reviewer", _dept("SALES"))] == [
+        "carol",
+        "grace",
+    ]
     assert [u.username for u in directory.users_with_role("finance_reviewer", _dept("HR"))] == ["carol"]
     assert [u.username for u in directory.users_with_role("finance_reviewer")] == ["carol", "grace"]
 

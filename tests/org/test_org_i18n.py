@@ -1,4 +1,5 @@
 """Interface language: selection order, the language switch and the template helpers."""
+
 from __future__ import annotations
 
 from flask_babel import gettext, refresh
@@ -32,7 +33,9 @@ def test_switch_beats_browser(client, csrf_token):
 
 
 def test_switch_refuses_foreign_next(client, csrf_token):
-    response = client.post("/locale", data={"locale": "en", "next": "https://evil.example/", "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/locale", data={"locale": "en", "next": "https://evil.example/", "csrf_token": csrf_token(client)}
+    )
     assert response.headers["Location"] == "/"
 
 

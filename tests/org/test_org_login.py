@@ -1,13 +1,13 @@
 """Signing in and out: success, failure, throttling, leavers, redirects."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
+from formwork.demo import DEMO_PASSWORD
 from formwork.extensions import db
 from formwork.org import clock, users
 from formwork.org.models import LoginThrottle
-
-from formwork.demo import DEMO_PASSWORD
 
 
 def _post_login(client, csrf_token, username, password, **extra):
@@ -107,8 +107,14 @@ def test_next_only_accepts_local_paths(client, demo_org, csrf_token):
     good = _post_login(client, csrf_token, "alice", DEMO_PASSWORD, next="/records?page=2")
     assert good.headers["Location"] == "/records?page=2"
     client.post("/logout", data={"csrf_token": csrf_token(client)})
-    for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-                    "http:/evil.example", "/\x00evil"):
+    for hostile in (
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/\x00evil",
+    ):
         response = _post_login(client, csrf_token, "alice", DEMO_PASSWORD, next=hostile)
         assert response.status_code == 302
         assert response.headers["Location"] == "/", hostile
@@ -119,7 +125,11 @@ def test_anonymous_page_redirects_to_login_with_next(client, probes):
     response = client.get("/_probe/whoami?x=1")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
-    assert client.get("/_probe/whoami", headers={"HX-Request": "true"}).headers["HX-Redirect"].startswith("/login")
+    assert (
+        client.get("/_probe/whoami", headers={"HX-Request": "true"})
+        .headers["HX-Redirect"]
+        .startswith("/login")
+    )
 
 
 def test_signed_in_user_visiting_login_is_sent_on(client, demo_org, login):

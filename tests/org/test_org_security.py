@@ -1,10 +1,11 @@
 """CSRF, request size limits, error responses, security headers and role checks."""
+
 from __future__ import annotations
 
 import pytest
 
-
 # ---- CSRF -------------------------------------------------------------------------------
+
 
 def test_form_post_without_token_refused(client, demo_org, login, probes):
     login(client, "alice")
@@ -59,11 +60,14 @@ def test_locale_switch_needs_csrf(client):
 
 # ---- Request size ---------------------------------------------------------------------
 
+
 def test_oversized_api_body_gets_json_413(app, client, demo_org, bearer, probes):
     app.config["MAX_CONTENT_LENGTH"] = 1024
-    response = client.post("/api/_probe/echo", data=b"x" * 2048, headers={**bearer("alice"),
-                                                                            "Content-Type": "application/json",
-                                                                            "Accept-Language": "en"})
+    response = client.post(
+        "/api/_probe/echo",
+        data=b"x" * 2048,
+        headers={**bearer("alice"), "Content-Type": "application/json", "Accept-Language": "en"},
+    )
     assert response.status_code == 413
     assert response.is_json and "limit is 1024 bytes" in response.json["error"]
     small = client.post("/api/_probe/echo", data=b"x" * 100, headers=bearer("alice"))
@@ -89,6 +93,7 @@ def test_oversized_browser_upload_gets_friendly_413(app, client, demo_org, login
 
 # ---- Error responses ------------------------------------------------------------------
 
+
 def test_unknown_api_url_is_json_404(client):
     response = client.get("/api/no/such/thing")
     assert response.status_code == 404 and response.json == {"error": "not found"}
@@ -110,7 +115,9 @@ def test_unexpected_error_never_shows_a_trace(app, client, probes):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     page = client.get("/_probe/boom", headers={"Accept-Language": "en"})
     assert page.status_code == 500
-    assert "secret internals" not in page.get_data(as_text=True) and "Traceback" not in page.get_data(as_text=True)
+    assert "secret internals" not in page.get_data(as_text=True) and "Traceback" not in page.get_data(
+        as_text=True
+    )
     api = client.get("/api/_probe/boom")
     assert api.status_code == 500 and api.json == {"error": "internal error"}
 
@@ -144,6 +151,7 @@ def test_static_files_served(client):
 
 
 # ---- Roles ----------------------------------------------------------------------------
+
 
 def test_roles_required(client, app, demo_org, login, bearer, probes):
     assert client.get("/api/_probe/analysts").status_code == 401

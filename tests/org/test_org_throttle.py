@@ -1,4 +1,5 @@
 """Sign-in throttling by client address as well as by user name; old rows expire; proxies only when configured."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,8 +21,12 @@ NAME_LOCK = "Too many failed sign-in attempts for this user name."
 
 def _post(client, csrf_token, username, password, address=ATTACKER, headers=None):
     data = {"username": username, "password": password, "csrf_token": csrf_token(client)}
-    return client.post("/login", data=data, headers={"Accept-Language": "en", **(headers or {})},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login",
+        data=data,
+        headers={"Accept-Language": "en", **(headers or {})},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def _failures(key: str) -> int | None:
@@ -31,8 +36,12 @@ def _failures(key: str) -> int | None:
 
 @pytest.fixture
 def limits(app):
-    app.config.update(FORMWORK_LOGIN_MAX_FAILURES=3, FORMWORK_LOGIN_MAX_FAILURES_PER_IP=5,
-                      FORMWORK_LOGIN_LOCK_SECONDS=600, FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS=3600)
+    app.config.update(
+        FORMWORK_LOGIN_MAX_FAILURES=3,
+        FORMWORK_LOGIN_MAX_FAILURES_PER_IP=5,
+        FORMWORK_LOGIN_LOCK_SECONDS=600,
+        FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS=3600,
+    )
 
 
 def _move_clock(monkeypatch, seconds: float):
@@ -75,8 +84,9 @@ def test_a_locked_name_refuses_the_right_password_from_a_clean_address(client, d
     assert still.status_code == 429 and NAME_LOCK in still.get_data(as_text=True)
 
 
-def test_an_address_past_its_limit_is_slowed_to_one_guess_per_lock(client, demo_org, csrf_token, limits,
-                                                                   monkeypatch):
+def test_an_address_past_its_limit_is_slowed_to_one_guess_per_lock(
+    client, demo_org, csrf_token, limits, monkeypatch
+):
     for index in range(5):
         _post(client, csrf_token, f"ghost{index}", "guess")
     _move_clock(monkeypatch, 601)
@@ -93,7 +103,9 @@ def test_signing_in_does_not_reset_the_address_allowance(client, demo_org, csrf_
     assert _post(client, csrf_token, "ghost4", "guess").status_code == 429
 
 
-def test_old_rows_expire_so_guessed_names_do_not_pile_up(app, client, demo_org, csrf_token, limits, monkeypatch):
+def test_old_rows_expire_so_guessed_names_do_not_pile_up(
+    app, client, demo_org, csrf_token, limits, monkeypatch
+):
     for index in range(4):
         _post(client, csrf_token, f"ghost{index}", "guess", address=f"192.0.2.{index}")
     assert db.session.query(LoginThrottle).count() == 8
@@ -127,14 +139,17 @@ def test_a_user_name_can_never_stand_for_an_address(client, demo_org, csrf_token
     assert _post(client, csrf_token, "alice", DEMO_PASSWORD, address=COLLEAGUE).status_code == 302
 
 
-@pytest.mark.parametrize("address, key", [
-    ("203.0.113.7", "ip:203.0.113.7"),
-    ("2001:db8:1:2:3:4:5:6", "ip:2001:db8:1:2::/64"),
-    ("2001:db8:1:2:ffff::1", "ip:2001:db8:1:2::/64"),
-    ("::ffff:203.0.113.7", "ip:203.0.113.7"),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "address, key",
+    [
+        ("203.0.113.7", "ip:203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "ip:2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "ip:2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "ip:203.0.113.7"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_address_keys(address, key):
     assert throttle.address_key(address) == key
 
@@ -148,12 +163,23 @@ def test_forwarded_for_is_ignored_unless_proxies_are_configured(client, demo_org
 
 
 def test_forwarded_for_is_the_client_behind_a_configured_proxy(app, tmp_path, csrf_token):
-    proxied = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FORMWORK_UPLOAD_DIR")},
-                          "TESTING": True, "FORMWORK_PROXY_COUNT": 1})
+    proxied = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "FORMWORK_UPLOAD_DIR")},
+            "TESTING": True,
+            "FORMWORK_PROXY_COUNT": 1,
+        }
+    )
     with proxied.app_context():
         client = proxied.test_client()
-        _post(client, csrf_token, "ghost", "guess", address="10.0.0.1",
-              headers={"X-Forwarded-For": "192.0.2.50, 192.0.2.51"})
+        _post(
+            client,
+            csrf_token,
+            "ghost",
+            "guess",
+            address="10.0.0.1",
+            headers={"X-Forwarded-For": "192.0.2.50, 192.0.2.51"},
+        )
         assert _failures("ip:192.0.2.51") == 1  # one trusted proxy: its right-most entry
         assert _failures("ip:10.0.0.1") is None
         db.session.remove()

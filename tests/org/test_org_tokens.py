@@ -1,4 +1,5 @@
 """API bearer tokens: creation, use, revocation, expiry, leavers, and the CLI."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,5 @@
 """``formwork users ...``: creating users, passwords, leaving, listing."""
+
 from __future__ import annotations
 
 from formwork.extensions import db
@@ -7,8 +8,22 @@ from formwork.org import users
 
 def test_create_user_with_password_from_stdin(runner, client, demo_org, login):
     result = runner.invoke(
-        args=["users", "create", "Zoe", "--name", "Zoe Zhang", "--department", "FIN", "--manager", "carol",
-              "--role", "cashier", "--role", "employee", "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "Zoe",
+            "--name",
+            "Zoe Zhang",
+            "--department",
+            "FIN",
+            "--manager",
+            "carol",
+            "--role",
+            "cashier",
+            "--role",
+            "employee",
+            "--password-stdin",
+        ],
         input="a-long-password\n",
     )
     assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
 """Fixtures for the records service: the demo organisation, the demo expense claim and an upload form, published."""
+
 from __future__ import annotations
 
 import pytest

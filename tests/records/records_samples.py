@@ -1,4 +1,5 @@
 """Sample definitions, data and files for the records tests."""
+
 from __future__ import annotations
 
 import io
@@ -18,12 +19,29 @@ RECEIPTS = {
     "title_field": "note",
     "fields": [
         {"key": "note", "type": "text", "label": L},
-        {"key": "files", "type": "attachment", "label": L, "max_files": 2, "max_size": 1000,
-         "accept": [".pdf", ".png"]},
-        {"key": "items", "type": "lines", "label": L, "fields": [
-            {"key": "what", "type": "text", "label": L},
-            {"key": "scan", "type": "attachment", "label": L, "accept": [".jpg", ".png"], "max_size": 1000},
-        ]},
+        {
+            "key": "files",
+            "type": "attachment",
+            "label": L,
+            "max_files": 2,
+            "max_size": 1000,
+            "accept": [".pdf", ".png"],
+        },
+        {
+            "key": "items",
+            "type": "lines",
+            "label": L,
+            "fields": [
+                {"key": "what", "type": "text", "label": L},
+                {
+                    "key": "scan",
+                    "type": "attachment",
+                    "label": L,
+                    "accept": [".jpg", ".png"],
+                    "max_size": 1000,
+                },
+            ],
+        },
     ],
 }
 
@@ -40,8 +58,12 @@ def claim_data(rows: int = 3, **overrides) -> dict:
         "category": "office",
         "reason": "Printer toner for the Sales team",
         "lines": [
-            {"date": date.today().replace(day=1).isoformat(), "type": "supplies", "amount": f"{index}.10",
-             "invoice_no": f"{12345678 + index}"}
+            {
+                "date": date.today().replace(day=1).isoformat(),
+                "type": "supplies",
+                "amount": f"{index}.10",
+                "invoice_no": f"{12345678 + index}",
+            }
             for index in range(1, rows + 1)
         ],
         "payee_name": "Alice",

@@ -1,4 +1,5 @@
 """Who sees which records: their own; administrators everything."""
+
 from __future__ import annotations
 
 from records_samples import claim_data

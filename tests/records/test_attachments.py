@@ -1,4 +1,5 @@
 """Uploads: limits from the field, content sniffing, safe names and storage, ownership."""
+
 from __future__ import annotations
 
 import hashlib
@@ -119,7 +120,9 @@ def test_attachments_join_the_record_and_only_own_uploads_may_be_used(receipts, 
     assert caught.value.errors[0]["field"] == "files"
 
     record = service.create_record(
-        "receipts", {"note": "taxi", "files": [pdf.id], "items": [{"what": "taxi", "scan": [scan.id]}]}, alice,
+        "receipts",
+        {"note": "taxi", "files": [pdf.id], "items": [{"what": "taxi", "scan": [scan.id]}]},
+        alice,
         submit=False,
     )
     db.session.refresh(pdf)

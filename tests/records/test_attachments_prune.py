@@ -1,4 +1,5 @@
 """Unclaimed uploads (failed or abandoned submissions) are removed after a while: row and file, once, safely."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,11 @@ from formwork.records.models import Attachment
 def _upload(users, name="a.pdf", *, hours_old: float = 0):
     attachment = store_upload(file_storage(name, PDF), users["alice"], "receipts", "files")
     if hours_old:
-        db.session.execute(update(Attachment).where(Attachment.id == attachment.id)
-                           .values(created_at=datetime.now(timezone.utc) - timedelta(hours=hours_old)))
+        db.session.execute(
+            update(Attachment)
+            .where(Attachment.id == attachment.id)
+            .values(created_at=datetime.now(timezone.utc) - timedelta(hours=hours_old))
+        )
         db.session.commit()
     return attachment.id, attachment.storage_key
 
@@ -78,7 +82,9 @@ def test_a_claim_at_the_same_moment_wins_and_keeps_the_file(app, receipts, users
     def claim_first(table):
         # A record claims the file between the prune's look and its delete (another connection).
         with db.engine.begin() as connection:
-            connection.execute(update(Attachment).where(Attachment.id == upload_id).values(record_id=record.id))
+            connection.execute(
+                update(Attachment).where(Attachment.id == upload_id).values(record_id=record.id)
+            )
         return real_delete(table)
 
     monkeypatch.setattr(attachments, "delete", claim_first)

@@ -1,4 +1,5 @@
 """The records service: atomic writes, version pinning, idempotent creation, optimistic locking."""
+
 from __future__ import annotations
 
 import copy
@@ -28,12 +29,14 @@ def test_create_draft_then_submit(expense, users):
     assert record.title == "Printer toner for the Sales team"
     assert "Printer toner" in record.search_text
     assert record.data["total"] == "6.30"  # 1.10 + 2.10 + 3.10, exact
-    assert [e.action for e in db.session.scalars(select(RecordEvent).where(RecordEvent.record_id == record.id))] == [
-        "created"
-    ]
+    assert [
+        e.action for e in db.session.scalars(select(RecordEvent).where(RecordEvent.record_id == record.id))
+    ] == ["created"]
     record = service.update_record(record, {"reason": "Toner and paper"}, alice, submit=True)
     assert record.status == "submitted" and record.submitted_at is not None
-    events = db.session.scalars(select(RecordEvent).where(RecordEvent.record_id == record.id).order_by(RecordEvent.id))
+    events = db.session.scalars(
+        select(RecordEvent).where(RecordEvent.record_id == record.id).order_by(RecordEvent.id)
+    )
     assert [(e.action, e.changes) for e in events] == [
         ("created", {"fields": sorted(record.data)}),
         ("updated", {"fields": ["reason"]}),
@@ -42,7 +45,9 @@ def test_create_draft_then_submit(expense, users):
 
 
 def test_decimals_exact_end_to_end(expense, users):
-    lines = [{"date": "2024-01-02", "type": "meals", "amount": amount} for amount in ("0.10", "0.20", "999999.99")]
+    lines = [
+        {"date": "2024-01-02", "type": "meals", "amount": amount} for amount in ("0.10", "0.20", "999999.99")
+    ]
     record = service.create_record("expense_claim", claim_data(lines=lines), users["alice"], submit=False)
     db.session.expire_all()
     stored = db.session.get(Record, record.id)
@@ -95,7 +100,9 @@ def test_double_submit_with_the_same_token_makes_one_record(expense, users):
     again = service.create_record("expense_claim", claim_data(), alice, submit=True, client_token="tok-1")
     assert again.id == first.id and count(Record) == 1
     # Another user may use the same token for their own record.
-    other = service.create_record("expense_claim", claim_data(), users["frank"], submit=True, client_token="tok-1")
+    other = service.create_record(
+        "expense_claim", claim_data(), users["frank"], submit=True, client_token="tok-1"
+    )
     assert other.id != first.id and count(Record) == 2
 
 
@@ -165,13 +172,17 @@ def test_record_keeps_its_version_and_is_validated_with_it(expense, users):
     with pytest.raises(service.ValidationFailed) as caught:
         service.update_record(
             service.create_record("expense_claim", claim_data(), alice, submit=False),
-            {"project_code": None}, alice, submit=True,
+            {"project_code": None},
+            alice,
+            submit=True,
         )
     assert caught.value.errors == [{"field": "project_code", "message": "this field is required"}]
     # A field of version 2 does not exist for a version-1 record.
     draft = service.create_record("expense_claim", claim_data(), alice, submit=False)
-    db.session.execute(text("UPDATE records SET definition_id = :d, form_version = :v WHERE id = :id"),
-                       {"d": expense.id, "v": expense.version, "id": draft.id})
+    db.session.execute(
+        text("UPDATE records SET definition_id = :d, form_version = :v WHERE id = :id"),
+        {"d": expense.id, "v": expense.version, "id": draft.id},
+    )
     db.session.commit()
     db.session.expire_all()
     draft = db.session.get(Record, draft.id)
@@ -211,7 +222,9 @@ def test_optimistic_locking(expense, users):
     with pytest.raises(service.ConflictError):
         service.update_record(record, {"reason": "stale edit"}, alice, submit=False, lock_version=seen)
     # A write that happened between reading and saving is caught at commit.
-    db.session.execute(text("UPDATE records SET lock_version = lock_version + 1 WHERE id = :id"), {"id": record.id})
+    db.session.execute(
+        text("UPDATE records SET lock_version = lock_version + 1 WHERE id = :id"), {"id": record.id}
+    )
     with pytest.raises(service.ConflictError):
         service.update_record(record, {"reason": "lost update"}, alice, submit=False)
     db.session.expire_all()
@@ -222,8 +235,19 @@ def test_record_json_shape(expense, users):
     alice = users["alice"]
     record = service.create_record("expense_claim", claim_data(), alice, submit=True)
     body = record_json(record, alice)
-    assert set(body) >= {"id", "form", "form_version", "status", "title", "data", "owner", "department",
-                         "created_at", "updated_at", "submitted_at"}
+    assert set(body) >= {
+        "id",
+        "form",
+        "form_version",
+        "status",
+        "title",
+        "data",
+        "owner",
+        "department",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+    }
     assert body["form"] == "expense_claim" and body["owner"]["username"] == "alice"
     assert body["department"]["id"] == alice.department_id
     assert isinstance(body["data"]["lines"][0]["amount"], str)

@@ -1,4 +1,5 @@
 """Every way a route can be wrong is reported with its JSON pointer, file line and a reason."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,13 +50,16 @@ def test_unknown_field_in_a_condition_names_the_position(problems_of):
     assert problem.line == line_of(text, "when: totl")
 
 
-@pytest.mark.parametrize("condition, words", [
-    ("total + 1", "boolean is needed"),            # not a condition at all
-    ("category > 5", "position"),                  # text compared with a number
-    ("total >= 'a lot'", "position"),
-])
+@pytest.mark.parametrize(
+    "condition, words",
+    [
+        ("total + 1", "boolean is needed"),  # not a condition at all
+        ("category > 5", "position"),  # text compared with a number
+        ("total >= 'a lot'", "position"),
+    ],
+)
 def test_condition_of_the_wrong_type(problems_of, condition, words):
-    text = BASE + f"    when: \"{condition}\"\n"
+    text = BASE + f'    when: "{condition}"\n'
     problem = find(problems_of(text), "/steps/1/when")
     assert words in problem.message, problem.message
     assert problem.line == line_of(text, "when:")
@@ -64,7 +68,10 @@ def test_condition_of_the_wrong_type(problems_of, condition, words):
 def test_unknown_role_and_user_and_inactive_user(problems_of, demo_org):
     demo_org["frank"].active = False
     db.session.commit()
-    text = BASE.replace("role: finance_reviewer", "role: finance_reveiwer") + "    cc:\n      - user: zoe\n      - user: frank\n"
+    text = (
+        BASE.replace("role: finance_reviewer", "role: finance_reveiwer")
+        + "    cc:\n      - user: zoe\n      - user: frank\n"
+    )
     problems = problems_of(text)
     assert 'unknown role "finance_reveiwer"' in find(problems, "/steps/1/approvers/0/role").message
     assert 'unknown user "zoe"' in find(problems, "/steps/1/cc/0/user").message
@@ -74,13 +81,18 @@ def test_unknown_role_and_user_and_inactive_user(problems_of, demo_org):
 
 def test_unknown_department(problems_of):
     text = BASE.replace("- department_head: 0", "- {department_head: 0, department: NOWHERE}")
-    assert 'unknown department "NOWHERE"' in find(problems_of(text), "/steps/0/approvers/0/department").message
+    assert (
+        'unknown department "NOWHERE"' in find(problems_of(text), "/steps/0/approvers/0/department").message
+    )
 
 
 def test_unknown_field_and_wrong_field_type_as_approver(problems_of):
     text = BASE.replace("- role: finance_reviewer", "- field: approver\n      - field: reason")
     problems = problems_of(text)
-    assert 'field "approver" does not exist in form expense_claim' in find(problems, "/steps/1/approvers/0/field").message
+    assert (
+        'field "approver" does not exist in form expense_claim'
+        in find(problems, "/steps/1/approvers/0/field").message
+    )
     assert "must be a user or department field" in find(problems, "/steps/1/approvers/1/field").message
 
 
@@ -94,18 +106,24 @@ def test_an_approver_names_exactly_one_kind(problems_of):
 
 def test_approver_expression_must_give_users(problems_of):
     text = BASE.replace("- role: finance_reviewer", "- expression: total")
-    assert "must give a user or a list of users" in find(problems_of(text), "/steps/1/approvers/0/expression").message
+    assert (
+        "must give a user or a list of users"
+        in find(problems_of(text), "/steps/1/approvers/0/expression").message
+    )
 
 
 @pytest.mark.parametrize("target, words", [("finance", "itself"), ("later", "not an earlier step")])
 def test_return_forward_or_to_itself_is_a_cycle(problems_of, target, words):
-    text = BASE + f"""\
+    text = (
+        BASE
+        + f"""\
     on_reject: return_to_step
     return_to: {target}
   - key: later
     name: {{zh-CN: 后, en: Later}}
     approvers: [{{user: grace}}]
 """
+    )
     problem = find(problems_of(text), "/steps/1/return_to")
     assert words in problem.message
     assert problem.line == line_of(text, f"return_to: {target}")
@@ -117,7 +135,9 @@ def test_return_backwards_is_fine(problems_of):
 
 
 def test_return_sideways_into_a_parallel_branch_is_refused(problems_of):
-    text = BASE.split("steps:\n")[0] + """\
+    text = (
+        BASE.split("steps:\n")[0]
+        + """\
 steps:
   - parallel:
       key: both
@@ -131,11 +151,17 @@ steps:
               on_reject: return_to_step
               return_to: legal
 """
-    assert "not an earlier step" in find(problems_of(text), "/steps/0/parallel/branches/1/steps/0/return_to").message
+    )
+    assert (
+        "not an earlier step"
+        in find(problems_of(text), "/steps/0/parallel/branches/1/steps/0/return_to").message
+    )
 
 
 def test_parallel_branch_without_steps(problems_of):
-    text = BASE.split("steps:\n")[0] + """\
+    text = (
+        BASE.split("steps:\n")[0]
+        + """\
 steps:
   - parallel:
       key: both
@@ -144,16 +170,20 @@ steps:
             - {key: legal, name: {zh-CN: 法务, en: Legal}, approvers: [{role: legal_reviewer}]}
         - steps: []
 """
+    )
     problem = find(problems_of(text), "/steps/0/parallel/branches/1/steps")
     assert "at least one step" in problem.message and problem.line == line_of(text, "steps: []")
 
 
-@pytest.mark.parametrize("deadline, pointer", [
-    ("{hours: 0}", "/steps/1/deadline/hours"),
-    ("{hours: -4}", "/steps/1/deadline/hours"),
-    ("{hours: 0.0}", "/steps/1/deadline/hours"),
-    ("{hours: 24, remind_every_hours: 0}", "/steps/1/deadline/remind_every_hours"),
-])
+@pytest.mark.parametrize(
+    "deadline, pointer",
+    [
+        ("{hours: 0}", "/steps/1/deadline/hours"),
+        ("{hours: -4}", "/steps/1/deadline/hours"),
+        ("{hours: 0.0}", "/steps/1/deadline/hours"),
+        ("{hours: 24, remind_every_hours: 0}", "/steps/1/deadline/remind_every_hours"),
+    ],
+)
 def test_deadline_must_be_in_the_future(problems_of, deadline, pointer):
     text = BASE + f"    deadline: {deadline}\n"
     problem = find(problems_of(text), pointer)
@@ -173,7 +203,9 @@ def test_modes_need_their_numbers(problems_of):
 
 
 def test_role_without_holders_needs_a_no_approver_rule(problems_of):
-    no_rule = BASE.replace("no_approver: refuse\n", "").replace("role: finance_reviewer", "role: security_owner")
+    no_rule = BASE.replace("no_approver: refuse\n", "").replace(
+        "role: finance_reviewer", "role: security_owner"
+    )
     problem = find(problems_of(no_rule), "/steps/1/approvers")
     assert 'role "security_owner" may have no holder' in problem.message and "no_approver" in problem.message
     assert problem.line == line_of(no_rule, "approvers:", 2)
@@ -196,20 +228,34 @@ def test_manager_and_head_approvers_can_be_nobody(problems_of):
 def test_fallback_rule_needs_a_fallback(problems_of):
     text = BASE.replace("no_approver: refuse", "no_approver: fallback")
     assert "needs a fallback list" in find(problems_of(text), "/no_approver").message
-    assert problems_of(text.replace("no_approver: fallback", "no_approver: fallback\nfallback: [{user: admin}]")) == []
+    assert (
+        problems_of(text.replace("no_approver: fallback", "no_approver: fallback\nfallback: [{user: admin}]"))
+        == []
+    )
 
 
 def test_field_approver_on_an_optional_field_needs_a_rule(app, demo_org, problems_of):
-    store.publish({
-        "kind": "form", "key": "travel", "title": {"zh-CN": "出差", "en": "Travel"},
-        "fields": [
-            {"key": "sponsor", "type": "user", "label": {"zh-CN": "发起人", "en": "Sponsor"}, "required": True},
-            {"key": "deputy", "type": "user", "label": {"zh-CN": "代理人", "en": "Deputy"}},
-        ],
-    })
+    store.publish(
+        {
+            "kind": "form",
+            "key": "travel",
+            "title": {"zh-CN": "出差", "en": "Travel"},
+            "fields": [
+                {
+                    "key": "sponsor",
+                    "type": "user",
+                    "label": {"zh-CN": "发起人", "en": "Sponsor"},
+                    "required": True,
+                },
+                {"key": "deputy", "type": "user", "label": {"zh-CN": "代理人", "en": "Deputy"}},
+            ],
+        }
+    )
     text = BASE.replace("no_approver: refuse\n", "").replace("form: expense_claim", "form: travel")
     assert problems_of(text.replace("- role: finance_reviewer", "- field: sponsor")) == []
-    problem = find(problems_of(text.replace("- role: finance_reviewer", "- field: deputy")), "/steps/1/approvers")
+    problem = find(
+        problems_of(text.replace("- role: finance_reviewer", "- field: deputy")), "/steps/1/approvers"
+    )
     assert 'field "deputy" may be empty' in problem.message
     # Two approvers: the step is empty only if both can be.
     both = text.replace("- role: finance_reviewer", "- field: deputy\n      - field: sponsor")
@@ -241,7 +287,10 @@ def test_a_form_has_one_route(forms):
 
 
 def test_every_problem_is_reported_at_once(problems_of):
-    text = BASE.replace("role: finance_reviewer", "role: nobody") + "    when: totl > 1\n    deadline: {hours: 0}\n"
+    text = (
+        BASE.replace("role: finance_reviewer", "role: nobody")
+        + "    when: totl > 1\n    deadline: {hours: 0}\n"
+    )
     pointers = {p.pointer for p in problems_of(text)}
     assert {"/steps/1/approvers/0/role", "/steps/1/when", "/steps/1/deadline/hours"} <= pointers
 
@@ -261,8 +310,9 @@ def test_compile_without_an_application_checks_what_it_can(app, forms):
 
 def test_the_documented_refusal_idiom_compiles(problems_of, forms):
     """docs/routes.md: over budget → a step that finds nobody on purpose, with no_approver: refuse."""
-    text = (BASE.split("steps:\n")[0].replace("form: expense_claim", "form: purchase_request")
-            + """\
+    text = (
+        BASE.split("steps:\n")[0].replace("form: expense_claim", "form: purchase_request")
+        + """\
 facts:
   budget: {category: budget_category, amount: estimated_total, department: department}
 steps:
@@ -278,10 +328,11 @@ steps:
   - key: head
     name: {zh-CN: 部门负责人, en: Head}
     approvers: [{department_head: 0}]
-""")
+"""
+    )
     assert problems_of(text) == []
 
 
 def test_approver_expressions_cannot_read_facts(problems_of):
-    text = BASE.replace("- role: finance_reviewer", "- expression: \"if($budget.remaining > 0, 1, 2)\"")
+    text = BASE.replace("- role: finance_reviewer", '- expression: "if($budget.remaining > 0, 1, 2)"')
     assert "budget" in find(problems_of(text), "/steps/1/approvers/0/expression").message

@@ -5,6 +5,7 @@ duplicate invoices) runs through ``holding`` (one engine call per record) and th
 ``holding_python`` on the same typed values and facts; the answers must be identical,
 and the interesting ones are also checked against what a person would expect.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -51,11 +52,14 @@ PURCHASE_RULES = {
 def _route(key: str, form: str, rules: dict[str, str], alert: str, facts: str = "") -> str:
     steps = "".join(
         f"  - key: {name}\n    name: {{zh-CN: {name}, en: {name}}}\n    approvers: [{{user: admin}}]\n"
-        f"    when: \"{source}\"\n" for name, source in rules.items()
+        f'    when: "{source}"\n'
+        for name, source in rules.items()
     )
-    return (f"kind: route\nkey: {key}\nform: {form}\ntitle: {{zh-CN: 测试, en: Test}}\n{facts}steps:\n{steps}"
-            f"alerts:\n  - key: watch\n    when: \"{alert}\"\n    notify: [{{role: finance_reviewer}}]\n"
-            "    message: {zh-CN: 注意, en: Watch}\n")
+    return (
+        f"kind: route\nkey: {key}\nform: {form}\ntitle: {{zh-CN: 测试, en: Test}}\n{facts}steps:\n{steps}"
+        f'alerts:\n  - key: watch\n    when: "{alert}"\n    notify: [{{role: finance_reviewer}}]\n'
+        "    message: {zh-CN: 注意, en: Watch}\n"
+    )
 
 
 @pytest.fixture
@@ -74,8 +78,15 @@ def _line(amount: str, invoice: str | None = None, day: date | None = None) -> d
 
 def claim(user, category: str, amounts: list[str], invoices: list[str | None] | None = None, **extra):
     invoices = invoices or [None] * len(amounts)
-    data = {"category": category, "reason": "Test", "lines": [_line(a, i) for a, i in zip(amounts, invoices)],
-            "payee_name": "X", "payee_bank": "ICBC", "payee_account": "6222021234567890123", **extra}
+    data = {
+        "category": category,
+        "reason": "Test",
+        "lines": [_line(a, i) for a, i in zip(amounts, invoices)],
+        "payee_name": "X",
+        "payee_bank": "ICBC",
+        "payee_account": "6222021234567890123",
+        **extra,
+    }
     if category == "travel":
         today = date.today().isoformat()
         data.update(trip_destination="Shanghai", trip_start=today, trip_end=today)
@@ -83,9 +94,14 @@ def claim(user, category: str, amounts: list[str], invoices: list[str | None] | 
 
 
 def purchase(user, category: str, unit_price: str, quantity: int = 1, department=None):
-    data = {"subject": "Laptops", "department": (department or user.department_id), "budget_category": category,
-            "items": [{"description": "Laptop", "quantity": quantity, "unit_price": unit_price}],
-            "needed_by": (date.today() + timedelta(days=30)).isoformat(), "justification": "Needed"}
+    data = {
+        "subject": "Laptops",
+        "department": (department or user.department_id),
+        "budget_category": category,
+        "items": [{"description": "Laptop", "quantity": quantity, "unit_price": unit_price}],
+        "needed_by": (date.today() + timedelta(days=30)).isoformat(),
+        "justification": "Needed",
+    }
     return _submitted(create_record("purchase_request", data, user, submit=False))
 
 
@@ -103,24 +119,37 @@ def _both(route, record) -> tuple[set[str], set[str]]:
 
 
 def test_claim_conditions_agree_on_a_table_of_records(published):
-    store.publish(read_source(_route("claims", "expense_claim", CLAIM_RULES, "$duplicate_invoices > 0"),
-                              "claims.yaml").content)
+    store.publish(
+        read_source(
+            _route("claims", "expense_claim", CLAIM_RULES, "$duplicate_invoices > 0"), "claims.yaml"
+        ).content
+    )
     route = compiled_route(route_for_form("expense_claim"))
     alice, carol, erin = published["alice"], published["carol"], published["erin"]
     table = [
         # 10000001 is on the last claim too: both see the duplicate.
         (claim(alice, "office", ["12.50"], ["10000001"]), {"small", "no_trip", "from_sales", "alert:watch"}),
-        (claim(alice, "travel", ["3000", "2000"], ["10000002", "10000003"]),
-         {"middle", "travel", "costly_trip", "not_office", "big_line", "from_sales"}),
-        (claim(alice, "travel", ["49999.99"]), {"middle", "travel", "costly_trip", "not_office", "big_line",
-                                                "from_sales"}),
+        (
+            claim(alice, "travel", ["3000", "2000"], ["10000002", "10000003"]),
+            {"middle", "travel", "costly_trip", "not_office", "big_line", "from_sales"},
+        ),
+        (
+            claim(alice, "travel", ["49999.99"]),
+            {"middle", "travel", "costly_trip", "not_office", "big_line", "from_sales"},
+        ),
         (claim(carol, "travel", ["50000"]), {"cfo", "travel", "costly_trip", "not_office", "big_line"}),
-        (claim(erin, "entertainment", ["900", "900", "900"], guests="Client A", guest_count=8),
-         {"small", "costly_trip", "not_office", "no_trip", "many_guests", "many_lines"}),
-        (claim(erin, "entertainment", ["60000.01"], guests="Client B", guest_count=2),
-         {"cfo", "costly_trip", "not_office", "no_trip", "few_guests", "big_line"}),
-        (claim(erin, "other", ["0.01", "0.02", "0.03"], ["10000001", None, "10000004"]),
-         {"small", "not_office", "no_trip", "many_lines", "alert:watch"}),
+        (
+            claim(erin, "entertainment", ["900", "900", "900"], guests="Client A", guest_count=8),
+            {"small", "costly_trip", "not_office", "no_trip", "many_guests", "many_lines"},
+        ),
+        (
+            claim(erin, "entertainment", ["60000.01"], guests="Client B", guest_count=2),
+            {"cfo", "costly_trip", "not_office", "no_trip", "few_guests", "big_line"},
+        ),
+        (
+            claim(erin, "other", ["0.01", "0.02", "0.03"], ["10000001", None, "10000004"]),
+            {"small", "not_office", "no_trip", "many_lines", "alert:watch"},
+        ),
     ]
     for record, expected in table:
         engine, python = _both(route, record)
@@ -128,20 +157,33 @@ def test_claim_conditions_agree_on_a_table_of_records(published):
         named = {name.split(":", 1)[1] if name.startswith("step:") else name for name in engine}
         assert named == expected, (record.data, named)
     # guest_count empty (not entertainment): neither "> 5" nor "not > 5" holds, in both back ends.
-    assert not {"step:many_guests", "step:few_guests"} & holding(route, table[0][0], context=context_for(alice))
+    assert not {"step:many_guests", "step:few_guests"} & holding(
+        route, table[0][0], context=context_for(alice)
+    )
 
 
 def test_purchase_conditions_agree_with_budgets(published):
-    store.publish(read_source(_route(
-        "purchases", "purchase_request", PURCHASE_RULES, "estimated_total > $budget.remaining",
-        "facts:\n  budget: {category: budget_category, amount: estimated_total, department: department}\n",
-    ), "purchases.yaml").content)
+    store.publish(
+        read_source(
+            _route(
+                "purchases",
+                "purchase_request",
+                PURCHASE_RULES,
+                "estimated_total > $budget.remaining",
+                "facts:\n  budget: {category: budget_category, amount: estimated_total, department: department}\n",
+            ),
+            "purchases.yaml",
+        ).content
+    )
     route = compiled_route(route_for_form("purchase_request"))
     alice, erin = published["alice"], published["erin"]
-    first = purchase(alice, "equipment", "150000")          # Sales equipment budget: 200,000
+    first = purchase(alice, "equipment", "150000")  # Sales equipment budget: 200,000
     cases = [
         (first, {"within", "hardware", "half"}),
-        (purchase(alice, "software", "80000.01"), {"over", "hardware", "half", "alert:watch"}),  # budget 80,000
+        (
+            purchase(alice, "software", "80000.01"),
+            {"over", "hardware", "half", "alert:watch"},
+        ),  # budget 80,000
         (purchase(alice, "supplies", "100"), {"within"}),
         (purchase(erin, "equipment", "10"), {"no_budget", "hardware"}),  # HR has no budget line
     ]
@@ -165,7 +207,10 @@ def test_demo_routes_evaluate(published):
     small = claim(alice, "office", ["120"], ["55550001"])
     assert holding(claims, small, context=context_for(alice)) == set()
     big = claim(bob, "travel", ["52000"], ["55550001"])
-    assert holding(claims, big, context=context_for(bob)) == {rule_for_step("cfo"), rule_for_alert("duplicate_invoice")}
+    assert holding(claims, big, context=context_for(bob)) == {
+        rule_for_step("cfo"),
+        rule_for_alert("duplicate_invoice"),
+    }
 
     purchases = compiled_route(route_for_form("purchase_request"))
     within = purchase(alice, "equipment", "1000", 3)
@@ -187,10 +232,15 @@ def test_fact_values(published):
     alice = published["alice"]
     record = purchase(alice, "services", "25000")
     _, context = evaluation_input(route, record, context=context_for(alice))
-    assert context["budget"] == {"amount": Decimal("120000.00"), "used": Decimal("0"),
-                                 "remaining": Decimal("120000.00")}
+    assert context["budget"] == {
+        "amount": Decimal("120000.00"),
+        "used": Decimal("0"),
+        "remaining": Decimal("120000.00"),
+    }
     record.status = "approved"
     db.session.commit()
     other = purchase(alice, "services", "1")
     _, context = evaluation_input(route, other, context=context_for(alice))
-    assert context["budget"]["used"] == Decimal("25000.00") and context["budget"]["remaining"] == Decimal("95000.00")
+    assert context["budget"]["used"] == Decimal("25000.00") and context["budget"]["remaining"] == Decimal(
+        "95000.00"
+    )

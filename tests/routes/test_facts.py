@@ -1,4 +1,5 @@
 """Fact providers: the built-ins, and a plugin adding one that routes can read."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -93,14 +94,19 @@ def test_a_failing_plugin_leaves_no_fact_behind(app):
 
 def test_a_removed_provider_is_a_clear_error(app):
     with pytest.raises(LookupError, match=r"\$gone"):
-        compute_facts({"gone"}, current_registry(), record=None, form=None, values={}, settings={},
-                      today=date.today())
+        compute_facts(
+            {"gone"}, current_registry(), record=None, form=None, values={}, settings={}, today=date.today()
+        )
 
 
 def test_budget_settings_are_checked_against_the_form(app, demo_org):
     store.publish_path(ROOT / "definitions" / "forms")
-    text = (ROOT / "definitions" / "routes" / "purchase_request.yaml").read_text("utf-8").replace(
-        "amount: estimated_total", "amount: subject").replace("department: department", "department: needed_by")
+    text = (
+        (ROOT / "definitions" / "routes" / "purchase_request.yaml")
+        .read_text("utf-8")
+        .replace("amount: estimated_total", "amount: subject")
+        .replace("department: department", "department: needed_by")
+    )
     from formwork.definitions.pipeline import check
 
     document = read_source(text, "purchase_request.yaml")
@@ -110,7 +116,9 @@ def test_budget_settings_are_checked_against_the_form(app, demo_org):
     assert find(problems, "/facts/budget/amount").line == document.line_for("/facts/budget/amount")
 
 
-def test_a_fact_read_only_by_alerts_is_computed_when_the_request_starts_only(claims_route, demo_org, monkeypatch):
+def test_a_fact_read_only_by_alerts_is_computed_when_the_request_starts_only(
+    claims_route, demo_org, monkeypatch
+):
     """The demo claim route reads $duplicate_invoices in its alert only: later transitions skip it."""
     from formwork.records.service import create_record
     from formwork.workflow import service
@@ -124,25 +132,51 @@ def test_a_fact_read_only_by_alerts_is_computed_when_the_request_starts_only(cla
         calls.append(request.record.id)
         return provider.compute(request)
 
-    monkeypatch.setitem(current_registry().facts, "duplicate_invoices",
-                        FactProvider(provider.name, provider.type, counting, provider.check, provider.defaults,
-                                     provider.needs_settings, provider.description))
+    monkeypatch.setitem(
+        current_registry().facts,
+        "duplicate_invoices",
+        FactProvider(
+            provider.name,
+            provider.type,
+            counting,
+            provider.check,
+            provider.defaults,
+            provider.needs_settings,
+            provider.description,
+        ),
+    )
     claim(demo_org["erin"], "office", ["5"], ["77770001"])
-    data = {"category": "other", "reason": "Workshop", "payee_name": "X", "payee_bank": "ICBC",
-            "payee_account": "6222021234567890123",
-            "lines": [{"date": date.today().isoformat(), "type": "other", "amount": "60000.00",
-                       "invoice_no": "77770001"}]}
+    data = {
+        "category": "other",
+        "reason": "Workshop",
+        "payee_name": "X",
+        "payee_bank": "ICBC",
+        "payee_account": "6222021234567890123",
+        "lines": [
+            {
+                "date": date.today().isoformat(),
+                "type": "other",
+                "amount": "60000.00",
+                "invoice_no": "77770001",
+            }
+        ],
+    }
     record = create_record("expense_claim", data, demo_org["alice"], submit=True)
     assert calls == [record.id]  # evaluated once, at the start, where the alert is raised
-    alerts = db.session.scalars(db.select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                            TrailEntry.action == "alert")).all()
+    alerts = db.session.scalars(
+        db.select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == "alert")
+    ).all()
     assert len(alerts) == 1 and alerts[0].details["alert"] == "duplicate_invoice"
     # bob's approval activates finance review; carol's evaluates the CFO condition (total >= 50000).
     for username in ("bob", "carol"):
-        task = db.session.scalar(db.select(Task).where(Task.record_id == record.id, Task.status == OPEN,
-                                                       Task.assignee_id == demo_org[username].id))
+        task = db.session.scalar(
+            db.select(Task).where(
+                Task.record_id == record.id, Task.status == OPEN, Task.assignee_id == demo_org[username].id
+            )
+        )
         service.decide(task.id, demo_org[username], "approve")
-    waiting = db.session.scalars(db.select(Task.step_key).where(Task.record_id == record.id,
-                                                                Task.status == OPEN)).all()
+    waiting = db.session.scalars(
+        db.select(Task.step_key).where(Task.record_id == record.id, Task.status == OPEN)
+    ).all()
     assert waiting == ["cfo"]
     assert calls == [record.id]  # and never again

@@ -3,6 +3,7 @@
 The route checker turns an unexpected exception into an "internal error" problem (so a
 bug can never let a route through); these tests require that it never gets there.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,12 +19,37 @@ from formwork.definitions.pipeline import check
 from .conftest import ROUTES
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=12),
-    st.sampled_from(["", "total >= 50000", "$budget.remaining > 1", "totl", "1 +", "null", "lines", "admin",
-                     "cfo", "return_to_step", "k_of_n", "-1", "0", "PUR", "$duplicate_invoices"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "",
+            "total >= 50000",
+            "$budget.remaining > 1",
+            "totl",
+            "1 +",
+            "null",
+            "lines",
+            "admin",
+            "cfo",
+            "return_to_step",
+            "k_of_n",
+            "-1",
+            "0",
+            "PUR",
+            "$duplicate_invoices",
+        ]
+    ),
 )
-JSON = st.recursive(SCALARS, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)), max_leaves=12)
+JSON = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def _pointers(value: Any, path: tuple = ()) -> list[tuple]:
@@ -45,12 +71,39 @@ def _replace(value: Any, path: tuple, new: Any) -> Any:
     return value
 
 
-WORDS = st.sampled_from([
-    "total >= 50000", "$budget.remaining > 1", "$budget.used", "totl > 1", "1 +", "null", "lines.amount > 1",
-    "admin", "carol", "nobody", "cfo", "security_owner", "finance_review", "department_head", "cashier", "cfo",
-    "budget_check", "purchasing", "department", "estimated_total", "budget_category", "reason", "x",
-    "$duplicate_invoices > 0", "count(lines) > 1", "expense_claim", "purchase_request", "PUR", "HQ",
-])
+WORDS = st.sampled_from(
+    [
+        "total >= 50000",
+        "$budget.remaining > 1",
+        "$budget.used",
+        "totl > 1",
+        "1 +",
+        "null",
+        "lines.amount > 1",
+        "admin",
+        "carol",
+        "nobody",
+        "cfo",
+        "security_owner",
+        "finance_review",
+        "department_head",
+        "cashier",
+        "cfo",
+        "budget_check",
+        "purchasing",
+        "department",
+        "estimated_total",
+        "budget_category",
+        "reason",
+        "x",
+        "$duplicate_invoices > 0",
+        "count(lines) > 1",
+        "expense_claim",
+        "purchase_request",
+        "PUR",
+        "HQ",
+    ]
+)
 
 
 def _like(old: Any, data: st.DataObject) -> Any:
@@ -63,7 +116,9 @@ def _like(old: Any, data: st.DataObject) -> Any:
         return data.draw(WORDS)
     if isinstance(old, list) and old:
         index = data.draw(st.integers(0, len(old) - 1))
-        return data.draw(st.sampled_from([old[:index] + old[index + 1:], old + [old[index]], list(reversed(old))]))
+        return data.draw(
+            st.sampled_from([old[:index] + old[index + 1 :], old + [old[index]], list(reversed(old))])
+        )
     if isinstance(old, dict) and old:
         key = data.draw(st.sampled_from(sorted(old)))
         return {k: v for k, v in old.items() if k != key}
@@ -81,7 +136,9 @@ def _assert_clean(problems) -> None:
 
 
 BASES = [read_source(path).content for path in sorted(ROUTES.glob("*.yaml"))]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS

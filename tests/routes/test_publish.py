@@ -1,4 +1,5 @@
 """Routes in the definition pipeline: the demo routes, folders published with their forms, versions, CLI and API."""
+
 from __future__ import annotations
 
 import shutil
@@ -42,7 +43,10 @@ def test_the_schema_is_draft_2020_12_and_closed():
 def test_shipped_routes_are_discovered_and_valid(app, demo_org):
     files = discover(ROOT / "definitions")
     assert {f.name for f in files if f.parent.name == "routes"} == {
-        "expense_claim.yaml", "purchase_request.yaml", "contract_payment.yaml"}
+        "expense_claim.yaml",
+        "purchase_request.yaml",
+        "contract_payment.yaml",
+    }
     assert [str(p) for item in check_files(files) for p in item.problems] == []
 
 
@@ -137,8 +141,11 @@ def test_demo_purchase_request_route(app, demo_org):
     purchasing = route.steps["purchasing"].approvers[0]
     assert (purchasing.kind, purchasing.department) == ("department_head", "PUR")
     assert route.facts == {"budget"}
-    assert route.fact_settings["budget"] == {"category": "budget_category", "amount": "estimated_total",
-                                             "department": "department"}
+    assert route.fact_settings["budget"] == {
+        "category": "budget_category",
+        "amount": "estimated_total",
+        "department": "department",
+    }
 
 
 def test_demo_contract_payment_route(app, demo_org):
@@ -146,9 +153,14 @@ def test_demo_contract_payment_route(app, demo_org):
     route = compiled_route(route_for_form("contract_payment"))
     countersign, cfo = route.nodes
     assert isinstance(countersign, Parallel) and isinstance(cfo, Step) and cfo.key == "cfo"
-    assert [[s.key for s in branch] for branch in countersign.branches] == [["legal_review"], ["finance_review"]]
+    assert [[s.key for s in branch] for branch in countersign.branches] == [
+        ["legal_review"],
+        ["finance_review"],
+    ]
     assert {s.approvers[0].value for branch in countersign.branches for s in branch} == {
-        "legal_reviewer", "finance_reviewer"}
+        "legal_reviewer",
+        "finance_reviewer",
+    }
     assert all(s.mode == "all" for branch in countersign.branches for s in branch)
     assert route.ruleset is None and route.conditions == {}
     form = store.compiled_form(store.current("form", "contract_payment"))
@@ -160,8 +172,12 @@ def test_cli_validates_and_publishes_routes(app, demo_org, runner, definitions_c
     result = runner.invoke(args=["definitions", "validate", str(definitions_copy)])
     assert result.exit_code == 0 and "6 definition(s) valid" in result.output, result.output
     path = definitions_copy / "routes" / "expense_claim.yaml"
-    path.write_text(path.read_text("utf-8").replace("deadline: {hours: 48, remind_every_hours: 24, on_timeout: remind}",
-                                                    "deadline: {hours: -1}"), "utf-8")
+    path.write_text(
+        path.read_text("utf-8").replace(
+            "deadline: {hours: 48, remind_every_hours: 24, on_timeout: remind}", "deadline: {hours: -1}"
+        ),
+        "utf-8",
+    )
     result = runner.invoke(args=["definitions", "publish", str(definitions_copy)])
     assert result.exit_code == 1
     line = [ln for ln in result.output.splitlines() if "/steps/0/deadline/hours" in ln][0]
@@ -172,35 +188,54 @@ def test_cli_validates_and_publishes_routes(app, demo_org, runner, definitions_c
 def test_api_validates_and_publishes_a_route(app, demo_org, client, bearer):
     admin = bearer("admin")
     store.publish_path(ROOT / "definitions" / "forms")
-    response = client.post("/api/definitions/validate", json={"source": BASE.replace("head: 0", "head: -1"), "name": "r.yaml"},
-                           headers=admin)
+    response = client.post(
+        "/api/definitions/validate",
+        json={"source": BASE.replace("head: 0", "head: -1"), "name": "r.yaml"},
+        headers=admin,
+    )
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["pointer"] == "/steps/0/approvers/0/department_head"
-    response = client.post("/api/definitions/validate", json={"source": BASE + "    when: totl > 1\n",
-                                                               "name": "r.yaml"}, headers=admin)
+    response = client.post(
+        "/api/definitions/validate",
+        json={"source": BASE + "    when: totl > 1\n", "name": "r.yaml"},
+        headers=admin,
+    )
     assert response.status_code == 422
     (error,) = response.get_json()["errors"]
     assert error["pointer"] == "/steps/1/when" and error["line"] == 15 and error["source"] == "r.yaml"
     response = client.post("/api/definitions/publish", json={"source": BASE, "name": "r.yaml"}, headers=admin)
     assert response.status_code == 201 and response.get_json()["kind"] == "route"
     assert client.get("/api/definitions?kind=route", headers=admin).get_json()["items"][0]["key"] == "claims"
-    assert client.get("/api/definitions/schema/route", headers=admin).get_json()["$id"] == "urn:formwork:definitions:route"
+    assert (
+        client.get("/api/definitions/schema/route", headers=admin).get_json()["$id"]
+        == "urn:formwork:definitions:route"
+    )
 
 
 def test_a_form_cannot_break_its_published_route(app, demo_org, definitions_copy):
     store.publish_path(definitions_copy)
     form = definitions_copy / "forms" / "expense_claim.yaml"
-    form.write_text(form.read_text("utf-8").replace("key: total\n", "key: grand_total\n")
-                    .replace("cn_amount(total)", "cn_amount(grand_total)")
-                    .replace("total <= 20000", "grand_total <= 20000").replace("field: total", "field: grand_total"), "utf-8")
+    form.write_text(
+        form.read_text("utf-8")
+        .replace("key: total\n", "key: grand_total\n")
+        .replace("cn_amount(total)", "cn_amount(grand_total)")
+        .replace("total <= 20000", "grand_total <= 20000")
+        .replace("field: total", "field: grand_total"),
+        "utf-8",
+    )
     with pytest.raises(DefinitionError) as caught:
         store.publish_path(definitions_copy / "forms" / "expense_claim.yaml")
     problem = caught.value.problems[0]
-    assert problem.pointer == "/fields" and 'route "expense_claim" (version 1) would no longer work' in problem.message
+    assert (
+        problem.pointer == "/fields"
+        and 'route "expense_claim" (version 1) would no longer work' in problem.message
+    )
     assert "/steps/2/when" in problem.message and "total" in problem.message
     # Changed together with its route, in one publish, the form goes through.
     route = definitions_copy / "routes" / "expense_claim.yaml"
-    route.write_text(route.read_text("utf-8").replace("when: total >= 50000", "when: grand_total >= 50000"), "utf-8")
+    route.write_text(
+        route.read_text("utf-8").replace("when: total >= 50000", "when: grand_total >= 50000"), "utf-8"
+    )
     results = {(r.definition.kind, r.definition.key): r for r in store.publish_path(definitions_copy)}
     assert results[("form", "expense_claim")].created and results[("route", "expense_claim")].created
     new_route = route_for_form("expense_claim")

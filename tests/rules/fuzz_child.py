@@ -4,6 +4,7 @@ Reads ``[(rules: dict[str, str], facts: list[object]), ...]`` as a pickle on std
 one JSON summary. Exit 0 when every failure was a ``RulesEngineError`` or ``ExpressionError``
 with a message and every answer matched the Python evaluator; exit 3 otherwise.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,26 @@ from formwork.expressions import ExpressionError, T, TypeEnv, compile_expression
 from formwork.rules import RulesEngineError, compile_ruleset
 from formwork.rules.engine import RulesEngine
 
-ENV = TypeEnv({
-    "amount": T.MONEY, "rate": T.DECIMAL, "qty": T.INTEGER, "category": T.TEXT, "note": T.TEXT,
-    "urgent": T.BOOLEAN, "due": T.DATE, "sent": T.DATETIME, "dept": T.DEPARTMENT, "tags": T.ListOf(T.TEXT),
-    "lines": T.ListOf(T.RecordOf({"amount": T.MONEY, "kind": T.TEXT})),
-})
-CONTEXT = {"user": {"id": 7, "username": "u", "department": 3, "roles": []}, "today": date(2024, 6, 15),
-           "now": datetime(2024, 6, 15, tzinfo=timezone.utc)}
+ENV = TypeEnv(
+    {
+        "amount": T.MONEY,
+        "rate": T.DECIMAL,
+        "qty": T.INTEGER,
+        "category": T.TEXT,
+        "note": T.TEXT,
+        "urgent": T.BOOLEAN,
+        "due": T.DATE,
+        "sent": T.DATETIME,
+        "dept": T.DEPARTMENT,
+        "tags": T.ListOf(T.TEXT),
+        "lines": T.ListOf(T.RecordOf({"amount": T.MONEY, "kind": T.TEXT})),
+    }
+)
+CONTEXT = {
+    "user": {"id": 7, "username": "u", "department": 3, "roles": []},
+    "today": date(2024, 6, 15),
+    "now": datetime(2024, 6, 15, tzinfo=timezone.utc),
+}
 
 
 def main() -> int:
@@ -60,7 +74,9 @@ def main() -> int:
             except ExpressionError:
                 continue  # the engine answered where Python's evaluation fails: allowed (see the docs)
             if got != expected:
-                summary["problems"].append(f"{rules!r} on {fact!r}: engine {sorted(got)}, Python {sorted(expected)}"[:800])
+                summary["problems"].append(
+                    f"{rules!r} on {fact!r}: engine {sorted(got)}, Python {sorted(expected)}"[:800]
+                )
     print(json.dumps(summary))
     return 3 if summary["problems"] else 0
 

@@ -1,4 +1,5 @@
 """The engine module's guarantees: registration, every match, a clean session, clear errors."""
+
 from __future__ import annotations
 
 import pathlib
@@ -13,10 +14,21 @@ from formwork.rules import RulesEngineError, compile_ruleset, ruleset_name
 from formwork.rules.compile import MAX_PROPERTIES
 from formwork.rules.engine import RulesEngine
 
-ENV = TypeEnv({"amount": T.MONEY, "category": T.TEXT, "urgent": T.BOOLEAN, "qty": T.INTEGER,
-               "lines": T.ListOf(T.RecordOf({"amount": T.MONEY}))})
-RULES = {"small": "amount < 1000", "large": "amount >= 1000", "travel": "category == 'travel'",
-         "many": "sum(lines.amount) > 500"}
+ENV = TypeEnv(
+    {
+        "amount": T.MONEY,
+        "category": T.TEXT,
+        "urgent": T.BOOLEAN,
+        "qty": T.INTEGER,
+        "lines": T.ListOf(T.RecordOf({"amount": T.MONEY})),
+    }
+)
+RULES = {
+    "small": "amount < 1000",
+    "large": "amount >= 1000",
+    "travel": "category == 'travel'",
+    "many": "sum(lines.amount) > 500",
+}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -105,10 +117,15 @@ def test_facts_carry_only_what_the_rules_read() -> None:
 
 def test_bad_values_give_clear_errors(engine: RulesEngine) -> None:
     engine.register(compile_ruleset("route_bad_v1", RULES, ENV))
-    cases = [({"amount": 1.5}, "amount: expected a number"), ({"amount": True}, "expected a number"),
-             ({"amount": D("NaN")}, "expected a number"), ({"category": 5}, "category: expected text"),
-             ({"category": "\ud800"}, "not valid Unicode"), ({"lines": [{"amount": "x"}]}, "sum(lines.amount)"),
-             ("not a mapping", "must be a mapping")]
+    cases = [
+        ({"amount": 1.5}, "amount: expected a number"),
+        ({"amount": True}, "expected a number"),
+        ({"amount": D("NaN")}, "expected a number"),
+        ({"category": 5}, "category: expected text"),
+        ({"category": "\ud800"}, "not valid Unicode"),
+        ({"lines": [{"amount": "x"}]}, "sum(lines.amount)"),
+        ("not a mapping", "must be a mapping"),
+    ]
     for data, message in cases:
         with pytest.raises(RulesEngineError, match=re.escape(message)):
             engine.evaluate("route_bad_v1", data)  # type: ignore[arg-type]

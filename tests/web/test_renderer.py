@@ -1,4 +1,5 @@
 """The form renderer: every demo form renders, htmx evaluation, rows, saving and submitting."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def test_every_demo_form_renders_with_bound_labels(alice, published):
         assert response.status_code == 200, key
         html = response.get_data(as_text=True)
         # Every visible input, select and textarea has a <label for> pointing at it.
-        ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|checkbox|file)")[^>]*\bid="(f-[^"]+)"', html)
+        ids = re.findall(
+            r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|checkbox|file)")[^>]*\bid="(f-[^"]+)"', html
+        )
         assert ids, key
         for input_id in ids:
             assert f'for="{input_id}"' in html, f"{key}: {input_id} has no label"
@@ -71,11 +74,20 @@ def test_forms_list_and_home(alice):
 
 def test_evaluate_updates_total_and_shows_conditional_field(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
-    data = expense_post(token, category="travel", **{
-        "_rows.lines": ["0", "3"], "lines[3].amount": "10000.25", "lines[3].date": "", "lines[3].type": "",
-        "_state": "guest_count=---|guests=---|trip_destination=---|trip_end=---|trip_start=---",
-    })
-    response = alice.post("/forms/expense_claim/evaluate", data=data, headers={**HX, "HX-Trigger-Name": "category"})
+    data = expense_post(
+        token,
+        category="travel",
+        **{
+            "_rows.lines": ["0", "3"],
+            "lines[3].amount": "10000.25",
+            "lines[3].date": "",
+            "lines[3].type": "",
+            "_state": "guest_count=---|guests=---|trip_destination=---|trip_end=---|trip_start=---",
+        },
+    )
+    response = alice.post(
+        "/forms/expense_claim/evaluate", data=data, headers={**HX, "HX-Trigger-Name": "category"}
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert re.search(r'<output id="out-total"[^>]*hx-swap-oob="true">¥11,234.75</output>', html)
@@ -85,10 +97,12 @@ def test_evaluate_updates_total_and_shows_conditional_field(alice):
     assert "fld-guests" not in html
     # Inputs the user types in are never part of the answer.
     assert 'name="reason"' not in html and 'name="lines[0].amount"' not in html
-    assert 'trip_destination=vr-' in html
+    assert "trip_destination=vr-" in html
 
     # Changing back hides it again.
-    data.update(category="other", _state="guest_count=---|guests=---|trip_destination=vr-|trip_end=vr-|trip_start=vr-")
+    data.update(
+        category="other", _state="guest_count=---|guests=---|trip_destination=vr-|trip_end=vr-|trip_start=vr-"
+    )
     html = alice.post("/forms/expense_claim/evaluate", data=data, headers=HX).get_data(as_text=True)
     assert 'id="fld-trip_destination" hidden hx-swap-oob="true"' in html
 
@@ -112,15 +126,18 @@ def test_add_and_remove_rows_with_htmx(alice):
 
 def test_min_rows_respected(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
-    html = alice.post("/forms/expense_claim/evaluate", data=expense_post(token, _op="remove:lines:0"),
-                      headers=HX).get_data(as_text=True)
+    html = alice.post(
+        "/forms/expense_claim/evaluate", data=expense_post(token, _op="remove:lines:0"), headers=HX
+    ).get_data(as_text=True)
     assert 'id="row-lines-0"' not in html  # nothing removed, nothing re-rendered
     assert re.search(r'role="status">[^<]*1[^<]*</span>', html)  # "At least 1 rows are needed." announced
 
 
 def test_rows_without_javascript(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
-    html = alice.post("/forms/expense_claim/new", data=expense_post(token, _op="add:lines")).get_data(as_text=True)
+    html = alice.post("/forms/expense_claim/new", data=expense_post(token, _op="add:lines")).get_data(
+        as_text=True
+    )
     assert 'name="lines[1].amount"' in html and 'value="1234.50"' in html
     assert db.session.scalar(select(func.count(Record.id))) == 0
 
@@ -135,8 +152,10 @@ def test_save_draft_then_submit(alice):
 
     edit = alice.get(f"/records/{record.id}/edit").get_data(as_text=True)
     assert 'value="1234.50"' in edit and f'hx-post="/records/{record.id}/evaluate"' in edit
-    response = alice.post(f"/records/{record.id}/edit", data=expense_post(form_token(edit), _action="submit",
-                                                                             reason="Printer paper and toner"))
+    response = alice.post(
+        f"/records/{record.id}/edit",
+        data=expense_post(form_token(edit), _action="submit", reason="Printer paper and toner"),
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/records/{record.id}")
     db.session.expire_all()
     record = db.session.get(Record, record.id)
@@ -164,8 +183,17 @@ def test_htmx_save_asks_for_navigation(alice):
 
 def test_per_field_errors_and_summary(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
-    data = expense_post(token, _action="submit", reason="", **{
-        "_rows.lines": ["0", "4"], "lines[4].amount": "abc", "lines[4].date": "", "lines[4].type": "meals"})
+    data = expense_post(
+        token,
+        _action="submit",
+        reason="",
+        **{
+            "_rows.lines": ["0", "4"],
+            "lines[4].amount": "abc",
+            "lines[4].date": "",
+            "lines[4].type": "meals",
+        },
+    )
     response = alice.post("/forms/expense_claim/new", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -186,11 +214,13 @@ def test_post_without_csrf_is_refused(alice):
 def test_records_list_search_filter_and_404(alice, client, login, app):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
     for index, reason in enumerate(["Taxi to airport", "Hotel Shanghai", "Team lunch"]):
-        alice.post("/forms/expense_claim/new", data=expense_post(token, _action="draft", reason=reason,
-                                                                 _client_token=f"t{index}"))
+        alice.post(
+            "/forms/expense_claim/new",
+            data=expense_post(token, _action="draft", reason=reason, _client_token=f"t{index}"),
+        )
     html = alice.get("/records").get_data(as_text=True)
     assert html.index("Team lunch") < html.index("Taxi to airport")  # newest first
-    assert 'badge--draft' in html
+    assert "badge--draft" in html
     found = alice.get("/records?q=shanghai").get_data(as_text=True)
     assert "Hotel Shanghai" in found and "Team lunch" not in found
     assert "Team lunch" not in alice.get("/records?status=submitted").get_data(as_text=True)
@@ -210,7 +240,8 @@ def test_htmx_upload_keeps_id_in_hidden_input_and_download_checks_access(alice, 
     response = alice.post(
         "/forms/expense_claim/upload?field=lines[0].receipt",
         data={"_upload.lines[0].receipt": (io.BytesIO(pdf), "taxi.pdf"), "lines[0].receipt": ""},
-        content_type="multipart/form-data", headers={**HX, "X-CSRFToken": token},
+        content_type="multipart/form-data",
+        headers={**HX, "X-CSRFToken": token},
     )
     html = response.get_data(as_text=True)
     match = re.search(r'name="lines\[0\]\.receipt" value="(\d+)" checked', html)
@@ -226,9 +257,15 @@ def test_removing_a_middle_row_keeps_each_rows_own_stored_values(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
     rows = {"_rows.lines": ["0", "1", "2"]}
     for i, invoice in enumerate(["10000001", "10000002", "10000003"]):
-        rows.update({f"lines[{i}].date": date.today().isoformat(), f"lines[{i}].type": "supplies",
-                     f"lines[{i}].amount": f"{i + 1}00.00", f"lines[{i}].invoice_no": invoice,
-                     f"lines[{i}].receipt": ""})
+        rows.update(
+            {
+                f"lines[{i}].date": date.today().isoformat(),
+                f"lines[{i}].type": "supplies",
+                f"lines[{i}].amount": f"{i + 1}00.00",
+                f"lines[{i}].invoice_no": invoice,
+                f"lines[{i}].receipt": "",
+            }
+        )
     data = expense_post(token, _action="draft")
     data.update(rows)
     assert alice.post("/forms/expense_claim/new", data=data).status_code == 303
@@ -238,7 +275,9 @@ def test_removing_a_middle_row_keeps_each_rows_own_stored_values(alice):
     assert 'name="lines[2]._row" value="2"' in edit
     # Row 1 removed on the page; row 2's invoice number column is not posted (as for a read-only column).
     data = expense_post(form_token(edit), _action="draft")
-    data.update({k: v for k, v in rows.items() if not k.startswith("lines[1]") and k != "lines[2].invoice_no"})
+    data.update(
+        {k: v for k, v in rows.items() if not k.startswith("lines[1]") and k != "lines[2].invoice_no"}
+    )
     data.update({"_rows.lines": ["0", "2"], "lines[0]._row": "0", "lines[2]._row": "2"})
     assert alice.post(f"/records/{record.id}/edit", data=data).status_code == 303
     db.session.expire_all()
@@ -257,11 +296,19 @@ def test_editing_a_draft_changed_elsewhere_is_refused_and_keeps_the_page(alice):
     assert f'name="_lock_version" value="{seen}"' in stale_page
     # Another tab saves first.
     other_tab = alice.get(f"/records/{record.id}/edit").get_data(as_text=True)
-    saved = alice.post(f"/records/{record.id}/edit", data=expense_post(
-        form_token(other_tab), _action="draft", _lock_version=str(seen), reason="From tab two"))
+    saved = alice.post(
+        f"/records/{record.id}/edit",
+        data=expense_post(
+            form_token(other_tab), _action="draft", _lock_version=str(seen), reason="From tab two"
+        ),
+    )
     assert saved.status_code == 303
-    refused = alice.post(f"/records/{record.id}/edit", data=expense_post(
-        form_token(stale_page), _action="draft", _lock_version=str(seen), reason="From tab one"))
+    refused = alice.post(
+        f"/records/{record.id}/edit",
+        data=expense_post(
+            form_token(stale_page), _action="draft", _lock_version=str(seen), reason="From tab one"
+        ),
+    )
     html = refused.get_data(as_text=True)
     assert refused.status_code == 409 and "changed by someone else" in html and "From tab one" in html
     db.session.expire_all()

@@ -1,4 +1,5 @@
 """Posted line-item rows: read with a set, never past the form's row limit, and small bodies for form posts."""
+
 from __future__ import annotations
 
 import io
@@ -32,7 +33,9 @@ def test_fifty_thousand_row_ids_are_refused_quickly_with_a_field_error(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
     body = _many_rows(token)
     started = time.perf_counter()
-    response = alice.post("/forms/expense_claim/new", data=body, content_type="application/x-www-form-urlencoded")
+    response = alice.post(
+        "/forms/expense_claim/new", data=body, content_type="application/x-www-form-urlencoded"
+    )
     elapsed = time.perf_counter() - started
     assert elapsed < 2, f"took {elapsed:.2f} s"  # a generous guard; quadratic reading took minutes
     assert response.status_code == 422
@@ -44,8 +47,12 @@ def test_fifty_thousand_row_ids_are_refused_quickly_with_a_field_error(alice):
 def test_evaluate_refuses_too_many_rows_quickly(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
     started = time.perf_counter()
-    response = alice.post("/forms/expense_claim/evaluate", data=_many_rows(token),
-                          content_type="application/x-www-form-urlencoded", headers=HX)
+    response = alice.post(
+        "/forms/expense_claim/evaluate",
+        data=_many_rows(token),
+        content_type="application/x-www-form-urlencoded",
+        headers=HX,
+    )
     assert time.perf_counter() - started < 2
     assert response.status_code == 400 and "At most 50 rows" in response.get_data(as_text=True)
 
@@ -78,13 +85,20 @@ def test_urlencoded_bodies_have_a_smaller_limit_than_uploads(app, alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
     app.config["FORMWORK_MAX_BODY_BYTES"] = 20_000
     big = expense_post(token, _action="draft", reason="x" * 30_000)
-    response = alice.post("/forms/expense_claim/new", data=urlencode(big).encode(),
-                          content_type="application/x-www-form-urlencoded")
+    response = alice.post(
+        "/forms/expense_claim/new",
+        data=urlencode(big).encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 413
     assert db.session.scalar(select(func.count(Record.id))) == 0
     # JSON bodies share the smaller limit.
-    api = alice.post("/api/forms/expense_claim/records", data=b'{"data": {"reason": "' + b"x" * 30_000 + b'"}}',
-                     content_type="application/json", headers={"X-CSRFToken": token})
+    api = alice.post(
+        "/api/forms/expense_claim/records",
+        data=b'{"data": {"reason": "' + b"x" * 30_000 + b'"}}',
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
     assert api.status_code == 413 and "error" in api.get_json()
     # A multipart post of the same size (the page with a file) is still accepted.
     multipart = expense_post(token, _action="draft", reason="Printer paper")

@@ -3,6 +3,7 @@
 The demo forms are published with the plugins loaded; then the same database is opened
 by an application in safe mode, where ``cn_amount`` (a plugin function) does not exist.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,16 @@ def records(app, published, demo_org):
 @pytest.fixture
 def safe(app, records):
     """A second application on the same database, in safe mode (no plugins), and a client signed in as alice."""
-    safe_app = create_app({**{k: app.config[k] for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI",
-                                                          "FORMWORK_UPLOAD_DIR", "TESTING")},
-                           "FORMWORK_SAFE_MODE": True, "WTF_CSRF_ENABLED": True})
+    safe_app = create_app(
+        {
+            **{
+                k: app.config[k]
+                for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "FORMWORK_UPLOAD_DIR", "TESTING")
+            },
+            "FORMWORK_SAFE_MODE": True,
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
     with safe_app.app_context():
         client = safe_app.test_client()
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -63,7 +71,10 @@ def test_api_lists_the_form_as_unavailable(safe_client):
     items = {item["key"]: item for item in safe_client.get("/api/forms").get_json()["items"]}
     assert items["expense_claim"]["available"] is False
     assert "cn_amount" in items["expense_claim"]["unavailable_reason"]
-    assert items["purchase_request"]["available"] is True and "unavailable_reason" not in items["purchase_request"]
+    assert (
+        items["purchase_request"]["available"] is True
+        and "unavailable_reason" not in items["purchase_request"]
+    )
     assert items["expense_claim"]["title"] == "Expense claim"
 
 
@@ -77,11 +88,19 @@ def test_opening_the_unavailable_form_is_a_clear_error(safe_client, records, csr
 
     token = csrf_token(safe_client, "/forms")
     headers = {"X-CSRFToken": token}
-    created = safe_client.post("/api/forms/expense_claim/records", data=json.dumps({"data": {"reason": "x"}}),
-                               content_type="application/json", headers=headers)
+    created = safe_client.post(
+        "/api/forms/expense_claim/records",
+        data=json.dumps({"data": {"reason": "x"}}),
+        content_type="application/json",
+        headers=headers,
+    )
     assert created.status_code == 503 and "cn_amount" in created.get_json()["error"]
-    patched = safe_client.patch(f"/api/records/{records['claim']}", data=json.dumps({"data": {"reason": "y"}}),
-                                content_type="application/json", headers=headers)
+    patched = safe_client.patch(
+        f"/api/records/{records['claim']}",
+        data=json.dumps({"data": {"reason": "y"}}),
+        content_type="application/json",
+        headers=headers,
+    )
     assert patched.status_code == 503 and "cn_amount" in patched.get_json()["error"]
     # Reading the stored record needs no compiled form.
     assert safe_client.get(f"/api/records/{records['claim']}").get_json()["title"] == "Taxi to the airport"
@@ -91,8 +110,12 @@ def test_other_forms_are_unaffected(safe_client, records, csrf_token):
     assert safe_client.get("/forms/purchase_request/new").status_code == 200
     assert safe_client.get(f"/records/{records['purchase']}").status_code == 200
     token = csrf_token(safe_client, "/forms")
-    created = safe_client.post("/api/forms/purchase_request/records", data=json.dumps({"data": {}}),
-                               content_type="application/json", headers={"X-CSRFToken": token})
+    created = safe_client.post(
+        "/api/forms/purchase_request/records",
+        data=json.dumps({"data": {}}),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
     assert created.status_code == 201, created.get_json()
 
 
@@ -124,15 +147,21 @@ def test_compiled_form_reports_what_is_missing_and_logs_once(app, published, cap
 
 
 def test_unknown_field_type_is_named(app, demo_org):
-    from formwork.plugins import build_registry, current_registry
     from formwork.forms.field_types import TextType
+    from formwork.plugins import build_registry, current_registry
 
     class Iban(TextType):
         name = "iban"
 
     current_registry().add_field_type(Iban())
-    version, _ = store.publish({"kind": "form", "key": "bank", "title": {"en": "Bank", "zh-CN": "银行"},
-                                "fields": [{"key": "account", "type": "iban", "label": {"en": "A", "zh-CN": "账"}}]})
+    version, _ = store.publish(
+        {
+            "kind": "form",
+            "key": "bank",
+            "title": {"en": "Bank", "zh-CN": "银行"},
+            "fields": [{"key": "account", "type": "iban", "label": {"en": "A", "zh-CN": "账"}}],
+        }
+    )
     app.extensions["formwork.plugins"] = build_registry([], safe_mode=True)
     app.extensions.pop("formwork.definitions.compiled", None)
     with app.test_request_context(headers={"Accept-Language": "en"}):

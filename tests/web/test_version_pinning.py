@@ -4,6 +4,7 @@ A new record always gets the current version: a page of an older version is show
 in the new version with everything typed kept, and nothing is saved. A draft keeps the
 version it was created with, however many versions are published after it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,15 @@ def _definition_id(html: str) -> int:
 def version_two(published):
     """Version 2 of the expense claim: a travel-only project code, and receipts only as PNG."""
     content = copy.deepcopy(published["expense_claim"].content)
-    content["fields"].insert(2, {"key": "project_code", "type": "text", "label": {"zh-CN": "项目", "en": "Project"},
-                                 "visible_when": "category == 'travel'"})
+    content["fields"].insert(
+        2,
+        {
+            "key": "project_code",
+            "type": "text",
+            "label": {"zh-CN": "项目", "en": "Project"},
+            "visible_when": "category == 'travel'",
+        },
+    )
     lines = next(f for f in content["fields"] if f["key"] == "lines")
     receipt = next(f for f in lines["fields"] if f["key"] == "receipt")
     receipt["accept"] = [".png"]
@@ -65,14 +73,18 @@ def test_pages_carry_their_version(alice, published):
 def test_new_record_from_a_page_of_an_older_version_shows_the_new_version(alice, published, version_two):
     page = alice.get("/forms/expense_claim/new").get_data(as_text=True)
     v2 = version_two()
-    data = expense_post(form_token(page), _action="submit", _definition=str(published["expense_claim"].id),
-                        reason="Trip to Shanghai")
+    data = expense_post(
+        form_token(page),
+        _action="submit",
+        _definition=str(published["expense_claim"].id),
+        reason="Trip to Shanghai",
+    )
     response = alice.post("/forms/expense_claim/new", data=data)
     assert response.status_code == 409 and count() == 0
     html = response.get_data(as_text=True)
     assert "This form was changed (version 2 was published)" in html
     assert 'value="Trip to Shanghai"' in html and 'value="1234.50"' in html  # nothing typed is lost
-    assert _definition_id(html) == v2.id and 'fld-project_code' in html
+    assert _definition_id(html) == v2.id and "fld-project_code" in html
     # Saved again from the new page: a record of version 2.
     data["_definition"] = str(v2.id)
     assert alice.post("/forms/expense_claim/new", data=data).status_code == 303
@@ -117,9 +129,14 @@ def test_a_draft_keeps_its_version(alice, published, version_two):
     record = db.session.scalar(select(Record))
     v2 = version_two()
     edit = alice.get(f"/records/{record.id}/edit").get_data(as_text=True)
-    assert _definition_id(edit) == published["expense_claim"].id and 'fld-project_code' not in edit
-    data = expense_post(form_token(edit), _action="draft", reason="Still version one",
-                        _definition=str(published["expense_claim"].id), **{"lines[0]._row": "0"})
+    assert _definition_id(edit) == published["expense_claim"].id and "fld-project_code" not in edit
+    data = expense_post(
+        form_token(edit),
+        _action="draft",
+        reason="Still version one",
+        _definition=str(published["expense_claim"].id),
+        **{"lines[0]._row": "0"},
+    )
     assert alice.post(f"/records/{record.id}/edit", data=data).status_code == 303
     db.session.refresh(record)
     assert record.form_version == 1 and record.data["reason"] == "Still version one"
@@ -132,8 +149,12 @@ def test_a_draft_keeps_its_version(alice, published, version_two):
 
 
 def _upload(client, url, token, name="taxi.pdf", content=PDF):
-    return client.post(url, data={"_upload.lines[0].receipt": (io.BytesIO(content), name), "lines[0].receipt": ""},
-                       content_type="multipart/form-data", headers={**HX, "X-CSRFToken": token})
+    return client.post(
+        url,
+        data={"_upload.lines[0].receipt": (io.BytesIO(content), name), "lines[0].receipt": ""},
+        content_type="multipart/form-data",
+        headers={**HX, "X-CSRFToken": token},
+    )
 
 
 def test_uploads_use_the_limits_of_the_version_shown(alice, published, version_two):
@@ -148,19 +169,26 @@ def test_uploads_use_the_limits_of_the_version_shown(alice, published, version_t
     assert f"upload?definition={v1.id}" in kept.get_data(as_text=True)
     refused = _upload(alice, f"/forms/expense_claim/upload?{field}", token)
     assert "not accepted" in refused.get_data(as_text=True)
-    wrong = _upload(alice, f"/forms/expense_claim/upload?definition={published['purchase_request'].id}&{field}", token)
+    wrong = _upload(
+        alice, f"/forms/expense_claim/upload?definition={published['purchase_request'].id}&{field}", token
+    )
     assert wrong.status_code == 400
 
 
-def test_a_file_checked_against_an_old_version_is_rechecked_by_the_version_saved(alice, published, version_two):
+def test_a_file_checked_against_an_old_version_is_rechecked_by_the_version_saved(
+    alice, published, version_two
+):
     page = alice.get("/forms/expense_claim/new").get_data(as_text=True)
     token = form_token(page)
     v1 = published["expense_claim"]
-    html = _upload(alice, f"/forms/expense_claim/upload?definition={v1.id}&field=lines%5B0%5D.receipt",
-                   token).get_data(as_text=True)
+    html = _upload(
+        alice, f"/forms/expense_claim/upload?definition={v1.id}&field=lines%5B0%5D.receipt", token
+    ).get_data(as_text=True)
     attachment_id = re.search(r'value="(\d+)" checked', html).group(1)
     v2 = version_two()
-    data = expense_post(token, _action="draft", _definition=str(v2.id), **{"lines[0].receipt": ["", attachment_id]})
+    data = expense_post(
+        token, _action="draft", _definition=str(v2.id), **{"lines[0].receipt": ["", attachment_id]}
+    )
     response = alice.post("/forms/expense_claim/new", data=data)
     assert response.status_code == 422 and "is not accepted by this field" in response.get_data(as_text=True)
     assert count() == 0
@@ -171,15 +199,27 @@ def test_api_uploads_take_a_version_or_a_record(client, published, version_two, 
     v2 = version_two()
 
     def upload(**parts):
-        return client.post("/api/attachments", headers=auth, content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(PDF), "r.pdf"), "form": "expense_claim",
-                                 "field": "lines[0].receipt", **parts})
+        return client.post(
+            "/api/attachments",
+            headers=auth,
+            content_type="multipart/form-data",
+            data={
+                "file": (io.BytesIO(PDF), "r.pdf"),
+                "form": "expense_claim",
+                "field": "lines[0].receipt",
+                **parts,
+            },
+        )
 
     assert upload().status_code == 415  # version 2 accepts PNG only
     assert upload(version="1").status_code == 201
     assert upload(version="9").status_code == 404
-    created = client.post("/api/forms/expense_claim/records", headers=auth, content_type="application/json",
-                          data=json.dumps({"data": {"reason": "Old draft"}}))
+    created = client.post(
+        "/api/forms/expense_claim/records",
+        headers=auth,
+        content_type="application/json",
+        data=json.dumps({"data": {"reason": "Old draft"}}),
+    )
     assert created.status_code == 201 and created.get_json()["form_version"] == v2.version
     record = db.session.get(Record, created.get_json()["id"])
     record.definition_id, record.form_version = published["expense_claim"].id, 1  # a draft of version 1

@@ -1,4 +1,5 @@
 """Fixtures for the workflow runtime: the demo organisation, the expense claim form, routes published from YAML."""
+
 from __future__ import annotations
 
 import pytest
@@ -62,5 +63,3 @@ def publish_route(expense):
 @pytest.fixture
 def expense_route(publish_route):
     return publish_route(EXPENSE_ROUTE)
-
-

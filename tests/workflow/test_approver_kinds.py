@@ -1,10 +1,21 @@
 """Approver kinds at run time (a user field, an expression, heads N levels up, a fixed department),
 and what happens when a step reached later in a request finds nobody."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from workflow_helpers import act, simple_route, status, step, submit, task_of, trail_actions, user, waiting_for
+from workflow_helpers import (
+    act,
+    simple_route,
+    status,
+    step,
+    submit,
+    task_of,
+    trail_actions,
+    user,
+    waiting_for,
+)
 
 from formwork.definitions import store
 from formwork.extensions import db
@@ -19,7 +30,9 @@ from formwork.workflow.models import Process, Task, TrailEntry
 LABEL = {"zh-CN": "字段", "en": "Field"}
 # A small form with people and a department in its fields.
 TRAVEL = {
-    "kind": "form", "key": "travel", "title": {"zh-CN": "出差申请", "en": "Travel request"},
+    "kind": "form",
+    "key": "travel",
+    "title": {"zh-CN": "出差申请", "en": "Travel request"},
     "fields": [
         {"key": "sponsor", "type": "user", "label": LABEL, "required": True},
         {"key": "deputy", "type": "user", "label": LABEL},
@@ -45,8 +58,13 @@ def travel_route(publish_route, *nodes, **extra):
     return publish_route(simple_route(*nodes, CASHIER, form="travel", **extra))
 
 
-def ask(username: str, sponsor: str, cost_centre: str = "SALES", amount: str = "5000.00",
-        deputy: str | None = None) -> Record:
+def ask(
+    username: str,
+    sponsor: str,
+    cost_centre: str = "SALES",
+    amount: str = "5000.00",
+    deputy: str | None = None,
+) -> Record:
     data = {"sponsor": user(sponsor).id, "cost_centre": department(cost_centre).id, "amount": amount}
     if deputy:
         data["deputy"] = user(deputy).id
@@ -110,8 +128,14 @@ def test_department_head_beyond_the_top_finds_nobody(publish_route):
 
 
 def test_department_head_send_up_goes_one_more_level(publish_route):
-    route_with(publish_route, step("head", {"department_head": 0}), step("up", {"department_head": 1}),
-               self_approval="send_up", no_approver="fallback", fallback=[{"user": "admin"}])
+    route_with(
+        publish_route,
+        step("head", {"department_head": 0}),
+        step("up", {"department_head": 1}),
+        self_approval="send_up",
+        no_approver="fallback",
+        fallback=[{"user": "admin"}],
+    )
     record = submit("bob")  # bob heads Sales: head → dave; one level up is dave again
     assert waiting_for(record) == ["dave"]
     act(record, "dave")
@@ -121,8 +145,11 @@ def test_department_head_send_up_goes_one_more_level(publish_route):
 
 
 def test_head_of_a_fixed_department(publish_route):
-    route_with(publish_route, step("finance_head", {"department_head": 0, "department": "FIN"}),
-               step("above_finance", {"department_head": 1, "department": "FIN"}))
+    route_with(
+        publish_route,
+        step("finance_head", {"department_head": 0, "department": "FIN"}),
+        step("above_finance", {"department_head": 1, "department": "FIN"}),
+    )
     record = submit("alice")
     assert waiting_for(record) == ["carol"]  # whoever submits: the head of Finance
     act(record, "carol")
@@ -135,8 +162,11 @@ def test_head_of_a_fixed_department(publish_route):
 def test_role_in_a_fixed_department(publish_route, org):
     grant_role(user("frank"), "legal_reviewer", department("SALES"))
     db.session.commit()
-    route_with(publish_route, step("sales_legal", {"role": "legal_reviewer", "department": "SALES"}, mode="all"),
-               step("fin_legal", {"role": "legal_reviewer", "department": "FIN"}, mode="all"))
+    route_with(
+        publish_route,
+        step("sales_legal", {"role": "legal_reviewer", "department": "SALES"}, mode="all"),
+        step("fin_legal", {"role": "legal_reviewer", "department": "FIN"}, mode="all"),
+    )
     record = submit("erin")  # HR's request: the department named, not the submitter's, counts
     assert waiting_for(record) == ["frank", "ivan"]  # frank for Sales only, ivan organisation-wide
     act(record, "frank")
@@ -149,8 +179,9 @@ def test_role_in_a_fixed_department(publish_route, org):
 
 
 def _two_steps(publish_route, **extra):
-    return route_with(publish_route, step("review", {"user": "carol"}), step("legal", {"role": "legal_reviewer"}),
-                      **extra)
+    return route_with(
+        publish_route, step("review", {"user": "carol"}), step("legal", {"role": "legal_reviewer"}), **extra
+    )
 
 
 def _leave(username: str) -> None:
@@ -169,8 +200,11 @@ def test_refuse_checks_every_step_reachable_at_the_start(publish_route):
 
 
 def test_refuse_does_not_check_a_step_whose_condition_is_false(publish_route):
-    route_with(publish_route, step("review", {"user": "carol"}),
-               step("security", {"role": "security_owner"}, when="total >= 50000"))  # no holder
+    route_with(
+        publish_route,
+        step("review", {"user": "carol"}),
+        step("security", {"role": "security_owner"}, when="total >= 50000"),
+    )  # no holder
     record = submit("alice", "12000.00")
     assert waiting_for(record) == ["carol"]
     with pytest.raises(ValidationFailed, match='nobody can approve step "security"'):
@@ -183,8 +217,11 @@ def test_a_step_reached_later_with_nobody_goes_to_the_administrators(publish_rou
     _leave("ivan")  # leaves while carol is deciding
     act(record, "carol")  # carol's approval stands
     assert waiting_for(record) == ["admin"]
-    entry = db.session.scalar(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                       TrailEntry.action == "sent_to_administrators"))
+    entry = db.session.scalar(
+        select(TrailEntry).where(
+            TrailEntry.record_id == record.id, TrailEntry.action == "sent_to_administrators"
+        )
+    )
     assert entry.step_key == "legal"
     assert entry.details == {"reason": "no approver found", "users": [user("admin").id]}
     assert any(kind == "task_assigned" and ids == [user("admin").id] for ids, kind, _ in notes)
@@ -220,8 +257,9 @@ def test_a_later_step_with_nobody_through_the_api(publish_route, client, bearer)
     record = submit("alice")
     carol_task = task_of(record, "carol").id
     _leave("ivan")
-    response = client.post(f"/api/tasks/{carol_task}/decision", json={"action": "approve"},
-                           headers=bearer("carol"))
+    response = client.post(
+        f"/api/tasks/{carol_task}/decision", json={"action": "approve"}, headers=bearer("carol")
+    )
     assert response.status_code == 200, response.get_json()
     current = response.get_json()["process"]["current"]
     assert [(s["key"], s["holder_ids"]) for s in current] == [("legal", [user("admin").id])]

@@ -1,11 +1,12 @@
 """Decisions racing on one process give exactly one transition (real threads, each with its own session)."""
+
 from __future__ import annotations
 
 import threading
 
 from sqlalchemy import func, select
-
 from workflow_helpers import simple_route, step, submit, task_of, user, waiting_for
+
 from formwork.extensions import db
 from formwork.org.models import User
 from formwork.workflow import service
@@ -44,8 +45,11 @@ def race(app, calls: list[tuple[int, int]]) -> list[str]:
 
 
 def count(record, action: str) -> int:
-    return db.session.scalar(select(func.count(TrailEntry.id)).where(TrailEntry.record_id == record.id,
-                                                                     TrailEntry.action == action))
+    return db.session.scalar(
+        select(func.count(TrailEntry.id)).where(
+            TrailEntry.record_id == record.id, TrailEntry.action == action
+        )
+    )
 
 
 def test_double_click_gives_one_transition(app, expense_route):
@@ -57,13 +61,22 @@ def test_double_click_gives_one_transition(app, expense_route):
     assert sorted(outcomes) == ["closed", "ok"], outcomes
     assert count(record, "approve") == 1
     assert waiting_for(record) == ["carol"]
-    assert db.session.scalar(select(func.count(Task.id)).where(Task.record_id == record.id,
-                                                                Task.step_key == "finance")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(Task.id)).where(Task.record_id == record.id, Task.step_key == "finance")
+        )
+        == 1
+    )
 
 
 def test_two_approvers_of_a_one_step_at_once(app, publish_route):
-    publish_route(simple_route(step("sign", {"user": "carol"}, {"user": "erin"}), step("pay", {"user": "grace"}),
-                               no_approver="refuse"))
+    publish_route(
+        simple_route(
+            step("sign", {"user": "carol"}, {"user": "erin"}),
+            step("pay", {"user": "grace"}),
+            no_approver="refuse",
+        )
+    )
     record = submit("alice")
     calls = [(task_of(record, name).id, user(name).id) for name in ("carol", "erin")]
     db.session.commit()
@@ -74,8 +87,11 @@ def test_two_approvers_of_a_one_step_at_once(app, publish_route):
 
 
 def test_k_of_n_approvals_arriving_together_complete_once(app, publish_route):
-    publish_route(simple_route(step("vote", *THREE, mode="k_of_n", k=2), step("pay", {"user": "grace"}),
-                               no_approver="refuse"))
+    publish_route(
+        simple_route(
+            step("vote", *THREE, mode="k_of_n", k=2), step("pay", {"user": "grace"}), no_approver="refuse"
+        )
+    )
     record = submit("alice")
     calls = [(task_of(record, name).id, user(name).id) for name in ("carol", "erin", "ivan")]
     db.session.commit()
@@ -83,14 +99,20 @@ def test_k_of_n_approvals_arriving_together_complete_once(app, publish_route):
     assert sorted(outcomes) == ["closed", "ok", "ok"], outcomes
     assert count(record, "step_approved") == 1
     assert waiting_for(record) == ["grace"]
-    assert db.session.scalar(select(func.count(Task.id)).where(Task.record_id == record.id,
-                                                                Task.step_key == "pay")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(Task.id)).where(Task.record_id == record.id, Task.step_key == "pay")
+        )
+        == 1
+    )
 
 
 # ---- over real sockets: the application in a threaded HTTP server, on PostgreSQL -----------------
 
 
-def _post_in_parallel(base_url: str, path: str, headers: dict[str, str], body: bytes, count: int) -> list[int]:
+def _post_in_parallel(
+    base_url: str, path: str, headers: dict[str, str], body: bytes, count: int
+) -> list[int]:
     """POST the same request from ``count`` threads at the same moment, each on its own connection."""
     import http.client
     from urllib.parse import urlsplit
@@ -139,9 +161,12 @@ def test_two_http_approvals_of_one_task_at_once_on_postgres(app, expense_route):
     thread.start()
     try:
         statuses = _post_in_parallel(
-            f"http://127.0.0.1:{server.server_port}", f"/api/tasks/{task.id}/decision",
+            f"http://127.0.0.1:{server.server_port}",
+            f"/api/tasks/{task.id}/decision",
             {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            json.dumps({"action": "approve"}).encode(), 2)
+            json.dumps({"action": "approve"}).encode(),
+            2,
+        )
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -150,6 +175,10 @@ def test_two_http_approvals_of_one_task_at_once_on_postgres(app, expense_route):
     assert count(record, "approve") == 1
     assert count(record, "step_approved") == 1
     assert waiting_for(record) == ["carol"]
-    assert db.session.scalar(select(func.count(Task.id)).where(Task.record_id == record.id,
-                                                                Task.step_key == "finance")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(Task.id)).where(Task.record_id == record.id, Task.step_key == "finance")
+        )
+        == 1
+    )
     assert db.session.get(Process, process.id).lock_version == version_before + 1  # moved once

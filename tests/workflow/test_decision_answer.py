@@ -3,13 +3,14 @@
 The answer is built from what the decision's walk already holds (``Walker.open_holders``)
 instead of reading the open steps back; every shape of walk must give the rows a fresh read gives.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-
 from workflow_helpers import simple_route, step, submit, task_of, user
+
 from formwork.extensions import db
 from formwork.workflow import queries, service
 
@@ -19,8 +20,13 @@ THREE = ({"user": "carol"}, {"user": "erin"}, {"user": "ivan"})
 def decide(record, username: str, action: str = "approve", **kwargs: Any) -> dict[str, Any]:
     person = user(username)
     answer: dict[str, Any] = {}
-    service.decide(task_of(record, username).id, person, action,
-                   respond=lambda task: answer.update(queries.decision_json(task, person)), **kwargs)
+    service.decide(
+        task_of(record, username).id,
+        person,
+        action,
+        respond=lambda task: answer.update(queries.decision_json(task, person)),
+        **kwargs,
+    )
     return answer
 
 
@@ -33,18 +39,34 @@ ROUTES = {
     "sequence": [step("head", {"department_head": 0}), step("pay", {"user": "grace"})],
     "all of three": [step("sign", *THREE, mode="all"), step("pay", {"user": "grace"})],
     "parallel": [
-        {"parallel": {"key": "both", "branches": [{"steps": [step("legal", {"user": "ivan"})]},
-                                                  {"steps": [step("finance", {"user": "carol"})]}]}},
+        {
+            "parallel": {
+                "key": "both",
+                "branches": [
+                    {"steps": [step("legal", {"user": "ivan"})]},
+                    {"steps": [step("finance", {"user": "carol"})]},
+                ],
+            }
+        },
         step("pay", {"user": "grace"}),
     ],
-    "two steps with a copy": [step("head", {"department_head": 0}),
-                              step("pay", {"user": "grace"}, cc=[{"user": "carol"}])],
+    "two steps with a copy": [
+        step("head", {"department_head": 0}),
+        step("pay", {"user": "grace"}, cc=[{"user": "carol"}]),
+    ],
     "one of two": [step("sign", {"user": "carol"}, {"user": "erin"}), step("pay", {"user": "grace"})],
     "any of three": [step("sign", *THREE, mode="any"), step("pay", {"user": "grace"})],
     "two of three": [step("sign", *THREE, mode="k_of_n", k=2), step("pay", {"user": "grace"})],
 }
-FIRST = {"sequence": "bob", "all of three": "erin", "parallel": "ivan", "two steps with a copy": "bob",
-         "one of two": "erin", "any of three": "ivan", "two of three": "carol"}
+FIRST = {
+    "sequence": "bob",
+    "all of three": "erin",
+    "parallel": "ivan",
+    "two steps with a copy": "bob",
+    "one of two": "erin",
+    "any of three": "ivan",
+    "two of three": "carol",
+}
 
 
 @pytest.mark.parametrize("shape", sorted(ROUTES))
@@ -69,9 +91,14 @@ def test_answer_after_adding_a_signer_and_after_the_last_approval(publish_route)
 
 
 def test_answers_after_a_transfer_a_return_and_a_rejection(publish_route):
-    publish_route(simple_route(step("head", {"department_head": 0}), step("check", {"user": "carol"}),
-                               step("pay", {"user": "grace"}, on_reject="return_to_step", return_to="check"),
-                               no_approver="refuse"))
+    publish_route(
+        simple_route(
+            step("head", {"department_head": 0}),
+            step("check", {"user": "carol"}),
+            step("pay", {"user": "grace"}, on_reject="return_to_step", return_to="check"),
+            no_approver="refuse",
+        )
+    )
     record = submit("alice")
     answer = decide(record, "bob", "transfer", to_user_id=user("dave").id)
     assert answer["process"]["current"] == stands(record)
@@ -90,8 +117,14 @@ def test_a_plain_approval_reads_no_task_back(publish_route, app):
     the last one included, neither reads the process's tasks nor who holds the next step back."""
     from sqlalchemy import event
 
-    publish_route(simple_route(step("head", {"department_head": 0}), step("check", {"user": "carol"}),
-                               step("pay", {"user": "grace"}), no_approver="refuse"))
+    publish_route(
+        simple_route(
+            step("head", {"department_head": 0}),
+            step("check", {"user": "carol"}),
+            step("pay", {"user": "grace"}),
+            no_approver="refuse",
+        )
+    )
     record = submit("alice")
     reads: list[str] = []
 
@@ -105,8 +138,12 @@ def test_a_plain_approval_reads_no_task_back(publish_route, app):
         reads.clear()
         event.listen(db.engine, "before_cursor_execute", seen)
         try:
-            service.decide(task_id, person, "approve",
-                           respond=lambda task: answer.update(queries.decision_json(task, person)))
+            service.decide(
+                task_id,
+                person,
+                "approve",
+                respond=lambda task: answer.update(queries.decision_json(task, person)),
+            )
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)
         assert len(reads) == 1, (name, reads)  # only the task being decided, locked with its process

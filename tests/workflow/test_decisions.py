@@ -1,12 +1,24 @@
 """Decisions other than approve: transfer, delegate, add signer, comment, attachments, CC, out of office, refusals."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from workflow_helpers import (
+    act,
+    open_tasks,
+    simple_route,
+    status,
+    step,
+    submit,
+    task_of,
+    trail_actions,
+    user,
+    waiting_for,
+)
 
-from workflow_helpers import act, open_tasks, simple_route, status, step, submit, task_of, trail_actions, user, waiting_for
 from formwork.db_types import utcnow
 from formwork.extensions import db
 from formwork.org.users import leave
@@ -17,8 +29,11 @@ from formwork.workflow.models import Task, TrailEntry
 
 
 def entries(record, action):
-    return list(db.session.scalars(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                            TrailEntry.action == action)))
+    return list(
+        db.session.scalars(
+            select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == action)
+        )
+    )
 
 
 def test_transfer_to_an_active_user(expense_route, notes):
@@ -54,7 +69,10 @@ def test_delegate_and_get_back(expense_route):
     record = submit("alice")
     act(record, "bob", "delegate", to_user_id=user("frank").id, comment="Please check the lines")
     assert waiting_for(record) == ["frank"]
-    assert db.session.scalar(select(Task).where(Task.record_id == record.id, Task.status == "waiting")) is not None
+    assert (
+        db.session.scalar(select(Task).where(Task.record_id == record.id, Task.status == "waiting"))
+        is not None
+    )
     with pytest.raises(InvalidDecision, match="opinion"):
         act(record, "frank", "transfer", to_user_id=user("erin").id)
     act(record, "frank", "approve", comment="Lines are fine")
@@ -112,9 +130,16 @@ def test_attachments_on_a_decision(expense_route):
     from formwork.records.attachments import decision_field
 
     def upload(owner, field_path, key):
-        return Attachment(owner_id=user(owner).id, form_key="expense_claim", field_path=field_path,
-                          filename=f"{key}.pdf", content_type="application/pdf", size=10, sha256="0" * 64,
-                          storage_key=key)
+        return Attachment(
+            owner_id=user(owner).id,
+            form_key="expense_claim",
+            field_path=field_path,
+            filename=f"{key}.pdf",
+            content_type="application/pdf",
+            size=10,
+            sha256="0" * 64,
+            storage_key=key,
+        )
 
     mine = upload("bob", decision_field(record.id), "k1")
     theirs = upload("frank", decision_field(record.id), "k2")
@@ -158,7 +183,9 @@ def test_approvers_can_see_the_request_others_cannot(expense_route):
 
 def test_out_of_office_sends_tasks_to_the_delegate(expense_route):
     now = utcnow()
-    delegation.set_out_of_office(user("bob"), user("frank"), now - timedelta(hours=1), now + timedelta(days=2))
+    delegation.set_out_of_office(
+        user("bob"), user("frank"), now - timedelta(hours=1), now + timedelta(days=2)
+    )
     db.session.commit()
     record = submit("alice")
     task = task_of(record, "frank")
@@ -171,8 +198,12 @@ def test_out_of_office_sends_tasks_to_the_delegate(expense_route):
 
 def test_out_of_office_never_delegates_to_the_submitter_or_outside_the_period(expense_route):
     now = utcnow()
-    delegation.set_out_of_office(user("bob"), user("alice"), now - timedelta(hours=1), now + timedelta(days=1))
-    delegation.set_out_of_office(user("carol"), user("erin"), now + timedelta(days=1), now + timedelta(days=2))
+    delegation.set_out_of_office(
+        user("bob"), user("alice"), now - timedelta(hours=1), now + timedelta(days=1)
+    )
+    delegation.set_out_of_office(
+        user("carol"), user("erin"), now + timedelta(days=1), now + timedelta(days=2)
+    )
     db.session.commit()
     record = submit("alice")
     assert waiting_for(record) == ["bob"]
@@ -184,7 +215,9 @@ def test_out_of_office_holder_of_a_role_step(expense_route):
     """Role holders are read with whether they are away in the same query: the away one's task still
     goes to the delegate, and a holder whose period has ended gets it again."""
     now = utcnow()
-    delegation.set_out_of_office(user("carol"), user("erin"), now - timedelta(hours=1), now + timedelta(days=1))
+    delegation.set_out_of_office(
+        user("carol"), user("erin"), now - timedelta(hours=1), now + timedelta(days=1)
+    )
     db.session.commit()
     record = submit("alice")
     act(record, "bob")
@@ -206,11 +239,15 @@ def test_out_of_office_bad_periods(org):
     with pytest.raises(InvalidDecision):
         delegation.set_out_of_office(user("bob"), user("frank"), now, now - timedelta(days=1))
     with pytest.raises(InvalidDecision, match="over"):
-        delegation.set_out_of_office(user("bob"), user("frank"), now - timedelta(days=3), now - timedelta(days=1))
+        delegation.set_out_of_office(
+            user("bob"), user("frank"), now - timedelta(days=3), now - timedelta(days=1)
+        )
 
 
 def test_cc_recipients_are_told_and_can_only_read(publish_route, notes):
-    publish_route(simple_route(step("head", {"department_head": 0}, cc=[{"user": "erin"}]), no_approver="refuse"))
+    publish_route(
+        simple_route(step("head", {"department_head": 0}, cc=[{"user": "erin"}]), no_approver="refuse")
+    )
     record = submit("alice")
     copy = task_of(record, "erin", kind="cc")
     assert ([user("erin").id], "cc", copy.id) in notes
@@ -237,18 +274,31 @@ def test_trail_records_every_step(expense_route):
     act(record, "carol")
     act(record, "grace")
     assert trail_actions(record) == [
-        "submitted", "approve", "step_approved", "approve", "step_approved", "skipped", "approve",
-        "step_approved", "approved",
+        "submitted",
+        "approve",
+        "step_approved",
+        "approve",
+        "step_approved",
+        "skipped",
+        "approve",
+        "step_approved",
+        "approved",
     ]
     assert open_tasks(record) == []
 
 
 def test_due_work_auto_decides_and_escalates(publish_route):
-    publish_route(simple_route(
-        step("head", {"department_head": 0}, deadline={"hours": 24, "on_timeout": "escalate",
-                                                       "escalate_to": [{"user": "dave"}]}),
-        step("pay", {"user": "grace"}, deadline={"hours": 1, "on_timeout": "approve"}),
-        no_approver="refuse"))
+    publish_route(
+        simple_route(
+            step(
+                "head",
+                {"department_head": 0},
+                deadline={"hours": 24, "on_timeout": "escalate", "escalate_to": [{"user": "dave"}]},
+            ),
+            step("pay", {"user": "grace"}, deadline={"hours": 1, "on_timeout": "approve"}),
+            no_approver="refuse",
+        )
+    )
     record = submit("alice")
     task = task_of(record, "bob")
     assert task.due_at is not None

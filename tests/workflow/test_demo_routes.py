@@ -3,6 +3,7 @@
 Everything here is published from the real ``definitions/`` folder, as ``./dev demo`` does, so a
 change to a shipped route that breaks a PRODUCT.md scenario fails here.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -26,21 +27,36 @@ def demo(org, notes):
     """The demo definitions (forms, then routes) and the demo budgets for this quarter."""
     results = store.publish_path(ROOT / "definitions")
     assert {r.definition.key for r in results if r.definition.kind == "route"} >= {
-        "expense_claim", "purchase_request", "contract_payment"}
+        "expense_claim",
+        "purchase_request",
+        "contract_payment",
+    }
     seed_demo_budgets()
     return org
 
 
 def entries(record: Record, action: str) -> list[TrailEntry]:
-    return list(db.session.scalars(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                            TrailEntry.action == action).order_by(TrailEntry.id)))
+    return list(
+        db.session.scalars(
+            select(TrailEntry)
+            .where(TrailEntry.record_id == record.id, TrailEntry.action == action)
+            .order_by(TrailEntry.id)
+        )
+    )
 
 
 def claim(username: str, amount: str, invoice: str = "10000001", **overrides) -> Record:
-    lines = [{"date": date.today().replace(day=1).isoformat(), "type": "other", "amount": amount,
-              "invoice_no": invoice}]
-    return records.create_record("expense_claim", claim_data(amount, lines=lines, **overrides), user(username),
-                                 submit=True)
+    lines = [
+        {
+            "date": date.today().replace(day=1).isoformat(),
+            "type": "other",
+            "amount": amount,
+            "invoice_no": invoice,
+        }
+    ]
+    return records.create_record(
+        "expense_claim", claim_data(amount, lines=lines, **overrides), user(username), submit=True
+    )
 
 
 def walk(record: Record, *people: str) -> None:
@@ -86,7 +102,8 @@ def test_bobs_own_claim_goes_one_level_up(demo):
     record = claim("bob", "12000.00")
     sent_up = entries(record, "sent_up")
     assert [(e.step_key, e.details) for e in sent_up] == [
-        ("department_head", {"from": user("bob").id, "to": user("dave").id})]
+        ("department_head", {"from": user("bob").id, "to": user("dave").id})
+    ]
     walk(record, "dave", "carol", "grace")
     assert status(record) == "approved"
 
@@ -102,7 +119,8 @@ def test_daves_own_claim_goes_to_the_fallback_and_nobody_approves_twice(demo):
     # who has already approved this claim: approved automatically, not asked again.
     auto = entries(record, "auto_approved")
     assert [(e.step_key, e.details) for e in auto] == [
-        ("cfo", {"user": user("admin").id, "already_approved_at": "department_head"})]
+        ("cfo", {"user": user("admin").id, "already_approved_at": "department_head"})
+    ]
     walk(record, "grace")
     assert status(record) == "approved"
     decided_by = {e.actor_id for e in entries(record, "approve")}
@@ -110,15 +128,17 @@ def test_daves_own_claim_goes_to_the_fallback_and_nobody_approves_twice(demo):
 
 
 def test_nobody_is_asked_twice_on_the_demo_route(demo):
-    create_user("fiona", display_name="Fiona", department_code="FIN", manager_username="carol",
-                role_keys=["employee"])
+    create_user(
+        "fiona", display_name="Fiona", department_code="FIN", manager_username="carol", role_keys=["employee"]
+    )
     db.session.commit()
     record = claim("fiona", "12000.00")
     walk(record, "carol")  # head of Finance
     # carol is also the (only) finance reviewer: approved automatically, with a trail entry
     auto = entries(record, "auto_approved")
     assert [(e.step_key, e.details) for e in auto] == [
-        ("finance_review", {"user": user("carol").id, "already_approved_at": "department_head"})]
+        ("finance_review", {"user": user("carol").id, "already_approved_at": "department_head"})
+    ]
     walk(record, "grace")
     assert status(record) == "approved"
 
@@ -143,9 +163,14 @@ def department(code: str) -> Department:
 
 def purchase(username: str, price: str, category: str = "equipment", code: str | None = None) -> Record:
     requester = user(username)
-    data = {"subject": "Laptops", "department": department(code).id if code else requester.department_id,
-            "budget_category": category, "items": [{"description": "Laptop", "quantity": 1, "unit_price": price}],
-            "needed_by": (date.today() + timedelta(days=14)).isoformat(), "justification": "New staff"}
+    data = {
+        "subject": "Laptops",
+        "department": department(code).id if code else requester.department_id,
+        "budget_category": category,
+        "items": [{"description": "Laptop", "quantity": 1, "unit_price": price}],
+        "needed_by": (date.today() + timedelta(days=14)).isoformat(),
+        "justification": "New staff",
+    }
     return records.create_record("purchase_request", data, requester, submit=True)
 
 
@@ -200,13 +225,25 @@ def test_a_department_without_a_budget_counts_as_over_budget(demo):
 
 def contract(username: str, amount: str = "120000.00") -> Record:
     owner = user(username)
-    upload = Attachment(owner_id=owner.id, form_key="contract_payment", field_path="attachment",
-                        filename="contract.pdf", content_type="application/pdf", size=1000, sha256="0" * 64,
-                        storage_key=f"contract-{username}-{amount}")
+    upload = Attachment(
+        owner_id=owner.id,
+        form_key="contract_payment",
+        field_path="attachment",
+        filename="contract.pdf",
+        content_type="application/pdf",
+        size=1000,
+        sha256="0" * 64,
+        storage_key=f"contract-{username}-{amount}",
+    )
     db.session.add(upload)
     db.session.commit()
-    data = {"contract_no": "HT-2026-001", "payee": "Shanghai Supplies Ltd", "instalment": 2, "amount": amount,
-            "attachment": [upload.id]}
+    data = {
+        "contract_no": "HT-2026-001",
+        "payee": "Shanghai Supplies Ltd",
+        "instalment": 2,
+        "amount": amount,
+        "attachment": [upload.id],
+    }
     return records.create_record("contract_payment", data, owner, submit=True)
 
 

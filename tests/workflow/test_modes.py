@@ -1,13 +1,14 @@
 """Approval modes, parallel and conditional branches, and the self-approval / no-approver rules."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-
 from workflow_helpers import act, simple_route, status, step, submit, trail_actions, user, waiting_for
+
 from formwork.extensions import db
-from formwork.records.service import ValidationFailed
 from formwork.records.models import Record
+from formwork.records.service import ValidationFailed
 from formwork.workflow.models import Process, TrailEntry
 
 THREE = ({"user": "carol"}, {"user": "erin"}, {"user": "ivan"})
@@ -92,10 +93,18 @@ def test_percent(publish_route):
 
 
 def test_parallel_branches_join(publish_route):
-    route_with(publish_route, {"parallel": {"key": "countersign", "branches": [
-        {"steps": [step("legal", {"user": "ivan"})]},
-        {"steps": [step("finance", {"user": "carol"}), step("cfo", {"user": "dave"})]},
-    ]}})
+    route_with(
+        publish_route,
+        {
+            "parallel": {
+                "key": "countersign",
+                "branches": [
+                    {"steps": [step("legal", {"user": "ivan"})]},
+                    {"steps": [step("finance", {"user": "carol"}), step("cfo", {"user": "dave"})]},
+                ],
+            }
+        },
+    )
     record = submit("alice")
     assert waiting_for(record) == ["carol", "ivan"]
     act(record, "carol")
@@ -107,10 +116,18 @@ def test_parallel_branches_join(publish_route):
 
 
 def test_rejection_in_a_parallel_branch_rejects_the_request(publish_route):
-    route_with(publish_route, {"parallel": {"key": "countersign", "branches": [
-        {"steps": [step("legal", {"user": "ivan"})]},
-        {"steps": [step("finance", {"user": "carol"})]},
-    ]}})
+    route_with(
+        publish_route,
+        {
+            "parallel": {
+                "key": "countersign",
+                "branches": [
+                    {"steps": [step("legal", {"user": "ivan"})]},
+                    {"steps": [step("finance", {"user": "carol"})]},
+                ],
+            }
+        },
+    )
     record = submit("alice")
     act(record, "ivan", "reject", comment="no")
     assert status(record) == "rejected"
@@ -118,20 +135,38 @@ def test_rejection_in_a_parallel_branch_rejects_the_request(publish_route):
 
 
 def test_branch_takes_the_first_case_that_holds(publish_route):
-    route_with(publish_route, {"branch": {"key": "band", "cases": [
-        {"when": "total >= 50000", "steps": [step("big", {"user": "dave"})]},
-        {"when": "total >= 10000", "steps": [step("medium", {"user": "carol"})]},
-    ], "otherwise": [step("small", {"user": "bob"})]}})
+    route_with(
+        publish_route,
+        {
+            "branch": {
+                "key": "band",
+                "cases": [
+                    {"when": "total >= 50000", "steps": [step("big", {"user": "dave"})]},
+                    {"when": "total >= 10000", "steps": [step("medium", {"user": "carol"})]},
+                ],
+                "otherwise": [step("small", {"user": "bob"})],
+            }
+        },
+    )
     assert waiting_for(submit("alice", "60000.00")) == ["dave"]
     assert waiting_for(submit("alice", "12000.00")) == ["carol"]
     assert waiting_for(submit("alice", "100.00")) == ["bob"]
 
 
 def test_return_to_a_step_inside_a_parallel_branch(publish_route):
-    route_with(publish_route, {"parallel": {"key": "countersign", "branches": [
-        {"steps": [step("legal", {"user": "ivan"})]},
-        {"steps": [step("finance", {"user": "carol"})]},
-    ]}}, step("cfo", {"user": "dave"}))
+    route_with(
+        publish_route,
+        {
+            "parallel": {
+                "key": "countersign",
+                "branches": [
+                    {"steps": [step("legal", {"user": "ivan"})]},
+                    {"steps": [step("finance", {"user": "carol"})]},
+                ],
+            }
+        },
+        step("cfo", {"user": "dave"}),
+    )
     record = submit("alice")
     act(record, "ivan")
     act(record, "carol")
@@ -145,8 +180,11 @@ def test_return_to_a_step_inside_a_parallel_branch(publish_route):
 
 
 def test_on_reject_return_to_step(publish_route):
-    route_with(publish_route, step("head", {"department_head": 0}),
-               step("finance", {"user": "carol"}, on_reject="return_to_step", return_to="head"))
+    route_with(
+        publish_route,
+        step("head", {"department_head": 0}),
+        step("finance", {"user": "carol"}, on_reject="return_to_step", return_to="head"),
+    )
     record = submit("alice")
     act(record, "bob")
     act(record, "carol", "reject", comment="ask bob")
@@ -157,14 +195,19 @@ def test_no_approver_skip(publish_route):
     route_with(publish_route, step("manager", {"manager": True}, no_approver="skip"))
     record = submit("dave")  # dave has no manager
     assert waiting_for(record) == ["grace"]
-    skipped = db.session.scalar(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                         TrailEntry.action == "skipped"))
+    skipped = db.session.scalar(
+        select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == "skipped")
+    )
     assert skipped.details == {"reason": "no approver"}
 
 
 def test_no_approver_fallback(publish_route):
-    route_with(publish_route, step("manager", {"manager": True}), no_approver="fallback",
-               fallback=[{"user": "carol"}])
+    route_with(
+        publish_route,
+        step("manager", {"manager": True}),
+        no_approver="fallback",
+        fallback=[{"user": "carol"}],
+    )
     record = submit("dave")
     assert waiting_for(record) == ["carol"]
 
@@ -188,8 +231,9 @@ def test_self_approval_skip_is_the_default(publish_route):
 def test_self_approval_allow_and_forbid(publish_route):
     route_with(publish_route, step("sign", {"user": "alice"}), self_approval="allow")
     assert waiting_for(submit("alice")) == ["alice"]
-    route_with(publish_route, step("sign", {"user": "carol"}), step("own", {"user": "alice"}),
-               self_approval="forbid")
+    route_with(
+        publish_route, step("sign", {"user": "carol"}), step("own", {"user": "alice"}), self_approval="forbid"
+    )
     with pytest.raises(ValidationFailed, match="forbids"):
         submit("alice")  # refused at the start, though the step comes later
 
@@ -199,8 +243,9 @@ def test_roles_within_the_submitters_department(publish_route, org):
 
     grant_role(user("frank"), "legal_reviewer", user("frank").department)  # legal reviewer for Sales only
     db.session.commit()
-    route_with(publish_route, step("review", {"role": "legal_reviewer", "scope": "submitter_department"},
-                                   mode="all"))
+    route_with(
+        publish_route, step("review", {"role": "legal_reviewer", "scope": "submitter_department"}, mode="all")
+    )
     # ivan's assignment is organisation-wide, so it covers every department; frank's only Sales
     assert waiting_for(submit("alice")) == ["frank", "ivan"]
     assert waiting_for(submit("erin")) == ["ivan"]

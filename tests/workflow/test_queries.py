@@ -1,11 +1,12 @@
 """Inbox, decided, submitted, trail and route diagram queries."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 from sqlalchemy import event, update
-
 from workflow_helpers import act, simple_route, step, submit, user
+
 from formwork.db_types import utcnow
 from formwork.extensions import db
 from formwork.workflow import queries
@@ -20,10 +21,13 @@ def test_inbox_sorting_filters_and_counts(expense_route):
     now = utcnow()
     # make the waits distinct and one task overdue
     for record, hours in ((first, 30), (second, 20), (third, 10)):
-        db.session.execute(update(Task).where(Task.record_id == record.id)
-                           .values(created_at=now - timedelta(hours=hours)))
+        db.session.execute(
+            update(Task).where(Task.record_id == record.id).values(created_at=now - timedelta(hours=hours))
+        )
     db.session.execute(update(Task).where(Task.record_id == third.id).values(due_at=now - timedelta(hours=1)))
-    db.session.execute(update(Task).where(Task.record_id == second.id).values(due_at=now + timedelta(hours=5)))
+    db.session.execute(
+        update(Task).where(Task.record_id == second.id).values(due_at=now + timedelta(hours=5))
+    )
     db.session.commit()
     bob = user("bob")
 
@@ -103,16 +107,34 @@ def test_trail_and_route_view(expense_route):
     states = {n["key"]: n["state"] for n in queries.route_view(record)["nodes"]}
     assert states["cfo"] == "skipped" and states["cashier"] == "active"
     assert queries.visible_trail(user_by_username("frank"), record) is None
-    assert [e.id for e in queries.visible_trail(user("alice"), record)] == [e.id for e in queries.trail(record)]
+    assert [e.id for e in queries.visible_trail(user("alice"), record)] == [
+        e.id for e in queries.trail(record)
+    ]
 
 
 def test_route_view_of_parallel_and_branch(publish_route):
-    publish_route(simple_route(
-        {"branch": {"key": "band", "cases": [{"when": "total >= 50000", "steps": [step("big", {"user": "dave"})]}],
-                    "otherwise": [{"parallel": {"key": "both", "branches": [
-                        {"steps": [step("legal", {"user": "ivan"})]},
-                        {"steps": [step("finance", {"user": "carol"})]}]}}]}},
-        no_approver="refuse"))
+    publish_route(
+        simple_route(
+            {
+                "branch": {
+                    "key": "band",
+                    "cases": [{"when": "total >= 50000", "steps": [step("big", {"user": "dave"})]}],
+                    "otherwise": [
+                        {
+                            "parallel": {
+                                "key": "both",
+                                "branches": [
+                                    {"steps": [step("legal", {"user": "ivan"})]},
+                                    {"steps": [step("finance", {"user": "carol"})]},
+                                ],
+                            }
+                        }
+                    ],
+                }
+            },
+            no_approver="refuse",
+        )
+    )
     record = submit("alice", "100.00")
     act(record, "ivan")
     view = queries.route_view(record)

@@ -1,4 +1,5 @@
 """Taking a delegated task back (委派 → recall), the route's withdraw setting, and add_signer's position."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,11 @@ from formwork.workflow.models import Task, TrailEntry
 
 
 def entries(record, action):
-    return list(db.session.scalars(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                            TrailEntry.action == action)))
+    return list(
+        db.session.scalars(
+            select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == action)
+        )
+    )
 
 
 def delegated(record):

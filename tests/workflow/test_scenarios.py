@@ -1,10 +1,20 @@
 """PRODUCT.md scenario 1 end to end at service level, on the demo organisation."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 from workflow_helpers import (
-    EXPENSE_ROUTE, act, claim_data, open_tasks, status, submit, task_of, trail_actions, user, waiting_for,
+    EXPENSE_ROUTE,
+    act,
+    claim_data,
+    open_tasks,
+    status,
+    submit,
+    task_of,
+    trail_actions,
+    user,
+    waiting_for,
 )
 
 from formwork.extensions import db
@@ -41,24 +51,27 @@ def test_claim_of_60000_adds_the_cfo(expense_route):
 def test_a_heads_own_claim_goes_one_level_up(expense_route):
     record = submit("bob", "12000.00")
     assert waiting_for(record) == ["dave"]  # bob heads Sales: sent up to the head of Head Office
-    sent_up = db.session.scalar(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                         TrailEntry.action == "sent_up"))
+    sent_up = db.session.scalar(
+        select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == "sent_up")
+    )
     assert sent_up.details == {"from": user("bob").id, "to": user("dave").id}
     act(record, "dave")
     assert waiting_for(record) == ["carol"]
 
 
 def test_nobody_is_asked_twice(expense_route, org):
-    create_user("fiona", display_name="Fiona", department_code="FIN", manager_username="carol",
-                role_keys=["employee"])
+    create_user(
+        "fiona", display_name="Fiona", department_code="FIN", manager_username="carol", role_keys=["employee"]
+    )
     db.session.commit()
     record = submit("fiona", "12000.00")
     assert waiting_for(record) == ["carol"]  # head of Finance
     act(record, "carol")
     # carol is also the finance reviewer: approved automatically, straight on to the cashier
     assert waiting_for(record) == ["grace"]
-    auto = db.session.scalar(select(TrailEntry).where(TrailEntry.record_id == record.id,
-                                                      TrailEntry.action == "auto_approved"))
+    auto = db.session.scalar(
+        select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == "auto_approved")
+    )
     assert auto.step_key == "finance" and auto.details["already_approved_at"] == "head"
     act(record, "grace")
     assert status(record) == "approved"
@@ -149,8 +162,9 @@ def test_returned_request_keeps_fields_the_returner_could_not_see(expense_route,
     assert _data(record) == before  # a decision never changes the data, seen or not
     # The owner changes only the category; nothing else is posted. The hidden values come back
     # into view with their content (and satisfy the now-required fields); the trip fields hide.
-    records.update_record(db.session.get(type(record), record.id), {"category": "entertainment"}, user("alice"),
-                          submit=True)
+    records.update_record(
+        db.session.get(type(record), record.id), {"category": "entertainment"}, user("alice"), submit=True
+    )
     after = _data(record)
     assert (after["guests"], after["guest_count"]) == ("ACME buyers", 3)
     assert after["lines"] == before["lines"] and after["payee_account"] == before["payee_account"]
@@ -183,8 +197,12 @@ def test_a_new_route_version_changes_only_new_requests(expense_route, publish_ro
     old = submit("alice", "12000.00")
     act(old, "bob")
     # the new version skips the head and asks the CFO for everything
-    publish_route(EXPENSE_ROUTE.replace("    when: total >= 50000\n", "").replace(
-        "  - key: head\n    name: {zh-CN: 部门负责人, en: Department head}\n    approvers: [{department_head: 0}]\n", ""))
+    publish_route(
+        EXPENSE_ROUTE.replace("    when: total >= 50000\n", "").replace(
+            "  - key: head\n    name: {zh-CN: 部门负责人, en: Department head}\n    approvers: [{department_head: 0}]\n",
+            "",
+        )
+    )
     new = submit("alice", "12000.00")
     assert waiting_for(new) == ["carol"]
     act(new, "carol")

@@ -1,4 +1,5 @@
 """Helpers for the workflow tests: routes on the expense claim, submitting, acting, reading the state."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -44,8 +45,13 @@ steps:
 
 def simple_route(*steps: dict, **extra: Any) -> dict:
     """A route on the expense claim with the given step (or parallel/branch) nodes."""
-    content = {"kind": "route", "key": "test_route", "form": "expense_claim",
-               "title": {"zh-CN": "测试", "en": "Test"}, "steps": list(steps)}
+    content = {
+        "kind": "route",
+        "key": "test_route",
+        "form": "expense_claim",
+        "title": {"zh-CN": "测试", "en": "Test"},
+        "steps": list(steps),
+    }
     content.update(extra)
     return content
 
@@ -58,8 +64,14 @@ def claim_data(amount: str = "12000.00", **overrides: Any) -> dict:
     data = {
         "category": "other",
         "reason": "Customer workshop",
-        "lines": [{"date": date.today().replace(day=1).isoformat(), "type": "other", "amount": amount,
-                   "invoice_no": "12345678"}],
+        "lines": [
+            {
+                "date": date.today().replace(day=1).isoformat(),
+                "type": "other",
+                "amount": amount,
+                "invoice_no": "12345678",
+            }
+        ],
         "payee_name": "Payee",
         "payee_bank": "ICBC Shanghai",
         "payee_account": "6222021234567890123",
@@ -73,13 +85,19 @@ def user(name: str):
 
 
 def submit(username: str, amount: str = "12000.00", **overrides: Any) -> Record:
-    return records.create_record("expense_claim", claim_data(amount, **overrides), user(username), submit=True)
+    return records.create_record(
+        "expense_claim", claim_data(amount, **overrides), user(username), submit=True
+    )
 
 
 def open_tasks(record: Record, kind: str = APPROVAL) -> list[Task]:
-    return list(db.session.scalars(
-        select(Task).where(Task.record_id == record.id, Task.status == OPEN, Task.kind == kind).order_by(Task.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.record_id == record.id, Task.status == OPEN, Task.kind == kind)
+            .order_by(Task.id)
+        )
+    )
 
 
 def waiting_for(record: Record) -> list[str]:
@@ -100,9 +118,11 @@ def act(record: Record, username: str, action: str = "approve", **kwargs: Any) -
 
 
 def trail_actions(record: Record) -> list[str]:
-    return list(db.session.scalars(
-        select(TrailEntry.action).where(TrailEntry.record_id == record.id).order_by(TrailEntry.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(TrailEntry.action).where(TrailEntry.record_id == record.id).order_by(TrailEntry.id)
+        )
+    )
 
 
 def status(record: Record) -> str:

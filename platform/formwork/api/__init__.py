@@ -1,4 +1,5 @@
 """The public JSON API under /api (see CONTRACT.md and /api/openapi.json)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify

@@ -1,4 +1,5 @@
 """Attachments through the API: upload one file for a form field, read its metadata, download it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,12 +36,16 @@ def upload_attachment():
     upload = request.files.get("file")
     form_key = (request.form.get("form") or "").strip()
     field_path = (request.form.get("field") or "").strip()
-    missing = [name for name, value in (("file", upload), ("form", form_key), ("field", field_path)) if not value]
+    missing = [
+        name for name, value in (("file", upload), ("form", form_key), ("field", field_path)) if not value
+    ]
     if missing:
         abort(400, f"missing multipart part(s): {', '.join(missing)}")
     definition = _limits_version(form_key)
     try:
-        attachment = attachments.store_upload(upload, current_user, form_key, field_path, definition=definition)
+        attachment = attachments.store_upload(
+            upload, current_user, form_key, field_path, definition=definition
+        )
     except attachments.UploadRefused as exc:
         return error_response(exc.status, exc.message, field=field_path)
     body = attachment_json(attachment)

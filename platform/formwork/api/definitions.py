@@ -1,4 +1,5 @@
 """Definitions through the API: list, validate, publish and diff versions (analysts and administrators)."""
+
 from __future__ import annotations
 
 import json
@@ -127,7 +128,9 @@ def diff_versions(kind: str, key: str):
         abort(400, "give the two version numbers to compare: ?from=1&to=2")
     old = _version_or_404(kind, key, old_number)
     new = _version_or_404(kind, key, new_number)
-    return jsonify({"kind": kind, "key": key, "from": old_number, "to": new_number, **diff(old.content, new.content)})
+    return jsonify(
+        {"kind": kind, "key": key, "from": old_number, "to": new_number, **diff(old.content, new.content)}
+    )
 
 
 @api_bp.post("/definitions/validate")

@@ -1,4 +1,5 @@
 """Published forms through the API, and creating records of them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -69,14 +70,19 @@ def _client_token(body: dict[str, Any]) -> str | None:
     if token is None:
         return None
     if not isinstance(token, str) or not token.strip() or len(token) > MAX_CLIENT_TOKEN:
-        abort(400, f"client_token / Idempotency-Key must be a non-empty string of at most {MAX_CLIENT_TOKEN} characters")
+        abort(
+            400,
+            f"client_token / Idempotency-Key must be a non-empty string of at most {MAX_CLIENT_TOKEN} characters",
+        )
     return token
 
 
 def _existing(token: str | None) -> Record | None:
     if token is None:
         return None
-    return db.session.scalar(select(Record).where(Record.owner_id == current_user.id, Record.client_token == token))
+    return db.session.scalar(
+        select(Record).where(Record.owner_id == current_user.id, Record.client_token == token)
+    )
 
 
 @api_bp.post("/forms/<key>/records")
@@ -91,8 +97,9 @@ def create_record(key: str):
     if existing is not None:
         return jsonify(serialize.record_json(existing, current_user)), 200
     try:
-        record = service.create_record(key, data, current_user, submit=submit, client_token=token,
-                                       definition=version, json_input=True)
+        record = service.create_record(
+            key, data, current_user, submit=submit, client_token=token, definition=version, json_input=True
+        )
     except service.RecordError as exc:
         return validation_response(exc)
     return jsonify(serialize.record_json(record, current_user)), 201

@@ -1,4 +1,5 @@
 """The caller's in-app notifications: list (paginated), mark one read, mark all read."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 ``tests/api/test_openapi.py`` fails when a registered /api rule or method is
 missing here, so the document cannot drift from the routes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,10 +48,18 @@ BAD_BODY = {
     "413": _error("The body is larger than the configured request size limit."),
     "415": _error("The body is not JSON (Content-Type must be application/json)."),
 }
-INVALID = {"422": _json(_ref("ValidationErrors"), "Field values failed validation (wrong JSON type, bounds, rules); "
-                        "paths like lines[2].amount.")}
-UNAVAILABLE = {"503": _error("The form's version cannot be used in this installation (e.g. a plugin it needs "
-                             "is not loaded); the error names what is missing.")}
+INVALID = {
+    "422": _json(
+        _ref("ValidationErrors"),
+        "Field values failed validation (wrong JSON type, bounds, rules); paths like lines[2].amount.",
+    )
+}
+UNAVAILABLE = {
+    "503": _error(
+        "The form's version cannot be used in this installation (e.g. a plugin it needs "
+        "is not loaded); the error names what is missing."
+    )
+}
 
 RECORD_ID = _path_param("record_id", "The record id.")
 ATTACHMENT_ID = _path_param("attachment_id", "The attachment id.")
@@ -69,7 +78,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["field", "message"],
         "properties": {
-            "field": {"type": "string", "examples": ["lines[2].amount"], "description": "Path of the field; empty for the whole form."},
+            "field": {
+                "type": "string",
+                "examples": ["lines[2].amount"],
+                "description": "Path of the field; empty for the whole form.",
+            },
             "message": {"type": "string"},
         },
     },
@@ -84,7 +97,7 @@ SCHEMAS: dict[str, Any] = {
     "FormData": {
         "type": "object",
         "description": (
-            "Field values by field key. Decimal and money values are strings (\"1234.50\") or JSON numbers, "
+            'Field values by field key. Decimal and money values are strings ("1234.50") or JSON numbers, '
             "never rounded through binary floats; dates are ISO strings; line items are arrays of objects; "
             "attachments are arrays of attachment ids."
         ),
@@ -96,8 +109,14 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "integer"},
             "form": {"type": "string", "description": "The form key."},
-            "form_version": {"type": "integer", "description": "The definition version the record was created with."},
-            "status": {"type": "string", "enum": ["draft", "submitted", "in_review", "returned", "approved", "rejected", "withdrawn"]},
+            "form_version": {
+                "type": "integer",
+                "description": "The definition version the record was created with.",
+            },
+            "status": {
+                "type": "string",
+                "enum": ["draft", "submitted", "in_review", "returned", "approved", "rejected", "withdrawn"],
+            },
             "title": {"type": ["string", "null"]},
             "data": _ref("FormData"),
             "owner": {"type": "object"},
@@ -123,7 +142,11 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "data": _ref("FormData"),
-            "submit": {"type": "boolean", "default": False, "description": "true submits; false keeps a draft."},
+            "submit": {
+                "type": "boolean",
+                "default": False,
+                "description": "true submits; false keeps a draft.",
+            },
             "client_token": {
                 "type": "string",
                 "maxLength": 64,
@@ -150,8 +173,10 @@ SCHEMAS: dict[str, Any] = {
             "version": {"type": "integer"},
             "title": {"type": "string", "description": "In the caller's language."},
             "published_at": {"type": ["string", "null"], "format": "date-time"},
-            "available": {"type": "boolean",
-                          "description": "False when the version cannot be compiled here (a plugin it needs is not loaded)."},
+            "available": {
+                "type": "boolean",
+                "description": "False when the version cannot be compiled here (a plugin it needs is not loaded).",
+            },
             "unavailable_reason": {"type": "string", "description": "Why, when available is false."},
         },
     },
@@ -160,7 +185,12 @@ SCHEMAS: dict[str, Any] = {
             _ref("FormSummary"),
             {
                 "type": "object",
-                "properties": {"definition": {"type": "object", "description": "The published definition (see docs/definitions.md)."}},
+                "properties": {
+                    "definition": {
+                        "type": "object",
+                        "description": "The published definition (see docs/definitions.md).",
+                    }
+                },
             },
         ]
     },
@@ -192,8 +222,15 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _op(summary: str, responses: dict[str, Any], *, tag: str, parameters: list | None = None,
-        body: dict[str, Any] | None = None, auth: bool = True) -> dict[str, Any]:
+def _op(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    tag: str,
+    parameters: list | None = None,
+    body: dict[str, Any] | None = None,
+    auth: bool = True,
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {**responses}}
     if auth:
         operation["responses"].update(UNAUTHORIZED)
@@ -212,12 +249,25 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
 
 PATHS: dict[str, Any] = {
     "/api/openapi.json": {
-        "get": _op("This document.", {"200": _json({"type": "object"}, "The OpenAPI document.")}, tag="meta", auth=False)
+        "get": _op(
+            "This document.",
+            {"200": _json({"type": "object"}, "The OpenAPI document.")},
+            tag="meta",
+            auth=False,
+        )
     },
     "/api/forms": {
         "get": _op(
             "Published forms the caller may create records of.",
-            {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("FormSummary")}}}, "Forms.")},
+            {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"items": {"type": "array", "items": _ref("FormSummary")}},
+                    },
+                    "Forms.",
+                )
+            },
             tag="forms",
         )
     },
@@ -264,7 +314,9 @@ PATHS: dict[str, Any] = {
                 _query("status", "Only records in this status.", {"type": "string"}),
                 _query("q", "Search the title and searchable text.", {"type": "string"}),
                 _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
-                _query("per_page", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                _query(
+                    "per_page", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+                ),
             ],
         )
     },
@@ -296,7 +348,13 @@ PATHS: dict[str, Any] = {
             "The record's history: creation, edits with changed fields, submission.",
             {
                 "200": _json(
-                    {"type": "object", "properties": {"record_id": {"type": "integer"}, "items": {"type": "array", "items": _ref("RecordEvent")}}},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "record_id": {"type": "integer"},
+                            "items": {"type": "array", "items": _ref("RecordEvent")},
+                        },
+                    },
                     "Events, oldest first.",
                 ),
                 **NOT_FOUND,
@@ -326,11 +384,20 @@ PATHS: dict[str, Any] = {
                             "properties": {
                                 "file": {"type": "string", "contentMediaType": "application/octet-stream"},
                                 "form": {"type": "string", "description": "Form key."},
-                                "field": {"type": "string", "description": "Field path, e.g. lines[*].receipt or receipts."},
-                                "record": {"type": "string", "description": "Optional: the id of the record the file is for; "
-                                           "the limits of that record's form version apply."},
-                                "version": {"type": "string", "description": "Optional: a version number of the form whose "
-                                            "limits apply; without record or version, the current version's."},
+                                "field": {
+                                    "type": "string",
+                                    "description": "Field path, e.g. lines[*].receipt or receipts.",
+                                },
+                                "record": {
+                                    "type": "string",
+                                    "description": "Optional: the id of the record the file is for; "
+                                    "the limits of that record's form version apply.",
+                                },
+                                "version": {
+                                    "type": "string",
+                                    "description": "Optional: a version number of the form whose "
+                                    "limits apply; without record or version, the current version's.",
+                                },
                             },
                         }
                     }
@@ -371,7 +438,12 @@ DEFINITION_BODY = _json_body(
 )
 PROBLEMS = {
     "422": _json(
-        {"type": "object", "properties": {"errors": {"type": "array", "items": {"allOf": [_ref("FieldError"), _ref("Problem")]}}}},
+        {
+            "type": "object",
+            "properties": {
+                "errors": {"type": "array", "items": {"allOf": [_ref("FieldError"), _ref("Problem")]}}
+            },
+        },
         "The definition has problems: each with its JSON pointer (in field), file line and message.",
     )
 }
@@ -381,7 +453,16 @@ PATHS.update(
         "/api/definitions": {
             "get": _op(
                 "Current published definitions (analysts and administrators).",
-                {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("DefinitionSummary")}}}, "Definitions."), **FORBIDDEN},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("DefinitionSummary")}},
+                        },
+                        "Definitions.",
+                    ),
+                    **FORBIDDEN,
+                },
                 tag="definitions",
                 parameters=[_query("kind", "Only this kind, e.g. form.", {"type": "string"})],
             )
@@ -397,7 +478,17 @@ PATHS.update(
         "/api/definitions/{kind}/{key}/versions": {
             "get": _op(
                 "Every published version of a definition.",
-                {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("DefinitionSummary")}}}, "Versions."), **FORBIDDEN, **NOT_FOUND},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("DefinitionSummary")}},
+                        },
+                        "Versions.",
+                    ),
+                    **FORBIDDEN,
+                    **NOT_FOUND,
+                },
                 tag="definitions",
                 parameters=[DEFINITION_KIND, DEFINITION_KEY],
             )
@@ -405,7 +496,19 @@ PATHS.update(
         "/api/definitions/{kind}/{key}/versions/{number}": {
             "get": _op(
                 "One version with its content.",
-                {"200": _json({"allOf": [_ref("DefinitionSummary"), {"type": "object", "properties": {"content": {"type": "object"}}}]}, "The version."), **FORBIDDEN, **NOT_FOUND},
+                {
+                    "200": _json(
+                        {
+                            "allOf": [
+                                _ref("DefinitionSummary"),
+                                {"type": "object", "properties": {"content": {"type": "object"}}},
+                            ]
+                        },
+                        "The version.",
+                    ),
+                    **FORBIDDEN,
+                    **NOT_FOUND,
+                },
                 tag="definitions",
                 parameters=[DEFINITION_KIND, DEFINITION_KEY, NUMBER],
             )
@@ -415,7 +518,13 @@ PATHS.update(
                 "What changed between two versions: added, removed and changed JSON pointers.",
                 {
                     "200": _json(
-                        {"type": "object", "properties": {name: {"type": "array", "items": {"type": "object"}} for name in ("added", "removed", "changed")}},
+                        {
+                            "type": "object",
+                            "properties": {
+                                name: {"type": "array", "items": {"type": "object"}}
+                                for name in ("added", "removed", "changed")
+                            },
+                        },
                         "The difference.",
                     ),
                     "400": _error("from and to are missing or not numbers."),
@@ -434,7 +543,22 @@ PATHS.update(
         "/api/definitions/validate": {
             "post": _op(
                 "Check a definition without publishing it.",
-                {"200": _json({"type": "object", "properties": {"valid": {"const": True}, "kind": {"type": "string"}, "key": {"type": "string"}}}, "Valid."), **BAD_BODY, **FORBIDDEN, **PROBLEMS},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "valid": {"const": True},
+                                "kind": {"type": "string"},
+                                "key": {"type": "string"},
+                            },
+                        },
+                        "Valid.",
+                    ),
+                    **BAD_BODY,
+                    **FORBIDDEN,
+                    **PROBLEMS,
+                },
                 tag="definitions",
                 body=DEFINITION_BODY,
             )
@@ -443,8 +567,24 @@ PATHS.update(
             "post": _op(
                 "Publish a definition: a new immutable version when it changed.",
                 {
-                    "201": _json({"allOf": [_ref("DefinitionSummary"), {"type": "object", "properties": {"created": {"const": True}}}]}, "A new version."),
-                    "200": _json({"allOf": [_ref("DefinitionSummary"), {"type": "object", "properties": {"created": {"const": False}}}]}, "Unchanged; no new version."),
+                    "201": _json(
+                        {
+                            "allOf": [
+                                _ref("DefinitionSummary"),
+                                {"type": "object", "properties": {"created": {"const": True}}},
+                            ]
+                        },
+                        "A new version.",
+                    ),
+                    "200": _json(
+                        {
+                            "allOf": [
+                                _ref("DefinitionSummary"),
+                                {"type": "object", "properties": {"created": {"const": False}}},
+                            ]
+                        },
+                        "Unchanged; no new version.",
+                    ),
                     **BAD_BODY,
                     **FORBIDDEN,
                     **PROBLEMS,
@@ -479,7 +619,9 @@ PATHS["/api/records/{record_id}/pdf"] = {
         {
             "200": {
                 "description": "The PDF (Content-Disposition: attachment with a safe file name).",
-                "content": {"application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}},
+                "content": {
+                    "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}
+                },
             },
             **NOT_FOUND,
         },
@@ -496,10 +638,22 @@ SCHEMAS["Notification"] = {
         "id": {"type": "integer"},
         "kind": {
             "type": "string",
-            "examples": ["task_assigned", "reminder", "escalated", "approved", "rejected", "returned", "cc", "alert"],
+            "examples": [
+                "task_assigned",
+                "reminder",
+                "escalated",
+                "approved",
+                "rejected",
+                "returned",
+                "cc",
+                "alert",
+            ],
         },
         "subject": {"type": "string", "description": "In the caller's interface language."},
-        "body": {"type": "string", "description": "In the caller's interface language; lines separated by \\n."},
+        "body": {
+            "type": "string",
+            "description": "In the caller's interface language; lines separated by \\n.",
+        },
         "record_id": {"type": ["integer", "null"]},
         "task_id": {"type": ["integer", "null"]},
         "created_at": {"type": "string", "format": "date-time"},
@@ -534,7 +688,11 @@ PATHS.update(
                 parameters=[
                     _query("unread", "1: only unread notifications.", {"type": "string", "enum": ["0", "1"]}),
                     _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
-                    _query("per_page", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                    _query(
+                        "per_page",
+                        "Page size.",
+                        {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                    ),
                 ],
             )
         },
@@ -551,7 +709,10 @@ PATHS.update(
                 "Mark every unread notification of the caller read.",
                 {
                     "200": _json(
-                        {"type": "object", "properties": {"marked": {"type": "integer"}, "unread": {"const": 0}}},
+                        {
+                            "type": "object",
+                            "properties": {"marked": {"type": "integer"}, "unread": {"const": 0}},
+                        },
                         "How many were marked.",
                     )
                 },
@@ -569,7 +730,11 @@ PAGING = [
     _query("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
     _query("per_page", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
 ]
-TASK_CLOSED = {"409": _error('"already decided": the task is no longer open (decided, transferred, or the request ended).')}
+TASK_CLOSED = {
+    "409": _error(
+        '"already decided": the task is no longer open (decided, transferred, or the request ended).'
+    )
+}
 DECISION_INVALID = {
     "422": _json(
         {"allOf": [_ref("Error"), {"type": "object", "properties": {"field": {"type": "string"}}}]},
@@ -580,39 +745,76 @@ SCHEMAS.update(
     {
         "Person": {
             "type": "object",
-            "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}},
+            "properties": {
+                "id": {"type": "integer"},
+                "username": {"type": "string"},
+                "display_name": {"type": "string"},
+            },
         },
         "Task": {
             "type": "object",
             "required": ["id", "status", "step", "record"],
             "properties": {
                 "id": {"type": "integer"},
-                "status": {"type": "string", "examples": ["open", "approved", "rejected", "returned", "transferred", "waiting"]},
+                "status": {
+                    "type": "string",
+                    "examples": ["open", "approved", "rejected", "returned", "transferred", "waiting"],
+                },
                 "kind": {"type": "string", "enum": ["approval", "cc"]},
-                "step": {"type": "object", "properties": {"key": {"type": "string"}, "name": {"type": "string"}, "round": {"type": "integer"}}},
+                "step": {
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string"},
+                        "name": {"type": "string"},
+                        "round": {"type": "integer"},
+                    },
+                },
                 "record": {
                     "type": "object",
                     "properties": {
-                        "id": {"type": "integer"}, "title": {"type": "string"}, "form": {"type": "string"},
-                        "form_title": {"type": "string"}, "status": {"type": "string"}, "owner": _ref("Person"),
-                        "data": {"description": "Only in GET /api/tasks/{task_id}: the record's data, filtered like GET /api/records/{id}."},
+                        "id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "form": {"type": "string"},
+                        "form_title": {"type": "string"},
+                        "status": {"type": "string"},
+                        "owner": _ref("Person"),
+                        "data": {
+                            "description": "Only in GET /api/tasks/{task_id}: the record's data, filtered like GET /api/records/{id}."
+                        },
                     },
                 },
                 "process_id": {"type": "integer"},
-                "on_behalf_of": {"type": ["string", "null"], "description": "Whom the route meant, when someone else holds the task."},
+                "on_behalf_of": {
+                    "type": ["string", "null"],
+                    "description": "Whom the route meant, when someone else holds the task.",
+                },
                 "created_at": {"type": "string", "format": "date-time"},
                 "due_at": {"type": ["string", "null"], "format": "date-time"},
                 "overdue": {"type": "boolean"},
                 "waited_seconds": {"type": "integer"},
-                "waited": {"type": "string", "description": "How long it has waited, in words in the caller's language."},
+                "waited": {
+                    "type": "string",
+                    "description": "How long it has waited, in words in the caller's language.",
+                },
                 "decision": {"type": ["string", "null"]},
                 "decided_at": {"type": ["string", "null"], "format": "date-time"},
                 "comment": {"type": ["string", "null"]},
                 "url": {"type": "string", "description": "The task's page in the browser."},
-                "type": {"type": "string", "enum": ["main", "transfer", "delegate", "before", "after"],
-                         "description": "Only in GET /api/tasks/{task_id}: how the task came about (from the route, transferred, asked for advice, an added signer before or after)."},
-                "return_steps": {"type": "array", "items": {"type": "object"}, "description": "Open tasks only: earlier steps it may return to."},
-                "trail": {"type": "array", "items": _ref("TrailEntry"), "description": "Only in GET /api/tasks/{task_id}."},
+                "type": {
+                    "type": "string",
+                    "enum": ["main", "transfer", "delegate", "before", "after"],
+                    "description": "Only in GET /api/tasks/{task_id}: how the task came about (from the route, transferred, asked for advice, an added signer before or after).",
+                },
+                "return_steps": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "Open tasks only: earlier steps it may return to.",
+                },
+                "trail": {
+                    "type": "array",
+                    "items": _ref("TrailEntry"),
+                    "description": "Only in GET /api/tasks/{task_id}.",
+                },
             },
         },
         "TaskPage": {
@@ -620,9 +822,14 @@ SCHEMAS.update(
             "required": ["items", "page", "per_page", "total"],
             "properties": {
                 "items": {"type": "array", "items": _ref("Task")},
-                "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
-                "counts": {"type": "object", "properties": {"open": {"type": "integer"}, "overdue": {"type": "integer"}},
-                           "description": "GET /api/tasks only: all my open tasks and how many are overdue (unfiltered)."},
+                "page": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "total": {"type": "integer"},
+                "counts": {
+                    "type": "object",
+                    "properties": {"open": {"type": "integer"}, "overdue": {"type": "integer"}},
+                    "description": "GET /api/tasks only: all my open tasks and how many are overdue (unfiltered).",
+                },
             },
         },
         "Decision": {
@@ -630,21 +837,61 @@ SCHEMAS.update(
             "required": ["action"],
             "additionalProperties": False,
             "properties": {
-                "action": {"type": "string", "enum": ["approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "recall"],
-                           "description": "recall: on my task that waits for the person I delegated it to (委派), take it back before they decide."},
-                "comment": {"type": "string", "maxLength": 4000, "description": "Required to reject, return or comment."},
-                "to_user": {"type": ["integer", "string"], "description": "transfer, delegate, add_signer: an active user's id or user name."},
-                "step": {"type": "string", "description": "return: an earlier step's key; omitted returns to the submitter."},
-                "position": {"type": "string", "enum": ["before", "after"], "description": "add_signer (required): the signer signs before or after me."},
-                "attachments": {"type": "array", "items": {"type": "integer"}, "description": "Ids of files uploaded with POST /api/attachments."},
+                "action": {
+                    "type": "string",
+                    "enum": [
+                        "approve",
+                        "reject",
+                        "return",
+                        "transfer",
+                        "delegate",
+                        "add_signer",
+                        "comment",
+                        "recall",
+                    ],
+                    "description": "recall: on my task that waits for the person I delegated it to (委派), take it back before they decide.",
+                },
+                "comment": {
+                    "type": "string",
+                    "maxLength": 4000,
+                    "description": "Required to reject, return or comment.",
+                },
+                "to_user": {
+                    "type": ["integer", "string"],
+                    "description": "transfer, delegate, add_signer: an active user's id or user name.",
+                },
+                "step": {
+                    "type": "string",
+                    "description": "return: an earlier step's key; omitted returns to the submitter.",
+                },
+                "position": {
+                    "type": "string",
+                    "enum": ["before", "after"],
+                    "description": "add_signer (required): the signer signs before or after me.",
+                },
+                "attachments": {
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "description": "Ids of files uploaded with POST /api/attachments.",
+                },
             },
         },
         "DecisionResult": {
             "type": "object",
             "properties": {
                 "task": _ref("Task"),
-                "process": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}, "current": {"type": "array", "items": {"type": "object"}}}},
-                "record": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}}},
+                "process": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "status": {"type": "string"},
+                        "current": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "record": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer"}, "status": {"type": "string"}},
+                },
             },
         },
         "TrailEntry": {
@@ -653,8 +900,22 @@ SCHEMAS.update(
                 "id": {"type": "integer"},
                 "kind": {"const": "approval"},
                 "at": {"type": "string", "format": "date-time"},
-                "action": {"type": "string", "examples": ["submitted", "approve", "reject", "return", "transfer", "skipped", "approved"]},
-                "actor": {"oneOf": [_ref("Person"), {"type": "null"}], "description": "null: the system (skips, timeouts)."},
+                "action": {
+                    "type": "string",
+                    "examples": [
+                        "submitted",
+                        "approve",
+                        "reject",
+                        "return",
+                        "transfer",
+                        "skipped",
+                        "approved",
+                    ],
+                },
+                "actor": {
+                    "oneOf": [_ref("Person"), {"type": "null"}],
+                    "description": "null: the system (skips, timeouts).",
+                },
                 "on_behalf_of": {"oneOf": [_ref("Person"), {"type": "null"}]},
                 "step": {"type": ["object", "null"]},
                 "comment": {"type": ["string", "null"]},
@@ -669,13 +930,25 @@ SCHEMAS.update(
                 "process_id": {"type": "integer"},
                 "route": {"type": "string", "description": "The route's key."},
                 "title": {"type": "string", "description": "The route's title in the caller's language."},
-                "version": {"type": ["integer", "null"], "description": "The route version the request runs on."},
+                "version": {
+                    "type": ["integer", "null"],
+                    "description": "The route version the request runs on.",
+                },
                 "status": {"type": "string"},
-                "nodes": {"type": "array", "items": {"type": "object", "properties": {
-                    "type": {"enum": ["step", "parallel", "branch"]}, "key": {"type": "string"},
-                    "state": {"enum": ["pending", "active", "approved", "rejected", "returned", "skipped"]},
-                    "people": {"type": "array", "items": {"type": "string"}},
-                }}},
+                "nodes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "type": {"enum": ["step", "parallel", "branch"]},
+                            "key": {"type": "string"},
+                            "state": {
+                                "enum": ["pending", "active", "approved", "rejected", "returned", "skipped"]
+                            },
+                            "people": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
                 "end_state": {"type": "string"},
             },
         },
@@ -685,7 +958,16 @@ SCHEMAS.update(
                 "record": {"type": "object"},
                 "status": {"type": "string"},
                 "submitted_at": {"type": ["string", "null"], "format": "date-time"},
-                "current": {"type": "array", "items": {"type": "object", "properties": {"step": {"type": "object"}, "holders": {"type": "array", "items": _ref("Person")}}}},
+                "current": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "step": {"type": "object"},
+                            "holders": {"type": "array", "items": _ref("Person")},
+                        },
+                    },
+                },
             },
         },
         "OutOfOffice": {
@@ -703,7 +985,7 @@ SCHEMAS.update(
 )
 SCHEMAS["RecordEvent"] = {
     **SCHEMAS["RecordEvent"],
-    "description": "In GET /api/records/{record_id}/history: record changes (kind \"change\") and approval trail entries (kind \"approval\", see TrailEntry), oldest first.",
+    "description": 'In GET /api/records/{record_id}/history: record changes (kind "change") and approval trail entries (kind "approval", see TrailEntry), oldest first.',
 }
 PATHS["/api/records/{record_id}/history"]["get"]["summary"] = (
     "The record's history: its changes (creation, edits, submission) and the approval trail, in time order."
@@ -716,7 +998,11 @@ PATHS.update(
                 {"200": _json(_ref("TaskPage"), "One page."), "400": _error("A bad query parameter.")},
                 tag="tasks",
                 parameters=[
-                    _query("sort", "oldest (default), newest or due.", {"type": "string", "enum": ["oldest", "newest", "due"]}),
+                    _query(
+                        "sort",
+                        "oldest (default), newest or due.",
+                        {"type": "string", "enum": ["oldest", "newest", "due"]},
+                    ),
                     _query("form", "Only tasks on records of this form key.", {"type": "string"}),
                     _query("q", "Search the record's title and searchable text.", {"type": "string"}),
                     _query("overdue", "true: only tasks past their deadline.", {"type": "boolean"}),
@@ -752,16 +1038,25 @@ PATHS.update(
                     **NOT_FOUND,
                     **TASK_CLOSED,
                     "413": _error("The file is larger than decision files may be."),
-                    "415": _error("Not multipart/form-data, a type not accepted, or content not matching its name."),
+                    "415": _error(
+                        "Not multipart/form-data, a type not accepted, or content not matching its name."
+                    ),
                 },
                 tag="tasks",
                 parameters=[TASK_ID],
                 body={
                     "required": True,
-                    "content": {"multipart/form-data": {"schema": {
-                        "type": "object", "required": ["file"],
-                        "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
-                    }}},
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {
+                                    "file": {"type": "string", "contentMediaType": "application/octet-stream"}
+                                },
+                            }
+                        }
+                    },
                 },
             )
         },
@@ -769,8 +1064,13 @@ PATHS.update(
             "post": _op(
                 "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment; "
                 "or recall a task I delegated while the delegate has not decided.",
-                {"200": _json(_ref("DecisionResult"), "Done; the task and where the request stands now."),
-                 **BAD_BODY, **NOT_FOUND, **TASK_CLOSED, **DECISION_INVALID},
+                {
+                    "200": _json(_ref("DecisionResult"), "Done; the task and where the request stands now."),
+                    **BAD_BODY,
+                    **NOT_FOUND,
+                    **TASK_CLOSED,
+                    **DECISION_INVALID,
+                },
                 tag="tasks",
                 parameters=[TASK_ID],
                 body=_json_body(_ref("Decision")),
@@ -779,10 +1079,21 @@ PATHS.update(
         "/api/requests": {
             "get": _op(
                 "What I submitted and where each stands (current steps and who holds them), latest first.",
-                {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("RequestSummary")},
-                                                               "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                                                               "total": {"type": "integer"}}}, "One page."),
-                 "400": _error("A bad query parameter.")},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": _ref("RequestSummary")},
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "total": {"type": "integer"},
+                            },
+                        },
+                        "One page.",
+                    ),
+                    "400": _error("A bad query parameter."),
+                },
                 tag="requests",
                 parameters=[_query("status", "Only requests in this status.", {"type": "string"}), *PAGING],
             )
@@ -799,9 +1110,20 @@ PATHS.update(
             "post": _op(
                 "Withdraw my request: by default while nobody has acted on it; a route's `withdraw` setting "
                 "may allow it until the request ends, or never.",
-                {"200": _json({"type": "object", "properties": {"record": {"type": "object"}, "route": _ref("RouteDiagram")}}, "Withdrawn."),
-                 "403": _error("Only the submitter can withdraw."), **NOT_FOUND,
-                 "409": _error("It can no longer be withdrawn (someone has acted, the route does not allow it, or it is not under review).")},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"record": {"type": "object"}, "route": _ref("RouteDiagram")},
+                        },
+                        "Withdrawn.",
+                    ),
+                    "403": _error("Only the submitter can withdraw."),
+                    **NOT_FOUND,
+                    "409": _error(
+                        "It can no longer be withdrawn (someone has acted, the route does not allow it, or it is not under review)."
+                    ),
+                },
                 tag="requests",
                 parameters=[RECORD_ID],
             )
@@ -809,33 +1131,76 @@ PATHS.update(
         "/api/me/out-of-office": {
             "get": _op(
                 "My current and coming out-of-office periods.",
-                {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("OutOfOffice")}}}, "Periods.")},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("OutOfOffice")}},
+                        },
+                        "Periods.",
+                    )
+                },
                 tag="me",
             ),
             "post": _op(
                 "Set a period: tasks arriving for me in it go to the delegate. Dates cover whole days (UTC).",
-                {"201": _json(_ref("OutOfOffice"), "Saved."), **BAD_BODY,
-                 "422": _error("A bad period or delegate (inactive, myself, overlapping, already over); field names the input.")},
+                {
+                    "201": _json(_ref("OutOfOffice"), "Saved."),
+                    **BAD_BODY,
+                    "422": _error(
+                        "A bad period or delegate (inactive, myself, overlapping, already over); field names the input."
+                    ),
+                },
                 tag="me",
-                body=_json_body({
-                    "type": "object", "required": ["delegate", "starts_at", "ends_at"], "additionalProperties": False,
-                    "properties": {
-                        "delegate": {"type": ["integer", "string"], "description": "User id or user name."},
-                        "starts_at": {"type": "string", "description": "ISO date (first day) or date-time."},
-                        "ends_at": {"type": "string", "description": "ISO date (last day, inclusive) or date-time."},
-                    },
-                }),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["delegate", "starts_at", "ends_at"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "delegate": {
+                                "type": ["integer", "string"],
+                                "description": "User id or user name.",
+                            },
+                            "starts_at": {
+                                "type": "string",
+                                "description": "ISO date (first day) or date-time.",
+                            },
+                            "ends_at": {
+                                "type": "string",
+                                "description": "ISO date (last day, inclusive) or date-time.",
+                            },
+                        },
+                    }
+                ),
             ),
             "delete": _op(
                 "Cancel all my current and coming periods (back in the office).",
-                {"200": _json({"type": "object", "properties": {"cancelled": {"type": "array", "items": {"type": "integer"}}}}, "Cancelled ids.")},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"cancelled": {"type": "array", "items": {"type": "integer"}}},
+                        },
+                        "Cancelled ids.",
+                    )
+                },
                 tag="me",
             ),
         },
         "/api/me/out-of-office/{delegation_id}": {
             "delete": _op(
                 "Cancel one of my current or coming periods.",
-                {"200": _json({"type": "object", "properties": {"cancelled": {"type": "array", "items": {"type": "integer"}}}}, "Cancelled."), **NOT_FOUND},
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"cancelled": {"type": "array", "items": {"type": "integer"}}},
+                        },
+                        "Cancelled.",
+                    ),
+                    **NOT_FOUND,
+                },
                 tag="me",
                 parameters=[DELEGATION_ID],
             )
@@ -855,17 +1220,34 @@ def document() -> dict[str, Any]:
                 "Forms, records and attachments of Formwork. Authenticate with the browser session "
                 "(state-changing calls then need the X-CSRFToken header) or with "
                 "`Authorization: Bearer <token>` from `formwork tokens create USERNAME` (no CSRF token needed). "
-                "Errors are JSON {\"error\": ...}; validation errors are 422 with a list of field errors. "
+                'Errors are JSON {"error": ...}; validation errors are 422 with a list of field errors. '
                 "Decimal and money values are exchanged as strings so they stay exact."
             ),
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
-        "tags": [{"name": name} for name in ("forms", "records", "attachments", "definitions", "notifications", "tasks", "requests", "me", "meta")],
+        "tags": [
+            {"name": name}
+            for name in (
+                "forms",
+                "records",
+                "attachments",
+                "definitions",
+                "notifications",
+                "tasks",
+                "requests",
+                "me",
+                "meta",
+            )
+        ],
         "paths": PATHS,
         "components": {
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API token from the CLI."},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from the CLI.",
+                },
                 "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
             "schemas": SCHEMAS,

@@ -5,6 +5,7 @@ through a binary float; Flask's JSON provider writes ``Decimal`` back as a
 string. Every read goes through ``records.access`` so data scopes apply, and a
 record outside the caller's scope is a 404, never a 403.
 """
+
 from __future__ import annotations
 
 import json
@@ -123,7 +124,9 @@ def paginate(stmt, page: int, per_page: int) -> tuple[list[Record], int]:
     """One page of ``stmt`` (newest first) and the total count."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(
-        stmt.order_by(Record.created_at.desc(), Record.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        stmt.order_by(Record.created_at.desc(), Record.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(items), int(total or 0)
 
@@ -169,8 +172,9 @@ def patch_record(record_id: int):
     if record.status not in EDITABLE_STATUSES:
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
-        record = service.update_record(record, data, current_user, submit=submit, lock_version=lock_version,
-                                       json_input=True)
+        record = service.update_record(
+            record, data, current_user, submit=submit, lock_version=lock_version, json_input=True
+        )
     except service.RecordError as exc:
         return validation_response(exc)
     return jsonify(serialize.record_json(record, current_user))
@@ -185,7 +189,9 @@ def record_history(record_id: int):
     ).all()
     from .processes import history_items  # record changes and the approval trail, in time order
 
-    return jsonify({"record_id": record.id, "items": history_items(record, [event_json(event) for event in events])})
+    return jsonify(
+        {"record_id": record.id, "items": history_items(record, [event_json(event) for event in events])}
+    )
 
 
 def event_json(event: RecordEvent) -> dict[str, Any]:

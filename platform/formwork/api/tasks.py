@@ -81,7 +81,9 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
         # No default: "before" and "after" do different things, so the caller says which.
         position = raw.get("position")
         if position in (None, ""):
-            raise DecisionInputError('choose where the signer signs: "position" is "before" or "after" you', "position")
+            raise DecisionInputError(
+                'choose where the signer signs: "position" is "before" or "after" you', "position"
+            )
         if position not in POSITIONS:
             raise DecisionInputError('"position" must be "before" or "after"', "position")
         decision.position = position
@@ -203,8 +205,12 @@ def decide(task_id: int):
     # valid decision costs one authorisation, not two.
     answer: dict[str, Any] = {}
     try:
-        apply_decision(task_id, current_user, decision,
-                       respond=lambda task: answer.update(queries.decision_json(task, current_user)))
+        apply_decision(
+            task_id,
+            current_user,
+            decision,
+            respond=lambda task: answer.update(queries.decision_json(task, current_user)),
+        )
     except WorkflowError as exc:
         # Some input is refused before the task is loaded (a reject without a comment): on a task
         # that is not the caller's that, too, is a 404, so a refusal never tells that a task exists.
@@ -223,7 +229,6 @@ def upload_decision_attachment(task_id: int):
     ``attachments``; nobody else can claim it, and another record or form field cannot either.
     """
     from ..records import attachments
-
     from .attachments import attachment_json
 
     task = queries.task_for(current_user, task_id)

@@ -1,4 +1,5 @@
 """Budgets per department, category and period, and what routes and rules read of them."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """``formwork budgets set|list``: budget lines from the command line."""
+
 from __future__ import annotations
 
 import click
@@ -42,5 +43,7 @@ def list_command(period: str | None) -> None:
     for line in lines:
         status = budget_status(line.department_id, line.category, line.period)
         code = db.session.get(Department, line.department_id).code
-        click.echo(f"{line.period:<8} {code:<10} {line.category:<20} budget {status.amount:>14} "
-                   f"used {status.used:>14} remaining {status.remaining:>14} {line.currency}")
+        click.echo(
+            f"{line.period:<8} {code:<10} {line.category:<20} budget {status.amount:>14} "
+            f"used {status.used:>14} remaining {status.remaining:>14} {line.currency}"
+        )

@@ -1,4 +1,5 @@
 """Approved budget lines: the amounts purchase and expense rules check against."""
+
 from __future__ import annotations
 
 from datetime import datetime

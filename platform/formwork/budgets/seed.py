@@ -1,4 +1,5 @@
 """The demo budget lines from ``definitions/org/budgets.yaml`` (``period: current`` = this quarter)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -39,8 +40,15 @@ def seed_demo_budgets(path: Path | None = None, *, today: date | None = None) ->
                 raise BudgetError(f"{source}: line {index + 1} is not a mapping")
             period = current if row.get("period") == "current" else str(row.get("period"))
             try:
-                lines.append(set_budget(row.get("department"), row.get("category"), period, row.get("amount"),
-                                        row.get("currency", "CNY")))
+                lines.append(
+                    set_budget(
+                        row.get("department"),
+                        row.get("category"),
+                        period,
+                        row.get("amount"),
+                        row.get("currency", "CNY"),
+                    )
+                )
             except BudgetError as exc:
                 raise BudgetError(f"{source}: line {index + 1}: {exc.message}") from None
         db.session.commit()

@@ -11,6 +11,7 @@ route's check reads the budget with ``lock=True``, which locks the budget line
 (``SELECT ... FOR UPDATE`` on PostgreSQL) until the submitting transaction ends, so the second
 submitter waits and then counts the first request as used. SQLite serialises writers already.
 """
+
 from __future__ import annotations
 
 import re
@@ -106,8 +107,9 @@ def _amount(value: Any) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def set_budget(department: Department | int | str, category: str, period: str, amount: Any,
-               currency: str = "CNY") -> BudgetLine:
+def set_budget(
+    department: Department | int | str, category: str, period: str, amount: Any, currency: str = "CNY"
+) -> BudgetLine:
     """Create or change the budget line of ``department`` (object, id or code); flushes, does not commit."""
     dept = _department(department)
     if not isinstance(category, str) or not category.strip() or len(category) > 100:
@@ -146,7 +148,9 @@ def consumers() -> list[Consumer]:
     from ..definitions import store
     from ..definitions.models import DefinitionVersion
 
-    newest = db.session.scalar(select(func.max(DefinitionVersion.id)).where(DefinitionVersion.kind == "route"))
+    newest = db.session.scalar(
+        select(func.max(DefinitionVersion.id)).where(DefinitionVersion.kind == "route")
+    )
     remembered = current_app.extensions.get(_CONSUMERS_KEY)
     if remembered is not None and remembered[0] == newest:
         return list(remembered[1])
@@ -155,8 +159,15 @@ def consumers() -> list[Consumer]:
         content = route.content if isinstance(route.content, dict) else {}
         settings = (content.get("facts") or {}).get("budget")
         if isinstance(settings, dict) and settings.get("amount") and settings.get("category"):
-            found.append(Consumer(content.get("form", ""), settings["amount"], settings["category"],
-                                  settings.get("date"), settings.get("department")))
+            found.append(
+                Consumer(
+                    content.get("form", ""),
+                    settings["amount"],
+                    settings["category"],
+                    settings.get("date"),
+                    settings.get("department"),
+                )
+            )
     current_app.extensions[_CONSUMERS_KEY] = (newest, tuple(found))
     return found
 
@@ -170,8 +181,14 @@ def period_bounds(period: str) -> tuple[date, date]:
     return start, end
 
 
-def used_amount(department_id: int, category: str, period: str, *, exclude_record_id: int | None = None,
-                only: Iterable[Consumer] | None = None) -> Decimal:
+def used_amount(
+    department_id: int,
+    category: str,
+    period: str,
+    *,
+    exclude_record_id: int | None = None,
+    only: Iterable[Consumer] | None = None,
+) -> Decimal:
     """What records in review or approved have taken of this budget (excluding one record, e.g. the one asking).
 
     The database selects the rows and returns only the amounts (exact decimal text), summed here
@@ -186,7 +203,7 @@ def used_amount(department_id: int, category: str, period: str, *, exclude_recor
     submitted = func.coalesce(Record.submitted_at, Record.created_at)
     in_period_by_submission = and_(submitted >= moment[0], submitted < moment[1])
     total = Decimal("0")
-    for consumer in (only if only is not None else consumers()):
+    for consumer in only if only is not None else consumers():
         query = select(Record.data[consumer.amount].as_string()).where(
             Record.form_key == consumer.form_key,
             Record.status.in_(CONSUMING_STATUSES),
@@ -201,8 +218,12 @@ def used_amount(department_id: int, category: str, period: str, *, exclude_recor
         if consumer.date:
             # ISO dates compare correctly as text; a record without the date counts by when it was submitted.
             day = Record.data[consumer.date].as_string()
-            query = query.where(or_(and_(day >= start.isoformat(), day < end.isoformat()),
-                                    and_(day.is_(None), in_period_by_submission)))
+            query = query.where(
+                or_(
+                    and_(day >= start.isoformat(), day < end.isoformat()),
+                    and_(day.is_(None), in_period_by_submission),
+                )
+            )
         else:
             query = query.where(in_period_by_submission)
         for amount in db.session.scalars(query):
@@ -213,9 +234,15 @@ def used_amount(department_id: int, category: str, period: str, *, exclude_recor
     return total
 
 
-def budget_status(department: Department | int | str, category: str, period: str, *,
-                  exclude_record_id: int | None = None, only: Iterable[Consumer] | None = None,
-                  lock: bool = False) -> BudgetStatus:
+def budget_status(
+    department: Department | int | str,
+    category: str,
+    period: str,
+    *,
+    exclude_record_id: int | None = None,
+    only: Iterable[Consumer] | None = None,
+    lock: bool = False,
+) -> BudgetStatus:
     """Budget, used and remaining for one department, category and quarter.
 
     ``lock=True`` (a check that decides whether a request fits) locks the budget line until the

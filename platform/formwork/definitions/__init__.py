@@ -1,4 +1,5 @@
 """The definition language: parsing, schema and semantic validation, immutable versions."""
+
 from __future__ import annotations
 
 from flask import Flask

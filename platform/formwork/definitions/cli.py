@@ -5,6 +5,7 @@ them, with no database and nothing written (``definitions.offline``), so analyst
 run it in their own CI on a checkout of the definitions folder; ``--database`` checks
 against what is published instead.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -51,15 +52,24 @@ def _print_problems(problems) -> None:
 
 @definitions_cli.command("validate", with_appcontext=False)
 @click.argument("path", required=False, type=click.Path())
-@click.option("--org", "org_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Organisation file to check user, role and department names against (repeatable; "
-                   "default: every kind: organisation file in the folder's org/).")
-@click.option("--database", is_flag=True,
-              help="Check against the published definitions and the organisation in the database instead.")
+@click.option(
+    "--org",
+    "org_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Organisation file to check user, role and department names against (repeatable; "
+    "default: every kind: organisation file in the folder's org/).",
+)
+@click.option(
+    "--database",
+    is_flag=True,
+    help="Check against the published definitions and the organisation in the database instead.",
+)
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @click.pass_context
-def validate_command(ctx: click.Context, path: str | None, org_paths: tuple[str, ...], database: bool,
-                     strict: bool) -> None:
+def validate_command(
+    ctx: click.Context, path: str | None, org_paths: tuple[str, ...], database: bool, strict: bool
+) -> None:
     """Check every definition under PATH (default: the definitions folder) without publishing.
 
     By default nothing but the files is read: no database, nothing written, so it runs in
@@ -85,8 +95,8 @@ def validate_command(ctx: click.Context, path: str | None, org_paths: tuple[str,
 
 def _validate_offline(path: str | None, org_paths: list[Path], strict: bool) -> None:
     from .. import config
-    from .offline import validate_offline
     from ..plugins import build_registry, current_registry
+    from .offline import validate_offline
 
     if has_app_context():
         target, registry = _target(path), current_registry()
@@ -102,8 +112,10 @@ def _validate_offline(path: str | None, org_paths: list[Path], strict: bool) -> 
     _print_problems(result.problems)
     errors = result.errors if not strict else result.problems
     if result.internal_errors:
-        click.echo(f"{result.internal_errors} definition(s) could not be checked because of an internal error",
-                   err=True)
+        click.echo(
+            f"{result.internal_errors} definition(s) could not be checked because of an internal error",
+            err=True,
+        )
         raise SystemExit(2)
     org = ", ".join(result.organisation.sources) or "none"
     if errors:

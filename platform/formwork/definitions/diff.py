@@ -1,4 +1,5 @@
 """What changed between two versions of a definition, as JSON pointers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,7 +29,9 @@ def _walk(old: Any, new: Any, pointer: str, result: dict[str, list[dict[str, Any
                 _walk(old[key], new[key], child, result)
         for key in new:
             if key not in old:
-                result["added"].append({"pointer": f"{pointer}/{escape_pointer_token(key)}", "value": new[key]})
+                result["added"].append(
+                    {"pointer": f"{pointer}/{escape_pointer_token(key)}", "value": new[key]}
+                )
         return
     if isinstance(old, list) and isinstance(new, list):
         for index in range(min(len(old), len(new))):

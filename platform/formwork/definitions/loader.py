@@ -13,6 +13,7 @@ Decisions, documented for analysts in ``docs/definitions.md``:
 * A key repeated in one mapping is an error, not a silent overwrite.
 * Aliases are allowed but expansion is bounded, so a "billion laughs" file is refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,10 @@ class SourceDocument:
 
     def locate(self, problems: list[Problem]) -> list[Problem]:
         """Attach this source's name and the line of each problem's pointer."""
-        return [p.located(self.source, p.line if p.line is not None else self.line_for(p.pointer)) for p in problems]
+        return [
+            p.located(self.source, p.line if p.line is not None else self.line_for(p.pointer))
+            for p in problems
+        ]
 
 
 def escape_pointer_token(token: str | int) -> str:
@@ -82,13 +86,17 @@ def read_source(path_or_text: str | Path, source_name: str | None = None) -> Sou
         try:
             raw = path_or_text.read_bytes()
         except OSError as exc:
-            raise DefinitionError([Problem(f"cannot read the file: {exc.strerror or exc}", "", name)]) from None
+            raise DefinitionError(
+                [Problem(f"cannot read the file: {exc.strerror or exc}", "", name)]
+            ) from None
         if len(raw) > MAX_SOURCE_BYTES:
             raise DefinitionError([Problem(_too_large(), "", name)])
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise DefinitionError([Problem(f"the file is not UTF-8 text (byte {exc.start})", "", name)]) from None
+            raise DefinitionError(
+                [Problem(f"the file is not UTF-8 text (byte {exc.start})", "", name)]
+            ) from None
     else:
         name = source_name or "<editor>"
         text = path_or_text
@@ -139,8 +147,9 @@ class _YamlBuilder:
     def build(self, node: Node, pointer: str, depth: int, active: tuple[int, ...]) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.fail(f"the definition has more than {MAX_NODES:,} values (after expanding aliases)",
-                            pointer, node)
+            raise self.fail(
+                f"the definition has more than {MAX_NODES:,} values (after expanding aliases)", pointer, node
+            )
         if depth > MAX_DEPTH:
             raise self.fail(f"the definition is nested more than {MAX_DEPTH} levels deep", pointer, node)
         if id(node) in active:
@@ -153,11 +162,14 @@ class _YamlBuilder:
         inner = active + (id(node),)
         if isinstance(node, SequenceNode):
             return [
-                self.build(item, f"{pointer}/{index}", depth + 1, inner) for index, item in enumerate(node.value)
+                self.build(item, f"{pointer}/{index}", depth + 1, inner)
+                for index, item in enumerate(node.value)
             ]
         if isinstance(node, MappingNode):
             return self.mapping(node, pointer, depth, inner)
-        raise self.fail("unsupported YAML construct", pointer, node)  # pragma: no cover - composer makes only 3
+        raise self.fail(
+            "unsupported YAML construct", pointer, node
+        )  # pragma: no cover - composer makes only 3
 
     def mapping(self, node: MappingNode, pointer: str, depth: int, active: tuple[int, ...]) -> dict:
         result: dict[str, Any] = {}
@@ -171,7 +183,9 @@ class _YamlBuilder:
             line = key_node.start_mark.line + 1
             child = f"{pointer}/{escape_pointer_token(key)}"
             if key in result:
-                raise self.fail(f'duplicate key "{key}" (first defined on line {first_line[key]})', child, key_node)
+                raise self.fail(
+                    f'duplicate key "{key}" (first defined on line {first_line[key]})', child, key_node
+                )
             first_line[key] = line
             # The key's own line, so a problem about the property points at the property.
             self.lines[child] = line
@@ -251,7 +265,9 @@ def _read_json(text: str, name: str) -> SourceDocument:
         raise _BadNumber("infinite and not-a-number values are not allowed")
 
     try:
-        content = json.loads(text, object_pairs_hook=pairs, parse_float=parse_float, parse_constant=parse_constant)
+        content = json.loads(
+            text, object_pairs_hook=pairs, parse_float=parse_float, parse_constant=parse_constant
+        )
     except json.JSONDecodeError as exc:
         raise DefinitionError([Problem(f"malformed JSON: {exc.msg}", "", name, exc.lineno)]) from None
     except RecursionError:

@@ -1,4 +1,5 @@
 """Published definition versions: immutable, numbered per (kind, key)."""
+
 from __future__ import annotations
 
 from datetime import datetime

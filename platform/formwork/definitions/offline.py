@@ -14,6 +14,7 @@ The files are checked as one set, as ``publish`` would check them, except that w
 No application, database or instance folder is involved: the checks run in a context of
 their own, in which no Flask application is active even when the caller has one.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -24,7 +25,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .loader import read_source
-from .pipeline import KIND_FOLDERS, CheckedSource, _misplaced_properties, check_files, discover, pending, pending_of_kind
+from .pipeline import (
+    KIND_FOLDERS,
+    CheckedSource,
+    _misplaced_properties,
+    check_files,
+    discover,
+    pending,
+    pending_of_kind,
+)
 from .problems import DefinitionError, Problem
 
 log = logging.getLogger(__name__)
@@ -80,7 +89,9 @@ class FileOrg:
         active = [user for user in self.users.values() if user["active"]]
         if any(user["department"] is None for user in active):
             return True  # someone without a department has no head at all
-        return any(self._head(self._up(code, levels)) is None for code in {user["department"] for user in active})
+        return any(
+            self._head(self._up(code, levels)) is None for code in {user["department"] for user in active}
+        )
 
 
 def _text(value: Any) -> bool:
@@ -162,8 +173,9 @@ class Organisation:
     problems: list[CheckedSource]
 
 
-def read_organisation(paths: Iterable[Path], display: Callable[[Path], str] = str, *,
-                      explicit: bool = False) -> Organisation:
+def read_organisation(
+    paths: Iterable[Path], display: Callable[[Path], str] = str, *, explicit: bool = False
+) -> Organisation:
     """Read organisation files. Files of another kind (``kind: budgets``) are skipped, unless
     ``explicit`` (the user named them), when that is a problem."""
     org = FileOrg()
@@ -180,8 +192,15 @@ def read_organisation(paths: Iterable[Path], display: Callable[[Path], str] = st
         content = document.content
         if not isinstance(content, dict) or content.get("kind") != ORG_KIND:
             if explicit:
-                checked.append(CheckedSource(path, document, document.locate(
-                    [Problem(f"not an organisation file: it needs kind: {ORG_KIND}", "/kind")])))
+                checked.append(
+                    CheckedSource(
+                        path,
+                        document,
+                        document.locate(
+                            [Problem(f"not an organisation file: it needs kind: {ORG_KIND}", "/kind")]
+                        ),
+                    )
+                )
             continue
         sources.append(name)
         item = CheckedSource(path, document, document.locate(_merge(org, content)))
@@ -197,7 +216,9 @@ def organisation_files(root: Path) -> list[Path]:
     folder = root / ORG_FOLDER
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".json"))
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".json")
+    )
 
 
 def definitions_root(path: Path) -> Path:
@@ -220,7 +241,9 @@ class OfflineChecks:
     def as_table(self) -> dict[str, Callable[[dict, Any], list[Problem]]]:
         return {"form": self._guarded(self.form, "form"), "route": self._guarded(self.route, "route")}
 
-    def _guarded(self, check: Callable[[dict, Any], list[Problem]], kind: str) -> Callable[[dict, Any], list[Problem]]:
+    def _guarded(
+        self, check: Callable[[dict, Any], list[Problem]], kind: str
+    ) -> Callable[[dict, Any], list[Problem]]:
         def run(content: dict, registry: Any) -> list[Problem]:
             try:
                 return check(content, registry)
@@ -228,8 +251,14 @@ class OfflineChecks:
                 self.internal_errors += 1
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
                 log.debug("internal error while checking %s %r", kind, content.get("key"), exc_info=True)
-                return [Problem(f"internal error while checking this {kind} ({detail}); this is a fault in "
-                                "Formwork, not necessarily in the file", "")]
+                return [
+                    Problem(
+                        f"internal error while checking this {kind} ({detail}); this is a fault in "
+                        "Formwork, not necessarily in the file",
+                        "",
+                    )
+                ]
+
         return run
 
     def form(self, content: dict, registry: Any) -> list[Problem]:
@@ -249,7 +278,11 @@ class OfflineChecks:
         form_key = content["form"]
         form_content = pending("form", form_key)
         if form_content is None:
-            return [Problem(f'unknown form "{form_key}": no form with this key in the definitions folder', "/form")]
+            return [
+                Problem(
+                    f'unknown form "{form_key}": no form with this key in the definitions folder', "/form"
+                )
+            ]
         try:
             form = compile_form(form_content, registry)
         except DefinitionError:
@@ -259,11 +292,21 @@ class OfflineChecks:
             # compile_route checks "one route per form" only together with the organisation.
             for other in pending_of_kind("route"):
                 if other.get("form") == form_key and other.get("key") != content["key"]:
-                    problems.append(Problem(f'form "{form_key}" already follows route "{other.get("key")}"; a form '
-                                            "has one route", "/form"))
+                    problems.append(
+                        Problem(
+                            f'form "{form_key}" already follows route "{other.get("key")}"; a form '
+                            "has one route",
+                            "/form",
+                        )
+                    )
                     break
-            problems.append(Problem(f"the users, roles and departments this route names were not checked: "
-                                    f"{self.org_hint}", "/steps", warning=True))
+            problems.append(
+                Problem(
+                    f"the users, roles and departments this route names were not checked: {self.org_hint}",
+                    "/steps",
+                    warning=True,
+                )
+            )
         try:
             compile_route(content, registry, form=form, org=self.org)
         except DefinitionError as exc:
@@ -292,8 +335,9 @@ class OfflineResult:
         return [p for p in self.problems if p.warning]
 
 
-def validate_offline(target: Path, registry: Any, *, org_paths: Iterable[Path] = (),
-                     display: Callable[[Path], str] = str) -> OfflineResult:
+def validate_offline(
+    target: Path, registry: Any, *, org_paths: Iterable[Path] = (), display: Callable[[Path], str] = str
+) -> OfflineResult:
     """Check the definitions at ``target`` (a folder or one file) against each other and the organisation files.
 
     Raises ``FileNotFoundError`` when ``target`` does not exist.
@@ -302,8 +346,10 @@ def validate_offline(target: Path, registry: Any, *, org_paths: Iterable[Path] =
     root = definitions_root(target)
     explicit = [Path(p) for p in org_paths]
     organisation = read_organisation(explicit or organisation_files(root), display, explicit=bool(explicit))
-    hint = (f"no organisation file (kind: {ORG_KIND}) in {display(root / ORG_FOLDER)}; "
-            "give one with --org to check them")
+    hint = (
+        f"no organisation file (kind: {ORG_KIND}) in {display(root / ORG_FOLDER)}; "
+        "give one with --org to check them"
+    )
     checks = OfflineChecks(organisation.org, hint)
     wanted = {p.resolve() for p in files}
     context = [p for p in (discover(root) if root.is_dir() else []) if p.resolve() not in wanted]

@@ -4,6 +4,7 @@ A definition that fails any check never becomes active. Every problem names the
 JSON pointer it is about; when the definition came from a file, the source name
 and line are attached from the loader's pointer→line map.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -57,7 +58,9 @@ def _validator(kind: str) -> Draft202012Validator:
 
 # While a set of files is checked or published as one unit, a definition may refer to another
 # of the set that is not stored yet (a route to its new form): the set is visible here.
-_PENDING: ContextVar[dict[tuple[str, str], dict] | None] = ContextVar("formwork_pending_definitions", default=None)
+_PENDING: ContextVar[dict[tuple[str, str], dict] | None] = ContextVar(
+    "formwork_pending_definitions", default=None
+)
 
 
 @contextmanager
@@ -65,7 +68,11 @@ def batch(contents: Iterable[Any]) -> Iterator[None]:
     """Check (and publish) ``contents`` as one set: each sees the others through ``pending``."""
     found: dict[tuple[str, str], dict] = {}
     for content in contents:
-        if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
+        if (
+            isinstance(content, dict)
+            and isinstance(content.get("kind"), str)
+            and isinstance(content.get("key"), str)
+        ):
             found.setdefault((content["kind"], content["key"]), content)
     token = _PENDING.set(found)
     try:
@@ -94,8 +101,12 @@ def publishing_order(content: Any) -> int:
 # --- checking ----------------------------------------------------------------------------------
 
 
-def check(content: Any, registry: Any = None, document: SourceDocument | None = None,
-          checks: Mapping[str, SemanticCheck] | None = None) -> list[Problem]:
+def check(
+    content: Any,
+    registry: Any = None,
+    document: SourceDocument | None = None,
+    checks: Mapping[str, SemanticCheck] | None = None,
+) -> list[Problem]:
     """Every problem in one definition (empty when it may be published).
 
     ``registry`` is the plugin registry (field types and functions); ``None``
@@ -202,7 +213,9 @@ def _explain(error: ValidationError) -> list[Problem]:
         return [Problem(f"{_describe(value)} {custom}", pointer)]
     if validator == "type":
         expected = error.validator_value
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        words = " or ".join(
+            _TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)
+        )
         return [Problem(f"expected {words}, got {_describe(value)}", pointer)]
     if validator == "const":
         return [Problem(f"must be {json.dumps(error.validator_value)}, got {_describe(value)}", pointer)]
@@ -271,7 +284,9 @@ def _misplaced_properties(fields: list[dict], pointer: str) -> list[Problem]:
         if allowed is not None:
             for name in spec:
                 if name in _TYPE_SPECIFIC and name not in allowed:
-                    problems.append(Problem(f'"{name}" does not apply to a {spec["type"]} field', f"{here}/{name}"))
+                    problems.append(
+                        Problem(f'"{name}" does not apply to a {spec["type"]} field', f"{here}/{name}")
+                    )
         if spec.get("type") == "lines" and isinstance(spec.get("fields"), list):
             problems.extend(_misplaced_properties(spec["fields"], f"{here}/fields"))
     return problems
@@ -301,7 +316,9 @@ def _check_route(content: dict, registry: Any) -> list[Problem]:
         return check_route(content, registry)
     except Exception:  # as for forms: a checker bug must neither pass the route nor crash the caller
         log.exception("unexpected error while checking route %r", content.get("key"))
-        return [Problem("the route could not be checked because of an internal error; see the server log", "")]
+        return [
+            Problem("the route could not be checked because of an internal error; see the server log", "")
+        ]
 
 
 SEMANTIC_CHECKS: dict[str, SemanticCheck] = {"form": _check_form, "route": _check_route}
@@ -340,8 +357,14 @@ def discover(path: Path) -> list[Path]:
     return sorted(found)
 
 
-def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path], str] = str, *,
-                checks: Mapping[str, SemanticCheck] | None = None, context: Iterable[Path] = ()) -> list[CheckedSource]:
+def check_files(
+    paths: list[Path],
+    registry: Any = None,
+    display: Callable[[Path], str] = str,
+    *,
+    checks: Mapping[str, SemanticCheck] | None = None,
+    context: Iterable[Path] = (),
+) -> list[CheckedSource]:
     """Parse and check several files as one set (a key defined twice is a problem too).
 
     ``context`` files belong to the set (a route in ``paths`` may use a form among them)
@@ -371,17 +394,31 @@ def check_files(paths: list[Path], registry: Any = None, display: Callable[[Path
     return checked
 
 
-def _check_document(path: Path, name: str, document: SourceDocument, registry: Any,
-                    seen: dict[tuple[str, str], str], checks: Mapping[str, SemanticCheck] | None = None) -> CheckedSource:
+def _check_document(
+    path: Path,
+    name: str,
+    document: SourceDocument,
+    registry: Any,
+    seen: dict[tuple[str, str], str],
+    checks: Mapping[str, SemanticCheck] | None = None,
+) -> CheckedSource:
     """Check one file of a set (see ``check_files``)."""
     problems = check(document.content, registry, document, checks)
     content = document.content
-    if isinstance(content, dict) and isinstance(content.get("kind"), str) and isinstance(content.get("key"), str):
+    if (
+        isinstance(content, dict)
+        and isinstance(content.get("kind"), str)
+        and isinstance(content.get("key"), str)
+    ):
         identity = (content["kind"], content["key"])
         if identity in seen:
             problems.append(
-                Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key", name,
-                        document.line_for("/key"))
+                Problem(
+                    f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}",
+                    "/key",
+                    name,
+                    document.line_for("/key"),
+                )
             )
         else:
             seen[identity] = name

@@ -11,6 +11,7 @@ The print folder is ``print/`` beside the kind folder the form's file is in
 (``definitions/forms/x.yaml`` → ``definitions/print/``); for a definition not read from such
 a file (the API, a Python caller), it is ``FORMWORK_PRINT_DIR``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """A problem found in a definition: where (file, line, JSON pointer) and what is wrong."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

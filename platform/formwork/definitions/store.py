@@ -5,6 +5,7 @@ becomes a version. A version's content never changes afterwards, so anything
 derived from it (the compiled form) is cached per version for the life of the
 process and can never go stale: a publish makes a *new* version.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -194,11 +195,19 @@ class FormUnavailable(DefinitionError):
 
         parts = []
         if self.missing_functions:
-            parts.append(_("needs plugin function %(names)s, which is not loaded",
-                           names=", ".join(self.missing_functions)))
+            parts.append(
+                _(
+                    "needs plugin function %(names)s, which is not loaded",
+                    names=", ".join(self.missing_functions),
+                )
+            )
         if self.missing_field_types:
-            parts.append(_("needs plugin field type %(names)s, which is not loaded",
-                           names=", ".join(self.missing_field_types)))
+            parts.append(
+                _(
+                    "needs plugin field type %(names)s, which is not loaded",
+                    names=", ".join(self.missing_field_types),
+                )
+            )
         if not parts:
             first = self.problems[0] if self.problems else None
             detail = f"{first.pointer or '/'}: {first.message}" if first is not None else ""
@@ -208,8 +217,12 @@ class FormUnavailable(DefinitionError):
     def message(self) -> str:
         from flask_babel import gettext as _
 
-        return _('The form "%(key)s" (version %(version)s) is unavailable: %(reason)s.',
-                 key=self.key, version=self.version, reason=self.reason())
+        return _(
+            'The form "%(key)s" (version %(version)s) is unavailable: %(reason)s.',
+            key=self.key,
+            version=self.version,
+            reason=self.reason(),
+        )
 
 
 def compiled_form(definition: DefinitionVersion) -> Any:
@@ -240,8 +253,12 @@ def _compile(definition: DefinitionVersion) -> Any:
     try:
         return compile_form(definition.content, current_registry())
     except DefinitionError as exc:
-        log.error("form %s version %s is unavailable (a plugin it needs may not be loaded): %s",
-                  definition.key, definition.version, exc)
+        log.error(
+            "form %s version %s is unavailable (a plugin it needs may not be loaded): %s",
+            definition.key,
+            definition.version,
+            exc,
+        )
         return _Failed(tuple(exc.problems))
 
 
@@ -276,8 +293,14 @@ class Published:
     source: str | None = None
 
 
-def publish(content: Any, *, source: str | None = None, user: Any = None, registry: Any = None,
-            document: SourceDocument | None = None) -> tuple[DefinitionVersion, bool]:
+def publish(
+    content: Any,
+    *,
+    source: str | None = None,
+    user: Any = None,
+    registry: Any = None,
+    document: SourceDocument | None = None,
+) -> tuple[DefinitionVersion, bool]:
     """Check and store one definition; ``created`` is False when it equals the current version.
 
     Raises ``DefinitionError`` (nothing stored) when the definition has problems;
@@ -291,8 +314,9 @@ def publish(content: Any, *, source: str | None = None, user: Any = None, regist
     return result.definition, result.created
 
 
-def publish_all(items: Iterable[tuple[Any, str | None]], *, user: Any = None, registry: Any = None
-                ) -> list[Published]:
+def publish_all(
+    items: Iterable[tuple[Any, str | None]], *, user: Any = None, registry: Any = None
+) -> list[Published]:
     """Publish several already-read definitions as one unit: all of them, or none.
 
     ``items`` are ``(content, source)`` pairs. Every problem of every item is
@@ -307,8 +331,9 @@ def publish_all(items: Iterable[tuple[Any, str | None]], *, user: Any = None, re
     for content, source in prepared:
         identity = (content.get("kind"), content.get("key")) if isinstance(content, dict) else None
         if identity is not None and identity in seen:
-            problems.append(Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key",
-                                    source))
+            problems.append(
+                Problem(f"{identity[0]} {identity[1]!r} is also defined in {seen[identity]}", "/key", source)
+            )
         elif identity is not None:
             seen[identity] = source
     if problems:
@@ -317,8 +342,9 @@ def publish_all(items: Iterable[tuple[Any, str | None]], *, user: Any = None, re
     return _transaction(lambda: [_store(content, source, user) for content, source in prepared])
 
 
-def publish_path(path: Path, *, user: Any = None, registry: Any = None,
-                 display: Callable[[Path], str] = str) -> list[Published]:
+def publish_path(
+    path: Path, *, user: Any = None, registry: Any = None, display: Callable[[Path], str] = str
+) -> list[Published]:
     """Publish a definition file or a definitions folder, all or nothing."""
     checked = check_files(discover(path), registry, display)
     problems = [p for item in checked for p in item.problems]

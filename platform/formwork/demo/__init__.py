@@ -1,4 +1,5 @@
 """The demo organisation from ``definitions/org/demo.yaml`` and the ``formwork demo`` commands."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -70,8 +71,9 @@ def _upsert_roles(rows: list[dict]) -> dict[str, Role]:
     return existing
 
 
-def _upsert_users(rows: list[dict], departments: dict[str, Department], roles: dict[str, Role],
-                  demo_passwords: bool) -> dict[str, User]:
+def _upsert_users(
+    rows: list[dict], departments: dict[str, Department], roles: dict[str, Role], demo_passwords: bool
+) -> dict[str, User]:
     by_name = {u.username: u for u in db.session.scalars(select(User))}
     seeded: dict[str, User] = {}
     for row in rows:
@@ -136,8 +138,11 @@ demo_cli = click.Group("demo", help="The demo organisation.")
 
 
 @demo_cli.command("seed")
-@click.option("--demo-passwords", is_flag=True,
-              help=f"Give every demo user the password {DEMO_PASSWORD!r} even outside demo mode.")
+@click.option(
+    "--demo-passwords",
+    is_flag=True,
+    help=f"Give every demo user the password {DEMO_PASSWORD!r} even outside demo mode.",
+)
 def seed_command(demo_passwords: bool) -> None:
     """Load the demo organisation (departments, users, roles) from definitions/org/demo.yaml."""
     with_passwords = demo_passwords or bool(current_app.config.get("FORMWORK_DEMO"))

@@ -1,4 +1,5 @@
 """Printable documents: records as PDF vouchers (``render.record_pdf``), per-form print templates."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """``formwork print check [NAME...]``: find problems in print templates before anyone prints."""
+
 from __future__ import annotations
 
 import click

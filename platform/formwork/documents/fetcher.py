@@ -5,6 +5,7 @@ so an ``<img src="http://...">`` or ``url(file:///etc/passwd)`` in the HTML must
 make the server open a connection or read an arbitrary file. Everything else is
 refused (WeasyPrint then leaves the resource out and carries on).
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,9 @@ class LocalOnlyFetcher(URLFetcher):
         allowed = scheme == "data" or (scheme == "file" and self._inside_roots(url))
         if not allowed:
             self.refused.append(url)
-            log.warning("refused to fetch %s while printing: only data: URLs and bundled files are allowed", url[:200])
+            log.warning(
+                "refused to fetch %s while printing: only data: URLs and bundled files are allowed", url[:200]
+            )
             raise ValueError(f"fetching {url[:200]} is not allowed while printing")
         self.fetched.append(url[:200])
         return super().fetch(url, headers)

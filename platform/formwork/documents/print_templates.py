@@ -12,6 +12,7 @@ includes (``load_print_template``), checks them, and stores their sources inside
 version's content (``print_template_files``), so a changed file makes a new version and a
 record already made prints with the template of its own version (``sources=`` below).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,9 @@ def print_directory() -> Path:
 def template_path(name: str, directory: Path | None = None) -> Path:
     """The file of template ``name``, refusing names that could leave the print directory."""
     if not isinstance(name, str) or not NAME.match(name) or ".." in name:
-        raise PrintTemplateError(str(name)[:100], "a print template name is a file name ending in .html, without folders")
+        raise PrintTemplateError(
+            str(name)[:100], "a print template name is a file name ending in .html, without folders"
+        )
     directory = (directory or print_directory()).resolve()
     path = (directory / name).resolve()
     if path.parent != directory:
@@ -110,7 +113,9 @@ def load_print_template(name: str, directory: Path | None = None) -> dict[str, s
         sources[current] = source
         for included in find_referenced_templates(tree):
             if included is None:
-                raise PrintTemplateError(current, "an include, import or extends must name its file literally")
+                raise PrintTemplateError(
+                    current, "an include, import or extends must name its file literally"
+                )
             waiting.append(included)
     return sources
 

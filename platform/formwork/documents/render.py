@@ -5,11 +5,13 @@ texts, numbers and lists (``voucher_context``) so the same data feeds the defaul
 template and a form's own sandboxed print template. Printing never fetches anything
 from the network (``fetcher.LocalOnlyFetcher``).
 """
+
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field as dc_field
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -95,15 +97,22 @@ def _totals(values: Any) -> tuple[str, str, str]:
     total_text, total_amount, currency = "", "", "CNY"
     for field in form.fields:
         printed = fields.get(field.key)
-        if printed is not None and field.is_computed and printed.kind == "money" and printed.value not in (None, ""):
+        if (
+            printed is not None
+            and field.is_computed
+            and printed.kind == "money"
+            and printed.value not in (None, "")
+        ):
             total_text, total_amount = printed.text, str(printed.value)
             break
     if not total_amount:
         amounts = [
             Decimal(str(row[column.key]))
             for table in values.lines
-            for column in table.columns if column.kind == "money"
-            for row in table.values if row.get(column.key) not in (None, "")
+            for column in table.columns
+            if column.kind == "money"
+            for row in table.values
+            if row.get(column.key) not in (None, "")
         ]
         if amounts:
             total_amount = str(sum(amounts, Decimal(0)))
@@ -126,7 +135,9 @@ def _signatures(record: Record, trail: list[Any], labels: dict[str, str]) -> lis
     for row in trail:
         if not row.step_key:
             continue
-        box = boxes.setdefault(row.step_key, {"title": row.step or row.step_key, "name": "", "decision": "", "date": ""})
+        box = boxes.setdefault(
+            row.step_key, {"title": row.step or row.step_key, "name": "", "decision": "", "date": ""}
+        )
         if row.action in APPROVING or row.action in ("reject", "rejected", "return", "returned"):
             box.update(name=row.name, decision=row.decision, date=row.time)
     submitter = {
@@ -169,9 +180,7 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
         "fields": [asdict(f) for f in values.fields],
         "data": {f.key: f.text for f in values.fields},
         "values": {f.key: f.value for f in values.fields},
-        "lines": [
-            {**asdict(t), "columns": [asdict(c) for c in t.columns]} for t in values.lines
-        ],
+        "lines": [{**asdict(t), "columns": [asdict(c) for c in t.columns]} for t in values.lines],
         "total": total_text,
         "total_amount": total_amount,
         "amount_in_words": words,

@@ -7,6 +7,7 @@ Jinja: the template can reach no application object, no database and no configur
 and CPU time and memory are capped by the operating system, so an endless loop or a
 giant string ends this process, not the server's.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,10 +53,14 @@ class PrintSandbox(ImmutableSandboxedEnvironment):
         if operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_POWER:
                 raise LimitExceeded(f"an exponent above {MAX_POWER} is not allowed")
-            return left ** right
+            return left**right
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and len(seq) * count > MAX_SEQUENCE:
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and isinstance(count, int)
+                    and len(seq) * count > MAX_SEQUENCE
+                ):
                     raise LimitExceeded(f"a repeated text or list longer than {MAX_SEQUENCE} is not allowed")
             return left * right
         result = left + right

@@ -1,4 +1,5 @@
 """The approval trail as printed rows: step, who, decision, when, comment, on behalf of whom."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,9 +5,11 @@ only from ``readable_values``. Today a field is readable when the form's conditi
 show it for the record's data; when field rights arrive (hidden / masked per role and
 route step), they filter here and every printed document follows.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any
 
@@ -127,9 +129,7 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
                         sums[column.key] = sums.get(column.key, Decimal(0)) + Decimal(str(value))
                 rows.append(cells)
                 values.append(row_values)
-            totals = {
-                key: format_money(amount, _currency(subs[key])) for key, amount in sums.items()
-            }
+            totals = {key: format_money(amount, _currency(subs[key])) for key, amount in sums.items()}
             tables.append(PrintedLines(field.key, localized(field.label), columns, rows, values, totals))
             continue
         if field.type.name == "attachment":
@@ -137,8 +137,14 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
         value = value_at(field.key, data.get(field.key))
         kind = _kind(field)
         fields.append(
-            PrintedField(field.key, localized(field.label), format_value(field, value, names), _json_ready(value),
-                         kind, kind in NUMERIC_KINDS)
+            PrintedField(
+                field.key,
+                localized(field.label),
+                format_value(field, value, names),
+                _json_ready(value),
+                kind,
+                kind in NUMERIC_KINDS,
+            )
         )
     return ReadableValues(form, fields, tables, state)
 

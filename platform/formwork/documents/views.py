@@ -3,6 +3,7 @@
 Both look the record up through ``records.access.get_visible``: a record outside the
 caller's scope is a 404, exactly like one that does not exist.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,10 @@ def pdf_response(record: Record, *, inline: bool) -> Response:
     started = time.perf_counter()
     pdf, rendered = render_voucher(record, current_user)
     current_app.logger.info(
-        "printed record %s with %s in %.0f ms", record.id, rendered.template, (time.perf_counter() - started) * 1000
+        "printed record %s with %s in %.0f ms",
+        record.id,
+        rendered.template,
+        (time.perf_counter() - started) * 1000,
     )
     disposition = "inline" if inline else "attachment"
     response = Response(pdf, mimetype="application/pdf")

@@ -5,6 +5,7 @@ type-checked against a ``TypeEnv``, then compiled by a back end — today Python
 closures; durable-rules JSON and SQLAlchemy expressions walk the same checked tree.
 See ``docs/expressions.md`` for the language itself.
 """
+
 from __future__ import annotations
 
 from . import nodes
@@ -19,8 +20,24 @@ from .parser import parse
 from .spec import ArgumentError, FunctionSpec
 
 __all__ = [
-    "Analysis", "ArgumentError", "CompiledExpression", "DEFAULT_CONTEXT", "DEFAULT_LIMITS", "ExpressionError",
-    "ExpressionRuntimeError", "ExpressionSyntaxError", "ExpressionTypeError", "FunctionSpec", "Limits", "T",
-    "TypeEnv", "analyse", "builtin_functions", "check", "compile_expression", "nodes", "parse",
+    "Analysis",
+    "ArgumentError",
+    "CompiledExpression",
+    "DEFAULT_CONTEXT",
+    "DEFAULT_LIMITS",
+    "ExpressionError",
+    "ExpressionRuntimeError",
+    "ExpressionSyntaxError",
+    "ExpressionTypeError",
+    "FunctionSpec",
+    "Limits",
+    "T",
+    "TypeEnv",
+    "analyse",
+    "builtin_functions",
+    "check",
+    "compile_expression",
+    "nodes",
+    "parse",
     "register_builtins",
 ]

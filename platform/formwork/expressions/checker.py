@@ -5,6 +5,7 @@ integer vs decimal arithmetic and list projections, name bindings say whether a
 name reads the current line-item row or the form, and each call is bound to its
 ``FunctionSpec``.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -20,8 +21,17 @@ from .functions import function_table
 from .spec import ArgumentError, FunctionSpec
 
 _CHAIN = (N.Name, N.ContextName, N.Member, N.Index, N.AllItems)
-_SPELLINGS = {"True": "true", "False": "false", "None": "null", "NULL": "null", "AND": "and", "OR": "or",
-              "NOT": "not", "TRUE": "true", "FALSE": "false"}
+_SPELLINGS = {
+    "True": "true",
+    "False": "false",
+    "None": "null",
+    "NULL": "null",
+    "AND": "and",
+    "OR": "or",
+    "NOT": "not",
+    "TRUE": "true",
+    "FALSE": "false",
+}
 
 
 @dataclass
@@ -81,10 +91,20 @@ class _Checker:
         self.functions = functions
         self.analysis = analysis
         self._visitors: dict[type, Callable[[N.Node], T.Type]] = {
-            N.Literal: self.literal, N.ListLiteral: self.list_literal, N.Name: self.name,
-            N.ContextName: self.context_name, N.Member: self.member, N.Index: self.index,
-            N.AllItems: self.all_items, N.Negate: self.negate, N.Not: self.not_, N.Arithmetic: self.arithmetic,
-            N.Compare: self.compare, N.IsNull: self.is_null, N.Logical: self.logical, N.Call: self.call,
+            N.Literal: self.literal,
+            N.ListLiteral: self.list_literal,
+            N.Name: self.name,
+            N.ContextName: self.context_name,
+            N.Member: self.member,
+            N.Index: self.index,
+            N.AllItems: self.all_items,
+            N.Negate: self.negate,
+            N.Not: self.not_,
+            N.Arithmetic: self.arithmetic,
+            N.Compare: self.compare,
+            N.IsNull: self.is_null,
+            N.Logical: self.logical,
+            N.Call: self.call,
         }
 
     def error(self, message: str, node: N.Node) -> ExpressionTypeError:
@@ -146,9 +166,7 @@ class _Checker:
         record = target.item if isinstance(target, T.ListOf) else target
         if isinstance(record, T.RecordOf):
             if node.name not in record.fields:
-                raise self.error(
-                    f"unknown field '{node.name}'{suggestion(node.name, record.fields)}", node
-                )
+                raise self.error(f"unknown field '{node.name}'{suggestion(node.name, record.fields)}", node)
             t = record.fields[node.name]
             if isinstance(target, T.ListOf):
                 if isinstance(t, T.ListOf):

@@ -1,4 +1,5 @@
 """``compile_expression``: text → checked, compiled ``CompiledExpression`` (the usual entry point)."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -24,8 +25,17 @@ class CompiledExpression:
     row's fields it reads, ``context_references`` the ``$`` values (``$user.department``).
     """
 
-    __slots__ = ("source", "node", "type", "analysis", "references", "row_references", "context_references",
-                 "_fn", "_needs_row")
+    __slots__ = (
+        "source",
+        "node",
+        "type",
+        "analysis",
+        "references",
+        "row_references",
+        "context_references",
+        "_fn",
+        "_needs_row",
+    )
 
     def __init__(self, source: str, analysis: Analysis, fn: Evaluator):
         self.source = source
@@ -38,25 +48,36 @@ class CompiledExpression:
         self._fn = fn
         self._needs_row = bool(analysis.row_names)
 
-    def evaluate(self, scope: Mapping[str, Any], row: Mapping[str, Any] | None = None,
-                 context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(
+        self,
+        scope: Mapping[str, Any],
+        row: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Any:
         """The value for this data; raises only ``ExpressionRuntimeError``."""
         if row is None and self._needs_row:
-            raise ExpressionRuntimeError("this expression reads a line-item row, but no row was given", None,
-                                         self.source)
+            raise ExpressionRuntimeError(
+                "this expression reads a line-item row, but no row was given", None, self.source
+            )
         try:
             return self._fn(scope, row, context if context is not None else _NO_CONTEXT)
         except ExpressionError as exc:
             raise exc.with_source(self.source)
         except RecursionError:
-            raise ExpressionRuntimeError("the data is nested too deeply to evaluate", None, self.source) from None
+            raise ExpressionRuntimeError(
+                "the data is nested too deeply to evaluate", None, self.source
+            ) from None
         except Exception as exc:  # bad data (a wrong Python type in scope) must not escape as a raw error
             raise ExpressionRuntimeError(
                 f"could not evaluate the expression: {type(exc).__name__}: {exc}"[:300], None, self.source
             ) from exc
 
-    def test(self, scope: Mapping[str, Any], row: Mapping[str, Any] | None = None,
-             context: Mapping[str, Any] | None = None) -> bool:
+    def test(
+        self,
+        scope: Mapping[str, Any],
+        row: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Evaluate as a condition: only ``true`` passes (null counts as false)."""
         return self.evaluate(scope, row, context) is True
 
@@ -64,8 +85,14 @@ class CompiledExpression:
         return f"CompiledExpression({self.source!r}, type={self.type!r})"
 
 
-def compile_expression(source: str, env: TypeEnv, functions: Mapping[str, FunctionSpec] | None = None,
-                       expected: T.Type | None = None, *, limits: Limits = DEFAULT_LIMITS) -> CompiledExpression:
+def compile_expression(
+    source: str,
+    env: TypeEnv,
+    functions: Mapping[str, FunctionSpec] | None = None,
+    expected: T.Type | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> CompiledExpression:
     """Parse, check and compile ``source`` against ``env``.
 
     ``functions`` defaults to the built-ins (the app passes ``current_registry().functions``);

@@ -1,4 +1,5 @@
 """The type environment an expression is checked against."""
+
 from __future__ import annotations
 
 from typing import Mapping

@@ -5,6 +5,7 @@ is an ``ExpressionError`` carrying a user-facing ``message``, the 0-based
 ``position`` in the source (or ``None``) and the ``source`` itself, so callers
 can point at the offending character without ever showing a stack trace.
 """
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ Each is a ``FunctionSpec``; ``register_builtins(registry)`` adds them to the plu
 registry (so plugins extend the same table), and ``builtin_functions()`` gives the
 table on its own for code that runs outside an application.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,11 +69,13 @@ def _sum_rule(args: Sequence[T.Type]) -> T.Type:
 
 def _sum_for(arg_types: Sequence[T.Type], result: T.Type) -> Callable[[Any], Any]:
     if _is_decimal_type(result):
+
         def decimal_sum(values: Any) -> Decimal:
             total = _ZERO
             for v in _present(values):
                 total = CTX.add(total, v)
             return total
+
         return decimal_sum
     return lambda values: sum(_present(values))
 
@@ -113,6 +116,7 @@ def _extreme_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
                 raise ArgumentError(f"{name}() cannot mix {result.describe()} and {t.describe()}", i)
             result = unified
         return result
+
     return rule
 
 
@@ -120,6 +124,7 @@ def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
     def impl(*args: Any) -> Any:
         values = _present(args[0]) if len(args) == 1 else _present(args)
         return pick(values) if values else None
+
     return impl
 
 
@@ -128,6 +133,7 @@ def _bool_list_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
         arity(args, name, 1)
         list_item(args, 0, name, _boolean, "true/false values")
         return T.BOOLEAN
+
     return rule
 
 
@@ -157,6 +163,7 @@ def _same_numeric_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
         arity(args, name, 1)
         t = expect(args, 0, name, _numeric, "a number")
         return T.INTEGER if t == T.NULL else t
+
     return rule
 
 
@@ -169,6 +176,7 @@ def _floor_ceil_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
         arity(args, name, 1)
         t = expect(args, 0, name, _numeric, "a number")
         return T.MONEY if t == T.MONEY else T.INTEGER
+
     return rule
 
 
@@ -179,7 +187,9 @@ def _floor_ceil_for(rounding: str) -> Callable[[Sequence[T.Type], T.Type], Calla
                 return value if result != T.MONEY else Decimal(value)
             integral = value.to_integral_value(rounding=rounding, context=CTX)
             return integral if result == T.MONEY else int(integral)
+
         return impl
+
     return specialise
 
 
@@ -190,6 +200,7 @@ def _text_rule(name: str, count: int, result: T.Type) -> Callable[[Sequence[T.Ty
         for i in range(count):
             expect(args, i, name, _text, "text")
         return result
+
     return rule
 
 
@@ -204,9 +215,7 @@ def _contains_rule(args: Sequence[T.Type]) -> T.Type:
     first = expect(args, 0, "contains", lambda t: t == T.TEXT or isinstance(t, T.ListOf), "text or a list")
     if isinstance(first, T.ListOf):
         if not T.comparable(first.item, args[1], ordering=False):
-            raise ArgumentError(
-                f"contains() cannot look for {args[1].describe()} in a {first.describe()}", 1
-            )
+            raise ArgumentError(f"contains() cannot look for {args[1].describe()} in a {first.describe()}", 1)
     else:
         expect(args, 1, "contains", _text, "text")
     return T.BOOLEAN
@@ -266,7 +275,8 @@ def _if_rule(args: Sequence[T.Type]) -> T.Type:
     result = T.unify(args[1], args[2])
     if result is None:
         raise ArgumentError(
-            f"both branches of if() must have the same type, not {args[1].describe()} and {args[2].describe()}", 2
+            f"both branches of if() must have the same type, not {args[1].describe()} and {args[2].describe()}",
+            2,
         )
     return result
 
@@ -296,6 +306,7 @@ def _no_args_rule(name: str, result: T.Type) -> Callable[[Sequence[T.Type]], T.T
     def rule(args: Sequence[T.Type]) -> T.Type:
         arity(args, name, 0)
         return result
+
     return rule
 
 
@@ -325,6 +336,7 @@ def _date_part_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
         arity(args, name, 1)
         expect(args, 0, name, _dateish, "a date")
         return T.INTEGER
+
     return rule
 
 
@@ -353,102 +365,327 @@ def _as_date(value: date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _spec(name: str, rule: Callable[[Sequence[T.Type]], T.Type], python: Callable[..., Any], signature: str,
-          en: str, zh: str, examples: Sequence[tuple[str, str]] = (), **options: Any) -> FunctionSpec:
+def _spec(
+    name: str,
+    rule: Callable[[Sequence[T.Type]], T.Type],
+    python: Callable[..., Any],
+    signature: str,
+    en: str,
+    zh: str,
+    examples: Sequence[tuple[str, str]] = (),
+    **options: Any,
+) -> FunctionSpec:
     options.setdefault("backends", PYTHON_AND_SQL)
-    return FunctionSpec(name=name, type_rule=rule, python=python, doc={"en": en, "zh-CN": zh},
-                        signature=signature, examples=tuple(examples), **options)
+    return FunctionSpec(
+        name=name,
+        type_rule=rule,
+        python=python,
+        doc={"en": en, "zh-CN": zh},
+        signature=signature,
+        examples=tuple(examples),
+        **options,
+    )
 
 
 def _builtin_specs() -> list[FunctionSpec]:
     return [
-        _spec("sum", _sum_rule, lambda values: sum(_present(values)), "sum(list of numbers) → number",
-              "Total of the values, skipping nulls; 0 for an empty list.", "求和，忽略空值；空列表为 0。",
-              [("sum(lines.amount)", "total of the line amounts")], null_propagates=False, specialise=_sum_for),
-        _spec("count", _count_rule, lambda values: len(_present(values)), "count(list) → integer",
-              "Number of values that are not null (rows for a line-items field).",
-              "非空值的个数（明细字段为行数）。", [("count(lines)", "number of rows")], null_propagates=False),
-        _spec("avg", _avg_rule, _avg, "avg(list of numbers) → decimal",
-              "Average of the values, skipping nulls; null for an empty list.", "平均值，忽略空值；空列表为空值。",
-              [("avg(lines.amount)", "average line amount")], null_propagates=False),
-        _spec("min", _extreme_rule("min"), _extreme(min), "min(list) or min(a, b, ...) → same type",
-              "Smallest value, skipping nulls.", "最小值，忽略空值。",
-              [("min(lines.date)", "earliest line date"), ("min(total, 5000)", "the smaller of the two")],
-              null_propagates=False),
-        _spec("max", _extreme_rule("max"), _extreme(max), "max(list) or max(a, b, ...) → same type",
-              "Largest value, skipping nulls.", "最大值，忽略空值。",
-              [("max(lines.amount)", "largest line amount")], null_propagates=False),
-        _spec("any", _bool_list_rule("any"), lambda values: any(v is True for v in _present(values)),
-              "any(list of booleans) → boolean", "True when at least one value is true (nulls skipped).",
-              "任一为真则为真（忽略空值）。", [("any(lines.reimbursable)", "")], null_propagates=False),
-        _spec("all", _bool_list_rule("all"), lambda values: all(v is True for v in _present(values)),
-              "all(list of booleans) → boolean", "True when no value is false (nulls skipped; true for none).",
-              "全部为真则为真（忽略空值；空列表为真）。", [("all(lines.has_invoice)", "")], null_propagates=False),
-        _spec("round", _round_rule, _round, "round(number, places = 0) → same type",
-              "Round half up (away from zero) to the given decimal places, as in finance.",
-              "四舍五入到指定小数位（财务口径）。", [("round(2.345, 2)", "2.35"), ("round(-2.5)", "-3")]),
-        _spec("abs", _same_numeric_rule("abs"), _abs, "abs(number) → same type", "Absolute value.", "绝对值。",
-              [("abs(-3)", "3")]),
-        _spec("floor", _floor_ceil_rule("floor"), lambda v: math.floor(v), "floor(number) → integer (money stays money)",
-              "Largest whole number not above the value.", "向下取整。", [("floor(2.7)", "2"), ("floor(-2.1)", "-3")],
-              specialise=_floor_ceil_for(ROUND_FLOOR)),
-        _spec("ceil", _floor_ceil_rule("ceil"), lambda v: math.ceil(v), "ceil(number) → integer (money stays money)",
-              "Smallest whole number not below the value.", "向上取整。", [("ceil(2.1)", "3")],
-              specialise=_floor_ceil_for(ROUND_CEILING)),
-        _spec("len", _len_rule, len, "len(text or list) → integer", "Number of characters (or list items).",
-              "字符数（或列表项数）。", [("len(reason) >= 10", "")]),
-        _spec("upper", _text_rule("upper", 1, T.TEXT), str.upper, "upper(text) → text", "Upper case.", "转大写。",
-              [("upper('ab')", "'AB'")]),
-        _spec("lower", _text_rule("lower", 1, T.TEXT), str.lower, "lower(text) → text", "Lower case.", "转小写。",
-              [("lower('AB')", "'ab'")]),
-        _spec("trim", _text_rule("trim", 1, T.TEXT), str.strip, "trim(text) → text",
-              "Remove spaces (including full-width spaces) at both ends.", "去掉首尾空白（含全角空格）。",
-              [("trim('  a ')", "'a'")]),
-        _spec("contains", _contains_rule, lambda where, what: what in where, "contains(text, part) → boolean",
-              "True when the text contains the part (or the list contains the value).",
-              "文本包含子串（或列表包含该值）时为真。", [("contains(reason, 'urgent')", "")]),
-        _spec("startswith", _text_rule("startswith", 2, T.BOOLEAN), str.startswith,
-              "startswith(text, prefix) → boolean", "True when the text starts with the prefix.", "以指定前缀开头时为真。",
-              [("startswith(invoice_no, 'INV')", "")]),
-        _spec("endswith", _text_rule("endswith", 2, T.BOOLEAN), str.endswith,
-              "endswith(text, suffix) → boolean", "True when the text ends with the suffix.", "以指定后缀结尾时为真。",
-              [("endswith(email, '.cn')", "")]),
-        _spec("concat", _concat_rule, _concat, "concat(value, ...) → text",
-              "Join values as text; nulls count as empty text.", "拼接为文本，空值视为空串。",
-              [("concat(code, '-', year($today))", "'EX-2024'")], null_propagates=False),
-        _spec("text", _to_text_rule, to_text, "text(value) → text",
-              "The value as text: 12.50, 2024-05-31, true.", "转为文本：12.50、2024-05-31、true。",
-              [("text(total)", "'1234.50'")]),
-        _spec("coalesce", _coalesce_rule, _coalesce, "coalesce(a, b, ...) → common type",
-              "The first value that is not null.", "返回第一个非空值。", [("coalesce(discount, 0)", "")],
-              null_propagates=False, lazy=True),
-        _spec("if", _if_rule, _if, "if(condition, then, otherwise) → common type",
-              "Then-value when the condition is true, otherwise-value when false or null.",
-              "条件为真取第二个参数，否则（含空值）取第三个。", [("if(total > 1000, 'high', 'low')", "")],
-              null_propagates=False, lazy=True),
-        _spec("is_empty", _is_empty_rule, _is_empty, "is_empty(value) → boolean",
-              "True for null, blank text and an empty list.", "空值、空白文本、空列表为真。",
-              [("is_empty(remark)", "")], null_propagates=False),
-        _spec("today", _no_args_rule("today", T.DATE), lambda ctx: context_value(ctx, "today"), "today() → date",
-              "Today's date (the same as $today).", "今天的日期（同 $today）。", [("today()", "")],
-              needs_context=True),
-        _spec("now", _no_args_rule("now", T.DATETIME), lambda ctx: context_value(ctx, "now"), "now() → datetime",
-              "The current date and time (the same as $now).", "当前日期时间（同 $now）。", [("now()", "")],
-              needs_context=True),
-        _spec("date", _date_rule, _date, "date(text) → date", "A date from text written YYYY-MM-DD.",
-              "把 YYYY-MM-DD 格式的文本转为日期。", [("date('2024-05-31')", "")]),
-        _spec("year", _date_part_rule("year"), lambda d: d.year, "year(date) → integer", "The year of a date.",
-              "日期的年份。", [("year($today)", "2024")]),
-        _spec("month", _date_part_rule("month"), lambda d: d.month, "month(date) → integer",
-              "The month of a date (1–12).", "日期的月份（1–12）。", [("month(date('2024-05-31'))", "5")]),
-        _spec("day", _date_part_rule("day"), lambda d: d.day, "day(date) → integer",
-              "The day of the month (1–31).", "日期的日（1–31）。", [("day(date('2024-05-31'))", "31")]),
-        _spec("add_days", _add_days_rule, _add_days, "add_days(date, days) → date",
-              "The date so many days later (earlier if negative).", "加上天数（负数为向前）。",
-              [("add_days($today, 30)", "")]),
-        _spec("days_between", _days_between_rule, lambda a, b: (_as_date(b) - _as_date(a)).days,
-              "days_between(start, end) → integer", "Whole days from start to end (negative if end is earlier).",
-              "从开始到结束的天数（结束更早则为负）。", [("days_between(start_date, end_date) + 1", "")]),
+        _spec(
+            "sum",
+            _sum_rule,
+            lambda values: sum(_present(values)),
+            "sum(list of numbers) → number",
+            "Total of the values, skipping nulls; 0 for an empty list.",
+            "求和，忽略空值；空列表为 0。",
+            [("sum(lines.amount)", "total of the line amounts")],
+            null_propagates=False,
+            specialise=_sum_for,
+        ),
+        _spec(
+            "count",
+            _count_rule,
+            lambda values: len(_present(values)),
+            "count(list) → integer",
+            "Number of values that are not null (rows for a line-items field).",
+            "非空值的个数（明细字段为行数）。",
+            [("count(lines)", "number of rows")],
+            null_propagates=False,
+        ),
+        _spec(
+            "avg",
+            _avg_rule,
+            _avg,
+            "avg(list of numbers) → decimal",
+            "Average of the values, skipping nulls; null for an empty list.",
+            "平均值，忽略空值；空列表为空值。",
+            [("avg(lines.amount)", "average line amount")],
+            null_propagates=False,
+        ),
+        _spec(
+            "min",
+            _extreme_rule("min"),
+            _extreme(min),
+            "min(list) or min(a, b, ...) → same type",
+            "Smallest value, skipping nulls.",
+            "最小值，忽略空值。",
+            [("min(lines.date)", "earliest line date"), ("min(total, 5000)", "the smaller of the two")],
+            null_propagates=False,
+        ),
+        _spec(
+            "max",
+            _extreme_rule("max"),
+            _extreme(max),
+            "max(list) or max(a, b, ...) → same type",
+            "Largest value, skipping nulls.",
+            "最大值，忽略空值。",
+            [("max(lines.amount)", "largest line amount")],
+            null_propagates=False,
+        ),
+        _spec(
+            "any",
+            _bool_list_rule("any"),
+            lambda values: any(v is True for v in _present(values)),
+            "any(list of booleans) → boolean",
+            "True when at least one value is true (nulls skipped).",
+            "任一为真则为真（忽略空值）。",
+            [("any(lines.reimbursable)", "")],
+            null_propagates=False,
+        ),
+        _spec(
+            "all",
+            _bool_list_rule("all"),
+            lambda values: all(v is True for v in _present(values)),
+            "all(list of booleans) → boolean",
+            "True when no value is false (nulls skipped; true for none).",
+            "全部为真则为真（忽略空值；空列表为真）。",
+            [("all(lines.has_invoice)", "")],
+            null_propagates=False,
+        ),
+        _spec(
+            "round",
+            _round_rule,
+            _round,
+            "round(number, places = 0) → same type",
+            "Round half up (away from zero) to the given decimal places, as in finance.",
+            "四舍五入到指定小数位（财务口径）。",
+            [("round(2.345, 2)", "2.35"), ("round(-2.5)", "-3")],
+        ),
+        _spec(
+            "abs",
+            _same_numeric_rule("abs"),
+            _abs,
+            "abs(number) → same type",
+            "Absolute value.",
+            "绝对值。",
+            [("abs(-3)", "3")],
+        ),
+        _spec(
+            "floor",
+            _floor_ceil_rule("floor"),
+            lambda v: math.floor(v),
+            "floor(number) → integer (money stays money)",
+            "Largest whole number not above the value.",
+            "向下取整。",
+            [("floor(2.7)", "2"), ("floor(-2.1)", "-3")],
+            specialise=_floor_ceil_for(ROUND_FLOOR),
+        ),
+        _spec(
+            "ceil",
+            _floor_ceil_rule("ceil"),
+            lambda v: math.ceil(v),
+            "ceil(number) → integer (money stays money)",
+            "Smallest whole number not below the value.",
+            "向上取整。",
+            [("ceil(2.1)", "3")],
+            specialise=_floor_ceil_for(ROUND_CEILING),
+        ),
+        _spec(
+            "len",
+            _len_rule,
+            len,
+            "len(text or list) → integer",
+            "Number of characters (or list items).",
+            "字符数（或列表项数）。",
+            [("len(reason) >= 10", "")],
+        ),
+        _spec(
+            "upper",
+            _text_rule("upper", 1, T.TEXT),
+            str.upper,
+            "upper(text) → text",
+            "Upper case.",
+            "转大写。",
+            [("upper('ab')", "'AB'")],
+        ),
+        _spec(
+            "lower",
+            _text_rule("lower", 1, T.TEXT),
+            str.lower,
+            "lower(text) → text",
+            "Lower case.",
+            "转小写。",
+            [("lower('AB')", "'ab'")],
+        ),
+        _spec(
+            "trim",
+            _text_rule("trim", 1, T.TEXT),
+            str.strip,
+            "trim(text) → text",
+            "Remove spaces (including full-width spaces) at both ends.",
+            "去掉首尾空白（含全角空格）。",
+            [("trim('  a ')", "'a'")],
+        ),
+        _spec(
+            "contains",
+            _contains_rule,
+            lambda where, what: what in where,
+            "contains(text, part) → boolean",
+            "True when the text contains the part (or the list contains the value).",
+            "文本包含子串（或列表包含该值）时为真。",
+            [("contains(reason, 'urgent')", "")],
+        ),
+        _spec(
+            "startswith",
+            _text_rule("startswith", 2, T.BOOLEAN),
+            str.startswith,
+            "startswith(text, prefix) → boolean",
+            "True when the text starts with the prefix.",
+            "以指定前缀开头时为真。",
+            [("startswith(invoice_no, 'INV')", "")],
+        ),
+        _spec(
+            "endswith",
+            _text_rule("endswith", 2, T.BOOLEAN),
+            str.endswith,
+            "endswith(text, suffix) → boolean",
+            "True when the text ends with the suffix.",
+            "以指定后缀结尾时为真。",
+            [("endswith(email, '.cn')", "")],
+        ),
+        _spec(
+            "concat",
+            _concat_rule,
+            _concat,
+            "concat(value, ...) → text",
+            "Join values as text; nulls count as empty text.",
+            "拼接为文本，空值视为空串。",
+            [("concat(code, '-', year($today))", "'EX-2024'")],
+            null_propagates=False,
+        ),
+        _spec(
+            "text",
+            _to_text_rule,
+            to_text,
+            "text(value) → text",
+            "The value as text: 12.50, 2024-05-31, true.",
+            "转为文本：12.50、2024-05-31、true。",
+            [("text(total)", "'1234.50'")],
+        ),
+        _spec(
+            "coalesce",
+            _coalesce_rule,
+            _coalesce,
+            "coalesce(a, b, ...) → common type",
+            "The first value that is not null.",
+            "返回第一个非空值。",
+            [("coalesce(discount, 0)", "")],
+            null_propagates=False,
+            lazy=True,
+        ),
+        _spec(
+            "if",
+            _if_rule,
+            _if,
+            "if(condition, then, otherwise) → common type",
+            "Then-value when the condition is true, otherwise-value when false or null.",
+            "条件为真取第二个参数，否则（含空值）取第三个。",
+            [("if(total > 1000, 'high', 'low')", "")],
+            null_propagates=False,
+            lazy=True,
+        ),
+        _spec(
+            "is_empty",
+            _is_empty_rule,
+            _is_empty,
+            "is_empty(value) → boolean",
+            "True for null, blank text and an empty list.",
+            "空值、空白文本、空列表为真。",
+            [("is_empty(remark)", "")],
+            null_propagates=False,
+        ),
+        _spec(
+            "today",
+            _no_args_rule("today", T.DATE),
+            lambda ctx: context_value(ctx, "today"),
+            "today() → date",
+            "Today's date (the same as $today).",
+            "今天的日期（同 $today）。",
+            [("today()", "")],
+            needs_context=True,
+        ),
+        _spec(
+            "now",
+            _no_args_rule("now", T.DATETIME),
+            lambda ctx: context_value(ctx, "now"),
+            "now() → datetime",
+            "The current date and time (the same as $now).",
+            "当前日期时间（同 $now）。",
+            [("now()", "")],
+            needs_context=True,
+        ),
+        _spec(
+            "date",
+            _date_rule,
+            _date,
+            "date(text) → date",
+            "A date from text written YYYY-MM-DD.",
+            "把 YYYY-MM-DD 格式的文本转为日期。",
+            [("date('2024-05-31')", "")],
+        ),
+        _spec(
+            "year",
+            _date_part_rule("year"),
+            lambda d: d.year,
+            "year(date) → integer",
+            "The year of a date.",
+            "日期的年份。",
+            [("year($today)", "2024")],
+        ),
+        _spec(
+            "month",
+            _date_part_rule("month"),
+            lambda d: d.month,
+            "month(date) → integer",
+            "The month of a date (1–12).",
+            "日期的月份（1–12）。",
+            [("month(date('2024-05-31'))", "5")],
+        ),
+        _spec(
+            "day",
+            _date_part_rule("day"),
+            lambda d: d.day,
+            "day(date) → integer",
+            "The day of the month (1–31).",
+            "日期的日（1–31）。",
+            [("day(date('2024-05-31'))", "31")],
+        ),
+        _spec(
+            "add_days",
+            _add_days_rule,
+            _add_days,
+            "add_days(date, days) → date",
+            "The date so many days later (earlier if negative).",
+            "加上天数（负数为向前）。",
+            [("add_days($today, 30)", "")],
+        ),
+        _spec(
+            "days_between",
+            _days_between_rule,
+            lambda a, b: (_as_date(b) - _as_date(a)).days,
+            "days_between(start, end) → integer",
+            "Whole days from start to end (negative if end is earlier).",
+            "从开始到结束的天数（结束更早则为负）。",
+            [("days_between(start_date, end_date) + 1", "")],
+        ),
     ]
 
 

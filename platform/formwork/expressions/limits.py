@@ -1,4 +1,5 @@
 """Hard limits that keep parsing and evaluation cheap whatever the input."""
+
 from __future__ import annotations
 
 import decimal

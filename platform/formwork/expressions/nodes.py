@@ -4,6 +4,7 @@ The tree is purely syntactic; ``checker.analyse`` attaches types and name
 bindings without changing it, and every back end (Python closures today,
 durable-rules JSON and SQLAlchemy next) walks the same nodes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

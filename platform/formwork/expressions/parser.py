@@ -4,6 +4,7 @@ Nesting is counted while parsing and refused beyond ``Limits.max_nesting``
 long before Python's own recursion limit; tree size and depth are checked
 once the tree is built, so every later pass may recurse safely.
 """
+
 from __future__ import annotations
 
 from typing import Callable, TypeVar
@@ -16,10 +17,22 @@ from .tokenizer import Token, tokenize
 # Binding strength, loosest first. ``not`` sits between ``and`` and the comparisons, as in Python.
 OR, AND, NOT, COMPARE, ADD, MULTIPLY, UNARY = range(1, 8)
 _BINARY = {
-    "or": OR, "and": AND,
-    "==": COMPARE, "!=": COMPARE, "<": COMPARE, "<=": COMPARE, ">": COMPARE, ">=": COMPARE,
-    "in": COMPARE, "not in": COMPARE, "is": COMPARE,
-    "+": ADD, "-": ADD, "*": MULTIPLY, "/": MULTIPLY, "%": MULTIPLY,
+    "or": OR,
+    "and": AND,
+    "==": COMPARE,
+    "!=": COMPARE,
+    "<": COMPARE,
+    "<=": COMPARE,
+    ">": COMPARE,
+    ">=": COMPARE,
+    "in": COMPARE,
+    "not in": COMPARE,
+    "is": COMPARE,
+    "+": ADD,
+    "-": ADD,
+    "*": MULTIPLY,
+    "/": MULTIPLY,
+    "%": MULTIPLY,
 }
 NodeT = TypeVar("NodeT", bound=N.Node)
 
@@ -71,7 +84,9 @@ class _Parser:
         self.node_count += 1
         node = factory(*args)
         if self.node_count > self.limits.max_nodes:
-            raise self.error(f"the expression is too large (more than {self.limits.max_nodes} parts)", node.pos)
+            raise self.error(
+                f"the expression is too large (more than {self.limits.max_nodes} parts)", node.pos
+            )
         return node
 
     # -- grammar -------------------------------------------------------------------------
@@ -89,7 +104,8 @@ class _Parser:
         self.nesting += 1
         if self.nesting > self.limits.max_nesting:
             raise self.error(
-                f"the expression is nested too deeply (the limit is {self.limits.max_nesting} levels)", tok.pos
+                f"the expression is nested too deeply (the limit is {self.limits.max_nesting} levels)",
+                tok.pos,
             )
         if tok.kind == "keyword" and tok.value == "not" and min_level <= NOT:
             self.advance()
@@ -143,8 +159,9 @@ class _Parser:
                 self.advance()
                 negated = True
             if not self.is_keyword("null"):
-                raise self.error("'is' may only be followed by null or not null; use == to compare",
-                                 self.peek().pos)
+                raise self.error(
+                    "'is' may only be followed by null or not null; use == to compare", self.peek().pos
+                )
             self.advance()
             return self.make(N.IsNull, op_tok.pos, left, negated)
         right = self.expression(COMPARE + 1)
@@ -180,7 +197,9 @@ class _Parser:
                     self.expect_op("]", "after the index")
                     node = self.make(N.Index, open_tok.pos, node, tok.value)
                 else:
-                    raise self.error("an index must be a whole number such as [0], or [*] for every row", tok.pos)
+                    raise self.error(
+                        "an index must be a whole number such as [0], or [*] for every row", tok.pos
+                    )
             elif self.is_op("("):
                 raise self.error("only named functions can be called, e.g. upper(name)", self.peek().pos)
             else:
@@ -256,6 +275,8 @@ def _check_depth(root: N.Node, source: str, limits: Limits) -> None:
         node, depth = stack.pop()
         if depth > limits.max_depth:
             raise ExpressionSyntaxError(
-                f"the expression is too deeply structured (the limit is {limits.max_depth} levels)", node.pos, source
+                f"the expression is too deeply structured (the limit is {limits.max_depth} levels)",
+                node.pos,
+                source,
             )
         stack.extend((child, depth + 1) for child in node.children())

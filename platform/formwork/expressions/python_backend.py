@@ -6,6 +6,7 @@ long ``and`` chains) get dedicated closures, which is what makes a 20-term
 condition cheap. Null follows SQL: arithmetic and comparisons with null give
 null, ``and``/``or``/``not`` are Kleene, division by zero gives null.
 """
+
 from __future__ import annotations
 
 import operator
@@ -24,8 +25,14 @@ from .runtime import context_value
 Scope = Mapping[str, Any]
 Evaluator = Callable[[Scope, Any, Mapping[str, Any]], Any]
 
-_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-            ">=": operator.ge}
+_COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _sql_mod(a: int, b: int) -> int:
@@ -34,10 +41,19 @@ def _sql_mod(a: int, b: int) -> int:
     return -r if a < 0 else r
 
 
-_INTEGER_OPS: dict[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub, "*": operator.mul,
-                                                       "%": _sql_mod}
-_DECIMAL_OPS: dict[str, Callable[[Any, Any], Any]] = {"+": CTX.add, "-": CTX.subtract, "*": CTX.multiply,
-                                                       "/": CTX.divide, "%": CTX.remainder}
+_INTEGER_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "%": _sql_mod,
+}
+_DECIMAL_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": CTX.add,
+    "-": CTX.subtract,
+    "*": CTX.multiply,
+    "/": CTX.divide,
+    "%": CTX.remainder,
+}
 
 
 def compile_python(analysis: Analysis, limits: Limits = DEFAULT_LIMITS) -> Evaluator:
@@ -50,10 +66,20 @@ class _Compiler:
         self.analysis = analysis
         self.limits = limits
         self._builders: dict[type, Callable[[Any], Evaluator]] = {
-            N.Literal: self.literal, N.ListLiteral: self.list_literal, N.Name: self.name,
-            N.ContextName: self.context_name, N.Member: self.member, N.Index: self.index,
-            N.AllItems: self.all_items, N.Negate: self.negate, N.Not: self.not_, N.Arithmetic: self.arithmetic,
-            N.Compare: self.compare, N.IsNull: self.is_null, N.Logical: self.logical, N.Call: self.call,
+            N.Literal: self.literal,
+            N.ListLiteral: self.list_literal,
+            N.Name: self.name,
+            N.ContextName: self.context_name,
+            N.Member: self.member,
+            N.Index: self.index,
+            N.AllItems: self.all_items,
+            N.Negate: self.negate,
+            N.Not: self.not_,
+            N.Arithmetic: self.arithmetic,
+            N.Compare: self.compare,
+            N.IsNull: self.is_null,
+            N.Logical: self.logical,
+            N.Call: self.call,
         }
 
     def build(self, node: N.Node) -> Evaluator:
@@ -68,6 +94,7 @@ class _Compiler:
 
         def constant(s: Scope, r: Any, c: Any) -> Any:
             return value
+
         return constant
 
     def list_literal(self, node: N.ListLiteral) -> Evaluator:
@@ -76,22 +103,27 @@ class _Compiler:
 
             def constant_list(s: Scope, r: Any, c: Any) -> list[Any]:
                 return list(values)
+
             return constant_list
         items = tuple(self.build(item) for item in node.items)
 
         def make_list(s: Scope, r: Any, c: Any) -> list[Any]:
             return [item(s, r, c) for item in items]
+
         return make_list
 
     def name(self, node: N.Name) -> Evaluator:
         key = node.name
         if self.analysis.reads_row(node):
+
             def row_field(s: Scope, r: Any, c: Any) -> Any:
                 return r.get(key)
+
             return row_field
 
         def form_field(s: Scope, r: Any, c: Any) -> Any:
             return s.get(key)
+
         return form_field
 
     def context_name(self, node: N.ContextName) -> Evaluator:
@@ -100,6 +132,7 @@ class _Compiler:
         def context_field(s: Scope, r: Any, c: Mapping[str, Any]) -> Any:
             value = c.get(key)
             return value if value is not None else context_value(c, key)
+
         return context_field
 
     # -- paths -------------------------------------------------------------------------------
@@ -107,16 +140,19 @@ class _Compiler:
         target = self.build(node.target)
         key = node.name
         if isinstance(self.type_of(node.target), T.ListOf):
+
             def project(s: Scope, r: Any, c: Any) -> list[Any]:
                 rows = target(s, r, c)
                 if not rows:
                     return []  # an absent line-items field is no rows: sum(lines.amount) is 0
                 return [None if row is None else row.get(key) for row in rows]
+
             return project
 
         def field_of(s: Scope, r: Any, c: Any) -> Any:
             record = target(s, r, c)
             return None if record is None else record.get(key)
+
         return field_of
 
     def index(self, node: N.Index) -> Evaluator:
@@ -128,6 +164,7 @@ class _Compiler:
             if values is None or position >= len(values):
                 return None
             return values[position]
+
         return item
 
     def all_items(self, node: N.AllItems) -> Evaluator:
@@ -146,6 +183,7 @@ class _Compiler:
                 return CTX.minus(v) if isinstance(v, Decimal) else -v
             except (DecimalException, TypeError) as exc:
                 raise _runtime(exc, pos) from exc
+
         return negative
 
     def not_(self, node: N.Not) -> Evaluator:
@@ -154,6 +192,7 @@ class _Compiler:
         def negation(s: Scope, r: Any, c: Any) -> Any:
             v = operand(s, r, c)
             return None if v is None else not v
+
         return negation
 
     def arithmetic(self, node: N.Arithmetic) -> Evaluator:
@@ -173,8 +212,11 @@ class _Compiler:
                 if b is None:
                     return None
                 if len(a) + len(b) > limit:
-                    raise ExpressionRuntimeError(f"the text result is too long (more than {limit} characters)", pos)
+                    raise ExpressionRuntimeError(
+                        f"the text result is too long (more than {limit} characters)", pos
+                    )
                 return a + b
+
             return join
         integer = result_type == T.INTEGER
         fn = _INTEGER_OPS[op] if integer else _DECIMAL_OPS[op]
@@ -193,6 +235,7 @@ class _Compiler:
                 return fn(a, b)
             except (DecimalException, TypeError, ValueError, OverflowError) as exc:
                 raise _runtime(exc, pos) from exc
+
         return arithmetic
 
     def compare(self, node: N.Compare) -> Evaluator:
@@ -214,6 +257,7 @@ class _Compiler:
                         return test(a, constant)
                     except TypeError as exc:
                         raise _runtime(exc, pos) from exc
+
                 return field_vs_constant
             left = self.build(node.left)
 
@@ -225,6 +269,7 @@ class _Compiler:
                     return test(a, constant)
                 except TypeError as exc:
                     raise _runtime(exc, pos) from exc
+
             return value_vs_constant
         left, right = self.build(node.left), self.build(node.right)
 
@@ -239,6 +284,7 @@ class _Compiler:
                 return test(a, b)
             except TypeError as exc:
                 raise _runtime(exc, pos) from exc
+
         return comparison
 
     def membership(self, node: N.Compare) -> Evaluator:
@@ -255,6 +301,7 @@ class _Compiler:
                 if v is None:
                     return None
                 return (v in members) != negated
+
             return in_constant_set
         right = self.build(right_node)
 
@@ -269,6 +316,7 @@ class _Compiler:
                 return not negated
             # SQL: x IN (..., NULL) is unknown when nothing matched
             return None if None in values else negated
+
         return in_list
 
     def is_null(self, node: N.IsNull) -> Evaluator:
@@ -277,11 +325,13 @@ class _Compiler:
 
         def null_test(s: Scope, r: Any, c: Any) -> bool:
             return (operand(s, r, c) is None) != negated
+
         return null_test
 
     def logical(self, node: N.Logical) -> Evaluator:
         operands = tuple(self.build(o) for o in node.operands)
         if node.op == "and":
+
             def conjunction(s: Scope, r: Any, c: Any) -> Any:
                 unknown = False
                 for operand in operands:
@@ -291,6 +341,7 @@ class _Compiler:
                     if v is None:
                         unknown = True
                 return None if unknown else True
+
             return conjunction
 
         def disjunction(s: Scope, r: Any, c: Any) -> Any:
@@ -302,6 +353,7 @@ class _Compiler:
                 if v is None:
                     unknown = True
             return None if unknown else False
+
         return disjunction
 
     def call(self, node: N.Call) -> Evaluator:
@@ -334,10 +386,13 @@ class _Compiler:
             except Exception as exc:  # a function (maybe a plugin's) failed on this data
                 raise ExpressionRuntimeError(f"{name}() failed: {_reason(exc)}", pos) from exc
             if limit is not None and isinstance(result, str) and len(result) > limit:
-                raise ExpressionRuntimeError(f"the text result is too long (more than {limit} characters)", pos)
+                raise ExpressionRuntimeError(
+                    f"the text result is too long (more than {limit} characters)", pos
+                )
             if widen and type(result) is int:
                 return Decimal(result)
             return result
+
         return call
 
 

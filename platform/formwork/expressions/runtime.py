@@ -1,4 +1,5 @@
 """Values at evaluation time: the clock, text conversion and result limits, shared by all functions."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

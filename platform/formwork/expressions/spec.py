@@ -5,6 +5,7 @@ result type, used by the checker whatever the back end), the Python
 implementation, how nulls are treated, the back ends that can translate the
 function natively, and a one-line description in English and Chinese.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,7 +74,9 @@ def arity(args: Sequence[T.Type], name: str, least: int, most: int | None = None
     raise ArgumentError(f"{name}() takes {wanted}, not {len(args)}")
 
 
-def expect(args: Sequence[T.Type], index: int, name: str, allowed: Callable[[T.Type], bool], what: str) -> T.Type:
+def expect(
+    args: Sequence[T.Type], index: int, name: str, allowed: Callable[[T.Type], bool], what: str
+) -> T.Type:
     """Check argument ``index`` against ``allowed`` (``null`` always passes); return its type."""
     t = args[index]
     if t != T.NULL and not allowed(t):
@@ -81,14 +84,17 @@ def expect(args: Sequence[T.Type], index: int, name: str, allowed: Callable[[T.T
     return t
 
 
-def list_item(args: Sequence[T.Type], index: int, name: str, allowed: Callable[[T.Type], bool], what: str) -> T.Type:
+def list_item(
+    args: Sequence[T.Type], index: int, name: str, allowed: Callable[[T.Type], bool], what: str
+) -> T.Type:
     """Check that argument ``index`` is a list whose items pass ``allowed``; return the item type."""
     t = args[index]
     if t == T.NULL:
         return T.NULL
     if not isinstance(t, T.ListOf):
         raise ArgumentError(
-            f"argument {index + 1} of {name}() must be a list of {what} (e.g. lines.amount), not {t.describe()}", index
+            f"argument {index + 1} of {name}() must be a list of {what} (e.g. lines.amount), not {t.describe()}",
+            index,
         )
     if t.item != T.NULL and not allowed(t.item):
         raise ArgumentError(f"{name}() needs a list of {what}, not a {t.describe()}", index)

@@ -3,6 +3,7 @@
 Only a fixed set of characters means anything; everything else is a syntax
 error naming the position, so there is no way to smuggle Python in.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,9 +16,34 @@ KEYWORDS = frozenset({"and", "or", "not", "in", "is", "true", "false", "null"})
 # Python words a user might try; refused with a clear message rather than "unexpected name".
 REFUSED_WORDS = frozenset(
     {
-        "import", "from", "lambda", "def", "class", "for", "while", "return", "yield", "exec", "eval",
-        "global", "nonlocal", "del", "with", "as", "async", "await", "try", "except", "finally", "raise",
-        "pass", "assert", "break", "continue", "elif", "else",
+        "import",
+        "from",
+        "lambda",
+        "def",
+        "class",
+        "for",
+        "while",
+        "return",
+        "yield",
+        "exec",
+        "eval",
+        "global",
+        "nonlocal",
+        "del",
+        "with",
+        "as",
+        "async",
+        "await",
+        "try",
+        "except",
+        "finally",
+        "raise",
+        "pass",
+        "assert",
+        "break",
+        "continue",
+        "elif",
+        "else",
     }
 )
 _TWO_CHAR_OPS = {"==", "!=", "<=", ">="}

@@ -3,6 +3,7 @@
 Scalars are singletons compared by identity-or-name; ``ListOf`` and ``RecordOf``
 are structural. Types are immutable and hashable so they can key caches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -112,7 +113,8 @@ def is_assignable(actual: Type, expected: Type) -> bool:
         return is_assignable(actual.item, expected.item)
     if isinstance(actual, RecordOf) and isinstance(expected, RecordOf):
         return all(
-            name in actual.fields and is_assignable(actual.fields[name], t) for name, t in expected.fields.items()
+            name in actual.fields and is_assignable(actual.fields[name], t)
+            for name, t in expected.fields.items()
         )
     return False
 

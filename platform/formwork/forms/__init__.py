@@ -1,4 +1,5 @@
 """Forms: field types, the compiled form model, state and validation, and the generic renderer."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, request

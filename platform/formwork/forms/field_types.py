@@ -16,6 +16,7 @@ expression language: text ``str``, integer ``int``, decimal/money ``Decimal``
 multiple choice ``list[str]``, user/department ``int`` id, attachment
 ``list[int]``, line items ``list[dict]``.
 """
+
 from __future__ import annotations
 
 import re
@@ -264,7 +265,9 @@ class TextType(FieldType):
         elif s["pattern"] is not None:
             if len(value) > MAX_PATTERN_INPUT or not s["pattern"].fullmatch(value):
                 message = field.spec.get("pattern_message")
-                errors.append(localized(message, _current_locale()) if message else _l("has an invalid format"))
+                errors.append(
+                    localized(message, _current_locale()) if message else _l("has an invalid format")
+                )
         return errors
 
 
@@ -389,7 +392,9 @@ class DecimalType(FieldType):
 
     def configure(self, field, registry, report):
         scale = field.spec.get("scale", self.default_scale)
-        if scale is not None and (not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= 10):
+        if scale is not None and (
+            not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= 10
+        ):
             report(str(_l("scale must be a whole number from 0 to 10")), "/scale")
             scale = self.default_scale
         field.settings["scale"] = scale
@@ -573,7 +578,9 @@ def _configure_options(field: "FieldModel", report: Report) -> None:
     raw = field.spec.get("options")
     options: dict[str, Any] = {}
     if not isinstance(raw, list) or not raw:
-        report(str(_l("a %(type)s field needs a non-empty list of options", type=field.type.name)), "/options")
+        report(
+            str(_l("a %(type)s field needs a non-empty list of options", type=field.type.name)), "/options"
+        )
     else:
         for index, option in enumerate(raw[:MAX_CHOICES]):
             if isinstance(option, dict):
@@ -688,7 +695,11 @@ class UserType(FieldType):
         return T.USER
 
     def json_type_error(self, raw, field):
-        return None if isinstance(raw, int) and not isinstance(raw, bool) else _l("expected a user id (a whole number)")
+        return (
+            None
+            if isinstance(raw, int) and not isinstance(raw, bool)
+            else _l("expected a user id (a whole number)")
+        )
 
     def coerce(self, raw, field):
         if raw is None or raw == "":
@@ -804,14 +815,19 @@ class AttachmentType(FieldType):
                 return [_l("file %(id)s is not an upload of yours for this field", id=attachment_id)]
             # Checked when uploaded against the version the page showed; this version's limits decide.
             if attachment.record_id is None and not _fits_limits(attachment, field):
-                return [_l("file %(name)s is not accepted by this field (type or size)", name=attachment.filename)]
+                return [
+                    _l("file %(name)s is not accepted by this field (type or size)", name=attachment.filename)
+                ]
         return []
 
 
 def _fits_limits(attachment: Any, field: "FieldModel") -> bool:
     from ..records.attachments import extension
 
-    return attachment.size <= field.settings["max_size"] and extension(attachment.filename) in field.settings["accept"]
+    return (
+        attachment.size <= field.settings["max_size"]
+        and extension(attachment.filename) in field.settings["accept"]
+    )
 
 
 # ---------------------------------------------------------------- computed and line items
@@ -858,9 +874,14 @@ class ComputedType(FieldType):
         scale = field.settings.get("scale")
         if isinstance(value, Decimal) and scale is not None:
             return value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
-        if isinstance(value, int) and not isinstance(value, bool) and field.settings["result"].name in (
-            "decimal",
-            "money",
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and field.settings["result"].name
+            in (
+                "decimal",
+                "money",
+            )
         ):
             value = Decimal(value)
             return value.quantize(Decimal(1).scaleb(-scale)) if scale is not None else value

@@ -7,10 +7,12 @@ orders computed fields by dependency. Everything found wrong is collected and
 raised together as one ``DefinitionError`` whose problems carry exact JSON
 pointers (``/fields/4/fields/2/visible_when``). Requests then only evaluate.
 """
+
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Iterator
 
 from ..definitions.problems import DefinitionError, Problem
@@ -33,12 +35,36 @@ class FieldModel:
     """One field of a compiled form (a line-item field has ``fields`` of its own)."""
 
     __slots__ = (
-        "key", "path", "pointer", "type", "spec", "settings", "parent", "fields", "label", "help",
-        "required", "readonly", "default", "visible_when", "required_when", "readonly_when",
-        "expression", "value_type", "row_index",
+        "key",
+        "path",
+        "pointer",
+        "type",
+        "spec",
+        "settings",
+        "parent",
+        "fields",
+        "label",
+        "help",
+        "required",
+        "readonly",
+        "default",
+        "visible_when",
+        "required_when",
+        "readonly_when",
+        "expression",
+        "value_type",
+        "row_index",
     )
 
-    def __init__(self, key: str, path: str, pointer: str, field_type: FieldType, spec: dict, parent: "FieldModel | None"):
+    def __init__(
+        self,
+        key: str,
+        path: str,
+        pointer: str,
+        field_type: FieldType,
+        spec: dict,
+        parent: "FieldModel | None",
+    ):
         self.key = key
         self.path = path  # schema path, "lines.amount" for a line-item field
         self.pointer = pointer  # JSON pointer of the field in the definition
@@ -69,7 +95,9 @@ class FieldModel:
 
     @property
     def is_conditional(self) -> bool:
-        return self.visible_when is not None or self.required_when is not None or self.readonly_when is not None
+        return (
+            self.visible_when is not None or self.required_when is not None or self.readonly_when is not None
+        )
 
     def label_for(self, locale: str | None) -> str:
         return localized(self.label, locale)
@@ -172,7 +200,9 @@ class _Compiler:
                 continue
             path = key if parent is None else f"{parent.path}.{key}"
             model = FieldModel(key, path, here, field_type, spec, parent)
-            field_type.configure(model, self.registry, lambda msg, rel, here=here: self.problem(msg, here + rel))
+            field_type.configure(
+                model, self.registry, lambda msg, rel, here=here: self.problem(msg, here + rel)
+            )
             if field_type.name == "lines":
                 if parent is not None:
                     self.problem("line items cannot contain line items", f"{here}/type")
@@ -182,7 +212,9 @@ class _Compiler:
                 if not model.fields:
                     self.problem("line items need at least one field", f"{here}/fields")
             elif "fields" in spec:
-                self.problem(f'only line items have "fields"; this field is {field_type.name}', f"{here}/fields")
+                self.problem(
+                    f'only line items have "fields"; this field is {field_type.name}', f"{here}/fields"
+                )
             if "default" in spec and spec["default"] is not None:
                 if model.is_computed or model.is_lines:
                     self.problem(f"a {field_type.name} field cannot have a default", f"{here}/default")
@@ -194,7 +226,9 @@ class _Compiler:
             try:
                 model.value_type = field_type.value_type(model)
             except Exception as exc:  # a plugin's type must not break compilation of the whole form
-                self.problem(f"field type {field_type.name} failed to give a value type: {exc}", f"{here}/type")
+                self.problem(
+                    f"field type {field_type.name} failed to give a value type: {exc}", f"{here}/type"
+                )
                 model.value_type = T.NULL
             fields.append(model)
         return fields
@@ -221,14 +255,18 @@ class _Compiler:
         env = row_env or form_env
         for name in CONDITIONS:
             if name in model.spec and model.spec[name] is not None:
-                setattr(model, name, self.compile(model.spec[name], env, f"{model.pointer}/{name}", T.BOOLEAN))
+                setattr(
+                    model, name, self.compile(model.spec[name], env, f"{model.pointer}/{name}", T.BOOLEAN)
+                )
         if model.is_computed and isinstance(model.spec.get("expression"), str):
             model.expression = self.compile(
                 model.spec["expression"], env, f"{model.pointer}/expression", model.value_type
             )
 
 
-def _dependencies(model: FieldModel, computed_paths: dict[str, FieldModel], form: list[FieldModel]) -> set[str]:
+def _dependencies(
+    model: FieldModel, computed_paths: dict[str, FieldModel], form: list[FieldModel]
+) -> set[str]:
     """Computed fields ``model``'s expression reads (paths into ``computed_paths``)."""
     deps: set[str] = set()
     lines = {f.key: f for f in form if f.is_lines}
@@ -261,7 +299,7 @@ def _order_computed(compiler: _Compiler, fields: list[FieldModel]) -> list[Field
         if state.get(path) == 2:
             return
         if state.get(path) == 1:
-            cycle = trail[trail.index(path):] + [path]
+            cycle = trail[trail.index(path) :] + [path]
             if frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
                 compiler.problem(

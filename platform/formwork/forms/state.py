@@ -10,10 +10,12 @@ can change other conditions (and computed values), so evaluation repeats until
 nothing more is dropped — at most once per conditional field, and in the common
 case (no hidden field holds a value) exactly once.
 """
+
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
@@ -165,7 +167,9 @@ def blank_values(form: FormModel, data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _compute(form: FormModel, values: dict[str, Any], state: FormState, context: Any, hidden: set[str]) -> None:
+def _compute(
+    form: FormModel, values: dict[str, Any], state: FormState, context: Any, hidden: set[str]
+) -> None:
     computed = state.computed
     errors = state.errors
     for field in form.computed_order:
@@ -198,7 +202,13 @@ def _compute(form: FormModel, values: dict[str, Any], state: FormState, context:
 
 
 def _apply_conditions(
-    form: FormModel, values: dict[str, Any], state: FormState, context: Any, field: FieldModel, row: Any, path: str
+    form: FormModel,
+    values: dict[str, Any],
+    state: FormState,
+    context: Any,
+    field: FieldModel,
+    row: Any,
+    path: str,
 ) -> bool:
     """Evaluate one field's conditions at ``path``; return whether it is visible."""
     visible = True

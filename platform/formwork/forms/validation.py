@@ -15,6 +15,7 @@ read-only or computed fields (posting the value they already have is harmless),
 wrong types and bounds in every mode; missing required values, too few rows,
 failing cross-field rules only in ``submit`` mode (a draft may be incomplete).
 """
+
 from __future__ import annotations
 
 import logging
@@ -117,8 +118,16 @@ ROW_MARKER = "_row"
 
 
 class _Submission:
-    def __init__(self, form: FormModel, raw: Any, previous: Mapping[str, Any] | None, mode: Mode, context: Any,
-                 record_id: int | None, json_input: bool = False):
+    def __init__(
+        self,
+        form: FormModel,
+        raw: Any,
+        previous: Mapping[str, Any] | None,
+        mode: Mode,
+        context: Any,
+        record_id: int | None,
+        json_input: bool = False,
+    ):
         self.form = form
         self.raw = raw
         self.mode = mode
@@ -143,7 +152,9 @@ class _Submission:
         for key, raw in self.raw.items():
             field = self.form.by_path.get(key) if isinstance(key, str) else None
             if field is None or field.parent is not None:
-                self.errors.add(_short(key), _l("field %(name)s does not exist in this form", name=_short(key)))
+                self.errors.add(
+                    _short(key), _l("field %(name)s does not exist in this form", name=_short(key))
+                )
                 continue
             if field.is_computed:
                 self.posted[key] = (field, raw, None)
@@ -209,8 +220,9 @@ class _Submission:
         self.errors.add(path, problem)
         return True
 
-    def _row_origin(self, field: FieldModel, index: int, raw_row: dict[str, Any],
-                    previous_rows: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    def _row_origin(
+        self, field: FieldModel, index: int, raw_row: dict[str, Any], previous_rows: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """The stored row a posted row continues, and the row without the marker.
 
         A row may say which stored row it is with ``"_row": <stored index>`` (or ``null``
@@ -285,7 +297,9 @@ class _Submission:
                 continue
             if field.is_computed:
                 if submit and field.path in state.errors:
-                    self.errors.add(key, _l("cannot be computed: %(reason)s", reason=state.errors[field.path]))
+                    self.errors.add(
+                        key, _l("cannot be computed: %(reason)s", reason=state.errors[field.path])
+                    )
                 continue
             if field.type.is_empty(value):
                 if submit and state.is_required(key):
@@ -393,7 +407,9 @@ def validate(
         raise ValueError(f"mode must be 'draft' or 'submit', not {mode!r}")
     submission = _Submission(form, raw, previous, mode, context, record_id, json_input)
     if not isinstance(raw, Mapping):
-        return ValidationResult({}, [{"field": "", "message": str(_l("the data must be an object of field values"))}])
+        return ValidationResult(
+            {}, [{"field": "", "message": str(_l("the data must be an object of field values"))}]
+        )
     submission.read()
     state = evaluate_state(form, submission.values, context=context)
     if submission.refuse_read_only_writes(state):

@@ -13,11 +13,13 @@ Input names are field paths (``reason``, ``lines[2].amount``); names starting wi
 ``_state`` the condition flags the page currently shows, ``_client_token`` makes a
 double click create one record).
 """
+
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Iterable
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -33,11 +35,11 @@ from ..i18n import localized
 from ..org.models import Department, User
 from ..records import access, attachments, service
 from ..records.models import DRAFT, Attachment, Record
-from . import state as form_state
 from ..web.formatting import format_value
+from . import state as form_state
 from .field_types import FieldValueError
-from .validation import HARD_MAX_ROWS, ROW_MARKER
 from .model import FieldModel, FormModel
+from .validation import HARD_MAX_ROWS, ROW_MARKER
 
 forms_bp = Blueprint("forms", __name__)
 
@@ -62,7 +64,9 @@ class Flags:
     readonly: bool = False
 
     def code(self) -> str:
-        return ("v" if self.visible else "-") + ("r" if self.required else "-") + ("o" if self.readonly else "-")
+        return (
+            ("v" if self.visible else "-") + ("r" if self.required else "-") + ("o" if self.readonly else "-")
+        )
 
 
 @dataclass
@@ -134,16 +138,26 @@ class Editor:
             return cached
         widget = field.type.widget
         if widget == "user":
-            cached = self.options_cache.setdefault("@users", [
-                (str(u.id), u.display_name or u.username)
-                for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
-            ])
+            cached = self.options_cache.setdefault(
+                "@users",
+                [
+                    (str(u.id), u.display_name or u.username)
+                    for u in db.session.scalars(
+                        select(User).where(User.active.is_(True)).order_by(User.display_name)
+                    )
+                ],
+            )
         elif widget == "department":
             tag = _locale_tag()
-            cached = self.options_cache.setdefault("@departments", [
-                (str(d.id), d.name(tag))
-                for d in db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.id))
-            ])
+            cached = self.options_cache.setdefault(
+                "@departments",
+                [
+                    (str(d.id), d.name(tag))
+                    for d in db.session.scalars(
+                        select(Department).where(Department.active.is_(True)).order_by(Department.id)
+                    )
+                ],
+            )
         else:
             cached = [(value, localized(label)) for value, label in field.settings.get("options", {}).items()]
         self.options_cache[field.path] = cached
@@ -179,7 +193,9 @@ def conditional_flags(editor: Editor) -> dict[str, Flags]:
             continue
         lines = field.parent
         for compact, dom, _row in editor.rows(lines):
-            found[f"{lines.key}[{dom}].{field.key}"] = editor.flags(f"{lines.key}[{compact}].{field.key}", field)
+            found[f"{lines.key}[{dom}].{field.key}"] = editor.flags(
+                f"{lines.key}[{compact}].{field.key}", field
+            )
     return found
 
 
@@ -213,7 +229,9 @@ def runtime_values(form: FormModel, values: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate(form: FormModel, values: dict[str, Any]) -> Any:
     """The one evaluator (``state.evaluate_state``) run on what the page currently holds."""
-    return form_state.evaluate_state(form, runtime_values(form, values), context=form_state.context_for(current_user))
+    return form_state.evaluate_state(
+        form, runtime_values(form, values), context=form_state.context_for(current_user)
+    )
 
 
 # ---------------------------------------------------------------- reading a posted form
@@ -241,8 +259,9 @@ def row_limit(lines: FieldModel) -> int:
     return min(lines.settings.get("max_rows") or HARD_MAX_ROWS, HARD_MAX_ROWS)
 
 
-def read_post(form: FormModel, posted: MultiDict, errors: dict[str, list[str]] | None = None
-              ) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def read_post(
+    form: FormModel, posted: MultiDict, errors: dict[str, list[str]] | None = None
+) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """Raw field values from a posted page, and each line-item table's DOM row indices in page order.
 
     Only inputs the page rendered are read: hidden, read-only and computed fields have
@@ -272,7 +291,8 @@ def read_post(form: FormModel, posted: MultiDict, errors: dict[str, list[str]] |
                 if len(ids) >= limit:
                     if errors is not None:
                         errors.setdefault(field.key, []).append(
-                            _("At most %(n)s rows; the page sent more. Remove rows and try again.", n=limit))
+                            _("At most %(n)s rows; the page sent more. Remove rows and try again.", n=limit)
+                        )
                     break
                 seen.add(dom)
                 ids.append(dom)
@@ -282,7 +302,9 @@ def read_post(form: FormModel, posted: MultiDict, errors: dict[str, list[str]] |
                 origin = posted.get(f"{field.key}[{dom}].{ROW_MARKER}")
                 if origin is not None:
                     # Which stored row this one continues ("" for a row added on the page).
-                    row[ROW_MARKER] = int(origin) if origin.isdigit() and int(origin) <= MAX_ROW_INDEX else None
+                    row[ROW_MARKER] = (
+                        int(origin) if origin.isdigit() and int(origin) <= MAX_ROW_INDEX else None
+                    )
                 for sub in field.fields:
                     if sub.is_computed:
                         continue
@@ -345,7 +367,8 @@ def load_files(editor: Editor) -> None:
         editor.files = {
             a.id: a
             for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)))
-            if a.owner_id == current_user.id or (editor.record is not None and a.record_id == editor.record.id)
+            if a.owner_id == current_user.id
+            or (editor.record is not None and a.record_id == editor.record.id)
         }
 
 
@@ -396,8 +419,12 @@ def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
         label = localized(field.label) if field is not None else _("Form")
         row = re.search(r"\[(\d+)\]", path)
         if row and field is not None and field.parent is not None:
-            label = _("%(lines)s, row %(n)s: %(field)s", lines=localized(field.parent.label),
-                      n=int(row.group(1)) + 1, field=label)
+            label = _(
+                "%(lines)s, row %(n)s: %(field)s",
+                lines=localized(field.parent.label),
+                n=int(row.group(1)) + 1,
+                field=label,
+            )
         anchor = ("f-" + dom_id(page_path)) if field is not None else "form-errors"
         editor.summary.append({"anchor": anchor, "label": label, "message": message})
 
@@ -433,9 +460,15 @@ def available_forms() -> list[dict[str, Any]]:
     tag = _locale_tag()
     for version in store.list_current("form"):
         _form, problem = store.form_or_unavailable(version)
-        items.append({"key": version.key, "title": store.form_title(version, tag), "version": version.version,
-                      "description": localized(version.content.get("description")),
-                      "unavailable": problem.reason() if problem is not None else None})
+        items.append(
+            {
+                "key": version.key,
+                "title": store.form_title(version, tag),
+                "version": version.version,
+                "description": localized(version.content.get("description")),
+                "unavailable": problem.reason() if problem is not None else None,
+            }
+        )
     return sorted(items, key=lambda item: item["title"])
 
 
@@ -456,8 +489,14 @@ def unavailable_response(exc: store.FormUnavailable):
 def new_record(key: str):
     version, form = _current_form(key)
     values = initial_values(form, None)
-    row_ids = {k: list(range(len(v))) for k, v in values.items() if isinstance(v, list) and form.field(k) and form.field(k).is_lines}
-    editor = Editor(version, form, values, row_ids, evaluate(form, values), client_token=secrets.token_urlsafe(24))
+    row_ids = {
+        k: list(range(len(v)))
+        for k, v in values.items()
+        if isinstance(v, list) and form.field(k) and form.field(k).is_lines
+    }
+    editor = Editor(
+        version, form, values, row_ids, evaluate(form, values), client_token=secrets.token_urlsafe(24)
+    )
     return render_editor(editor)
 
 
@@ -469,8 +508,11 @@ def create_record(key: str):
     if rendered is not None and rendered.id != version.id:
         # A newer version was published after this page was shown. A new record always
         # gets the current version, so show that one with everything the user typed.
-        notice = _("This form was changed (version %(new)s was published) while you were filling it in. "
-                   "Your entries are kept; check them against the new version and save again.", new=version.version)
+        notice = _(
+            "This form was changed (version %(new)s was published) while you were filling it in. "
+            "Your entries are kept; check them against the new version and save again.",
+            new=version.version,
+        )
         return _show_other_version(rendered, version, form, None, notice)
     return _save(version, form, None)
 
@@ -494,22 +536,41 @@ def _version_of_form(value: str, key: str) -> DefinitionVersion:
 
 def _read_refusals(read_errors: dict[str, list[str]], form: FormModel) -> list[dict[str, str]]:
     """``read_post``'s refusals as summary errors (for fields ``form`` has)."""
-    return [{"field": path, "message": message}
-            for path, messages in read_errors.items() for message in messages if form.field(path)]
+    return [
+        {"field": path, "message": message}
+        for path, messages in read_errors.items()
+        for message in messages
+        if form.field(path)
+    ]
 
 
-def _show_other_version(rendered: DefinitionVersion, version: DefinitionVersion, form: FormModel,
-                        record: Record | None, notice: str):
+def _show_other_version(
+    rendered: DefinitionVersion,
+    version: DefinitionVersion,
+    form: FormModel,
+    record: Record | None,
+    notice: str,
+):
     """Read the post with the version it was rendered from, show it with ``version``; nothing is saved."""
     read_errors: dict[str, list[str]] = {}
     raw, row_ids = read_post(store.compiled_form(rendered), request.form, read_errors)
     values = dict(record.data) if record is not None else initial_values(form, None)
     values.update(raw)
     for field in form.fields:
-        if field.is_lines and (field.key not in row_ids or len(row_ids[field.key]) != len(values.get(field.key) or [])):
+        if field.is_lines and (
+            field.key not in row_ids or len(row_ids[field.key]) != len(values.get(field.key) or [])
+        ):
             row_ids[field.key] = list(range(len(values.get(field.key) or [])))
-    editor = Editor(version, form, values, row_ids, None, record=record,
-                    client_token=(request.form.get("_client_token") or "")[:64], notice=notice)
+    editor = Editor(
+        version,
+        form,
+        values,
+        row_ids,
+        None,
+        record=record,
+        client_token=(request.form.get("_client_token") or "")[:64],
+        notice=notice,
+    )
     _store_uploads(editor, raw)
     editor.state = evaluate(form, editor.values)
     _summary(editor, _read_refusals(read_errors, form))
@@ -538,8 +599,12 @@ def update_record(record_id: int):
     rendered = _rendered_version(record.form_key)
     if rendered is not None and rendered.id != version.id:
         # A record keeps the version it was created with; a page of another version is not its editor.
-        notice = _("This page showed version %(shown)s of the form, but this record uses version %(own)s. "
-                   "Your entries are kept; check them and save again.", shown=rendered.version, own=version.version)
+        notice = _(
+            "This page showed version %(shown)s of the form, but this record uses version %(own)s. "
+            "Your entries are kept; check them and save again.",
+            shown=rendered.version,
+            own=version.version,
+        )
         return _show_other_version(rendered, version, form, record, notice)
     return _save(version, form, record)
 
@@ -560,8 +625,16 @@ def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record |
     for field in form.fields:
         if field.is_lines and field.key not in row_ids:
             row_ids[field.key] = list(range(len(values.get(field.key) or [])))
-    editor = Editor(version, form, values, row_ids, None, record=record,
-                    client_token=(request.form.get("_client_token") or "")[:64], read_errors=read_errors)
+    editor = Editor(
+        version,
+        form,
+        values,
+        row_ids,
+        None,
+        record=record,
+        client_token=(request.form.get("_client_token") or "")[:64],
+        read_errors=read_errors,
+    )
     return editor, raw
 
 
@@ -582,11 +655,18 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
     submit = request.form.get("_action") == "submit"
     try:
         if record is None:
-            saved = service.create_record(form.key, raw, current_user, submit=submit,
-                                          client_token=editor.client_token or None, definition=version)
+            saved = service.create_record(
+                form.key,
+                raw,
+                current_user,
+                submit=submit,
+                client_token=editor.client_token or None,
+                definition=version,
+            )
         else:
-            saved = service.update_record(record, raw, current_user, submit=submit,
-                                          lock_version=_posted_lock_version())
+            saved = service.update_record(
+                record, raw, current_user, submit=submit, lock_version=_posted_lock_version()
+            )
     except service.ValidationFailed as exc:
         db.session.rollback()
         editor.state = evaluate(form, editor.values)
@@ -618,13 +698,14 @@ def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
     for name, upload in request.files.items(multi=True):
         if not name.startswith("_upload.") or not upload or not upload.filename:
             continue
-        page_path = name[len("_upload."):]
+        page_path = name[len("_upload.") :]
         field = editor.form.field(page_path)
         if field is None or field.type.widget != "file":
             continue
         try:
-            attachment = attachments.store_upload(upload, current_user, editor.form.key, field.path,
-                                                  definition=editor.version)
+            attachment = attachments.store_upload(
+                upload, current_user, editor.form.key, field.path, definition=editor.version
+            )
         except attachments.UploadRefused as exc:
             editor.errors.setdefault(page_path, []).append(exc.message)
             continue
@@ -632,7 +713,9 @@ def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
         _append_id(editor.values, page_path, attachment.id, editor.row_ids)
 
 
-def _append_id(values: dict[str, Any], page_path: str, attachment_id: int, row_ids: dict[str, list[int]]) -> None:
+def _append_id(
+    values: dict[str, Any], page_path: str, attachment_id: int, row_ids: dict[str, list[int]]
+) -> None:
     match = _ROW_KEY.match(page_path)
     if match is None:
         values[page_path] = [*(values.get(page_path) or []), str(attachment_id)]
@@ -716,7 +799,10 @@ def _evaluate_response(version: DefinitionVersion, form: FormModel, record: Reco
         if lines is not None and lines.is_lines:
             row_change = {"kind": "refused", "lines": lines, "dom": None}
     return render_template(
-        "forms/evaluate.html", editor=editor, form=form, changed=[_lookup(editor, p) for p in changed],
+        "forms/evaluate.html",
+        editor=editor,
+        form=form,
+        changed=[_lookup(editor, p) for p in changed],
         row_change=row_change,
     )
 
@@ -777,14 +863,20 @@ def upload(key: str):
     upload_file = request.files.get(f"_upload.{page_path}")
     if upload_file and upload_file.filename:
         try:
-            attachment = attachments.store_upload(upload_file, current_user, form.key, field.path, definition=version)
+            attachment = attachments.store_upload(
+                upload_file, current_user, form.key, field.path, definition=version
+            )
             ids.append(str(attachment.id))
         except attachments.UploadRefused as exc:
             error = exc.message
-    found = db.session.scalars(select(Attachment).where(Attachment.id.in_([int(i) for i in ids]))) if ids else []
+    found = (
+        db.session.scalars(select(Attachment).where(Attachment.id.in_([int(i) for i in ids]))) if ids else []
+    )
     files = [a for a in found if a.owner_id == current_user.id]
     editor = Editor(version, form, {}, {}, None)
-    return render_template("forms/upload.html", editor=editor, field=field, path=page_path, files=files, error=error)
+    return render_template(
+        "forms/upload.html", editor=editor, field=field, path=page_path, files=files, error=error
+    )
 
 
 def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:

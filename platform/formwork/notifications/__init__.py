@@ -1,4 +1,5 @@
 """Notifications: in-app messages, the outbox of side effects, channels, and due-time work."""
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ message now, raising on any failure so the delivery worker retries it later.
 
 Plugins register channels with ``registry.add_channel(channel)`` in their ``load``.
 """
+
 from __future__ import annotations
 
 import smtplib

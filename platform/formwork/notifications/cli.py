@@ -1,4 +1,5 @@
 """``formwork outbox ...`` and ``formwork due run``: the commands cron or systemd timers run."""
+
 from __future__ import annotations
 
 import signal
@@ -17,11 +18,21 @@ due_cli = click.Group("due", help="Due-time work: reminders, deadlines, escalati
 
 
 @outbox_cli.command("deliver")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000),
-              help="Send at most this many messages per round.")
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Send at most this many messages per round.",
+)
 @click.option("--loop", is_flag=True, help="Keep running; deliver again every --interval seconds.")
-@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds between rounds with --loop.")
+@click.option(
+    "--interval",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between rounds with --loop.",
+)
 @with_appcontext
 def deliver_command(limit: int, loop: bool, interval: float) -> None:
     """Send pending messages that are due; failures are retried later with backoff."""
@@ -82,8 +93,13 @@ def requeue_command(message_ids: tuple[int, ...]) -> None:
 
 
 @due_cli.command("run")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 1_000_000),
-              help="Handle at most this many due tasks in this run.")
+@click.option(
+    "--limit",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Handle at most this many due tasks in this run.",
+)
 @with_appcontext
 def due_run_command(limit: int) -> None:
     """Send reminders and act on passed deadlines (safe to run on several hosts at once)."""

@@ -8,6 +8,7 @@ transaction (a slow mail server holds no locks), and the outcome is written in a
 second short transaction. A worker that dies between claim and outcome loses
 nothing: when the lease runs out the message is due again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -103,7 +104,9 @@ def _send(message: OutgoingMessage) -> None:
     channel.send(message)
 
 
-def _record_outcome(message: OutgoingMessage, error: Exception | None, now: datetime, report: DeliveryReport) -> None:
+def _record_outcome(
+    message: OutgoingMessage, error: Exception | None, now: datetime, report: DeliveryReport
+) -> None:
     attempts = message.attempts + 1
     if error is None:
         values = {"status": SENT, "attempts": attempts, "sent_at": utcnow(), "last_error": None}
@@ -114,11 +117,19 @@ def _record_outcome(message: OutgoingMessage, error: Exception | None, now: date
         if attempts >= _config("FORMWORK_OUTBOX_MAX_ATTEMPTS", 10):
             values["status"] = DEAD
             report.dead += 1
-            log.error("outbox message %s (%s) is dead after %s attempts: %s", message.id, message.channel, attempts, detail)
+            log.error(
+                "outbox message %s (%s) is dead after %s attempts: %s",
+                message.id,
+                message.channel,
+                attempts,
+                detail,
+            )
         else:
             values["next_attempt_at"] = now + backoff(attempts)
             report.retried += 1
-            log.warning("outbox message %s (%s) failed, attempt %s: %s", message.id, message.channel, attempts, detail)
+            log.warning(
+                "outbox message %s (%s) failed, attempt %s: %s", message.id, message.channel, attempts, detail
+            )
         report.errors.append(f"#{message.id} {message.channel} {message.recipient}: {detail}")
     db.session.execute(
         update(OutboxMessage)
@@ -152,7 +163,9 @@ def requeue(message_ids: list[int] | None = None) -> int:
     if message_ids:
         stmt = stmt.where(OutboxMessage.id.in_(message_ids))
     result = db.session.execute(
-        stmt.values(status=PENDING, attempts=0, next_attempt_at=utcnow()).execution_options(synchronize_session=False)
+        stmt.values(status=PENDING, attempts=0, next_attempt_at=utcnow()).execution_options(
+            synchronize_session=False
+        )
     )
     db.session.commit()
     return int(result.rowcount or 0)

@@ -22,6 +22,7 @@ task is handled in a transaction of its own:
 Running the command twice is harmless: the second run finds nothing due, and every
 message it would enqueue carries a dedupe key per task and due time.
 """
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ in-app list. They are rendered outside any request (the due-work command, the
 delivery worker), so the catalog is loaded directly for the recipient's locale
 instead of through the request-bound Flask-Babel machinery.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -27,7 +28,10 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext "mark for 
 # record number and title, e.g. "Expense claim #12 Customer visit".
 KINDS: dict[str, tuple[str, str]] = {
     "task_assigned": (N_("Approval needed: %(record)s"), N_("%(record)s is waiting for your approval.")),
-    "reminder": (N_("Reminder: %(record)s is waiting for you"), N_("%(record)s is still waiting for your approval.")),
+    "reminder": (
+        N_("Reminder: %(record)s is waiting for you"),
+        N_("%(record)s is still waiting for your approval."),
+    ),
     "escalated": (
         N_("Escalated to you: %(record)s"),
         N_("%(record)s passed its deadline without a decision and was escalated to you."),
@@ -41,7 +45,10 @@ KINDS: dict[str, tuple[str, str]] = {
         N_("Withdrawn: %(record)s"),
         N_("%(record)s was withdrawn by its submitter; no action is needed."),
     ),
-    "transferred": (N_("Transferred to you: %(record)s"), N_("The approval of %(record)s was transferred to you.")),
+    "transferred": (
+        N_("Transferred to you: %(record)s"),
+        N_("The approval of %(record)s was transferred to you."),
+    ),
     "delegated": (
         N_("Delegated to you: %(record)s"),
         N_("You were asked to handle %(record)s; it goes back after your decision."),

@@ -1,4 +1,5 @@
 """In-app notifications and the transactional outbox."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,7 +19,9 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(40))  # task_assigned, reminder, approved, rejected, cc, alert, ...
+    kind: Mapped[str] = mapped_column(
+        String(40)
+    )  # task_assigned, reminder, approved, rejected, cc, alert, ...
     record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     # Message parameters, rendered in the reader's language when shown.

@@ -4,6 +4,7 @@
 (a decision, a submission, a timeout), so they are committed or rolled back with it:
 no e-mail about a decision that did not happen, and none lost for one that did.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,9 +61,17 @@ def enqueue(
     else:
         dialect = db.session.get_bind().dialect.name
         if dialect == "postgresql":
-            stmt = pg_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            stmt = (
+                pg_insert(OutboxMessage)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            )
         elif dialect == "sqlite":
-            stmt = sqlite_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            stmt = (
+                sqlite_insert(OutboxMessage)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            )
         else:  # another database: look first, inside a savepoint so a lost race cannot spoil the caller
             return _enqueue_with_savepoint(values)
     return db.session.execute(stmt.returning(OutboxMessage.id)).scalar_one_or_none()
@@ -75,7 +84,9 @@ def _enqueue_with_savepoint(values: dict[str, Any]) -> int | None:
         return None
     try:
         with db.session.begin_nested():
-            return db.session.execute(insert(OutboxMessage).values(**values).returning(OutboxMessage.id)).scalar_one()
+            return db.session.execute(
+                insert(OutboxMessage).values(**values).returning(OutboxMessage.id)
+            ).scalar_one()
     except IntegrityError:
         return None
 
@@ -281,13 +292,16 @@ def _find_step(nodes: Any, key: str) -> dict | None:
 
 # ---- reading and marking -----------------------------------------------------------------
 
+
 def unread_count(user: Any) -> int:
     """How many of ``user``'s notifications are unread (for the navigation badge)."""
     if user is None or not getattr(user, "is_authenticated", True) or getattr(user, "id", None) is None:
         return 0
     return int(
         db.session.scalar(
-            select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
         )
         or 0
     )
@@ -300,7 +314,9 @@ def notifications_of(user: Any, *, page: int = 1, per_page: int = 20, unread_onl
         stmt = stmt.where(Notification.read_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = db.session.scalars(
-        stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(items), int(total)
 

@@ -1,4 +1,5 @@
 """The notifications page: my notifications, newest first; mark one or all read."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,7 +46,9 @@ def index():
     per_page = current_app.config.get("FORMWORK_PAGE_SIZE", 20)
     unread_only = request.args.get("unread") == "1"
     page = _page()
-    items, total = service.notifications_of(current_user, page=page, per_page=per_page, unread_only=unread_only)
+    items, total = service.notifications_of(
+        current_user, page=page, per_page=per_page, unread_only=unread_only
+    )
     locale = current_reader_locale()
     return render_template(
         "notifications/index.html",

@@ -1,4 +1,5 @@
 """The organisation: departments, users, roles, sign-in and API tokens."""
+
 from __future__ import annotations
 
 from flask import Flask

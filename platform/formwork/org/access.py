@@ -1,4 +1,5 @@
 """Role checks for views: ``@roles_required("analyst", "administrator")``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,11 +1,24 @@
 """Signing in and out: the /login and /logout views and the Flask-Login loaders."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_user, logout_user
@@ -65,7 +78,9 @@ def authenticate(username: str, password: str, address: str | None = None) -> Si
         return SignInResult(locked_seconds=locked.seconds, locked_address=True)
     if locked:
         counted = throttle.record_failure_lock(username, address, name_locked=True)
-        return SignInResult(locked_seconds=max(locked.seconds, counted.seconds), locked_address=counted.by_address)
+        return SignInResult(
+            locked_seconds=max(locked.seconds, counted.seconds), locked_address=counted.by_address
+        )
     user = find_user(username)
     if user is not None and user.password_hash:
         password_ok = check_password_hash(user.password_hash, password)

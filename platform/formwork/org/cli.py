@@ -1,4 +1,5 @@
 """``formwork users ...`` and ``formwork tokens ...``: managing people and API tokens."""
+
 from __future__ import annotations
 
 import sys
@@ -40,10 +41,13 @@ tokens_cli = click.Group("tokens", help="Create, list and revoke API bearer toke
 @click.option("--manager", "manager_username", help="User name of the manager.")
 @click.option("--role", "role_keys", multiple=True, help="Role key; repeat for several.")
 @click.option("--email")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
 @click.option("--no-password", is_flag=True, help="Create the user without a password (cannot sign in yet).")
-def create_user_command(username, display_name, department_code, manager_username, role_keys, email,
-                        password_stdin, no_password) -> None:
+def create_user_command(
+    username, display_name, department_code, manager_username, role_keys, email, password_stdin, no_password
+) -> None:
     """Add a user."""
     password = None if no_password else _read_password(password_stdin)
     try:
@@ -65,7 +69,9 @@ def create_user_command(username, display_name, department_code, manager_usernam
 
 @users_cli.command("set-password")
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
 def set_password_command(username: str, password_stdin: bool) -> None:
     """Set a user's password."""
     user = _user_or_fail(username)

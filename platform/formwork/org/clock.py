@@ -1,4 +1,5 @@
 """The current time for sign-in and token checks, in one place so tests can move it."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -2,6 +2,7 @@
 
 Every function returns only active people: a route never waits on someone who has left.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -57,7 +58,8 @@ _ROLE_HOLDERS = _holders(Role.key == bindparam("role_key"))
 
 # Role holders already read for the work in hand (see ``role_holders_known``): role key -> rows.
 _KNOWN_HOLDERS: ContextVar[dict[str, list[tuple[User, int | None]]] | None] = ContextVar(
-    "formwork_known_role_holders", default=None)
+    "formwork_known_role_holders", default=None
+)
 
 
 def role_holders_statement(*columns: Any) -> Any:
@@ -67,7 +69,9 @@ def role_holders_statement(*columns: Any) -> Any:
 
 
 @contextmanager
-def role_holders_known(rows: Iterable[tuple[User, int | None, str]], role_keys: Iterable[str]) -> Iterator[None]:
+def role_holders_known(
+    rows: Iterable[tuple[User, int | None, str]], role_keys: Iterable[str]
+) -> Iterator[None]:
     """Within the block, ``users_with_role`` answers for ``role_keys`` from ``rows`` (read with
     ``role_holders_statement``) instead of asking the database again: a step's approvers and
     copies are then found with one query for all their roles."""

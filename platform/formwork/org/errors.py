@@ -4,6 +4,7 @@ No response ever carries a stack trace. Unexpected exceptions reach the 500 hand
 through Flask's ``handle_exception`` (which logs them); in testing they propagate so
 the failing test shows the real error.
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -39,10 +40,16 @@ def _page_text(code: int) -> tuple[str, str]:
         403: (_("Not allowed"), _("You do not have permission to open this page.")),
         404: (_("Page not found"), _("The page you asked for does not exist or has moved.")),
         405: (_("Not allowed"), _("This page cannot be used that way.")),
-        413: (_("Too large"), _("What you sent is larger than the server accepts. Send a smaller file or fewer attachments.")),
+        413: (
+            _("Too large"),
+            _("What you sent is larger than the server accepts. Send a smaller file or fewer attachments."),
+        ),
         422: (_("Cannot process"), _("The information sent could not be processed.")),
         429: (_("Too many requests"), _("Too many attempts. Wait a little and try again.")),
-        500: (_("Something went wrong"), _("An unexpected error occurred. It has been logged; please try again later.")),
+        500: (
+            _("Something went wrong"),
+            _("An unexpected error occurred. It has been logged; please try again later."),
+        ),
     }
     return texts.get(code, (_("Error"), _("The request could not be completed.")))
 

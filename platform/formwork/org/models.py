@@ -1,4 +1,5 @@
 """Departments (a tree), users, roles and role assignments, API tokens, login throttling."""
+
 from __future__ import annotations
 
 import hashlib
@@ -82,7 +83,9 @@ class User(UserMixin, db.Model):
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     # post_update: two people can become each other's manager in one change (a swap) without a flush cycle.
-    manager: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[manager_id], post_update=True)
+    manager: Mapped["User | None"] = relationship(
+        remote_side=[id], foreign_keys=[manager_id], post_update=True
+    )
     role_assignments: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="RoleAssignment.user_id"
     )

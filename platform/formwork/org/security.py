@@ -5,6 +5,7 @@ and applied here instead, so that requests authenticated with a valid bearer tok
 exempt: browsers never attach an ``Authorization`` header cross-site on their own, so such
 requests cannot be forged by another page.
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, request
@@ -47,7 +48,9 @@ def _limit_body_size() -> None:
     length = request.content_length
     if limit and length is not None and length > limit:
         raise RequestEntityTooLarge(
-            description=_("The request body is %(size)s bytes; the limit is %(limit)s bytes.", size=length, limit=limit)
+            description=_(
+                "The request body is %(size)s bytes; the limit is %(limit)s bytes.", size=length, limit=limit
+            )
         )
 
 

@@ -23,6 +23,7 @@ client usually holds whole). A user name that itself begins with ``ip:`` is stor
 The address is ``request.remote_addr``: behind reverse proxies set ``FORMWORK_PROXY_COUNT``
 so that it is the client's address (the app then trusts that many ``X-Forwarded-For`` hops).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -77,9 +78,12 @@ class Lock:
 
 def _settings() -> tuple[int, int, int, timedelta]:
     config = current_app.config
-    return (int(config["FORMWORK_LOGIN_MAX_FAILURES"]), int(config.get("FORMWORK_LOGIN_MAX_FAILURES_PER_IP", 20)),
-            int(config["FORMWORK_LOGIN_LOCK_SECONDS"]),
-            timedelta(seconds=int(config.get("FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS", 3600))))
+    return (
+        int(config["FORMWORK_LOGIN_MAX_FAILURES"]),
+        int(config.get("FORMWORK_LOGIN_MAX_FAILURES_PER_IP", 20)),
+        int(config["FORMWORK_LOGIN_LOCK_SECONDS"]),
+        timedelta(seconds=int(config.get("FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS", 3600))),
+    )
 
 
 def _row(key: str) -> LoginThrottle | None:
@@ -110,8 +114,15 @@ def seconds_locked(username: str, address: str | None = None) -> int:
     return lock_for(username, address).seconds
 
 
-def _count(key: str, now: datetime, max_failures: int, lock_seconds: int, window: timedelta, *,
-           fresh_after_lock: bool) -> int:
+def _count(
+    key: str,
+    now: datetime,
+    max_failures: int,
+    lock_seconds: int,
+    window: timedelta,
+    *,
+    fresh_after_lock: bool,
+) -> int:
     """Count one failure against ``key``; seconds it is now locked (0 if not). Does not commit."""
     row = _row(key)
     if row is None:
@@ -128,7 +139,9 @@ def _count(key: str, now: datetime, max_failures: int, lock_seconds: int, window
     if row.failures >= max_failures:
         row.locked_until = now + timedelta(seconds=lock_seconds)
     locked_until = clock.as_utc(row.locked_until)
-    return max(0, math.ceil((locked_until - now).total_seconds())) if locked_until and locked_until > now else 0
+    return (
+        max(0, math.ceil((locked_until - now).total_seconds())) if locked_until and locked_until > now else 0
+    )
 
 
 def record_failure(username: str, address: str | None = None) -> int:
@@ -146,8 +159,9 @@ def record_failure_lock(username: str, address: str | None = None, *, name_locke
     now = clock.now()
     for attempt in (1, 2):
         try:
-            lock = _count_both(username, address, now, name_locked, max_failures, max_per_address, lock_seconds,
-                               window)
+            lock = _count_both(
+                username, address, now, name_locked, max_failures, max_per_address, lock_seconds, window
+            )
             db.session.commit()
             break
         except IntegrityError:  # a row was inserted by another worker meanwhile: it exists now
@@ -158,11 +172,21 @@ def record_failure_lock(username: str, address: str | None = None, *, name_locke
     return lock
 
 
-def _count_both(username: str, address: str | None, now: datetime, name_locked: bool, max_failures: int,
-                max_per_address: int, lock_seconds: int, window: timedelta) -> Lock:
+def _count_both(
+    username: str,
+    address: str | None,
+    now: datetime,
+    name_locked: bool,
+    max_failures: int,
+    max_per_address: int,
+    lock_seconds: int,
+    window: timedelta,
+) -> Lock:
     by_name = 0
     if not name_locked:
-        by_name = _count(throttle_key(username), now, max_failures, lock_seconds, window, fresh_after_lock=True)
+        by_name = _count(
+            throttle_key(username), now, max_failures, lock_seconds, window, fresh_after_lock=True
+        )
     key = address_key(address)
     by_address = 0
     if key is not None:
@@ -180,10 +204,12 @@ def _forget_old(now: datetime, window: timedelta) -> None:
     """
     try:
         db.session.execute(
-            delete(LoginThrottle).where(
+            delete(LoginThrottle)
+            .where(
                 LoginThrottle.last_failure_at < now - window,
                 or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
-            ).execution_options(synchronize_session=False)
+            )
+            .execution_options(synchronize_session=False)
         )
         db.session.commit()
     except DBAPIError:

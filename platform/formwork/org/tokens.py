@@ -3,13 +3,14 @@
 A token is ``fw_`` followed by 43 URL-safe random characters. The database keeps its
 SHA-256 digest, so a copy of the database does not give anyone a working token.
 """
+
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
 
-from sqlalchemy.orm import joinedload
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from . import clock
@@ -28,7 +29,9 @@ def create_token(user: User, name: str, days: int | None = None) -> str:
         raise ValueError("days must be positive")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = clock.now() + timedelta(days=days) if days else None
-    db.session.add(ApiToken(user=user, name=name or "token", token_hash=hash_token(plaintext), expires_at=expires_at))
+    db.session.add(
+        ApiToken(user=user, name=name or "token", token_hash=hash_token(plaintext), expires_at=expires_at)
+    )
     db.session.commit()
     return plaintext
 

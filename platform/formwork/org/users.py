@@ -1,4 +1,5 @@
 """Changes to people: creating users, passwords, roles and leaving the company."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -50,7 +51,9 @@ def create_user(
         raise OrgError("the user name is empty")
     if user_by_username(username) is not None:
         raise OrgError(f"user {username!r} already exists")
-    user = User(username=username, display_name=display_name or username, email=email, locale=locale, active=True)
+    user = User(
+        username=username, display_name=display_name or username, email=email, locale=locale, active=True
+    )
     if department_code:
         department = department_by_code(department_code)
         if department is None:

@@ -5,6 +5,7 @@ A plugin is a folder under ``plugins/`` (or a configured plugin directory) with 
 same function through the ``formwork.plugins`` entry-point group. A plugin that
 fails to load is reported and skipped; ``FORMWORK_SAFE_MODE=1`` loads none.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -98,7 +99,9 @@ class PluginRegistry:
         """A plugin that was skipped: kept for ``formwork plugins list`` and the administrators' notice."""
         self.failed.append((name, detail))
         self.plugins.append(PluginInfo(name, source, loaded=False, error=detail))
-        log.error("plugin %s (%s) failed to load and was skipped: %s", name, source or "unknown source", detail)
+        log.error(
+            "plugin %s (%s) failed to load and was skipped: %s", name, source or "unknown source", detail
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -120,8 +123,9 @@ def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | N
             sys.modules[module_name] = module
             spec.loader.exec_module(module)
             load = getattr(module, "load", None)
-            found.append((name, load, None if callable(load) else "has no load(registry) function",
-                          f"folder {folder}"))
+            found.append(
+                (name, load, None if callable(load) else "has no load(registry) function", f"folder {folder}")
+            )
         except Exception as exc:
             sys.modules.pop(module_name, None)
             found.append((name, None, _one_line(exc), f"folder {folder}"))
@@ -137,8 +141,8 @@ def _entry_point_source(ep: Any) -> str:
 def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
     from ..expressions.functions import register_builtins as register_builtin_functions
     from ..forms.field_types import register_builtins as register_builtin_field_types
-    from ..routes.facts import register_builtins as register_builtin_facts
     from ..notifications.channels import register_builtins as register_builtin_channels
+    from ..routes.facts import register_builtins as register_builtin_facts
 
     registry = PluginRegistry(safe_mode=safe_mode, plugin_dirs=[Path(d) for d in plugin_dirs])
     register_builtin_functions(registry)
@@ -158,8 +162,9 @@ def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
         except Exception as exc:
             candidates.append((ep.name, None, _one_line(exc), source))
             continue
-        candidates.append((ep.name, loaded, None if callable(loaded) else "the entry point is not a function",
-                           source))
+        candidates.append(
+            (ep.name, loaded, None if callable(loaded) else "the entry point is not a function", source)
+        )
     for name, load, problem, source in candidates:
         if problem or load is None:
             registry.record_failure(name, source, problem or "could not be imported")

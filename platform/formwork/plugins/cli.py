@@ -1,4 +1,5 @@
 """``formwork plugins list``: what loaded, from where, what each adds, what failed and why."""
+
 from __future__ import annotations
 
 import click

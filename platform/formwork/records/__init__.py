@@ -1,4 +1,5 @@
 """Records: the data people enter through generated forms."""
+
 from __future__ import annotations
 
 from flask import Flask

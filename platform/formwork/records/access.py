@@ -5,6 +5,7 @@ here, so a later data-scope definition changes visibility everywhere at once.
 Today: people see their own records and the records they have (or had) an approval
 task on — as assignee or as the person the route meant; administrators see all.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,4 +53,6 @@ def can_see(user: Any, record: Record) -> bool:
         return True
     from ..workflow.models import Task
 
-    return db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None
+    return (
+        db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None
+    )

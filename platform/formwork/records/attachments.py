@@ -8,6 +8,7 @@ content must really be of that type (a ``.pdf`` that is not a PDF is refused).
 Files are streamed to disk in chunks, so an oversized upload is refused after
 reading at most ``max_size`` + one chunk, whatever its size.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -115,7 +116,9 @@ def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tup
     """The attachment field a file is for, in ``definition`` (the record's or the shown version) or the current one."""
     if definition is not None:
         if definition.kind != "form" or definition.key != form_key:
-            raise UploadRefused(f'version {definition.version} is not a version of form "{str(form_key)[:100]}"', 400)
+            raise UploadRefused(
+                f'version {definition.version} is not a version of form "{str(form_key)[:100]}"', 400
+            )
         version = definition
     else:
         version = store.current("form", form_key) if isinstance(form_key, str) else None
@@ -154,8 +157,9 @@ def _human(size: int) -> str:
     return f"{size} bytes"
 
 
-def store_upload(file_storage: Any, user: Any, form_key: str, field_path: str, *, definition: Any = None
-                 ) -> Attachment:
+def store_upload(
+    file_storage: Any, user: Any, form_key: str, field_path: str, *, definition: Any = None
+) -> Attachment:
     """Check and store one uploaded file (a werkzeug ``FileStorage``) for a form's attachment field.
 
     The field's limits are those of ``definition`` — the version of the record the file
@@ -164,11 +168,19 @@ def store_upload(file_storage: Any, user: Any, form_key: str, field_path: str, *
     413 too large, 415 refused type or content not matching the extension).
     """
     path, field = _field_limits(form_key, field_path, definition)
-    return store_file(file_storage, user, form_key=form_key, field_path=path,
-                      accept=field.settings["accept"], max_size=field.settings["max_size"])
+    return store_file(
+        file_storage,
+        user,
+        form_key=form_key,
+        field_path=path,
+        accept=field.settings["accept"],
+        max_size=field.settings["max_size"],
+    )
 
 
-def store_file(file_storage: Any, user: Any, *, form_key: str, field_path: str, accept: Any, max_size: int) -> Attachment:
+def store_file(
+    file_storage: Any, user: Any, *, form_key: str, field_path: str, accept: Any, max_size: int
+) -> Attachment:
     """Check and store one file against explicit limits (a field's, or e.g. those for files sent with
     an approval decision); same checks and storage as ``store_upload``. Commits."""
     path = field_path
@@ -176,7 +188,9 @@ def store_file(file_storage: Any, user: Any, *, form_key: str, field_path: str, 
     suffix = extension(display)
     if suffix not in accept:
         shown = suffix or "without an extension"
-        raise UploadRefused(f"files of type {shown} are not accepted here; accepted: {', '.join(accept)}", 415)
+        raise UploadRefused(
+            f"files of type {shown} are not accepted here; accepted: {', '.join(accept)}", 415
+        )
 
     key = secrets.token_hex(16)
     final = storage_path(key)
@@ -191,7 +205,9 @@ def store_file(file_storage: Any, user: Any, *, form_key: str, field_path: str, 
             raise UploadRefused("the file is empty", 400)
         content_type, looks_right = SNIFFERS.get(suffix, ("application/octet-stream", lambda head: True))
         if not looks_right(head):
-            raise UploadRefused(f"the file's content is not {suffix[1:].upper()}, although its name ends in {suffix}", 415)
+            raise UploadRefused(
+                f"the file's content is not {suffix[1:].upper()}, although its name ends in {suffix}", 415
+            )
         os.replace(partial, final)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -220,7 +236,20 @@ def store_file(file_storage: Any, user: Any, *, form_key: str, field_path: str, 
 # --- files sent with an approval decision ------------------------------------------------------
 
 #: Default limits for files sent with a decision (``FORMWORK_DECISION_ACCEPT``, ``FORMWORK_DECISION_MAX_SIZE``).
-DECISION_ACCEPT = (".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".docx", ".xlsx", ".ofd", ".txt", ".csv", ".zip")
+DECISION_ACCEPT = (
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".docx",
+    ".xlsx",
+    ".ofd",
+    ".txt",
+    ".csv",
+    ".zip",
+)
 DECISION_MAX_SIZE = 10 * 1024 * 1024
 DECISION_PREFIX = "$decision:"
 
@@ -244,8 +273,14 @@ def decision_limits() -> tuple[tuple[str, ...], int]:
 def store_decision_file(file_storage: Any, user: Any, record: Any) -> Attachment:
     """Check and store one file for ``user``'s decision on ``record`` (the caller checked the task). Commits."""
     accept, max_size = decision_limits()
-    return store_file(file_storage, user, form_key=record.form_key, field_path=decision_field(record.id),
-                      accept=accept, max_size=max_size)
+    return store_file(
+        file_storage,
+        user,
+        form_key=record.form_key,
+        field_path=decision_field(record.id),
+        accept=accept,
+        max_size=max_size,
+    )
 
 
 def discard_unclaimed(attachment_ids: list[int]) -> int:
@@ -257,8 +292,9 @@ def discard_unclaimed(attachment_ids: list[int]) -> int:
     if not attachment_ids:
         return 0
     rows = db.session.execute(
-        select(Attachment.id, Attachment.storage_key, Attachment.size)
-        .where(Attachment.id.in_(attachment_ids), Attachment.record_id.is_(None))
+        select(Attachment.id, Attachment.storage_key, Attachment.size).where(
+            Attachment.id.in_(attachment_ids), Attachment.record_id.is_(None)
+        )
     ).all()
     return len(_delete_unclaimed(rows))
 
@@ -321,8 +357,9 @@ def unclaimed_age() -> timedelta:
     return timedelta(hours=float(current_app.config.get("FORMWORK_UNCLAIMED_UPLOAD_HOURS", 24)))
 
 
-def prune_unclaimed(older_than: timedelta | None = None, *, now: datetime | None = None,
-                    batch: int = 200) -> PruneReport:
+def prune_unclaimed(
+    older_than: timedelta | None = None, *, now: datetime | None = None, batch: int = 200
+) -> PruneReport:
     """Delete uploads that no record has claimed within ``older_than`` (default ``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
 
     An upload stays unclaimed when the submission it was made for failed or was abandoned
@@ -340,7 +377,8 @@ def prune_unclaimed(older_than: timedelta | None = None, *, now: datetime | None
         rows = db.session.execute(
             select(Attachment.id, Attachment.storage_key, Attachment.size)
             .where(Attachment.record_id.is_(None), Attachment.created_at < cutoff, Attachment.id > last_id)
-            .order_by(Attachment.id).limit(batch)
+            .order_by(Attachment.id)
+            .limit(batch)
         ).all()
         if not rows:
             db.session.rollback()
@@ -366,7 +404,8 @@ def _delete_unclaimed(rows: list[Any]) -> list[tuple[Any, bool]]:
     try:
         for row in rows:
             result = db.session.execute(
-                delete(Attachment).where(Attachment.id == row.id, Attachment.record_id.is_(None))
+                delete(Attachment)
+                .where(Attachment.id == row.id, Attachment.record_id.is_(None))
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:  # not claimed, nor removed by another copy, meanwhile

@@ -1,4 +1,5 @@
 """``formwork attachments prune``: remove uploads that no record claimed."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,8 +20,12 @@ def describe(report) -> str:
 
 
 @attachments_cli.command("prune")
-@click.option("--older-than-hours", type=click.FloatRange(min=0), default=None,
-              help="Age after which an unclaimed upload is removed (default: FORMWORK_UNCLAIMED_UPLOAD_HOURS, 24).")
+@click.option(
+    "--older-than-hours",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Age after which an unclaimed upload is removed (default: FORMWORK_UNCLAIMED_UPLOAD_HOURS, 24).",
+)
 @with_appcontext
 def prune_command(older_than_hours: float | None) -> None:
     """Delete files uploaded for a submission that failed or was abandoned (safe to run anywhere, any time)."""

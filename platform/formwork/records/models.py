@@ -1,4 +1,5 @@
 """Records, their change history, and uploaded attachments."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,8 +23,9 @@ class Record(db.Model):
         UniqueConstraint("owner_id", "client_token"),
         # PostgreSQL: JSONB containment on the data (``data @> {...}``, e.g. the duplicate-invoice
         # fact looking for one invoice number among every claim) is an index lookup, not a scan.
-        Index("ix_records_data", "data", postgresql_using="gin", postgresql_ops={"data": "jsonb_path_ops"})
-        .ddl_if(dialect="postgresql"),
+        Index(
+            "ix_records_data", "data", postgresql_using="gin", postgresql_ops={"data": "jsonb_path_ops"}
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

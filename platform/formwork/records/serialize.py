@@ -1,4 +1,5 @@
 """Records as JSON for the API and the browser: decimals stay exact text, times are ISO 8601 UTC."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,7 +41,9 @@ def record_json(record: Record, user: Any) -> dict[str, Any]:
     here, so every read path gets them. Stored data already holds decimals as strings.
     """
     # The reader is usually the owner: reuse the loaded user instead of another query.
-    owner = user if getattr(user, "id", None) == record.owner_id and hasattr(user, "username") else record.owner
+    owner = (
+        user if getattr(user, "id", None) == record.owner_id and hasattr(user, "username") else record.owner
+    )
     return {
         "id": record.id,
         "form": record.form_key,

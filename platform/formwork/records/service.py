@@ -7,6 +7,7 @@ request, two threads racing) returns the first record instead of making a
 second — the unique constraint on (owner, client_token) is the guarantee, the
 lookup before inserting only saves work.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -101,7 +102,9 @@ def _search_text(form: FormModel, data: Mapping[str, Any]) -> str | None:
         if field.is_lines:
             for row in value:
                 parts.extend(
-                    row[sub.key] for sub in field.fields if sub.type.name in ("text", "long_text") and row.get(sub.key)
+                    row[sub.key]
+                    for sub in field.fields
+                    if sub.type.name in ("text", "long_text") and row.get(sub.key)
                 )
         elif field.type.name in ("text", "long_text"):
             parts.append(value)
@@ -161,7 +164,9 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != len(ids):
-        raise ValidationFailed([{"field": "", "message": "an attached file is no longer available; upload it again"}])
+        raise ValidationFailed(
+            [{"field": "", "message": "an attached file is no longer available; upload it again"}]
+        )
 
 
 def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
@@ -169,8 +174,10 @@ def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
     now = datetime.now(timezone.utc)
     db.session.execute(
         insert(RecordEvent),
-        [{"record_id": record.id, "actor_id": user.id, "action": action, "changes": changes, "at": now}
-         for action, changes in events],
+        [
+            {"record_id": record.id, "actor_id": user.id, "action": action, "changes": changes, "at": now}
+            for action, changes in events
+        ],
     )
 
 
@@ -188,7 +195,9 @@ def _start_workflow(record: Record, user: Any, *, new: bool = False) -> None:
 
 
 def _find_by_token(user: Any, client_token: str) -> Record | None:
-    return db.session.scalar(select(Record).where(Record.owner_id == user.id, Record.client_token == client_token))
+    return db.session.scalar(
+        select(Record).where(Record.owner_id == user.id, Record.client_token == client_token)
+    )
 
 
 # --- public ------------------------------------------------------------------------------------
@@ -220,8 +229,14 @@ def create_record(
     if version is None or version.kind != "form" or version.key != form_key:
         raise FormNotFound(f'no published form "{form_key}"')
     form = store.compiled_form(version)
-    result = validate(form, raw, previous=None, mode="submit" if submit else "draft", context=context_for(user),
-                      json_input=json_input)
+    result = validate(
+        form,
+        raw,
+        previous=None,
+        mode="submit" if submit else "draft",
+        context=context_for(user),
+        json_input=json_input,
+    )
     if result.errors:
         raise ValidationFailed(result.errors)
     now = datetime.now(timezone.utc)
@@ -266,7 +281,13 @@ def create_record(
 
 
 def update_record(
-    record: Record, raw: Any, user: Any, *, submit: bool, lock_version: int | None = None, json_input: bool = False
+    record: Record,
+    raw: Any,
+    user: Any,
+    *,
+    submit: bool,
+    lock_version: int | None = None,
+    json_input: bool = False,
 ) -> Record:
     """Edit a draft or returned record (owner only), validated with the record's own version.
 

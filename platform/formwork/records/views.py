@@ -3,6 +3,7 @@
 Every lookup goes through ``records.access``; a record or file outside the
 user's scope is a 404, exactly like one that does not exist.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -74,10 +75,13 @@ def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
     tag = current_locale_tag()
     names: dict[str, dict[int, str]] = {"user": {}, "department": {}}
     if wanted["user"]:
-        names["user"] = {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(wanted["user"])))}
+        names["user"] = {
+            u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(wanted["user"])))
+        }
     if wanted["department"]:
         names["department"] = {
-            d.id: d.name(tag) for d in db.session.scalars(select(Department).where(Department.id.in_(wanted["department"])))
+            d.id: d.name(tag)
+            for d in db.session.scalars(select(Department).where(Department.id.in_(wanted["department"])))
         }
     return names
 
@@ -96,9 +100,7 @@ def detail(record_id: int):
     data = record.data or {}
     # Visibility and computed values come from the same evaluator as the form page.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
-    files = {
-        a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))
-    }
+    files = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))}
     events = db.session.scalars(
         select(RecordEvent).where(RecordEvent.record_id == record.id).order_by(RecordEvent.at, RecordEvent.id)
     ).all()

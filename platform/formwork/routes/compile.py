@@ -9,10 +9,12 @@ facts (``$budget``...) into ONE rules-engine ruleset per route version. Every
 mistake is collected and raised together as a ``DefinitionError`` whose problems
 carry JSON pointers (``/steps/2/branch/cases/0/when``).
 """
+
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
@@ -79,15 +81,20 @@ class _Compiler:
         return getattr(self.registry, "functions", None)
 
     # -- expressions ----------------------------------------------------------------------------
-    def expression(self, source: Any, pointer: str, expected: T.Type | None = None,
-                   env: TypeEnv | None = None) -> CompiledExpression | None:
+    def expression(
+        self, source: Any, pointer: str, expected: T.Type | None = None, env: TypeEnv | None = None
+    ) -> CompiledExpression | None:
         env = env or self.env
         if env is None:
             return None
         try:
             return compile_expression(source, env, self.functions, expected=expected)
         except ExpressionError as exc:
-            where = f"at position {exc.position + 1} of {source!r}" if exc.position is not None else f"in {source!r}"
+            where = (
+                f"at position {exc.position + 1} of {source!r}"
+                if exc.position is not None
+                else f"in {source!r}"
+            )
             self.problem(f"{exc.message} ({where})", pointer)
             return None
 
@@ -116,7 +123,9 @@ class _Compiler:
         kinds = [k for k in APPROVER_KINDS if k in spec]
         if len(kinds) != 1:
             named = ", ".join(kinds) if kinds else "none"
-            self.problem(f"an approver names exactly one of {', '.join(APPROVER_KINDS)} (here: {named})", pointer)
+            self.problem(
+                f"an approver names exactly one of {', '.join(APPROVER_KINDS)} (here: {named})", pointer
+            )
             return None, None
         kind = kinds[0]
         value = spec[kind]
@@ -125,10 +134,14 @@ class _Compiler:
         if "scope" in spec and kind != "role":
             self.problem('"scope" applies only to a role approver', f"{pointer}/scope")
         if department is not None and kind not in ("role", "department_head"):
-            self.problem('"department" applies only to role and department_head approvers', f"{pointer}/department")
+            self.problem(
+                '"department" applies only to role and department_head approvers', f"{pointer}/department"
+            )
             department = None
         if department is not None and scope == "submitter_department":
-            self.problem('give either "department" or scope: submitter_department, not both', f"{pointer}/department")
+            self.problem(
+                'give either "department" or scope: submitter_department, not both', f"{pointer}/department"
+            )
         org = self.org
         if department is not None and org is not None and not org.department_exists(department):
             self.problem(f'unknown department "{department}"', f"{pointer}/department")
@@ -149,29 +162,40 @@ class _Compiler:
             if org is not None:
                 if not org.role_exists(value):
                     self.problem(f'unknown role "{value}"', here)
-                elif org.role_may_be_empty(value, submitter_department=scope == "submitter_department",
-                                           department=department):
+                elif org.role_may_be_empty(
+                    value, submitter_department=scope == "submitter_department", department=department
+                ):
                     reason = f'role "{value}" may have no holder' + (
-                        " covering the submitter's department" if scope == "submitter_department" else "")
+                        " covering the submitter's department" if scope == "submitter_department" else ""
+                    )
         elif kind == "manager":
             reason = "a submitter may have no manager"
         elif kind == "department_head":
             levels = int(value)
             if org is None or org.head_may_be_missing(levels, department):
-                reason = "a department may have no head" if levels == 0 else f"there may be no head {levels} level(s) up"
+                reason = (
+                    "a department may have no head"
+                    if levels == 0
+                    else f"there may be no head {levels} level(s) up"
+                )
         elif kind == "field":
             text = value
             reason = self.approver_field(value, here)
         elif kind == "expression":
             text = value
             compiled = self.expression(value, here, env=self.approver_env)
-            if compiled is not None and not (T.is_assignable(compiled.type, T.USER)
-                                             or T.is_assignable(compiled.type, USER_LIST)):
-                self.problem(f"an approver expression must give a user or a list of users, not "
-                             f"{compiled.type.describe()} (in {value!r})", here)
+            if compiled is not None and not (
+                T.is_assignable(compiled.type, T.USER) or T.is_assignable(compiled.type, USER_LIST)
+            ):
+                self.problem(
+                    f"an approver expression must give a user or a list of users, not "
+                    f"{compiled.type.describe()} (in {value!r})",
+                    here,
+                )
             reason = "an expression may give nobody"
-        approver = ApproverSpec(kind=kind, value=text, levels=levels, scope=scope, pointer=pointer,
-                                department=department)
+        approver = ApproverSpec(
+            kind=kind, value=text, levels=levels, scope=scope, pointer=pointer, department=department
+        )
         return approver, reason
 
     def approver_field(self, path: str, pointer: str) -> str | None:
@@ -182,11 +206,16 @@ class _Compiler:
             self.problem(f'field "{path}" does not exist in form {self.form.key}', pointer)
             return None
         if model.parent is not None:
-            self.problem(f'field "{path}" is inside line items; an approver field must be a single value', pointer)
+            self.problem(
+                f'field "{path}" is inside line items; an approver field must be a single value', pointer
+            )
             return None
         if model.value_type not in (T.USER, T.DEPARTMENT):
-            self.problem(f'field "{path}" is {model.value_type.describe()}; an approver field must be a user or '
-                         "department field", pointer)
+            self.problem(
+                f'field "{path}" is {model.value_type.describe()}; an approver field must be a user or '
+                "department field",
+                pointer,
+            )
             return None
         spec = model.spec
         if not model.required or spec.get("visible_when") or spec.get("required_when"):
@@ -196,8 +225,11 @@ class _Compiler:
     # -- nodes ----------------------------------------------------------------------------------
     def node_key(self, key: str, pointer: str) -> None:
         if key in self.keys:
-            self.problem(f'the key "{key}" is already used at {self.keys[key]}; step, branch and parallel keys '
-                         "must be unique in a route", pointer)
+            self.problem(
+                f'the key "{key}" is already used at {self.keys[key]}; step, branch and parallel keys '
+                "must be unique in a route",
+                pointer,
+            )
         else:
             self.keys[key] = pointer
 
@@ -249,13 +281,17 @@ class _Compiler:
         if k is not None and mode != "k_of_n":
             self.problem("k applies only to mode k_of_n", f"{pointer}/k")
         if mode == "percent" and percent is None:
-            self.problem("mode percent needs percent: the share of approvers that must approve", f"{pointer}/mode")
+            self.problem(
+                "mode percent needs percent: the share of approvers that must approve", f"{pointer}/mode"
+            )
         if percent is not None and mode != "percent":
             self.problem("percent applies only to mode percent", f"{pointer}/percent")
         on_reject = spec.get("on_reject", "reject")
         return_to = spec.get("return_to")
         if on_reject == "return_to_step" and return_to is None:
-            self.problem("on_reject return_to_step needs return_to: the key of an earlier step", f"{pointer}/on_reject")
+            self.problem(
+                "on_reject return_to_step needs return_to: the key of an earlier step", f"{pointer}/on_reject"
+            )
         if return_to is not None:
             if on_reject != "return_to_step":
                 self.problem("return_to applies only with on_reject: return_to_step", f"{pointer}/return_to")
@@ -268,38 +304,60 @@ class _Compiler:
         no_approver = spec.get("no_approver")
         self.check_no_approver(key, pointer, empty, no_approver, bool(fallback))
         step = Step(
-            key=key, name=spec["name"], approvers=approvers, mode=mode, k=k, percent=percent, on_reject=on_reject,
-            return_to=return_to, when=when, deadline=deadline, cc=cc, self_approval=spec.get("self_approval"),
-            no_approver=no_approver, fallback=fallback, pointer=pointer,
+            key=key,
+            name=spec["name"],
+            approvers=approvers,
+            mode=mode,
+            k=k,
+            percent=percent,
+            on_reject=on_reject,
+            return_to=return_to,
+            when=when,
+            deadline=deadline,
+            cc=cc,
+            self_approval=spec.get("self_approval"),
+            no_approver=no_approver,
+            fallback=fallback,
+            pointer=pointer,
         )
         self.steps.setdefault(key, step)
         return step
 
-    def check_no_approver(self, key: str, pointer: str, empty: list[str], step_rule: str | None,
-                          step_fallback: bool) -> None:
+    def check_no_approver(
+        self, key: str, pointer: str, empty: list[str], step_rule: str | None, step_fallback: bool
+    ) -> None:
         route_rule = self.content.get("no_approver")
         rule = step_rule or route_rule
         if empty and rule is None:
             self.problem(
                 f'step "{key}" can find no approver ({"; ".join(empty)}), and the route does not say what happens '
-                "then: set no_approver (skip, fallback or refuse) on the step or the route", f"{pointer}/approvers")
+                "then: set no_approver (skip, fallback or refuse) on the step or the route",
+                f"{pointer}/approvers",
+            )
         if rule == "fallback" and not step_fallback and not self.content.get("fallback"):
             where = f"{pointer}/no_approver" if step_rule else "/no_approver"
             self.problem("no_approver: fallback needs a fallback list (on the step or the route)", where)
 
     def deadline(self, spec: dict, pointer: str) -> Deadline | None:
         hours = self.positive(spec.get("hours"), f"{pointer}/hours", "a deadline")
-        remind = self.positive(spec["remind_every_hours"], f"{pointer}/remind_every_hours", "a reminder interval") \
-            if "remind_every_hours" in spec else None
+        remind = (
+            self.positive(spec["remind_every_hours"], f"{pointer}/remind_every_hours", "a reminder interval")
+            if "remind_every_hours" in spec
+            else None
+        )
         on_timeout = spec.get("on_timeout", "remind")
         escalate_to, _ = self.approvers(spec.get("escalate_to"), f"{pointer}/escalate_to")
         if on_timeout == "escalate" and not escalate_to:
-            self.problem("on_timeout: escalate needs escalate_to: who takes the task over", f"{pointer}/on_timeout")
+            self.problem(
+                "on_timeout: escalate needs escalate_to: who takes the task over", f"{pointer}/on_timeout"
+            )
         if escalate_to and on_timeout != "escalate":
             self.problem("escalate_to applies only with on_timeout: escalate", f"{pointer}/escalate_to")
         if hours is None:
             return None
-        return Deadline(hours=hours, remind_every_hours=remind, on_timeout=on_timeout, escalate_to=escalate_to)
+        return Deadline(
+            hours=hours, remind_every_hours=remind, on_timeout=on_timeout, escalate_to=escalate_to
+        )
 
     def positive(self, value: Any, pointer: str, what: str) -> float | None:
         try:
@@ -308,8 +366,10 @@ class _Compiler:
             self.problem(f"{what} must be a number of hours", pointer)
             return None
         if not number.is_finite() or number <= 0:
-            self.problem(f"{what} must be more than 0 hours (got {value}); a time already past can never be met",
-                         pointer)
+            self.problem(
+                f"{what} must be more than 0 hours (got {value}); a time already past can never be met",
+                pointer,
+            )
             return None
         if number > 24 * 366 * 5:
             self.problem(f"{what} must be at most five years", pointer)
@@ -327,8 +387,11 @@ class _Compiler:
                 self.problem(f'step "{key}" cannot return to itself: the request would loop forever', pointer)
                 continue
             if not _earlier(self.positions[target].chain, self.positions[key].chain):
-                self.problem(f'return_to "{target}" is not an earlier step on the way to "{key}"; a return may only '
-                             "go back, never forward or sideways, so that every request can finish", pointer)
+                self.problem(
+                    f'return_to "{target}" is not an earlier step on the way to "{key}"; a return may only '
+                    "go back, never forward or sideways, so that every request can finish",
+                    pointer,
+                )
 
 
 def _earlier(target: tuple[tuple[str, int], ...], step: tuple[tuple[str, int], ...]) -> bool:
@@ -365,7 +428,10 @@ def _resolve_form(key: str) -> tuple[Any, str | None]:
 
     version = store.current("form", key)
     if version is None:
-        return None, f'unknown form "{key}": no form with this key is published (or published with this route)'
+        return (
+            None,
+            f'unknown form "{key}": no form with this key is published (or published with this route)',
+        )
     return store.compiled_form(version), None
 
 
@@ -397,8 +463,16 @@ def _other_route_for_form(key: str, form_key: str) -> str | None:
     return None
 
 
-def compile_route(content: dict, registry: Any = None, *, version: int = 0, definition_id: int | None = None,
-                  form: Any = None, org: Any = _DEFAULT, digest: str = "") -> RouteModel:
+def compile_route(
+    content: dict,
+    registry: Any = None,
+    *,
+    version: int = 0,
+    definition_id: int | None = None,
+    form: Any = None,
+    org: Any = _DEFAULT,
+    digest: str = "",
+) -> RouteModel:
     """Compile a route definition (already valid against its JSON Schema); raise ``DefinitionError``.
 
     ``form`` is the compiled form (default: from the definitions being published, else the
@@ -423,8 +497,9 @@ def compile_route(content: dict, registry: Any = None, *, version: int = 0, defi
     if org is not None:
         other = _other_route_for_form(key, form_key)
         if other is not None:
-            problems.append(Problem(f'form "{form_key}" already follows route "{other}"; a form has one route',
-                                    "/form"))
+            problems.append(
+                Problem(f'form "{form_key}" already follows route "{other}"; a form has one route', "/form")
+            )
     compiler = _Compiler(content, registry, form, org, problems)
     fact_types = fact_registry.fact_types(registry)
     if form is not None:
@@ -446,8 +521,10 @@ def compile_route(content: dict, registry: Any = None, *, version: int = 0, defi
     seen_alerts: dict[str, int] = {}
     for index, spec in enumerate(content.get("alerts") or ()):
         if spec["key"] in seen_alerts:
-            compiler.problem(f'alert key "{spec["key"]}" is already used by alert {seen_alerts[spec["key"]]}',
-                             f"/alerts/{index}/key")
+            compiler.problem(
+                f'alert key "{spec["key"]}" is already used by alert {seen_alerts[spec["key"]]}',
+                f"/alerts/{index}/key",
+            )
         seen_alerts.setdefault(spec["key"], index)
 
     used_facts = _used_facts(compiler, fact_types)
@@ -456,13 +533,25 @@ def compile_route(content: dict, registry: Any = None, *, version: int = 0, defi
     if compiler.problems:
         raise DefinitionError(compiler.problems)
     return RouteModel(
-        key=key, form_key=form_key, title=content["title"], nodes=nodes, steps=compiler.steps, ruleset=ruleset,
-        conditions={name: source for name, (source, _) in compiler.rules.items()}, alerts=tuple(alerts),
-        self_approval=self_approval, no_approver=content.get("no_approver", "refuse"), fallback=route_fallback,
+        key=key,
+        form_key=form_key,
+        title=content["title"],
+        nodes=nodes,
+        steps=compiler.steps,
+        ruleset=ruleset,
+        conditions={name: source for name, (source, _) in compiler.rules.items()},
+        alerts=tuple(alerts),
+        self_approval=self_approval,
+        no_approver=content.get("no_approver", "refuse"),
+        fallback=route_fallback,
         withdraw=content.get("withdraw", "until_first_decision"),
-        facts=frozenset(used_facts), step_facts=_step_facts(compiler, used_facts), fact_settings=settings,
-        version=version, definition_id=definition_id,
-        type_env=compiler.env, compiled_conditions=dict(compiler.compiled),
+        facts=frozenset(used_facts),
+        step_facts=_step_facts(compiler, used_facts),
+        fact_settings=settings,
+        version=version,
+        definition_id=definition_id,
+        type_env=compiler.env,
+        compiled_conditions=dict(compiler.compiled),
     )
 
 
@@ -506,8 +595,11 @@ def _fact_settings(compiler: _Compiler, used: Mapping[str, str], registry: Any) 
     for name, pointer in used.items():
         provider = table[name]
         if name not in declared and provider.needs_settings:
-            compiler.problem(f"this condition reads ${name}, so the route must say how to find it: add "
-                             f"facts: {{{name}: {{...}}}} (see docs/routes.md)", pointer)
+            compiler.problem(
+                f"this condition reads ${name}, so the route must say how to find it: add "
+                f"facts: {{{name}: {{...}}}} (see docs/routes.md)",
+                pointer,
+            )
             continue
         merged = result.setdefault(name, dict(provider.defaults))
         if provider.check is not None and compiler.form is not None:
@@ -529,8 +621,10 @@ def _ruleset(compiler: _Compiler, name: str) -> Any:
             try:
                 compile_ruleset(name, {rule_name: expression}, compiler.env, compiler.functions)
             except (RulesEngineError, ExpressionError) as single:
-                compiler.problem(f"the rules engine cannot evaluate this condition: {single.message}",
-                                 compiler.rules[rule_name][1])
+                compiler.problem(
+                    f"the rules engine cannot evaluate this condition: {single.message}",
+                    compiler.rules[rule_name][1],
+                )
                 return None
         compiler.problem(f"the route's conditions cannot go to the rules engine: {exc.message}", "/steps")
         return None
@@ -565,9 +659,13 @@ def check_form_against_routes(form: Any, registry: Any) -> list[Problem]:
             compile_route(content, registry, form=form, org=None)
         except DefinitionError as exc:
             for problem in exc.problems[:10]:
-                problems.append(Problem(
-                    f'route "{version.key}" (version {version.version}) would no longer work with this form: '
-                    f"{problem.pointer}: {problem.message}; change the route in the same publish", "/fields"))
+                problems.append(
+                    Problem(
+                        f'route "{version.key}" (version {version.version}) would no longer work with this form: '
+                        f"{problem.pointer}: {problem.message}; change the route in the same publish",
+                        "/fields",
+                    )
+                )
     return problems
 
 
@@ -578,4 +676,3 @@ def check_route(content: dict, registry: Any) -> list[Problem]:
     except DefinitionError as exc:
         return list(exc.problems)
     return []
-

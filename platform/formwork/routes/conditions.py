@@ -5,6 +5,7 @@ fields recomputed), the facts the route reads are computed, and one call to the
 rules engine answers which rules hold. ``holding_python`` answers the same question
 with the Python evaluator; the two must agree (tests/routes/test_parity.py).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,8 +28,9 @@ def record_values(record: Any, context: Mapping[str, Any]) -> tuple[Any, dict[st
     return form, dict(state.values)
 
 
-def evaluation_input(route: RouteModel, record: Any, *, context: Mapping[str, Any], alerts: bool = True
-                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+def evaluation_input(
+    route: RouteModel, record: Any, *, context: Mapping[str, Any], alerts: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(values, context)`` the conditions read: the record's typed data, and ``context`` plus the facts.
 
     Without ``alerts``, facts that only alert conditions read are not computed (they are null):
@@ -40,8 +42,19 @@ def evaluation_input(route: RouteModel, record: Any, *, context: Mapping[str, An
     form, values = record_values(record, context)
     today = context.get("today") if isinstance(context.get("today"), date) else date.today()
     wanted = route.facts if alerts else route.step_facts
-    facts = compute_facts(wanted, current_registry(), record=record, form=form, values=values,
-                          settings=route.fact_settings, today=today) if wanted else {}
+    facts = (
+        compute_facts(
+            wanted,
+            current_registry(),
+            record=record,
+            form=form,
+            values=values,
+            settings=route.fact_settings,
+            today=today,
+        )
+        if wanted
+        else {}
+    )
     for name in route.facts - wanted:
         facts[name] = None
     return values, {**context, **facts}
@@ -67,5 +80,8 @@ def holding(route: RouteModel, record: Any, *, context: Mapping[str, Any], alert
 
 def holding_python(route: RouteModel, values: Mapping[str, Any], context: Mapping[str, Any]) -> set[str]:
     """The same answer as ``holding`` from the Python evaluator, for prepared values and context."""
-    return {name for name, expression in route.compiled_conditions.items()
-            if expression.test(values, None, context)}  # type: ignore[attr-defined]
+    return {
+        name
+        for name, expression in route.compiled_conditions.items()
+        if expression.test(values, None, context)
+    }  # type: ignore[attr-defined]

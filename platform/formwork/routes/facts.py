@@ -7,6 +7,7 @@ live in the plugin registry (``registry.add_fact_provider``), so a plugin can ad
 settings a route gives it (``facts: {budget: {category: ..., amount: ...}}``) against
 the form, and computes its value for one record.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,8 +50,16 @@ def providers(registry: Any) -> Mapping[str, FactProvider]:
     return getattr(registry, "facts", None) or {}
 
 
-def compute_facts(names: frozenset[str] | set[str], registry: Any, *, record: Any, form: Any,
-                  values: Mapping[str, Any], settings: Mapping[str, Mapping[str, str]], today: date) -> dict[str, Any]:
+def compute_facts(
+    names: frozenset[str] | set[str],
+    registry: Any,
+    *,
+    record: Any,
+    form: Any,
+    values: Mapping[str, Any],
+    settings: Mapping[str, Mapping[str, str]],
+    today: date,
+) -> dict[str, Any]:
     """``{name: value}`` for each fact the route reads."""
     table = providers(registry)
     result: dict[str, Any] = {}
@@ -92,7 +101,9 @@ def _check_budget(settings: Mapping[str, str], form: Any) -> list[tuple[str, str
         if kind is None:
             problems.append((f'field "{value}" does not exist in form {getattr(form, "key", "?")}', name))
         elif kind not in kinds:
-            problems.append((f'field "{value}" is {kind}; the budget {name} must be a {" or ".join(kinds)} field', name))
+            problems.append(
+                (f'field "{value}" is {kind}; the budget {name} must be a {" or ".join(kinds)} field', name)
+            )
     return problems
 
 
@@ -110,16 +121,22 @@ def _budget(request: FactRequest) -> dict[str, Any] | None:
     day = request.values.get(settings["date"]) if settings.get("date") else None
     period = period_of(day if isinstance(day, date) else request.today)
     form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", "")
-    consumer = Consumer(form_key, settings["amount"], settings["category"], settings.get("date"),
-                        settings.get("department"))
+    consumer = Consumer(
+        form_key, settings["amount"], settings["category"], settings.get("date"), settings.get("department")
+    )
     from ..budgets.service import consumers
 
     # Every form that uses budget counts; this form counts with this route's mapping even before it is current.
     others = [c for c in consumers() if c.form_key != form_key]
     # Locked: a concurrent submission against the same line waits, then counts this one as used.
-    status = budget_status(int(department), str(category), period,
-                           exclude_record_id=getattr(request.record, "id", None), only=[consumer, *others],
-                           lock=True)
+    status = budget_status(
+        int(department),
+        str(category),
+        period,
+        exclude_record_id=getattr(request.record, "id", None),
+        only=[consumer, *others],
+        lock=True,
+    )
     return status.as_fact()
 
 
@@ -221,13 +238,21 @@ def _duplicate_invoices(request: FactRequest) -> int:
 
 
 BUDGET = FactProvider(
-    "budget", BUDGET_TYPE, _budget, _check_budget, needs_settings=True,
+    "budget",
+    BUDGET_TYPE,
+    _budget,
+    _check_budget,
+    needs_settings=True,
     description="The budget of the record's department, category and quarter: amount, used and remaining (money).",
 )
 DUPLICATE_INVOICES = FactProvider(
-    "duplicate_invoices", T.INTEGER, _duplicate_invoices, _check_invoices, defaults={"field": "lines.invoice_no"},
+    "duplicate_invoices",
+    T.INTEGER,
+    _duplicate_invoices,
+    _check_invoices,
+    defaults={"field": "lines.invoice_no"},
     description="How many of this record's invoice numbers appear on other records of the form (not drafts, "
-                "not withdrawn).",
+    "not withdrawn).",
 )
 
 

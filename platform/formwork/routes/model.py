@@ -6,6 +6,7 @@ whose condition holds runs, else ``otherwise``). Conditions are named rules in o
 durable-rules ruleset per route version (``RouteModel.ruleset``): the runtime
 evaluates the record once per transition and gets the set of rule names that hold.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

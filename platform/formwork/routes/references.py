@@ -5,6 +5,7 @@ can never name a role or user that does not exist, and a step that can resolve t
 nobody is caught before it is published. ``DatabaseOrg`` answers from the
 database; ``None`` (no application) skips the organisation checks.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -47,7 +48,9 @@ class DatabaseOrg:
 
     @staticmethod
     def _department(code: str) -> Department | None:
-        return db.session.scalar(select(Department).where(Department.code == code, Department.active.is_(True)))
+        return db.session.scalar(
+            select(Department).where(Department.code == code, Department.active.is_(True))
+        )
 
     def role_may_be_empty(self, key: str, *, submitter_department: bool, department: str | None) -> bool:
         scopes = list(

@@ -5,6 +5,7 @@ published (the newest form version stored before it), so what its conditions mea
 never changes afterwards — even when the form is published again later. The
 compiled route's ruleset is registered with the rules engine here, once per process.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +17,6 @@ from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from .compile import compile_route, content_digest
 from .model import RouteModel
-
 
 # The form each route version follows, by (version id, checksum): a version never changes, so
 # this is read from its content once per process, not on every submission. Bounded; cleared when full.
@@ -56,8 +56,11 @@ def form_for_route(definition: DefinitionVersion) -> DefinitionVersion | None:
     form_key = definition.content.get("form") if isinstance(definition.content, dict) else None
     return db.session.scalar(
         select(DefinitionVersion)
-        .where(DefinitionVersion.kind == "form", DefinitionVersion.key == form_key,
-               DefinitionVersion.id < definition.id)
+        .where(
+            DefinitionVersion.kind == "form",
+            DefinitionVersion.key == form_key,
+            DefinitionVersion.id < definition.id,
+        )
         .order_by(DefinitionVersion.id.desc())
         .limit(1)
     )
@@ -80,8 +83,13 @@ def compiled_route(definition: DefinitionVersion) -> RouteModel:
             raise LookupError(f"route {definition.key} v{definition.version}: its form is not published")
         form = store.compiled_form(form_version)
         model = compile_route(
-            definition.content, current_registry(), version=definition.version, definition_id=definition.id,
-            form=form, org=None, digest=content_digest(definition.checksum, form_version.checksum),
+            definition.content,
+            current_registry(),
+            version=definition.version,
+            definition_id=definition.id,
+            form=form,
+            org=None,
+            digest=content_digest(definition.checksum, form_version.checksum),
         )
         register(model)
         return model

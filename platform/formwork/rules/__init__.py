@@ -4,6 +4,7 @@
 layout (projection and exact encoding); ``engine`` is the only importer of
 ``durable`` and evaluates every matching rule safely. See ``docs/rules-engine.md``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -15,6 +15,7 @@ is present. Null is never an absent property (so no rule needs ``$nex``, which
 hangs the engine): value properties carry a ``<key>_null`` flag, true/false
 properties encode null as ``-1``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -123,15 +124,21 @@ class CompiledRuleset:
     def signature(self) -> str:
         """Everything that decides the ruleset's behaviour, as text (equal text ⇒ same ruleset)."""
         return json.dumps(
-            {"rules": list(self.conditions), "definition": self.definition(),
-             "slots": [slot.describe() for slot in self.slots]},
-            sort_keys=True, ensure_ascii=False,
+            {
+                "rules": list(self.conditions),
+                "definition": self.definition(),
+                "slots": [slot.describe() for slot in self.slots],
+            },
+            sort_keys=True,
+            ensure_ascii=False,
         )
 
     def fact(self, scope: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The fact for this data: exactly the properties the rules read, encoded and range-checked."""
         if not isinstance(scope, Mapping):
-            raise RulesEngineError(f"the data must be a mapping of field names to values, not {type(scope).__name__}")
+            raise RulesEngineError(
+                f"the data must be a mapping of field names to values, not {type(scope).__name__}"
+            )
         ctx = context if context is not None else {}
         if not isinstance(ctx, Mapping):
             raise RulesEngineError("the context must be a mapping")
@@ -182,14 +189,17 @@ def ruleset_name(kind: str, key: str, version: int) -> str:
     return f"{safe}_v{int(version)}"
 
 
-def _checked(rule_name: str, rule: Any, env: TypeEnv, functions: Mapping[str, FunctionSpec] | None
-             ) -> CompiledExpression:
+def _checked(
+    rule_name: str, rule: Any, env: TypeEnv, functions: Mapping[str, FunctionSpec] | None
+) -> CompiledExpression:
     if isinstance(rule, str):
         return compile_expression(rule, env, functions, expected=T.BOOLEAN)
     if not isinstance(rule, CompiledExpression):
         raise RulesEngineError(f"rule {rule_name!r}: expected a condition, got {type(rule).__name__}")
     if rule.type not in (T.BOOLEAN, T.NULL):
-        raise RulesEngineError(f"rule {rule_name!r}: the condition gives {rule.type.describe()}, not true/false")
+        raise RulesEngineError(
+            f"rule {rule_name!r}: the condition gives {rule.type.describe()}, not true/false"
+        )
     if rule.row_references or rule.analysis.row_names:
         raise RulesEngineError(f"rule {rule_name!r}: a rule cannot read the fields of one line-item row")
     return rule
@@ -236,6 +246,7 @@ class _Builder:
                 return compiled.evaluate(scope, None, context)
             except ExpressionError as exc:
                 raise RulesEngineError(f"could not compute {label}: {exc.message}") from None
+
         return read
 
     def value_slot(self, node: N.Node) -> Slot | None:
@@ -284,7 +295,9 @@ class _Builder:
             result = self.compare(node, want)
         else:
             result = self.truth(node, want)
-        if isinstance(result, dict) and (_alternatives(result) > MAX_ALTERNATIVES or _nesting(result) > MAX_NESTING):
+        if isinstance(result, dict) and (
+            _alternatives(result) > MAX_ALTERNATIVES or _nesting(result) > MAX_NESTING
+        ):
             return self.truth(node, want)  # too complex for the engine: one projected true/false value
         return result
 

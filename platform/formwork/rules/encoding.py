@@ -19,6 +19,7 @@ exactly like the Python evaluator does:
 
 Null is never sent as a missing property: value slots carry a ``<key>_null`` flag.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -75,6 +76,7 @@ def number_encoder(scale: int, what: str) -> Encoder:
         encoded = 2 * abs(whole) + (1 if remainder else 0)
         encoded = min(encoded, ENGINE_LIMIT)
         return -encoded if (whole < 0 or (whole == 0 and remainder and value < 0)) else encoded
+
     return encode
 
 
@@ -93,7 +95,9 @@ def encode_text(value: Any) -> str:
     if not isinstance(value, str):
         raise RulesEngineError(f"expected text, got {_kind(value)}")
     if len(value) > TEXT_LIMIT:
-        raise RulesEngineError(f"a text value is too long for the rules engine (more than {TEXT_LIMIT} characters)")
+        raise RulesEngineError(
+            f"a text value is too long for the rules engine (more than {TEXT_LIMIT} characters)"
+        )
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -166,6 +170,7 @@ def literal_encoder(t: T.Type) -> Callable[[Any], "int | str"]:
         if abs(encoded) >= ENGINE_LIMIT:
             raise Unencodable(v)
         return encoded
+
     return exact
 
 

@@ -20,6 +20,7 @@ is neutralised here:
 * facts hold only the encoded properties the rules read (see ``encoding``), and
   engine error codes become a ``RulesEngineError`` with a readable message.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,6 +59,7 @@ class _QuietHost(durable_engine.Host):
     def get_action(self, action_name: str) -> Any:
         def record_only(closure: Any) -> None:  # never called: evaluation reads the action queue itself
             return None
+
         return record_only
 
 
@@ -107,8 +109,13 @@ class RulesEngine:
             self._rulesets[compiled.name] = _Registered(compiled, signature, handle)
             return True
 
-    def register_rules(self, name: str, rules: Mapping[str, Union[CompiledExpression, str]], env: TypeEnv,
-                       functions: Mapping[str, FunctionSpec] | None = None) -> CompiledRuleset:
+    def register_rules(
+        self,
+        name: str,
+        rules: Mapping[str, Union[CompiledExpression, str]],
+        env: TypeEnv,
+        functions: Mapping[str, FunctionSpec] | None = None,
+    ) -> CompiledRuleset:
         """Compile ``rules`` and register them as ruleset ``name`` (idempotent); returns the compiled ruleset."""
         compiled = compile_ruleset(name, rules, env, functions)
         self.register(compiled)
@@ -121,7 +128,9 @@ class RulesEngine:
         return self._get(name).compiled
 
     # -- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, name: str, scope: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> set[str]:
+    def evaluate(
+        self, name: str, scope: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    ) -> set[str]:
         """The names of every rule of ruleset ``name`` whose condition is true for this data.
 
         Projection and encoding run before the lock is taken; only the engine calls hold it.
@@ -144,7 +153,9 @@ class RulesEngine:
         with _LOCK:
             try:
                 result = native.assert_fact(handle, payload)
-                if result[0] == 2:  # the same fact is still held (an earlier retraction failed): clear it, retry
+                if (
+                    result[0] == 2
+                ):  # the same fact is still held (an earlier retraction failed): clear it, retry
                     native.retract_fact(handle, payload)
                     result = native.assert_fact(handle, payload)
             except Exception as exc:

@@ -1,4 +1,5 @@
 """The one error the rules engine module raises."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """A canonical, fully bracketed text for a (sub-)expression: labels and de-duplication keys."""
+
 from __future__ import annotations
 
 from decimal import Decimal

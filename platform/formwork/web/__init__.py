@@ -1,4 +1,5 @@
 """The web shell around the areas: the home page, navigation and the template helpers for values."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +8,14 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .formatting import event_label, format_datetime_value, format_money, format_size, format_value, input_value
+from .formatting import (
+    event_label,
+    format_datetime_value,
+    format_money,
+    format_size,
+    format_value,
+    input_value,
+)
 
 STATUS_LABELS: dict[str, Any] = {
     "draft": _l("Draft"),

@@ -3,6 +3,7 @@
 Values are formatted from exact ``Decimal`` values with Babel, with quantisation
 switched off so nothing is rounded for display that the record does not say.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -125,7 +126,6 @@ def format_datetime_value(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return format_datetime(moment, format="medium", locale=_locale())
-
 
 
 def event_label(action: str) -> str:

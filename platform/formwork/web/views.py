@@ -1,4 +1,5 @@
 """The home page: forms to start and the user's recent records."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template
@@ -20,12 +21,15 @@ def home():
     from ..records.views import form_titles
 
     recent = db.session.scalars(
-        select(Record).where(Record.owner_id == current_user.id)
-        .order_by(Record.created_at.desc(), Record.id.desc()).limit(RECENT)
+        select(Record)
+        .where(Record.owner_id == current_user.id)
+        .order_by(Record.created_at.desc(), Record.id.desc())
+        .limit(RECENT)
     ).all()
     forms = available_forms()
-    return render_template("web/home.html", forms=forms, recent=recent, titles=form_titles(),
-                           plugin_failures=_plugin_failures())
+    return render_template(
+        "web/home.html", forms=forms, recent=recent, titles=form_titles(), plugin_failures=_plugin_failures()
+    )
 
 
 def _plugin_failures() -> list[tuple[str, str]]:

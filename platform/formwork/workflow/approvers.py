@@ -19,6 +19,7 @@ finds nobody must not undo the decision that reached it: it goes to the fallback
 else to the administrators (holders of the ``administrator`` role, the submitter removed);
 only when there is nobody at all is the decision refused.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..org import directory
 from ..org.models import Department, User
-from ..routes.model import ApproverSpec, RouteModel, Step
 from ..records.access import ADMINISTRATOR  # its holders take a step that finds nobody mid-route
+from ..routes.model import ApproverSpec, RouteModel, Step
 from .errors import StartRefused
 
 MAX_LEVELS = 20  # deepest department tree walked when sending up
@@ -103,7 +104,9 @@ def _expression_users(spec: ApproverSpec, record: Any, form: Any, context: dict[
     return users
 
 
-def resolve_spec(spec: ApproverSpec, record: Any, submitter: User, *, form: Any, context: dict[str, Any]) -> list[User]:
+def resolve_spec(
+    spec: ApproverSpec, record: Any, submitter: User, *, form: Any, context: dict[str, Any]
+) -> list[User]:
     """The active people one spec names (may be empty)."""
     if spec.kind == "user":
         user = db.session.scalar(select(User).where(User.username == spec.value))
@@ -160,12 +163,20 @@ def resolve_specs(
 ) -> list[tuple[ApproverSpec, User]]:
     pairs: list[tuple[ApproverSpec, User]] = []
     for spec in specs:
-        pairs.extend((spec, user) for user in resolve_spec(spec, record, submitter, form=form, context=context))
+        pairs.extend(
+            (spec, user) for user in resolve_spec(spec, record, submitter, form=form, context=context)
+        )
     return pairs
 
 
 def resolve_step(
-    step: Step, route: RouteModel, record: Any, submitter: User, *, form: Any, context: dict[str, Any],
+    step: Step,
+    route: RouteModel,
+    record: Any,
+    submitter: User,
+    *,
+    form: Any,
+    context: dict[str, Any],
     at_start: bool = True,
 ) -> Resolution:
     """Apply the step's approver specs, the self-approval rule and the no-approver rule.
@@ -199,7 +210,8 @@ def resolve_step(
     if no_approver == "fallback" or not at_start:
         specs = step.fallback or route.fallback
         fallback = _unique(
-            user for _, user in resolve_specs(specs, record, submitter, form=form, context=context)
+            user
+            for _, user in resolve_specs(specs, record, submitter, form=form, context=context)
             if user.id != submitter.id or rule == "allow"
         )
         if fallback:
@@ -208,7 +220,9 @@ def resolve_step(
     if not at_start:
         admins = [user for user in directory.users_with_role(ADMINISTRATOR) if user.id != submitter.id]
         if admins:
-            notes.append(("sent_to_administrators", {"reason": "no approver found", "users": [u.id for u in admins]}))
+            notes.append(
+                ("sent_to_administrators", {"reason": "no approver found", "users": [u.id for u in admins]})
+            )
             return Resolution(admins, notes)
         raise StartRefused(
             f'nobody can approve step "{step.key}" and there is no administrator to send it to; '
@@ -220,6 +234,7 @@ def resolve_step(
 def resolve_cc(step: Step, record: Any, submitter: User, *, form: Any, context: dict[str, Any]) -> list[User]:
     """CC recipients of a step (the submitter is told of the outcome anyway, so never copied)."""
     return _unique(
-        user for _, user in resolve_specs(step.cc, record, submitter, form=form, context=context)
+        user
+        for _, user in resolve_specs(step.cc, record, submitter, form=form, context=context)
         if user.id != submitter.id
     )

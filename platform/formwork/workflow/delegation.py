@@ -10,6 +10,7 @@ Periods as people enter them (the settings page and ``/api/me/out-of-office``) a
 ``OutOfOfficeError`` naming the input at fault. Periods of one person never overlap, so
 there is never a doubt about whom a task goes to.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -19,8 +20,8 @@ from sqlalchemy import bindparam, select
 
 from ..db_types import utcnow
 from ..extensions import db
-from ..org.clock import as_utc
 from ..org import directory
+from ..org.clock import as_utc
 from ..org.models import User
 from ..org.users import user_by_username
 from .errors import InvalidDecision
@@ -85,8 +86,13 @@ _IN_FORCE_FOR_MANY = select(Delegation.user_id).where(
 )
 
 
-def delegates_for(users: list[User], at: datetime | None = None, *, avoid: set[int] | None = None,
-                  known_away: dict[int, bool] | None = None) -> dict[int, User]:
+def delegates_for(
+    users: list[User],
+    at: datetime | None = None,
+    *,
+    avoid: set[int] | None = None,
+    known_away: dict[int, bool] | None = None,
+) -> dict[int, User]:
     """``delegate_for`` for each of ``users`` (by id), asking the database once for them all:
     only the few who are away have their chain followed one by one. ``known_away`` (user id →
     away at ``at``, e.g. from ``role_holders_with_absence``) spares the question when it covers them all."""
@@ -96,7 +102,9 @@ def delegates_for(users: list[User], at: datetime | None = None, *, avoid: set[i
     if known_away is not None and all(u.id in known_away for u in users):
         away = {u.id for u in users if known_away[u.id]}
     else:
-        away = set(db.session.scalars(_IN_FORCE_FOR_MANY, {"user_ids": sorted({u.id for u in users}), "at": at}))
+        away = set(
+            db.session.scalars(_IN_FORCE_FOR_MANY, {"user_ids": sorted({u.id for u in users}), "at": at})
+        )
     return {user.id: delegate_for(user, at, avoid=avoid) if user.id in away else user for user in users}
 
 
@@ -113,12 +121,16 @@ def role_holders_with_absence(role_keys: list[str], at: datetime) -> list[Any]:
 # ---- periods -----------------------------------------------------------------------------------
 
 
-def set_out_of_office(user: User, delegate: User | None, starts_at: datetime, ends_at: datetime) -> Delegation:
+def set_out_of_office(
+    user: User, delegate: User | None, starts_at: datetime, ends_at: datetime
+) -> Delegation:
     """Record a period away; raises ``OutOfOfficeError`` for a bad period or delegate. The caller commits."""
     if delegate is None:
         raise OutOfOfficeError("choose the person who acts for you", "delegate")
     if not delegate.active:
-        raise OutOfOfficeError(f"{delegate.display_name} is no longer active and cannot act for you", "delegate")
+        raise OutOfOfficeError(
+            f"{delegate.display_name} is no longer active and cannot act for you", "delegate"
+        )
     if delegate.id == user.id:
         raise OutOfOfficeError("choose someone other than yourself", "delegate")
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)

@@ -1,4 +1,5 @@
 """Refusals of the workflow runtime; each ``message`` is safe to show to the person acting."""
+
 from __future__ import annotations
 
 

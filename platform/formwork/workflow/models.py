@@ -4,6 +4,7 @@ A ``Process`` is one run of a record through one route version; ``Task`` rows ar
 work items people act on; ``TrailEntry`` rows are the append-only history; a
 ``Delegation`` is an out-of-office period.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,14 +20,27 @@ from ..records.models import Record
 
 # Process.status
 RUNNING, APPROVED, REJECTED, RETURNED, WITHDRAWN, CANCELLED = (
-    "running", "approved", "rejected", "returned", "withdrawn", "cancelled",
+    "running",
+    "approved",
+    "rejected",
+    "returned",
+    "withdrawn",
+    "cancelled",
 )
 # Task.status
 OPEN = "open"
 # Paused, neither open nor closed: waiting for a delegate (委派) or a signer added before (前加签) to answer.
 WAITING = "waiting"
 TASK_CLOSED_STATUSES = (
-    "approved", "rejected", "returned", "transferred", "delegated", "skipped", "cancelled", "expired", "read",
+    "approved",
+    "rejected",
+    "returned",
+    "transferred",
+    "delegated",
+    "skipped",
+    "cancelled",
+    "expired",
+    "read",
 )
 # Task.kind
 APPROVAL, CC = "approval", "cc"

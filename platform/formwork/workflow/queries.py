@@ -198,7 +198,9 @@ def _names_in(versions: Any) -> dict[tuple[int, str], str]:
     for version in versions:
         try:
             route = compiled_route(version)
-        except Exception:  # a list or a trail still shows, with step keys, when an old version no longer compiles
+        except (
+            Exception
+        ):  # a list or a trail still shows, with step keys, when an old version no longer compiles
             continue
         for key, step in route.steps.items():
             names[(version.id, key)] = localized(step.name, tag) or key
@@ -387,14 +389,31 @@ def decision_json(task: Task, user: Any) -> dict[str, Any]:
         form_title = compiled_form(record.definition).title(current_locale_tag())
     except Exception:  # a version that no longer compiles still names its form
         form_title = record.form_key
-    intended = db.session.get(User, task.intended_id) if task.intended_id not in (None, task.assignee_id) else None
+    intended = (
+        db.session.get(User, task.intended_id) if task.intended_id not in (None, task.assignee_id) else None
+    )
     row = TaskRow(
-        task.id, task.status, task.kind, task.step_key, task.round, task.created_at, task.due_at,
-        task.decided_at, task.decision, task.comment, record.id,
-        record.title or _("Record #%(id)s", id=record.id), record.status, record.form_key,
-        record.owner_id, record.owner.display_name, process.id, process.route_id,
+        task.id,
+        task.status,
+        task.kind,
+        task.step_key,
+        task.round,
+        task.created_at,
+        task.due_at,
+        task.decided_at,
+        task.decision,
+        task.comment,
+        record.id,
+        record.title or _("Record #%(id)s", id=record.id),
+        record.status,
+        record.form_key,
+        record.owner_id,
+        record.owner.display_name,
+        process.id,
+        process.route_id,
         on_behalf_of=intended.display_name if intended is not None else None,
-        step_name=names.get((process.route_id, task.step_key), task.step_key), form_title=form_title,
+        step_name=names.get((process.route_id, task.step_key), task.step_key),
+        form_title=form_title,
     )
     current_rows: list[Any] = []
     if process.status == RUNNING:
@@ -427,8 +446,11 @@ _CURRENT_STEPS = (
     select(Task.record_id, Task.step_key, Process.route_id, User.id, User.display_name)
     .join(Process, Process.id == Task.process_id)
     .join(User, User.id == Task.assignee_id)
-    .where(Task.record_id.in_(bindparam("record_ids", expanding=True)), Task.status == OPEN,
-           Task.kind == APPROVAL)
+    .where(
+        Task.record_id.in_(bindparam("record_ids", expanding=True)),
+        Task.status == OPEN,
+        Task.kind == APPROVAL,
+    )
     .order_by(Task.record_id, Task.created_at, Task.id)
 )
 
@@ -565,7 +587,6 @@ def action_label(action: str | None) -> str:
     if not action:
         return ""
     return str(ACTION_LABELS.get(action, action.replace("_", " ")))
-
 
 
 @dataclass
@@ -872,4 +893,8 @@ def can_withdraw(record: Record) -> bool:
     from .service import current_process, withdraw_refusal
 
     process = current_process(record)
-    return process is not None and process.status == RUNNING and withdraw_refusal(process, load_route(process)) is None
+    return (
+        process is not None
+        and process.status == RUNNING
+        and withdraw_refusal(process, load_route(process)) is None
+    )

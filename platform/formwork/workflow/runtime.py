@@ -58,6 +58,7 @@ Decisions
 * Out of office: a task arriving while its person is away goes to the delegate (never to the
   submitter); ``intended_id`` keeps who was meant and the trail records both.
 """
+
 from __future__ import annotations
 
 import copy
@@ -66,23 +67,33 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import bindparam, inspect, insert, select
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.util import identity_key
 
 from ..db_types import utcnow
-from ..org.clock import as_utc
 from ..extensions import db
 from ..org import directory
+from ..org.clock import as_utc
 from ..org.models import User
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from . import approvers
 from .delegation import delegate_for, delegates_for, role_holders_with_absence
 from .errors import InvalidDecision
 from .models import (
-    APPROVAL, APPROVED, CC, OPEN, REJECTED, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task, TrailEntry,
+    APPROVAL,
+    APPROVED,
+    CC,
+    OPEN,
+    REJECTED,
+    RETURNED,
+    RUNNING,
+    WAITING,
+    WITHDRAWN,
+    Process,
+    Task,
+    TrailEntry,
 )
-
 
 READ = "read"  # a CC task its recipient has read
 TOP = ""  # the sequence id of the route's top-level nodes
@@ -211,7 +222,9 @@ def holding_function() -> Callable[..., Any]:
     return holding
 
 
-def _engine_holding(route: RouteModel, record: Any, *, context: dict[str, Any], alerts: bool = True) -> set[str]:
+def _engine_holding(
+    route: RouteModel, record: Any, *, context: dict[str, Any], alerts: bool = True
+) -> set[str]:
     from ..forms.state import evaluate_state
     from ..forms.validation import runtime_values
     from ..records.service import form_for_record
@@ -255,7 +268,15 @@ _LIVE_TASKS = select(Task).where(
 
 
 def empty_state(round_: int = 1) -> dict[str, Any]:
-    return {"round": round_, "steps": {}, "parallel": {}, "branch": {}, "approvals": [], "tasks": {}, "after": {}}
+    return {
+        "round": round_,
+        "steps": {},
+        "parallel": {},
+        "branch": {},
+        "approvals": [],
+        "tasks": {},
+        "after": {},
+    }
 
 
 class Walker:
@@ -279,7 +300,9 @@ class Walker:
         self._form: Any = None
         self._context: dict[str, Any] | None = None
         self._trail: list[dict[str, Any]] = []  # written by ``save()`` in one statement
-        self._notices: list[tuple[list[int | User], str, Task | None, dict[str, Any]]] = []  # sent by ``save()``
+        self._notices: list[
+            tuple[list[int | User], str, Task | None, dict[str, Any]]
+        ] = []  # sent by ``save()``
         self._live: list[Task] | None = None  # the process's approval tasks once open or waiting
         self._holders: dict[int, User] = {}  # the people given a task in this transition, by id
         self._created: list[Task] = []  # the approval tasks made in this transition
@@ -315,10 +338,13 @@ class Walker:
                 from ..rules import RulesEngineError
 
                 try:
-                    self._holding = set(holding_function()(self.route, self.record, context=self.context,
-                                                           alerts=alerts))
+                    self._holding = set(
+                        holding_function()(self.route, self.record, context=self.context, alerts=alerts)
+                    )
                 except RulesEngineError as exc:
-                    raise InvalidDecision(f"the route's conditions could not be evaluated: {exc.message}") from None
+                    raise InvalidDecision(
+                        f"the route's conditions could not be evaluated: {exc.message}"
+                    ) from None
             self._holding_alerts = alerts
         return self._holding
 
@@ -358,24 +384,51 @@ class Walker:
             if task.status != OPEN:
                 continue
             holder = self._holders.get(task.assignee_id) or db.session.identity_map.get(
-                identity_key(User, task.assignee_id))
+                identity_key(User, task.assignee_id)
+            )
             if holder is None or "display_name" in inspect(holder).unloaded:
                 return None
-            rows.append((self.record.id, task.step_key, self.process.route_id, holder.id, holder.display_name))
+            rows.append(
+                (self.record.id, task.step_key, self.process.route_id, holder.id, holder.display_name)
+            )
         return rows
 
-    def trail(self, action: str, *, task: Task | None = None, step_key: str | None = None,
-              actor: User | None = None, on_behalf_of: int | None = None, comment: str | None = None,
-              attachment_ids: list[int] | None = None, details: dict[str, Any] | None = None) -> None:
-        self._trail.append(dict(
-            process_id=self.process.id, record_id=self.record.id, task_id=task.id if task else None,
-            step_key=step_key or (task.step_key if task else None), action=action,
-            actor_id=actor.id if actor else None, on_behalf_of_id=on_behalf_of, comment=comment,
-            attachment_ids=attachment_ids or None, details=details, at=self.now,
-        ))
+    def trail(
+        self,
+        action: str,
+        *,
+        task: Task | None = None,
+        step_key: str | None = None,
+        actor: User | None = None,
+        on_behalf_of: int | None = None,
+        comment: str | None = None,
+        attachment_ids: list[int] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self._trail.append(
+            dict(
+                process_id=self.process.id,
+                record_id=self.record.id,
+                task_id=task.id if task else None,
+                step_key=step_key or (task.step_key if task else None),
+                action=action,
+                actor_id=actor.id if actor else None,
+                on_behalf_of_id=on_behalf_of,
+                comment=comment,
+                attachment_ids=attachment_ids or None,
+                details=details,
+                at=self.now,
+            )
+        )
 
-    def notify(self, people: list[int | User], kind: str, *, task: Task | None = None,
-               params: dict[str, Any] | None = None) -> None:
+    def notify(
+        self,
+        people: list[int | User],
+        kind: str,
+        *,
+        task: Task | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         """In-app and outbox notifications in this transaction, written by ``save()`` (skipped when
         notifications are not installed). ``people`` are ids or, where the walk holds them, the
         users themselves (then nobody is read again)."""
@@ -423,8 +476,11 @@ class Walker:
         known = self._open_by_state(step_key)
         if known is None or not set(known) <= {task.id for task in self._created}:
             return None
-        return [t for t in self._created
-                if (step_key is None or t.step_key == step_key) and t.status in (OPEN, WAITING)]
+        return [
+            t
+            for t in self._created
+            if (step_key is None or t.step_key == step_key) and t.status in (OPEN, WAITING)
+        ]
 
     def _open_by_state(self, step_key: str | None = None) -> list[int] | None:
         """The ids of the open approval tasks (of ``step_key``, or of every step) as the position
@@ -463,21 +519,39 @@ class Walker:
             task.decided_at = self.now
             self.state["after"].pop(str(self.task_info(task)[1]), None)
 
-    def new_task(self, step: Step, intended: User, *, kind: str = APPROVAL, parent: Task | None = None,
-                 task_type: str = MAIN, slot: int | None = None, meant: int | None = None,
-                 notify_kind: str = "task_assigned") -> Task:
+    def new_task(
+        self,
+        step: Step,
+        intended: User,
+        *,
+        kind: str = APPROVAL,
+        parent: Task | None = None,
+        task_type: str = MAIN,
+        slot: int | None = None,
+        meant: int | None = None,
+        notify_kind: str = "task_assigned",
+    ) -> Task:
         """Create a task for ``intended`` (or their out-of-office delegate) and tell the assignee."""
         assignee = intended
         if kind == APPROVAL:
             assignee = delegate_for(intended, self.now, avoid={self.submitter.id})
         task = self._add_task(step, intended, assignee, kind=kind, parent=parent, meant=meant)
         db.session.flush()
-        self._task_added(task, intended, assignee, kind=kind, task_type=task_type, slot=slot,
-                         notify_kind=notify_kind)
+        self._task_added(
+            task, intended, assignee, kind=kind, task_type=task_type, slot=slot, notify_kind=notify_kind
+        )
         return task
 
-    def _add_task(self, step: Step, intended: User, assignee: User, *, kind: str, parent: Task | None = None,
-                  meant: int | None = None) -> Task:
+    def _add_task(
+        self,
+        step: Step,
+        intended: User,
+        assignee: User,
+        *,
+        kind: str,
+        parent: Task | None = None,
+        meant: int | None = None,
+    ) -> Task:
         """The new open task, added to the session (not flushed: its id comes with the next flush)."""
         due_at = remind_at = None
         if kind == APPROVAL and step.deadline is not None:
@@ -485,16 +559,33 @@ class Walker:
             if step.deadline.remind_every_hours:
                 remind_at = self.now + timedelta(hours=step.deadline.remind_every_hours)
         task = Task(
-            process_id=self.process.id, record_id=self.record.id, step_key=step.key,
-            round=self.step_state(step.key).get("round", 1) or 1, kind=kind, status=OPEN,
-            assignee_id=assignee.id, intended_id=meant or intended.id,
-            parent_task_id=parent.id if parent else None, created_at=self.now, due_at=due_at, remind_at=remind_at,
+            process_id=self.process.id,
+            record_id=self.record.id,
+            step_key=step.key,
+            round=self.step_state(step.key).get("round", 1) or 1,
+            kind=kind,
+            status=OPEN,
+            assignee_id=assignee.id,
+            intended_id=meant or intended.id,
+            parent_task_id=parent.id if parent else None,
+            created_at=self.now,
+            due_at=due_at,
+            remind_at=remind_at,
         )
         db.session.add(task)
         return task
 
-    def _task_added(self, task: Task, intended: User, assignee: User, *, kind: str, task_type: str = MAIN,
-                    slot: int | None = None, notify_kind: str = "task_assigned") -> None:
+    def _task_added(
+        self,
+        task: Task,
+        intended: User,
+        assignee: User,
+        *,
+        kind: str,
+        task_type: str = MAIN,
+        slot: int | None = None,
+        notify_kind: str = "task_assigned",
+    ) -> None:
         """What follows a new task once it has its id: the walk's bookkeeping, the trail, the notice."""
         if kind == APPROVAL:
             self._created.append(task)
@@ -502,10 +593,17 @@ class Walker:
             if self._live is not None:
                 self._live.append(task)
         if task_type != MAIN:
-            self.state["tasks"][str(task.id)] = {"type": task_type, "slot": slot if slot is not None else task.id}
+            self.state["tasks"][str(task.id)] = {
+                "type": task_type,
+                "slot": slot if slot is not None else task.id,
+            }
         if assignee.id != intended.id:
-            self.trail("redirected_out_of_office", task=task, on_behalf_of=intended.id,
-                       details={"intended": intended.id, "delegate": assignee.id})
+            self.trail(
+                "redirected_out_of_office",
+                task=task,
+                on_behalf_of=intended.id,
+                details={"intended": intended.id, "delegate": assignee.id},
+            )
         self.notify([assignee], "cc" if kind == CC else notify_kind, task=task)
 
     # -- starting
@@ -524,8 +622,9 @@ class Walker:
         """``forbid`` refuses at the start, even for a step reached only later."""
         for step in self.route.steps.values():
             if (step.self_approval or self.route.self_approval) == "forbid":
-                approvers.resolve_step(step, self.route, self.record, self.submitter,
-                                       form=self.form, context=self.context)
+                approvers.resolve_step(
+                    step, self.route, self.record, self.submitter, form=self.form, context=self.context
+                )
 
     def _check_refused(self) -> None:
         """``no_approver: refuse`` refuses at the start only, so every step the request can reach
@@ -533,8 +632,9 @@ class Walker:
         nobody goes to the fallback or the administrators instead (``approvers.resolve_step``)."""
         for step in self._reachable(self.index.seqs[TOP]):
             if (step.no_approver or self.route.no_approver) == "refuse":
-                approvers.resolve_step(step, self.route, self.record, self.submitter,
-                                       form=self.form, context=self.context)
+                approvers.resolve_step(
+                    step, self.route, self.record, self.submitter, form=self.form, context=self.context
+                )
 
     def _reachable(self, nodes: tuple[Any, ...]) -> Iterator[Step]:
         for node in nodes:
@@ -545,7 +645,9 @@ class Walker:
                 for branch in node.branches:
                     yield from self._reachable(branch)
             else:
-                chosen = next((case.nodes for case in node.cases if case.when in self.holding()), node.otherwise)
+                chosen = next(
+                    (case.nodes for case in node.cases if case.when in self.holding()), node.otherwise
+                )
                 yield from self._reachable(chosen)
 
     def _alerts(self) -> None:
@@ -555,8 +657,12 @@ class Walker:
         for alert in self.route.alerts:
             if alert.when not in holding:
                 continue
-            people = [u for _, u in approvers.resolve_specs(alert.notify, self.record, self.submitter,
-                                                            form=self.form, context=self.context)]
+            people = [
+                u
+                for _, u in approvers.resolve_specs(
+                    alert.notify, self.record, self.submitter, form=self.form, context=self.context
+                )
+            ]
             self.trail("alert", details={"alert": alert.key, "users": [u.id for u in people]})
             self.notify(people, "alert", params={"alert": alert.key, "message": alert.message})
 
@@ -619,16 +725,31 @@ class Walker:
         # changes: reading it without an autoflush lets them go out with the step's tasks below.
         # The holders of every role the step names, approvers and copies alike, are read at once,
         # each with whether they are away now.
-        role_keys = sorted({spec.value for spec in (*step.approvers, *step.cc) if spec.kind == "role" and spec.value})
+        role_keys = sorted(
+            {spec.value for spec in (*step.approvers, *step.cc) if spec.kind == "role" and spec.value}
+        )
         cc: list[User] = []
         delegates: dict[int, User] = {}
         with db.session.no_autoflush, self._roles_known(role_keys) as known_away:
-            resolution = approvers.resolve_step(step, self.route, self.record, self.submitter,
-                                                form=self.form, context=self.context, at_start=self.starting)
+            resolution = approvers.resolve_step(
+                step,
+                self.route,
+                self.record,
+                self.submitter,
+                form=self.form,
+                context=self.context,
+                at_start=self.starting,
+            )
             if not resolution.skipped:
-                cc = approvers.resolve_cc(step, self.record, self.submitter, form=self.form, context=self.context)
-                delegates = delegates_for([u for u in resolution.users if self.approved_at(u.id) is None],
-                                          self.now, avoid={self.submitter.id}, known_away=known_away)
+                cc = approvers.resolve_cc(
+                    step, self.record, self.submitter, form=self.form, context=self.context
+                )
+                delegates = delegates_for(
+                    [u for u in resolution.users if self.approved_at(u.id) is None],
+                    self.now,
+                    avoid={self.submitter.id},
+                    known_away=known_away,
+                )
         return self._activate_resolved(step, round_, resolution, cc, delegates)
 
     @contextmanager
@@ -640,8 +761,9 @@ class Walker:
         with directory.role_holders_known(rows, role_keys):
             yield {user.id: bool(away) for user, _scope, _key, away in rows}
 
-    def _activate_resolved(self, step: Step, round_: int, resolution: Any, cc: list[User],
-                           delegates: dict[int, User]) -> bool:
+    def _activate_resolved(
+        self, step: Step, round_: int, resolution: Any, cc: list[User], delegates: dict[int, User]
+    ) -> bool:
         """``activate`` once its people are known: the step's tasks, copies, trail, and the vote count."""
         for action, details in resolution.notes:
             self.trail(action, step_key=step.key, details=details)
@@ -650,7 +772,14 @@ class Walker:
             self.trail("skipped", step_key=step.key, details={"reason": "no approver"})
             return True
         need, reject_at = thresholds(step, len(resolution.users))
-        state = {"status": "active", "round": round_, "slots": [], "votes": {}, "need": need, "reject_at": reject_at}
+        state = {
+            "status": "active",
+            "round": round_,
+            "slots": [],
+            "votes": {},
+            "need": need,
+            "reject_at": reject_at,
+        }
         self.state["steps"][step.key] = state
         # Every task of the step is added first and written in one INSERT (one flush gives the ids);
         # then each is recorded in the order the approvers were resolved (copies and delegations
@@ -659,12 +788,28 @@ class Walker:
         for user in resolution.users:
             earlier = self.approved_at(user.id)
             if earlier is None:
-                added.append((self._add_task(step, user, delegates[user.id], kind=APPROVAL), user,
-                              delegates[user.id], None))
+                added.append(
+                    (
+                        self._add_task(step, user, delegates[user.id], kind=APPROVAL),
+                        user,
+                        delegates[user.id],
+                        None,
+                    )
+                )
             else:
-                task = Task(process_id=self.process.id, record_id=self.record.id, step_key=step.key, round=round_,
-                            kind=APPROVAL, status="approved", assignee_id=user.id, intended_id=user.id,
-                            created_at=self.now, decided_at=self.now, decision="auto_approved")
+                task = Task(
+                    process_id=self.process.id,
+                    record_id=self.record.id,
+                    step_key=step.key,
+                    round=round_,
+                    kind=APPROVAL,
+                    status="approved",
+                    assignee_id=user.id,
+                    intended_id=user.id,
+                    created_at=self.now,
+                    decided_at=self.now,
+                    decision="auto_approved",
+                )
                 db.session.add(task)
                 added.append((task, user, None, earlier))
         copies = [(self._add_task(step, user, user, kind=CC), user) for user in cc]
@@ -674,7 +819,9 @@ class Walker:
                 self._task_added(task, user, assignee, kind=APPROVAL)
             else:
                 state["votes"][str(task.id)] = "approve"
-                self.trail("auto_approved", task=task, details={"user": user.id, "already_approved_at": earlier})
+                self.trail(
+                    "auto_approved", task=task, details={"user": user.id, "already_approved_at": earlier}
+                )
             state["slots"].append(task.id)
         for task, user in copies:
             self._task_added(task, user, user, kind=CC)
@@ -698,8 +845,11 @@ class Walker:
         still_open = self.step_tasks(step.key)  # read while the step is active (see _open_by_state)
         state["status"] = outcome
         self.cancel(still_open)
-        self.trail(f"step_{outcome}", step_key=step.key,
-                   details={"approvals": approvals, "rejections": rejections, "needed": state["need"]})
+        self.trail(
+            f"step_{outcome}",
+            step_key=step.key,
+            details={"approvals": approvals, "rejections": rejections, "needed": state["need"]},
+        )
         return outcome
 
     def vote(self, step: Step, slot: int, decision: str) -> None:
@@ -737,12 +887,20 @@ class Walker:
         meant = task.intended_id or task.assignee_id
         return meant if actor is None or meant != actor.id else None
 
-    def approve(self, task: Task, actor: User | None, comment: str | None, attachment_ids: list[int] | None) -> None:
+    def approve(
+        self, task: Task, actor: User | None, comment: str | None, attachment_ids: list[int] | None
+    ) -> None:
         step = self.route.steps[task.step_key]
         task_type, slot = self.task_info(task)
         self._close(task, "approved", "approve", actor, comment)
-        self.trail("approve", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   attachment_ids=attachment_ids)
+        self.trail(
+            "approve",
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            attachment_ids=attachment_ids,
+        )
         if actor is not None:
             self.state["approvals"].append([actor.id, step.key])
         if task_type in (DELEGATE, BEFORE):
@@ -757,12 +915,20 @@ class Walker:
             return
         self.vote(step, slot, "approve")
 
-    def reject(self, task: Task, actor: User | None, comment: str | None, attachment_ids: list[int] | None) -> None:
+    def reject(
+        self, task: Task, actor: User | None, comment: str | None, attachment_ids: list[int] | None
+    ) -> None:
         step = self.route.steps[task.step_key]
         task_type, slot = self.task_info(task)
         self._close(task, "rejected", "reject", actor, comment)
-        self.trail("reject", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   attachment_ids=attachment_ids)
+        self.trail(
+            "reject",
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            attachment_ids=attachment_ids,
+        )
         if task_type == DELEGATE:
             self._reopen(task.parent_task_id)
             return
@@ -773,32 +939,53 @@ class Walker:
         self.state["after"].pop(str(slot), None)
         self.vote(step, slot, "reject")
 
-    def return_request(self, task: Task, actor: User, comment: str, step_key: str | None,
-                       attachment_ids: list[int] | None) -> None:
+    def return_request(
+        self, task: Task, actor: User, comment: str, step_key: str | None, attachment_ids: list[int] | None
+    ) -> None:
         step = self.route.steps[task.step_key]
         if step_key is not None:
             self.check_return_target(step, step_key)
         self._close(task, "returned", "return", actor, comment)
-        self.trail("return", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   attachment_ids=attachment_ids, details={"to": step_key or "submitter"})
+        self.trail(
+            "return",
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            attachment_ids=attachment_ids,
+            details={"to": step_key or "submitter"},
+        )
         if step_key is None:
             self.return_to_submitter()
         else:
             self.return_to_step(step, step_key)
 
-    def transfer(self, task: Task, actor: User | None, target: User, comment: str | None, *,
-                 action: str = "transfer") -> Task:
+    def transfer(
+        self, task: Task, actor: User | None, target: User, comment: str | None, *, action: str = "transfer"
+    ) -> Task:
         step = self.route.steps[task.step_key]
         task_type, slot = self.task_info(task)
         self._close(task, "transferred", action, actor, comment)
         new_type = TRANSFER if task_type in (MAIN, TRANSFER) else task_type
-        new = self.new_task(step, target, parent=db.session.get(Task, task.parent_task_id) if task.parent_task_id else None,
-                            task_type=new_type, slot=slot, meant=task.intended_id or task.assignee_id,
-                            notify_kind="escalated" if action == "escalate" else "transferred")
+        new = self.new_task(
+            step,
+            target,
+            parent=db.session.get(Task, task.parent_task_id) if task.parent_task_id else None,
+            task_type=new_type,
+            slot=slot,
+            meant=task.intended_id or task.assignee_id,
+            notify_kind="escalated" if action == "escalate" else "transferred",
+        )
         if new_type == TRANSFER and str(new.id) not in self.state["tasks"]:
             self.state["tasks"][str(new.id)] = {"type": TRANSFER, "slot": slot}
-        self.trail(action, task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   details={"to": target.id, "task": new.id})
+        self.trail(
+            action,
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            details={"to": target.id, "task": new.id},
+        )
         return new
 
     def delegate(self, task: Task, actor: User, target: User, comment: str | None) -> Task:
@@ -806,11 +993,19 @@ class Walker:
         _, slot = self.task_info(task)
         task.status = WAITING
         new = self.new_task(step, target, parent=task, task_type=DELEGATE, slot=slot, notify_kind="delegated")
-        self.trail("delegate", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   details={"to": target.id, "task": new.id})
+        self.trail(
+            "delegate",
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            details={"to": target.id, "task": new.id},
+        )
         return new
 
-    def recall(self, task: Task, actor: User, comment: str | None, attachment_ids: list[int] | None = None) -> Task:
+    def recall(
+        self, task: Task, actor: User, comment: str | None, attachment_ids: list[int] | None = None
+    ) -> Task:
         """Take a delegated (委派) task back before the delegate decides; returns the cancelled delegate task."""
         pending = pending_delegate(task, self.state)
         if pending is None:
@@ -819,12 +1014,21 @@ class Walker:
         pending.decision = "recalled"
         pending.decided_at = self.now
         task.status = OPEN
-        self.trail("recall", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   attachment_ids=attachment_ids, details={"from": pending.assignee_id, "task": pending.id})
+        self.trail(
+            "recall",
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            attachment_ids=attachment_ids,
+            details={"from": pending.assignee_id, "task": pending.id},
+        )
         self.notify([pending.assignee_id], "recalled", task=pending)
         return pending
 
-    def add_signer(self, task: Task, actor: User, target: User, position: str, comment: str | None) -> Task | None:
+    def add_signer(
+        self, task: Task, actor: User, target: User, position: str, comment: str | None
+    ) -> Task | None:
         step = self.route.steps[task.step_key]
         _, slot = self.task_info(task)
         new = None
@@ -833,8 +1037,14 @@ class Walker:
             new = self.new_task(step, target, parent=task, task_type=BEFORE, slot=slot)
         else:
             self.state["after"].setdefault(str(slot), []).append(target.id)
-        self.trail("add_signer", task=task, actor=actor, on_behalf_of=self._on_behalf(task, actor), comment=comment,
-                   details={"to": target.id, "position": position, "task": new.id if new else None})
+        self.trail(
+            "add_signer",
+            task=task,
+            actor=actor,
+            on_behalf_of=self._on_behalf(task, actor),
+            comment=comment,
+            details={"to": target.id, "position": position, "task": new.id if new else None},
+        )
         return new
 
     # -- returning and finishing
@@ -919,7 +1129,9 @@ def pending_delegate(task: Task, state: dict[str, Any] | None) -> Task | None:
     children = db.session.scalars(
         select(Task).where(Task.parent_task_id == task.id, Task.status == OPEN, Task.kind == APPROVAL)
     )
-    return next((child for child in children if (types.get(str(child.id)) or {}).get("type") == DELEGATE), None)
+    return next(
+        (child for child in children if (types.get(str(child.id)) or {}).get("type") == DELEGATE), None
+    )
 
 
 def load_route(process: Process) -> RouteModel:

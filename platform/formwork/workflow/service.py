@@ -7,6 +7,7 @@ loser gets ``TaskClosed`` ("already decided"). The process row's ``lock_version`
 every transition as a second guard (a stale write is retried, then refused).
 The rules of the walk are documented in ``runtime``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -27,16 +28,39 @@ from .errors import InvalidDecision, NotYourTask, StartRefused, TaskClosed, Work
 from .models import APPROVAL, CC, OPEN, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task
 from .runtime import AFTER, BEFORE, DELEGATE, READ, Walker, load_route, remember_open_holders
 
-ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment", "withdraw", "recall")
+ACTIONS = (
+    "approve",
+    "reject",
+    "return",
+    "transfer",
+    "delegate",
+    "add_signer",
+    "comment",
+    "withdraw",
+    "recall",
+)
 COMMENT_REQUIRED = ("reject", "return", "comment")
 MAX_COMMENT = 4000
 MAX_ATTACHMENTS = 20
 MAX_ATTEMPTS = 3  # a stale write (another transition committed meanwhile) is retried this often
 
 __all__ = [
-    "ACTIONS", "start", "decide", "withdraw", "withdraw_refusal", "mark_read", "auto_decide", "escalate",
-    "route_version_for", "compiled_route", "current_process",
-    "WorkflowError", "NotYourTask", "TaskClosed", "InvalidDecision", "StartRefused",
+    "ACTIONS",
+    "start",
+    "decide",
+    "withdraw",
+    "withdraw_refusal",
+    "mark_read",
+    "auto_decide",
+    "escalate",
+    "route_version_for",
+    "compiled_route",
+    "current_process",
+    "WorkflowError",
+    "NotYourTask",
+    "TaskClosed",
+    "InvalidDecision",
+    "StartRefused",
 ]
 
 
@@ -72,7 +96,9 @@ def current_process(record: Record) -> Process | None:
 
 def _lock_process(process_id: int) -> Process:
     return db.session.execute(
-        select(Process).where(Process.id == process_id).with_for_update()
+        select(Process)
+        .where(Process.id == process_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
 
@@ -97,18 +123,23 @@ def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None
         return None
     from ..records.attachments import decision_field
 
-    if not isinstance(ids, list) or len(ids) > MAX_ATTACHMENTS or any(
-        isinstance(i, bool) or not isinstance(i, int) for i in ids
+    if (
+        not isinstance(ids, list)
+        or len(ids) > MAX_ATTACHMENTS
+        or any(isinstance(i, bool) or not isinstance(i, int) for i in ids)
     ):
         raise InvalidDecision(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids")
     wanted = sorted(set(ids))
-    found = list(db.session.scalars(
-        select(Attachment).where(
-            Attachment.id.in_(wanted), Attachment.owner_id == user.id,
-            Attachment.field_path == decision_field(record.id),
-            (Attachment.record_id.is_(None)) | (Attachment.record_id == record.id),
+    found = list(
+        db.session.scalars(
+            select(Attachment).where(
+                Attachment.id.in_(wanted),
+                Attachment.owner_id == user.id,
+                Attachment.field_path == decision_field(record.id),
+                (Attachment.record_id.is_(None)) | (Attachment.record_id == record.id),
+            )
         )
-    ))
+    )
     if len(found) != len(wanted):
         raise InvalidDecision("an attached file is not available; upload it again")
     for attachment in found:
@@ -132,7 +163,12 @@ def _target_user(to_user_id: Any, task: Task, walker: Walker) -> User:
 
 def _load_task(task_id: Any, user: User) -> Task:
     """The caller's own task; anything else (missing, someone else's, an invisible record) is NotYourTask."""
-    if isinstance(task_id, bool) or not isinstance(task_id, int) or user is None or getattr(user, "id", None) is None:
+    if (
+        isinstance(task_id, bool)
+        or not isinstance(task_id, int)
+        or user is None
+        or getattr(user, "id", None) is None
+    ):
         raise NotYourTask()
     task = db.session.get(Task, task_id)
     if task is None or task.assignee_id != user.id or not _may_see(user, task):
@@ -179,7 +215,12 @@ def _lock_task(task_id: Any, user: User) -> tuple[Task, Process, Record]:
     They are linked to the task and process as loaded relationships: the session's identity
     map holds objects only weakly, so a lazy load after the commit would read them again.
     """
-    if isinstance(task_id, bool) or not isinstance(task_id, int) or user is None or getattr(user, "id", None) is None:
+    if (
+        isinstance(task_id, bool)
+        or not isinstance(task_id, int)
+        or user is None
+        or getattr(user, "id", None) is None
+    ):
         raise NotYourTask()
     row = db.session.execute(_LOCK_TASK, {"task_id": task_id, "user_id": user.id}).first()
     if row is None or not _may_see(user, row[0]):
@@ -219,15 +260,19 @@ def start(record: Record, user: User, *, new: bool = False) -> Process | None:
         if version is None:
             return None
         route = compiled_route(version)
-        process = Process(record_id=record.id, route_id=version.id, status=RUNNING, state={},
-                          started_by_id=user.id)
+        process = Process(
+            record_id=record.id, route_id=version.id, status=RUNNING, state={}, started_by_id=user.id
+        )
         process.record = record
         db.session.add(process)
         db.session.flush()
     record.status = "in_review"
     walker = Walker(process, route, actor=user)
-    walker.trail("resubmitted" if resumed else "submitted", actor=user,
-                 details={"route": route.key, "route_version": process.route.version if process.route else None})
+    walker.trail(
+        "resubmitted" if resumed else "submitted",
+        actor=user,
+        details={"route": route.key, "route_version": process.route.version if process.route else None},
+    )
     walker.begin()
     walker.save()
     db.session.flush()
@@ -268,8 +313,16 @@ def decide(
         raise InvalidDecision('choose where the signer signs: position "before" or "after" you', "position")
     for _ in range(MAX_ATTEMPTS):
         try:
-            task = _decide_once(task_id, user, action, comment=comment, attachment_ids=attachment_ids,
-                                to_user_id=to_user_id, step_key=step_key, position=position)
+            task = _decide_once(
+                task_id,
+                user,
+                action,
+                comment=comment,
+                attachment_ids=attachment_ids,
+                to_user_id=to_user_id,
+                step_key=step_key,
+                position=position,
+            )
             if respond is not None:
                 respond(task)
             db.session.commit()
@@ -291,8 +344,17 @@ def _is_lock_conflict(exc: OperationalError) -> bool:
     return "database is locked" in str(exc.orig) or "deadlock detected" in str(exc.orig)
 
 
-def _decide_once(task_id: int, user: User, action: str, *, comment: str | None, attachment_ids: Any,
-                 to_user_id: Any, step_key: Any, position: str | None) -> Task:
+def _decide_once(
+    task_id: int,
+    user: User,
+    action: str,
+    *,
+    comment: str | None,
+    attachment_ids: Any,
+    to_user_id: Any,
+    step_key: Any,
+    position: str | None,
+) -> Task:
     # Read after the lock: the other click may have decided it.
     task, process, record = _lock_task(task_id, user)
     if task.status != OPEN or process.status != RUNNING:
@@ -431,8 +493,10 @@ def escalate(task_id: int) -> Task | None:
         step = walker.route.steps.get(task.step_key)
         specs = step.deadline.escalate_to if step is not None and step.deadline is not None else ()
         candidates = [
-            user for _, user in approvers.resolve_specs(specs, walker.record, walker.submitter,
-                                                        form=walker.form, context=walker.context)
+            user
+            for _, user in approvers.resolve_specs(
+                specs, walker.record, walker.submitter, form=walker.form, context=walker.context
+            )
             if user.id not in (walker.submitter.id, task.assignee_id)
         ]
         if not candidates:

@@ -95,7 +95,12 @@ def inbox_page():
     )
     page, per_page = _page_number(), _per_page()
     result = queries.inbox(current_user, query, page=page, per_page=per_page)
-    filters = {"q": query.q or "", "form": query.form_key or "", "sort": sort, "overdue": "1" if query.overdue else ""}
+    filters = {
+        "q": query.q or "",
+        "form": query.form_key or "",
+        "sort": sort,
+        "overdue": "1" if query.overdue else "",
+    }
     context = dict(
         tasks=result.rows,
         counts=result.counts,
@@ -322,7 +327,9 @@ def decide(task_id: int):
         if isinstance(exc, UploadRefused):
             return answer({"kind": "error", "text": exc.message}, 422)
         if isinstance(exc, TaskClosed):
-            return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
+            return answer(
+                {"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409
+            )
         if isinstance(exc, NotYourTask):
             abort(404)
         if isinstance(exc, (InvalidDecision, WorkflowError)):
@@ -370,16 +377,18 @@ def approval_for(record: Record) -> dict[str, Any] | None:
     if has_process is None:
         return None
     # The viewer's open task, else one waiting for the person they delegated it to (to take it back).
-    mine = dict(db.session.execute(
-        select(Task.status, Task.id)
-        .where(
-            Task.record_id == record.id,
-            Task.assignee_id == current_user.id,
-            Task.status.in_((OPEN, WAITING)),
-            Task.kind == APPROVAL,
-        )
-        .order_by(Task.id)
-    ).all())
+    mine = dict(
+        db.session.execute(
+            select(Task.status, Task.id)
+            .where(
+                Task.record_id == record.id,
+                Task.assignee_id == current_user.id,
+                Task.status.in_((OPEN, WAITING)),
+                Task.kind == APPROVAL,
+            )
+            .order_by(Task.id)
+        ).all()
+    )
     return {
         "current": queries.current_steps([record.id]).get(record.id, []),
         "my_task_id": mine.get(OPEN),
