@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel import Locale, support
+from babel import Locale
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, session
-from flask_babel import Domain, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 
 from .extensions import babel, db
@@ -63,32 +63,6 @@ def select_locale() -> str:
         if locale:
             return locale
     return normalise_locale(current_app.config.get("BABEL_DEFAULT_LOCALE")) or LOCALES[0]
-
-
-class CatalogDomain(Domain):
-    """Finds ``translations/zh_CN`` for Babel's ``zh_Hans_CN``.
-
-    Babel parses ``zh_CN`` into ``zh_Hans_CN`` (script added from CLDR), and gettext's
-    directory search then never tries ``zh_CN``. Catalogs are looked up under our own
-    locale names instead; one cache entry per language, as Flask-Babel does.
-    """
-
-    def get_translations(self) -> support.NullTranslations:
-        locale = get_locale() if has_request_context() else None
-        name = normalise_locale(str(locale)) if locale is not None else None
-        if name is None:
-            return support.NullTranslations()
-        key = (name, self.domain[0])
-        translations = self.cache.get(key)
-        if translations is None:
-            translations = support.Translations()
-            for dirname in self.translation_directories:
-                catalog = support.Translations.load(dirname, [name], self.domain[0])
-                translations.merge(catalog)
-                if hasattr(catalog, "plural"):
-                    translations.plural = catalog.plural
-            self.cache[key] = translations
-        return translations
 
 
 def current_locale_tag() -> str:
@@ -159,7 +133,6 @@ def _selected_babel_locale() -> Locale:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=_selected_babel_locale, default_domain="messages")
-    babel.domain_instance = CatalogDomain(domain="messages")
     app.jinja_env.globals.update(
         localized=localized,
         current_locale_tag=current_locale_tag,

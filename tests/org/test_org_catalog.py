@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "platform" / "formwork" / "translations"
-PO = TRANSLATIONS / "zh_CN" / "LC_MESSAGES" / "messages.po"
-MO = TRANSLATIONS / "zh_CN" / "LC_MESSAGES" / "messages.mo"
+PO = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+MO = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo"
 
 
 def _ids(catalog) -> set[str]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from babel import support
+from babel import Locale, support
 from flask import current_app
 
 from ..i18n import LOCALE_TAGS, localized, normalise_locale
@@ -92,7 +92,8 @@ def translator(locale: str):
     if locale == "en":
         return lambda message: message
     directories = str(current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", ""))
-    return _catalog(directories, locale).gettext
+    # Catalogs live under Babel's own name for the locale (``zh_CN`` parses to ``zh_Hans_CN``).
+    return _catalog(directories, str(Locale.parse(locale))).gettext
 
 
 def locale_of(user: Any) -> str:
