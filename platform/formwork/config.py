@@ -164,6 +164,8 @@ def from_environment() -> dict:
         "FORMWORK_PROXY_COUNT": _int("FORMWORK_PROXY_COUNT", 0),
         # Uploads no record has claimed are removed by `formwork due run` after this many hours.
         "FORMWORK_UNCLAIMED_UPLOAD_HOURS": _int("FORMWORK_UNCLAIMED_UPLOAD_HOURS", 24),
+        # A sign-in lasts at most this many days; then the person signs in again.
+        "FORMWORK_SESSION_MAX_DAYS": _int("FORMWORK_SESSION_MAX_DAYS", 30),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("FORMWORK_SECURE_COOKIES"),
