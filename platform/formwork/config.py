@@ -13,6 +13,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from .business_time import DEFAULT_TIMEZONE, zone_named
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -97,6 +99,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def business_timezone() -> str:
+    """``FORMWORK_TIMEZONE``, checked at start-up: a misspelt zone stops the app, not a page later."""
+    name = (os.environ.get("FORMWORK_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    zone_named(name)
+    return name
+
+
 def safe_mode() -> bool:
     return _flag("FORMWORK_SAFE_MODE")
 
@@ -174,4 +183,7 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("FORMWORK_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
+        # The business time zone: pages, dates in forms, $today/$now, out-of-office days and
+        # deadlines are in this zone; everything is stored (and the API answers) in UTC.
+        "FORMWORK_TIMEZONE": business_timezone(),
     }

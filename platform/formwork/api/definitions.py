@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_login import current_user
 
+from .. import business_time
 from ..definitions import store
 from ..definitions.diff import diff
 from ..definitions.loader import SourceDocument, read_source
@@ -32,7 +33,7 @@ def _summary(definition: DefinitionVersion) -> dict[str, Any]:
         "title": content.get("title"),
         "checksum": definition.checksum,
         "source": definition.source,
-        "published_at": definition.published_at.isoformat() if definition.published_at else None,
+        "published_at": business_time.iso_utc(definition.published_at),
         "published_by": definition.published_by_id,
     }
 

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
@@ -27,7 +28,7 @@ def form_summary(version: DefinitionVersion) -> dict[str, Any]:
         "key": version.key,
         "version": version.version,
         "title": store.form_title(version, str(get_locale() or "")),
-        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "published_at": business_time.iso_utc(version.published_at),
         "available": problem is None,
     }
     if problem is not None:

@@ -16,6 +16,7 @@ from flask import abort, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from .. import business_time
 from ..extensions import db
 from ..records import access, serialize, service
 from ..records.models import DRAFT, STATUSES, Record, RecordEvent
@@ -199,7 +200,7 @@ def event_json(event: RecordEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "action": event.action,
-        "at": event.at.isoformat() if event.at else None,
+        "at": business_time.iso_utc(event.at),
         "actor": None
         if actor is None
         else {"id": actor.id, "username": actor.username, "display_name": actor.display_name},

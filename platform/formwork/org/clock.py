@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+
+from .. import business_time
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return business_time.now()
 
 
 def as_utc(value: datetime | None) -> datetime | None:
     """Timestamps read back from SQLite are naive; they were written as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
+    return business_time.as_utc(value)

@@ -89,7 +89,9 @@ def grant_role(user: User, role_key: str, department: Department | None = None) 
 
 
 def set_password(user: User, password: str) -> None:
-    """Set a new password; every session of ``user`` ends (whoever knew the old one is out). The caller commits."""
+    """Set a new password and end every session of ``user`` (whoever knew the old one is out).
+
+    The caller commits."""
     check_password_strength(password)
     user.set_password(password)
     sessions.end_all(user)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
+from .. import business_time
 from .facts import compute_facts
 from .model import RouteModel
 
@@ -40,7 +41,7 @@ def evaluation_input(
     from ..plugins import current_registry
 
     form, values = record_values(record, context)
-    today = context.get("today") if isinstance(context.get("today"), date) else date.today()
+    today = context.get("today") if isinstance(context.get("today"), date) else business_time.today()
     wanted = route.facts if alerts else route.step_facts
     facts = (
         compute_facts(
