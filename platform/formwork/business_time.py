@@ -53,7 +53,12 @@ def as_utc(moment: datetime | None) -> datetime | None:
 def local(moment: datetime | None) -> datetime | None:
     """A stored instant as business time (aware, in the business zone)."""
     utc = as_utc(moment)
-    return utc.astimezone(zone()) if utc is not None else None
+    if utc is None:
+        return None
+    try:
+        return utc.astimezone(zone())
+    except OverflowError:  # at the very end of year 9999 the business day would be in year 10000
+        return utc
 
 
 def local_now() -> datetime:

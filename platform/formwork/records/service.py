@@ -10,13 +10,13 @@ lookup before inserting only saves work.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
@@ -171,7 +171,7 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
 
 def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
     """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is waste."""
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     db.session.execute(
         insert(RecordEvent),
         [
@@ -239,7 +239,7 @@ def create_record(
     )
     if result.errors:
         raise ValidationFailed(result.errors)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     record = Record(
         form_key=form_key,
         definition_id=version.id,
@@ -315,7 +315,7 @@ def update_record(
     if result.errors:
         raise ValidationFailed(result.errors)
     changed = changed_paths(form, previous, result.data)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     try:
         record.data = result.data
         record.title = _title(form, result.data)
