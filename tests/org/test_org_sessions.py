@@ -56,7 +56,9 @@ def test_set_password_from_the_command_line_ends_every_session(app, runner, demo
     login(laptop, "henry")
     login(phone, "henry")
     login(app.test_client(), "alice")
-    result = runner.invoke(args=["users", "set-password", "henry", "--password-stdin"], input="new-password-1\n")
+    result = runner.invoke(
+        args=["users", "set-password", "henry", "--password-stdin"], input="new-password-1\n"
+    )
     assert result.exit_code == 0, result.output
     assert not _signed_in_as(laptop, "henry") and not _signed_in_as(phone, "henry")
     assert laptop.get("/api/_probe/whoami").status_code == 401
