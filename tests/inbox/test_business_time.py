@@ -16,8 +16,10 @@ from formwork.expressions import TypeEnv, compile_expression
 from formwork.expressions import value_types as T
 from formwork.extensions import db
 from formwork.forms.field_types import parse_datetime
+from formwork.forms.model import compile_form
 from formwork.forms.state import context_for
 from formwork.notifications.models import Notification
+from formwork.plugins import current_registry
 from formwork.rules import compile_ruleset
 from formwork.rules.engine import RulesEngine
 from formwork.web.formatting import format_datetime_value, input_value
@@ -114,6 +116,25 @@ def test_not_in_the_future_is_judged_by_the_business_day(client, bearer, expense
     assert first.status_code == 201, first.get_json()
     future = post(date(2026, 5, 3))
     assert future.status_code == 422 and future.get_json()["errors"][0]["field"] != "lines[0].invoice_no"
+
+
+def test_a_date_default_of_today_is_the_business_day_of_each_use(app):
+    form = compile_form(
+        {
+            "kind": "form",
+            "key": "visit",
+            "title": {"zh-CN": "拜访", "en": "Visit"},
+            "fields": [
+                {"key": "day", "type": "date", "label": {"zh-CN": "日期", "en": "Day"}, "default": "$today"}
+            ],
+        },
+        current_registry(),
+    )
+    [day] = form.fields
+    with time_machine.travel(UTC_EVENING, tick=False):
+        assert day.default == BEIJING_DAY  # worked out when the form is opened, not when it was published
+    with time_machine.travel(datetime(2026, 5, 2, 16, 30, tzinfo=timezone.utc), tick=False):
+        assert day.default == date(2026, 5, 3)
 
 
 def test_date_times_typed_without_offset_are_business_time(app):
