@@ -91,7 +91,7 @@ class FieldModel:
 
     @property
     def default(self) -> Any:
-        """The initial value; ``$today`` is worked out at each use, in business time, never at compile time."""
+        """The initial value; ``$today`` is worked out at each use (business time), not at compile time."""
         return business_time.today() if self.default_is_today else self._default
 
     @default.setter
