@@ -28,7 +28,7 @@ class Department(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
 
-    parent: Mapped["Department | None"] = relationship(remote_side=[id], back_populates="children")
+    parent: Mapped["Department | None"] = relationship(remote_side="Department.id", back_populates="children")
     children: Mapped[list["Department"]] = relationship(back_populates="parent")
     head: Mapped["User | None"] = relationship(foreign_keys=[head_id], post_update=True)
 
@@ -84,7 +84,7 @@ class User(UserMixin, db.Model):
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     # post_update: two people can become each other's manager in one change (a swap) without a flush cycle.
     manager: Mapped["User | None"] = relationship(
-        remote_side=[id], foreign_keys=[manager_id], post_update=True
+        remote_side="User.id", foreign_keys=[manager_id], post_update=True
     )
     role_assignments: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="RoleAssignment.user_id"

@@ -113,7 +113,9 @@ def storage_path(storage_key: str) -> Path:
 
 
 def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tuple[str, Any]:
-    """The attachment field a file is for, in ``definition`` (the record's or the shown version) or the current one."""
+    """The attachment field a file is for, in ``definition`` (the record's or the shown version) or the
+    current one.
+    """
     if definition is not None:
         if definition.kind != "form" or definition.key != form_key:
             raise UploadRefused(
@@ -235,7 +237,8 @@ def store_file(
 
 # --- files sent with an approval decision ------------------------------------------------------
 
-#: Default limits for files sent with a decision (``FORMWORK_DECISION_ACCEPT``, ``FORMWORK_DECISION_MAX_SIZE``).
+#: Default limits for files sent with a decision (``FORMWORK_DECISION_ACCEPT``,
+#: ``FORMWORK_DECISION_MAX_SIZE``).
 DECISION_ACCEPT = (
     ".pdf",
     ".png",
@@ -271,7 +274,8 @@ def decision_limits() -> tuple[tuple[str, ...], int]:
 
 
 def store_decision_file(file_storage: Any, user: Any, record: Any) -> Attachment:
-    """Check and store one file for ``user``'s decision on ``record`` (the caller checked the task). Commits."""
+    """Check and store one file for ``user``'s decision on ``record`` (the caller checked the task).
+    Commits."""
     accept, max_size = decision_limits()
     return store_file(
         file_storage,
@@ -360,7 +364,8 @@ def unclaimed_age() -> timedelta:
 def prune_unclaimed(
     older_than: timedelta | None = None, *, now: datetime | None = None, batch: int = 200
 ) -> PruneReport:
-    """Delete uploads that no record has claimed within ``older_than`` (default ``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
+    """Delete uploads that no record has claimed within ``older_than`` (default
+    ``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
 
     An upload stays unclaimed when the submission it was made for failed or was abandoned
     (an htmx upload, a file stored before the form was refused, one sent with a refused

@@ -113,7 +113,9 @@ def _search_text(form: FormModel, data: Mapping[str, Any]) -> str | None:
 
 
 def changed_paths(form: FormModel, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
-    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows added/removed)."""
+    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows
+    added/removed).
+    """
     before = before or {}
     changed: list[str] = []
     for field in form.fields:
@@ -170,7 +172,8 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
 
 
 def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
-    """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is waste."""
+    """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is
+    waste."""
     now = datetime.now(timezone.utc)
     db.session.execute(
         insert(RecordEvent),

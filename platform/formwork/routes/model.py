@@ -110,14 +110,16 @@ class RouteModel:
     title: dict[str, str]
     nodes: tuple[Node, ...]
     steps: dict[str, Step]  # every step by key, wherever it sits
-    ruleset: object  # formwork.rules.CompiledRuleset: every condition and alert of this version (None: no conditions)
+    # formwork.rules.CompiledRuleset: every condition and alert of this version (None: no conditions)
+    ruleset: object
     conditions: dict[str, str] = field(default_factory=dict)  # rule name -> expression source
     alerts: tuple[Alert, ...] = ()
     self_approval: SelfApproval = "skip"
     no_approver: NoApprover = "refuse"
     fallback: tuple[ApproverSpec, ...] = ()
     withdraw: Withdraw = "until_first_decision"
-    # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact providers.
+    # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact
+    # providers.
     facts: frozenset[str] = frozenset()
     # The facts read by step and branch conditions (alerts aside): the facts a transition after the
     # start needs, since alerts are evaluated only when a request starts.

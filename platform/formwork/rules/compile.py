@@ -162,7 +162,8 @@ def compile_ruleset(
     """
     if not isinstance(name, str) or not RULESET_NAME.match(name):
         raise RulesEngineError(
-            f"invalid ruleset name {str(name)[:60]!r}: use letters, digits and '_' (at most 100), starting with a letter"
+            f"invalid ruleset name {str(name)[:60]!r}: use letters, digits and '_' (at most 100), starting "
+            "with a letter"
         )
     if not rules:
         raise RulesEngineError(f"ruleset {name} has no rules")

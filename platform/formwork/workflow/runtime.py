@@ -212,7 +212,8 @@ def notifier() -> Callable[..., Any] | None:
 
 
 def holding_function() -> Callable[..., Any]:
-    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer, no facts)."""
+    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer, no
+    facts)."""
     try:
         from ..routes.conditions import holding
     except ModuleNotFoundError as exc:
@@ -1006,7 +1007,8 @@ class Walker:
     def recall(
         self, task: Task, actor: User, comment: str | None, attachment_ids: list[int] | None = None
     ) -> Task:
-        """Take a delegated (委派) task back before the delegate decides; returns the cancelled delegate task."""
+        """Take a delegated (委派) task back before the delegate decides; returns the cancelled delegate
+        task."""
         pending = pending_delegate(task, self.state)
         if pending is None:
             raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")
@@ -1064,7 +1066,7 @@ class Walker:
         if target_key not in self.route.steps:
             raise InvalidDecision(f'there is no step "{target_key}" in this route')
         target_path, step_path = self.index.path(target_key), self.index.path(step.key)
-        for (t_seq, t_index), (s_seq, s_index) in zip(target_path, step_path):
+        for (t_seq, t_index), (s_seq, s_index) in zip(target_path, step_path, strict=False):
             if t_seq != s_seq:
                 break
             if t_index != s_index:

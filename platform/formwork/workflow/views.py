@@ -336,7 +336,8 @@ def decide(task_id: int):
             return answer({"kind": "error", "text": exc.message}, 422)
         raise
     flash(_("Done: %(action)s.", action=action_label(decision.action)), "success")
-    # After a comment, or taking a delegated task back, the task is open here; anything else goes back to the inbox.
+    # After a comment, or taking a delegated task back, the task is open here; anything else goes back to the
+    # inbox.
     target = (
         url_for("workflow.task", task_id=decided_task.id)
         if decision.action in ("comment", queries.RECALL)
