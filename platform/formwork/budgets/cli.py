@@ -42,7 +42,7 @@ def list_command(period: str | None) -> None:
         return
     for line in lines:
         status = budget_status(line.department_id, line.category, line.period)
-        code = db.session.get(Department, line.department_id).code
+        code = db.session.get_one(Department, line.department_id).code
         click.echo(
             f"{line.period:<8} {code:<10} {line.category:<20} budget {status.amount:>14} "
             f"used {status.used:>14} remaining {status.remaining:>14} {line.currency}"

@@ -85,7 +85,7 @@ def check_period(period: str) -> str:
     return period
 
 
-def _department(department: Department | int | str) -> Department:
+def _department(department: Department | int | str | None) -> Department:
     if isinstance(department, Department):
         return department
     if isinstance(department, int):
@@ -110,7 +110,7 @@ def _amount(value: Any) -> Decimal:
 
 
 def set_budget(
-    department: Department | int | str, category: str, period: str, amount: Any, currency: str = "CNY"
+    department: Department | int | str | None, category: Any, period: str, amount: Any, currency: str = "CNY"
 ) -> BudgetLine:
     """Create or change the budget line of ``department`` (object, id or code); flushes, does not commit."""
     dept = _department(department)
@@ -176,7 +176,9 @@ def consumers() -> list[Consumer]:
 
 def period_bounds(period: str) -> tuple[date, date]:
     """First day of the quarter and first day of the next one."""
-    match = PERIOD.match(check_period(period))
+    match = PERIOD.match(period)
+    if match is None:
+        raise BudgetError(f"period {period!r} must be a calendar quarter such as 2026-Q4")
     year, quarter = int(match.group(1)), int(match.group(2))
     start = date(year, 3 * quarter - 2, 1)
     end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)

@@ -237,7 +237,7 @@ def compiled_form(definition: DefinitionVersion) -> Any:
         raise ValueError(f"{definition.kind} {definition.key} is not a form")
     result = _cache().get_or_build((definition.id, definition.checksum), lambda: _compile(definition))
     if isinstance(result, _Failed):
-        raise FormUnavailable(definition, result.problems)  # a fresh exception per caller
+        raise FormUnavailable(definition, list(result.problems))  # a fresh exception per caller
     return result
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db_types import Timestamp, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class Department(db.Model):
+class Department(Model):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +65,7 @@ class Department(db.Model):
             stack.extend(node.children)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,7 +98,9 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
 
     def role_keys(self) -> set[str]:
         return {assignment.role.key for assignment in self.role_assignments}
@@ -107,7 +109,7 @@ class User(UserMixin, db.Model):
         return key in self.role_keys()
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,7 +122,7 @@ class Role(db.Model):
         return self.name_en if (locale or "").startswith("en") else self.name_zh
 
 
-class RoleAssignment(db.Model):
+class RoleAssignment(Model):
     """A role held by a user, optionally limited to one department (e.g. finance reviewer of Sales)."""
 
     __tablename__ = "role_assignments"
@@ -143,7 +145,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,7 +160,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins per user name, in the database so every worker sees the same count."""
 
     __tablename__ = "login_throttles"

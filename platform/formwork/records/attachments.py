@@ -19,13 +19,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Sequence
 
 from flask import Response, current_app, send_file
 from sqlalchemy import delete, select
 
 from ..definitions import store
-from ..extensions import db
+from ..extensions import db, rows_affected
 from ..forms.model import schema_path
 from . import access
 from .models import Attachment
@@ -397,7 +397,7 @@ def prune_unclaimed(
     return report
 
 
-def _delete_unclaimed(rows: list[Any]) -> list[tuple[Any, bool]]:
+def _delete_unclaimed(rows: Sequence[Any]) -> list[tuple[Any, bool]]:
     """Delete the uploads of ``rows`` (id, storage_key, size) that are still unclaimed; commits.
 
     Each row goes by a statement that still requires ``record_id IS NULL``, and its file is
@@ -405,15 +405,15 @@ def _delete_unclaimed(rows: list[Any]) -> list[tuple[Any, bool]]:
     the row: a record claiming the file meanwhile wins, and two callers at once remove each
     upload once. Returns ``(row, file was there)`` for each upload removed.
     """
-    deleted = []
+    deleted: list[Any] = []
     try:
         for row in rows:
-            result = db.session.execute(
+            count = rows_affected(
                 delete(Attachment)
                 .where(Attachment.id == row.id, Attachment.record_id.is_(None))
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:  # not claimed, nor removed by another copy, meanwhile
+            if count == 1:  # not claimed, nor removed by another copy, meanwhile
                 deleted.append(row)
         db.session.commit()
     except BaseException:

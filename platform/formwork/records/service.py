@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
-from ..extensions import db
+from ..extensions import db, rows_affected
 from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
@@ -155,7 +155,7 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
     ids = sorted(set(_attachment_ids(form, data)))
     if not ids:
         return
-    result = db.session.execute(
+    claimed = rows_affected(
         update(Attachment)
         .where(
             Attachment.id.in_(ids),
@@ -165,13 +165,13 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
         .values(record_id=record.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != len(ids):
+    if claimed != len(ids):
         raise ValidationFailed(
             [{"field": "", "message": "an attached file is no longer available; upload it again"}]
         )
 
 
-def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
+def _write_events(record: Record, user: Any, *events: tuple[str, dict | None]) -> None:
     """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is
     waste."""
     now = datetime.now(timezone.utc)
@@ -261,7 +261,7 @@ def create_record(
     try:
         db.session.add(record)
         db.session.flush()
-        events = [("created", {"fields": sorted(result.data)})]
+        events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(result.data)})]
         if submit:
             events.append(("submitted", None))
         _write_events(record, user, *events)
@@ -328,7 +328,7 @@ def update_record(
             record.status = SUBMITTED
             record.submitted_at = now
         _claim_attachments(record, form, result.data, user)
-        events = []
+        events: list[tuple[str, dict | None]] = []
         if changed:
             events.append(("updated", {"fields": changed}))
         if submit:

@@ -23,9 +23,16 @@ from ..definitions.problems import DefinitionError, Problem
 from ..expressions import DEFAULT_CONTEXT, CompiledExpression, ExpressionError, T, TypeEnv, compile_expression
 from ..rules import RulesEngineError, compile_ruleset, ruleset_name
 from . import facts as fact_registry
-from .model import Alert, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
+from .model import Alert, ApproverKind, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
 
-APPROVER_KINDS = ("user", "role", "manager", "department_head", "field", "expression")
+APPROVER_KINDS: tuple[ApproverKind, ...] = (
+    "user",
+    "role",
+    "manager",
+    "department_head",
+    "field",
+    "expression",
+)
 USER_LIST = T.ListOf(T.USER)
 _NO_ORG = object()
 _DEFAULT = object()
@@ -238,6 +245,7 @@ class _Compiler:
         for index, item in enumerate(items):
             here = f"{pointer}/{index}"
             position = (*chain, (pointer, index))
+            node: Node | None
             if "parallel" in item:
                 node = self.parallel(item["parallel"], f"{here}/parallel", position)
             elif "branch" in item:

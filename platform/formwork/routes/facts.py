@@ -120,7 +120,7 @@ def _budget(request: FactRequest) -> dict[str, Any] | None:
         return {"amount": None, "used": None, "remaining": None}
     day = request.values.get(settings["date"]) if settings.get("date") else None
     period = period_of(day if isinstance(day, date) else request.today)
-    form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", "")
+    form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", None) or ""
     consumer = Consumer(
         form_key, settings["amount"], settings["category"], settings.get("date"), settings.get("department")
     )

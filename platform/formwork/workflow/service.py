@@ -251,12 +251,13 @@ def start(record: Record, user: User, *, new: bool = False) -> Process | None:
     process = None if new else current_process(record)
     if process is not None and process.status == RUNNING:
         raise InvalidDecision("the request is already under review")
-    resumed = process is not None and process.status == RETURNED
-    if resumed:
+    if process is not None and process.status == RETURNED:
+        resumed = True
         route = load_route(process)
         process.status = RUNNING
         process.finished_at = None
     else:
+        resumed = False
         version = route_version_for(record.form_key)
         if version is None:
             return None
