@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, cast
 
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -48,3 +49,19 @@ def rows_affected(statement: Executable) -> int:
     # Session.execute is typed to return a plain Result; for DML it is always a CursorResult.
     result = cast(CursorResult[Any], db.session.execute(statement))
     return int(result.rowcount or 0)
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """One unit of work in the current session: committed when the block ends, rolled back on any
+    exception (which is re-raised), so a refusal or a failure half-way leaves nothing written.
+
+    BaseException, not Exception: a worker timeout or an interrupt in the middle must not leave
+    half of the changes pending in the session for whatever uses it next.
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

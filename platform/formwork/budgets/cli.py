@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from ..extensions import db
+from ..extensions import db, transaction
 from ..org.models import Department
 from .service import BudgetError, budget_lines, budget_status, set_budget
 
@@ -21,10 +21,9 @@ budgets_cli = AppGroup("budgets", help="Budget lines per department, category an
 def set_command(department: str, category: str, period: str, amount: str, currency: str) -> None:
     """Set the budget of DEPARTMENT (code) for CATEGORY in PERIOD (e.g. 2026-Q4) to AMOUNT."""
     try:
-        line = set_budget(department, category, period, amount, currency)
-        db.session.commit()
+        with transaction():
+            line = set_budget(department, category, period, amount, currency)
     except BudgetError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from None
     click.echo(f"budget {department} {category} {period}: {line.amount} {line.currency}")
 

@@ -25,7 +25,7 @@ from flask import Response, current_app, send_file
 from sqlalchemy import delete, select
 
 from ..definitions import store
-from ..extensions import db, rows_affected
+from ..extensions import db, rows_affected, transaction
 from ..forms.model import schema_path
 from . import access
 from .models import Attachment
@@ -226,11 +226,10 @@ def store_file(
         storage_key=key,
     )
     try:
-        db.session.add(attachment)
-        db.session.commit()
+        with transaction():
+            db.session.add(attachment)
     except BaseException:
-        db.session.rollback()
-        final.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)  # no row, no file
         raise
     return attachment
 
@@ -406,7 +405,7 @@ def _delete_unclaimed(rows: Sequence[Any]) -> list[tuple[Any, bool]]:
     upload once. Returns ``(row, file was there)`` for each upload removed.
     """
     deleted: list[Any] = []
-    try:
+    with transaction():
         for row in rows:
             count = rows_affected(
                 delete(Attachment)
@@ -415,10 +414,6 @@ def _delete_unclaimed(rows: Sequence[Any]) -> list[tuple[Any, bool]]:
             )
             if count == 1:  # not claimed, nor removed by another copy, meanwhile
                 deleted.append(row)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     removed = []
     for row in deleted:
         try:

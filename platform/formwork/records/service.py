@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
-from ..extensions import db, rows_affected
+from ..extensions import db, rows_affected, transaction
 from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
@@ -259,26 +259,22 @@ def create_record(
         submitted_at=now if submit else None,
     )
     try:
-        db.session.add(record)
-        db.session.flush()
-        events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(result.data)})]
-        if submit:
-            events.append(("submitted", None))
-        _write_events(record, user, *events)
-        _claim_attachments(record, form, result.data, user)
-        if submit:
-            _start_workflow(record, user, new=True)
-        db.session.commit()
+        with transaction():
+            db.session.add(record)
+            db.session.flush()
+            events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(result.data)})]
+            if submit:
+                events.append(("submitted", None))
+            _write_events(record, user, *events)
+            _claim_attachments(record, form, result.data, user)
+            if submit:
+                _start_workflow(record, user, new=True)
     except IntegrityError:
-        db.session.rollback()
         if client_token is not None:
             # Another request with the same token won the race; it is the same submission.
             existing = _find_by_token(user, client_token)
             if existing is not None:
                 return existing
-        raise
-    except BaseException:
-        db.session.rollback()
         raise
     return record
 
@@ -320,29 +316,25 @@ def update_record(
     changed = changed_paths(form, previous, result.data)
     now = datetime.now(timezone.utc)
     try:
-        record.data = result.data
-        record.title = _title(form, result.data)
-        record.search_text = _search_text(form, result.data)
-        record.updated_at = now
-        if submit:
-            record.status = SUBMITTED
-            record.submitted_at = now
-        _claim_attachments(record, form, result.data, user)
-        events: list[tuple[str, dict | None]] = []
-        if changed:
-            events.append(("updated", {"fields": changed}))
-        if submit:
-            events.append(("submitted", None))
-        db.session.flush()  # the record's version check happens here, before any event is written
-        if events:
-            _write_events(record, user, *events)
-        if submit:
-            _start_workflow(record, user)
-        db.session.commit()
+        with transaction():
+            record.data = result.data
+            record.title = _title(form, result.data)
+            record.search_text = _search_text(form, result.data)
+            record.updated_at = now
+            if submit:
+                record.status = SUBMITTED
+                record.submitted_at = now
+            _claim_attachments(record, form, result.data, user)
+            events: list[tuple[str, dict | None]] = []
+            if changed:
+                events.append(("updated", {"fields": changed}))
+            if submit:
+                events.append(("submitted", None))
+            db.session.flush()  # the record's version check happens here, before any event is written
+            if events:
+                _write_events(record, user, *events)
+            if submit:
+                _start_workflow(record, user)
     except StaleDataError:
-        db.session.rollback()
         raise ConflictError("the record was changed by someone else; reload it and try again") from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return record
