@@ -34,9 +34,7 @@ _CONSUMERS_KEY = "formwork.budgets.consumers"
 
 
 class BudgetError(ValueError):
-    """A budget line that cannot be stored (unknown department, bad period or amount); ``message`` is safe to
-    show.
-    """
+    """A budget line that cannot be stored (unknown department, bad period or amount); ``message`` is safe."""
 
     def __init__(self, message: str):
         self.message = message
@@ -193,8 +191,7 @@ def used_amount(
     exclude_record_id: int | None = None,
     only: Iterable[Consumer] | None = None,
 ) -> Decimal:
-    """What records in review or approved have taken of this budget (excluding one record, e.g. the one
-    asking).
+    """What records in review or approved have taken of this budget (excluding one, e.g. the one asking).
 
     The database selects the rows and returns only the amounts (exact decimal text), summed here
     as ``Decimal`` so no amount ever passes through binary floating point.

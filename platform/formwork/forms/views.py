@@ -255,8 +255,7 @@ def _field_input(field: FieldModel, posted: MultiDict, name: str) -> tuple[bool,
 
 
 def row_limit(lines: FieldModel) -> int:
-    """The most rows of ``lines`` a posted page may carry: the form's ``max_rows``, never above the hard
-    cap."""
+    """The most rows of ``lines`` a posted page may carry: the form's ``max_rows``, at most the hard cap."""
     return min(lines.settings.get("max_rows") or HARD_MAX_ROWS, HARD_MAX_ROWS)
 
 

@@ -66,8 +66,7 @@ class PluginRegistry:
         self._add("channel", self.channels, channel.name, channel)
 
     def add_fact_provider(self, provider: Any) -> None:
-        """Register a route fact (a ``formwork.routes.facts.FactProvider``), read as ``$name`` in
-        conditions."""
+        """Register a route fact (a ``routes.facts.FactProvider``), read as ``$name`` in conditions."""
         self._add("fact provider", self.facts, provider.name, provider)
 
     def _add(self, what: str, table: dict[str, Any], name: str, value: Any) -> None:

@@ -113,9 +113,7 @@ def storage_path(storage_key: str) -> Path:
 
 
 def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tuple[str, Any]:
-    """The attachment field a file is for, in ``definition`` (the record's or the shown version) or the
-    current one.
-    """
+    """The attachment field of a file, in ``definition`` (the record's or shown version) or the current."""
     if definition is not None:
         if definition.kind != "form" or definition.key != form_key:
             raise UploadRefused(
@@ -273,8 +271,7 @@ def decision_limits() -> tuple[tuple[str, ...], int]:
 
 
 def store_decision_file(file_storage: Any, user: Any, record: Any) -> Attachment:
-    """Check and store one file for ``user``'s decision on ``record`` (the caller checked the task).
-    Commits."""
+    """Check and store a file for ``user``'s decision on ``record`` (the caller checked the task); commits."""
     accept, max_size = decision_limits()
     return store_file(
         file_storage,
@@ -363,8 +360,7 @@ def unclaimed_age() -> timedelta:
 def prune_unclaimed(
     older_than: timedelta | None = None, *, now: datetime | None = None, batch: int = 200
 ) -> PruneReport:
-    """Delete uploads that no record has claimed within ``older_than`` (default
-    ``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
+    """Delete uploads no record has claimed within ``older_than`` (``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
 
     An upload stays unclaimed when the submission it was made for failed or was abandoned
     (an htmx upload, a file stored before the form was refused, one sent with a refused

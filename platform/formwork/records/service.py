@@ -113,8 +113,8 @@ def _search_text(form: FormModel, data: Mapping[str, Any]) -> str | None:
 
 
 def changed_paths(form: FormModel, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
-    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows
-    added/removed).
+    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows added or
+    removed).
     """
     before = before or {}
     changed: list[str] = []
@@ -172,8 +172,7 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
 
 
 def _write_events(record: Record, user: Any, *events: tuple[str, dict | None]) -> None:
-    """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is
-    waste."""
+    """Append history rows in one executemany: nothing reads them back, so per-object ORM work is waste."""
     now = datetime.now(timezone.utc)
     db.session.execute(
         insert(RecordEvent),

@@ -413,8 +413,7 @@ def _earlier(target: tuple[tuple[str, int], ...], step: tuple[tuple[str, int], .
 
 
 def _resolve_form(key: str) -> tuple[Any, str | None]:
-    """The compiled form a route is for: from the definitions being published with it, else the current
-    one."""
+    """The compiled form a route is for: from the definitions published with it, else the current one."""
     from flask import has_app_context
 
     from ..definitions.pipeline import pending

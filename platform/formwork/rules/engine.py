@@ -117,8 +117,7 @@ class RulesEngine:
         env: TypeEnv,
         functions: Mapping[str, FunctionSpec] | None = None,
     ) -> CompiledRuleset:
-        """Compile ``rules`` and register them as ruleset ``name`` (idempotent); returns the compiled
-        ruleset."""
+        """Compile ``rules`` and register them as ruleset ``name`` (idempotent); returns the ruleset."""
         compiled = compile_ruleset(name, rules, env, functions)
         self.register(compiled)
         return self._rulesets[name].compiled

@@ -216,9 +216,7 @@ def find_user(value: Any) -> User | None:
 
 
 def set_period(user: User, delegate_ref: Any, starts: Any, ends: Any) -> Delegation:
-    """Save a new period from form or JSON input; raises ``OutOfOfficeError`` with the field at fault.
-    Commits.
-    """
+    """Save a new period from form or JSON input (``OutOfOfficeError`` names the field at fault); commits."""
     delegate = find_user(delegate_ref)
     if delegate is None:
         raise OutOfOfficeError("choose the person who acts for you", "delegate")

@@ -887,9 +887,7 @@ def allowed_actions(task: Task) -> tuple[str, ...]:
 
 
 def can_withdraw(record: Record) -> bool:
-    """Whether the submitter may still take the request back (running, and the route's ``withdraw`` allows
-    it).
-    """
+    """Whether the submitter may still take the request back (running, and ``withdraw`` allows it)."""
     from .models import RUNNING
     from .runtime import load_route
     from .service import current_process, withdraw_refusal

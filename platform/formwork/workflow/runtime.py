@@ -212,8 +212,7 @@ def notifier() -> Callable[..., Any] | None:
 
 
 def holding_function() -> Callable[..., Any]:
-    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer, no
-    facts)."""
+    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer)."""
     try:
         from ..routes.conditions import holding
     except ModuleNotFoundError as exc:
@@ -1008,8 +1007,7 @@ class Walker:
     def recall(
         self, task: Task, actor: User, comment: str | None, attachment_ids: list[int] | None = None
     ) -> Task:
-        """Take a delegated (委派) task back before the delegate decides; returns the cancelled delegate
-        task."""
+        """Take a delegated (委派) task back before the delegate decides; returns the delegate's task."""
         pending = pending_delegate(task, self.state)
         if pending is None:
             raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")

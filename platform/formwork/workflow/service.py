@@ -115,8 +115,7 @@ def _clean_comment(comment: Any) -> str | None:
 
 
 def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None:
-    """Attach the decider's own uploads for a decision on this record
-    (``records.attachments.decision_field``).
+    """Attach the decider's own uploads for a decision on this record (``attachments.decision_field``).
 
     A file uploaded for a form field, for another record, or by someone else is "not available".
     """
@@ -477,9 +476,7 @@ def auto_decide(task_id: int, action: str, *, reason: str = "deadline passed") -
 
 
 def escalate(task_id: int) -> Task | None:
-    """Move an overdue task to the step's ``escalate_to`` person; returns the new task (None: nobody);
-    commits.
-    """
+    """Move an overdue task to the step's ``escalate_to`` person; the new task (None: nobody); commits."""
     with transaction():
         task, _, walker = _system_task(task_id)
         step = walker.route.steps.get(task.step_key)
