@@ -15,6 +15,7 @@ application, offline checks).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
@@ -41,6 +42,12 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+@overload
+def as_utc(moment: datetime | None) -> datetime | None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """``moment`` as an aware UTC datetime; naive values (SQLite gives them back) were written as UTC."""
     if moment is None:
@@ -50,6 +57,12 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
+@overload
+def local(moment: datetime) -> datetime: ...
+@overload
+def local(moment: None) -> None: ...
+@overload
+def local(moment: datetime | None) -> datetime | None: ...
 def local(moment: datetime | None) -> datetime | None:
     """A stored instant as business time (aware, in the business zone)."""
     utc = as_utc(moment)
@@ -70,6 +83,12 @@ def today() -> date:
     return local_now().date()
 
 
+@overload
+def local_date(moment: datetime) -> date: ...
+@overload
+def local_date(moment: None) -> None: ...
+@overload
+def local_date(moment: datetime | None) -> date | None: ...
 def local_date(moment: datetime | None) -> date | None:
     """The business calendar day of a stored instant."""
     value = local(moment)

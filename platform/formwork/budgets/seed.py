@@ -10,7 +10,7 @@ import yaml
 from flask import current_app
 
 from .. import business_time
-from ..extensions import db
+from ..extensions import transaction
 from .models import BudgetLine
 from .service import BudgetError, period_of, set_budget
 
@@ -35,7 +35,7 @@ def seed_demo_budgets(path: Path | None = None, *, today: date | None = None) ->
         raise BudgetError(f"{source}: not a budgets file (kind: budgets, lines: [...])")
     current = period_of(today or business_time.today())
     lines = []
-    try:
+    with transaction():
         for index, row in enumerate(data["lines"]):
             if not isinstance(row, dict):
                 raise BudgetError(f"{source}: line {index + 1} is not a mapping")
@@ -52,8 +52,4 @@ def seed_demo_budgets(path: Path | None = None, *, today: date | None = None) ->
                 )
             except BudgetError as exc:
                 raise BudgetError(f"{source}: line {index + 1}: {exc.message}") from None
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return lines

@@ -19,7 +19,7 @@ from datetime import timedelta
 from flask import current_app, session
 from sqlalchemy import bindparam, delete, select
 
-from ..extensions import db
+from ..extensions import db, rows_affected
 from . import clock
 from .models import SignInSession, User, hash_token
 
@@ -74,5 +74,4 @@ def end_current() -> None:
 
 def end_all(user: User) -> int:
     """End every session of ``user`` (all browsers, all devices); the caller commits."""
-    result = db.session.execute(delete(SignInSession).where(SignInSession.user_id == user.id))
-    return result.rowcount or 0
+    return rows_affected(delete(SignInSession).where(SignInSession.user_id == user.id))

@@ -41,7 +41,8 @@ def evaluation_input(
     from ..plugins import current_registry
 
     form, values = record_values(record, context)
-    today = context.get("today") if isinstance(context.get("today"), date) else business_time.today()
+    given = context.get("today")
+    today = given if isinstance(given, date) else business_time.today()
     wanted = route.facts if alerts else route.step_facts
     facts = (
         compute_facts(
@@ -85,4 +86,4 @@ def holding_python(route: RouteModel, values: Mapping[str, Any], context: Mappin
         name
         for name, expression in route.compiled_conditions.items()
         if expression.test(values, None, context)
-    }  # type: ignore[attr-defined]
+    }
