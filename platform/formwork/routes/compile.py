@@ -298,6 +298,8 @@ class _Compiler:
             else:
                 self.returns.append((key, return_to, f"{pointer}/return_to"))
         when = self.condition(rule_for_step(key), spec["when"], f"{pointer}/when") if "when" in spec else None
+        if "when_label" in spec and "when" not in spec:
+            self.problem("when_label describes a condition: give the step a when", f"{pointer}/when_label")
         deadline = self.deadline(spec["deadline"], f"{pointer}/deadline") if "deadline" in spec else None
         cc, _ = self.approvers(spec.get("cc"), f"{pointer}/cc")
         fallback, _ = self.approvers(spec.get("fallback"), f"{pointer}/fallback")
@@ -319,6 +321,9 @@ class _Compiler:
             no_approver=no_approver,
             fallback=fallback,
             pointer=pointer,
+            when_label=spec.get("when_label"),
+            outcome=spec.get("outcome"),
+            approve_comment=spec.get("approve_comment") or "optional",
         )
         self.steps.setdefault(key, step)
         return step

@@ -68,6 +68,9 @@ class Step:
     no_approver: NoApprover | None = None
     fallback: tuple[ApproverSpec, ...] = ()
     pointer: str = ""
+    when_label: dict[str, str] | None = None  # the condition in words, for people (never the expression)
+    outcome: dict[str, str] | None = None  # what approving here means (the cashier's: paid)
+    approve_comment: str = "optional"  # "required": approving needs a comment (no batch approval)
 
 
 @dataclass(frozen=True)

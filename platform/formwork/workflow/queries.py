@@ -76,6 +76,8 @@ class TaskRow:
     on_behalf_of: str | None = None
     step_name: str = ""
     form_title: str = ""
+    summary: Any = None  # amount, department and alerts, for the pages that show them (``summary``)
+    batchable: bool = False  # may be approved together with others (``batch``)
 
     @property
     def overdue(self) -> bool:
