@@ -1060,6 +1060,63 @@ PATHS.update(
                 },
             )
         },
+        "/api/tasks/approve": {
+            "post": _op(
+                "Approve several of my open tasks at once (批量审批), each through the same checks as a single "
+                "approval and in its own transaction: a refused task leaves the others approved. Tasks whose "
+                "step requires a comment to approve are refused (422) unless the comment is given.",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["results", "approved", "refused"],
+                            "properties": {
+                                "results": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["task_id", "ok", "status"],
+                                        "properties": {
+                                            "task_id": {"type": "integer"},
+                                            "ok": {"type": "boolean"},
+                                            "status": {
+                                                "type": "integer",
+                                                "description": "What a single decision would answer: "
+                                                "200, 404 (not my task), 409 (already decided), 422.",
+                                            },
+                                            "record_id": {"type": "integer"},
+                                            "error": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "approved": {"type": "integer"},
+                                "refused": {"type": "integer"},
+                            },
+                        },
+                        "One result per task, in the order given.",
+                    ),
+                    **BAD_BODY,
+                    "422": _error("No task ids, more than 100, ids that are not numbers, or a bad comment."),
+                },
+                tag="tasks",
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["task_ids"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "task_ids": {
+                                "type": "array",
+                                "items": {"type": "integer"},
+                                "minItems": 1,
+                                "maxItems": 100,
+                            },
+                            "comment": {"type": "string", "maxLength": 4000},
+                        },
+                    }
+                ),
+            )
+        },
         "/api/tasks/{task_id}/decision": {
             "post": _op(
                 "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment; "
