@@ -42,7 +42,8 @@ def amount_field(form: Any) -> Any:
     return (computed or money or [None])[0]
 
 
-def _amount(form: Any, data: dict[str, Any]) -> tuple[Decimal | None, str, str]:
+def amount_of(form: Any, data: dict[str, Any]) -> tuple[Decimal | None, str, str]:
+    """The request's amount, its currency and the field's label (None when the form has no money)."""
     found = amount_field(form)
     if found is None:
         return None, DEFAULT_CURRENCY, ""
@@ -71,7 +72,7 @@ def summaries(record_ids: list[int]) -> dict[int, Summary]:
     for record_id, definition_id, data, department in rows:
         if definition_id not in forms:
             forms[definition_id] = store.compiled_form(store.get(definition_id))
-        amount, currency, label = _amount(forms[definition_id], data or {})
+        amount, currency, label = amount_of(forms[definition_id], data or {})
         result[record_id] = Summary(
             amount=amount,
             currency=currency,

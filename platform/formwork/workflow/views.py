@@ -21,7 +21,7 @@ from ..extensions import db
 from ..records import access
 from ..records.attachments import decision_limits
 from ..records.models import STATUSES, Attachment, Record
-from . import batch, delegation, queries, summary
+from . import batch, delegation, my_requests, queries, reminders, request_views, summary
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from .models import APPROVAL, OPEN, WAITING, Process, Task
 from .queries import action_label
@@ -187,11 +187,11 @@ def decided():
 @workflow_bp.get("/requests")
 @login_required
 def requests():
-    status = request.args.get("status") or None
-    if status not in STATUSES:
-        status = None
+    """My requests: drafts and submitted ones in one list, with amount, status and who it waits on."""
+    filters = my_requests.Filters.read(request.args)
     page, per_page = _page_number(), _per_page()
-    result = queries.submitted_by(current_user, status=status, page=page, per_page=per_page)
+    result = my_requests.my_requests(current_user, filters, page=page, per_page=per_page)
+    values = {"status": filters.status or "", "form": filters.form_key or "", "q": filters.q or ""}
     return render_template(
         "workflow/requests.html",
         tab="requests",
@@ -199,11 +199,23 @@ def requests():
         total=result.total,
         page=page,
         pages=_pages(result.total, per_page),
-        filters={"status": status or ""},
-        link_filters={"status": status} if status else {},
-        statuses=[s for s in STATUSES if s != "draft"],
+        filters=values,
+        link_filters={key: value for key, value in values.items() if value},
+        statuses=STATUSES,
+        titles=queries.form_titles(),
         **_tabs(),
     )
+
+
+def request_actions(record: Record) -> dict[str, bool]:
+    """What the viewer may do with their own request here: delete (a draft), copy, remind (催办)."""
+    if record.owner_id != current_user.id:
+        return {}
+    return {
+        "can_delete": record.status == "draft" and not my_requests.has_process(record.id),
+        "can_copy": record.status != "draft",
+        "can_remind": record.status not in ("draft", "returned") and reminders.can_remind(record, current_user),
+    }
 
 
 # ---- one task --------------------------------------------------------------------------------
@@ -511,5 +523,7 @@ def init_app(app: Flask) -> None:
         step_state_label=step_state_label,
         approval_for=approval_for,
         inbox_open_count=inbox_open_count,
+        request_actions=request_actions,
     )
     app.register_blueprint(workflow_bp)
+    app.register_blueprint(request_views.requests_bp)
