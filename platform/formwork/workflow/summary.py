@@ -70,9 +70,10 @@ def summaries(record_ids: list[int]) -> dict[int, Summary]:
     forms: dict[int, Any] = {}
     result: dict[int, Summary] = {}
     for record_id, definition_id, data, department in rows:
-        if definition_id not in forms:
-            forms[definition_id] = store.compiled_form(store.get(definition_id))
-        amount, currency, label = amount_of(forms[definition_id], data or {})
+        if definition_id not in forms:  # a form a missing plugin makes unavailable has no amount here
+            forms[definition_id] = store.form_or_unavailable(store.get(definition_id))[0]
+        form = forms[definition_id]
+        amount, currency, label = amount_of(form, data or {}) if form else (None, DEFAULT_CURRENCY, "")
         result[record_id] = Summary(
             amount=amount,
             currency=currency,
