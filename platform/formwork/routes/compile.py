@@ -265,7 +265,7 @@ class _Compiler:
         for index, case in enumerate(spec["cases"]):
             here = f"{pointer}/cases/{index}"
             rule = self.condition(rule_for_case(key, index), case["when"], f"{here}/when")
-            cases.append(Case(rule, self.nodes(case["steps"], f"{here}/steps", chain)))
+            cases.append(Case(rule, self.nodes(case["steps"], f"{here}/steps", chain), case.get("name")))
         otherwise = self.nodes(spec.get("otherwise") or [], f"{pointer}/otherwise", chain)
         return Branch(key, tuple(cases), otherwise, pointer)
 

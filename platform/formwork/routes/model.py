@@ -84,6 +84,7 @@ class Parallel:
 class Case:
     when: str  # rule name
     nodes: tuple["Node", ...]
+    name: dict[str, str] | None = None  # the case in words ({zh-CN: 预算内, en: Within budget})
 
 
 @dataclass(frozen=True)
