@@ -342,6 +342,49 @@ PATHS: dict[str, Any] = {
             parameters=[RECORD_ID],
             body=_json_body(_ref("RecordWrite")),
         ),
+        "delete": _op(
+            "Delete my own draft that was never submitted; its files become unclaimed uploads.",
+            {
+                "204": {"description": "Deleted."},
+                "403": _error("The caller may see but does not own this record."),
+                **NOT_FOUND,
+                "409": _error("Not a draft, or it was submitted before."),
+            },
+            tag="records",
+            parameters=[RECORD_ID],
+        ),
+    },
+    "/api/records/{record_id}/copy": {
+        "post": _op(
+            "Start a new draft of the form's current version from my request's entered values "
+            "(without attached files and fields the version no longer has).",
+            {
+                "201": _json(_ref("Record"), "The new draft."),
+                "403": _error("The caller may see but does not own this record."),
+                **NOT_FOUND,
+                **INVALID,
+            },
+            tag="records",
+            parameters=[RECORD_ID],
+        ),
+    },
+    "/api/records/{record_id}/remind": {
+        "post": _op(
+            "Remind (催办) the people my running request waits on; at most once per "
+            "FORMWORK_REMIND_INTERVAL_SECONDS (default 3600) per request.",
+            {
+                "200": _json(
+                    {"type": "object", "properties": {"reminded": {"type": "array", "items": {"type": "integer"}}}},
+                    "The ids of the people reminded.",
+                ),
+                "403": _error("The caller may see but does not own this record."),
+                **NOT_FOUND,
+                "409": _error("The request is not waiting for anyone."),
+                "429": _error('Too soon after the last reminder; "retry_after" and the Retry-After header say when.'),
+            },
+            tag="records",
+            parameters=[RECORD_ID],
+        ),
     },
     "/api/records/{record_id}/history": {
         "get": _op(
