@@ -280,22 +280,6 @@ def start(record: Record, user: User, *, new: bool = False) -> Process | None:
     return process
 
 
-def step_of(task: Task) -> Any:
-    """The route step a task belongs to (None for a step the version no longer has)."""
-    return load_route(task.process).steps.get(task.step_key)
-
-
-def approve_needs_comment(task: Task) -> bool:
-    """Whether approving this task needs a comment (the step's ``approve_comment: required``)."""
-    step = step_of(task)
-    return step is not None and step.approve_comment == "required"
-
-
-def _approve_needs_comment(task_id: int, user: User) -> bool:
-    task = db.session.get(Task, task_id)
-    return task is not None and task.assignee_id == user.id and approve_needs_comment(task)
-
-
 def decide(
     task_id: int,
     user: User,
@@ -326,8 +310,6 @@ def decide(
     comment = _clean_comment(comment)
     if action in COMMENT_REQUIRED and not comment:
         raise InvalidDecision(f"a comment is required to {action}")
-    if action == "approve" and not comment and _approve_needs_comment(task_id, user):
-        raise InvalidDecision(gettext("This step needs a comment to approve."), "comment")
     if action == "add_signer" and position not in ("before", "after"):
         raise InvalidDecision('choose where the signer signs: position "before" or "after" you', "position")
     for _ in range(MAX_ATTEMPTS):
@@ -384,7 +366,11 @@ def _decide_once(
         raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")
     if task.kind == CC and action != "comment":
         raise InvalidDecision("a copy for your information cannot be decided; mark it read")
-    walker = Walker(process, load_route(process), actor=user)
+    route = load_route(process)
+    step = route.steps.get(task.step_key)
+    if action == "approve" and not comment and step is not None and step.approve_comment == "required":
+        raise InvalidDecision(gettext("This step needs a comment to approve."), "comment")
+    walker = Walker(process, route, actor=user)
     task_type, _ = walker.task_info(task)
     if action in ("return", "transfer", "delegate", "add_signer") and task_type in (DELEGATE, BEFORE):
         raise InvalidDecision("you were asked for your opinion: approve, reject or comment")
