@@ -10,7 +10,6 @@ duplicate-invoice alert names the invoice numbers and the other claims that carr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 
