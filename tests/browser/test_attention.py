@@ -126,7 +126,9 @@ def test_the_bell_counts_and_refreshes_without_a_reload(people):
     assert bob.evaluate("window.__samePage === true"), "marking read reloaded the page"
 
     # Each notification leads to its task: the newest one opens bob's task page.
-    bob.locator(".notification").first.get_by_role("button", name=re.compile("Open the (task|request)")).click()
+    bob.locator(".notification").first.get_by_role(
+        "button", name=re.compile("Open the (task|request)")
+    ).click()
     expect(bob).to_have_url(re.compile(r"/(tasks|records)/\d+$"))
 
 

@@ -37,7 +37,9 @@ def test_inbox_rows_show_amount_applicant_and_department(client, login, submit):
     submit("alice", "1234.50", reason="Taxi to the airport")
     login(client, "bob")
     html = client.get("/inbox").get_data(as_text=True)
-    row = re.search(r'<li class="task-row[^"]*">.*?</li>\s*(?=<li class="task-row|</ul>)', html, re.S).group(0)
+    row = re.search(r'<li class="task-row[^"]*">.*?</li>\s*(?=<li class="task-row|</ul>)', html, re.S).group(
+        0
+    )
     assert "Taxi to the airport" in row
     assert re.search(r'class="task-row__amount">[^<]*1,234\.50', row)
     assert re.search(r"From 爱丽丝 Alice · Sales", row)
@@ -53,11 +55,17 @@ def test_task_page_leads_with_the_summary_then_content_then_decision(client, log
     assert "爱丽丝 Alice · Sales" in summary
     assert "Department head approval" in summary and "Waiting" in summary
     # Summary, then the details, then the decision panel.
-    assert html.index('class="task-summary"') < html.index("<h2>Details</h2>") < html.index('id="decision-panel"')
+    assert (
+        html.index('class="task-summary"')
+        < html.index("<h2>Details</h2>")
+        < html.index('id="decision-panel"')
+    )
     assert 'class="task-page task-page--open"' in html
 
 
-def test_a_duplicate_invoice_is_a_banner_naming_the_number_and_the_other_claim(client, login, submit, demo_org):
+def test_a_duplicate_invoice_is_a_banner_naming_the_number_and_the_other_claim(
+    client, login, submit, demo_org
+):
     first = submit("alice", "300.00", reason="Dinner", invoice="55550001")
     second = submit("frank", "450.00", reason="Dinner again", invoice="55550001")
     task = open_task(second.id, demo_org["bob"].id)
@@ -103,7 +111,9 @@ def test_batch_approval_decides_each_task_with_a_result_per_row(client, login, s
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Approved 2 of 4" in page
-    results = dict(re.findall(r'batch-result--(ok|refused)" data-task-id="(\d+)"', page)[i][::-1] for i in range(4))
+    results = dict(
+        re.findall(r'batch-result--(ok|refused)" data-task-id="(\d+)"', page)[i][::-1] for i in range(4)
+    )
     assert results == {
         str(tasks[0].id): "refused",
         str(tasks[1].id): "ok",
@@ -133,23 +143,30 @@ def _route_with_required_comment() -> None:
     store.publish(route)
 
 
-def test_a_step_needing_a_comment_is_not_batchable_and_the_service_says_so(client, login, submit, demo_org, bearer):
+def test_a_step_needing_a_comment_is_not_batchable_and_the_service_says_so(
+    client, login, submit, demo_org, bearer
+):
     _route_with_required_comment()
     record = submit("alice", reason="Careful one")
     task = open_task(record.id, demo_org["bob"].id)
     login(client, "bob")
     html = client.get("/inbox").get_data(as_text=True)
     assert 'name="task_ids"' not in html
-    response = client.post(
-        "/api/tasks/approve", json={"task_ids": [task.id]}, headers=bearer("bob")
-    )
+    response = client.post("/api/tasks/approve", json={"task_ids": [task.id]}, headers=bearer("bob"))
     assert response.status_code == 200
     [result] = response.get_json()["results"]
-    assert result == {"task_id": task.id, "ok": False, "status": 422, "error": "This step needs a comment to approve."}
+    assert result == {
+        "task_id": task.id,
+        "ok": False,
+        "status": 422,
+        "error": "This step needs a comment to approve.",
+    }
     single = client.post(f"/api/tasks/{task.id}/decision", json={"action": "approve"}, headers=bearer("bob"))
     assert single.status_code == 422
     ok = client.post(
-        f"/api/tasks/{task.id}/decision", json={"action": "approve", "comment": "Checked"}, headers=bearer("bob")
+        f"/api/tasks/{task.id}/decision",
+        json={"action": "approve", "comment": "Checked"},
+        headers=bearer("bob"),
     )
     assert ok.status_code == 200
 
@@ -178,7 +195,9 @@ def test_a_notification_about_my_task_leads_to_the_task(client, login, submit, d
     assert f'href="/tasks/{task.id}"' in html and "Open the task" in html
     token = _csrf(client, "/notifications")
     note = db.session.scalars(
-        select(Notification).where(Notification.user_id == demo_org["bob"].id, Notification.task_id == task.id)
+        select(Notification).where(
+            Notification.user_id == demo_org["bob"].id, Notification.task_id == task.id
+        )
     ).first()
     response = client.post(f"/notifications/{note.id}/read", data={"csrf_token": token, "open": "1"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/tasks/{task.id}")
@@ -192,8 +211,14 @@ def test_the_menu_marks_the_section_of_every_page(client, login, submit, demo_or
     record = submit("alice", reason="Trip")
     task = open_task(record.id, demo_org["bob"].id)
     login(client, "bob")
-    for path, label in (("/", "Home"), ("/inbox", "Inbox"), (f"/tasks/{task.id}", "Inbox"), ("/forms", "New record"),
-                        ("/requests", "My requests"), (f"/records/{record.id}", "My requests")):
+    for path, label in (
+        ("/", "Home"),
+        ("/inbox", "Inbox"),
+        (f"/tasks/{task.id}", "Inbox"),
+        ("/forms", "New record"),
+        ("/requests", "My requests"),
+        (f"/records/{record.id}", "My requests"),
+    ):
         html = client.get(path).get_data(as_text=True)
         nav = html[html.index('<nav class="site-nav"') : html.index("</nav>")]
         current = re.findall(r'aria-current="page">([^<]+)', nav)

@@ -67,7 +67,9 @@ def test_delete_a_draft_but_never_a_submitted_request(client, login, submit, exp
     response = client.post(f"/records/{draft.id}/delete", data={"csrf_token": token})
     assert response.status_code == 303
     assert db.session.get(Record, draft.id) is None
-    refused = client.post(f"/records/{submitted.id}/delete", data={"csrf_token": token}, follow_redirects=True)
+    refused = client.post(
+        f"/records/{submitted.id}/delete", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "Only a draft that was never submitted can be deleted." in refused.get_data(as_text=True)
     assert db.session.get(Record, submitted.id) is not None
     # API: 204 for a draft, 409 for a submitted request, 403 for someone else's, 404 for none
@@ -101,7 +103,9 @@ def test_remind_the_current_approver_once_per_interval(app, client, login, submi
     def reminders_to_bob():
         return db.session.scalars(
             select(Notification).where(
-                Notification.user_id == bob.id, Notification.kind == "reminder", Notification.record_id == record.id
+                Notification.user_id == bob.id,
+                Notification.kind == "reminder",
+                Notification.record_id == record.id,
             )
         ).all()
 
@@ -110,7 +114,9 @@ def test_remind_the_current_approver_once_per_interval(app, client, login, submi
     response = client.post(f"/records/{record.id}/remind", data={"csrf_token": token}, follow_redirects=True)
     assert "Reminder sent to 1 approver(s)." in response.get_data(as_text=True)
     assert len(reminders_to_bob()) == 1
-    trail = db.session.scalars(select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == "remind")).all()
+    trail = db.session.scalars(
+        select(TrailEntry).where(TrailEntry.record_id == record.id, TrailEntry.action == "remind")
+    ).all()
     assert [(t.actor_id, t.details["users"]) for t in trail] == [(demo_org["alice"].id, [bob.id])]
     again = client.post(f"/records/{record.id}/remind", data={"csrf_token": token}, follow_redirects=True)
     assert "A reminder was sent recently" in again.get_data(as_text=True)

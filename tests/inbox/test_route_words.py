@@ -15,7 +15,6 @@ from formwork.definitions.problems import DefinitionError
 from formwork.extensions import db
 from formwork.workflow.models import OPEN, Task
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,18 +26,26 @@ def _approve(client, bearer, record_id: int, username: str) -> None:
     task = db.session.scalar(
         select(Task.id).where(Task.record_id == record_id, Task.status == OPEN, Task.kind == "approval")
     )
-    response = client.post(f"/api/tasks/{task}/decision", json={"action": "approve"}, headers=bearer(username))
+    response = client.post(
+        f"/api/tasks/{task}/decision", json={"action": "approve"}, headers=bearer(username)
+    )
     assert response.status_code == 200, response.get_json()
 
 
 def test_steps_ahead_name_who_is_expected_and_what_is_skipped(client, login, bearer, submit):
     record = submit("alice", "12000.00", reason="Workshop")
     steps = _steps(client.get(f"/api/records/{record.id}/route", headers=bearer("alice")).get_json())
-    assert steps["department_head"]["state"] == "active" and steps["department_head"]["people"] == ["鲍勃 Bob"]
+    assert steps["department_head"]["state"] == "active" and steps["department_head"]["people"] == [
+        "鲍勃 Bob"
+    ]
     assert steps["finance_review"]["state"] == "pending"
     assert steps["finance_review"]["expected"] == ["卡罗尔 Carol"]
     # 12,000 is under 50,000: the CFO step is ruled out by the values, and says so in words.
-    assert (steps["cfo"]["state"], steps["cfo"]["forecast"], steps["cfo"]["expected"]) == ("skipped", True, [])
+    assert (steps["cfo"]["state"], steps["cfo"]["forecast"], steps["cfo"]["expected"]) == (
+        "skipped",
+        True,
+        [],
+    )
     assert steps["cfo"]["condition_label"] == "the total is 50,000 or more"
     assert steps["cashier"]["expected"] == ["格蕾丝 Grace"]
     assert steps["cashier"]["copied"] == ["卡罗尔 Carol"]
@@ -67,7 +74,9 @@ def test_the_cashier_step_says_paid(client, login, bearer, submit):
     assert (cashier["state"], cashier["outcome_label"]) == ("approved", "Paid")
     assert _steps(route)["finance_review"]["outcome_label"] is None
     history = client.get(f"/api/records/{record.id}/history", headers=bearer("alice")).get_json()["items"]
-    outcomes = [item.get("outcome") for item in history if item.get("step", {}) and item["step"]["key"] == "cashier"]
+    outcomes = [
+        item.get("outcome") for item in history if item.get("step", {}) and item["step"]["key"] == "cashier"
+    ]
     assert "Paid" in outcomes
     login(client, "alice")
     html = client.get(f"/records/{record.id}").get_data(as_text=True)

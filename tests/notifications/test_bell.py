@@ -74,7 +74,9 @@ def test_the_list_is_grouped_by_day(app, client, demo_org, login):
     db.session.commit()
     login(client, "bob")
     html = client.get("/notifications", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    headings = re.findall(r'<h2 id="notification-day-\d+"[^>]*>\s*<time datetime="([^"]+)">([^<]+)</time>', html)
+    headings = re.findall(
+        r'<h2 id="notification-day-\d+"[^>]*>\s*<time datetime="([^"]+)">([^<]+)</time>', html
+    )
     assert [text for _, text in headings][0] == "Today"
     assert len(headings) == 2 and headings[1][1] not in ("Today", "Yesterday")
     assert html.index(f'id="notification-{new.id}"') < html.index(f'id="notification-{old.id}"')

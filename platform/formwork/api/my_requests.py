@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 
 from ..records import drafts, serialize
 from ..records.service import RecordError
-from ..workflow.reminders import RemindRefused, TooSoon, remind
 from ..workflow.my_requests import has_process
+from ..workflow.reminders import RemindRefused, TooSoon, remind
 from . import api_bp, error_response
 from .records import validation_response, visible_or_404
 

@@ -374,13 +374,18 @@ PATHS: dict[str, Any] = {
             "FORMWORK_REMIND_INTERVAL_SECONDS (default 3600) per request.",
             {
                 "200": _json(
-                    {"type": "object", "properties": {"reminded": {"type": "array", "items": {"type": "integer"}}}},
+                    {
+                        "type": "object",
+                        "properties": {"reminded": {"type": "array", "items": {"type": "integer"}}},
+                    },
                     "The ids of the people reminded.",
                 ),
                 "403": _error("The caller may see but does not own this record."),
                 **NOT_FOUND,
                 "409": _error("The request is not waiting for anyone."),
-                "429": _error('Too soon after the last reminder; "retry_after" and the Retry-After header say when.'),
+                "429": _error(
+                    'Too soon after the last reminder; "retry_after" and the Retry-After header say when.'
+                ),
             },
             tag="records",
             parameters=[RECORD_ID],

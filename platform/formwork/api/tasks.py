@@ -222,7 +222,9 @@ def approve_many():
     if comment is not None and not isinstance(comment, str):
         return error_response(422, '"comment" must be text', field="comment")
     if comment and len(comment) > MAX_COMMENT:
-        return error_response(422, f"the comment is too long (at most {MAX_COMMENT} characters)", field="comment")
+        return error_response(
+            422, f"the comment is too long (at most {MAX_COMMENT} characters)", field="comment"
+        )
     try:
         ids = batch.task_ids_from(body.get("task_ids"))
     except batch.BatchRefused as exc:

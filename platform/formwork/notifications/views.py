@@ -133,7 +133,9 @@ def mark_read(notification_id: int):
     if notification is None:
         abort(404)
     if request.form.get("open"):
-        target = target_of(notification, _my_task_ids({notification.task_id} if notification.task_id else set()))
+        target = target_of(
+            notification, _my_task_ids({notification.task_id} if notification.task_id else set())
+        )
         if target:
             return redirect(target)
     if request.headers.get("HX-Request"):

@@ -75,5 +75,3 @@ def copy_to_draft(record: Record, user: Any) -> Record:
     draft = create_record(record.form_key, values, user, submit=False, definition=version, json_input=True)
     db.session.commit()
     return draft
-
-

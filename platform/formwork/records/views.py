@@ -32,7 +32,7 @@ def form_titles() -> dict[str, str]:
 @records_bp.get("/records")
 @login_required
 def index():
-    """The list moved to "my requests" (one list of one's own requests); old links and bookmarks land there."""
+    """The list moved to "my requests" (one list of one's own requests); old links land there."""
     return redirect(url_for("workflow.requests", **request.args.to_dict()), code=301)
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..definitions import store
-from ..routes.store import compiled_route
 from ..extensions import db
 from ..i18n import localized
 from ..records.models import Record
 from ..routes.facts import DUPLICATE_INVOICES, duplicate_invoice_claims
+from ..routes.store import compiled_route
 from .models import Process, TrailEntry
 
 DUPLICATE_FACT = "$" + DUPLICATE_INVOICES.name

@@ -94,8 +94,10 @@ def remind(record: Record, user: Any) -> list[int]:
         db.session.rollback()
         wait = int((as_utc(last) + interval() - now).total_seconds()) + 1
         raise TooSoon(
-            gettext("A reminder was sent recently; you can send another in %(minutes)s minutes.",
-                    minutes=max(1, -(-wait // 60))),
+            gettext(
+                "A reminder was sent recently; you can send another in %(minutes)s minutes.",
+                minutes=max(1, -(-wait // 60)),
+            ),
             wait,
         )
     people = sorted({task.assignee_id for task in tasks})

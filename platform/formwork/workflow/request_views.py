@@ -58,7 +58,10 @@ def copy_request(record_id: int):
         db.session.rollback()
         flash(_("This request cannot be copied: %(reason)s", reason=exc.message), "error")
         return _back(record_id)
-    flash(_("A new draft was made from %(title)s; check it and submit.", title=record.title or f"#{record.id}"), "success")
+    flash(
+        _("A new draft was made from %(title)s; check it and submit.", title=record.title or f"#{record.id}"),
+        "success",
+    )
     return redirect(url_for("forms.edit_record", record_id=draft.id), code=303)
 
 

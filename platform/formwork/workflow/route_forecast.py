@@ -69,7 +69,12 @@ def forecast(
         status = (states.get(step.key) or {}).get("status", "pending")
         entry = StepForecast(copied=copied_now.get(step.key, []))
         if status == "pending":
-            if step.when and holding is not None and step.when not in holding and _own_values_only(route, step):
+            if (
+                step.when
+                and holding is not None
+                and step.when not in holding
+                and _own_values_only(route, step)
+            ):
                 entry.skipped = True
             else:
                 entry.expected = _expected(step, route, record, submitter, form, context)

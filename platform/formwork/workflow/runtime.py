@@ -673,7 +673,8 @@ class Walker:
                 claims = duplicate_invoice_claims(self.record, path)
                 details["invoices"] = {number: [i for i, _ in found] for number, found in claims.items()}
                 params["invoices"] = "; ".join(
-                    f"{number} (" + ", ".join(f"#{i}" for i, _ in found) + ")" for number, found in claims.items()
+                    f"{number} (" + ", ".join(f"#{i}" for i, _ in found) + ")"
+                    for number, found in claims.items()
                 )
             self.trail("alert", details=details)
             self.notify(people, "alert", params=params)

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from ..definitions import store
-from ..routes.store import compiled_route
 from ..expressions import T
 from ..extensions import db
 from ..i18n import current_locale_tag
 from ..org.models import Department
 from ..records.models import Record
+from ..routes.store import compiled_route
 from .alerts import AlertView, alerts_for
 from .batch import batchable
 
@@ -92,4 +92,6 @@ def add_summaries(rows: list[Any]) -> None:
         row.summary = found.get(row.record_id, Summary())
         if row.route_id not in routes:
             routes[row.route_id] = compiled_route(store.get(row.route_id))
-        row.batchable = row.status == "open" and batchable(row.kind, routes[row.route_id].steps.get(row.step_key))
+        row.batchable = row.status == "open" and batchable(
+            row.kind, routes[row.route_id].steps.get(row.step_key)
+        )

@@ -214,7 +214,8 @@ def request_actions(record: Record) -> dict[str, bool]:
     return {
         "can_delete": record.status == "draft" and not my_requests.has_process(record.id),
         "can_copy": record.status != "draft",
-        "can_remind": record.status not in ("draft", "returned") and reminders.can_remind(record, current_user),
+        "can_remind": record.status not in ("draft", "returned")
+        and reminders.can_remind(record, current_user),
     }
 
 
