@@ -151,6 +151,7 @@ def from_environment() -> dict:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("FORMWORK_DATABASE_URL") or f"sqlite:///{folder / 'formwork.db'}"
+    zone_name = business_timezone()
     settings = {
         "SECRET_KEY": _secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -203,6 +204,10 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("FORMWORK_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
+        # How often the bell in the header asks for the unread count (seconds).
+        "FORMWORK_BELL_REFRESH_SECONDS": max(5, _int("FORMWORK_BELL_REFRESH_SECONDS", 30)),
+        # A submitter may remind (催办) the current approver of a request at most once in this many seconds.
+        "FORMWORK_REMIND_INTERVAL_SECONDS": _int("FORMWORK_REMIND_INTERVAL_SECONDS", 3600),
         # E-mail is on when a host is set; with none, nothing is enqueued for e-mail.
         "FORMWORK_SMTP_HOST": _text("FORMWORK_SMTP_HOST"),
         "FORMWORK_SMTP_PORT": _int("FORMWORK_SMTP_PORT", 25),
@@ -220,7 +225,9 @@ def from_environment() -> dict:
         "FORMWORK_OUTBOX_LEASE_SECONDS": _int("FORMWORK_OUTBOX_LEASE_SECONDS", 300),
         # The business time zone: pages, dates in forms, $today/$now, out-of-office days and
         # deadlines are in this zone; everything is stored (and the API answers) in UTC.
-        "FORMWORK_TIMEZONE": business_timezone(),
+        "FORMWORK_TIMEZONE": zone_name,
+        # Flask-Babel's own date helpers (to_user_timezone, format_datetime) use the same zone.
+        "BABEL_DEFAULT_TIMEZONE": zone_name,
     }
     # Read above under another name, or only before the application exists.
     read_elsewhere = {
