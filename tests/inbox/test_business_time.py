@@ -75,7 +75,7 @@ def test_a_claim_made_at_0730_in_beijing_shows_that_days_date(
 ):
     record = submit("alice")
     login(client, "alice")
-    listing = client.get("/records").get_data(as_text=True)
+    listing = client.get("/requests").get_data(as_text=True)
     assert "May 2, 2026" in listing and "May 1, 2026" not in listing
     detail = client.get(f"/records/{record.id}").get_data(as_text=True)
     assert "May 2, 2026, 7:30:00" in detail
