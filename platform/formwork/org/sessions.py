@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from flask import current_app, session
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, rows_affected
 from . import clock
@@ -31,6 +32,8 @@ _USER_OF_SESSION = (
     select(User, SignInSession.created_at)
     .join(SignInSession, SignInSession.user_id == User.id)
     .where(SignInSession.key_hash == bindparam("key_hash"), User.id == bindparam("user_id"))
+    # Pages read the user's department (scopes, the header): in the same query, as for API tokens.
+    .options(joinedload(User.department))
 )
 
 
