@@ -98,7 +98,7 @@ def query_int(name: str, default: int | None, low: int, high: int = MAX_ROW_ID) 
 
 
 def page_arguments(max_per_page: int = MAX_PER_PAGE) -> tuple[int, int]:
-    """``page`` and ``per_page`` of a list request (400 when out of range; the default page size from config)."""
+    """``page`` and ``per_page`` of a list request (400 when out of range; default page size from config)."""
     page = query_int("page", 1, 1, MAX_PAGE)
     per_page = query_int("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, max_per_page)
     return page, per_page
