@@ -27,16 +27,11 @@ class RowIdConverter(IntegerConverter):
 
     regex = r"[0-9]{1,10}"
 
-    def __init__(
-        self,
-        map: Any,
-        fixed_digits: int = 0,
-        min: int | None = None,
-        max: int | None = None,
-        signed: bool = False,
-    ) -> None:
-        limit = MAX_ROW_ID if max is None else max
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=limit, signed=signed)
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        # Arguments as in a rule (``<int(max=99):n>``); without a maximum, an id column's.
+        if len(args) < 3:  # fixed_digits, min, max may come by position
+            kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 class _CappedStream(LimitedStream):

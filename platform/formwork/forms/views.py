@@ -864,7 +864,7 @@ def upload(key: str):
     field = form.field(page_path)
     if field is None or field.type.widget != "file":
         abort(404)
-    ids = [str(found) for v in request.form.getlist(page_path) if (found := row_id(v)) is not None]
+    ids = [str(number) for v in request.form.getlist(page_path) if (number := row_id(v)) is not None]
     error = None
     upload_file = request.files.get(f"_upload.{page_path}")
     if upload_file and upload_file.filename:
