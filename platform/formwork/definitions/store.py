@@ -91,6 +91,11 @@ def get(version_id: int) -> DefinitionVersion | None:
     return db.session.get(DefinitionVersion, version_id)
 
 
+def get_one(version_id: int) -> DefinitionVersion:
+    """A version that a foreign key guarantees exists (a record's form, a process's route)."""
+    return db.session.get_one(DefinitionVersion, version_id)
+
+
 def version(kind: str, key: str, number: int) -> DefinitionVersion | None:
     return db.session.scalar(
         select(DefinitionVersion).where(

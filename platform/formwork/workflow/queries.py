@@ -692,7 +692,9 @@ def trail(record: Record) -> list[TrailRow]:
                 details=details,
                 files=[files[found] for i in (entry.attachment_ids or []) if (found := row_id(i)) in files],
                 target_name=target_name,
-                outcome=outcomes.get((route_id, entry.step_key)) if entry.action in _APPROVALS else None,
+                outcome=outcomes.get((route_id, entry.step_key or ""))
+                if entry.action in _APPROVALS
+                else None,
             )
         )
     return rows
