@@ -54,7 +54,13 @@ Decisions
   the assignee approves, the signer gets the task and the vote counts when they approve
   (their rejection counts as this task's rejection).
 * A person who already approved this request in this process is not asked again: their task
-  is created already approved (``auto_approved``, "already approved at step X").
+  is created already approved (``auto_approved``, "already approved at step X"). Only a decision
+  on a task the route gave that person counts: one that reached them by transfer, escalation,
+  delegation, an added signer or as an out-of-office stand-in settles its own step only (kept in
+  ``state["handed"]``, trail ``not_auto_approved`` at the later step). After a decisive one
+  (transfer, escalation, stand-in, signer after) a later step that names them goes to its other
+  people, else its fallback, else the administrators — never skipped; after advice (delegate,
+  signer before) they are simply asked again.
 * Out of office: a task arriving while its person is away goes to the delegate (never to the
   submitter); ``intended_id`` keeps who was meant and the trail records both.
 """
@@ -274,6 +280,7 @@ def empty_state(round_: int = 1) -> dict[str, Any]:
         "parallel": {},
         "branch": {},
         "approvals": [],
+        "handed": [],
         "tasks": {},
         "after": {},
     }
@@ -460,6 +467,32 @@ class Walker:
         for uid, step_key in self.state["approvals"]:
             if uid == user_id:
                 return step_key
+        return None
+
+    def handed_approvals(self) -> dict[int, tuple[str, str, bool]]:
+        """People whose only approvals so far came to them by hand-over: id → (step key, how, decisive).
+
+        Such a decision never counts as "already approved" at a later step. A decisive one (it
+        settled its step: transfer, escalation, stand-in, signer after) leaves the person out of
+        a later step; advice (a delegate's opinion, a signer before) is asked again there (see
+        ``approvers.resolve_step``'s ``excluded``)."""
+        handed: dict[int, tuple[str, str, bool]] = {}
+        for uid, step_key, how, decisive in self.state["handed"]:
+            if self.approved_at(uid) is None and (uid not in handed or (decisive and not handed[uid][2])):
+                handed[uid] = (step_key, how, decisive)
+        return handed
+
+    def hand_over(self, task: Task, task_type: str, actor: User) -> str | None:
+        """How ``task`` reached ``actor`` when the route did not give it to them: transfer, delegate,
+        add_signer or out_of_office; None for their own task."""
+        if task_type == TRANSFER:
+            return "transfer"
+        if task_type == DELEGATE:
+            return "delegate"
+        if task_type in (BEFORE, AFTER):
+            return "add_signer"
+        if (task.intended_id or task.assignee_id) != actor.id:
+            return "out_of_office"
         return None
 
     def step_tasks(self, step_key: str) -> list[Task]:
@@ -739,6 +772,7 @@ class Walker:
                 form=self.form,
                 context=self.context,
                 at_start=self.starting,
+                excluded=self.handed_approvals(),
             )
             if not resolution.skipped:
                 cc = approvers.resolve_cc(
@@ -902,7 +936,11 @@ class Walker:
             attachment_ids=attachment_ids,
         )
         if actor is not None:
-            self.state["approvals"].append([actor.id, step.key])
+            how = self.hand_over(task, task_type, actor)
+            if how is None:
+                self.state["approvals"].append([actor.id, step.key])
+            else:
+                self.state["handed"].append([actor.id, step.key, how, task_type not in (DELEGATE, BEFORE)])
         if task_type in (DELEGATE, BEFORE):
             self._reopen(task.parent_task_id)
             return
@@ -1101,6 +1139,7 @@ class Walker:
             if key in self.state["steps"]:
                 self.state["steps"][key]["status"] = "pending"
         self.state["approvals"] = [a for a in self.state["approvals"] if a[1] not in reset_steps]
+        self.state["handed"] = [a for a in self.state["handed"] if a[1] not in reset_steps]
         self.trail("returned", step_key=target_key, details={"to": target_key, "from": step.key})
         seq, index = self.index.parent[target_key]
         if self.run(seq, index):
