@@ -6,6 +6,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from formwork.extensions import db
@@ -146,6 +147,60 @@ def test_idempotent_create(client, published, bearer):
     fourth = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
     assert (third.status_code, fourth.status_code) == (201, 200)
     assert count() == 2
+
+
+def test_a_client_token_is_bound_to_its_request(client, published, bearer):
+    auth = bearer("alice")
+    header = {**auth, "Idempotency-Key": "key-10"}
+    first = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
+    assert first.status_code == 201
+    # The same key with another body, another form or as a submission: refused, nothing made.
+    other_body = post_json(client, "/api/forms/expense_claim/records", {"data": claim(reason="Taxi")}, header)
+    submitted = post_json(client, "/api/forms/expense_claim/records", {"data": claim(), "submit": True}, header)
+    other_form = post_json(client, "/api/forms/purchase_request/records", {"data": {}}, header)
+    for answer in (other_body, submitted, other_form):
+        assert answer.status_code == 422, answer.get_json()
+        assert "already used for a different request" in answer.get_json()["error"]
+    # The token in the body and in the header are one and the same key.
+    in_body = post_json(
+        client, "/api/forms/expense_claim/records", {"data": claim(reason="Taxi"), "client_token": "key-10"}, auth
+    )
+    assert in_body.status_code == 422
+    replay = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
+    assert replay.status_code == 200 and replay.get_json()["id"] == first.get_json()["id"]
+    assert count() == 1
+
+
+def test_twenty_racing_copies_of_one_request_make_one_record_and_one_201(app, published, bearer):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers")
+    import threading
+
+    header = {**bearer("alice"), "Idempotency-Key": "race-20"}
+    body = json.dumps({"data": claim(), "submit": True})
+    barrier = threading.Barrier(20)
+    answers: list = []
+
+    def post() -> None:
+        try:
+            with app.test_client() as own:
+                barrier.wait(timeout=30)
+                answer = own.post(
+                    "/api/forms/expense_claim/records", data=body, content_type="application/json", headers=header
+                )
+                answers.append((answer.status_code, (answer.get_json() or {}).get("id")))
+        except BaseException as error:  # reported below
+            answers.append((error, None))
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    codes = sorted(code for code, _ in answers)
+    assert codes == [200] * 19 + [201], answers
+    assert len({record_id for _, record_id in answers}) == 1
+    assert count() == 1
 
 
 def test_list_paging_search_and_filters(client, published, bearer):

@@ -662,6 +662,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
                 submit=submit,
                 client_token=editor.client_token or None,
                 definition=version,
+                request_digest=service.request_digest("POST", form.key, _posted_fields()),
             )
         else:
             saved = service.update_record(
@@ -685,6 +686,14 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
         return _redirect(url_for("records.detail", record_id=saved.id))
     flash(_("Draft saved."), "success")
     return _redirect(url_for("forms.edit_record", record_id=saved.id))
+
+
+def _posted_fields() -> list[list[str]]:
+    """The posted form as the request its client token is bound to (the token and CSRF token aside)."""
+    return sorted([name, value] for name, value in request.form.items(multi=True) if name not in _NOT_BOUND)
+
+
+_NOT_BOUND = frozenset({"csrf_token", "_client_token"})
 
 
 def _posted_lock_version() -> int | None:

@@ -42,6 +42,9 @@ class Record(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     # A client-chosen token per creation attempt: a repeated submit finds the first record.
     client_token: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the request that carried the token (method, form, body): the same token with
+    # another request is refused rather than answered with this record.
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(Timestamp())
