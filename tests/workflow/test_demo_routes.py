@@ -154,6 +154,22 @@ def test_a_duplicate_invoice_alerts_finance(demo, notes):
     assert waiting_for(second) == ["bob"]
 
 
+def test_whoever_is_alerted_about_a_record_may_open_it(demo, app, login):
+    claim("alice", "300.00", invoice="55550002")
+    second = claim("frank", "450.00", invoice="55550002")
+    assert "carol" not in waiting_for(second)  # no task on it yet: only the alert leads her there
+    carol = login(app.test_client(), "carol")
+    assert carol.get(f"/records/{second.id}").status_code == 200
+    assert carol.get(f"/api/records/{second.id}").status_code == 200
+    assert carol.get(f"/records/{second.id}/pdf").status_code == 200
+    assert second.id in [item["id"] for item in carol.get("/api/records").get_json()["items"]]
+    # Someone the alert did not tell still gets nothing.
+    grace = login(app.test_client(), "grace")
+    assert grace.get(f"/records/{second.id}").status_code == 404
+    assert grace.get(f"/api/records/{second.id}").status_code == 404
+    assert grace.get(f"/records/{second.id}/pdf").status_code == 404
+
+
 # ---- purchase request with budget control --------------------------------------------------
 
 

@@ -89,3 +89,18 @@ class Attachment(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+
+class RecordReader(db.Model):
+    """Someone told about a record who may therefore open it (read only), e.g. the people an alert
+    on it notified. ``records.access`` counts them on every read path."""
+
+    __tablename__ = "record_readers"
+    __table_args__ = (UniqueConstraint("record_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Why they may read it: "alert:<key>" for an alert's recipients (the first reason is kept).
+    reason: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)

@@ -82,6 +82,7 @@ from ..extensions import db
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
+from ..records import access
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from . import approvers
 from .delegation import delegate_for, delegates_for, role_holders_with_absence
@@ -697,6 +698,8 @@ class Walker:
                 )
             ]
             self.trail("alert", details={"alert": alert.key, "users": [u.id for u in people]})
+            # Whoever is alerted about a record may open it, or the alert would lead to a 404.
+            access.add_readers(self.record.id, [u.id for u in people], f"alert:{alert.key}")
             self.notify(people, "alert", params={"alert": alert.key, "message": alert.message})
 
     # -- walking
