@@ -260,4 +260,3 @@ def test_a_right_password_cannot_slip_in_past_the_limit_in_a_burst(
     assert checked == 5
     assert not any(r.ok for r in results)
     assert results[-1].locked_seconds > 0
-

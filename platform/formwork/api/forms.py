@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..records import serialize, service

@@ -286,7 +286,9 @@ PATHS: dict[str, Any] = {
             "with another request is refused (422).",
             {
                 "201": _json(_ref("Record"), "Created."),
-                "200": _json(_ref("Record"), "The record an earlier identical request with the same token created."),
+                "200": _json(
+                    _ref("Record"), "The record an earlier identical request with the same token created."
+                ),
                 **BAD_BODY,
                 **NOT_FOUND,
                 **INVALID,

@@ -149,7 +149,7 @@ class Editor:
             )
         elif widget == "department":
             tag = _locale_tag()
-            cached = self.options_cache.setdefault(
+            every = self.options_cache.setdefault(
                 "@departments",
                 [
                     (str(d.id), d.name(tag))
@@ -158,6 +158,9 @@ class Editor:
                     )
                 ],
             )
+            # Only the departments this person may choose (the server refuses the others anyway).
+            allowed = getattr(field.type, "allowed_ids", lambda *_: None)(field, current_user)
+            cached = every if allowed is None else [(v, label) for v, label in every if int(v) in allowed]
         else:
             cached = [(value, localized(label)) for value, label in field.settings.get("options", {}).items()]
         self.options_cache[field.path] = cached

@@ -262,7 +262,9 @@ def _take_slot(
     if row is None:
         return None
     locked_until = clock.as_utc(row[0])
-    return max(0, math.ceil((locked_until - now).total_seconds())) if locked_until and locked_until > now else 0
+    return (
+        max(0, math.ceil((locked_until - now).total_seconds())) if locked_until and locked_until > now else 0
+    )
 
 
 def claim_attempt(username: str, address: str | None = None) -> Claim:
@@ -281,7 +283,9 @@ def claim_attempt(username: str, address: str | None = None) -> Claim:
         if taken is None:
             return Claim(False, Lock(_remaining(key, now), by_address=True))
         by_address = taken
-    by_name = _take_slot(throttle_key(username), now, max_failures, lock_seconds, window, fresh_after_lock=True)
+    by_name = _take_slot(
+        throttle_key(username), now, max_failures, lock_seconds, window, fresh_after_lock=True
+    )
     db.session.commit()
     _forget_old(now, window)
     if by_name is None:

@@ -63,7 +63,9 @@ def add_readers(record_id: int, user_ids: list[int], reason: str) -> None:
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
     rows = [{"record_id": record_id, "user_id": uid, "reason": reason[:120]} for uid in sorted(set(user_ids))]
     db.session.execute(
-        make(RecordReader.__table__).values(rows).on_conflict_do_nothing(index_elements=["record_id", "user_id"])
+        make(RecordReader.__table__)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["record_id", "user_id"])
     )
 
 
@@ -83,8 +85,6 @@ def can_see(user: Any, record: Record) -> bool:
 
     return (
         db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None
-        or db.session.scalar(
-            _reader_record_ids(user.id).where(RecordReader.record_id == record.id).limit(1)
-        )
+        or db.session.scalar(_reader_record_ids(user.id).where(RecordReader.record_id == record.id).limit(1))
         is not None
     )

@@ -130,3 +130,6 @@ class RouteModel:
     # (rule name -> CompiledExpression): for explaining and replaying routes, and parity with the engine.
     type_env: object = None
     compiled_conditions: dict[str, object] = field(default_factory=dict)
+    # Things worth knowing that do not stop publishing (definitions.problems.Problem, warning=True),
+    # e.g. a budget chosen by a field the submitter may set to anything.
+    warnings: tuple[object, ...] = ()
