@@ -375,3 +375,26 @@ def test_with_nobody_else_to_ask_the_handed_decision_is_refused(demo):
         act(record, "carol")
     db.session.rollback()
     assert waiting_for(record) == ["carol"] and status(record) == "in_review"
+
+
+def test_a_route_may_refuse_handing_a_task_to_a_later_approver(demo):
+    from formwork.definitions.loader import read_source
+    from formwork.workflow.errors import InvalidDecision
+
+    content = read_source(
+        (ROOT / "definitions" / "routes" / "expense_claim.yaml").read_text("utf-8"), "r.yaml"
+    )
+    store.publish({**content.content, "hand_over": "refuse"})
+    record = claim("alice", "60000.00")
+    with pytest.raises(InvalidDecision, match='approves a later step \\("finance_review"\\)'):
+        act(record, "bob", "transfer", to_user_id=user("carol").id)
+    db.session.rollback()
+    with pytest.raises(InvalidDecision, match='approves a later step \\("cfo"\\)'):
+        act(record, "bob", "add_signer", to_user_id=user("dave").id, position="after")
+    db.session.rollback()
+    # Advice is not a decision: asking carol's opinion is allowed, and so is handing it to erin.
+    act(record, "bob", "delegate", to_user_id=user("carol").id)
+    act(record, "carol")
+    act(record, "bob", "transfer", to_user_id=user("erin").id)
+    walk(record, "erin", "carol", "dave", "grace")
+    assert status(record) == "approved"

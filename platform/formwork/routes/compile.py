@@ -546,6 +546,7 @@ def compile_route(
         no_approver=content.get("no_approver", "refuse"),
         fallback=route_fallback,
         withdraw=content.get("withdraw", "until_first_decision"),
+        hand_over=content.get("hand_over", "leave_out"),
         facts=frozenset(used_facts),
         step_facts=_step_facts(compiler, used_facts),
         fact_settings=settings,

@@ -117,6 +117,9 @@ class RouteModel:
     no_approver: NoApprover = "refuse"
     fallback: tuple[ApproverSpec, ...] = ()
     withdraw: Withdraw = "until_first_decision"
+    # A hand-over to someone a later step names: "leave_out" (they are left out of that step) or
+    # "refuse" (the transfer or signer-after is refused); see workflow.runtime.
+    hand_over: str = "leave_out"
     # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact providers.
     facts: frozenset[str] = frozenset()
     # The facts read by step and branch conditions (alerts aside): the facts a transition after the

@@ -684,6 +684,31 @@ class Walker:
                 )
                 yield from self._reachable(chosen)
 
+    def later_step_naming(self, person: User, current: Step) -> Step | None:
+        """A step still to run (as the conditions hold now) whose approvers name ``person``, else None."""
+        for step in self._reachable(self.index.seqs[TOP]):
+            if step.key == current.key or self.step_state(step.key).get("status") not in (None, "pending"):
+                continue
+            named = approvers.resolve_specs(
+                step.approvers, self.record, self.submitter, form=self.form, context=self.context
+            )
+            if any(user.id == person.id for _, user in named):
+                return step
+        return None
+
+    def check_hand_over(self, task: Task, target: User) -> None:
+        """With the route's ``hand_over: refuse``, refuse handing a decision (transfer, signer after)
+        to someone a later step names: their one decision would stand for two control steps."""
+        if self.route.hand_over != "refuse":
+            return
+        step = self.route.steps[task.step_key]
+        later = self.later_step_naming(target, step)
+        if later is not None:
+            raise InvalidDecision(
+                f'{target.display_name or target.username} approves a later step ("{later.key}") of this '
+                "request, so this task cannot be handed to them; choose someone else"
+            )
+
     def _alerts(self) -> None:
         if not self.route.alerts:
             return
