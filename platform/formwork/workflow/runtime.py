@@ -483,7 +483,7 @@ class Walker:
                 handed[uid] = (step_key, how, decisive)
         return handed
 
-    def hand_over(self, task: Task, task_type: str, actor: User) -> str | None:
+    def how_handed(self, task: Task, task_type: str, actor: User) -> str | None:
         """How ``task`` reached ``actor`` when the route did not give it to them: transfer, delegate,
         add_signer or out_of_office; None for their own task."""
         if task_type == TRANSFER:
@@ -964,7 +964,7 @@ class Walker:
             attachment_ids=attachment_ids,
         )
         if actor is not None:
-            how = self.hand_over(task, task_type, actor)
+            how = self.how_handed(task, task_type, actor)
             if how is None:
                 self.state["approvals"].append([actor.id, step.key])
             else:
