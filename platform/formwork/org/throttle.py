@@ -38,9 +38,10 @@ import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, literal, or_, select, update
+from sqlalchemy import Table, and_, case, delete, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -50,6 +51,7 @@ from . import clock
 from .models import LoginThrottle
 
 _KEY_LENGTH = 80  # LoginThrottle.username
+_TABLE = cast(Table, LoginThrottle.__table__)  # the counters, for single-statement INSERT/UPDATE
 ADDRESS_PREFIX = "ip:"
 
 
@@ -217,7 +219,7 @@ class Claim:
 
 def _ensure_row(key: str) -> None:
     """The counter's row exists afterwards (inserted, or already there: never an error)."""
-    table = LoginThrottle.__table__
+    table = _TABLE
     dialect = db.session.get_bind().dialect.name
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(
@@ -234,7 +236,7 @@ def _take_slot(
     locked already and nothing was counted. On PostgreSQL a second worker's UPDATE waits for the
     first's row lock and re-checks ``locked_until`` on the row the first one wrote."""
     _ensure_row(key)
-    table = LoginThrottle.__table__
+    table = _TABLE
     stamp = table.c.locked_until.type
     locked_now = literal(now + timedelta(seconds=lock_seconds), stamp)
     stale = or_(table.c.last_failure_at.is_(None), table.c.last_failure_at <= now - window)
@@ -304,7 +306,7 @@ def attempt_succeeded(username: str, address: str | None, claim: Claim) -> None:
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.username == throttle_key(username)))
     key = address_key(address)
     if key is not None:
-        table = LoginThrottle.__table__
+        table = _TABLE
         values: dict = {"failures": table.c.failures - 1}
         if claim.address_locked_now:
             values["locked_until"] = None  # the lock this very attempt set: it did not fail after all

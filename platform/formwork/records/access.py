@@ -9,9 +9,9 @@ task on — as assignee or as the person the route meant —, the records they w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -63,7 +63,7 @@ def add_readers(record_id: int, user_ids: list[int], reason: str) -> None:
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
     rows = [{"record_id": record_id, "user_id": uid, "reason": reason[:120]} for uid in sorted(set(user_ids))]
     db.session.execute(
-        make(RecordReader.__table__)
+        make(cast(Table, RecordReader.__table__))
         .values(rows)
         .on_conflict_do_nothing(index_elements=["record_id", "user_id"])
     )
