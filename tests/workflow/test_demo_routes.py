@@ -148,14 +148,17 @@ def test_a_duplicate_invoice_alerts_finance(demo, notes):
     assert entries(first, "alert") == []
     second = claim("frank", "450.00", invoice="55550001")
     alert = entries(second, "alert")
-    assert [e.details for e in alert] == [{"alert": "duplicate_invoice", "users": [user("carol").id]}]
+    # The alert names the invoice number and the other claim that carries it.
+    assert [e.details for e in alert] == [
+        {"alert": "duplicate_invoice", "users": [user("carol").id], "invoices": {"55550001": [first.id]}}
+    ]
     assert ([user("carol").id], "alert", None) in notes
     # An alert never stops the claim.
     assert waiting_for(second) == ["bob"]
 
 
 def test_whoever_is_alerted_about_a_record_may_open_it(demo, app, login):
-    claim("alice", "300.00", invoice="55550002")
+    first = claim("alice", "300.00", invoice="55550002")
     second = claim("frank", "450.00", invoice="55550002")
     assert "carol" not in waiting_for(second)  # no task on it yet: only the alert leads her there
     carol = login(app.test_client(), "carol")
@@ -163,6 +166,8 @@ def test_whoever_is_alerted_about_a_record_may_open_it(demo, app, login):
     assert carol.get(f"/api/records/{second.id}").status_code == 200
     assert carol.get(f"/records/{second.id}/pdf").status_code == 200
     assert second.id in [item["id"] for item in carol.get("/api/records").get_json()["items"]]
+    # The alert names the other claim with that invoice number: she may open it too.
+    assert carol.get(f"/api/records/{first.id}").status_code == 200
     # Someone the alert did not tell still gets nothing.
     grace = login(app.test_client(), "grace")
     assert grace.get(f"/records/{second.id}").status_code == 404

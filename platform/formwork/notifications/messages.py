@@ -72,6 +72,7 @@ DETAIL_LINES: tuple[tuple[str, str], ...] = (
     ("on_behalf_of", N_("On behalf of: %(on_behalf_of)s")),
     ("due_at", N_("Due: %(due_at)s")),
     ("comment", N_("Comment: %(comment)s")),
+    ("invoices", N_("Invoice numbers also on other claims: %(invoices)s")),
     ("url", N_("Open: %(url)s")),
 )
 RECORD_LABEL = N_("%(form)s #%(number)s")
