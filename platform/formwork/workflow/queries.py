@@ -579,6 +579,7 @@ ACTION_LABELS: dict[str, Any] = {
     "recalled": _l("Taken back"),
     "fallback": _l("Sent to the fallback approvers"),
     "sent_to_administrators": _l("No approver found; sent to administrators"),
+    "not_auto_approved": _l("Not approved automatically: the earlier decision was handed over"),
     "escalated": _l("Escalated"),
     "reminded": _l("Reminder sent"),
     "cancelled": _l("Cancelled"),
