@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
 from flask import abort, jsonify, request
@@ -12,12 +10,13 @@ from flask_login import current_user
 from .. import business_time
 from ..definitions import store
 from ..definitions.diff import diff
-from ..definitions.loader import SourceDocument, read_source
+from ..definitions.loader import MAX_DEPTH, SourceDocument, read_source
 from ..definitions.models import DefinitionVersion
 from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
 from ..org.access import roles_required
 from . import api_bp
+from .records import parse_json_body, query_int
 
 DEFINITION_ROLES = ("administrator", "analyst")
 MAX_NAME = 200
@@ -39,9 +38,18 @@ def _summary(definition: DefinitionVersion) -> dict[str, Any]:
 
 
 def _problems_response(problems: list[Problem]):
-    # "field" keeps the platform-wide 422 shape; the rest says exactly where.
-    errors = [{"field": p.pointer or "/", **p.as_dict()} for p in problems]
-    return jsonify({"errors": errors}), 422
+    # "field" keeps the platform-wide 422 shape; the rest says exactly where. Warnings found beside
+    # the errors are listed apart: they never stop a definition.
+    errors = [{"field": p.pointer or "/", **p.as_dict()} for p in store.errors_only(problems)]
+    body: dict[str, Any] = {"errors": errors}
+    if len(errors) < len(problems):
+        body["warnings"] = _warnings(problems)
+    return jsonify(body), 422
+
+
+def _warnings(problems: Any) -> list[dict[str, Any]]:
+    """The warnings among ``problems``, where and why, as for errors."""
+    return [{"field": p.pointer or "/", **p.as_dict()} for p in problems if p.warning]
 
 
 def _kind_or_404(kind: str) -> str:
@@ -57,10 +65,6 @@ def _version_or_404(kind: str, key: str, number: int) -> DefinitionVersion:
     return definition
 
 
-def _refuse_constant(literal: str) -> Any:
-    raise ValueError(f"{literal} is not allowed")
-
-
 def _read_body() -> tuple[Any, str, SourceDocument | None]:
     """The posted definition: ``{"source": text, "name": file name}`` or ``{"content": {...}}``.
 
@@ -69,10 +73,8 @@ def _read_body() -> tuple[Any, str, SourceDocument | None]:
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         abort(415, "send the request body as JSON with Content-Type: application/json")
-    try:
-        body = json.loads(request.get_data(cache=True), parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
-        abort(400, "the request body is not valid JSON")
+    # "content" holds a whole definition one level down, with the loader's depth limit.
+    body = parse_json_body(request.get_data(cache=True), max_depth=MAX_DEPTH + 2)
     if not isinstance(body, dict):
         abort(400, 'send a JSON object: {"source": "<yaml or json text>", "name": "expense_claim.yaml"}')
     name = body.get("name") or "<editor>"
@@ -122,11 +124,8 @@ def get_version(kind: str, key: str, number: int):
 @api_bp.get("/definitions/<kind>/<key>/diff")
 @roles_required(*DEFINITION_ROLES)
 def diff_versions(kind: str, key: str):
-    try:
-        old_number = int(request.args["from"])
-        new_number = int(request.args["to"])
-    except (KeyError, ValueError):
-        abort(400, "give the two version numbers to compare: ?from=1&to=2")
+    old_number = query_int("from", None, 1)
+    new_number = query_int("to", None, 1)
     old = _version_or_404(kind, key, old_number)
     new = _version_or_404(kind, key, new_number)
     return jsonify(
@@ -141,10 +140,17 @@ def validate_definition():
         content, name, document = _read_body()
     except DefinitionError as exc:
         return _problems_response(exc.problems)
-    problems = check(content, document=document)
-    if problems:
-        return _problems_response([p.located(name, p.line) for p in problems])
-    return jsonify({"valid": True, "kind": content.get("kind"), "key": content.get("key")})
+    problems = [p.located(name, p.line) for p in check(content, document=document)]
+    if store.errors_only(problems):
+        return _problems_response(problems)
+    return jsonify(
+        {
+            "valid": True,
+            "kind": content.get("kind"),
+            "key": content.get("key"),
+            "warnings": _warnings(problems),
+        }
+    )
 
 
 @api_bp.post("/definitions/publish")
@@ -152,7 +158,8 @@ def validate_definition():
 def publish_definition():
     try:
         content, name, document = _read_body()
-        definition, created = store.publish(content, source=name, user=current_user, document=document)
+        result = store.publish_one(content, source=name, user=current_user, document=document)
     except DefinitionError as exc:
         return _problems_response(exc.problems)
-    return jsonify({"created": created, **_summary(definition)}), 201 if created else 200
+    body = {"created": result.created, **_summary(result.definition), "warnings": _warnings(result.warnings)}
+    return jsonify(body), 201 if result.created else 200

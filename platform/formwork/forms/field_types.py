@@ -31,6 +31,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import business_time
 from ..expressions import T
+from ..input_limits import MAX_ROW_ID, row_id
 
 if TYPE_CHECKING:
     from .model import FieldModel
@@ -117,6 +118,11 @@ class FieldType:
     def check(self, value: Any, field: "FieldModel", ctx: ValueContext) -> list[Any]:
         """Messages for a typed, non-empty value that breaks the field's bounds."""
         return []
+
+    def freely_chosen(self, field: "FieldModel") -> bool:
+        """Whether the submitter may give this field any value of its type (so a route must not let it
+        choose which budget, or other fact, applies to them without saying so)."""
+        return self.accepts_input and not field.readonly
 
     def json_type_error(self, raw: Any, field: "FieldModel") -> Any | None:
         """Why a non-null value from a JSON body has the wrong JSON type for this field, or None.
@@ -215,6 +221,12 @@ def _length_setting(field: "FieldModel", key: str, report: Report) -> int | None
     return value
 
 
+# Line breaks of every kind: CR, LF, VT, FF, NEL and Unicode's line and paragraph separators.
+_LINE_BREAK = re.compile("[\n\r\v\f\x85\u2028\u2029]")
+# Control characters other than tab and the line breaks above (C0, DEL, C1).
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
 class TextType(FieldType):
     name = "text"
     widget = "text"
@@ -251,8 +263,13 @@ class TextType(FieldType):
         text = str(raw)
         if self.single_line:
             text = text.strip()
-        if "\x00" in text:
-            # PostgreSQL cannot store NUL in text or JSONB; no legitimate input has one.
+            if _LINE_BREAK.search(text):
+                # A single-line value becomes a record's title and an e-mail's subject, where a
+                # line break splits the header; browsers never put one in a text input.
+                raise FieldValueError(_l("must be a single line"))
+        if _CONTROL.search(text):
+            # NUL cannot be stored by PostgreSQL; the other control characters are invisible
+            # and no legitimate input has them. Tabs and (in long text) line breaks are kept.
             raise FieldValueError(_l("contains a character that is not allowed"))
         return text or None
 
@@ -281,8 +298,9 @@ class LongTextType(TextType):
 
 # ---------------------------------------------------------------- numbers
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_GROUPED_DECIMAL_TEXT = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+# ASCII digits only: Decimal() and int() also read Arabic-Indic and full-width digits.
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_GROUPED_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def parse_decimal(raw: Any) -> Decimal:
@@ -461,7 +479,7 @@ class MoneyType(DecimalType):
 
 # ---------------------------------------------------------------- dates
 
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_date(raw: Any) -> date:
@@ -679,11 +697,11 @@ def _parse_id(raw: Any, message: Any) -> int:
         raise FieldValueError(message)
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 18:
-        value = int(raw.strip())
+    elif isinstance(raw, str):
+        value = row_id(raw) or 0
     else:
         raise FieldValueError(message)
-    if not 0 < value < 2**63:
+    if not 0 < value <= MAX_ROW_ID:  # beyond an id column's range is nobody, not a database error
         raise FieldValueError(message)
     return value
 
@@ -719,11 +737,28 @@ class UserType(FieldType):
         return []
 
 
+DEPARTMENT_CHOICES = ("own", "own_and_below", "any")
+
+
 class DepartmentType(FieldType):
-    """An active department, by id."""
+    """An active department, by id.
+
+    Settings: ``choices`` — which departments the submitter may choose: ``own`` (their own),
+    ``own_and_below`` (their own and every department under it) or ``any`` (default);
+    ``any_for_roles`` — role keys whose holders may choose any department whatever ``choices``
+    says. Checked on the server with every save, against the person saving.
+    """
 
     name = "department"
     widget = "department"
+
+    def configure(self, field, registry, report):
+        choices = field.spec.get("choices", "any")
+        if choices not in DEPARTMENT_CHOICES:
+            report(str(_l("choices must be one of: own, own_and_below, any")), "/choices")
+            choices = "any"
+        field.settings["choices"] = choices
+        field.settings["any_for_roles"] = tuple(field.spec.get("any_for_roles") or ())
 
     def value_type(self, field):
         return T.DEPARTMENT
@@ -738,13 +773,37 @@ class DepartmentType(FieldType):
             return None
         return _parse_id(raw, _l("must be a department"))
 
+    def freely_chosen(self, field):
+        return super().freely_chosen(field) and field.settings.get("choices", "any") == "any"
+
+    def allowed_ids(self, field, user: Any) -> set[int] | None:
+        """The department ids ``user`` may choose in this field; None: any department."""
+        choices = field.settings.get("choices", "any")
+        if choices == "any" or user is None:
+            return None
+        held = set(user.role_keys()) if hasattr(user, "role_keys") else set()
+        if held & set(field.settings.get("any_for_roles") or ()):
+            return None
+        own = user.department
+        if own is None:
+            return set()
+        if choices == "own":
+            return {own.id}
+        return {own.id, *(department.id for department in own.descendants())}
+
     def check(self, value, field, ctx):
         from ..extensions import db
-        from ..org.models import Department
+        from ..org.models import Department, User
 
         department = db.session.get(Department, value)
         if department is None or not department.active:
             return [_l("must be an existing department")]
+        if field.settings.get("choices", "any") != "any" and ctx.user_id is not None:
+            allowed = self.allowed_ids(field, db.session.get(User, ctx.user_id))
+            if allowed is not None and value not in allowed:
+                if field.settings["choices"] == "own":
+                    return [_l("choose your own department")]
+                return [_l("choose your own department or one under it")]
         return []
 
 

@@ -21,7 +21,7 @@ from ..expressions import ExpressionError, T, TypeEnv, compile_expression
 from .field_types import FieldType, FieldValueError, localized
 
 CONDITIONS = ("visible_when", "required_when", "readonly_when")
-_INDEX = re.compile(r"\[(\*|\d+)\]")
+_INDEX = re.compile(r"\[(\*|[0-9]+)\]")
 TODAY_DEFAULT = "$today"  # a date field's default that means "the business day the form is opened"
 
 #: Types of the ``$`` names (``$user``, ``$today``, ``$now``); None = the language's defaults.

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from .. import business_time
 from ..extensions import db
 from ..i18n import current_locale_tag, normalise_locale
+from ..input_limits import page_number
 from ..org.clock import as_utc
 from ..workflow.models import Task
 from . import service
@@ -93,17 +94,12 @@ def _item_view(
     return item
 
 
-def _page() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
-
-
 @notifications_bp.get("/notifications")
 @login_required
 def index():
     per_page = current_app.config.get("FORMWORK_PAGE_SIZE", 20)
     unread_only = request.args.get("unread") == "1"
-    page = _page()
+    page = page_number(request.args.get("page"))
     items, total = service.notifications_of(
         current_user, page=page, per_page=per_page, unread_only=unread_only
     )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..definitions import store
 from ..extensions import db
 from ..i18n import current_locale_tag
+from ..input_limits import row_id
 from ..org.models import Department, User
 from . import access, attachments
 from .models import Attachment, RecordEvent
@@ -33,7 +34,8 @@ def form_titles() -> dict[str, str]:
 @login_required
 def index():
     """The list moved to "my requests" (one list of one's own requests); old links land there."""
-    return redirect(url_for("workflow.requests", **request.args.to_dict()), code=301)
+    query = request.query_string.decode("utf-8", "replace")
+    return redirect(url_for("workflow.requests") + (f"?{query}" if query else ""), code=301)
 
 
 def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
@@ -46,8 +48,9 @@ def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
             if sub.type.widget in wanted:
                 for row in rows:
                     value = row.get(sub.key)
-                    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-                        wanted[sub.type.widget].add(int(value))
+                    found = row_id(value)
+                    if found is not None:
+                        wanted[sub.type.widget].add(found)
     tag = current_locale_tag()
     names: dict[str, dict[int, str]] = {"user": {}, "department": {}}
     if wanted["user"]:

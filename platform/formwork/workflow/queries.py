@@ -28,6 +28,7 @@ from ..db_types import utcnow
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
+from ..input_limits import row_id
 from ..org.clock import as_utc
 from ..org.models import User
 from ..records.access import can_see
@@ -578,6 +579,7 @@ ACTION_LABELS: dict[str, Any] = {
     "recalled": _l("Taken back"),
     "fallback": _l("Sent to the fallback approvers"),
     "sent_to_administrators": _l("No approver found; sent to administrators"),
+    "not_auto_approved": _l("Not approved automatically: the earlier decision was handed over"),
     "escalated": _l("Escalated"),
     "reminded": _l("Reminder sent"),
     "cancelled": _l("Cancelled"),
@@ -643,7 +645,7 @@ def trail(record: Record) -> list[TrailRow]:
         return []
     names = step_names({route_id for *_rest, route_id in result})
     outcomes = _outcomes({route_id for *_rest, route_id in result})
-    file_ids = {int(i) for entry, *_ in result for i in (entry.attachment_ids or []) if str(i).isdigit()}
+    file_ids = {found for entry, *_ in result for i in (entry.attachment_ids or []) if (found := row_id(i))}
     files = (
         {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(file_ids)))}
         if file_ids
@@ -689,13 +691,11 @@ def trail(record: Record) -> list[TrailRow]:
                 comment=entry.comment,
                 task_id=entry.task_id,
                 details=details,
-                files=[
-                    files[int(i)]
-                    for i in (entry.attachment_ids or [])
-                    if str(i).isdigit() and int(i) in files
-                ],
+                files=[files[found] for i in (entry.attachment_ids or []) if (found := row_id(i)) in files],
                 target_name=target_name,
-                outcome=outcomes.get((route_id, entry.step_key)) if entry.action in _APPROVALS else None,
+                outcome=outcomes.get((route_id, entry.step_key or ""))
+                if entry.action in _APPROVALS
+                else None,
             )
         )
     return rows
