@@ -6,7 +6,7 @@ out everywhere" deletes every row of that person, so copied cookies stop working
 Cookies from before this revision carry no key: those people sign in once more.
 
 Revision ID: h2a1
-Revises: 5d2e8c41a7b9
+Revises: h5a2
 Create Date: 2026-12-04 06:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "h2a1"
-down_revision = "5d2e8c41a7b9"
+down_revision = "h5a2"
 branch_labels = None
 depends_on = None
 
