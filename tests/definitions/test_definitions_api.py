@@ -78,7 +78,14 @@ def test_malformed_yaml_and_json_are_422_with_line(client, admin):
 def test_bad_request_bodies(client, admin):
     assert client.post("/api/definitions/validate", data="kind: form", headers=admin).status_code == 415
     response = client.post("/api/definitions/validate", json={"name": "x.yaml"}, headers=admin)
-    assert response.status_code == 400 and "source" in response.get_json()["error"]
+    assert response.status_code == 422 and "source" in response.get_json()["error"]
+    both = client.post("/api/definitions/validate", json={"source": "k: v", "content": {}}, headers=admin)
+    assert both.status_code == 422
+    named = client.post("/api/definitions/validate", json={"source": 3, "name": "x" * 201}, headers=admin)
+    assert {(e["field"], e["message"]) for e in named.get_json()["errors"]} >= {
+        ("source", "must be text"),
+        ("name", "must be at most 200 characters"),
+    }
     response = client.post("/api/definitions/validate", json=["x"], headers=admin)
     assert response.status_code == 400
 
