@@ -67,7 +67,8 @@ PROBLEMS = reply(
                     closed=False,
                 ),
             }
-        }
+        },
+        closed=False,
     ),
     "The definition has problems: each with its JSON pointer (in field), file line and message.",
 )

@@ -83,7 +83,11 @@ component(
     "ValidationErrors",
     obj(
         {
-            "error": {"type": "string", "const": "validation failed"},
+            "error": {
+                "type": "string",
+                "description": '"validation failed" for field values; for body fields that do not fit the '
+                "declaration, the first fault in words.",
+            },
             "errors": {"type": "array", "items": ref("FieldError")},
         },
         closed=False,
