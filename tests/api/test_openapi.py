@@ -100,7 +100,8 @@ class Conformance:
             assert "*/*" in media_types, f"{method.upper()} {template}: {response.mimetype} not in {media_types}"
         if response.mimetype == "application/json":
             schema = {**content["application/json"]["schema"], "components": self.spec["components"]}
-            errors = list(OAS31Validator(schema).iter_errors(response.get_json()))
+            validator = OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER)
+            errors = list(validator.iter_errors(response.get_json()))
             assert not errors, f"{method.upper()} {template} {status}: " + "; ".join(
                 f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5]
             )

@@ -164,3 +164,10 @@ def test_browser_session_needs_the_csrf_token(client, demo_org, login, csrf_toke
     token = csrf_token(client, "/")
     response = client.post("/api/definitions/validate", json=body, headers={"X-CSRFToken": token})
     assert response.status_code == 200
+
+
+def test_an_out_of_range_number_in_posted_content_is_a_problem_not_a_crash(client, admin):
+    for url in ("/api/definitions/validate", "/api/definitions/publish"):
+        response = client.post(url, json={"content": {"kind": "form", "limits": [-3.05e239]}}, headers=admin)
+        assert response.status_code == 422
+        assert response.get_json()["errors"][0]["field"] == "/limits/0"

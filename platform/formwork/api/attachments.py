@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ..definitions import store
 from ..records import access, attachments
 from ..records.models import Attachment
+from ..records.serialize import iso_utc
 from . import api_bp, error_response
 from .records import NOT_FOUND
 from .spec import DATE_TIME, ID, binary, component, error, nullable, obj, operation, reply
@@ -44,7 +45,7 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
         "field": attachment.field_path,
         "record_id": attachment.record_id,
         "sha256": attachment.sha256,
-        "created_at": attachment.created_at.isoformat() if attachment.created_at else None,
+        "created_at": iso_utc(attachment.created_at),
         "download_url": url_for("api.download_attachment", attachment_id=attachment.id),
     }
 

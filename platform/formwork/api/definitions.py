@@ -14,6 +14,7 @@ from ..definitions.models import DefinitionVersion
 from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
 from ..org.access import roles_required
+from ..records.serialize import iso_utc
 from . import api_bp
 from .spec import DATE_TIME, ID, Param, body, component, error, nullable, obj, operation, query_args, reply
 
@@ -84,7 +85,7 @@ def _summary(definition: DefinitionVersion) -> dict[str, Any]:
         "title": content.get("title"),
         "checksum": definition.checksum,
         "source": definition.source,
-        "published_at": definition.published_at.isoformat() if definition.published_at else None,
+        "published_at": iso_utc(definition.published_at),
         "published_by": definition.published_by_id,
     }
 

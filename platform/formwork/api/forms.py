@@ -14,6 +14,7 @@ from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..records import serialize, service
 from ..records.models import Record
+from ..records.serialize import iso_utc
 from . import api_bp
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
 from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
@@ -58,7 +59,7 @@ def form_summary(version: DefinitionVersion) -> dict[str, Any]:
         "key": version.key,
         "version": version.version,
         "title": store.form_title(version, str(get_locale() or "")),
-        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "published_at": iso_utc(version.published_at),
         "available": problem is None,
     }
     if problem is not None:

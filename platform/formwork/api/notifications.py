@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..notifications import service
 from ..notifications.views import current_reader_locale, notification_view
+from ..records.serialize import iso_utc
 from . import api_bp
 from .records import page_arguments
 from .spec import DATE_TIME, ID, PAGING, Param, component, error, nullable, obj, operation, query_args, reply
@@ -37,8 +38,8 @@ NOTIFICATION = component(
 def _json(view: dict[str, Any]) -> dict[str, Any]:
     return {
         **view,
-        "created_at": view["created_at"].isoformat() if view["created_at"] else None,
-        "read_at": view["read_at"].isoformat() if view["read_at"] else None,
+        "created_at": iso_utc(view["created_at"]),
+        "read_at": iso_utc(view["read_at"]),
     }
 
 

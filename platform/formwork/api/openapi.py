@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, jsonify
 
 from . import api_bp
-from .spec import COMPONENTS, JSON, MULTIPART, Operation, Param, obj, operation, operation_of, reply
+from .spec import COMPONENTS, ID_PARAMETER, JSON, MULTIPART, Operation, Param, obj, operation, operation_of, reply
 
 _RULE_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 # What each path parameter names; its type comes from the route's converter.
@@ -39,8 +39,7 @@ def _path_parameter(name: str, converter: str | None, op: Operation) -> dict[str
     if declared is not None:
         schema, description = declared.schema, declared.description
     else:
-        # Flask's int converter matches unsigned digits only; 0 matches and is simply not found.
-        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string", "minLength": 1}
+        schema = dict(ID_PARAMETER) if converter == "int" else {"type": "string", "minLength": 1}
         description = PATH_DESCRIPTIONS.get(name, "")
     return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 

@@ -305,7 +305,7 @@ def event_json(event: RecordEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "action": event.action,
-        "at": event.at.isoformat() if event.at else None,
+        "at": serialize.iso_utc(event.at),
         "actor": None
         if actor is None
         else {"id": actor.id, "username": actor.username, "display_name": actor.display_name},

@@ -34,7 +34,8 @@ from . import error_response
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 MAX_PER_PAGE = 100
-MAX_PAGE = 2_147_483_647  # offsets stay far inside every database's integer range
+MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL: a larger one names nothing
+MAX_PAGE = MAX_ID  # offsets stay far inside every database's integer range
 MAX_ERRORS = 20  # beyond this, more messages only bury the first mistake
 
 # Schemas shared by several operations, by name: ``components.schemas`` of the document.
@@ -70,6 +71,15 @@ def obj(properties: dict[str, Any], *, optional: tuple[str, ...] = (), closed: b
 
 DATE_TIME = {"type": "string", "format": "date-time"}
 ID = {"type": "integer", "minimum": 1}
+ID_PARAMETER = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+USER_REF = {
+    "type": ["integer", "string"],
+    "minimum": 1,
+    "maximum": MAX_ID,
+    "minLength": 1,
+    "maxLength": 150,
+    "description": "An active user's id or user name.",
+}
 
 component(
     "Error",
@@ -203,6 +213,10 @@ def operation(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
+            for name, value in kwargs.items():
+                # An id beyond the declared range names nothing: not found, before any query.
+                if isinstance(value, int) and not 1 <= value <= MAX_ID and name not in op.path:
+                    abort(404, "not found")
             if query_validator is not None:
                 g.api_query = _check_params(op.query, request.args, query_validator, "query parameter")
             if header_validator is not None:

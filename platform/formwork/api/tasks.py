@@ -27,6 +27,7 @@ from .spec import (
     DATE_TIME,
     ID,
     PAGING,
+    USER_REF,
     Param,
     body,
     component,
@@ -141,10 +142,7 @@ DECISION = component(
                 "back before they decide.",
             },
             "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "Required to reject, return or comment."},
-            "to_user": {
-                "type": ["integer", "string"],
-                "description": "transfer, delegate, add_signer: an active user's id or user name.",
-            },
+            "to_user": {**USER_REF, "description": "transfer, delegate, add_signer: an active user's id or user name."},
             "step": {"type": "string", "description": "return: an earlier step's key; omitted returns to the submitter."},
             "position": {
                 "type": "string",
@@ -495,7 +493,7 @@ def get_out_of_office():
     tag="me",
     body=obj(
         {
-            "delegate": {"type": ["integer", "string"], "description": "User id or user name."},
+            "delegate": {**USER_REF, "description": "User id or user name."},
             "starts_at": {"type": "string", "description": "ISO date (first day) or date-time."},
             "ends_at": {"type": "string", "description": "ISO date (last day, inclusive) or date-time."},
         }

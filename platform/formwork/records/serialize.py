@@ -7,11 +7,16 @@ from typing import Any
 
 from flask_babel import get_locale
 
+from ..org.clock import as_utc
 from .models import Record
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 with its UTC offset (SQLite reads timestamps back naive; they were written as UTC)."""
+    return as_utc(value).isoformat() if value is not None else None
+
+
+_iso = iso_utc
 
 
 def _locale() -> str | None:
