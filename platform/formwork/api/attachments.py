@@ -13,7 +13,7 @@ from ..records.models import Attachment
 from ..records.serialize import iso_utc
 from . import api_bp, error_response
 from .records import NOT_FOUND
-from .spec import DATE_TIME, ID, binary, component, error, nullable, obj, operation, reply
+from .spec import DATE_TIME, ID, MAX_ID, binary, component, error, nullable, obj, operation, reply
 
 ATTACHMENT = component(
     "Attachment",
@@ -66,7 +66,7 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
             },
             "record": {
                 "type": "string",
-                "pattern": "^[0-9]{1,18}$",
+                "pattern": "^[0-9]{1,10}$",
                 "description": "Optional: the id of the record the file is for; that record's form version's "
                 "limits apply.",
             },
@@ -108,7 +108,7 @@ def _limits_version(form_key: str) -> Any:
     record_id = (request.form.get("record") or "").strip()
     number = (request.form.get("version") or "").strip()
     if record_id:
-        record = access.get_visible(current_user, int(record_id))
+        record = access.get_visible(current_user, int(record_id)) if int(record_id) <= MAX_ID else None
         if record is None:
             abort(404, "record not found")
         if record.form_key != form_key:
