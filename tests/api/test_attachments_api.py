@@ -48,7 +48,12 @@ def test_the_record_and_version_parts_are_checked_before_any_query(client, publi
     auth = bearer("alice")
 
     def post(**parts):
-        data = {"file": (io.BytesIO(PDF), "r.pdf"), "form": "expense_claim", "field": "lines.receipt", **parts}
+        data = {
+            "file": (io.BytesIO(PDF), "r.pdf"),
+            "form": "expense_claim",
+            "field": "lines.receipt",
+            **parts,
+        }
         return client.post("/api/attachments", headers=auth, content_type="multipart/form-data", data=data)
 
     # Beyond any id (PostgreSQL's ids are 32-bit): no such record, not a database error.

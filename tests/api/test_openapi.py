@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_openapi
+from test_records_api import claim, post_json
 
 from formwork.api.openapi import UndeclaredRoute, document
-
-from test_records_api import claim, post_json
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 _RULE = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -91,13 +90,20 @@ class Conformance:
         self.checked: set[tuple[str, str, int]] = set()
 
     def __call__(self, response, method: str, template: str, status: int):
-        assert response.status_code == status, (method, template, response.status_code, response.get_data()[:300])
+        assert response.status_code == status, (
+            method,
+            template,
+            response.status_code,
+            response.get_data()[:300],
+        )
         documented = self.spec["paths"][template][method]["responses"]
         assert str(status) in documented, f"{method.upper()} {template} answered an undocumented {status}"
         content = documented[str(status)]["content"]
         media_types = set(content)
         if response.mimetype not in media_types:
-            assert "*/*" in media_types, f"{method.upper()} {template}: {response.mimetype} not in {media_types}"
+            assert "*/*" in media_types, (
+                f"{method.upper()} {template}: {response.mimetype} not in {media_types}"
+            )
         if response.mimetype == "application/json":
             schema = {**content["application/json"]["schema"], "components": self.spec["components"]}
             validator = OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER)
@@ -131,20 +137,50 @@ def test_real_answers_of_the_main_calls_fit_the_document(client, spec, world, be
 
     # Records: a draft, the same request again, an edit, a stale edit, a submission.
     key = {**alice, "Idempotency-Key": "conformance-1"}
-    draft = fits(post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, key), "post", create, 201)
+    draft = fits(
+        post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, key), "post", create, 201
+    )
     fits(post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, key), "post", create, 200)
     bad = {"data": claim(lines=[{"date": "2024-01-01", "type": "meals", "amount": "-1"}]), "submit": True}
     fits(post_json(client, "/api/forms/expense_claim/records", bad, alice), "post", create, 422)
     fits(post_json(client, "/api/forms/expense_claim/records", {"submit": 1}, alice), "post", create, 422)
-    fits(client.post("/api/forms/expense_claim/records", data="{", headers=alice, content_type="application/json"), "post", create, 400)
+    fits(
+        client.post(
+            "/api/forms/expense_claim/records", data="{", headers=alice, content_type="application/json"
+        ),
+        "post",
+        create,
+        400,
+    )
     fits(client.post("/api/forms/expense_claim/records", data="x", headers=alice), "post", create, 415)
     one = "/api/records/{record_id}"
     url = f"/api/records/{draft['id']}"
-    edited = fits(post_json(client, url, {"data": {"reason": "Paper"}, "lock_version": draft["lock_version"]}, alice, "patch"), "patch", one, 200)
-    fits(post_json(client, url, {"data": {"reason": "x"}, "lock_version": draft["lock_version"]}, alice, "patch"), "patch", one, 409)
+    edited = fits(
+        post_json(
+            client, url, {"data": {"reason": "Paper"}, "lock_version": draft["lock_version"]}, alice, "patch"
+        ),
+        "patch",
+        one,
+        200,
+    )
+    fits(
+        post_json(
+            client, url, {"data": {"reason": "x"}, "lock_version": draft["lock_version"]}, alice, "patch"
+        ),
+        "patch",
+        one,
+        409,
+    )
     fits(post_json(client, url, {"client_token": "t"}, alice, "patch"), "patch", one, 422)
     fits(post_json(client, url, {"data": {}}, admin, "patch"), "patch", one, 403)
-    submitted = fits(post_json(client, url, {"data": {}, "submit": True, "lock_version": edited["lock_version"]}, alice, "patch"), "patch", one, 200)
+    submitted = fits(
+        post_json(
+            client, url, {"data": {}, "submit": True, "lock_version": edited["lock_version"]}, alice, "patch"
+        ),
+        "patch",
+        one,
+        200,
+    )
     assert submitted["status"] == "in_review"
     fits(client.get(url, headers=alice), "get", one, 200)
     fits(client.get(url, headers=bearer("frank")), "get", one, 404)
@@ -159,13 +195,30 @@ def test_real_answers_of_the_main_calls_fit_the_document(client, spec, world, be
     files = "/api/attachments"
     pdf = (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "receipt.pdf")
     stored = fits(
-        client.post(files, headers=alice, content_type="multipart/form-data", data={"file": pdf, "form": "expense_claim", "field": "lines[*].receipt"}),
-        "post", files, 201,
+        client.post(
+            files,
+            headers=alice,
+            content_type="multipart/form-data",
+            data={"file": pdf, "form": "expense_claim", "field": "lines[*].receipt"},
+        ),
+        "post",
+        files,
+        201,
     )
     fits(client.post(files, headers=alice, json={"form": "x"}), "post", files, 415)
     fits(client.get(f"{files}/{stored['id']}", headers=alice), "get", "/api/attachments/{attachment_id}", 200)
-    fits(client.get(f"{files}/{stored['id']}/content", headers=alice), "get", "/api/attachments/{attachment_id}/content", 200)
-    fits(client.get(f"{files}/{stored['id']}", headers=bearer("frank")), "get", "/api/attachments/{attachment_id}", 404)
+    fits(
+        client.get(f"{files}/{stored['id']}/content", headers=alice),
+        "get",
+        "/api/attachments/{attachment_id}/content",
+        200,
+    )
+    fits(
+        client.get(f"{files}/{stored['id']}", headers=bearer("frank")),
+        "get",
+        "/api/attachments/{attachment_id}",
+        404,
+    )
 
     # Bob's task: the list, the task, a bad decision, the decision, the same decision again.
     tasks = fits(client.get("/api/tasks?overdue=false&sort=newest", headers=bob), "get", "/api/tasks", 200)
@@ -176,13 +229,23 @@ def test_real_answers_of_the_main_calls_fit_the_document(client, spec, world, be
     decide = "/api/tasks/{task_id}/decision"
     fits(client.post(f"{task}/decision", json={"action": "sign"}, headers=bob), "post", decide, 422)
     fits(client.post(f"{task}/decision", json={"action": "reject"}, headers=bob), "post", decide, 422)
-    fits(client.post(f"{task}/decision", json={"action": "approve", "comment": "OK"}, headers=bob), "post", decide, 200)
+    fits(
+        client.post(f"{task}/decision", json={"action": "approve", "comment": "OK"}, headers=bob),
+        "post",
+        decide,
+        200,
+    )
     fits(client.post(f"{task}/decision", json={"action": "approve"}, headers=bob), "post", decide, 409)
     fits(client.get("/api/tasks/decided", headers=bob), "get", "/api/tasks/decided", 200)
     fits(client.get(f"{url}/history", headers=alice), "get", "/api/records/{record_id}/history", 200)
 
     # Withdrawing another request, notifications, out of office.
-    other = fits(post_json(client, "/api/forms/expense_claim/records", {"data": claim(), "submit": True}, alice), "post", create, 201)
+    other = fits(
+        post_json(client, "/api/forms/expense_claim/records", {"data": claim(), "submit": True}, alice),
+        "post",
+        create,
+        201,
+    )
     withdraw = "/api/records/{record_id}/withdraw"
     fits(client.post(f"/api/records/{other['id']}/withdraw", headers=bearer("frank")), "post", withdraw, 404)
     fits(client.post(f"/api/records/{other['id']}/withdraw", headers=alice), "post", withdraw, 200)
@@ -191,15 +254,27 @@ def test_real_answers_of_the_main_calls_fit_the_document(client, spec, world, be
     if notes["items"]:
         note = f"/api/notifications/{notes['items'][0]['id']}/read"
         fits(client.post(note, headers=alice), "post", "/api/notifications/{notification_id}/read", 200)
-    fits(client.post("/api/notifications/999999/read", headers=alice), "post", "/api/notifications/{notification_id}/read", 404)
-    fits(client.post("/api/notifications/read-all", headers=alice), "post", "/api/notifications/read-all", 200)
+    fits(
+        client.post("/api/notifications/999999/read", headers=alice),
+        "post",
+        "/api/notifications/{notification_id}/read",
+        404,
+    )
+    fits(
+        client.post("/api/notifications/read-all", headers=alice), "post", "/api/notifications/read-all", 200
+    )
     away = "/api/me/out-of-office"
     period = {"delegate": "frank", "starts_at": "2099-01-01", "ends_at": "2099-01-05"}
     saved = fits(client.post(away, json=period, headers=alice), "post", away, 201)
     fits(client.post(away, json={**period, "delegate": "alice"}, headers=alice), "post", away, 422)
     fits(client.post(away, json={"delegate": "frank"}, headers=alice), "post", away, 422)
     fits(client.get(away, headers=alice), "get", away, 200)
-    fits(client.delete(f"{away}/{saved['id']}", headers=alice), "delete", "/api/me/out-of-office/{delegation_id}", 200)
+    fits(
+        client.delete(f"{away}/{saved['id']}", headers=alice),
+        "delete",
+        "/api/me/out-of-office/{delegation_id}",
+        200,
+    )
     fits(client.delete(away, headers=alice), "delete", away, 200)
 
     # Definitions (administrators and analysts).
@@ -208,17 +283,31 @@ def test_real_answers_of_the_main_calls_fit_the_document(client, spec, world, be
     fits(client.get(f"{defs}?kind=route", headers=admin), "get", defs, 200)
     fits(client.get(f"{defs}?kind=report", headers=admin), "get", defs, 400)
     fits(client.get(f"{defs}/schema/form", headers=admin), "get", "/api/definitions/schema/{kind}", 200)
-    fits(client.get(f"{defs}/form/expense_claim/versions", headers=admin), "get", "/api/definitions/{kind}/{key}/versions", 200)
-    fits(client.get(f"{defs}/form/expense_claim/versions/1", headers=admin), "get", "/api/definitions/{kind}/{key}/versions/{number}", 200)
+    fits(
+        client.get(f"{defs}/form/expense_claim/versions", headers=admin),
+        "get",
+        "/api/definitions/{kind}/{key}/versions",
+        200,
+    )
+    fits(
+        client.get(f"{defs}/form/expense_claim/versions/1", headers=admin),
+        "get",
+        "/api/definitions/{kind}/{key}/versions/{number}",
+        200,
+    )
     diff = "/api/definitions/{kind}/{key}/diff"
     fits(client.get(f"{defs}/form/expense_claim/diff?from=1&to=1", headers=admin), "get", diff, 200)
     fits(client.get(f"{defs}/form/expense_claim/diff?from=1", headers=admin), "get", diff, 400)
     source = (DEFINITIONS / "forms" / "expense_claim.yaml").read_text("utf-8")
     body = {"source": source, "name": "expense_claim.yaml"}
     fits(client.post(f"{defs}/validate", json=body, headers=admin), "post", "/api/definitions/validate", 200)
-    fits(client.post(f"{defs}/validate", json={"source": "kind: form\nkey: ["}, headers=admin), "post", "/api/definitions/validate", 422)
+    fits(
+        client.post(f"{defs}/validate", json={"source": "kind: form\nkey: ["}, headers=admin),
+        "post",
+        "/api/definitions/validate",
+        422,
+    )
     fits(client.post(f"{defs}/publish", json=body, headers=admin), "post", "/api/definitions/publish", 200)
     fits(client.get("/api/openapi.json"), "get", "/api/openapi.json", 200)
 
     assert len({(method, path) for method, path, _ in fits.checked}) >= 28
-

@@ -121,7 +121,10 @@ def test_the_api_keeps_its_document_under_fuzzing(app, world, bearer, username):
                 if key not in failures:  # the first example of each kind of failure per operation
                     failures[key] = "\n".join(
                         [f"{mode.value} {operation.label}: {case.as_curl_command()}"]
-                        + [f"  {getattr(part, 'title', '')}: {getattr(part, 'message', part)}"[:700] for part in parts]
+                        + [
+                            f"  {getattr(part, 'title', '')}: {getattr(part, 'message', part)}"[:700]
+                            for part in parts
+                        ]
                     )
             finally:
                 db.session.rollback()  # a request that failed midway leaves nothing for the next

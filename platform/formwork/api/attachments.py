@@ -24,7 +24,10 @@ ATTACHMENT = component(
             "size": {"type": "integer", "minimum": 0},
             "content_type": {"type": "string"},
             "form": {"type": "string"},
-            "field": {"type": "string", "description": 'The field path, or "$decision:<record id>" for a decision file.'},
+            "field": {
+                "type": "string",
+                "description": 'The field path, or "$decision:<record id>" for a decision file.',
+            },
             "record_id": nullable(ID),
             "sha256": {"type": "string"},
             "created_at": nullable(DATE_TIME),
@@ -84,7 +87,9 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
         400: error("A missing part, or a record that is not of this form."),
         404: error("No such form, version, record or attachment field."),
         413: error("The file is larger than the field or request allows."),
-        415: error("Not multipart/form-data, a type the field does not accept, or content not matching its name."),
+        415: error(
+            "Not multipart/form-data, a type the field does not accept, or content not matching its name."
+        ),
     },
 )
 def upload_attachment():
@@ -132,7 +137,9 @@ def visible_attachment_or_404(attachment_id: int) -> Attachment:
 @api_bp.get("/attachments/<int:attachment_id>")
 @login_required
 @operation(
-    "An attachment's metadata.", tag="attachments", responses={200: reply(ATTACHMENT, "The attachment."), 404: NOT_FOUND}
+    "An attachment's metadata.",
+    tag="attachments",
+    responses={200: reply(ATTACHMENT, "The attachment."), 404: NOT_FOUND},
 )
 def get_attachment(attachment_id: int):
     return jsonify(attachment_json(visible_attachment_or_404(attachment_id)))

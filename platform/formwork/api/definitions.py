@@ -29,7 +29,9 @@ SUMMARY_FIELDS: dict[str, Any] = {
     "kind": {"type": "string", "enum": list(KINDS)},
     "key": {"type": "string"},
     "version": {"type": "integer", "minimum": 1},
-    "title": {"description": "The definition's title: text, or text by language ({\"en\": ..., \"zh-CN\": ...})."},
+    "title": {
+        "description": 'The definition\'s title: text, or text by language ({"en": ..., "zh-CN": ...}).'
+    },
     "checksum": {"type": "string"},
     "source": nullable({"type": "string"}),
     "published_at": nullable(DATE_TIME),
@@ -40,10 +42,15 @@ SUMMARIES = obj({"items": {"type": "array", "items": SUMMARY}})
 DEFINITION_BODY = {
     "type": "object",
     "additionalProperties": False,
-    "description": 'Either {"source": "<YAML or JSON text>", "name": "expense_claim.yaml"} or {"content": {...}}.',
+    "description": 'Either {"source": "<YAML or JSON text>", "name": "expense_claim.yaml"} '
+    'or {"content": {...}}.',
     "properties": {
         "source": {"type": "string", "description": "The definition's YAML or JSON text."},
-        "name": {"type": "string", "maxLength": MAX_NAME, "description": "A file name, for messages and the record."},
+        "name": {
+            "type": "string",
+            "maxLength": MAX_NAME,
+            "description": "A file name, for messages and the record.",
+        },
         "content": {"type": "object", "description": "The definition as a JSON object."},
     },
     "oneOf": [
@@ -58,7 +65,10 @@ PROBLEMS = reply(
                 "type": "array",
                 "items": obj(
                     {
-                        "field": {"type": "string", "description": "The JSON pointer of the problem (/ for the whole)."},
+                        "field": {
+                            "type": "string",
+                            "description": "The JSON pointer of the problem (/ for the whole).",
+                        },
                         "source": nullable({"type": "string"}),
                         "line": nullable({"type": "integer"}),
                         "pointer": nullable({"type": "string"}),
@@ -200,7 +210,10 @@ VERSION_NUMBER = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
                     "key": {"type": "string"},
                     "from": {"type": "integer"},
                     "to": {"type": "integer"},
-                    **{name: {"type": "array", "items": {"type": "object"}} for name in ("added", "removed", "changed")},
+                    **{
+                        name: {"type": "array", "items": {"type": "object"}}
+                        for name in ("added", "removed", "changed")
+                    },
                 },
                 closed=False,
             ),
@@ -227,7 +240,13 @@ def diff_versions(kind: str, key: str):
     body=DEFINITION_BODY,
     responses={
         200: reply(
-            obj({"valid": {"const": True}, "kind": nullable({"type": "string"}), "key": nullable({"type": "string"})}),
+            obj(
+                {
+                    "valid": {"const": True},
+                    "kind": nullable({"type": "string"}),
+                    "key": nullable({"type": "string"}),
+                }
+            ),
             "Valid.",
         ),
         403: FORBIDDEN,

@@ -45,7 +45,10 @@ FORM_DEFINITION = component(
     obj(
         {
             **FORM_SUMMARY_FIELDS,
-            "definition": {"type": "object", "description": "The published definition (see docs/definitions.md)."},
+            "definition": {
+                "type": "object",
+                "description": "The published definition (see docs/definitions.md).",
+            },
         },
         optional=("unavailable_reason",),
     ),
@@ -125,7 +128,10 @@ def _existing(token: str | None) -> Record | None:
     "record the first request made.",
     tag="records",
     headers={"Idempotency-Key": Param(CLIENT_TOKEN, "Same as client_token in the body (the body wins).")},
-    body=obj({"data": RECORD_DATA, "submit": SUBMIT, "client_token": CLIENT_TOKEN}, optional=("data", "submit", "client_token")),
+    body=obj(
+        {"data": RECORD_DATA, "submit": SUBMIT, "client_token": CLIENT_TOKEN},
+        optional=("data", "submit", "client_token"),
+    ),
     responses={
         201: reply(RECORD, "Created."),
         200: reply(RECORD, "The record an earlier request with the same token created."),

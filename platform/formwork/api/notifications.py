@@ -21,10 +21,22 @@ NOTIFICATION = component(
             "id": ID,
             "kind": {
                 "type": "string",
-                "examples": ["task_assigned", "reminder", "escalated", "approved", "rejected", "returned", "cc", "alert"],
+                "examples": [
+                    "task_assigned",
+                    "reminder",
+                    "escalated",
+                    "approved",
+                    "rejected",
+                    "returned",
+                    "cc",
+                    "alert",
+                ],
             },
             "subject": {"type": "string", "description": "In the caller's interface language."},
-            "body": {"type": "string", "description": "In the caller's interface language; lines separated by \\n."},
+            "body": {
+                "type": "string",
+                "description": "In the caller's interface language; lines separated by \\n.",
+            },
             "record_id": nullable(ID),
             "task_id": nullable(ID),
             "created_at": nullable(DATE_TIME),
@@ -101,7 +113,10 @@ def read_notification(notification_id: int):
     "Mark every unread notification of mine read.",
     tag="notifications",
     responses={
-        200: reply(obj({"marked": {"type": "integer", "minimum": 0}, "unread": {"const": 0}}), "How many were marked.")
+        200: reply(
+            obj({"marked": {"type": "integer", "minimum": 0}, "unread": {"const": 0}}),
+            "How many were marked.",
+        )
     },
 )
 def read_all_notifications():

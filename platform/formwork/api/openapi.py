@@ -13,7 +13,18 @@ from typing import Any
 from flask import current_app, jsonify
 
 from . import api_bp
-from .spec import COMPONENTS, ID_PARAMETER, JSON, MULTIPART, Operation, Param, obj, operation, operation_of, reply
+from .spec import (
+    COMPONENTS,
+    ID_PARAMETER,
+    JSON,
+    MULTIPART,
+    Operation,
+    Param,
+    obj,
+    operation,
+    operation_of,
+    reply,
+)
 
 _RULE_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 # What each path parameter names; its type comes from the route's converter.
@@ -105,7 +116,8 @@ def document() -> dict[str, Any]:
             "description": (
                 "Forms, records, attachments, approval tasks and definitions of Formwork. Authenticate with "
                 "the browser session (state-changing calls then need the X-CSRFToken header) or with "
-                "`Authorization: Bearer <token>` from `formwork tokens create USERNAME` (no CSRF token needed). "
+                "`Authorization: Bearer <token>` from `formwork tokens create USERNAME` "
+                "(no CSRF token needed). "
                 'Errors are JSON {"error": ...}; a bad query parameter or header is a 400 and body fields '
                 'that do not fit are a 422, both with "errors": [{"field", "message"}]. '
                 "Decimal and money values are exchanged as strings so they stay exact."
@@ -117,7 +129,11 @@ def document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API token from the CLI."},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from the CLI.",
+                },
                 "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
             "schemas": dict(sorted(COMPONENTS.items())),
@@ -132,7 +148,10 @@ def document() -> dict[str, Any]:
     auth=False,
     responses={
         200: reply(
-            obj({"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}}, closed=False),
+            obj(
+                {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}},
+                closed=False,
+            ),
             "The OpenAPI document.",
         )
     },

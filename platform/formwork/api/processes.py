@@ -30,7 +30,10 @@ ROUTE_DIAGRAM = component(
             "version": nullable({"type": "integer", "description": "The route version the request runs on."}),
             "status": {"type": "string"},
             "nodes": {"type": "array", "items": {"$ref": "#/components/schemas/RouteNode"}},
-            "end_state": {"type": "string", "enum": ["pending", "approved", "rejected", "withdrawn", "returned", "cancelled"]},
+            "end_state": {
+                "type": "string",
+                "enum": ["pending", "approved", "rejected", "withdrawn", "returned", "cancelled"],
+            },
             "end_label": {"type": "string"},
         }
     ),
@@ -53,7 +56,13 @@ component(
                     "condition": nullable({"type": "string"}),
                 }
             ),
-            obj({"type": {"const": "parallel"}, "key": {"type": "string"}, "branches": {"type": "array", "items": NODES}}),
+            obj(
+                {
+                    "type": {"const": "parallel"},
+                    "key": {"type": "string"},
+                    "branches": {"type": "array", "items": NODES},
+                }
+            ),
             obj(
                 {
                     "type": {"const": "branch"},
@@ -75,7 +84,12 @@ component(
         ],
     },
 )
-SHORT_RECORD = {"id": ID, "title": nullable({"type": "string"}), "form": {"type": "string"}, "form_title": {"type": "string"}}
+SHORT_RECORD = {
+    "id": ID,
+    "title": nullable({"type": "string"}),
+    "form": {"type": "string"},
+    "form_title": {"type": "string"},
+}
 
 
 def apply_withdraw(record: Record, user: Any) -> None:
@@ -92,10 +106,16 @@ def apply_withdraw(record: Record, user: Any) -> None:
     "until the request ends, or never.",
     tag="requests",
     responses={
-        200: reply(obj({"record": obj({"id": ID, "status": {"type": "string"}}), "route": nullable(ROUTE_DIAGRAM)}), "Withdrawn."),
+        200: reply(
+            obj({"record": obj({"id": ID, "status": {"type": "string"}}), "route": nullable(ROUTE_DIAGRAM)}),
+            "Withdrawn.",
+        ),
         403: error("Only the submitter can withdraw."),
         404: NOT_FOUND,
-        409: error("It can no longer be withdrawn (someone has acted, the route does not allow it, or it is not under review)."),
+        409: error(
+            "It can no longer be withdrawn (someone has acted, the route does not allow it, "
+            "or it is not under review)."
+        ),
     },
 )
 def withdraw_record(record_id: int):
@@ -116,7 +136,10 @@ def withdraw_record(record_id: int):
 @operation(
     "The request's route with each step's state (for a diagram).",
     tag="requests",
-    responses={200: reply(ROUTE_DIAGRAM, "The route."), 404: error("No such record in my scope, or it has no approval process.")},
+    responses={
+        200: reply(ROUTE_DIAGRAM, "The route."),
+        404: error("No such record in my scope, or it has no approval process."),
+    },
 )
 def record_route(record_id: int):
     record = visible_or_404(record_id)
@@ -131,7 +154,10 @@ def record_route(record_id: int):
 @operation(
     "What I submitted and where each stands (current steps and who holds them), latest first.",
     tag="requests",
-    query={"status": Param({"type": "string", "enum": list(STATUSES)}, "Only requests in this status."), **PAGING},
+    query={
+        "status": Param({"type": "string", "enum": list(STATUSES)}, "Only requests in this status."),
+        **PAGING,
+    },
     responses={
         200: reply(
             obj(
@@ -147,7 +173,9 @@ def record_route(record_id: int):
                                     "type": "array",
                                     "items": obj(
                                         {
-                                            "step": obj({"key": {"type": "string"}, "name": {"type": "string"}}),
+                                            "step": obj(
+                                                {"key": {"type": "string"}, "name": {"type": "string"}}
+                                            ),
                                             "holders": {
                                                 "type": "array",
                                                 "items": obj({"id": ID, "display_name": {"type": "string"}}),

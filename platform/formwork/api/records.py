@@ -49,7 +49,10 @@ RECORD = component(
         {
             "id": ID,
             "form": {"type": "string", "description": "The form key."},
-            "form_version": {"type": "integer", "description": "The definition version the record was made with."},
+            "form_version": {
+                "type": "integer",
+                "description": "The definition version the record was made with.",
+            },
             "status": {"type": "string", "enum": list(STATUSES)},
             "title": nullable({"type": "string"}),
             "data": ref("FormData"),
@@ -62,7 +65,8 @@ RECORD = component(
             "submitted_at": nullable(DATE_TIME),
             "lock_version": {
                 "type": "integer",
-                "description": "Send it back with PATCH to refuse the edit if someone changed the record since.",
+                "description": "Send it back with PATCH to refuse the edit if someone changed "
+                "the record since.",
             },
         }
     ),
@@ -103,7 +107,11 @@ UNAVAILABLE = error(
     "the error names what is missing."
 )
 NOT_FOUND = error("Not found, or outside the caller's data scope (never 403, to reveal nothing).")
-RECORD_DATA = {"type": "object", "description": "Field values by field key (see FormData).", "additionalProperties": True}
+RECORD_DATA = {
+    "type": "object",
+    "description": "Field values by field key (see FormData).",
+    "additionalProperties": True,
+}
 SUBMIT = {"type": "boolean", "default": False, "description": "true submits; false keeps a draft."}
 
 
@@ -266,7 +274,12 @@ def patch_record(record_id: int):
     tag="records",
     responses={
         200: reply(
-            obj({"record_id": ID, "items": {"type": "array", "items": {"anyOf": [ref("RecordEvent"), ref("TrailEntry")]}}}),
+            obj(
+                {
+                    "record_id": ID,
+                    "items": {"type": "array", "items": {"anyOf": [ref("RecordEvent"), ref("TrailEntry")]}},
+                }
+            ),
             "Changes (kind change) and trail entries (kind approval), oldest first.",
         ),
         404: NOT_FOUND,

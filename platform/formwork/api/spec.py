@@ -121,7 +121,9 @@ class Param:
 
 
 PAGING = {
-    "page": Param({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number, from 1."),
+    "page": Param(
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "Page number, from 1."
+    ),
     "per_page": Param(
         {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         "Page size (default: the installation's page size, 20 unless configured).",
@@ -187,7 +189,9 @@ def operation(
         implied["400"] = error("The body is empty, malformed JSON or not a JSON object.")
         implied["413"] = error("The body is larger than the configured request size limit.")
         implied["415"] = error("The body is not JSON (Content-Type must be application/json).")
-        implied["422"] = error("Body fields do not fit the declaration (unknown, missing, wrong type or range).")
+        implied["422"] = error(
+            "Body fields do not fit the declaration (unknown, missing, wrong type or range)."
+        )
     if multipart is not None:
         implied["400"] = error("A required multipart part is missing; errors name each.")
         implied["413"] = error("The request or the file is larger than allowed.")
@@ -415,7 +419,11 @@ def _fault(e: ValidationError) -> dict[str, str]:
         name = str(e.message).split("'")[1] if "'" in e.message else ""
         return {"field": _path([*e.absolute_path, name]), "message": "is required"}
     if e.validator == "additionalProperties":
-        unknown = sorted(set(e.instance) - set(schema.get("properties", {}))) if isinstance(e.instance, dict) else []
+        unknown = (
+            sorted(set(e.instance) - set(schema.get("properties", {})))
+            if isinstance(e.instance, dict)
+            else []
+        )
         return {"field": _path([*e.absolute_path, *unknown[:1]]), "message": "is not a known field"}
     if e.validator == "type":
         kinds = value if isinstance(value, list) else [value]

@@ -46,12 +46,17 @@ NEEDS_USER = ("transfer", "delegate", "add_signer")
 POSITIONS = ("before", "after")
 
 NOT_FOUND = error("No such task among mine (a task of someone else's is a 404, never a 403).")
-TASK_CLOSED = error('"already decided": the task is no longer open (decided, transferred, or the request ended).')
+TASK_CLOSED = error(
+    '"already decided": the task is no longer open (decided, transferred, or the request ended).'
+)
 SHORT_PERSON = obj({"id": ID, "display_name": {"type": "string"}})
 STEP_REF = obj({"key": {"type": "string"}, "name": {"type": "string"}})
 TASK_FIELDS: dict[str, Any] = {
     "id": ID,
-    "status": {"type": "string", "examples": ["open", "waiting", "approved", "rejected", "returned", "transferred"]},
+    "status": {
+        "type": "string",
+        "examples": ["open", "waiting", "approved", "rejected", "returned", "transferred"],
+    },
     "kind": {"type": "string", "enum": ["approval", "cc"]},
     "step": obj({"key": {"type": "string"}, "name": {"type": "string"}, "round": {"type": "integer"}}),
     "record": obj(
@@ -64,13 +69,16 @@ TASK_FIELDS: dict[str, Any] = {
             "owner": obj({"id": ID, "display_name": {"type": "string"}}),
             "data": {
                 "type": "object",
-                "description": "Only in GET /api/tasks/{task_id}: the record's data, filtered like GET /api/records/{id}.",
+                "description": "Only in GET /api/tasks/{task_id}: the record's data, filtered like "
+                "GET /api/records/{id}.",
             },
         },
         optional=("data",),
     ),
     "process_id": ID,
-    "on_behalf_of": nullable({"type": "string", "description": "Whom the route meant, when someone else holds it."}),
+    "on_behalf_of": nullable(
+        {"type": "string", "description": "Whom the route meant, when someone else holds it."}
+    ),
     "created_at": nullable(DATE_TIME),
     "due_at": nullable(DATE_TIME),
     "overdue": {"type": "boolean"},
@@ -89,16 +97,28 @@ component(
             "id": ID,
             "kind": {"const": "approval"},
             "at": nullable(DATE_TIME),
-            "action": {"type": "string", "examples": ["submitted", "approve", "reject", "return", "transfer", "skipped"]},
+            "action": {
+                "type": "string",
+                "examples": ["submitted", "approve", "reject", "return", "transfer", "skipped"],
+            },
             "actor": nullable({**SHORT_PERSON, "description": "null: the system (skips, timeouts)."}),
             "on_behalf_of": nullable(SHORT_PERSON),
             "step": nullable(STEP_REF),
             "comment": nullable({"type": "string"}),
             "task_id": nullable(ID),
-            "details": {"description": "More about the entry (e.g. whom a task was transferred to), or null."},
+            "details": {
+                "description": "More about the entry (e.g. whom a task was transferred to), or null."
+            },
             "attachments": {
                 "type": "array",
-                "items": obj({"id": ID, "filename": {"type": "string"}, "size": {"type": "integer"}, "download_url": {"type": "string"}}),
+                "items": obj(
+                    {
+                        "id": ID,
+                        "filename": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "download_url": {"type": "string"},
+                    }
+                ),
             },
         }
     ),
@@ -138,12 +158,23 @@ DECISION = component(
             "action": {
                 "type": "string",
                 "enum": list(ACTIONS),
-                "description": "recall: on my task that waits for the person I delegated it to (委派), take it "
+                "description": "recall: on my task that waits for the person I delegated it to (委派), "
+                "take it "
                 "back before they decide.",
             },
-            "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "Required to reject, return or comment."},
-            "to_user": {**USER_REF, "description": "transfer, delegate, add_signer: an active user's id or user name."},
-            "step": {"type": "string", "description": "return: an earlier step's key; omitted returns to the submitter."},
+            "comment": {
+                "type": "string",
+                "maxLength": MAX_COMMENT,
+                "description": "Required to reject, return or comment.",
+            },
+            "to_user": {
+                **USER_REF,
+                "description": "transfer, delegate, add_signer: an active user's id or user name.",
+            },
+            "step": {
+                "type": "string",
+                "description": "return: an earlier step's key; omitted returns to the submitter.",
+            },
             "position": {
                 "type": "string",
                 "enum": list(POSITIONS),
@@ -302,7 +333,9 @@ def _list_arguments() -> tuple[queries.ListQuery, int, int]:
     query={
         "sort": Param({"type": "string", "enum": list(queries.SORTS), "default": "oldest"}, "The order."),
         "form": Param({"type": "string"}, "Only tasks on records of this form key."),
-        "q": Param({"type": "string"}, "Search the record's title and searchable text (the first 200 characters)."),
+        "q": Param(
+            {"type": "string"}, "Search the record's title and searchable text (the first 200 characters)."
+        ),
         "overdue": Param({"type": "boolean"}, "true (or 1): only tasks past their deadline."),
         **PAGING,
     },
@@ -373,7 +406,8 @@ def get_task(task_id: int):
 @api_bp.post("/tasks/<int:task_id>/decision")
 @login_required
 @operation(
-    "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment; or recall a task "
+    "Act on my open task: approve, reject, return, transfer, delegate, add_signer or comment; "
+    "or recall a task "
     "I delegated while the delegate has not decided.",
     tag="tasks",
     body=DECISION,
@@ -399,7 +433,8 @@ def get_task(task_id: int):
         404: NOT_FOUND,
         409: TASK_CLOSED,
         422: error(
-            "The decision cannot be made (body fields that do not fit, a missing comment or person, an inactive "
+            "The decision cannot be made (body fields that do not fit, a missing comment or person, "
+            "an inactive "
             "user, a step that is not earlier); field names the input."
         ),
     },
@@ -434,8 +469,10 @@ def decide(task_id: int):
 @api_bp.post("/tasks/<int:task_id>/attachments")
 @login_required
 @operation(
-    "Upload one file for my coming decision on this task; put the returned id in the decision's `attachments`.",
-    description="Only my decision on this task's request can claim it; until then only I can read it. Limits: "
+    "Upload one file for my coming decision on this task; put the returned id in the decision's "
+    "`attachments`.",
+    description="Only my decision on this task's request can claim it; until then only I can read it. "
+    "Limits: "
     "FORMWORK_DECISION_ACCEPT (default pdf, images, docx, xlsx, ofd, txt, csv, zip) and "
     "FORMWORK_DECISION_MAX_SIZE (default 10 MB).",
     tag="tasks",
@@ -500,13 +537,17 @@ def get_out_of_office():
     ),
     responses={
         201: reply(OUT_OF_OFFICE, "Saved."),
-        422: error("A bad period or delegate (inactive, myself, overlapping, already over); field names the input."),
+        422: error(
+            "A bad period or delegate (inactive, myself, overlapping, already over); field names the input."
+        ),
     },
 )
 def post_out_of_office():
     fields = body()
     try:
-        period = delegation.set_period(current_user, fields["delegate"], fields["starts_at"], fields["ends_at"])
+        period = delegation.set_period(
+            current_user, fields["delegate"], fields["starts_at"], fields["ends_at"]
+        )
     except delegation.OutOfOfficeError as exc:
         return error_response(422, exc.message, field=exc.field)
     return jsonify(delegation.delegation_json(period)), 201
