@@ -8,12 +8,13 @@ from flask import abort, jsonify, request, url_for
 from flask_login import current_user, login_required
 
 from ..definitions import store
+from ..input_limits import row_id
 from ..records import access, attachments
 from ..records.models import Attachment
 from ..records.serialize import iso_utc
 from . import api_bp, error_response
 from .records import NOT_FOUND
-from .spec import DATE_TIME, ID, MAX_ID, binary, component, error, nullable, obj, operation, reply
+from .spec import DATE_TIME, ID, binary, component, error, nullable, obj, operation, reply
 
 ATTACHMENT = component(
     "Attachment",
@@ -113,7 +114,8 @@ def _limits_version(form_key: str) -> Any:
     record_id = (request.form.get("record") or "").strip()
     number = (request.form.get("version") or "").strip()
     if record_id:
-        record = access.get_visible(current_user, int(record_id)) if int(record_id) <= MAX_ID else None
+        found = row_id(record_id)  # beyond an id's range: no such record
+        record = access.get_visible(current_user, found) if found is not None else None
         if record is None:
             abort(404, "record not found")
         if record.form_key != form_key:

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..definitions import store
 from ..definitions.diff import diff
-from ..definitions.loader import SourceDocument, read_source
+from ..definitions.loader import MAX_DEPTH, SourceDocument, read_source
 from ..definitions.models import DefinitionVersion
 from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
@@ -238,6 +238,7 @@ def diff_versions(kind: str, key: str):
     "Check a definition without publishing it.",
     tag="definitions",
     body=DEFINITION_BODY,
+    body_depth=MAX_DEPTH + 2,  # "content" holds a whole definition one level down
     responses={
         200: reply(
             obj(
@@ -270,6 +271,7 @@ def validate_definition():
     "Publish a definition: a new immutable version when it changed.",
     tag="definitions",
     body=DEFINITION_BODY,
+    body_depth=MAX_DEPTH + 2,  # "content" holds a whole definition one level down
     responses={
         201: reply(obj({"created": {"const": True}, **SUMMARY_FIELDS}), "A new version."),
         200: reply(obj({"created": {"const": False}, **SUMMARY_FIELDS}), "Unchanged; no new version."),

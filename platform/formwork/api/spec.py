@@ -22,20 +22,19 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Callable
 
 from flask import abort, g, request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from ..input_limits import MAX_JSON_DEPTH, MAX_PAGE, MAX_ROW_ID, JSONInputError, load_json
 from . import error_response
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 MAX_PER_PAGE = 100
-MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL: a larger one names nothing
-MAX_PAGE = MAX_ID  # offsets stay far inside every database's integer range
+MAX_ID = MAX_ROW_ID  # ids are 32-bit integers on PostgreSQL: a larger one names nothing
 MAX_ERRORS = 20  # beyond this, more messages only bury the first mistake
 
 # Schemas shared by several operations, by name: ``components.schemas`` of the document.
@@ -173,6 +172,7 @@ def operation(
     multipart: dict[str, Any] | None = None,
     auth: bool = True,
     description: str | None = None,
+    body_depth: int = MAX_JSON_DEPTH,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an operation; the wrapped view runs only on a request that fits the declaration.
 
@@ -217,16 +217,12 @@ def operation(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            for name, value in kwargs.items():
-                # An id beyond the declared range names nothing: not found, before any query.
-                if isinstance(value, int) and not 1 <= value <= MAX_ID and name not in op.path:
-                    abort(404, "not found")
             if query_validator is not None:
-                g.api_query = _check_params(op.query, request.args, query_validator, "query parameter")
+                g.api_query = _check_params(op.query, request.args, query_validator)
             if header_validator is not None:
-                g.api_headers = _check_params(op.headers, request.headers, header_validator, "header")
+                g.api_headers = _check_params(op.headers, request.headers, header_validator)
             if body_validator is not None:
-                g.api_body = _check_body(body_validator)
+                g.api_body = _check_body(body_validator, body_depth)
             if part_validator is not None:
                 _check_multipart(multipart or {}, part_validator)
             return view(*args, **kwargs)
@@ -303,32 +299,35 @@ def _convert(raw: str, schema: dict[str, Any]) -> Any:
     return raw
 
 
-def _check_params(params: dict[str, Param], source: Any, check: Callable, what: str) -> dict[str, Any]:
+def _check_params(params: dict[str, Param], source: Any, check: Callable) -> dict[str, Any]:
     values: dict[str, Any] = {}
     faults: list[dict[str, str]] = []
     for name, param in params.items():
         raw = source.getlist(name) if hasattr(source, "getlist") else [source.get(name)]
         raw = [value for value in raw if value not in (None, "")]  # empty means not given
         if len(raw) > 1:
-            faults.append({"field": name, "message": "give it once"})
+            faults.append({"field": name, "message": "must be given once"})
         elif raw:
             values[name] = _convert(raw[0], param.schema)
-    faults += [_fault(e) for e in check(values)]
+    for e in check(values):
+        fault = _fault(e)
+        bounds = params[fault["field"]].schema if fault["field"] in params else {}
+        if bounds.get("type") == "integer" and {"minimum", "maximum"} <= set(bounds):
+            # One message for every way a bounded whole number can be wrong.
+            fault["message"] = f"must be a whole number from {bounds['minimum']} to {bounds['maximum']}"
+        faults.append(fault)
     if faults:
         first = faults[0]
-        abort(_refusal(400, f'bad {what} "{first["field"]}": {first["message"]}', faults))
+        abort(_refusal(400, f'"{first["field"]}" {first["message"]}', faults))
     for name, param in params.items():
         if name not in values and "default" in param.schema:
             values[name] = param.schema["default"]
     return values
 
 
-def _refuse_constant(literal: str) -> Any:
-    raise ValueError(f"{literal} is not a valid JSON number")
-
-
-def read_json_object() -> dict[str, Any]:
-    """The request body as a JSON object, decimals exact; 415, 413 or 400 with a clear message otherwise."""
+def read_json_object(max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """The request body as a JSON object, decimals exact; 415, 413 or 400 with a clear message otherwise
+    (malformed, nested deeper than ``max_depth``, an absurd number, NUL in a text)."""
     mimetype = request.mimetype or ""
     if not (mimetype == JSON or mimetype.endswith("+json")):
         abort(415, "send the request body as JSON with Content-Type: application/json")
@@ -336,20 +335,22 @@ def read_json_object() -> dict[str, Any]:
     if not raw.strip():
         abort(400, "the request body is empty; send a JSON object")
     try:
-        parsed = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        abort(400, "the request body is not valid UTF-8")
-    except json.JSONDecodeError as exc:
-        abort(400, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
-    except (ValueError, RecursionError) as exc:
-        abort(400, f"malformed JSON: {str(exc)[:200]}")
+        parsed = load_json(raw, max_depth=max_depth)
+    except JSONInputError as exc:
+        if exc.pointer is not None:
+            abort(
+                _refusal(
+                    400, f"{exc.message} (at {exc.pointer})", [{"field": exc.pointer, "message": exc.message}]
+                )
+            )
+        abort(400, f"the request body is refused: {exc}")
     if not isinstance(parsed, dict):
         abort(400, "the request body must be a JSON object")
     return parsed
 
 
-def _check_body(check: Callable) -> dict[str, Any]:
-    parsed = read_json_object()
+def _check_body(check: Callable, max_depth: int) -> dict[str, Any]:
+    parsed = read_json_object(max_depth)
     try:
         errors = check(parsed)
     except RecursionError:

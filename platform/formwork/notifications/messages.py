@@ -17,6 +17,7 @@ from babel import Locale, support
 from flask import current_app
 
 from ..i18n import LOCALE_TAGS, localized, normalise_locale
+from ..input_limits import one_line
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext "mark for extraction" name
@@ -151,4 +152,5 @@ def render(kind: str, params: Mapping[str, Any] | None, locale: str) -> tuple[st
     for key, line in DETAIL_LINES:
         if values.get(key):
             lines.append(gettext(line) % values)
-    return gettext(subject_id) % values, "\n".join(lines)
+    # The subject is an e-mail header: one line, whatever a record's title holds.
+    return one_line(gettext(subject_id) % values), "\n".join(lines)

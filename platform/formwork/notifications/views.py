@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from ..i18n import current_locale_tag, normalise_locale
+from ..input_limits import page_number
 from . import service
 from .models import Notification
 
@@ -35,17 +36,12 @@ def notification_view(notification: Notification, locale: str) -> dict[str, Any]
     }
 
 
-def _page() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
-
-
 @notifications_bp.get("/notifications")
 @login_required
 def index():
     per_page = current_app.config.get("FORMWORK_PAGE_SIZE", 20)
     unread_only = request.args.get("unread") == "1"
-    page = _page()
+    page = page_number(request.args.get("page"))
     items, total = service.notifications_of(
         current_user, page=page, per_page=per_page, unread_only=unread_only
     )

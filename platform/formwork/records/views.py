@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..definitions import store
 from ..extensions import db
 from ..i18n import current_locale_tag
+from ..input_limits import page_number, row_id
 from ..org.models import Department, User
 from . import access, attachments
 from .models import STATUSES, Attachment, RecordEvent
@@ -29,11 +30,6 @@ def form_titles() -> dict[str, str]:
     return {v.key: store.form_title(v, tag) for v in store.list_current("form")}
 
 
-def _page_number(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else default
-
-
 @records_bp.get("/records")
 @login_required
 def index():
@@ -45,7 +41,7 @@ def index():
     form_key = request.args.get("form") or None
     q = (request.args.get("q") or "").strip()[:200] or None
     per_page = current_app.config.get("FORMWORK_PAGE_SIZE", 20)
-    page = _page_number("page", 1)
+    page = page_number(request.args.get("page"))
     items, total = paginate(filtered_records(form_key, status, q), page, per_page)
     pages = max(1, -(-total // per_page))
     return render_template(
@@ -70,8 +66,9 @@ def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
             if sub.type.widget in wanted:
                 for row in rows:
                     value = row.get(sub.key)
-                    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-                        wanted[sub.type.widget].add(int(value))
+                    found = row_id(value)
+                    if found is not None:
+                        wanted[sub.type.widget].add(found)
     tag = current_locale_tag()
     names: dict[str, dict[int, str]] = {"user": {}, "department": {}}
     if wanted["user"]:

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..input_limits import row_id
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
@@ -204,18 +205,13 @@ def parse_moment(value: Any, *, end: bool = False) -> datetime:
     return start + timedelta(days=1) if end else start
 
 
-MAX_USER_ID = 2_147_483_647
-
-
 def find_user(value: Any) -> User | None:
     """A user by id (int or digits) or by user name."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int):
-        # Beyond a 32-bit id no user exists (and PostgreSQL would refuse the comparison).
-        return db.session.get(User, value) if 0 < value <= MAX_USER_ID else None
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        user_id = row_id(value)  # digits beyond an id's range name nobody
+        return db.session.get(User, user_id) if user_id is not None else None
     if isinstance(value, str) and value.strip():
         return user_by_username(value)
     return None

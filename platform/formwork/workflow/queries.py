@@ -28,6 +28,7 @@ from ..db_types import utcnow
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
+from ..input_limits import row_id
 from ..org.clock import as_utc
 from ..org.models import User
 from ..records.access import can_see
@@ -639,7 +640,7 @@ def trail(record: Record) -> list[TrailRow]:
     if not result:
         return []
     names = step_names({route_id for *_rest, route_id in result})
-    file_ids = {int(i) for entry, *_ in result for i in (entry.attachment_ids or []) if str(i).isdigit()}
+    file_ids = {found for entry, *_ in result for i in (entry.attachment_ids or []) if (found := row_id(i))}
     files = (
         {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(file_ids)))}
         if file_ids
@@ -685,11 +686,7 @@ def trail(record: Record) -> list[TrailRow]:
                 comment=entry.comment,
                 task_id=entry.task_id,
                 details=details,
-                files=[
-                    files[int(i)]
-                    for i in (entry.attachment_ids or [])
-                    if str(i).isdigit() and int(i) in files
-                ],
+                files=[files[found] for i in (entry.attachment_ids or []) if (found := row_id(i)) in files],
                 target_name=target_name,
             )
         )

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ..definitions import store
 from ..extensions import db
+from ..input_limits import page_number
 from ..records import access
 from ..records.attachments import decision_limits
 from ..records.models import STATUSES, Attachment, Record
@@ -45,11 +46,6 @@ USER_INPUTS = {"transfer": "transfer_to", "delegate": "delegate_to", "add_signer
 
 def step_state_label(state: str) -> str:
     return str(STEP_STATE_LABELS.get(state, state))
-
-
-def _page_number() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
 
 
 def _per_page() -> int:
@@ -93,7 +89,7 @@ def inbox_page():
         q=(request.args.get("q") or "").strip()[:200] or None,
         overdue=request.args.get("overdue") in ("1", "true", "yes", "on"),
     )
-    page, per_page = _page_number(), _per_page()
+    page, per_page = page_number(request.args.get("page")), _per_page()
     result = queries.inbox(current_user, query, page=page, per_page=per_page)
     filters = {
         "q": query.q or "",
@@ -130,7 +126,7 @@ def inbox_page():
 @workflow_bp.get("/inbox/decided")
 @login_required
 def decided():
-    page, per_page = _page_number(), _per_page()
+    page, per_page = page_number(request.args.get("page")), _per_page()
     result = queries.decided_by(current_user, page=page, per_page=per_page)
     return render_template(
         "workflow/decided.html",
@@ -150,7 +146,7 @@ def requests():
     status = request.args.get("status") or None
     if status not in STATUSES:
         status = None
-    page, per_page = _page_number(), _per_page()
+    page, per_page = page_number(request.args.get("page")), _per_page()
     result = queries.submitted_by(current_user, status=status, page=page, per_page=per_page)
     return render_template(
         "workflow/requests.html",
