@@ -56,7 +56,7 @@ FORM_DEFINITION = component(
 
 
 def form_summary(version: DefinitionVersion) -> dict[str, Any]:
-    """A form's summary; ``available`` is false (with ``unavailable_reason``) when it cannot be compiled here."""
+    """A form's summary; ``available`` is false (with ``unavailable_reason``) if it cannot compile here."""
     _form, problem = store.form_or_unavailable(version)
     summary = {
         "key": version.key,

@@ -235,11 +235,12 @@ def operation(
 
 def operation_of(view: Callable[..., Any]) -> Operation | None:
     """The declaration of a registered view, through the decorators above it."""
-    while view is not None:
-        op = getattr(view, "api_operation", None)
+    current: Any = view
+    while current is not None:
+        op = getattr(current, "api_operation", None)
         if op is not None:
             return op
-        view = getattr(view, "__wrapped__", None)
+        current = getattr(current, "__wrapped__", None)
     return None
 
 
@@ -415,7 +416,7 @@ def _fault(e: ValidationError) -> dict[str, str]:
     """One schema error as ``{"field", "message"}`` in plain words (the value itself is not echoed)."""
     where = _path(e.absolute_path)
     schema = e.schema if isinstance(e.schema, dict) else {}
-    value = e.validator_value
+    value: Any = e.validator_value
     if e.validator == "required":
         name = str(e.message).split("'")[1] if "'" in e.message else ""
         return {"field": _path([*e.absolute_path, name]), "message": "is required"}
@@ -428,7 +429,7 @@ def _fault(e: ValidationError) -> dict[str, str]:
         return {"field": _path([*e.absolute_path, *unknown[:1]]), "message": "is not a known field"}
     if e.validator == "type":
         kinds = value if isinstance(value, list) else [value]
-        message = "must be " + " or ".join(_TYPE_WORDS.get(k, k) for k in kinds if k != "null")
+        message = "must be " + " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds if k != "null")
     elif e.validator == "enum":
         message = "must be one of: " + ", ".join(str(v) for v in value)
     elif e.validator == "const":
