@@ -42,3 +42,23 @@ def test_refused_uploads(client, published, bearer):
     assert missing.status_code == 400 and "file" in missing.get_json()["error"]
     wrong = client.post("/api/attachments", headers=auth, json={"file": "x"})
     assert wrong.status_code == 415
+
+
+def test_the_record_and_version_parts_are_checked_before_any_query(client, published, bearer):
+    auth = bearer("alice")
+
+    def post(**parts):
+        data = {
+            "file": (io.BytesIO(PDF), "r.pdf"),
+            "form": "expense_claim",
+            "field": "lines.receipt",
+            **parts,
+        }
+        return client.post("/api/attachments", headers=auth, content_type="multipart/form-data", data=data)
+
+    # Beyond any id (PostgreSQL's ids are 32-bit): no such record, not a database error.
+    assert post(record="4231812678").status_code == 404
+    refused = post(record="12x")
+    assert refused.status_code == 422 and refused.get_json()["field"] == "record"
+    assert post(version="1234567890").status_code == 422
+    assert post(version="99").status_code == 404

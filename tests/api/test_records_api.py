@@ -243,9 +243,18 @@ def test_bad_bodies(client, published, bearer, app):
         url, data="data=1", content_type="application/x-www-form-urlencoded", headers=auth
     )
     assert wrong_type.status_code == 415 and "application/json" in wrong_type.get_json()["error"]
-    assert post_json(client, url, {"data": [], "submit": True}, auth).status_code == 400
-    assert post_json(client, url, {"data": {}, "submit": "yes"}, auth).status_code == 400
-    assert post_json(client, url, {"data": {}, "extra": 1}, auth).status_code == 400
+    # Body fields that do not fit the declaration: 422, each fault named.
+    for sent, field, message in (
+        ({"data": [], "submit": True}, "data", "must be a JSON object"),
+        ({"data": {}, "submit": "yes"}, "submit", "must be true or false"),
+        ({"data": {}, "extra": 1}, "extra", "is not a known field"),
+        ({"data": {}, "client_token": ""}, "client_token", "must not be empty"),
+        ({"data": {}, "client_token": "x" * 65}, "client_token", "must be at most 64 characters"),
+    ):
+        refused = post_json(client, url, sent, auth)
+        assert refused.status_code == 422, sent
+        assert {"field": field, "message": message} in refused.get_json()["errors"], refused.get_json()
+    assert post_json(client, url, {"data": {}}, {**auth, "Idempotency-Key": "x" * 65}).status_code == 400
     app.config["MAX_CONTENT_LENGTH"] = 2000
     big = post_json(client, url, {"data": claim(reason="x" * 5000)}, auth)
     assert big.status_code == 413 and "error" in big.get_json()
@@ -281,7 +290,12 @@ def test_patch_with_a_stale_lock_version_is_a_conflict(client, published, bearer
     assert stale.status_code == 409 and "changed by someone else" in stale.get_json()["error"]
     assert client.get(f"/api/records/{record_id}", headers=auth).get_json()["data"]["reason"] == "v2"
     bad = post_json(client, f"/api/records/{record_id}", {"data": {}, "lock_version": "x"}, auth, "patch")
-    assert bad.status_code == 400
+    assert bad.status_code == 422 and bad.get_json()["field"] == "lock_version"
+    # client_token is for creating only: a PATCH that sends it is refused, not silently ignored.
+    token = post_json(client, f"/api/records/{record_id}", {"data": {}, "client_token": "t"}, auth, "patch")
+    assert token.status_code == 422 and token.get_json()["errors"] == [
+        {"field": "client_token", "message": "is not a known field"}
+    ]
 
 
 def test_a_department_field_takes_only_the_departments_its_submitter_may_choose(

@@ -79,7 +79,14 @@ def test_malformed_yaml_and_json_are_422_with_line(client, admin):
 def test_bad_request_bodies(client, admin):
     assert client.post("/api/definitions/validate", data="kind: form", headers=admin).status_code == 415
     response = client.post("/api/definitions/validate", json={"name": "x.yaml"}, headers=admin)
-    assert response.status_code == 400 and "source" in response.get_json()["error"]
+    assert response.status_code == 422 and "source" in response.get_json()["error"]
+    both = client.post("/api/definitions/validate", json={"source": "k: v", "content": {}}, headers=admin)
+    assert both.status_code == 422
+    named = client.post("/api/definitions/validate", json={"source": 3, "name": "x" * 201}, headers=admin)
+    assert {(e["field"], e["message"]) for e in named.get_json()["errors"]} >= {
+        ("source", "must be text"),
+        ("name", "must be at most 200 characters"),
+    }
     response = client.post("/api/definitions/validate", json=["x"], headers=admin)
     assert response.status_code == 400
 
@@ -158,3 +165,10 @@ def test_browser_session_needs_the_csrf_token(client, demo_org, login, csrf_toke
     token = csrf_token(client, "/")
     response = client.post("/api/definitions/validate", json=body, headers={"X-CSRFToken": token})
     assert response.status_code == 200
+
+
+def test_an_out_of_range_number_in_posted_content_is_a_problem_not_a_crash(client, admin):
+    for url in ("/api/definitions/validate", "/api/definitions/publish"):
+        response = client.post(url, json={"content": {"kind": "form", "limits": [-3.05e239]}}, headers=admin)
+        assert response.status_code == 422
+        assert response.get_json()["errors"][0]["field"] == "/limits/0"

@@ -184,7 +184,7 @@ def test_batch_approval_in_the_api(client, submit, demo_org, bearer):
     assert (body["approved"], body["refused"]) == (2, 1)
     for bad in ({}, {"task_ids": []}, {"task_ids": ["x"]}, {"task_ids": list(range(1, 102))}):
         answer = client.post("/api/tasks/approve", json=bad, headers=bearer("bob"))
-        assert answer.status_code == 422 and answer.get_json()["field"] == "task_ids"
+        assert answer.status_code == 422 and answer.get_json()["field"].startswith("task_ids")
 
 
 def test_a_notification_about_my_task_leads_to_the_task(client, login, submit, demo_org):

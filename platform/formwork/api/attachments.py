@@ -13,6 +13,30 @@ from ..input_limits import row_id
 from ..records import access, attachments
 from ..records.models import Attachment
 from . import api_bp, error_response
+from .records import NOT_FOUND
+from .spec import DATE_TIME, ID, binary, component, error, nullable, obj, operation, reply
+
+ATTACHMENT = component(
+    "Attachment",
+    obj(
+        {
+            "id": ID,
+            "filename": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+            "content_type": {"type": "string"},
+            "form": {"type": "string"},
+            "field": {
+                "type": "string",
+                "description": 'The field path, or "$decision:<record id>" for a decision file.',
+            },
+            "record_id": nullable(ID),
+            "sha256": {"type": "string"},
+            "created_at": nullable(DATE_TIME),
+            "download_url": {"type": "string"},
+        }
+    ),
+)
+FILE_PART = {"type": "string", "contentMediaType": "application/octet-stream", "description": "The file."}
 
 
 def attachment_json(attachment: Attachment) -> dict[str, Any]:
@@ -32,17 +56,47 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
 
 @api_bp.post("/attachments")
 @login_required
+@operation(
+    "Upload one file for an attachment field; the returned id goes into the field's value.",
+    tag="attachments",
+    multipart=obj(
+        {
+            "file": FILE_PART,
+            "form": {"type": "string", "maxLength": 100, "description": "The form key."},
+            "field": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "The field path, e.g. lines[*].receipt or receipts.",
+            },
+            "record": {
+                "type": "string",
+                "pattern": "^[0-9]{1,10}$",
+                "description": "Optional: the id of the record the file is for; that record's form version's "
+                "limits apply.",
+            },
+            "version": {
+                "type": "string",
+                "pattern": "^[0-9]{1,9}$",
+                "description": "Optional: a version number of the form whose limits apply; without record or "
+                "version, the current version's.",
+            },
+        },
+        optional=("record", "version"),
+    ),
+    responses={
+        201: reply(ATTACHMENT, "Stored."),
+        400: error("A missing part, or a record that is not of this form."),
+        404: error("No such form, version, record or attachment field."),
+        413: error("The file is larger than the field or request allows."),
+        415: error(
+            "Not multipart/form-data, a type the field does not accept, or content not matching its name."
+        ),
+    },
+)
 def upload_attachment():
-    if request.mimetype != "multipart/form-data":
-        abort(415, 'send the file as multipart/form-data with the parts "file", "form" and "field"')
-    upload = request.files.get("file")
-    form_key = (request.form.get("form") or "").strip()
-    field_path = (request.form.get("field") or "").strip()
-    missing = [
-        name for name, value in (("file", upload), ("form", form_key), ("field", field_path)) if not value
-    ]
-    if missing:
-        abort(400, f"missing multipart part(s): {', '.join(missing)}")
+    upload = request.files["file"]
+    form_key = request.form["form"].strip()
+    field_path = request.form["field"].strip()
     definition = _limits_version(form_key)
     try:
         attachment = attachments.store_upload(
@@ -60,20 +114,15 @@ def _limits_version(form_key: str) -> Any:
     record_id = (request.form.get("record") or "").strip()
     number = (request.form.get("version") or "").strip()
     if record_id:
-        found = row_id(record_id)
-        if found is None:
-            abort(400, '"record" must be a record id')
-        record = access.get_visible(current_user, found)
+        found = row_id(record_id)  # beyond an id's range: no such record
+        record = access.get_visible(current_user, found) if found is not None else None
         if record is None:
             abort(404, "record not found")
         if record.form_key != form_key:
             abort(400, f'record {record.id} is not a record of form "{form_key[:100]}"')
         return store.get(record.definition_id)
     if number:
-        version_number = row_id(number)
-        if version_number is None:
-            abort(400, '"version" must be a version number of the form')
-        version = store.version("form", form_key, version_number)
+        version = store.version("form", form_key, int(number))
         if version is None:
             abort(404, f'form "{form_key[:100]}" has no version {number}')
         return version
@@ -89,11 +138,21 @@ def visible_attachment_or_404(attachment_id: int) -> Attachment:
 
 @api_bp.get("/attachments/<int:attachment_id>")
 @login_required
+@operation(
+    "An attachment's metadata.",
+    tag="attachments",
+    responses={200: reply(ATTACHMENT, "The attachment."), 404: NOT_FOUND},
+)
 def get_attachment(attachment_id: int):
     return jsonify(attachment_json(visible_attachment_or_404(attachment_id)))
 
 
 @api_bp.get("/attachments/<int:attachment_id>/content")
 @login_required
+@operation(
+    "Download an attachment's file (with its stored content type).",
+    tag="attachments",
+    responses={200: binary("*/*", "The file, with the content type it was stored with."), 404: NOT_FOUND},
+)
 def download_attachment(attachment_id: int):
     return attachments.send_attachment(visible_attachment_or_404(attachment_id))

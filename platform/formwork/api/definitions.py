@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 from flask_login import current_user
 
 from .. import business_time
@@ -16,10 +16,95 @@ from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
 from ..org.access import roles_required
 from . import api_bp
-from .records import parse_json_body, query_int
+from .spec import DATE_TIME, ID, Param, body, component, error, nullable, obj, operation, query_args, reply
 
 DEFINITION_ROLES = ("administrator", "analyst")
 MAX_NAME = 200
+
+FORBIDDEN = error("The caller is not an analyst or administrator.")
+NOT_FOUND = error("No such definition kind, key or version.")
+KIND = Param({"type": "string", "enum": list(KINDS)}, "The definition kind.")
+SUMMARY_FIELDS: dict[str, Any] = {
+    "id": ID,
+    "kind": {"type": "string", "enum": list(KINDS)},
+    "key": {"type": "string"},
+    "version": {"type": "integer", "minimum": 1},
+    "title": {
+        "description": 'The definition\'s title: text, or text by language ({"en": ..., "zh-CN": ...}).'
+    },
+    "checksum": {"type": "string"},
+    "source": nullable({"type": "string"}),
+    "published_at": nullable(DATE_TIME),
+    "published_by": nullable(ID),
+}
+SUMMARY = component("DefinitionSummary", obj(SUMMARY_FIELDS))
+SUMMARIES = obj({"items": {"type": "array", "items": SUMMARY}})
+DEFINITION_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": 'Either {"source": "<YAML or JSON text>", "name": "expense_claim.yaml"} '
+    'or {"content": {...}}.',
+    "properties": {
+        "source": {"type": "string", "description": "The definition's YAML or JSON text."},
+        "name": {
+            "type": "string",
+            "maxLength": MAX_NAME,
+            "description": "A file name, for messages and the record.",
+        },
+        "content": {"type": "object", "description": "The definition as a JSON object."},
+    },
+    "oneOf": [
+        {"required": ["source"], "not": {"required": ["content"]}},
+        {"required": ["content"], "not": {"required": ["source"]}},
+    ],
+}
+PROBLEM = obj(
+    {
+        "field": {
+            "type": "string",
+            "description": "The JSON pointer of the problem (/ for the whole).",
+        },
+        "source": nullable({"type": "string"}),
+        "line": nullable({"type": "integer"}),
+        "pointer": nullable({"type": "string"}),
+        "message": {"type": "string"},
+    },
+    optional=("source", "line", "pointer"),
+    closed=False,
+)
+WARNINGS = {
+    "type": "array",
+    "items": PROBLEM,
+    "description": "What the checker warns about (e.g. a budget keyed by a field the submitter sets "
+    "freely); warnings never stop a definition.",
+}
+PROBLEMS = reply(
+    obj(
+        {
+            "errors": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "field": {
+                            "type": "string",
+                            "description": "The JSON pointer of the problem (/ for the whole).",
+                        },
+                        "source": nullable({"type": "string"}),
+                        "line": nullable({"type": "integer"}),
+                        "pointer": nullable({"type": "string"}),
+                        "message": {"type": "string"},
+                    },
+                    optional=("source", "line", "pointer"),
+                    closed=False,
+                ),
+            },
+            "warnings": WARNINGS,
+        },
+        optional=("warnings",),
+        closed=False,
+    ),
+    "The definition has problems: each with its JSON pointer (in field), file line and message.",
+)
 
 
 def _summary(definition: DefinitionVersion) -> dict[str, Any]:
@@ -66,47 +151,51 @@ def _version_or_404(kind: str, key: str, number: int) -> DefinitionVersion:
 
 
 def _read_body() -> tuple[Any, str, SourceDocument | None]:
-    """The posted definition: ``{"source": text, "name": file name}`` or ``{"content": {...}}``.
+    """The posted definition (checked by DEFINITION_BODY): ``(content, name, document)``.
 
-    Returns ``(content, name, document)``; raises ``DefinitionError`` when the source cannot be read.
+    Raises ``DefinitionError`` when the source cannot be read.
     """
-    mimetype = request.mimetype or ""
-    if not (mimetype == "application/json" or mimetype.endswith("+json")):
-        abort(415, "send the request body as JSON with Content-Type: application/json")
-    # "content" holds a whole definition one level down, with the loader's depth limit.
-    body = parse_json_body(request.get_data(cache=True), max_depth=MAX_DEPTH + 2)
-    if not isinstance(body, dict):
-        abort(400, 'send a JSON object: {"source": "<yaml or json text>", "name": "expense_claim.yaml"}')
-    name = body.get("name") or "<editor>"
-    if not isinstance(name, str) or len(name) > MAX_NAME:
-        abort(400, f"name must be a file name of at most {MAX_NAME} characters")
-    if "source" in body:
-        if not isinstance(body["source"], str):
-            abort(400, "source must be the definition's YAML or JSON text")
-        document = read_source(body["source"], name)
+    fields = body()
+    name = fields.get("name") or "<editor>"
+    if "source" in fields:
+        document = read_source(fields["source"], name)
         return document.content, name, document
-    if isinstance(body.get("content"), dict):
-        return store.json_ready(body["content"]), name, None
-    abort(400, 'send "source" (YAML or JSON text) or "content" (a JSON object)')
+    return store.json_ready(fields["content"]), name, None
 
 
 @api_bp.get("/definitions")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "Current published definitions (analysts and administrators).",
+    tag="definitions",
+    query={"kind": KIND},
+    responses={200: reply(SUMMARIES, "Definitions."), 403: FORBIDDEN},
+)
 def list_definitions():
-    kind = request.args.get("kind")
-    if kind is not None:
-        _kind_or_404(kind)
+    kind = query_args().get("kind")
     return jsonify({"items": [_summary(d) for d in store.list_current(kind)]})
 
 
 @api_bp.get("/definitions/schema/<kind>")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "The JSON Schema of a definition kind.",
+    tag="definitions",
+    path={"kind": KIND},
+    responses={200: reply({"type": "object"}, "The JSON Schema."), 403: FORBIDDEN, 404: NOT_FOUND},
+)
 def definition_schema(kind: str):
     return jsonify(schema_for(_kind_or_404(kind)))
 
 
 @api_bp.get("/definitions/<kind>/<key>/versions")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "Every published version of a definition.",
+    tag="definitions",
+    path={"kind": KIND},
+    responses={200: reply(SUMMARIES, "Versions, oldest first."), 403: FORBIDDEN, 404: NOT_FOUND},
+)
 def list_versions(kind: str, key: str):
     found = store.versions(_kind_or_404(kind), key)
     if not found:
@@ -116,16 +205,57 @@ def list_versions(kind: str, key: str):
 
 @api_bp.get("/definitions/<kind>/<key>/versions/<int:number>")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "One version with its content.",
+    tag="definitions",
+    path={"kind": KIND},
+    responses={
+        200: reply(obj({**SUMMARY_FIELDS, "content": {"type": "object"}}), "The version."),
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+    },
+)
 def get_version(kind: str, key: str, number: int):
     definition = _version_or_404(kind, key, number)
     return jsonify({**_summary(definition), "content": definition.content})
 
 
+VERSION_NUMBER = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
+
+
 @api_bp.get("/definitions/<kind>/<key>/diff")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "What changed between two versions: added, removed and changed JSON pointers.",
+    tag="definitions",
+    path={"kind": KIND},
+    query={
+        "from": Param(VERSION_NUMBER, "The older version number.", required=True),
+        "to": Param(VERSION_NUMBER, "The newer version number.", required=True),
+    },
+    responses={
+        200: reply(
+            obj(
+                {
+                    "kind": {"type": "string"},
+                    "key": {"type": "string"},
+                    "from": {"type": "integer"},
+                    "to": {"type": "integer"},
+                    **{
+                        name: {"type": "array", "items": {"type": "object"}}
+                        for name in ("added", "removed", "changed")
+                    },
+                },
+                closed=False,
+            ),
+            "The difference.",
+        ),
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+    },
+)
 def diff_versions(kind: str, key: str):
-    old_number = query_int("from", None, 1)
-    new_number = query_int("to", None, 1)
+    old_number, new_number = query_args()["from"], query_args()["to"]
     old = _version_or_404(kind, key, old_number)
     new = _version_or_404(kind, key, new_number)
     return jsonify(
@@ -135,6 +265,27 @@ def diff_versions(kind: str, key: str):
 
 @api_bp.post("/definitions/validate")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "Check a definition without publishing it.",
+    tag="definitions",
+    body=DEFINITION_BODY,
+    body_depth=MAX_DEPTH + 2,  # "content" holds a whole definition one level down
+    responses={
+        200: reply(
+            obj(
+                {
+                    "valid": {"const": True},
+                    "kind": nullable({"type": "string"}),
+                    "key": nullable({"type": "string"}),
+                    "warnings": WARNINGS,
+                }
+            ),
+            "Valid.",
+        ),
+        403: FORBIDDEN,
+        422: PROBLEMS,
+    },
+)
 def validate_definition():
     try:
         content, name, document = _read_body()
@@ -155,6 +306,23 @@ def validate_definition():
 
 @api_bp.post("/definitions/publish")
 @roles_required(*DEFINITION_ROLES)
+@operation(
+    "Publish a definition: a new immutable version when it changed.",
+    tag="definitions",
+    body=DEFINITION_BODY,
+    body_depth=MAX_DEPTH + 2,  # "content" holds a whole definition one level down
+    responses={
+        201: reply(
+            obj({"created": {"const": True}, **SUMMARY_FIELDS, "warnings": WARNINGS}), "A new version."
+        ),
+        200: reply(
+            obj({"created": {"const": False}, **SUMMARY_FIELDS, "warnings": WARNINGS}),
+            "Unchanged; no new version.",
+        ),
+        403: FORBIDDEN,
+        422: PROBLEMS,
+    },
+)
 def publish_definition():
     try:
         content, name, document = _read_body()

@@ -13,9 +13,43 @@ from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..records import serialize, service
 from . import api_bp
-from .records import json_body, validation_response, write_arguments
+from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
+from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
 
 MAX_CLIENT_TOKEN = 64  # the width of records.client_token
+CLIENT_TOKEN = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_CLIENT_TOKEN,
+    "pattern": r"\S",
+    "description": f"Idempotency token (1 to {MAX_CLIENT_TOKEN} characters, not only spaces): a repeat "
+    "returns the record the first request made, with 200.",
+}
+FORM_SUMMARY_FIELDS = {
+    "key": {"type": "string"},
+    "version": {"type": "integer", "minimum": 1},
+    "title": {"type": "string", "description": "In the caller's language."},
+    "published_at": nullable(DATE_TIME),
+    "available": {
+        "type": "boolean",
+        "description": "False when the version cannot be compiled here (a plugin it needs is not loaded).",
+    },
+    "unavailable_reason": {"type": "string", "description": "Why, when available is false."},
+}
+FORM_SUMMARY = component("FormSummary", obj(FORM_SUMMARY_FIELDS, optional=("unavailable_reason",)))
+FORM_DEFINITION = component(
+    "FormDefinition",
+    obj(
+        {
+            **FORM_SUMMARY_FIELDS,
+            "definition": {
+                "type": "object",
+                "description": "The published definition (see docs/definitions.md).",
+            },
+        },
+        optional=("unavailable_reason",),
+    ),
+)
 
 
 def form_summary(version: DefinitionVersion) -> dict[str, Any]:
@@ -49,6 +83,11 @@ def current_form_or_404(key: str) -> DefinitionVersion:
 
 @api_bp.get("/forms")
 @login_required
+@operation(
+    "Published forms the caller may create records of.",
+    tag="forms",
+    responses={200: reply(obj({"items": {"type": "array", "items": FORM_SUMMARY}}), "Forms.")},
+)
 def list_forms():
     versions = sorted(store.list_current("form"), key=lambda v: v.key)
     return jsonify({"items": [form_summary(v) for v in versions]})
@@ -56,44 +95,55 @@ def list_forms():
 
 @api_bp.get("/forms/<key>")
 @login_required
+@operation(
+    "The current published definition of a form, with its version.",
+    tag="forms",
+    responses={200: reply(FORM_DEFINITION, "The form."), 404: NOT_FOUND, 503: UNAVAILABLE},
+)
 def get_form(key: str):
     version = current_form_or_404(key)
     return jsonify({**form_summary(version), "definition": version.content})
 
 
-def _client_token(body: dict[str, Any]) -> str | None:
-    token = body.get("client_token")
-    if token is None:
-        token = request.headers.get("Idempotency-Key")
-    if token is None:
-        return None
-    if not isinstance(token, str) or not token.strip() or len(token) > MAX_CLIENT_TOKEN:
-        abort(
-            400,
-            f"client_token / Idempotency-Key must be a non-empty string of at most {MAX_CLIENT_TOKEN} "
-            "characters",
-        )
-    return token
+def _client_token(fields: dict[str, Any]) -> str | None:
+    """The body's client_token, else the Idempotency-Key header (both checked by the declaration)."""
+    return fields.get("client_token") or header_args().get("Idempotency-Key")
 
 
 @api_bp.post("/forms/<key>/records")
 @login_required
+@operation(
+    "Create a record; submit=false keeps a draft. A repeated client_token or Idempotency-Key returns the "
+    "record the first request made.",
+    tag="records",
+    headers={"Idempotency-Key": Param(CLIENT_TOKEN, "Same as client_token in the body (the body wins).")},
+    body=obj(
+        {"data": RECORD_DATA, "submit": SUBMIT, "client_token": CLIENT_TOKEN},
+        optional=("data", "submit", "client_token"),
+    ),
+    responses={
+        201: reply(RECORD, "Created."),
+        200: reply(RECORD, "The record an earlier identical request with the same token created."),
+        404: NOT_FOUND,
+        422: INVALID_DATA,
+        503: UNAVAILABLE,
+    },
+)
 def create_record(key: str):
     version = current_form_or_404(key)
-    body = json_body(frozenset({"data", "submit", "client_token"}))
-    data, submit = write_arguments(body)
-    token = _client_token(body)
+    fields = body()
+    token = _client_token(fields)
     # A repeated token with the same request is that request sent again: 200 with the record it
     # made (exactly one of any number of racing copies answers 201); with another request, 422.
     digest = service.request_digest(
-        request.method, key, {name: value for name, value in body.items() if name != "client_token"}
+        request.method, key, {name: value for name, value in fields.items() if name != "client_token"}
     )
     try:
         record, created = service.create_record_once(
             key,
-            data,
+            fields.get("data", {}),
             current_user,
-            submit=submit,
+            submit=fields.get("submit", False),
             client_token=token,
             definition=version,
             json_input=True,

@@ -11,7 +11,10 @@ from ..records.service import RecordError
 from ..workflow.my_requests import has_process
 from ..workflow.reminders import RemindRefused, TooSoon, remind
 from . import api_bp, error_response
-from .records import validation_response, visible_or_404
+from .records import INVALID_DATA, NOT_FOUND, RECORD, validation_response, visible_or_404
+from .spec import ID, error, obj, operation, reply
+
+NOT_OWNER = error("The caller may see but does not own this record.")
 
 
 def _own(record_id: int):
@@ -23,6 +26,16 @@ def _own(record_id: int):
 
 @api_bp.delete("/records/<int:record_id>")
 @login_required
+@operation(
+    "Delete my own draft that was never submitted; its files become unclaimed uploads.",
+    tag="records",
+    responses={
+        204: {"description": "Deleted."},
+        403: NOT_OWNER,
+        404: NOT_FOUND,
+        409: error("Not a draft, or it was submitted before."),
+    },
+)
 def delete_record(record_id: int):
     record, refused = _own(record_id)
     if refused:
@@ -36,6 +49,12 @@ def delete_record(record_id: int):
 
 @api_bp.post("/records/<int:record_id>/copy")
 @login_required
+@operation(
+    "Start a new draft of the form's current version from my request's entered values "
+    "(without attached files and fields the version no longer has).",
+    tag="records",
+    responses={201: reply(RECORD, "The new draft."), 403: NOT_OWNER, 404: NOT_FOUND, 422: INVALID_DATA},
+)
 def copy_record(record_id: int):
     record, refused = _own(record_id)
     if refused:
@@ -49,6 +68,18 @@ def copy_record(record_id: int):
 
 @api_bp.post("/records/<int:record_id>/remind")
 @login_required
+@operation(
+    "Remind (催办) the people my running request waits on; at most once per "
+    "FORMWORK_REMIND_INTERVAL_SECONDS (default 3600) per request.",
+    tag="records",
+    responses={
+        200: reply(obj({"reminded": {"type": "array", "items": ID}}), "The ids of the people reminded."),
+        403: NOT_OWNER,
+        404: NOT_FOUND,
+        409: error("The request is not waiting for anyone."),
+        429: error("A reminder was sent recently; Retry-After says when the next may be sent."),
+    },
+)
 def remind_record(record_id: int):
     record, refused = _own(record_id)
     if refused:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 from flask_login import current_user, login_required
 
 from .. import business_time
@@ -12,8 +12,39 @@ from ..notifications import service
 from ..notifications.views import current_reader_locale, notification_view
 from . import api_bp
 from .records import page_arguments
+from .spec import DATE_TIME, ID, PAGING, Param, component, error, nullable, obj, operation, query_args, reply
 
-MAX_PER_PAGE = 100
+NOTIFICATION = component(
+    "Notification",
+    obj(
+        {
+            "id": ID,
+            "kind": {
+                "type": "string",
+                "examples": [
+                    "task_assigned",
+                    "reminder",
+                    "escalated",
+                    "approved",
+                    "rejected",
+                    "returned",
+                    "cc",
+                    "alert",
+                ],
+            },
+            "subject": {"type": "string", "description": "In the caller's interface language."},
+            "body": {
+                "type": "string",
+                "description": "In the caller's interface language; lines separated by \\n.",
+            },
+            "record_id": nullable(ID),
+            "task_id": nullable(ID),
+            "created_at": nullable(DATE_TIME),
+            "read_at": nullable(DATE_TIME),
+            "read": {"type": "boolean"},
+        }
+    ),
+)
 
 
 def _json(view: dict[str, Any]) -> dict[str, Any]:
@@ -26,13 +57,29 @@ def _json(view: dict[str, Any]) -> dict[str, Any]:
 
 @api_bp.get("/notifications")
 @login_required
+@operation(
+    "My notifications, newest first, paginated, with the unread count.",
+    tag="notifications",
+    query={"unread": Param({"type": "boolean"}, "true (or 1): only unread notifications."), **PAGING},
+    responses={
+        200: reply(
+            obj(
+                {
+                    "items": {"type": "array", "items": NOTIFICATION},
+                    "page": {"type": "integer", "minimum": 1},
+                    "per_page": {"type": "integer", "minimum": 1},
+                    "total": {"type": "integer", "minimum": 0},
+                    "unread": {"type": "integer", "minimum": 0},
+                }
+            ),
+            "One page.",
+        )
+    },
+)
 def list_notifications():
-    page, per_page = page_arguments(MAX_PER_PAGE)
-    unread = request.args.get("unread", "")
-    if unread not in ("", "0", "1", "true", "false"):
-        abort(400, '"unread" must be 1 or 0')
+    page, per_page = page_arguments()
     items, total = service.notifications_of(
-        current_user, page=page, per_page=per_page, unread_only=unread in ("1", "true")
+        current_user, page=page, per_page=per_page, unread_only=query_args().get("unread", False)
     )
     locale = current_reader_locale()
     return jsonify(
@@ -48,6 +95,11 @@ def list_notifications():
 
 @api_bp.post("/notifications/<int:notification_id>/read")
 @login_required
+@operation(
+    "Mark one of my notifications read (repeating it changes nothing).",
+    tag="notifications",
+    responses={200: reply(NOTIFICATION, "The notification."), 404: error("No such notification of mine.")},
+)
 def read_notification(notification_id: int):
     notification = service.mark_read(current_user, notification_id)
     if notification is None:
@@ -57,6 +109,16 @@ def read_notification(notification_id: int):
 
 @api_bp.post("/notifications/read-all")
 @login_required
+@operation(
+    "Mark every unread notification of mine read.",
+    tag="notifications",
+    responses={
+        200: reply(
+            obj({"marked": {"type": "integer", "minimum": 0}, "unread": {"const": 0}}),
+            "How many were marked.",
+        )
+    },
+)
 def read_all_notifications():
     marked = service.mark_all_read(current_user)
     return jsonify({"marked": marked, "unread": 0})

@@ -10,61 +10,110 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, jsonify, request
+from flask import abort, current_app, jsonify
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from .. import business_time
 from ..extensions import db
-from ..input_limits import MAX_JSON_DEPTH, MAX_PAGE, MAX_ROW_ID, JSONInputError, load_json, whole_number
 from ..records import access, serialize, service
 from ..records.models import DRAFT, STATUSES, Record, RecordEvent
 from . import api_bp, error_response
+from .spec import (
+    DATE_TIME,
+    ID,
+    PAGING,
+    Param,
+    body,
+    component,
+    error,
+    nullable,
+    obj,
+    operation,
+    query_args,
+    ref,
+    reply,
+)
 
 EDITABLE_STATUSES = (DRAFT, "returned")
-MAX_PER_PAGE = 100
 
-
-def parse_json_body(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """A JSON request body, decimals exact; 400 saying what and where for anything refused
-    (malformed, nested too deeply, an absurd number, NUL in a text)."""
-    try:
-        return load_json(raw, max_depth=max_depth)
-    except JSONInputError as exc:
-        if exc.pointer is not None:
-            response, status = error_response(400, f"{exc.message} (at {exc.pointer})", field=exc.pointer)
-            response.status_code = status
-            abort(response)
-        abort(400, f"the request body is refused: {exc}")
-
-
-def json_body(allowed_keys: frozenset[str] | None = None) -> dict[str, Any]:
-    """The request body as a JSON object, decimals exact; 415, 413 or 400 with a clear message otherwise."""
-    mimetype = request.mimetype or ""
-    if not (mimetype == "application/json" or mimetype.endswith("+json")):
-        abort(415, "send the request body as JSON with Content-Type: application/json")
-    raw = request.get_data(cache=True)  # raises 413 beyond MAX_CONTENT_LENGTH
-    if not raw.strip():
-        abort(400, "the request body is empty; send a JSON object")
-    body = parse_json_body(raw)
-    if not isinstance(body, dict):
-        abort(400, "the request body must be a JSON object")
-    if allowed_keys is not None:
-        unknown = sorted(set(body) - allowed_keys)
-        if unknown:
-            abort(400, f"unknown key(s) in the request body: {', '.join(unknown)}")
-    return body
-
-
-def write_arguments(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """``data`` (an object) and ``submit`` (a boolean) from a create or edit body."""
-    data = body.get("data", {})
-    if not isinstance(data, dict):
-        abort(400, '"data" must be a JSON object of field values')
-    submit = body.get("submit", False)
-    if not isinstance(submit, bool):
-        abort(400, '"submit" must be true or false')
-    return data, submit
+PERSON = component(
+    "Person",
+    obj(
+        {"id": ID, "username": {"type": "string"}, "display_name": {"type": "string"}},
+        optional=("username",),
+    ),
+)
+RECORD = component(
+    "Record",
+    obj(
+        {
+            "id": ID,
+            "form": {"type": "string", "description": "The form key."},
+            "form_version": {
+                "type": "integer",
+                "description": "The definition version the record was made with.",
+            },
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "title": nullable({"type": "string"}),
+            "data": ref("FormData"),
+            "owner": nullable(PERSON),
+            "department": nullable(
+                obj({"id": ID, "code": nullable({"type": "string"}), "name": nullable({"type": "string"})})
+            ),
+            "created_at": nullable(DATE_TIME),
+            "updated_at": nullable(DATE_TIME),
+            "submitted_at": nullable(DATE_TIME),
+            "lock_version": {
+                "type": "integer",
+                "description": "Send it back with PATCH to refuse the edit if someone changed "
+                "the record since.",
+            },
+        }
+    ),
+)
+component(
+    "FormData",
+    {
+        "type": "object",
+        "description": (
+            'Field values by field key. Decimal and money values are strings ("1234.50") or JSON numbers, '
+            "never rounded through binary floats; dates are ISO strings; line items are lists of objects; "
+            "attachments are lists of attachment ids. The form's definition says which fields there are."
+        ),
+        "additionalProperties": True,
+    },
+)
+component(
+    "ValidationErrors",
+    obj(
+        {
+            "error": {
+                "type": "string",
+                "description": '"validation failed" for field values; for body fields that do not fit the '
+                "declaration, the first fault in words.",
+            },
+            "errors": {"type": "array", "items": ref("FieldError")},
+        },
+        closed=False,
+    ),
+)
+INVALID_DATA = reply(
+    ref("ValidationErrors"),
+    "Field values failed validation (wrong JSON type, bounds, rules, fields the caller may not write); "
+    "paths like lines[2].amount. Body fields that do not fit the declaration are a 422 too.",
+)
+UNAVAILABLE = error(
+    "The form's version cannot be used in this installation (e.g. a plugin it needs is not loaded); "
+    "the error names what is missing."
+)
+NOT_FOUND = error("Not found, or outside the caller's data scope (never 403, to reveal nothing).")
+RECORD_DATA = {
+    "type": "object",
+    "description": "Field values by field key (see FormData).",
+    "additionalProperties": True,
+}
+SUBMIT = {"type": "boolean", "default": False, "description": "true submits; false keeps a draft."}
 
 
 def validation_response(exc: service.RecordError):
@@ -82,27 +131,10 @@ def visible_or_404(record_id: int) -> Record:
     return record
 
 
-def query_int(name: str, default: int | None, low: int, high: int = MAX_ROW_ID) -> int:
-    """A whole-number query parameter in ASCII digits from ``low`` to ``high``; 400 otherwise.
-
-    Without the parameter, ``default`` (None: the parameter is required).
-    """
-    value = request.args.get(name)
-    if value in (None, ""):
-        if default is None:
-            abort(400, f'"{name}" is required: a whole number from {low} to {high}')
-        return default
-    number = whole_number(value, low, high)
-    if number is None:
-        abort(400, f'"{name}" must be a whole number from {low} to {high}')
-    return number
-
-
-def page_arguments(max_per_page: int = MAX_PER_PAGE) -> tuple[int, int]:
-    """``page`` and ``per_page`` of a list request (400 when out of range; default page size from config)."""
-    page = query_int("page", 1, 1, MAX_PAGE)
-    per_page = query_int("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, max_per_page)
-    return page, per_page
+def page_arguments() -> tuple[int, int]:
+    """The checked ``page`` and ``per_page`` of a list request (the default page size from config)."""
+    args = query_args()
+    return args.get("page", 1), args.get("per_page") or current_app.config.get("FORMWORK_PAGE_SIZE", 20)
 
 
 def filtered_records(form_key: str | None, status: str | None, q: str | None):
@@ -137,13 +169,34 @@ def paginate(stmt, page: int, per_page: int) -> tuple[list[Record], int]:
 
 @api_bp.get("/records")
 @login_required
+@operation(
+    "Records in the caller's data scope, newest first, paginated.",
+    tag="records",
+    query={
+        "form": Param({"type": "string"}, "Only records of this form key."),
+        "status": Param({"type": "string", "enum": list(STATUSES)}, "Only records in this status."),
+        "q": Param({"type": "string"}, "Search the title and searchable text (the first 200 characters)."),
+        **PAGING,
+    },
+    responses={
+        200: reply(
+            obj(
+                {
+                    "items": {"type": "array", "items": RECORD},
+                    "page": {"type": "integer", "minimum": 1},
+                    "per_page": {"type": "integer", "minimum": 1},
+                    "total": {"type": "integer", "minimum": 0},
+                }
+            ),
+            "One page.",
+        )
+    },
+)
 def list_records():
-    status = request.args.get("status") or None
-    if status and status not in STATUSES:
-        abort(400, f'unknown status "{status}"; one of: {", ".join(STATUSES)}')
+    args = query_args()
     page, per_page = page_arguments()
-    q = (request.args.get("q") or "").strip()[:200] or None
-    stmt = filtered_records(request.args.get("form") or None, status, q)
+    q = (args.get("q") or "").strip()[:200] or None
+    stmt = filtered_records(args.get("form"), args.get("status"), q)
     items, total = paginate(stmt, page, per_page)
     return jsonify(
         {
@@ -157,19 +210,45 @@ def list_records():
 
 @api_bp.get("/records/<int:record_id>")
 @login_required
+@operation(
+    "One record, fields filtered by the caller's field rights.",
+    tag="records",
+    responses={200: reply(RECORD, "The record."), 404: NOT_FOUND},
+)
 def get_record(record_id: int):
     return jsonify(serialize.record_json(visible_or_404(record_id), current_user))
 
 
 @api_bp.patch("/records/<int:record_id>")
 @login_required
+@operation(
+    "Edit a draft or returned record of mine (partial or full data); submit=true submits it.",
+    tag="records",
+    body=obj(
+        {
+            "data": RECORD_DATA,
+            "submit": SUBMIT,
+            "lock_version": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The record's lock_version as last read: a 409 instead of overwriting "
+                "someone else's change. Without it the edit applies to the record as it stands.",
+            },
+        },
+        optional=("data", "submit", "lock_version"),
+    ),
+    responses={
+        200: reply(RECORD, "The updated record."),
+        403: error("The caller may see but not edit this record (only its owner can)."),
+        404: NOT_FOUND,
+        409: error("The record is no longer a draft or returned, or it changed since lock_version."),
+        422: INVALID_DATA,
+        503: UNAVAILABLE,
+    },
+)
 def patch_record(record_id: int):
     record = visible_or_404(record_id)
-    body = json_body(frozenset({"data", "submit", "lock_version"}))
-    data, submit = write_arguments(body)
-    lock_version = body.get("lock_version")
-    if lock_version is not None and (isinstance(lock_version, bool) or not isinstance(lock_version, int)):
-        abort(400, '"lock_version" must be an integer (the record\'s lock_version as last read)')
+    fields = body()
     if record.owner_id != current_user.id:
         # Seeing a record (e.g. as an administrator) is not the right to edit someone's draft.
         abort(403, "only the owner can edit this record")
@@ -177,7 +256,12 @@ def patch_record(record_id: int):
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
         record = service.update_record(
-            record, data, current_user, submit=submit, lock_version=lock_version, json_input=True
+            record,
+            fields.get("data", {}),
+            current_user,
+            submit=fields.get("submit", False),
+            lock_version=fields.get("lock_version"),
+            json_input=True,
         )
     except service.RecordError as exc:
         return validation_response(exc)
@@ -186,6 +270,22 @@ def patch_record(record_id: int):
 
 @api_bp.get("/records/<int:record_id>/history")
 @login_required
+@operation(
+    "The record's history: its changes (creation, edits, submission) and the approval trail, in time order.",
+    tag="records",
+    responses={
+        200: reply(
+            obj(
+                {
+                    "record_id": ID,
+                    "items": {"type": "array", "items": {"anyOf": [ref("RecordEvent"), ref("TrailEntry")]}},
+                }
+            ),
+            "Changes (kind change) and trail entries (kind approval), oldest first.",
+        ),
+        404: NOT_FOUND,
+    },
+)
 def record_history(record_id: int):
     record = visible_or_404(record_id)
     events = db.session.scalars(
@@ -196,6 +296,22 @@ def record_history(record_id: int):
     return jsonify(
         {"record_id": record.id, "items": history_items(record, [event_json(event) for event in events])}
     )
+
+
+component(
+    "RecordEvent",
+    obj(
+        {
+            "id": ID,
+            "kind": {"const": "change"},
+            "action": {"type": "string"},
+            "at": nullable(DATE_TIME),
+            "actor": nullable(PERSON),
+            "changes": {"description": "What changed, by field (null when nothing is recorded)."},
+            "comment": nullable({"type": "string"}),
+        }
+    ),
+)
 
 
 def event_json(event: RecordEvent) -> dict[str, Any]:

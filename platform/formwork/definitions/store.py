@@ -48,11 +48,13 @@ def json_ready(value: Any, pointer: str = "") -> Any:
     """
     if value is None or isinstance(value, (str, bool, int)):
         return value
-    if isinstance(value, Decimal):
-        return exact_decimal_text(value)
-    if isinstance(value, float):
+    if isinstance(value, (Decimal, float)):
         # repr() is the shortest text that reads back as the same float: 0.1 → "0.1".
-        return exact_decimal_text(Decimal(repr(value)))
+        number = value if isinstance(value, Decimal) else Decimal(repr(value))
+        try:
+            return exact_decimal_text(number)
+        except ValueError as exc:  # 1e+239 and the like: a problem with the definition, not a crash
+            raise DefinitionError([Problem(str(exc), pointer)]) from exc
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app
 from flask_login import current_user, login_required
 
 from ..api import api_bp, error_response
+from ..api.spec import binary, error, operation
 from ..records import access
 from ..records.models import Record
 from .render import pdf_filename, render_voucher
@@ -48,6 +49,15 @@ def record_pdf_page(record_id: int):
 
 @api_bp.get("/records/<int:record_id>/pdf")
 @login_required
+@operation(
+    "The record as a printable PDF voucher: fields the caller may read, line items, totals, the amount in "
+    "Chinese capitals and the approval trail.",
+    tag="records",
+    responses={
+        200: binary("application/pdf", "The PDF (Content-Disposition: attachment with a safe file name)."),
+        404: error("Not found, or outside the caller's data scope."),
+    },
+)
 def record_pdf_api(record_id: int):
     record = access.get_visible(current_user, record_id)
     if record is None:
