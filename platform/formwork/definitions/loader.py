@@ -114,9 +114,24 @@ def _too_large() -> str:
 # --- YAML --------------------------------------------------------------------------------------
 
 
+# libyaml's parser, when PyYAML was built with it, composes the same nodes (with the same marks)
+# about ten times faster; a document it refuses is parsed again by the pure-Python parser, whose
+# messages are the ones people see.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str) -> Node | None:
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def _read_yaml(text: str, name: str) -> SourceDocument:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -195,11 +210,12 @@ class _YamlBuilder:
     def scalar(self, node: ScalarNode, pointer: str) -> Any:
         value = node.value
         tag = node.tag
-        if node.style is not None and tag == "tag:yaml.org,2002:str":
+        plain = not node.style  # None from the Python parser, "" from libyaml
+        if not plain and tag == "tag:yaml.org,2002:str":
             return value  # quoted or block text is always text
         if tag not in _IMPLICIT_TAGS and tag != "tag:yaml.org,2002:str":
             raise self.fail(f"YAML tag {tag} is not allowed in a definition", pointer, node)
-        if node.style is None:
+        if plain:
             if value in _TRUE:
                 return True
             if value in _FALSE:
