@@ -227,9 +227,8 @@ def main() -> int:
         ratio = unchanged[1] / baseline_seconds if baseline_seconds else float("inf")
         print(f"unchanged re-publish: {unchanged[1]:.3f} s = {ratio:.1f} x the bare baseline")
         ok = unchanged[1] < TARGET_UNCHANGED_SECONDS
-        print(
-            f"target: unchanged re-publish under {TARGET_UNCHANGED_SECONDS:.0f} s — {'met' if ok else 'MISSED'}"
-        )
+        verdict = "met" if ok else "MISSED"
+        print(f"target: unchanged re-publish under {TARGET_UNCHANGED_SECONDS:.0f} s — {verdict}")
         return 0 if ok else 1
 
 
