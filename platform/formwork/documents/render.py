@@ -12,7 +12,6 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import gettext as _
 
+from .. import business_time
 from ..config import PROJECT_ROOT
 from ..i18n import current_locale_tag
 from ..records.models import Record
@@ -177,7 +177,7 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
             "created": format_datetime_value(record.created_at),
             "submitted": format_datetime_value(record.submitted_at),
         },
-        "printed_at": format_datetime_value(datetime.now(timezone.utc)),
+        "printed_at": format_datetime_value(business_time.now()),
         "fields": [asdict(f) for f in values.fields],
         "data": {f.key: f.text for f in values.fields},
         "values": {f.key: f.value for f in values.fields},
