@@ -123,16 +123,14 @@ def test_the_same_key_in_two_files_is_refused(definitions_dir):
 
 
 def test_a_failure_while_storing_rolls_everything_back(definitions_dir, monkeypatch):
-    original = store._store
-    calls = []
+    original = store._store_all
 
-    def fail_on_second(content, source, user):
-        calls.append(content["key"])
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        return original(content, source, user)
+    def fail_after_writing(prepared, user):
+        written = original(prepared, user)
+        assert len([p for p in written if p.created]) == 2  # both flushed to the database
+        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_store", fail_on_second)
+    monkeypatch.setattr(store, "_store_all", fail_after_writing)
     with pytest.raises(RuntimeError):
         store.publish_path(definitions_dir)
     assert _count() == 0

@@ -130,7 +130,8 @@ def _validate_offline(path: str | None, org_paths: list[Path], strict: bool) -> 
 
 def _validate_against_database(path: str | None) -> None:
     files = _files(_target(path))
-    checked = check_files(files, display=_display)
+    with store.reading_current_once():  # every check asks about the published routes: one read
+        checked = check_files(files, display=_display)
     problems = [p for item in checked for p in item.problems]
     _print_problems(problems)
     errors = store.errors_only(problems)

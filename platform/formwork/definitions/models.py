@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db_types import JSONDocument, Timestamp, utcnow
@@ -26,3 +27,14 @@ class DefinitionVersion(Model):
     source: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The form a route version is for, copied from its content: a submission finds its form's route
+    # through this index instead of reading every current route. None for other kinds.
+    form_key: Mapped[str | None] = mapped_column(String(100), index=True)
+
+
+@event.listens_for(DefinitionVersion, "before_insert")
+def _route_form_key(_mapper: Any, _connection: Any, target: DefinitionVersion) -> None:
+    """Every route version, however it is stored, carries its form's key."""
+    if target.kind == "route" and isinstance(target.content, dict):
+        form = target.content.get("form")
+        target.form_key = form if isinstance(form, str) else None

@@ -92,6 +92,17 @@ def pending_of_kind(kind: str) -> list[dict]:
     return [content for (k, _), content in (found or {}).items() if k == kind]
 
 
+def identity_of(content: Any) -> tuple[str, str] | None:
+    """``(kind, key)`` of a definition, or None when it does not name both as text."""
+    if (
+        isinstance(content, dict)
+        and isinstance(content.get("kind"), str)
+        and isinstance(content.get("key"), str)
+    ):
+        return (content["kind"], content["key"])
+    return None
+
+
 def publishing_order(content: Any) -> int:
     """Sort key: forms before the routes that use them."""
     kind = content.get("kind") if isinstance(content, dict) else None
@@ -106,23 +117,28 @@ def check(
     registry: Any = None,
     document: SourceDocument | None = None,
     checks: Mapping[str, SemanticCheck] | None = None,
+    *,
+    semantic: bool = True,
 ) -> list[Problem]:
     """Every problem in one definition (empty when it may be published).
 
     ``registry`` is the plugin registry (field types and functions); ``None``
     means the current application's. ``document`` supplies file and lines.
     ``checks`` replaces the semantic check of each kind (``offline`` checks
-    against files instead of the database).
+    against files instead of the database). ``semantic=False`` checks the schema
+    only (a definition equal to its published version, see ``store.settled``).
     """
     # The named print template is read and stored with the form first (``print_sources``).
     problems = embed_print_template(content, document.source if document is not None else None)
-    problems += _check(content, registry, checks)
+    problems += _check(content, registry, checks, semantic)
     if document is not None:
         problems = document.locate(problems)
     return sorted(problems, key=lambda p: (p.line or 0, p.pointer))
 
 
-def _check(content: Any, registry: Any, checks: Mapping[str, SemanticCheck] | None = None) -> list[Problem]:
+def _check(
+    content: Any, registry: Any, checks: Mapping[str, SemanticCheck] | None = None, semantic: bool = True
+) -> list[Problem]:
     if not isinstance(content, dict):
         return [Problem(f"a definition must be a mapping with kind, key, ...; got {_describe(content)}", "")]
     kind = content.get("kind")
@@ -132,7 +148,7 @@ def _check(content: Any, registry: Any, checks: Mapping[str, SemanticCheck] | No
             return [Problem(message, "")]
         return [Problem(f"unknown kind {kind!r}; known kinds: {', '.join(KINDS)}", "/kind")]
     problems = schema_problems(content, kind)
-    if problems:
+    if problems or not semantic:
         # Semantic checks assume the shape the schema guarantees.
         return problems
     if registry is None:
@@ -366,11 +382,14 @@ def check_files(
     *,
     checks: Mapping[str, SemanticCheck] | None = None,
     context: Iterable[Path] = (),
+    settled: Callable[[list[Any]], set[tuple[str, str]]] | None = None,
 ) -> list[CheckedSource]:
     """Parse and check several files as one set (a key defined twice is a problem too).
 
     ``context`` files belong to the set (a route in ``paths`` may use a form among them)
-    but are neither checked nor reported; ``checks`` as for ``check``.
+    but are neither checked nor reported; ``checks`` as for ``check``. ``settled`` names,
+    given the set's contents (print templates embedded), the definitions that need no
+    semantic check (those equal to their published version: ``store.settled``).
     """
     checked: list[CheckedSource] = []
     seen: dict[tuple[str, str], str] = {}
@@ -387,12 +406,19 @@ def check_files(
             contents.append(read_source(path, display(path)).content)
         except DefinitionError:
             pass  # its own problems are reported when it is checked itself
+    skip: set[tuple[str, str]] = set()
+    if settled is not None:
+        for _, _, document, _ in documents:
+            if document is not None:
+                embed_print_template(document.content, document.source)  # its problems come with the check
+        skip = settled([document.content for _, _, document, _ in documents if document is not None])
     with batch(contents):
         for path, name, document, failed in documents:
             if document is None:
                 checked.append(CheckedSource(path, None, failed))
                 continue
-            checked.append(_check_document(path, name, document, registry, seen, checks))
+            semantic = identity_of(document.content) not in skip
+            checked.append(_check_document(path, name, document, registry, seen, checks, semantic))
     return checked
 
 
@@ -403,9 +429,10 @@ def _check_document(
     registry: Any,
     seen: dict[tuple[str, str], str],
     checks: Mapping[str, SemanticCheck] | None = None,
+    semantic: bool = True,
 ) -> CheckedSource:
     """Check one file of a set (see ``check_files``)."""
-    problems = check(document.content, registry, document, checks)
+    problems = check(document.content, registry, document, checks, semantic=semantic)
     content = document.content
     if (
         isinstance(content, dict)

@@ -14,19 +14,23 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import undefer
 
 from ..extensions import db, transaction
 from .loader import SourceDocument, exact_decimal_text
 from .models import DefinitionVersion
-from .pipeline import batch, check, check_files, discover, publishing_order
+from .pipeline import batch, check, check_files, discover, identity_of, publishing_order
+from .print_sources import embed_print_template
 from .problems import DefinitionError, Problem
 
 R = TypeVar("R")
@@ -141,6 +145,82 @@ def current_statement(kind: str | None, *columns: Any) -> Any:
 def list_current(kind: str | None = "form") -> list[DefinitionVersion]:
     """The newest version of every definition of ``kind`` (every kind when None), by kind and key."""
     return list(db.session.scalars(current_statement(kind)))
+
+
+# --- the current definitions, read once per publish ------------------------------------------------
+
+
+class _CurrentSet:
+    """The current version of every definition, content included, read in one statement when first needed."""
+
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, str], DefinitionVersion] | None = None
+
+    def versions(self) -> dict[tuple[str, str], DefinitionVersion]:
+        if self._versions is None:
+            rows = db.session.scalars(current_statement(None).options(undefer(DefinitionVersion.content)))
+            self._versions = {(version.kind, version.key): version for version in rows}
+        return self._versions
+
+
+_CURRENT_SET: ContextVar[_CurrentSet | None] = ContextVar("formwork_current_definitions", default=None)
+
+
+@contextmanager
+def reading_current_once() -> Iterator[None]:
+    """While checking a set of definitions, every question about what is published now (the routes
+    of a form, the form of a route) is answered from one read of all current versions, not one
+    statement per question. For checks only: the store re-reads under its locks before writing."""
+    if _CURRENT_SET.get() is not None:
+        yield
+        return
+    token = _CURRENT_SET.set(_CurrentSet())
+    try:
+        yield
+    finally:
+        _CURRENT_SET.reset(token)
+
+
+def current_versions(kind: str) -> list[DefinitionVersion]:
+    """The newest version of every definition of ``kind``, by key, with its content loaded."""
+    found = _CURRENT_SET.get()
+    if found is None:
+        return list(db.session.scalars(current_statement(kind).options(undefer(DefinitionVersion.content))))
+    return [version for (k, _), version in sorted(found.versions().items()) if k == kind]
+
+
+def current_version(kind: str, key: str) -> DefinitionVersion | None:
+    """``current(kind, key)``, answered from the current set when one is being read."""
+    found = _CURRENT_SET.get()
+    return current(kind, key) if found is None else found.versions().get((kind, key))
+
+
+def settled(contents: Iterable[Any]) -> set[tuple[str, str]]:
+    """The definitions of a set that equal their current version and whose semantic checks depend
+    on nothing that changes with this set: they are checked against their schema only.
+
+    A form's checks depend on itself (and on the routes attached to it, which are checked
+    against it when they change); a route's also on its form, so an unchanged route whose form
+    changes in the same set is checked again. Print templates must be embedded already.
+    """
+    found = _CURRENT_SET.get() or _CurrentSet()
+    current_now = found.versions()
+    identities: dict[tuple[str, str], dict] = {}
+    for content in contents:
+        identity = identity_of(content)
+        if identity is not None:
+            identities.setdefault(identity, content)
+    unchanged = set()
+    for identity, content in identities.items():
+        latest = current_now.get(identity)
+        if latest is not None and latest.checksum == checksum(content):
+            unchanged.add(identity)
+    changed_forms = {key for kind, key in identities if kind == "form" and (kind, key) not in unchanged}
+    return {
+        (kind, key)
+        for kind, key in unchanged
+        if not (kind == "route" and identities[(kind, key)].get("form") in changed_forms)
+    }
 
 
 # --- compiled forms ----------------------------------------------------------------------------
@@ -341,12 +421,14 @@ def publish_one(
 ) -> Published:
     """As ``publish``, answering with the warnings found too (they do not stop publishing)."""
     content = json_ready(content)
-    problems = [
-        p.located(source, p.line) if p.source is None else p for p in check(content, registry, document)
-    ]
+    with reading_current_once():
+        embed_print_template(content, document.source if document is not None else None)
+        semantic = identity_of(content) not in settled([content])
+        found = check(content, registry, document, semantic=semantic)
+    problems = [p.located(source, p.line) if p.source is None else p for p in found]
     if errors_only(problems):
         raise DefinitionError(problems)
-    result = _transaction(lambda: _store(content, source, user))
+    (result,) = _transaction(lambda: _store_all([(content, source)], user))
     return replace(result, warnings=tuple(problems))
 
 
@@ -361,9 +443,13 @@ def publish_all(
     prepared = [(json_ready(content), source) for content, source in items]
     problems: list[Problem] = []
     seen: dict[tuple[Any, Any], str | None] = {}
-    with batch(content for content, _ in prepared):
+    with reading_current_once(), batch(content for content, _ in prepared):
+        for content, _ in prepared:
+            embed_print_template(content)  # as ``check`` does, so that the checksum covers it
+        skip = settled(content for content, _ in prepared)
         for content, source in prepared:
-            problems.extend(p.located(source, p.line) for p in check(content, registry))
+            semantic = identity_of(content) not in skip
+            problems.extend(p.located(source, p.line) for p in check(content, registry, semantic=semantic))
     for content, source in prepared:
         identity = (content.get("kind"), content.get("key")) if isinstance(content, dict) else None
         if identity is not None and identity in seen:
@@ -376,7 +462,7 @@ def publish_all(
         raise DefinitionError(problems)
     warned = _warnings_by_source(problems)
     prepared.sort(key=lambda item: publishing_order(item[0]))  # forms before the routes that use them
-    published = _transaction(lambda: [_store(content, source, user) for content, source in prepared])
+    published = _transaction(lambda: _store_all(prepared, user))
     return [replace(item, warnings=warned.get(item.source, ())) for item in published]
 
 
@@ -384,14 +470,15 @@ def publish_path(
     path: Path, *, user: Any = None, registry: Any = None, display: Callable[[Path], str] = str
 ) -> list[Published]:
     """Publish a definition file or a definitions folder, all or nothing."""
-    checked = check_files(discover(path), registry, display)
+    with reading_current_once():
+        checked = check_files(discover(path), registry, display, settled=settled)
     problems = [p for item in checked for p in item.problems]
     if errors_only(problems):
         raise DefinitionError(problems)
     warned = _warnings_by_source(problems)
     prepared = [(item.content, display(item.path)) for item in checked]
     prepared.sort(key=lambda item: publishing_order(item[0]))  # forms before the routes that use them
-    published = _transaction(lambda: [_store(content, source, user) for content, source in prepared])
+    published = _transaction(lambda: _store_all(prepared, user))
     return [replace(item, warnings=warned.get(item.source, ())) for item in published]
 
 
@@ -413,31 +500,83 @@ def _transaction(work: Callable[[], R]) -> R:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _lock(kind: str, key: str) -> None:
-    """Serialise publishers of one definition until the transaction ends (PostgreSQL only)."""
+def _lock(identities: Iterable[tuple[str, str]]) -> None:
+    """Serialise publishers of these definitions until the transaction ends (PostgreSQL only).
+
+    One statement for the whole set; the locks are taken in one order (sorted ids) by every
+    publisher, so two publishers of overlapping sets cannot deadlock.
+    """
     if db.session.get_bind().dialect.name != "postgresql":
         return
+    ids = sorted({_lock_id(kind, key) for kind, key in identities})
+    if ids:
+        db.session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(id) FROM "
+                "(SELECT unnest(CAST(:ids AS bigint[])) AS id ORDER BY 1) AS ordered"
+            ),
+            {"ids": ids},
+        )
+
+
+def _lock_id(kind: str, key: str) -> int:
     digest = hashlib.sha256(f"formwork.definition:{kind}:{key}".encode()).digest()
-    lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _store(content: dict, source: str | None, user: Any) -> Published:
-    kind, key = content["kind"], content["key"]
-    _lock(kind, key)
-    digest = checksum(content)
-    latest = current(kind, key)
-    if latest is not None and latest.checksum == digest:
-        return Published(latest, False, source)
-    definition = DefinitionVersion(
-        kind=kind,
-        key=key,
-        version=(latest.version + 1) if latest is not None else 1,
-        content=content,
-        checksum=digest,
-        source=source[-500:] if source else None,
-        published_by_id=getattr(user, "id", None),
+def _newest(identities: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DefinitionVersion]:
+    """The newest stored version of each of ``identities``, in one statement."""
+    wanted = set(identities)
+    if not wanted:
+        return {}
+    newest = (
+        select(
+            DefinitionVersion.kind,
+            DefinitionVersion.key,
+            func.max(DefinitionVersion.version).label("version"),
+        )
+        .where(DefinitionVersion.key.in_(sorted({key for _, key in wanted})))
+        .group_by(DefinitionVersion.kind, DefinitionVersion.key)
+        .subquery()
     )
-    db.session.add(definition)
-    db.session.flush()
-    return Published(definition, True, source)
+    rows = db.session.scalars(
+        select(DefinitionVersion).join(
+            newest,
+            (DefinitionVersion.kind == newest.c.kind)
+            & (DefinitionVersion.key == newest.c.key)
+            & (DefinitionVersion.version == newest.c.version),
+        )
+    )
+    return {(row.kind, row.key): row for row in rows if (row.kind, row.key) in wanted}
+
+
+def _store_all(prepared: Sequence[tuple[dict, str | None]], user: Any) -> list[Published]:
+    """Store each changed definition of a checked set as a new version, in one flush.
+
+    Under the locks the newest versions are read again (one statement), so an unchanged
+    definition is recognised, and a new one numbered, against what is stored now.
+    """
+    identities = [(content["kind"], content["key"]) for content, _ in prepared]
+    _lock(identities)
+    latest_of = _newest(identities)
+    results: list[Published] = []
+    for (content, source), identity in zip(prepared, identities, strict=True):
+        digest = checksum(content)
+        latest = latest_of.get(identity)
+        if latest is not None and latest.checksum == digest:
+            results.append(Published(latest, False, source))
+            continue
+        definition = DefinitionVersion(
+            kind=identity[0],
+            key=identity[1],
+            version=(latest.version + 1) if latest is not None else 1,
+            content=content,
+            checksum=digest,
+            source=source[-500:] if source else None,
+            published_by_id=getattr(user, "id", None),
+        )
+        db.session.add(definition)
+        results.append(Published(definition, True, source))
+    if any(result.created for result in results):
+        db.session.flush()
+    return results

@@ -439,7 +439,7 @@ def _resolve_form(key: str) -> tuple[Any, str | None]:
         return None, f'unknown form "{key}"'
     from ..definitions import store
 
-    version = store.current("form", key)
+    version = store.current_version("form", key)
     if version is None:
         return (
             None,
@@ -470,7 +470,7 @@ def _other_route_for_form(key: str, form_key: str) -> str | None:
         return None
     from ..definitions import store
 
-    for version in store.list_current("route"):
+    for version in store.current_versions("route"):  # one read per publish (``reading_current_once``)
         if version.content.get("form") == form_key and version.key != key:
             return version.key
     return None
@@ -700,7 +700,7 @@ def check_form_against_routes(form: Any, registry: Any) -> list[Problem]:
     from ..definitions import store
 
     problems: list[Problem] = []
-    for version in store.list_current("route"):
+    for version in store.current_versions("route"):  # one read per publish (``reading_current_once``)
         content = version.content if isinstance(version.content, dict) else {}
         if content.get("form") != form.key or pending("route", version.key) is not None:
             continue

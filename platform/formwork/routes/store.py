@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
@@ -18,37 +19,29 @@ from ..extensions import db
 from .compile import compile_route, content_digest
 from .model import RouteModel
 
-# The form each route version follows, by (version id, checksum): a version never changes, so
-# this is read from its content once per process, not on every submission. Bounded; cleared when full.
-_FORM_OF_VERSION: dict[tuple[int, str], str | None] = {}
-_FORM_OF_VERSION_SIZE = 4096
-
-# Built once (every submission runs it): id and checksum of the newest version of every route.
-_CURRENT_ROUTES = store.current_statement("route", DefinitionVersion.id, DefinitionVersion.checksum)
-
-
-def _form_of(version_id: int, checksum: str) -> str | None:
-    key = (version_id, checksum)
-    if key not in _FORM_OF_VERSION:
-        version = db.session.get(DefinitionVersion, version_id)
-        content = version.content if version is not None and isinstance(version.content, dict) else {}
-        form = content.get("form")
-        if len(_FORM_OF_VERSION) >= _FORM_OF_VERSION_SIZE:
-            _FORM_OF_VERSION.clear()
-        _FORM_OF_VERSION[key] = form if isinstance(form, str) else None
-    return _FORM_OF_VERSION[key]
-
 
 def route_for_form(form_key: str) -> DefinitionVersion | None:
     """The current version of the route attached to ``form_key``, or None (the form has no route).
 
-    One light statement lists the current route versions; a version's content is read only the
-    first time this process meets it, and the matching version is then loaded by its id.
+    One indexed statement: the route versions for this form (``form_key``) that no newer version
+    of the same route replaces. Its cost depends on this form's route versions, not on how many
+    routes are published.
     """
-    for version_id, checksum in db.session.execute(_CURRENT_ROUTES).all():
-        if _form_of(version_id, checksum) == form_key:
-            return db.session.get(DefinitionVersion, version_id)
-    return None
+    newer = aliased(DefinitionVersion)
+    return db.session.scalar(
+        select(DefinitionVersion)
+        .where(
+            DefinitionVersion.kind == "route",
+            DefinitionVersion.form_key == form_key,
+            ~exists().where(
+                newer.kind == "route",
+                newer.key == DefinitionVersion.key,
+                newer.version > DefinitionVersion.version,
+            ),
+        )
+        .order_by(DefinitionVersion.key)
+        .limit(1)
+    )
 
 
 def form_for_route(definition: DefinitionVersion) -> DefinitionVersion | None:
