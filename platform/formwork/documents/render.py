@@ -2,8 +2,10 @@
 
 ``record_pdf(record, user)`` is the whole job. The voucher data is built once as plain
 texts, numbers and lists (``voucher_context``) so the same data feeds the default
-template and a form's own sandboxed print template. Printing never fetches anything
-from the network (``fetcher.LocalOnlyFetcher``).
+template and a form's own sandboxed print template. The PDF is laid out in a child process
+with time and memory limits (``layout``); a form's template that breaks them is replaced by
+the default voucher. Printing never fetches anything from the network
+(``fetcher.LocalOnlyFetcher``) and always uses the fonts bundled in ``static/vendor/fonts``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
@@ -24,14 +27,14 @@ from ..i18n import current_locale_tag
 from ..records.models import Record
 from ..web import status_label
 from ..web.formatting import format_datetime_value, format_money
-from .fetcher import LocalOnlyFetcher
+from .layout import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, FONT_STACK, Layout, LayoutError, Limits, layout_pdf
 from .print_templates import PrintTemplateError, render_print_template
 from .trail import APPROVING, trail_rows
 from .values import readable_values
 
 log = logging.getLogger(__name__)
 DEFAULT_TEMPLATE = "documents/voucher.html"
-FONT_FAMILY = '"Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif'
+FONT_FAMILY = FONT_STACK
 
 
 @dataclass
@@ -42,6 +45,7 @@ class RenderedVoucher:
     template: str
     fallback_reason: str | None = None
     refused_urls: list[str] = dc_field(default_factory=list)
+    fetched_urls: list[str] = dc_field(default_factory=list)
 
 
 def _labels() -> dict[str, str]:
@@ -207,9 +211,9 @@ def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
     return name, files if isinstance(files, dict) else None
 
 
-def voucher_html(record: Record, user: Any) -> RenderedVoucher:
+def voucher_html(record: Record, user: Any, context: dict[str, Any] | None = None) -> RenderedVoucher:
     """The voucher as HTML: the form's print template when it names one and it works, else the default."""
-    context = voucher_context(record, user)
+    context = context if context is not None else voucher_context(record, user)
     name, sources = _print_template(record)
     reason = None
     if name:
@@ -221,27 +225,41 @@ def voucher_html(record: Record, user: Any) -> RenderedVoucher:
     return RenderedVoucher(render_template(DEFAULT_TEMPLATE, **context), DEFAULT_TEMPLATE, reason)
 
 
-def html_to_pdf(html: str, fetcher: LocalOnlyFetcher | None = None) -> bytes:
-    """A PDF of ``html`` (A4 and print CSS come from the HTML), loading only local resources."""
-    from weasyprint import HTML
+def layout_limits() -> Limits:
+    """Time and memory one PDF may take (``FORMWORK_PDF_TIMEOUT``, ``FORMWORK_PDF_MEMORY_MB``)."""
+    config = current_app.config
+    return Limits(
+        timeout=float(config.get("FORMWORK_PDF_TIMEOUT", DEFAULT_TIMEOUT)),
+        memory_mb=int(config.get("FORMWORK_PDF_MEMORY_MB", DEFAULT_MEMORY_MB)),
+    )
 
-    fetcher = fetcher or local_fetcher()
-    static = str(current_app.static_folder or PROJECT_ROOT / "static")
-    return HTML(string=html, base_url=static + "/", url_fetcher=fetcher).write_pdf()
 
-
-def local_fetcher() -> LocalOnlyFetcher:
-    """A fetcher for the bundled static files only."""
-    return LocalOnlyFetcher([current_app.static_folder or PROJECT_ROOT / "static"])
+def html_to_pdf(html: str) -> Layout:
+    """A PDF of ``html``, with the URLs refused and loaded; ``LayoutError`` beyond the limits."""
+    static = Path(current_app.static_folder or PROJECT_ROOT / "static")
+    return layout_pdf(html, static_folder=static, limits=layout_limits())
 
 
 def render_voucher(record: Record, user: Any) -> tuple[bytes, RenderedVoucher]:
-    """The PDF, and how it was made (template, fallback reason, refused URLs)."""
-    rendered = voucher_html(record, user)
-    fetcher = local_fetcher()
-    pdf = html_to_pdf(rendered.html, fetcher)
-    rendered.refused_urls = list(fetcher.refused)
-    return pdf, rendered
+    """The PDF, and how it was made (template, fallback reason, refused URLs).
+
+    A form's own template whose layout breaks the time or memory limit is printed with the
+    default voucher instead; ``LayoutError`` only when even the default voucher cannot be laid out.
+    """
+    context = voucher_context(record, user)
+    rendered = voucher_html(record, user, context)
+    try:
+        layout = html_to_pdf(rendered.html)
+    except LayoutError as exc:
+        if rendered.template == DEFAULT_TEMPLATE:
+            raise
+        reason = f"print template {rendered.template}: {exc.reason}"
+        log.warning("%s; record %s printed with the default voucher instead", reason, record.id)
+        rendered = RenderedVoucher(render_template(DEFAULT_TEMPLATE, **context), DEFAULT_TEMPLATE, reason)
+        layout = html_to_pdf(rendered.html)
+    rendered.refused_urls = layout.refused_urls
+    rendered.fetched_urls = layout.fetched_urls
+    return layout.pdf, rendered
 
 
 def record_pdf(record: Record, user: Any) -> bytes:
