@@ -52,6 +52,9 @@ class SourceDocument:
     content: Any
     source: str
     lines: dict[str, int] = field(default_factory=dict)
+    # The file it was read from; None for text sent by the API or the editor, whose ``source``
+    # is only a label the sender chose and so must never pick a folder to read from.
+    path: Path | None = None
 
     def line_for(self, pointer: str) -> int | None:
         """The 1-based line of ``pointer``, else of its nearest ancestor that has one."""
@@ -102,9 +105,10 @@ def read_source(path_or_text: str | Path, source_name: str | None = None) -> Sou
         text = path_or_text
         if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
             raise DefinitionError([Problem(_too_large(), "", name)])
-    if name.lower().endswith(".json"):
-        return _read_json(text, name)
-    return _read_yaml(text, name)
+    document = _read_json(text, name) if name.lower().endswith(".json") else _read_yaml(text, name)
+    if isinstance(path_or_text, Path):
+        document.path = path_or_text.resolve()
+    return document
 
 
 def _too_large() -> str:
