@@ -186,7 +186,7 @@ def test_private_pages_and_api_answers_are_never_stored(client, demo_org, login,
     answers += [client.get("/"), client.get("/inbox"), client.get("/records")]
     for response in answers:
         assert response.status_code < 500
-        assert "no-store" in response.headers.get("Cache-Control", ""), (response.request.path, response.status)
+        assert "no-store" in response.headers.get("Cache-Control", ""), response.request.path
     static = client.get("/static/css/formwork.css")
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
     static.close()
