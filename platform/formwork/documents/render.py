@@ -168,7 +168,7 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
         "font_family": FONT_FAMILY,
         "record": {
             "id": record.id,
-            "number": f"{record.form_key.upper()}-{record.id:06d}",
+            "number": record.voucher_number or f"{record.form_key.upper()}-{record.id:06d}",
             "title": record.title or "",
             "form_key": record.form_key,
             "form_title": values.form.title(tag),

@@ -24,6 +24,7 @@ from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
 from .models import DRAFT, SUBMITTED, Attachment, Record, RecordEvent
+from .numbering import assign_voucher_number
 
 EDITABLE_STATUSES = (DRAFT, "returned")
 MAX_TITLE = 300
@@ -264,6 +265,7 @@ def create_record(
         _write_events(record, user, *events)
         _claim_attachments(record, form, result.data, user)
         if submit:
+            assign_voucher_number(record, version.content, now)
             _start_workflow(record, user, new=True)
         db.session.commit()
     except IntegrityError:
@@ -324,6 +326,7 @@ def update_record(
         if submit:
             record.status = SUBMITTED
             record.submitted_at = now
+            assign_voucher_number(record, record.definition.content, now)
         _claim_attachments(record, form, result.data, user)
         events = []
         if changed:
