@@ -21,10 +21,13 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from ..config import PROJECT_ROOT
-from ..i18n import current_locale_tag
-from ..records.models import Record
+from ..definitions import store
+from ..extensions import db
+from ..i18n import current_locale_tag, localized
+from ..records.models import Attachment, Record
 from ..web import status_label
 from ..web.formatting import format_datetime_value, format_money
 from .layout import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, FONT_STACK, Layout, LayoutError, Limits, layout_pdf
@@ -72,7 +75,43 @@ def _labels() -> dict[str, str]:
         "no_rows": _("No rows."),
         "no_trail": _("No approval steps yet."),
         "system": _("System"),
+        "applicant": _("Applicant"),
+        "attachments": _("Attachments"),
     }
+
+
+# Trail rows that no person made (a step passed, the route chose a branch, the process
+# started) explain the machinery, not the approval: the voucher's trail leaves them out.
+# A skipped step still gets its signature box ("—"), and alerts stay: finance must see them.
+KEPT_SYSTEM_ACTIONS = ("alert",)
+SKIPPED = ("skip", "skipped")
+NOT_SIGNED = "—"
+
+
+def _watermark(status: str) -> str:
+    """What is printed across a voucher that is not (yet) approved; empty once it is."""
+    if status == "approved":
+        return ""
+    if status in ("submitted", "in_review"):
+        return _("In approval")
+    return _("Not approved")
+
+
+def _definition_content(record: Record) -> dict[str, Any]:
+    version = store.get(record.definition_id)
+    return (version.content or {}) if version is not None else {}
+
+
+def _applicant_label(content: Any, labels: dict[str, str]) -> str:
+    """How the form calls the person who filled it in (``applicant_label``), else "Applicant"."""
+    wording = content.get("applicant_label") if isinstance(content, dict) else None
+    return str(localized(wording)) if wording else labels["applicant"]
+
+
+def _attachment_count(record: Record) -> int:
+    return int(
+        db.session.scalar(select(func.count(Attachment.id)).where(Attachment.record_id == record.id)) or 0
+    )
 
 
 def _capital_words(amount: Any) -> str:
@@ -110,13 +149,12 @@ def _totals(values: Any) -> tuple[str, str, str]:
             total_text, total_amount = printed.text, str(printed.value)
             break
     if not total_amount:
-        amounts = [
-            Decimal(str(row[column.key]))
+        amounts = [  # the columns each table totals: amounts, never unit prices
+            Decimal(str(row[key]))
             for table in values.lines
-            for column in table.columns
-            if column.kind == "money"
+            for key in table.totals
             for row in table.values
-            if row.get(column.key) not in (None, "")
+            if row.get(key) not in (None, "")
         ]
         if amounts:
             total_amount = str(sum(amounts, Decimal(0)))
@@ -144,8 +182,10 @@ def _signatures(record: Record, trail: list[Any], labels: dict[str, str]) -> lis
         )
         if row.action in APPROVING or row.action in ("reject", "rejected", "return", "returned"):
             box.update(name=row.name, decision=row.decision, date=row.time)
+        elif row.action in SKIPPED and not box["name"]:
+            box.update(name=NOT_SIGNED, decision="", date="")
     submitter = {
-        "title": labels["submitter"],
+        "title": labels["applicant_label"],
         "name": record.owner.display_name if record.owner else "",
         "decision": "",
         "date": format_datetime_value(record.submitted_at),
@@ -158,16 +198,24 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
     values = readable_values(record, user)
     tag = current_locale_tag()
     labels = _labels()
+    labels["applicant_label"] = _applicant_label(_definition_content(record), labels)
     trail = trail_rows(record)
     for row in trail:
         row.name = row.name or labels["system"]
+    printed_trail = [row for row in trail if row.person or row.action in KEPT_SYSTEM_ACTIONS]
     total_text, total_amount, words = _totals(values)
+    attachments = _attachment_count(record)
+    chinese = tag.lower().startswith("zh")
     return {
         "locale": tag,
         "labels": labels,
         "font_family": FONT_FAMILY,
+        "colon": "：" if chinese else ": ",
+        "watermark": _watermark(record.status),
         "record": {
             "id": record.id,
+            "attachments": attachments,
+            "attachments_text": _("%(count)d sheet(s)", count=attachments),
             "number": record.voucher_number or f"{record.form_key.upper()}-{record.id:06d}",
             "title": record.title or "",
             "form_key": record.form_key,
@@ -188,7 +236,7 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
         "total": total_text,
         "total_amount": total_amount,
         "amount_in_words": words,
-        "trail": [asdict(row) for row in trail],
+        "trail": [asdict(row) for row in printed_trail],
         "signatures": _signatures(record, trail, labels),
     }
 
@@ -199,11 +247,9 @@ def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
     The sources are None only for a version published before templates were stored with it;
     that one still reads the print folder.
     """
-    from ..definitions import store
     from ..definitions.print_sources import FILES_KEY
 
-    version = store.get(record.definition_id)
-    content = (version.content or {}) if version is not None else {}
+    content = _definition_content(record)
     name = content.get("print_template")
     if not isinstance(name, str) or not name:
         return None, None
