@@ -24,7 +24,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..config import PROJECT_ROOT
-from ..definitions import store
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
 from ..records.models import Attachment, Record
@@ -98,7 +97,7 @@ def _watermark(status: str) -> str:
 
 
 def _definition_content(record: Record) -> dict[str, Any]:
-    version = store.get(record.definition_id)
+    version = record.definition
     return (version.content or {}) if version is not None else {}
 
 

@@ -73,9 +73,9 @@ def handle_http_error(exc: HTTPException) -> Response | tuple[str, int]:
     code = exc.code or 500
     headers = _extra_headers(exc)
     if isinstance(exc, CSRFError):
-        message = "CSRF token missing or invalid: " + (exc.description or "")
         if is_api_request():
-            return api_error(400, message.strip(), headers)
+            refusal = "CSRF token missing or invalid: " + (exc.description or "")
+            return api_error(400, refusal.strip(), headers)
         title = _("The form has expired")
         text = _("For your security the form could not be accepted. Go back, reload the page and try again.")
         return _render_page(400, title, text, headers)

@@ -191,7 +191,8 @@ def resolve_step(
             continue
         if rule == "forbid":
             raise StartRefused(
-                f'step "{step.key}" would ask the submitter to approve their own request, which this route forbids'
+                f'step "{step.key}" would ask the submitter to approve their own request, which this '
+                "route forbids"
             )
         if rule == "send_up":
             start = spec.levels + 1 if spec.kind == "department_head" and not spec.department else 0

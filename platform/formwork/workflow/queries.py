@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from babel.dates import format_timedelta
 from flask import g, url_for
@@ -249,6 +249,7 @@ def inbox(user: Any, query: ListQuery | None = None, *, page: int = 1, per_page:
         )
     if query.overdue:
         conditions.append(and_(Task.due_at.is_not(None), Task.due_at < utcnow()))
+    order: tuple[Any, ...]
     if query.sort == "newest":
         order = (Task.created_at.desc(), Task.id.desc())
     elif query.sort == "due":
@@ -415,12 +416,11 @@ def decision_json(task: Task, user: Any) -> dict[str, Any]:
         step_name=names.get((process.route_id, task.step_key), task.step_key),
         form_title=form_title,
     )
-    current_rows: list[Any] = []
+    current_rows: Sequence[Any] = []
     if process.status == RUNNING:
         # The decision's walk knows who holds the open steps now; read them only when it does not.
-        current_rows = remembered_open_holders(process)
-        if current_rows is None:
-            current_rows = _current_step_rows([record.id])
+        remembered = remembered_open_holders(process)
+        current_rows = remembered if remembered is not None else _current_step_rows([record.id])
     return {
         "task": task_json(row),
         "process": {
@@ -455,13 +455,13 @@ _CURRENT_STEPS = (
 )
 
 
-def _current_step_rows(record_ids: list[int]) -> list[Any]:
+def _current_step_rows(record_ids: list[int]) -> Sequence[Any]:
     if not record_ids:
         return []
     return db.session.execute(_CURRENT_STEPS, {"record_ids": list(record_ids)}).all()
 
 
-def _group_steps(result: list[Any], names: dict[tuple[int, str], str]) -> dict[int, list[dict[str, Any]]]:
+def _group_steps(result: Sequence[Any], names: dict[tuple[int, str], str]) -> dict[int, list[dict[str, Any]]]:
     steps: dict[int, dict[str, dict[str, Any]]] = {}
     for record_id, step_key, route_id, holder_id, holder in result:
         entry = steps.setdefault(record_id, {}).setdefault(
@@ -887,7 +887,7 @@ def allowed_actions(task: Task) -> tuple[str, ...]:
 
 
 def can_withdraw(record: Record) -> bool:
-    """Whether the submitter may still take the request back (running, and the route's ``withdraw`` allows it)."""
+    """Whether the submitter may still take the request back (running, and ``withdraw`` allows it)."""
     from .models import RUNNING
     from .runtime import load_route
     from .service import current_process, withdraw_refusal
