@@ -115,14 +115,15 @@ def _child(
         conn.close()
 
 
-_context: multiprocessing.context.BaseContext | None = None
+_context: multiprocessing.context.ForkServerContext | None = None
 
 
-def _process_context() -> multiprocessing.context.BaseContext:
+def _process_context() -> multiprocessing.context.ForkServerContext:
     """The forkserver context, its server preloaded with this module (and so with WeasyPrint)."""
     global _context
     if _context is None:
         context = multiprocessing.get_context("forkserver")
+        assert isinstance(context, multiprocessing.context.ForkServerContext)
         context.set_forkserver_preload([__name__])
         _context = context
     return _context

@@ -37,12 +37,16 @@ def next_in_sequence(prefix: str, year: int) -> int:
     """Take the next number of ``prefix`` in ``year`` (1 for the first), in the caller's transaction."""
     dialect = db.session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = builder(NumberSequence).values(prefix=prefix, year=year, last=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[NumberSequence.prefix, NumberSequence.year],
-        set_={"last": NumberSequence.last + 1},
-    ).returning(NumberSequence.last)
-    return int(db.session.execute(statement).scalar_one())
+    upsert = (
+        builder(NumberSequence)
+        .values(prefix=prefix, year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[NumberSequence.prefix, NumberSequence.year],
+            set_={"last": NumberSequence.last + 1},
+        )
+        .returning(NumberSequence.last)
+    )
+    return int(db.session.execute(upsert).scalar_one())
 
 
 def assign_voucher_number(record: Record, content: Any, when: datetime) -> None:
