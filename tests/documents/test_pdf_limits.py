@@ -54,15 +54,17 @@ def test_three_thousand_nested_divs_fall_back_to_the_default_voucher(
 def test_twenty_thousand_paragraphs_stop_at_the_time_limit(
     app, heavy_templates, published, publish, make_claim, demo_org
 ):
-    app.config["FORMWORK_PDF_TIMEOUT"] = 2
+    # Long enough for the default voucher on a loaded machine, far too short for 20,000 paragraphs.
+    app.config["FORMWORK_PDF_TIMEOUT"] = 4
     record = _claim(publish, make_claim, "paragraphs.html")
     started = time.perf_counter()
     pdf, rendered = render_voucher(record, demo_org["alice"])
     elapsed = time.perf_counter() - started
     assert rendered.template == DEFAULT_TEMPLATE and pdf.startswith(b"%PDF")
-    assert "paragraphs.html" in rendered.fallback_reason and "2 s" in rendered.fallback_reason
-    # The time limit, then the default voucher (well under a second or two): never the 15 s it takes.
-    assert elapsed < 9, f"took {elapsed:.1f} s"
+    assert "paragraphs.html" in rendered.fallback_reason and "4 s" in rendered.fallback_reason
+    # The time limit, then the default voucher (a fraction of a second unloaded): the worker is
+    # held up for about the limit, never for the 15 s and 490 MB the layout takes unbounded.
+    assert elapsed < 12, f"took {elapsed:.1f} s"
 
 
 def test_twenty_thousand_paragraphs_stop_at_the_memory_limit(
