@@ -46,7 +46,7 @@ def test_inbox_lists_exactly_my_open_tasks_with_counts_and_waited_time(client, l
     # The navigation badge shows the same count on any page.
     assert re.search(
         r'href="/inbox"[^>]*>Inbox <span class="badge badge--count"[^>]*>2</span>',
-        client.get("/records").get_data(as_text=True),
+        client.get("/requests").get_data(as_text=True),
     )
     assert second.id
 

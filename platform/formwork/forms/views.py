@@ -32,6 +32,7 @@ from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import localized
+from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.models import Department, User
 from ..records import access, attachments, service
 from ..records.models import DRAFT, Attachment, Record
@@ -44,7 +45,7 @@ from .validation import HARD_MAX_ROWS, ROW_MARKER
 forms_bp = Blueprint("forms", __name__)
 
 EDITABLE_STATUSES = (DRAFT, "returned")
-_ROW_KEY = re.compile(r"^(?P<lines>[a-z][a-z0-9_]*)\[(?P<index>\d+)\]\.(?P<key>[a-z][a-z0-9_]*)$")
+_ROW_KEY = re.compile(r"^(?P<lines>[a-z][a-z0-9_]*)\[(?P<index>[0-9]+)\]\.(?P<key>[a-z][a-z0-9_]*)$")
 _NON_ID = re.compile(r"[^A-Za-z0-9_]+")
 MAX_ROW_INDEX = 100_000  # DOM row indices beyond this are not ours
 
@@ -170,7 +171,7 @@ class Editor:
         return format_value(field, value)
 
     def attachment_list(self, value: Any) -> list[Attachment]:
-        ids = [int(v) for v in (value or []) if str(v).isdigit()]
+        ids = [row_id(v) for v in (value or [])]
         return [self.files[i] for i in ids if i in self.files]
 
     def state_code(self) -> str:
@@ -283,9 +284,9 @@ def read_post(
             seen: set[int] = set()
             limit = row_limit(field)
             for value in posted.getlist(marker):
-                if not (value.isdigit() and len(value) <= 6 and int(value) <= MAX_ROW_INDEX):
+                dom = whole_number(value, 0, MAX_ROW_INDEX)
+                if dom is None:
                     continue
-                dom = int(value)
                 if dom in seen:
                     continue
                 if len(ids) >= limit:
@@ -302,9 +303,7 @@ def read_post(
                 origin = posted.get(f"{field.key}[{dom}].{ROW_MARKER}")
                 if origin is not None:
                     # Which stored row this one continues ("" for a row added on the page).
-                    row[ROW_MARKER] = (
-                        int(origin) if origin.isdigit() and int(origin) <= MAX_ROW_INDEX else None
-                    )
+                    row[ROW_MARKER] = whole_number(origin, 0, MAX_ROW_INDEX)
                 for sub in field.fields:
                     if sub.is_computed:
                         continue
@@ -375,7 +374,7 @@ def load_files(editor: Editor) -> None:
 def _ids(value: Any) -> list[int]:
     if not isinstance(value, list):
         return []
-    return [int(v) for v in value if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
+    return [found for v in value if (found := row_id(v)) is not None]
 
 
 # ---------------------------------------------------------------- loading
@@ -417,7 +416,7 @@ def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
         editor.errors.setdefault(page_path, []).append(message)
         field = editor.form.field(path) if path else None
         label = localized(field.label) if field is not None else _("Form")
-        row = re.search(r"\[(\d+)\]", path)
+        row = re.search(r"\[([0-9]+)\]", path)
         if row and field is not None and field.parent is not None:
             label = _(
                 "%(lines)s, row %(n)s: %(field)s",
@@ -431,7 +430,7 @@ def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
 
 def _page_path(path: str, row_ids: dict[str, list[int]]) -> str:
     """Data path (compact row index) → page path (DOM row index)."""
-    match = re.match(r"^([a-z][a-z0-9_]*)\[(\d+)\](.*)$", path)
+    match = re.match(r"^([a-z][a-z0-9_]*)\[([0-9]+)\](.*)$", path)
     if not match:
         return path
     ids = row_ids.get(match.group(1))
@@ -528,7 +527,8 @@ def _rendered_version(key: str) -> DefinitionVersion | None:
 
 def _version_of_form(value: str, key: str) -> DefinitionVersion:
     """The version of form ``key`` whose id a page sent as ``value``; 400 for anything else."""
-    version = store.get(int(value)) if value.isdigit() and len(value) <= 18 else None
+    version_id = row_id(value)
+    version = store.get(version_id) if version_id is not None else None
     if version is None or version.kind != "form" or version.key != key:
         abort(400, _("This page was made for another form. Reload it and try again."))
     return version
@@ -690,7 +690,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
 def _posted_lock_version() -> int | None:
     """The record version the page was rendered from; a newer stored version means a conflict."""
     value = request.form.get("_lock_version", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(value, 0, MAX_ROW_ID)
 
 
 def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
@@ -753,7 +753,7 @@ def apply_row_operation(editor: Editor, operation: str) -> tuple[str, str, int |
         ids.append(dom)
         editor.messages[lines.key] = _("Row %(n)s added.", n=len(rows))
         result = ("add", lines.key, dom)
-    elif parts[0] == "remove" and len(parts) == 3 and parts[2].isdigit():
+    elif parts[0] == "remove" and len(parts) == 3 and whole_number(parts[2], 0, MAX_ROW_INDEX) is not None:
         dom = int(parts[2])
         if dom not in ids:
             return None
@@ -864,7 +864,7 @@ def upload(key: str):
     field = form.field(page_path)
     if field is None or field.type.widget != "file":
         abort(404)
-    ids = [v for v in request.form.getlist(page_path) if v.isdigit()]
+    ids = [str(number) for v in request.form.getlist(page_path) if (number := row_id(v)) is not None]
     error = None
     upload_file = request.files.get(f"_upload.{page_path}")
     if upload_file and upload_file.filename:
@@ -888,9 +888,9 @@ def upload(key: str):
 def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
     """Uploads are checked against the field the page shows: the record's version when given,
     else the version the page was rendered with (``definition``), else the current one."""
-    record_id = request.args.get("record", "")
-    if record_id.isdigit():
-        record = access.get_visible(current_user, int(record_id))
+    record_id = row_id(request.args.get("record", ""))
+    if record_id is not None:
+        record = access.get_visible(current_user, record_id)
         if record is None or record.form_key != key:
             abort(404)
         version = record.definition
