@@ -6,6 +6,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from formwork.extensions import db
@@ -148,6 +149,68 @@ def test_idempotent_create(client, published, bearer):
     assert count() == 2
 
 
+def test_a_client_token_is_bound_to_its_request(client, published, bearer):
+    auth = bearer("alice")
+    header = {**auth, "Idempotency-Key": "key-10"}
+    first = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
+    assert first.status_code == 201
+    # The same key with another body, another form or as a submission: refused, nothing made.
+    other_body = post_json(client, "/api/forms/expense_claim/records", {"data": claim(reason="Taxi")}, header)
+    submitted = post_json(
+        client, "/api/forms/expense_claim/records", {"data": claim(), "submit": True}, header
+    )
+    other_form = post_json(client, "/api/forms/purchase_request/records", {"data": {}}, header)
+    for answer in (other_body, submitted, other_form):
+        assert answer.status_code == 422, answer.get_json()
+        assert "already used for a different request" in answer.get_json()["error"]
+    # The token in the body and in the header are one and the same key.
+    in_body = post_json(
+        client,
+        "/api/forms/expense_claim/records",
+        {"data": claim(reason="Taxi"), "client_token": "key-10"},
+        auth,
+    )
+    assert in_body.status_code == 422
+    replay = post_json(client, "/api/forms/expense_claim/records", {"data": claim()}, header)
+    assert replay.status_code == 200 and replay.get_json()["id"] == first.get_json()["id"]
+    assert count() == 1
+
+
+def test_twenty_racing_copies_of_one_request_make_one_record_and_one_201(app, published, bearer):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers")
+    import threading
+
+    header = {**bearer("alice"), "Idempotency-Key": "race-20"}
+    body = json.dumps({"data": claim(), "submit": True})
+    barrier = threading.Barrier(20)
+    answers: list = []
+
+    def post() -> None:
+        try:
+            with app.test_client() as own:
+                barrier.wait(timeout=30)
+                answer = own.post(
+                    "/api/forms/expense_claim/records",
+                    data=body,
+                    content_type="application/json",
+                    headers=header,
+                )
+                answers.append((answer.status_code, (answer.get_json() or {}).get("id")))
+        except BaseException as error:  # reported below
+            answers.append((error, None))
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    codes = sorted(code for code, _ in answers)
+    assert codes == [200] * 19 + [201], answers
+    assert len({record_id for _, record_id in answers}) == 1
+    assert count() == 1
+
+
 def test_list_paging_search_and_filters(client, published, bearer):
     auth = bearer("alice")
     for index in range(5):
@@ -219,3 +282,40 @@ def test_patch_with_a_stale_lock_version_is_a_conflict(client, published, bearer
     assert client.get(f"/api/records/{record_id}", headers=auth).get_json()["data"]["reason"] == "v2"
     bad = post_json(client, f"/api/records/{record_id}", {"data": {}, "lock_version": "x"}, auth, "patch")
     assert bad.status_code == 400
+
+
+def test_a_department_field_takes_only_the_departments_its_submitter_may_choose(
+    app, client, published, bearer, demo_org, login
+):
+    """The purchase request's department picks the budget line: Finance staff cannot charge Sales."""
+    sales, finance = demo_org["bob"].department_id, demo_org["carol"].department_id
+    request = {
+        "subject": "Laptop",
+        "budget_category": "equipment",
+        "items": [{"description": "Laptop", "quantity": 1, "unit_price": "800"}],
+        "needed_by": date.today().isoformat(),
+        "justification": "Needed",
+    }
+    carol = {**bearer("carol"), "Accept-Language": "en"}
+    refused = post_json(
+        client, "/api/forms/purchase_request/records", {"data": {**request, "department": sales}}, carol
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == [
+        {"field": "department", "message": "choose your own department or one under it"}
+    ]
+    own = post_json(
+        client, "/api/forms/purchase_request/records", {"data": {**request, "department": finance}}, carol
+    )
+    assert own.status_code == 201
+    # The CFO's role may charge any department.
+    cfo = post_json(
+        client,
+        "/api/forms/purchase_request/records",
+        {"data": {**request, "department": sales}},
+        bearer("dave"),
+    )
+    assert cfo.status_code == 201
+    # The form page offers carol only her own department.
+    page = login(app.test_client(), "carol").get("/forms/purchase_request/new").get_data(as_text=True)
+    assert f'value="{finance}"' in page and f'value="{sales}"' not in page

@@ -14,7 +14,7 @@ from formwork.budgets.seed import seed_demo_budgets
 from formwork.budgets.service import BudgetError, budget_status, consumers, period_of, set_budget
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records.service import create_record
+from formwork.records.service import ValidationFailed, create_record
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARTER = period_of(date.today())
@@ -110,12 +110,31 @@ def test_used_counts_requests_in_review_or_approved(published):
 
 
 def test_a_request_for_another_department_uses_that_departments_budget(published):
-    """The route maps the department to the form's department field, not to the submitter's."""
-    alice = published["alice"]
+    """The route maps the department to the form's department field, not to the submitter's: dave
+    (the CFO, in Head Office) may charge HR."""
+    dave = published["dave"]
     hr = published["erin"].department_id
-    _request(alice, "services", "7000", "approved", department=hr)
+    _request(dave, "services", "7000", "approved", department=hr)
     assert budget_status("HR", "services", QUARTER).used == Decimal("7000.00")
-    assert budget_status("SALES", "services", QUARTER).used == Decimal("0")
+    assert budget_status("HQ", "services", QUARTER).used == Decimal("0")
+
+
+def test_a_requester_cannot_charge_another_departments_budget(published):
+    """The demo form's department field is limited to the requester's own department (and those under
+    it), on the server: Finance staff cannot charge Sales' budget to skip the over-budget CFO step."""
+    carol, bob = published["carol"], published["bob"]
+    sales = bob.department_id
+    with pytest.raises(ValidationFailed) as refused:
+        _request(carol, "equipment", "100", "draft", department=sales)
+    [error] = refused.value.errors
+    assert error["field"] == "department"
+    assert str(error["message"]) in (
+        "choose your own department or one under it",
+        "请选择本人所在部门或其下级部门",
+    )
+    with pytest.raises(ValidationFailed):
+        _request(published["alice"], "equipment", "100", "draft", department=published["erin"].department_id)
+    assert _request(bob, "equipment", "100", "draft").data["department"] == sales
 
 
 def test_demo_budgets_seed_the_current_quarter_once(app, demo_org):

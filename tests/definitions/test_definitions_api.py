@@ -50,7 +50,7 @@ def test_employees_get_403(client, demo_org, bearer):
 def test_validate_valid_and_invalid(client, admin, trip_yaml):
     response = _post(client, "/api/definitions/validate", admin, trip_yaml)
     assert response.status_code == 200
-    assert response.get_json() == {"valid": True, "kind": "form", "key": "trip"}
+    assert response.get_json() == {"valid": True, "kind": "form", "key": "trip", "warnings": []}
 
     broken = trip_yaml.replace("category == 'travel'", "categroy == 'travel'").replace(
         "type: money", "type: cash"

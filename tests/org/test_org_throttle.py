@@ -4,6 +4,7 @@ configured.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -185,3 +186,79 @@ def test_forwarded_for_is_the_client_behind_a_configured_proxy(app, tmp_path, cs
         assert _failures("ip:192.0.2.51") == 1  # one trusted proxy: its right-most entry
         assert _failures("ip:10.0.0.1") is None
         db.session.remove()
+
+
+# ---- a burst of parallel attempts (PostgreSQL: real concurrent writers) -----------------------
+
+
+def _burst(app, monkeypatch, passwords: list[str], *, late: str | None = None) -> tuple[int, list]:
+    """Sign in as dave with each password at once, each from its own address: (passwords checked,
+    results). ``late``: one more attempt, started once five passwords are being checked."""
+    from formwork.org import auth
+
+    checked = []
+    five_checking = threading.Event()
+    real_check = auth.check_password_hash
+
+    def counting_check(hash_, password):
+        checked.append(password)
+        if len(checked) >= 5:
+            five_checking.set()
+        return real_check(hash_, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counting_check)
+    barrier = threading.Barrier(len(passwords))
+    results: list = [None] * (len(passwords) + (1 if late else 0))
+
+    def attempt(index: int, password: str, wait) -> None:
+        with app.app_context():
+            try:
+                wait()
+                results[index] = auth.authenticate("dave", password, f"192.0.2.{index}")
+            except BaseException as error:  # reported below, not lost in the thread
+                results[index] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(i, p, barrier.wait)) for i, p in enumerate(passwords)]
+    if late:
+        threads.append(
+            threading.Thread(
+                target=attempt, args=(len(passwords), late, lambda: five_checking.wait(timeout=30))
+            )
+        )
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    return len(checked), results
+
+
+@pytest.fixture
+def postgres_only(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: on SQLite writers are serialised anyway, so the race cannot happen")
+
+
+def test_twenty_parallel_wrong_passwords_are_checked_no_more_than_the_limit(
+    app, demo_org, limits, monkeypatch, postgres_only
+):
+    app.config.update(FORMWORK_LOGIN_MAX_FAILURES=5)
+    checked, results = _burst(app, monkeypatch, ["guess"] * 20)
+    assert checked == 5
+    assert all(not r.ok for r in results)
+    assert _failures("dave") == 5
+    assert throttle.seconds_locked("dave") > 0
+
+
+def test_a_right_password_cannot_slip_in_past_the_limit_in_a_burst(
+    app, demo_org, limits, monkeypatch, postgres_only
+):
+    app.config.update(FORMWORK_LOGIN_MAX_FAILURES=5)
+    # Twenty wrong guesses at once; the right password arrives while five of them are being checked:
+    # those five have used up the name's allowance, so it is refused unchecked.
+    checked, results = _burst(app, monkeypatch, ["guess"] * 20, late=DEMO_PASSWORD)
+    assert checked == 5
+    assert not any(r.ok for r in results)
+    assert results[-1].locked_seconds > 0

@@ -113,13 +113,35 @@ def test_token_race_lost_at_the_constraint_returns_the_winner(expense, users, mo
     real = service._find_by_token
     calls = []
 
-    def miss_first_time(user, token):
+    def miss_first_time(user, token, digest=None):
         calls.append(token)
-        return None if len(calls) == 1 else real(user, token)
+        return None if len(calls) == 1 else real(user, token, digest)
 
     monkeypatch.setattr(service, "_find_by_token", miss_first_time)
     again = service.create_record("expense_claim", claim_data(), alice, submit=True, client_token="race")
     assert again.id == winner.id and count(Record) == 1 and count(RecordEvent) == 2
+
+
+def test_a_token_lost_at_the_constraint_with_another_request_is_refused(expense, users, monkeypatch):
+    alice = users["alice"]
+    first = service.request_digest("POST", "expense_claim", {"data": claim_data()})
+    service.create_record(
+        "expense_claim", claim_data(), alice, submit=True, client_token="race", request_digest=first
+    )
+    real = service._find_by_token
+    calls = []
+
+    def miss_first_time(user, token, digest=None):
+        calls.append(token)
+        return None if len(calls) == 1 else real(user, token, digest)
+
+    monkeypatch.setattr(service, "_find_by_token", miss_first_time)
+    other = service.request_digest("POST", "expense_claim", {"data": claim_data(reason="Other")})
+    with pytest.raises(service.TokenReused):
+        service.create_record(
+            "expense_claim", claim_data(), alice, submit=True, client_token="race", request_digest=other
+        )
+    assert count(Record) == 1
 
 
 @pytest.mark.postgres_only

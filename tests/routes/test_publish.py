@@ -243,3 +243,66 @@ def test_a_form_cannot_break_its_published_route(app, demo_org, definitions_copy
     new_route = route_for_form("expense_claim")
     assert form_for_route(new_route).version == 2
     assert compiled_route(new_route).conditions[rule_for_step("cfo")] == "grand_total >= 50000"
+
+
+# ---- a fact keyed by a field the submitter may set freely: a warning, never a refusal ---------
+
+
+@pytest.fixture
+def free_department(definitions_copy):
+    """The shipped definitions with the purchase request's department field left unconstrained."""
+    form = definitions_copy / "forms" / "purchase_request.yaml"
+    text = form.read_text("utf-8")
+    assert "    choices: own_and_below\n    any_for_roles: [cfo]\n" in text
+    form.write_text(text.replace("    choices: own_and_below\n    any_for_roles: [cfo]\n", ""), "utf-8")
+    return definitions_copy
+
+
+FREE_BUDGET = '$budget is chosen by field "department", which the submitter may set to any value'
+
+
+def test_the_shipped_purchase_route_has_no_warning(app, demo_org):
+    problems = [p for item in check_files(discover(ROOT / "definitions")) for p in item.problems]
+    assert problems == []
+
+
+def test_a_budget_keyed_by_a_free_department_field_is_a_warning(app, demo_org, free_department):
+    checked = {item.path.name: item.problems for item in check_files(discover(free_department))}
+    [warning] = checked["purchase_request.yaml"]
+    assert warning.warning and warning.pointer == "/facts/budget/department"
+    assert FREE_BUDGET in warning.message and warning.line is not None
+    # It never stops publishing; the publisher is told.
+    results = store.publish_path(free_department)
+    route = next(
+        r for r in results if r.definition.kind == "route" and r.definition.key == "purchase_request"
+    )
+    assert route.created and [w.pointer for w in route.warnings] == ["/facts/budget/department"]
+
+
+def test_cli_validate_and_publish_show_the_warning_without_failing(app, demo_org, runner, free_department):
+    org = ROOT / "definitions" / "org" / "demo.yaml"
+    offline = runner.invoke(args=["definitions", "validate", "--org", str(org), str(free_department)])
+    assert offline.exit_code == 0, offline.output
+    assert "warning: " + FREE_BUDGET in offline.output and "1 warning(s)" in offline.output
+    published = runner.invoke(args=["definitions", "publish", str(free_department)])
+    assert published.exit_code == 0, published.output
+    assert "warning: " + FREE_BUDGET in published.output
+    assert "published: route purchase_request" in published.output
+    database = runner.invoke(args=["definitions", "validate", "--database", str(free_department)])
+    assert database.exit_code == 0 and "warning: " + FREE_BUDGET in database.output, database.output
+
+
+def test_api_validate_and_publish_return_the_warning(app, demo_org, client, bearer, free_department):
+    admin = bearer("admin")
+    form = (free_department / "forms" / "purchase_request.yaml").read_text("utf-8")
+    route = (free_department / "routes" / "purchase_request.yaml").read_text("utf-8")
+    answer = client.post("/api/definitions/publish", json={"source": form, "name": "f.yaml"}, headers=admin)
+    assert answer.status_code == 201
+    body = {"source": route, "name": "purchase_request.yaml"}
+    validated = client.post("/api/definitions/validate", json=body, headers=admin)
+    assert validated.status_code == 200 and validated.get_json()["valid"] is True
+    [warning] = validated.get_json()["warnings"]
+    assert warning["pointer"] == "/facts/budget/department" and FREE_BUDGET in warning["message"]
+    published = client.post("/api/definitions/publish", json=body, headers=admin)
+    assert published.status_code == 201
+    assert [w["pointer"] for w in published.get_json()["warnings"]] == ["/facts/budget/department"]

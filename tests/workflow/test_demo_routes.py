@@ -157,6 +157,24 @@ def test_a_duplicate_invoice_alerts_finance(demo, notes):
     assert waiting_for(second) == ["bob"]
 
 
+def test_whoever_is_alerted_about_a_record_may_open_it(demo, app, login):
+    first = claim("alice", "300.00", invoice="55550002")
+    second = claim("frank", "450.00", invoice="55550002")
+    assert "carol" not in waiting_for(second)  # no task on it yet: only the alert leads her there
+    carol = login(app.test_client(), "carol")
+    assert carol.get(f"/records/{second.id}").status_code == 200
+    assert carol.get(f"/api/records/{second.id}").status_code == 200
+    assert carol.get(f"/records/{second.id}/pdf").status_code == 200
+    assert second.id in [item["id"] for item in carol.get("/api/records").get_json()["items"]]
+    # The alert names the other claim with that invoice number: she may open it too.
+    assert carol.get(f"/api/records/{first.id}").status_code == 200
+    # Someone the alert did not tell still gets nothing.
+    grace = login(app.test_client(), "grace")
+    assert grace.get(f"/records/{second.id}").status_code == 404
+    assert grace.get(f"/api/records/{second.id}").status_code == 404
+    assert grace.get(f"/records/{second.id}/pdf").status_code == 404
+
+
 # ---- purchase request with budget control --------------------------------------------------
 
 
@@ -285,3 +303,103 @@ def test_contract_payment_rejected_by_the_cfo_returns_to_the_submitter(demo):
     act(record, "carol")
     act(record, "dave", "reject", comment="Attach the delivery note")
     assert status(record) == "returned"  # on_reject: return_to_submitter
+
+
+# ---- a handed-over decision settles its own step only ----------------------------------------
+
+
+def test_a_transferred_decision_does_not_also_settle_the_finance_step(demo):
+    """bob hands his head step to carol, the only finance reviewer: her one approval must not pass
+    the finance review too; the step goes to the route's fallback (admin) instead."""
+    record = claim("alice", "60000.00")
+    act(record, "bob", "transfer", to_user_id=user("carol").id)
+    act(record, "carol")
+    assert entries(record, "auto_approved") == []
+    assert waiting_for(record) == ["admin"]
+    [note] = entries(record, "not_auto_approved")
+    assert note.step_key == "finance_review"
+    assert note.details == {
+        "user": user("carol").id,
+        "decided_at": "department_head",
+        "by": "transfer",
+        "reason": "hand-over",
+    }
+    walk(record, "admin", "dave", "grace")
+    assert status(record) == "approved"
+
+
+def test_a_delegated_opinion_does_not_count_as_an_approval_later(demo):
+    record = claim("alice", "60000.00")
+    act(record, "bob", "delegate", to_user_id=user("carol").id)
+    act(record, "carol")  # her advice; the task comes back to bob
+    act(record, "bob")
+    # carol approved only as bob's delegate (advice): the finance review is still hers to decide.
+    assert entries(record, "auto_approved") == [] and waiting_for(record) == ["carol"]
+    assert [(e.details["by"], e.details["reason"]) for e in entries(record, "not_auto_approved")] == [
+        ("delegate", "advice")
+    ]
+    walk(record, "carol", "dave", "grace")
+    assert status(record) == "approved"
+
+
+def test_a_stand_ins_approval_does_not_settle_a_later_step(demo):
+    """carol stands in for bob while he is away; her approval of his step leaves her out of the
+    finance review."""
+    from formwork.db_types import utcnow
+    from formwork.workflow.delegation import set_out_of_office
+
+    now = utcnow()
+    set_out_of_office(user("bob"), user("carol"), now - timedelta(days=1), now + timedelta(days=1))
+    db.session.commit()
+    record = claim("alice", "60000.00")
+    assert waiting_for(record) == ["carol"]
+    act(record, "carol")
+    assert entries(record, "auto_approved") == [] and waiting_for(record) == ["admin"]
+    assert [e.details["by"] for e in entries(record, "not_auto_approved")] == ["out_of_office"]
+
+
+def test_an_added_signer_is_left_out_of_the_later_step(demo):
+    record = claim("alice", "60000.00")
+    act(record, "bob", "add_signer", to_user_id=user("carol").id, position="after")
+    act(record, "bob")
+    act(record, "carol")  # her vote settles the head step
+    assert entries(record, "auto_approved") == [] and waiting_for(record) == ["admin"]
+    assert [e.details["by"] for e in entries(record, "not_auto_approved")] == ["add_signer"]
+
+
+def test_with_nobody_else_to_ask_the_handed_decision_is_refused(demo):
+    from formwork.workflow.errors import StartRefused
+
+    record = claim("alice", "60000.00")
+    act(record, "bob", "transfer", to_user_id=user("carol").id)
+    # admin (the fallback and only administrator) has left: the finance review could only be carol
+    # again, so her approval is refused and nothing changes.
+    user("admin").active = False
+    db.session.commit()
+    with pytest.raises(StartRefused):
+        act(record, "carol")
+    db.session.rollback()
+    assert waiting_for(record) == ["carol"] and status(record) == "in_review"
+
+
+def test_a_route_may_refuse_handing_a_task_to_a_later_approver(demo):
+    from formwork.definitions.loader import read_source
+    from formwork.workflow.errors import InvalidDecision
+
+    content = read_source(
+        (ROOT / "definitions" / "routes" / "expense_claim.yaml").read_text("utf-8"), "r.yaml"
+    )
+    store.publish({**content.content, "hand_over": "refuse"})
+    record = claim("alice", "60000.00")
+    with pytest.raises(InvalidDecision, match='approves a later step \\("finance_review"\\)'):
+        act(record, "bob", "transfer", to_user_id=user("carol").id)
+    db.session.rollback()
+    with pytest.raises(InvalidDecision, match='approves a later step \\("cfo"\\)'):
+        act(record, "bob", "add_signer", to_user_id=user("dave").id, position="after")
+    db.session.rollback()
+    # Advice is not a decision: asking carol's opinion is allowed, and so is handing it to erin.
+    act(record, "bob", "delegate", to_user_id=user("carol").id)
+    act(record, "carol")
+    act(record, "bob", "transfer", to_user_id=user("erin").id)
+    walk(record, "erin", "carol", "dave", "grace")
+    assert status(record) == "approved"

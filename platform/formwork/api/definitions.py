@@ -37,9 +37,18 @@ def _summary(definition: DefinitionVersion) -> dict[str, Any]:
 
 
 def _problems_response(problems: list[Problem]):
-    # "field" keeps the platform-wide 422 shape; the rest says exactly where.
-    errors = [{"field": p.pointer or "/", **p.as_dict()} for p in problems]
-    return jsonify({"errors": errors}), 422
+    # "field" keeps the platform-wide 422 shape; the rest says exactly where. Warnings found beside
+    # the errors are listed apart: they never stop a definition.
+    errors = [{"field": p.pointer or "/", **p.as_dict()} for p in store.errors_only(problems)]
+    body: dict[str, Any] = {"errors": errors}
+    if len(errors) < len(problems):
+        body["warnings"] = _warnings(problems)
+    return jsonify(body), 422
+
+
+def _warnings(problems: Any) -> list[dict[str, Any]]:
+    """The warnings among ``problems``, where and why, as for errors."""
+    return [{"field": p.pointer or "/", **p.as_dict()} for p in problems if p.warning]
 
 
 def _kind_or_404(kind: str) -> str:
@@ -130,10 +139,17 @@ def validate_definition():
         content, name, document = _read_body()
     except DefinitionError as exc:
         return _problems_response(exc.problems)
-    problems = check(content, document=document)
-    if problems:
-        return _problems_response([p.located(name, p.line) for p in problems])
-    return jsonify({"valid": True, "kind": content.get("kind"), "key": content.get("key")})
+    problems = [p.located(name, p.line) for p in check(content, document=document)]
+    if store.errors_only(problems):
+        return _problems_response(problems)
+    return jsonify(
+        {
+            "valid": True,
+            "kind": content.get("kind"),
+            "key": content.get("key"),
+            "warnings": _warnings(problems),
+        }
+    )
 
 
 @api_bp.post("/definitions/publish")
@@ -141,7 +157,8 @@ def validate_definition():
 def publish_definition():
     try:
         content, name, document = _read_body()
-        definition, created = store.publish(content, source=name, user=current_user, document=document)
+        result = store.publish_one(content, source=name, user=current_user, document=document)
     except DefinitionError as exc:
         return _problems_response(exc.problems)
-    return jsonify({"created": created, **_summary(definition)}), 201 if created else 200
+    body = {"created": result.created, **_summary(result.definition), "warnings": _warnings(result.warnings)}
+    return jsonify(body), 201 if result.created else 200

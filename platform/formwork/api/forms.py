@@ -7,13 +7,10 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
-from ..extensions import db
 from ..records import serialize, service
-from ..records.models import Record
 from . import api_bp
 from .records import json_body, validation_response, write_arguments
 
@@ -78,14 +75,6 @@ def _client_token(body: dict[str, Any]) -> str | None:
     return token
 
 
-def _existing(token: str | None) -> Record | None:
-    if token is None:
-        return None
-    return db.session.scalar(
-        select(Record).where(Record.owner_id == current_user.id, Record.client_token == token)
-    )
-
-
 @api_bp.post("/forms/<key>/records")
 @login_required
 def create_record(key: str):
@@ -93,14 +82,22 @@ def create_record(key: str):
     body = json_body(frozenset({"data", "submit", "client_token"}))
     data, submit = write_arguments(body)
     token = _client_token(body)
-    # A repeated token is the same request sent again: answer with the record it made.
-    existing = _existing(token)
-    if existing is not None:
-        return jsonify(serialize.record_json(existing, current_user)), 200
+    # A repeated token with the same request is that request sent again: 200 with the record it
+    # made (exactly one of any number of racing copies answers 201); with another request, 422.
+    digest = service.request_digest(
+        request.method, key, {name: value for name, value in body.items() if name != "client_token"}
+    )
     try:
-        record = service.create_record(
-            key, data, current_user, submit=submit, client_token=token, definition=version, json_input=True
+        record, created = service.create_record_once(
+            key,
+            data,
+            current_user,
+            submit=submit,
+            client_token=token,
+            definition=version,
+            json_input=True,
+            request_digest=digest,
         )
     except service.RecordError as exc:
         return validation_response(exc)
-    return jsonify(serialize.record_json(record, current_user)), 201
+    return jsonify(serialize.record_json(record, current_user)), 201 if created else 200

@@ -281,10 +281,14 @@ PATHS: dict[str, Any] = {
     },
     "/api/forms/{key}/records": {
         "post": _op(
-            "Create a record; submit=false keeps a draft. A repeated client_token or Idempotency-Key returns the first record.",
+            "Create a record; submit=false keeps a draft. A client_token or Idempotency-Key is bound to the "
+            "request (method, form, body): the same request again returns the first record (200), the token "
+            "with another request is refused (422).",
             {
                 "201": _json(_ref("Record"), "Created."),
-                "200": _json(_ref("Record"), "The record an earlier request with the same token created."),
+                "200": _json(
+                    _ref("Record"), "The record an earlier identical request with the same token created."
+                ),
                 **BAD_BODY,
                 **NOT_FOUND,
                 **INVALID,

@@ -131,12 +131,14 @@ def _validate_against_database(path: str | None) -> None:
     files = _files(_target(path))
     checked = check_files(files, display=_display)
     problems = [p for item in checked for p in item.problems]
-    if problems:
-        _print_problems(problems)
-        bad = sum(1 for item in checked if item.problems)
-        click.echo(f"{len(problems)} problem(s) in {bad} of {len(checked)} file(s)", err=True)
+    _print_problems(problems)
+    errors = store.errors_only(problems)
+    if errors:
+        bad = len({p.source for p in errors})
+        click.echo(f"{len(errors)} problem(s) in {bad} of {len(checked)} file(s)", err=True)
         raise SystemExit(1)
-    click.echo(f"{len(checked)} definition(s) valid")
+    warned = len(problems) - len(errors)
+    click.echo(f"{len(checked)} definition(s) valid" + (f", {warned} warning(s)" if warned else ""))
 
 
 @definitions_cli.command("publish")
@@ -152,8 +154,9 @@ def publish_command(path: str | None) -> None:
         results = store.publish_path(target, display=_display)
     except DefinitionError as exc:
         _print_problems(exc.problems)
-        click.echo(f"{len(exc.problems)} problem(s); nothing was published", err=True)
+        click.echo(f"{len(store.errors_only(exc.problems))} problem(s); nothing was published", err=True)
         raise SystemExit(1) from None
+    _print_problems([w for result in results for w in result.warnings])
     for result in results:
         d = result.definition
         state = "published" if result.created else "unchanged"

@@ -308,9 +308,11 @@ class OfflineChecks:
                 )
             )
         try:
-            compile_route(content, registry, form=form, org=self.org)
+            model = compile_route(content, registry, form=form, org=self.org)
         except DefinitionError as exc:
             problems.extend(exc.problems)
+        else:
+            problems.extend(model.warnings)  # type: ignore[arg-type]
         return problems
 
 

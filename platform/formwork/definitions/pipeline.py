@@ -269,7 +269,7 @@ TYPE_PROPERTIES: dict[str, frozenset[str]] = {
     "choice": frozenset({"options"}),
     "multi_choice": frozenset({"options", "min", "max"}),
     "user": frozenset(),
-    "department": frozenset(),
+    "department": frozenset({"choices", "any_for_roles"}),
     "attachment": frozenset({"max_size", "accept", "max_files"}),
     "computed": frozenset({"expression", "result_type", "scale", "currency"}),
     "lines": frozenset({"fields", "min_rows", "max_rows"}),

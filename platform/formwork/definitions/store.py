@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
@@ -89,6 +89,11 @@ def current(kind: str, key: str) -> DefinitionVersion | None:
 
 def get(version_id: int) -> DefinitionVersion | None:
     return db.session.get(DefinitionVersion, version_id)
+
+
+def get_one(version_id: int) -> DefinitionVersion:
+    """A version that a foreign key guarantees exists (a record's form, a process's route)."""
+    return db.session.get_one(DefinitionVersion, version_id)
 
 
 def version(kind: str, key: str, number: int) -> DefinitionVersion | None:
@@ -291,6 +296,20 @@ class Published:
     definition: DefinitionVersion
     created: bool
     source: str | None = None
+    warnings: tuple[Problem, ...] = ()  # found while checking; they never stop publishing
+
+
+def errors_only(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that stop a definition (warnings aside)."""
+    return [p for p in problems if not p.warning]
+
+
+def _warnings_by_source(problems: Iterable[Problem]) -> dict[str | None, tuple[Problem, ...]]:
+    found: dict[str | None, list[Problem]] = {}
+    for problem in problems:
+        if problem.warning:
+            found.setdefault(problem.source, []).append(problem)
+    return {source: tuple(items) for source, items in found.items()}
 
 
 def publish(
@@ -306,12 +325,27 @@ def publish(
     Raises ``DefinitionError`` (nothing stored) when the definition has problems;
     ``document`` (from the loader) adds lines to them. Commits the session.
     """
-    content = json_ready(content)
-    problems = check(content, registry, document)
-    if problems:
-        raise DefinitionError([p.located(source, p.line) if p.source is None else p for p in problems])
-    result = _transaction(lambda: _store(content, source, user))
+    result = publish_one(content, source=source, user=user, registry=registry, document=document)
     return result.definition, result.created
+
+
+def publish_one(
+    content: Any,
+    *,
+    source: str | None = None,
+    user: Any = None,
+    registry: Any = None,
+    document: SourceDocument | None = None,
+) -> Published:
+    """As ``publish``, answering with the warnings found too (they do not stop publishing)."""
+    content = json_ready(content)
+    problems = [
+        p.located(source, p.line) if p.source is None else p for p in check(content, registry, document)
+    ]
+    if errors_only(problems):
+        raise DefinitionError(problems)
+    result = _transaction(lambda: _store(content, source, user))
+    return replace(result, warnings=tuple(problems))
 
 
 def publish_all(
@@ -336,10 +370,12 @@ def publish_all(
             )
         elif identity is not None:
             seen[identity] = source
-    if problems:
+    if errors_only(problems):
         raise DefinitionError(problems)
+    warned = _warnings_by_source(problems)
     prepared.sort(key=lambda item: publishing_order(item[0]))  # forms before the routes that use them
-    return _transaction(lambda: [_store(content, source, user) for content, source in prepared])
+    published = _transaction(lambda: [_store(content, source, user) for content, source in prepared])
+    return [replace(item, warnings=warned.get(item.source, ())) for item in published]
 
 
 def publish_path(
@@ -348,11 +384,13 @@ def publish_path(
     """Publish a definition file or a definitions folder, all or nothing."""
     checked = check_files(discover(path), registry, display)
     problems = [p for item in checked for p in item.problems]
-    if problems:
+    if errors_only(problems):
         raise DefinitionError(problems)
+    warned = _warnings_by_source(problems)
     prepared = [(item.content, display(item.path)) for item in checked]
     prepared.sort(key=lambda item: publishing_order(item[0]))  # forms before the routes that use them
-    return _transaction(lambda: [_store(content, source, user) for content, source in prepared])
+    published = _transaction(lambda: [_store(content, source, user) for content, source in prepared])
+    return [replace(item, warnings=warned.get(item.source, ())) for item in published]
 
 
 def _transaction(work: Callable[[], R]) -> R:

@@ -118,6 +118,11 @@ class FieldType:
         """Messages for a typed, non-empty value that breaks the field's bounds."""
         return []
 
+    def freely_chosen(self, field: "FieldModel") -> bool:
+        """Whether the submitter may give this field any value of its type (so a route must not let it
+        choose which budget, or other fact, applies to them without saying so)."""
+        return self.accepts_input and not field.readonly
+
     def json_type_error(self, raw: Any, field: "FieldModel") -> Any | None:
         """Why a non-null value from a JSON body has the wrong JSON type for this field, or None.
 
@@ -729,11 +734,28 @@ class UserType(FieldType):
         return []
 
 
+DEPARTMENT_CHOICES = ("own", "own_and_below", "any")
+
+
 class DepartmentType(FieldType):
-    """An active department, by id."""
+    """An active department, by id.
+
+    Settings: ``choices`` — which departments the submitter may choose: ``own`` (their own),
+    ``own_and_below`` (their own and every department under it) or ``any`` (default);
+    ``any_for_roles`` — role keys whose holders may choose any department whatever ``choices``
+    says. Checked on the server with every save, against the person saving.
+    """
 
     name = "department"
     widget = "department"
+
+    def configure(self, field, registry, report):
+        choices = field.spec.get("choices", "any")
+        if choices not in DEPARTMENT_CHOICES:
+            report(str(_l("choices must be one of: own, own_and_below, any")), "/choices")
+            choices = "any"
+        field.settings["choices"] = choices
+        field.settings["any_for_roles"] = tuple(field.spec.get("any_for_roles") or ())
 
     def value_type(self, field):
         return T.DEPARTMENT
@@ -748,13 +770,37 @@ class DepartmentType(FieldType):
             return None
         return _parse_id(raw, _l("must be a department"))
 
+    def freely_chosen(self, field):
+        return super().freely_chosen(field) and field.settings.get("choices", "any") == "any"
+
+    def allowed_ids(self, field, user: Any) -> set[int] | None:
+        """The department ids ``user`` may choose in this field; None: any department."""
+        choices = field.settings.get("choices", "any")
+        if choices == "any" or user is None:
+            return None
+        held = set(user.role_keys()) if hasattr(user, "role_keys") else set()
+        if held & set(field.settings.get("any_for_roles") or ()):
+            return None
+        own = user.department
+        if own is None:
+            return set()
+        if choices == "own":
+            return {own.id}
+        return {own.id, *(department.id for department in own.descendants())}
+
     def check(self, value, field, ctx):
         from ..extensions import db
-        from ..org.models import Department
+        from ..org.models import Department, User
 
         department = db.session.get(Department, value)
         if department is None or not department.active:
             return [_l("must be an existing department")]
+        if field.settings.get("choices", "any") != "any" and ctx.user_id is not None:
+            allowed = self.allowed_ids(field, db.session.get(User, ctx.user_id))
+            if allowed is not None and value not in allowed:
+                if field.settings["choices"] == "own":
+                    return [_l("choose your own department")]
+                return [_l("choose your own department or one under it")]
         return []
 
 

@@ -150,7 +150,7 @@ class Editor:
             )
         elif widget == "department":
             tag = _locale_tag()
-            cached = self.options_cache.setdefault(
+            every = self.options_cache.setdefault(
                 "@departments",
                 [
                     (str(d.id), d.name(tag))
@@ -159,6 +159,9 @@ class Editor:
                     )
                 ],
             )
+            # Only the departments this person may choose (the server refuses the others anyway).
+            allowed = getattr(field.type, "allowed_ids", lambda *_: None)(field, current_user)
+            cached = every if allowed is None else [(v, label) for v, label in every if int(v) in allowed]
         else:
             cached = [(value, localized(label)) for value, label in field.settings.get("options", {}).items()]
         self.options_cache[field.path] = cached
@@ -662,6 +665,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
                 submit=submit,
                 client_token=editor.client_token or None,
                 definition=version,
+                request_digest=service.request_digest("POST", form.key, _posted_fields()),
             )
         else:
             saved = service.update_record(
@@ -685,6 +689,14 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
         return _redirect(url_for("records.detail", record_id=saved.id))
     flash(_("Draft saved."), "success")
     return _redirect(url_for("forms.edit_record", record_id=saved.id))
+
+
+def _posted_fields() -> list[list[str]]:
+    """The posted form as the request its client token is bound to (the token and CSRF token aside)."""
+    return sorted([name, value] for name, value in request.form.items(multi=True) if name not in _NOT_BOUND)
+
+
+_NOT_BOUND = frozenset({"csrf_token", "_client_token"})
 
 
 def _posted_lock_version() -> int | None:

@@ -73,14 +73,9 @@ def authenticate(username: str, password: str, address: str | None = None) -> Si
     without counting against the name; a locked name is refused even with the right
     password, and the attempt counts against the address.
     """
-    locked = throttle.lock_for(username, address)
-    if locked.by_address:
-        return SignInResult(locked_seconds=locked.seconds, locked_address=True)
-    if locked:
-        counted = throttle.record_failure_lock(username, address, name_locked=True)
-        return SignInResult(
-            locked_seconds=max(locked.seconds, counted.seconds), locked_address=counted.by_address
-        )
+    claim = throttle.claim_attempt(username, address)  # counted before the check: see org.throttle
+    if not claim.allowed:
+        return SignInResult(locked_seconds=claim.lock.seconds, locked_address=claim.lock.by_address)
     user = find_user(username)
     if user is not None and user.password_hash:
         password_ok = check_password_hash(user.password_hash, password)
@@ -88,10 +83,9 @@ def authenticate(username: str, password: str, address: str | None = None) -> Si
         check_password_hash(_decoy_hash(), password)
         password_ok = False
     if password_ok and user is not None and user.active:
-        throttle.clear(username)
+        throttle.attempt_succeeded(username, address, claim)
         return SignInResult(user=user)
-    lock = throttle.record_failure_lock(username, address)
-    return SignInResult(locked_seconds=lock.seconds, locked_address=lock.by_address)
+    return SignInResult(locked_seconds=claim.lock.seconds, locked_address=claim.lock.by_address)
 
 
 def _lock_message(seconds: int, by_address: bool = False) -> str:

@@ -20,6 +20,14 @@ client usually holds whole). A user name that itself begins with ``ip:`` is stor
 * Failures older than ``FORMWORK_LOGIN_FAILURE_WINDOW_SECONDS`` are forgotten and their
   rows removed (whenever a failure is recorded), so guessed names do not fill the table.
 
+**An attempt is counted before its password is checked** (``claim_attempt``): one
+``UPDATE ... WHERE not locked ... RETURNING`` per counter, committed at once, takes a slot or
+finds the counter locked. Parallel attempts for one name therefore queue on its row, and no more
+than the limit are ever checked — a burst cannot slip a right password in past the limit, as
+it could when the lock was read first and the failure written after the (slow) check. A
+successful sign-in then clears the name (``attempt_succeeded``) and gives its slot back to the
+address.
+
 The address is ``request.remote_addr``: behind reverse proxies set ``FORMWORK_PROXY_COUNT``
 so that it is the client's address (the app then trusts that many ``X-Forwarded-For`` hops).
 """
@@ -30,9 +38,12 @@ import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, and_, case, delete, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..extensions import db
@@ -40,6 +51,7 @@ from . import clock
 from .models import LoginThrottle
 
 _KEY_LENGTH = 80  # LoginThrottle.username
+_TABLE = cast(Table, LoginThrottle.__table__)  # the counters, for single-statement INSERT/UPDATE
 ADDRESS_PREFIX = "ip:"
 
 
@@ -194,6 +206,117 @@ def _count_both(
     if by_address:
         return Lock(max(by_address, by_name), by_address=True)
     return Lock(by_name)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of ``claim_attempt``: whether the password may be checked, and the lock."""
+
+    allowed: bool
+    lock: Lock
+    address_locked_now: bool = False  # this attempt's count locked the address (undone on success)
+
+
+def _ensure_row(key: str) -> None:
+    """The counter's row exists afterwards (inserted, or already there: never an error)."""
+    table = _TABLE
+    dialect = db.session.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        make(table).values(username=key, failures=0).on_conflict_do_nothing(index_elements=["username"])
+    )
+
+
+def _take_slot(
+    key: str, now: datetime, limit: int, lock_seconds: int, window: timedelta, *, fresh_after_lock: bool
+) -> int | None:
+    """Count one attempt against ``key`` unless it is locked, in one statement.
+
+    Returns the seconds the key is locked after this attempt (0: not locked), or None when it was
+    locked already and nothing was counted. On PostgreSQL a second worker's UPDATE waits for the
+    first's row lock and re-checks ``locked_until`` on the row the first one wrote."""
+    _ensure_row(key)
+    table = _TABLE
+    stamp = table.c.locked_until.type
+    locked_now = literal(now + timedelta(seconds=lock_seconds), stamp)
+    stale = or_(table.c.last_failure_at.is_(None), table.c.last_failure_at <= now - window)
+    if fresh_after_lock:
+        stale = or_(stale, and_(table.c.locked_until.is_not(None), table.c.locked_until <= now))
+    counted = case((stale, 1), else_=table.c.failures + 1)
+    row = db.session.execute(
+        update(table)
+        .where(
+            table.c.username == key,
+            or_(table.c.locked_until.is_(None), table.c.locked_until <= now),
+        )
+        .values(
+            failures=counted,
+            last_failure_at=literal(now, stamp),
+            locked_until=case(
+                (counted >= limit, locked_now),
+                (stale, literal(None, stamp)),
+                else_=table.c.locked_until,
+            ),
+        )
+        .returning(table.c.locked_until)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return None
+    locked_until = clock.as_utc(row[0])
+    return (
+        max(0, math.ceil((locked_until - now).total_seconds())) if locked_until and locked_until > now else 0
+    )
+
+
+def claim_attempt(username: str, address: str | None = None) -> Claim:
+    """Count a sign-in attempt against the address, then the name, before its password is checked.
+
+    A locked address refuses without touching the name's counter; a locked name refuses and the
+    attempt still counts against the address. Each count is committed at once (so parallel
+    attempts see it); a failure needs nothing more, a success calls ``attempt_succeeded``."""
+    max_failures, max_per_address, lock_seconds, window = _settings()
+    now = clock.now()
+    key = address_key(address)
+    by_address = 0
+    if key is not None:
+        taken = _take_slot(key, now, max_per_address, lock_seconds, window, fresh_after_lock=False)
+        db.session.commit()
+        if taken is None:
+            return Claim(False, Lock(_remaining(key, now), by_address=True))
+        by_address = taken
+    by_name = _take_slot(
+        throttle_key(username), now, max_failures, lock_seconds, window, fresh_after_lock=True
+    )
+    db.session.commit()
+    _forget_old(now, window)
+    if by_name is None:
+        seconds = _remaining(throttle_key(username), now)
+        if by_address:
+            return Claim(False, Lock(max(seconds, by_address), by_address=True), address_locked_now=True)
+        return Claim(False, Lock(seconds))
+    if by_address:
+        return Claim(True, Lock(max(by_address, by_name), by_address=True), address_locked_now=True)
+    return Claim(True, Lock(by_name))
+
+
+def attempt_succeeded(username: str, address: str | None, claim: Claim) -> None:
+    """The claimed attempt signed in: forget the name's failures and give the address its slot back
+    (signing in to one's own account neither resets nor spends the address's allowance)."""
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.username == throttle_key(username)))
+    key = address_key(address)
+    if key is not None:
+        table = _TABLE
+        values: dict = {"failures": table.c.failures - 1}
+        if claim.address_locked_now:
+            values["locked_until"] = None  # the lock this very attempt set: it did not fail after all
+        db.session.execute(
+            update(table)
+            .where(table.c.username == key, table.c.failures > 0)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
 
 
 def _forget_old(now: datetime, window: timedelta) -> None:

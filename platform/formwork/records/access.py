@@ -2,18 +2,21 @@
 
 Every read path (lists, detail, search, the API, downloads of attachments) asks
 here, so a later data-scope definition changes visibility everywhere at once.
-Today: people see their own records and the records they have (or had) an approval
-task on — as assignee or as the person the route meant; administrators see all.
+Today: people see their own records, the records they have (or had) an approval
+task on — as assignee or as the person the route meant —, the records they were told about
+(``record_readers``: the people an alert on the record notified); administrators see all.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, Table, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from .models import Record
+from .models import Record, RecordReader
 
 ADMINISTRATOR = "administrator"
 
@@ -29,7 +32,13 @@ def visible_records(user: Any) -> Select:
         return stmt.where(Record.id.is_(None))  # matches nothing
     if sees_everything(user):
         return stmt
-    return stmt.where(or_(Record.owner_id == user.id, Record.id.in_(_task_record_ids(user.id))))
+    return stmt.where(
+        or_(
+            Record.owner_id == user.id,
+            Record.id.in_(_task_record_ids(user.id)),
+            Record.id.in_(_reader_record_ids(user.id)),
+        )
+    )
 
 
 def _task_record_ids(user_id: int) -> Select:
@@ -37,6 +46,27 @@ def _task_record_ids(user_id: int) -> Select:
     from ..workflow.models import Task  # late: the workflow package builds on records
 
     return select(Task.record_id).where(or_(Task.assignee_id == user_id, Task.intended_id == user_id))
+
+
+def _reader_record_ids(user_id: int) -> Select:
+    """Records the user was told about and may therefore read (see ``RecordReader``)."""
+    return select(RecordReader.record_id).where(RecordReader.user_id == user_id)
+
+
+def add_readers(record_id: int, user_ids: list[int], reason: str) -> None:
+    """Let these people read the record from now on (those who already may keep their first reason).
+
+    One INSERT that skips existing pairs, so two transitions telling the same person never collide."""
+    if not user_ids:
+        return
+    dialect = db.session.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    rows = [{"record_id": record_id, "user_id": uid, "reason": reason[:120]} for uid in sorted(set(user_ids))]
+    db.session.execute(
+        make(cast(Table, RecordReader.__table__))
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["record_id", "user_id"])
+    )
 
 
 def get_visible(user: Any, record_id: int) -> Record | None:
@@ -55,4 +85,6 @@ def can_see(user: Any, record: Record) -> bool:
 
     return (
         db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None
+        or db.session.scalar(_reader_record_ids(user.id).where(RecordReader.record_id == record.id).limit(1))
+        is not None
     )

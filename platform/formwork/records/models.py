@@ -42,6 +42,9 @@ class Record(Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     # A client-chosen token per creation attempt: a repeated submit finds the first record.
     client_token: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the request that carried the token (method, form, body): the same token with
+    # another request is refused rather than answered with this record.
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(Timestamp())
@@ -98,4 +101,19 @@ class Attachment(Model):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+
+class RecordReader(Model):
+    """Someone told about a record who may therefore open it (read only), e.g. the people an alert
+    on it notified. ``records.access`` counts them on every read path."""
+
+    __tablename__ = "record_readers"
+    __table_args__ = (UniqueConstraint("record_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Why they may read it: "alert:<key>" for an alert's recipients (the first reason is kept).
+    reason: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)

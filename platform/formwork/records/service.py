@@ -5,11 +5,15 @@ attachments are committed together or not at all. A creation attempt may carry
 a ``client_token``; sending the same token again (a double click, a retried
 request, two threads racing) returns the first record instead of making a
 second — the unique constraint on (owner, client_token) is the guarantee, the
-lookup before inserting only saves work.
+lookup before inserting only saves work. The token is bound to the request that first carried
+it (``request_digest``, a hash of method, form and body): the same token with another request
+is refused (``TokenReused``, 422), never answered with a record the client did not ask for.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -58,6 +62,12 @@ class ConflictError(RecordError):
     """Someone else changed the record since it was read (optimistic locking)."""
 
     status = 409
+
+
+class TokenReused(RecordError):
+    """The client token (Idempotency-Key) was first sent with another request."""
+
+    status = 422
 
 
 class ValidationFailed(RecordError):
@@ -199,10 +209,23 @@ def _start_workflow(record: Record, user: Any, *, new: bool = False) -> None:
         raise ValidationFailed([{"field": "", "message": exc.message}]) from None
 
 
-def _find_by_token(user: Any, client_token: str) -> Record | None:
-    return db.session.scalar(
+def _find_by_token(user: Any, client_token: str, request_digest: str | None = None) -> Record | None:
+    """The record this token made, when the request is the same one again; ``TokenReused`` when the
+    token came with another request (a record made without a digest matches any request)."""
+    record = db.session.scalar(
         select(Record).where(Record.owner_id == user.id, Record.client_token == client_token)
     )
+    if (
+        record is not None
+        and request_digest is not None
+        and record.request_digest is not None
+        and record.request_digest != request_digest
+    ):
+        raise TokenReused(
+            "this client token (Idempotency-Key) was already used for a different request; "
+            "send a new token for a new record"
+        )
+    return record
 
 
 # --- public ------------------------------------------------------------------------------------
@@ -217,6 +240,7 @@ def create_record(
     client_token: str | None = None,
     definition: DefinitionVersion | None = None,
     json_input: bool = False,
+    request_digest: str | None = None,
 ) -> Record:
     """Create a record of the current published version of ``form_key`` (a draft unless ``submit``).
 
@@ -226,10 +250,50 @@ def create_record(
     ``json_input`` types values strictly by their JSON type (the API); without it they are
     read as a browser posts them.
     """
+    return create_record_once(
+        form_key,
+        raw,
+        user,
+        submit=submit,
+        client_token=client_token,
+        definition=definition,
+        json_input=json_input,
+        request_digest=request_digest,
+    )[0]
+
+
+def request_digest(method: str, form_key: str, body: Any) -> str:
+    """The fingerprint a client token is bound to: SHA-256 of the method, the form and the body
+    (canonical JSON: sorted keys, decimals as written)."""
+    canonical = json.dumps(
+        {"method": method.upper(), "form": form_key, "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def create_record_once(
+    form_key: str,
+    raw: Any,
+    user: Any,
+    *,
+    submit: bool,
+    client_token: str | None = None,
+    definition: DefinitionVersion | None = None,
+    json_input: bool = False,
+    request_digest: str | None = None,
+) -> tuple[Record, bool]:
+    """As ``create_record``, with whether this call made the record (False: the token's earlier record).
+
+    ``request_digest`` binds ``client_token`` to the request (see ``request_digest()``): the token
+    sent again with another request raises ``TokenReused``, even when two race."""
     if client_token is not None:
-        existing = _find_by_token(user, client_token)
+        existing = _find_by_token(user, client_token, request_digest)
         if existing is not None:
-            return existing
+            return existing, False
     version = definition if definition is not None else store.current("form", form_key)
     if version is None or version.kind != "form" or version.key != form_key:
         raise FormNotFound(f'no published form "{form_key}"')
@@ -256,6 +320,7 @@ def create_record(
         owner_id=user.id,
         department_id=user.department_id,
         client_token=client_token,
+        request_digest=request_digest if client_token is not None else None,
         created_at=now,
         updated_at=now,
         submitted_at=now if submit else None,
@@ -274,12 +339,12 @@ def create_record(
                 _start_workflow(record, user, new=True)
     except IntegrityError:
         if client_token is not None:
-            # Another request with the same token won the race; it is the same submission.
-            existing = _find_by_token(user, client_token)
+            # Another request with the same token won the race: the same submission (or a refusal).
+            existing = _find_by_token(user, client_token, request_digest)
             if existing is not None:
-                return existing
+                return existing, False
         raise
-    return record
+    return record, True
 
 
 def update_record(

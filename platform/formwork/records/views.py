@@ -34,7 +34,8 @@ def form_titles() -> dict[str, str]:
 @login_required
 def index():
     """The list moved to "my requests" (one list of one's own requests); old links land there."""
-    return redirect(url_for("workflow.requests", **request.args.to_dict()), code=301)
+    query = request.query_string.decode("utf-8", "replace")
+    return redirect(url_for("workflow.requests") + (f"?{query}" if query else ""), code=301)
 
 
 def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:

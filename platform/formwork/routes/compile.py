@@ -542,6 +542,7 @@ def compile_route(
 
     used_facts = _used_facts(compiler, fact_types)
     settings = _fact_settings(compiler, used_facts, registry)
+    warnings = _freely_keyed_facts(compiler, used_facts, settings, registry)
     ruleset = _ruleset(compiler, route_ruleset_name(key, version, digest))
     if compiler.problems:
         raise DefinitionError(compiler.problems)
@@ -558,6 +559,7 @@ def compile_route(
         no_approver=content.get("no_approver", "refuse"),
         fallback=route_fallback,
         withdraw=content.get("withdraw", "until_first_decision"),
+        hand_over=content.get("hand_over", "leave_out"),
         facts=frozenset(used_facts),
         step_facts=_step_facts(compiler, used_facts),
         fact_settings=settings,
@@ -565,6 +567,7 @@ def compile_route(
         definition_id=definition_id,
         type_env=compiler.env,
         compiled_conditions=dict(compiler.compiled),
+        warnings=tuple(warnings),
     )
 
 
@@ -621,6 +624,39 @@ def _fact_settings(compiler: _Compiler, used: Mapping[str, str], registry: Any) 
                 where = f"{base}/{escape_pointer_token(setting)}" if name in declared else base
                 compiler.problem(f"${name}: {message}", where)
     return result
+
+
+def _freely_keyed_facts(
+    compiler: _Compiler, used: Mapping[str, str], settings: Mapping[str, Mapping[str, str]], registry: Any
+) -> list[Problem]:
+    """Warnings for facts keyed by a field the submitter may set to anything: whoever fills in the
+    form would choose whose budget (or other value) applies to them, and so which steps run."""
+    table = fact_registry.providers(registry)
+    declared = compiler.content.get("facts") or {}
+    warnings: list[Problem] = []
+    if compiler.form is None:
+        return warnings
+    for name in used:
+        provider = table.get(name)
+        for setting in getattr(provider, "key_settings", ()) if provider else ():
+            field_key = (settings.get(name) or {}).get(setting)
+            model = compiler.form.field(field_key) if field_key else None
+            if model is None or not model.type.freely_chosen(model):
+                continue
+            where = f"/facts/{escape_pointer_token(name)}" if name in declared else used[name]
+            if name in declared and setting in declared[name]:
+                where += f"/{escape_pointer_token(setting)}"
+            warnings.append(
+                Problem(
+                    f'${name} is chosen by field "{field_key}", which the submitter may set to any value: '
+                    f"they pick whose {name} applies (and so which steps run). Constrain the field (for a "
+                    f"department field: choices: own or own_and_below, any_for_roles for those who may "
+                    f'choose any), or leave "{setting}" out',
+                    where,
+                    warning=True,
+                )
+            )
+    return warnings
 
 
 def _ruleset(compiler: _Compiler, name: str) -> Any:
@@ -684,9 +720,9 @@ def check_form_against_routes(form: Any, registry: Any) -> list[Problem]:
 
 
 def check_route(content: dict, registry: Any) -> list[Problem]:
-    """The problems of a route definition (empty when it may be published)."""
+    """The problems of a route definition (none but warnings when it may be published)."""
     try:
-        compile_route(content, registry)
+        model = compile_route(content, registry)
     except DefinitionError as exc:
         return list(exc.problems)
-    return []
+    return list(model.warnings)  # type: ignore[arg-type]

@@ -40,6 +40,9 @@ class FactProvider:
     defaults: Mapping[str, str] = field(default_factory=dict)
     needs_settings: bool = False  # a route reading this fact must configure it under facts:
     description: str = ""
+    # Settings naming a form field that picks WHICH value applies (the budget's department): the route
+    # checker warns when the submitter may set such a field freely (``FieldType.freely_chosen``).
+    key_settings: tuple[str, ...] = ()
 
 
 def fact_types(registry: Any) -> dict[str, T.Type]:
@@ -268,6 +271,7 @@ BUDGET = FactProvider(
     description=(
         "The budget of the record's department, category and quarter: amount, used and remaining (money)."
     ),
+    key_settings=("department",),
 )
 DUPLICATE_INVOICES = FactProvider(
     "duplicate_invoices",

@@ -126,6 +126,9 @@ class RouteModel:
     no_approver: NoApprover = "refuse"
     fallback: tuple[ApproverSpec, ...] = ()
     withdraw: Withdraw = "until_first_decision"
+    # A hand-over to someone a later step names: "leave_out" (they are left out of that step) or
+    # "refuse" (the transfer or signer-after is refused); see workflow.runtime.
+    hand_over: str = "leave_out"
     # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact
     # providers.
     facts: frozenset[str] = frozenset()
@@ -140,3 +143,6 @@ class RouteModel:
     # (rule name -> CompiledExpression): for explaining and replaying routes, and parity with the engine.
     type_env: TypeEnv | None = None
     compiled_conditions: dict[str, CompiledExpression] = field(default_factory=dict)
+    # Things worth knowing that do not stop publishing (definitions.problems.Problem, warning=True),
+    # e.g. a budget chosen by a field the submitter may set to anything.
+    warnings: tuple[object, ...] = ()

@@ -46,7 +46,7 @@ class AlertView:
 
 def _alert_specs(route_id: int) -> dict[str, tuple[dict[str, str], bool, str | None]]:
     """The route version's alerts: key → (message, reads $duplicate_invoices, the invoice field path)."""
-    route = compiled_route(store.get(route_id))
+    route = compiled_route(store.get_one(route_id))
     path = (route.fact_settings.get(DUPLICATE_INVOICES.name) or {}).get("field")
     return {
         alert.key: (alert.message, DUPLICATE_FACT in (route.conditions.get(alert.when) or ""), path)
@@ -80,7 +80,7 @@ def alerts_for(record_ids: list[int], *, with_claims: bool = True) -> dict[int, 
         message, duplicates, path = specs[route_id].get(key, ({}, False, None))
         view = AlertView(key=key, message=localized(message) or key, duplicate_invoices=duplicates)
         if duplicates and with_claims:
-            record = records.get(record_id) or db.session.get(Record, record_id)
+            record = records.get(record_id) or db.session.get_one(Record, record_id)
             records[record_id] = record
             view.invoices = [
                 InvoiceMatch(number, [OtherClaim(other, title) for other, title in claims])

@@ -18,6 +18,14 @@ the route's, fallback approvers, the submitter removed), ``refuse`` (``StartRefu
 finds nobody must not undo the decision that reached it: it goes to the fallback approvers,
 else to the administrators (holders of the ``administrator`` role, the submitter removed);
 only when there is nobody at all is the decision refused.
+
+Hand-overs: an approval that reached a person by transfer, escalation, delegation, an added
+signer or as an out-of-office stand-in never counts as "already approved" at a later step
+(trail ``not_auto_approved``). When it settled its step (transfer, escalation, stand-in,
+signer after) the person is left out of the later step, so that one decision cannot pass a
+second control step: the step goes to its other people; with nobody left, to the fallback, else
+to the administrators (the person left out of those too), else the decision that reached it is
+refused. After advice (a delegate's opinion, a signer before) the person is simply asked.
 """
 
 from __future__ import annotations
@@ -178,10 +186,14 @@ def resolve_step(
     form: Any,
     context: dict[str, Any],
     at_start: bool = True,
+    excluded: dict[int, tuple[str, str, bool]] | None = None,
 ) -> Resolution:
     """Apply the step's approver specs, the self-approval rule and the no-approver rule.
 
-    ``at_start`` is False for a step reached by a later transition (see the module's notes)."""
+    ``at_start`` is False for a step reached by a later transition (see the module's notes).
+    ``excluded``: people whose approval of an earlier step reached them by hand-over (id → (step,
+    how, decisive)); that decision must not settle this step too: after a decisive one they are
+    left out of it, after advice they are asked again (see the module's notes)."""
     rule = step.self_approval or route.self_approval
     notes: list[tuple[str, dict[str, Any]]] = []
     users: list[User] = []
@@ -203,23 +215,42 @@ def resolve_step(
         else:
             notes.append(("self_skipped", {"user": submitter.id}))
     users = _unique(users)
+    handed = excluded or {}
+    excluded = {uid: why for uid, why in handed.items() if why[2]}
+    left_out = [user for user in users if user.id in excluded]
+    for user in users:
+        if user.id in handed:
+            step_key, how, decisive = handed[user.id]
+            reason = "hand-over" if decisive else "advice"
+            notes.append(
+                ("not_auto_approved", {"user": user.id, "decided_at": step_key, "by": how, "reason": reason})
+            )
+    users = [user for user in users if user.id not in excluded]
     if users:
         return Resolution(users, notes)
     no_approver = step.no_approver or route.no_approver
-    if no_approver == "skip":
+    if no_approver == "skip" and not left_out:
+        # Skipping a step whose only people were left out would let the handed decision pass it
+        # after all: such a step goes to the fallback, else the administrators, like a late step.
         return Resolution([], notes, skipped=True)
+    if left_out:
+        at_start = False
     if no_approver == "fallback" or not at_start:
         specs = step.fallback or route.fallback
         fallback = _unique(
             user
             for _, user in resolve_specs(specs, record, submitter, form=form, context=context)
-            if user.id != submitter.id or rule == "allow"
+            if (user.id != submitter.id or rule == "allow") and user.id not in excluded
         )
         if fallback:
             notes.append(("fallback", {"users": [u.id for u in fallback]}))
             return Resolution(fallback, notes)
     if not at_start:
-        admins = [user for user in directory.users_with_role(ADMINISTRATOR) if user.id != submitter.id]
+        admins = [
+            user
+            for user in directory.users_with_role(ADMINISTRATOR)
+            if user.id != submitter.id and user.id not in excluded
+        ]
         if admins:
             notes.append(
                 ("sent_to_administrators", {"reason": "no approver found", "users": [u.id for u in admins]})

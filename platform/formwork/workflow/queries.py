@@ -579,6 +579,7 @@ ACTION_LABELS: dict[str, Any] = {
     "recalled": _l("Taken back"),
     "fallback": _l("Sent to the fallback approvers"),
     "sent_to_administrators": _l("No approver found; sent to administrators"),
+    "not_auto_approved": _l("Not approved automatically: the earlier decision was handed over"),
     "escalated": _l("Escalated"),
     "reminded": _l("Reminder sent"),
     "cancelled": _l("Cancelled"),
@@ -692,7 +693,9 @@ def trail(record: Record) -> list[TrailRow]:
                 details=details,
                 files=[files[found] for i in (entry.attachment_ids or []) if (found := row_id(i)) in files],
                 target_name=target_name,
-                outcome=outcomes.get((route_id, entry.step_key)) if entry.action in _APPROVALS else None,
+                outcome=outcomes.get((route_id, entry.step_key or ""))
+                if entry.action in _APPROVALS
+                else None,
             )
         )
     return rows

@@ -85,7 +85,7 @@ def remind(record: Record, user: Any) -> list[int]:
         if process is not None
         else []
     )
-    if not tasks:
+    if process is None or not tasks:
         db.session.rollback()
         raise RemindRefused(gettext("The request is not waiting for anyone."))
     last = last_reminded(record.id)

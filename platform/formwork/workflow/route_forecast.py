@@ -47,7 +47,7 @@ def forecast(
     """Step key → forecast, for the steps of a running request that have not started yet."""
     if process.status != RUNNING:
         return {}
-    submitter = db.session.get(User, record.owner_id)
+    submitter = db.session.get_one(User, record.owner_id)
     context = context_for(submitter)
     try:
         form = form_for_record(record)
@@ -73,7 +73,7 @@ def forecast(
                 step.when
                 and holding is not None
                 and step.when not in holding
-                and _own_values_only(route, step)
+                and _own_values_only(route, step.when)
             ):
                 entry.skipped = True
             else:
@@ -84,8 +84,8 @@ def forecast(
     return result
 
 
-def _own_values_only(route: RouteModel, step: Step) -> bool:
-    return "$" not in (route.conditions.get(step.when) or "$")
+def _own_values_only(route: RouteModel, when: str) -> bool:
+    return "$" not in (route.conditions.get(when) or "$")
 
 
 def _expected(

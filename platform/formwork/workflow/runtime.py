@@ -54,7 +54,13 @@ Decisions
   the assignee approves, the signer gets the task and the vote counts when they approve
   (their rejection counts as this task's rejection).
 * A person who already approved this request in this process is not asked again: their task
-  is created already approved (``auto_approved``, "already approved at step X").
+  is created already approved (``auto_approved``, "already approved at step X"). Only a decision
+  on a task the route gave that person counts: one that reached them by transfer, escalation,
+  delegation, an added signer or as an out-of-office stand-in settles its own step only (kept in
+  ``state["handed"]``, trail ``not_auto_approved`` at the later step). After a decisive one
+  (transfer, escalation, stand-in, signer after) a later step that names them goes to its other
+  people, else its fallback, else the administrators — never skipped; after advice (delegate,
+  signer before) they are simply asked again.
 * Out of office: a task arriving while its person is away goes to the delegate (never to the
   submitter); ``intended_id`` keeps who was meant and the trail records both.
 """
@@ -76,6 +82,7 @@ from ..extensions import db
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
+from ..records import access
 from ..routes.facts import DUPLICATE_INVOICES, duplicate_invoice_claims
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from . import approvers
@@ -275,6 +282,7 @@ def empty_state(round_: int = 1) -> dict[str, Any]:
         "parallel": {},
         "branch": {},
         "approvals": [],
+        "handed": [],
         "tasks": {},
         "after": {},
     }
@@ -462,6 +470,32 @@ class Walker:
         for uid, step_key in self.state["approvals"]:
             if uid == user_id:
                 return step_key
+        return None
+
+    def handed_approvals(self) -> dict[int, tuple[str, str, bool]]:
+        """People whose only approvals so far came to them by hand-over: id → (step key, how, decisive).
+
+        Such a decision never counts as "already approved" at a later step. A decisive one (it
+        settled its step: transfer, escalation, stand-in, signer after) leaves the person out of
+        a later step; advice (a delegate's opinion, a signer before) is asked again there (see
+        ``approvers.resolve_step``'s ``excluded``)."""
+        handed: dict[int, tuple[str, str, bool]] = {}
+        for uid, step_key, how, decisive in self.state["handed"]:
+            if self.approved_at(uid) is None and (uid not in handed or (decisive and not handed[uid][2])):
+                handed[uid] = (step_key, how, decisive)
+        return handed
+
+    def how_handed(self, task: Task, task_type: str, actor: User) -> str | None:
+        """How ``task`` reached ``actor`` when the route did not give it to them: transfer, delegate,
+        add_signer or out_of_office; None for their own task."""
+        if task_type == TRANSFER:
+            return "transfer"
+        if task_type == DELEGATE:
+            return "delegate"
+        if task_type in (BEFORE, AFTER):
+            return "add_signer"
+        if (task.intended_id or task.assignee_id) != actor.id:
+            return "out_of_office"
         return None
 
     def step_tasks(self, step_key: str) -> list[Task]:
@@ -652,6 +686,31 @@ class Walker:
                 )
                 yield from self._reachable(chosen)
 
+    def later_step_naming(self, person: User, current: Step) -> Step | None:
+        """A step still to run (as the conditions hold now) whose approvers name ``person``, else None."""
+        for step in self._reachable(self.index.seqs[TOP]):
+            if step.key == current.key or self.step_state(step.key).get("status") not in (None, "pending"):
+                continue
+            named = approvers.resolve_specs(
+                step.approvers, self.record, self.submitter, form=self.form, context=self.context
+            )
+            if any(user.id == person.id for _, user in named):
+                return step
+        return None
+
+    def check_hand_over(self, task: Task, target: User) -> None:
+        """With the route's ``hand_over: refuse``, refuse handing a decision (transfer, signer after)
+        to someone a later step names: their one decision would stand for two control steps."""
+        if self.route.hand_over != "refuse":
+            return
+        step = self.route.steps[task.step_key]
+        later = self.later_step_naming(target, step)
+        if later is not None:
+            raise InvalidDecision(
+                f'{target.display_name or target.username} approves a later step ("{later.key}") of this '
+                "request, so this task cannot be handed to them; choose someone else"
+            )
+
     def _alerts(self) -> None:
         if not self.route.alerts:
             return
@@ -667,6 +726,7 @@ class Walker:
             ]
             details: dict[str, Any] = {"alert": alert.key, "users": [u.id for u in people]}
             params: dict[str, Any] = {"alert": alert.key, "message": alert.message}
+            claims: dict[str, Any] = {}
             if "$" + DUPLICATE_INVOICES.name in (self.route.conditions.get(alert.when) or ""):
                 # Name the invoice numbers and the other claims: "duplicate" alone sends people searching.
                 path = (self.route.fact_settings.get(DUPLICATE_INVOICES.name) or {}).get("field")
@@ -677,6 +737,12 @@ class Walker:
                     for number, found in claims.items()
                 )
             self.trail("alert", details=details)
+            # Whoever is alerted about a record may open it (and the claims it names), or the alert
+            # would lead to a 404.
+            told = [u.id for u in people]
+            access.add_readers(self.record.id, told, f"alert:{alert.key}")
+            for other in sorted({i for found in claims.values() for i, _ in found}):
+                access.add_readers(other, told, f"alert:{alert.key}")
             self.notify(people, "alert", params=params)
 
     # -- walking
@@ -752,6 +818,7 @@ class Walker:
                 form=self.form,
                 context=self.context,
                 at_start=self.starting,
+                excluded=self.handed_approvals(),
             )
             if not resolution.skipped:
                 cc = approvers.resolve_cc(
@@ -915,7 +982,11 @@ class Walker:
             attachment_ids=attachment_ids,
         )
         if actor is not None:
-            self.state["approvals"].append([actor.id, step.key])
+            how = self.how_handed(task, task_type, actor)
+            if how is None:
+                self.state["approvals"].append([actor.id, step.key])
+            else:
+                self.state["handed"].append([actor.id, step.key, how, task_type not in (DELEGATE, BEFORE)])
         if task_type in (DELEGATE, BEFORE):
             self._reopen(task.parent_task_id)
             return
@@ -1114,6 +1185,7 @@ class Walker:
             if key in self.state["steps"]:
                 self.state["steps"][key]["status"] = "pending"
         self.state["approvals"] = [a for a in self.state["approvals"] if a[1] not in reset_steps]
+        self.state["handed"] = [a for a in self.state["handed"] if a[1] not in reset_steps]
         self.trail("returned", step_key=target_key, details={"to": target_key, "from": step.key})
         seq, index = self.index.parent[target_key]
         if self.run(seq, index):

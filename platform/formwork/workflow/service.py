@@ -383,11 +383,16 @@ def _decide_once(
     elif action == "return":
         walker.return_request(task, user, comment or "", step_key, files)
     elif action == "transfer":
-        walker.transfer(task, user, _target_user(to_user_id, task, walker), comment)
+        target = _target_user(to_user_id, task, walker)
+        walker.check_hand_over(task, target)
+        walker.transfer(task, user, target, comment)
     elif action == "delegate":
         walker.delegate(task, user, _target_user(to_user_id, task, walker), comment)
     elif action == "add_signer":
-        walker.add_signer(task, user, _target_user(to_user_id, task, walker), position, comment)
+        target = _target_user(to_user_id, task, walker)
+        if position == "after":
+            walker.check_hand_over(task, target)
+        walker.add_signer(task, user, target, position, comment)
     elif action == "recall":
         walker.recall(task, user, comment, files)
     else:  # comment: the trail only, no change of state

@@ -71,7 +71,7 @@ def summaries(record_ids: list[int]) -> dict[int, Summary]:
     result: dict[int, Summary] = {}
     for record_id, definition_id, data, department in rows:
         if definition_id not in forms:  # a form a missing plugin makes unavailable has no amount here
-            forms[definition_id] = store.form_or_unavailable(store.get(definition_id))[0]
+            forms[definition_id] = store.form_or_unavailable(store.get_one(definition_id))[0]
         form = forms[definition_id]
         amount, currency, label = amount_of(form, data or {}) if form else (None, DEFAULT_CURRENCY, "")
         result[record_id] = Summary(
@@ -91,7 +91,7 @@ def add_summaries(rows: list[Any]) -> None:
     for row in rows:
         row.summary = found.get(row.record_id, Summary())
         if row.route_id not in routes:
-            routes[row.route_id] = compiled_route(store.get(row.route_id))
+            routes[row.route_id] = compiled_route(store.get_one(row.route_id))
         row.batchable = row.status == "open" and batchable(
             row.kind, routes[row.route_id].steps.get(row.step_key)
         )
