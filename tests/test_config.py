@@ -119,3 +119,13 @@ def test_processes_starting_at_once_agree_on_one_key(env):
         assert worker.exitcode == 0
     assert len(set(keys)) == 1
     assert (env / "secret_key").read_text() == keys[0]
+
+
+def test_the_business_time_zone_defaults_to_shanghai_and_is_checked(env, monkeypatch):
+    monkeypatch.delenv("FORMWORK_TIMEZONE", raising=False)
+    assert config.from_environment()["FORMWORK_TIMEZONE"] == "Asia/Shanghai"
+    monkeypatch.setenv("FORMWORK_TIMEZONE", "Europe/London")
+    assert config.from_environment()["FORMWORK_TIMEZONE"] == "Europe/London"
+    monkeypatch.setenv("FORMWORK_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(ValueError, match="FORMWORK_TIMEZONE='Mars/Olympus_Mons' is not an IANA time zone"):
+        config.from_environment()

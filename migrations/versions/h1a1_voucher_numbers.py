@@ -4,7 +4,7 @@ A form that defines ``numbering`` gives each record a voucher number (BX-2026-00
 first submission, taken from ``number_sequences`` (one row per prefix and year).
 
 Revision ID: h1a1
-Revises: h5a2
+Revises: h2a1
 Create Date: 2026-12-04 06:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "h1a1"
-down_revision = "h5a2"
+down_revision = "h2a1"
 branch_labels = None
 depends_on = None
 

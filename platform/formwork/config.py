@@ -14,6 +14,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from .business_time import DEFAULT_TIMEZONE, zone_named
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -117,6 +119,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def business_timezone() -> str:
+    """``FORMWORK_TIMEZONE``, checked at start-up: a misspelt zone stops the app, not a page later."""
+    name = (os.environ.get("FORMWORK_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    zone_named(name)
+    return name
+
+
 def safe_mode() -> bool:
     return _flag("FORMWORK_SAFE_MODE")
 
@@ -142,6 +151,7 @@ def from_environment() -> dict:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("FORMWORK_DATABASE_URL") or f"sqlite:///{folder / 'formwork.db'}"
+    zone_name = business_timezone()
     settings = {
         "SECRET_KEY": _secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -190,6 +200,8 @@ def from_environment() -> dict:
         "FORMWORK_PROXY_COUNT": _int("FORMWORK_PROXY_COUNT", 0),
         # Uploads no record has claimed are removed by `formwork due run` after this many hours.
         "FORMWORK_UNCLAIMED_UPLOAD_HOURS": _int("FORMWORK_UNCLAIMED_UPLOAD_HOURS", 24),
+        # A sign-in lasts at most this many days; then the person signs in again.
+        "FORMWORK_SESSION_MAX_DAYS": _int("FORMWORK_SESSION_MAX_DAYS", 30),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("FORMWORK_SECURE_COOKIES"),
@@ -217,6 +229,11 @@ def from_environment() -> dict:
         "FORMWORK_OUTBOX_RETRY_SECONDS": _int("FORMWORK_OUTBOX_RETRY_SECONDS", 60),
         "FORMWORK_OUTBOX_RETRY_MAX_SECONDS": _int("FORMWORK_OUTBOX_RETRY_MAX_SECONDS", 6 * 3600),
         "FORMWORK_OUTBOX_LEASE_SECONDS": _int("FORMWORK_OUTBOX_LEASE_SECONDS", 300),
+        # The business time zone: pages, dates in forms, $today/$now, out-of-office days and
+        # deadlines are in this zone; everything is stored (and the API answers) in UTC.
+        "FORMWORK_TIMEZONE": zone_name,
+        # Flask-Babel's own date helpers (to_user_timezone, format_datetime) use the same zone.
+        "BABEL_DEFAULT_TIMEZONE": zone_name,
     }
     # Read above under another name, or only before the application exists.
     read_elsewhere = {

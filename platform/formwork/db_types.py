@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
+
+from . import business_time
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text elsewhere.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """The current instant in UTC, from the one clock (``business_time.now``)."""
+    return business_time.now()
 
 
 def Timestamp() -> DateTime:  # noqa: N802 - reads like a type in column declarations

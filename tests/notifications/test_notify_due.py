@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -128,7 +129,9 @@ def test_passed_deadline_with_remind_tells_the_assignee_once(app, demo_org, subm
     task = _reload(task)
     assert task.status == OPEN and task.deadline_handled_at is not None and task.due_at is not None
     [note] = _notifications(demo_org["bob"], "reminder")
-    assert note.params["due_at"].endswith("UTC")
+    # The deadline as the assignee reads it: business time (Asia/Shanghai), with its offset.
+    due = as_utc(task.due_at).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert note.params["due_at"] == f"{due:%Y-%m-%d %H:%M} (UTC+08:00)"
 
 
 def test_auto_approve_moves_the_request_on(app, demo_org, submit):

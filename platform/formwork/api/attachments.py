@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 from flask_login import current_user, login_required
 
+from .. import business_time
 from ..definitions import store
 from ..input_limits import row_id
 from ..records import access, attachments
@@ -24,7 +25,7 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
         "field": attachment.field_path,
         "record_id": attachment.record_id,
         "sha256": attachment.sha256,
-        "created_at": attachment.created_at.isoformat() if attachment.created_at else None,
+        "created_at": business_time.iso_utc(attachment.created_at),
         "download_url": url_for("api.download_attachment", attachment_id=attachment.id),
     }
 

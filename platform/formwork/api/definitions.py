@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_login import current_user
 
+from .. import business_time
 from ..definitions import store
 from ..definitions.diff import diff
 from ..definitions.loader import MAX_DEPTH, SourceDocument, read_source
@@ -31,7 +32,7 @@ def _summary(definition: DefinitionVersion) -> dict[str, Any]:
         "title": content.get("title"),
         "checksum": definition.checksum,
         "source": definition.source,
-        "published_at": definition.published_at.isoformat() if definition.published_at else None,
+        "published_at": business_time.iso_utc(definition.published_at),
         "published_by": definition.published_by_id,
     }
 

@@ -8,6 +8,7 @@ from flask import abort, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
+from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..records import serialize, service
@@ -24,7 +25,7 @@ def form_summary(version: DefinitionVersion) -> dict[str, Any]:
         "key": version.key,
         "version": version.version,
         "title": store.form_title(version, str(get_locale() or "")),
-        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "published_at": business_time.iso_utc(version.published_at),
         "available": problem is None,
     }
     if problem is not None:

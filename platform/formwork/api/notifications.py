@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
+from .. import business_time
 from ..notifications import service
 from ..notifications.views import current_reader_locale, notification_view
 from . import api_bp
@@ -18,8 +19,8 @@ MAX_PER_PAGE = 100
 def _json(view: dict[str, Any]) -> dict[str, Any]:
     return {
         **view,
-        "created_at": view["created_at"].isoformat() if view["created_at"] else None,
-        "read_at": view["read_at"].isoformat() if view["read_at"] else None,
+        "created_at": business_time.iso_utc(view["created_at"]),
+        "read_at": business_time.iso_utc(view["read_at"]),
     }
 
 

@@ -14,6 +14,7 @@ from flask import abort, current_app, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from .. import business_time
 from ..extensions import db
 from ..input_limits import MAX_JSON_DEPTH, MAX_PAGE, MAX_ROW_ID, JSONInputError, load_json, whole_number
 from ..records import access, serialize, service
@@ -202,7 +203,7 @@ def event_json(event: RecordEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "action": event.action,
-        "at": event.at.isoformat() if event.at else None,
+        "at": business_time.iso_utc(event.at),
         "actor": None
         if actor is None
         else {"id": actor.id, "username": actor.username, "display_name": actor.display_name},

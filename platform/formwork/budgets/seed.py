@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from flask import current_app
 
+from .. import business_time
 from ..extensions import transaction
 from .models import BudgetLine
 from .service import BudgetError, period_of, set_budget
@@ -32,7 +33,7 @@ def seed_demo_budgets(path: Path | None = None, *, today: date | None = None) ->
         data: Any = yaml.safe_load(handle)
     if not isinstance(data, dict) or data.get("kind") != "budgets" or not isinstance(data.get("lines"), list):
         raise BudgetError(f"{source}: not a budgets file (kind: budgets, lines: [...])")
-    current = period_of(today or date.today())
+    current = period_of(today or business_time.today())
     lines = []
     with transaction():
         for index, row in enumerate(data["lines"]):

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
 
+from .. import business_time
 from ..extensions import db
 from ..org.models import Department
 from .models import BudgetLine
@@ -201,7 +202,8 @@ def used_amount(
     from ..records.models import Record
 
     start, end = period_bounds(period)
-    moment = (datetime.combine(start, time(), timezone.utc), datetime.combine(end, time(), timezone.utc))
+    # A quarter starts and ends at business midnight: a claim made at 07:30 on 1 April in Beijing is Q2.
+    moment = (business_time.day_start(start), business_time.day_start(end))
     submitted = func.coalesce(Record.submitted_at, Record.created_at)
     in_period_by_submission = and_(submitted >= moment[0], submitted < moment[1])
     total = Decimal("0")

@@ -15,6 +15,7 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import AppGroup, ScriptInfo
 
+from .. import business_time
 from . import store
 from .pipeline import check_files, discover
 from .problems import DefinitionError
@@ -176,5 +177,5 @@ def list_command(kind: str | None) -> None:
     for d in rows:
         title = d.content.get("title") if isinstance(d.content, dict) else None
         name = (title.get("en") or title.get("zh-CN") or "") if isinstance(title, dict) else ""
-        when = d.published_at.strftime("%Y-%m-%d %H:%M") if d.published_at else ""
+        when = business_time.local(d.published_at).strftime("%Y-%m-%d %H:%M") if d.published_at else ""
         click.echo(f"{d.kind:<8} {d.key:<30} v{d.version:<4} {when:<16} {name}")

@@ -14,7 +14,6 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from .. import business_time
 from ..config import PROJECT_ROOT
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
@@ -227,7 +227,7 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
             "created": format_datetime_value(record.created_at),
             "submitted": format_datetime_value(record.submitted_at),
         },
-        "printed_at": format_datetime_value(datetime.now(timezone.utc)),
+        "printed_at": format_datetime_value(business_time.now()),
         "fields": [asdict(f) for f in values.fields],
         "data": {f.key: f.text for f in values.fields},
         "values": {f.key: f.value for f in values.fields},

@@ -13,6 +13,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from .. import business_time
 from . import value_types as T
 from .errors import ExpressionRuntimeError
 from .limits import DECIMAL_CONTEXT as CTX
@@ -319,7 +320,7 @@ def _date_rule(args: Sequence[T.Type]) -> T.Type:
 
 def _date(value: Any) -> date:
     if isinstance(value, datetime):
-        return value.date()
+        return _as_date(value)
     if isinstance(value, date):
         return value
     text = str(value).strip()
@@ -363,7 +364,10 @@ def _days_between_rule(args: Sequence[T.Type]) -> T.Type:
 
 
 def _as_date(value: date) -> date:
-    return value.date() if isinstance(value, datetime) else value
+    """The calendar day of a date-time is its business day (stored instants are UTC)."""
+    if isinstance(value, datetime):
+        return business_time.local_date(value) if value.tzinfo is not None else value.date()
+    return value
 
 
 def _spec(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 from typing import Any, Mapping
 
+from .. import business_time
 from .errors import ExpressionRuntimeError
 
 
@@ -15,10 +16,11 @@ def context_value(context: Mapping[str, Any], name: str) -> Any:
     if value is None:
         value = context.get("$" + name)
     if value is None:
+        # The business zone's day and time, whatever zone the server runs in.
         if name == "today":
-            return date.today()
+            return business_time.today()
         if name == "now":
-            return datetime.now(timezone.utc)
+            return business_time.local_now()
     return value
 
 

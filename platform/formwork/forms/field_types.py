@@ -23,12 +23,13 @@ import re
 import re._constants as sre_constants  # type: ignore[import-not-found]
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from flask_babel import lazy_gettext as _l
 
+from .. import business_time
 from ..expressions import T
 from ..input_limits import MAX_ROW_ID, row_id
 
@@ -495,7 +496,8 @@ def parse_date(raw: Any) -> date:
 
 
 def parse_datetime(raw: Any) -> datetime:
-    """ISO 8601 date and time; a time without offset is taken as UTC. Result is aware, in UTC."""
+    """ISO 8601 date and time; a time without offset is business time (``FORMWORK_TIMEZONE``, as a
+    ``datetime-local`` input posts it). Result is aware, in UTC."""
     if isinstance(raw, datetime):
         value = raw
     elif isinstance(raw, str) and 10 < len(raw.strip()) <= 40 and _DATE_TEXT.match(raw.strip()):
@@ -505,9 +507,10 @@ def parse_datetime(raw: Any) -> datetime:
             raise FieldValueError(_l("must be a date and time (ISO 8601)")) from None
     else:
         raise FieldValueError(_l("must be a date and time (ISO 8601)"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return business_time.from_local(value)
+    except OverflowError:  # year 1 or 9999 moved across midnight by the zone's offset
+        raise FieldValueError(_l("must be a date and time (ISO 8601)")) from None
 
 
 class DateType(FieldType):

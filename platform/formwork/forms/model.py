@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any, Iterator
 
+from .. import business_time
 from ..definitions.problems import DefinitionError, Problem
 from ..expressions import ExpressionError, T, TypeEnv, compile_expression
 from .field_types import FieldType, FieldValueError, localized
 
 CONDITIONS = ("visible_when", "required_when", "readonly_when")
 _INDEX = re.compile(r"\[(\*|[0-9]+)\]")
+TODAY_DEFAULT = "$today"  # a date field's default that means "the business day the form is opened"
 
 #: Types of the ``$`` names (``$user``, ``$today``, ``$now``); None = the language's defaults.
 CONTEXT_TYPES: dict[str, Any] | None = None
@@ -47,7 +49,8 @@ class FieldModel:
         "help",
         "required",
         "readonly",
-        "default",
+        "_default",
+        "default_is_today",
         "visible_when",
         "required_when",
         "readonly_when",
@@ -77,13 +80,23 @@ class FieldModel:
         self.help: Any = spec.get("help")
         self.required = bool(spec.get("required", False))
         self.readonly = bool(spec.get("readonly", False)) or not field_type.accepts_input
-        self.default: Any = None
+        self._default: Any = None
+        self.default_is_today = False  # ``default: $today`` on a date field: the business day of each use
         self.visible_when: Any = None  # CompiledExpression | None, likewise below
         self.required_when: Any = None
         self.readonly_when: Any = None
         self.expression: Any = None
         self.value_type: Any = None
         self.row_index: dict[str, FieldModel] = {}
+
+    @property
+    def default(self) -> Any:
+        """The initial value; ``$today`` is worked out at each use (business time), not at compile time."""
+        return business_time.today() if self.default_is_today else self._default
+
+    @default.setter
+    def default(self, value: Any) -> None:
+        self._default = value
 
     @property
     def is_lines(self) -> bool:
@@ -218,6 +231,8 @@ class _Compiler:
             if "default" in spec and spec["default"] is not None:
                 if model.is_computed or model.is_lines:
                     self.problem(f"a {field_type.name} field cannot have a default", f"{here}/default")
+                elif spec["default"] == TODAY_DEFAULT and field_type.name == "date":
+                    model.default_is_today = True
                 else:
                     try:
                         model.default = field_type.coerce(spec["default"], model)

@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any, Mapping
 
+from .. import business_time
 from ..expressions import ExpressionError
 from ..input_limits import whole_number
 from .model import FieldModel, FormModel
@@ -136,12 +137,12 @@ class UserContext(Mapping[str, Any]):
 
 def context_for(user: Any, *, today: date | None = None) -> dict[str, Any]:
     """The ``$`` names for expressions: ``$user`` (id, username, department, roles), ``$today``, ``$now``."""
-    now = datetime.now(timezone.utc)
+    now = business_time.local_now()
     user_value = None
     if user is not None and getattr(user, "id", None) is not None:
         user_value = UserContext(user)
-    # The server's calendar day, as the expression language's own default for $today.
-    return {"user": user_value, "today": today or date.today(), "now": now}
+    # The business day and time (FORMWORK_TIMEZONE), whatever zone the server runs in.
+    return {"user": user_value, "today": today or now.date(), "now": now}
 
 
 def _evaluate(expression: Any, values: Mapping[str, Any], row: Mapping[str, Any] | None, context: Any) -> Any:

@@ -10,6 +10,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from .. import business_time
+from ..db_types import utcnow
 from ..extensions import db
 from .models import OutboxMessage
 
@@ -105,7 +107,10 @@ def due_run_command(limit: int) -> None:
     """Send reminders and act on passed deadlines (safe to run on several hosts at once)."""
     from .due import run_due
 
-    report = run_due(limit=limit)
+    moment = utcnow()
+    report = run_due(limit=limit, now=moment)
+    # Deadlines are business time to the people who set and read them; say which moment this run was.
+    click.echo(f"due work as of {business_time.text(moment)}")
     click.echo(
         f"reminders {report.reminders}, escalated {report.escalated}, "
         f"auto-approved {report.approved}, auto-rejected {report.rejected}, overdue notices {report.overdue}"

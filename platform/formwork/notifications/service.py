@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
 
+from .. import business_time
 from ..db_types import utcnow
 from ..extensions import db, rows_affected
 from ..org.models import User
@@ -210,9 +211,9 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, User):
         return value.display_name
     if isinstance(value, datetime):
-        # Naive values come back from SQLite; every stored time is UTC.
-        moment = value.astimezone(timezone.utc) if value.tzinfo else value
-        return moment.strftime("%Y-%m-%d %H:%M UTC")
+        # Stored times are UTC (naive from SQLite); people read them in business time, with the
+        # offset, since the text may be read far away (an e-mail, a chat message).
+        return business_time.text(value)
     if isinstance(value, (date, Decimal)):
         return str(value)
     if isinstance(value, Mapping):

@@ -8,15 +8,16 @@ from itertools import groupby
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import format_date, to_user_timezone
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import business_time
 from ..extensions import db
 from ..i18n import current_locale_tag, normalise_locale
 from ..input_limits import page_number
-from ..org.clock import as_utc, now
+from ..org.clock import as_utc
 from ..workflow.models import Task
 from . import service
 from .models import Notification
@@ -46,10 +47,10 @@ def notification_view(notification: Notification, locale: str) -> dict[str, Any]
 
 
 def business_day(moment: datetime | None) -> date | None:
-    """The calendar day of ``moment`` (stored UTC) in the interface's time zone."""
+    """The calendar day of ``moment`` (stored UTC) in business time (``FORMWORK_TIMEZONE``)."""
     if moment is None:
         return None
-    return to_user_timezone(as_utc(moment)).date()
+    return business_time.local_date(as_utc(moment))
 
 
 def day_heading(day: date | None, today: date) -> str:
@@ -105,7 +106,7 @@ def index():
     locale = current_reader_locale()
     own_tasks = _my_task_ids({n.task_id for n in items if n.task_id})
     views = [_item_view(n, locale, own_tasks) for n in items]
-    today = to_user_timezone(now()).date()
+    today = business_time.today()
     days = [
         {"heading": day_heading(day, today), "day": day, "entries": list(group)}
         for day, group in groupby(views, key=lambda item: business_day(item["created_at"]))

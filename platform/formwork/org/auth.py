@@ -21,13 +21,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, login_manager
 from ..i18n import _local_path
-from . import throttle, tokens
+from . import sessions, throttle, tokens
 from .errors import is_api_request
 from .models import User
 from .security import bearer_token_from_request
@@ -126,6 +126,8 @@ def login():
             session.clear()  # a fresh session (and CSRF secret) for the signed-in user
             if locale:
                 session["locale"] = locale
+            sessions.start(result.user)
+            db.session.commit()
             login_user(result.user)
             return redirect(next_path or HOME_PATH)
         if result is not None and result.locked_seconds:
@@ -153,24 +155,41 @@ def _demo_password_hint() -> str | None:
     return DEMO_PASSWORD
 
 
-@auth_bp.post("/logout")
-def logout():
+def _signed_out(message: str):
     locale = session.get("locale")
     logout_user()
     session.clear()
     if locale:
         session["locale"] = locale
-    flash(_("You have signed out."), "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
+@auth_bp.post("/logout")
+def logout():
+    # The session's row goes, so a copy of this cookie taken earlier no longer signs anyone in.
+    sessions.end_current()
+    db.session.commit()
+    return _signed_out(_("You have signed out."))
+
+
+@auth_bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """End every session of the signed-in person: other browsers, other devices and this one."""
+    sessions.end_all(current_user)
+    db.session.commit()
+    return _signed_out(_("You have signed out on every device."))
+
+
 def _load_session_user(user_id: str) -> User | None:
-    """Reload the session's user on every request; a user who has left is signed out at once."""
+    """Reload the session's user on every request, through the session's row in the database:
+    a session that was ended, or whose user has left, is signed out at once on every worker."""
     try:
-        user = db.session.get(User, int(user_id))
+        wanted = int(user_id)
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    return sessions.user_of_session(wanted)
 
 
 def _load_bearer_user(_request: Any) -> User | None:

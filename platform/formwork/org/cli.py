@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .. import business_time
 from ..extensions import db, transaction
 from . import tokens, users
 from .models import User
@@ -130,6 +131,6 @@ def list_tokens_command(username: str) -> None:
     user = _user_or_fail(username)
     for token in tokens.list_tokens(user):
         state = "revoked" if token.revoked_at else ("live" if tokens.token_is_live(token) else "expired")
-        expires = token.expires_at.isoformat() if token.expires_at else "never"
-        used = token.last_used_at.isoformat() if token.last_used_at else "never"
+        expires = business_time.text(token.expires_at) if token.expires_at else "never"
+        used = business_time.text(token.last_used_at) if token.last_used_at else "never"
         click.echo(f"{token.id}\t{token.name}\t{state}\texpires {expires}\tlast used {used}")

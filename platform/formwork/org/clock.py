@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import overload
+
+from .. import business_time
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return business_time.now()
 
 
 @overload
@@ -18,6 +20,4 @@ def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Timestamps read back from SQLite are naive; they were written as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
+    return business_time.as_utc(value)

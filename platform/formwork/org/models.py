@@ -160,6 +160,21 @@ class ApiToken(Model):
     user: Mapped[User] = relationship()
 
 
+class SignInSession(Model):
+    """One signed-in browser session, so that signing out (here or everywhere) really ends it.
+
+    The session cookie carries a random key; only its SHA-256 digest is stored, like API
+    tokens. A request whose cookie names no row is signed out, whichever worker serves it.
+    """
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+
 class LoginThrottle(Model):
     """Failed sign-ins per user name, in the database so every worker sees the same count."""
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from ..extensions import db
-from . import clock, tokens
+from . import clock, sessions, tokens
 from .models import Department, Role, RoleAssignment, User
 
 MIN_PASSWORD_LENGTH = 8
@@ -89,8 +89,12 @@ def grant_role(user: User, role_key: str, department: Department | None = None) 
 
 
 def set_password(user: User, password: str) -> None:
+    """Set a new password and end every session of ``user`` (whoever knew the old one is out).
+
+    The caller commits."""
     check_password_strength(password)
     user.set_password(password)
+    sessions.end_all(user)
 
 
 def leave(user: User) -> int:
@@ -98,4 +102,5 @@ def leave(user: User) -> int:
     user.active = False
     if user.left_at is None:
         user.left_at = clock.now()
+    sessions.end_all(user)
     return tokens.revoke_user_tokens(user)

@@ -24,6 +24,7 @@ from typing import IO, Any, Callable, Sequence
 from flask import Response, current_app, send_file
 from sqlalchemy import delete, select
 
+from ..db_types import utcnow
 from ..definitions import store
 from ..extensions import db, rows_affected, transaction
 from ..forms.model import schema_path
@@ -370,7 +371,7 @@ def prune_unclaimed(
     claiming a file at that moment either wins (the file stays) or is told the file is no
     longer available (``records.service``), and running it again finds nothing to do.
     """
-    cutoff = (now or datetime.now(timezone.utc)) - (older_than if older_than is not None else unclaimed_age())
+    cutoff = (now or utcnow()) - (older_than if older_than is not None else unclaimed_age())
     report = PruneReport()
     last_id = 0
     while True:

@@ -7,11 +7,13 @@ from typing import Any
 
 from flask_babel import get_locale
 
+from .. import business_time
 from .models import Record
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    # Always with the UTC offset: SQLite gives stored instants back without one.
+    return business_time.iso_utc(value)
 
 
 def _locale() -> str | None:

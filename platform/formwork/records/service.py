@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db, rows_affected, transaction
@@ -186,7 +186,7 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
 
 def _write_events(record: Record, user: Any, *events: tuple[str, dict | None]) -> None:
     """Append history rows in one executemany: nothing reads them back, so per-object ORM work is waste."""
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     db.session.execute(
         insert(RecordEvent),
         [
@@ -308,7 +308,7 @@ def create_record_once(
     )
     if result.errors:
         raise ValidationFailed(result.errors)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     record = Record(
         form_key=form_key,
         definition_id=version.id,
@@ -382,7 +382,7 @@ def update_record(
     if result.errors:
         raise ValidationFailed(result.errors)
     changed = changed_paths(form, previous, result.data)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     try:
         with transaction():
             record.data = result.data

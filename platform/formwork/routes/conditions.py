@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
+from .. import business_time
 from .facts import compute_facts
 from .model import RouteModel
 
@@ -41,7 +42,7 @@ def evaluation_input(
 
     form, values = record_values(record, context)
     given = context.get("today")
-    today = given if isinstance(given, date) else date.today()
+    today = given if isinstance(given, date) else business_time.today()
     wanted = route.facts if alerts else route.step_facts
     facts = (
         compute_facts(

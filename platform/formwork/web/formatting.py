@@ -15,6 +15,7 @@ from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from .. import business_time
 from ..i18n import localized
 
 
@@ -76,7 +77,7 @@ def format_value(field: Any, value: Any, names: dict[str, dict[int, str]] | None
             moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         except ValueError:
             return str(value)
-        return format_datetime(moment, format="medium", locale=_locale())
+        return format_datetime_value(moment)
     if kind == "checkbox":
         truthy = value is True or str(value).lower() in ("true", "1", "on", "yes")
         return _("Yes") if truthy else _("No")
@@ -105,6 +106,9 @@ def input_value(field: Any, value: Any) -> str:
             moment = datetime.fromisoformat(text)
         except ValueError:
             return text
+        # The input has no offset: it shows (and posts back) business time.
+        if moment.tzinfo is not None:
+            moment = business_time.local(moment)
         return moment.strftime("%Y-%m-%dT%H:%M")
     if isinstance(value, date):
         return value.isoformat()
@@ -122,10 +126,16 @@ def format_size(size: int | None) -> str:
 
 
 def format_datetime_value(moment: datetime | None) -> str:
-    """A timestamp for reading, in the interface language."""
+    """A stored instant for reading: in business time (FORMWORK_TIMEZONE), in the interface language."""
     if moment is None:
         return ""
-    return format_datetime(moment, format="medium", locale=_locale())
+    return format_datetime(business_time.local(moment), format="medium", locale=_locale())
+
+
+def format_date_value(moment: datetime | None) -> str:
+    """The business day of a stored instant (a claim made at 07:30 in Beijing is dated that day)."""
+    day = business_time.local_date(moment)
+    return format_date(day, format="medium", locale=_locale()) if day is not None else ""
 
 
 def event_label(action: str) -> str:

@@ -13,11 +13,12 @@ there is never a doubt about whom a task goes to.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, select
 
+from .. import business_time
 from ..db_types import utcnow
 from ..extensions import db
 from ..input_limits import row_id
@@ -181,11 +182,13 @@ def delegations_of(user: User, *, include_past: bool = False) -> list[Delegation
 def parse_moment(value: Any, *, end: bool = False) -> datetime:
     """An ISO date or date-time as an aware UTC datetime.
 
-    A bare date means the whole day: as a start, its first moment; as an end, the first
-    moment of the next day (so ``2026-05-01 .. 2026-05-03`` covers three full days).
+    A bare date means the whole business day (``FORMWORK_TIMEZONE``): as a start, business
+    midnight; as an end, business midnight at the end of that day (so ``2026-05-01 ..
+    2026-05-03`` covers three full days in Beijing, not three UTC days). A date-time without
+    an offset, as people type it, is business time too; one with an offset keeps its meaning.
     """
     if isinstance(value, datetime):
-        return as_utc(value)
+        return as_utc(value)  # a value from code (or the database): naive ones are UTC
     if isinstance(value, date):
         day = value
     else:
@@ -195,14 +198,8 @@ def parse_moment(value: Any, *, end: bool = False) -> datetime:
         if len(text) == 10:
             day = date.fromisoformat(text)
         else:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return (
-                moment.replace(tzinfo=timezone.utc)
-                if moment.tzinfo is None
-                else moment.astimezone(timezone.utc)
-            )
-    start = datetime.combine(day, time.min, tzinfo=timezone.utc)
-    return start + timedelta(days=1) if end else start
+            return business_time.from_local(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return business_time.day_end(day) if end else business_time.day_start(day)
 
 
 def find_user(value: Any) -> User | None:
