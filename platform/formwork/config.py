@@ -168,6 +168,12 @@ def from_environment() -> dict:
         "FORMWORK_PRINT_DIR": Path(
             os.environ.get("FORMWORK_PRINT_DIR", PROJECT_ROOT / "definitions" / "print")
         ),
+        # Rendering a form's own print template (the sandboxed Jinja step), in seconds.
+        "FORMWORK_PRINT_TIMEOUT": _int("FORMWORK_PRINT_TIMEOUT", 10),
+        # Laying out one PDF in its child process: wall-clock seconds and address space in MiB.
+        # A form's template that breaks either prints with the default voucher instead.
+        "FORMWORK_PDF_TIMEOUT": _int("FORMWORK_PDF_TIMEOUT", 10),
+        "FORMWORK_PDF_MEMORY_MB": _int("FORMWORK_PDF_MEMORY_MB", 1024),
         # Files sent with an approval decision: largest size, and accepted extensions (comma-separated).
         "FORMWORK_DECISION_MAX_SIZE": _int("FORMWORK_DECISION_MAX_SIZE", 10 * 1024 * 1024),
         "FORMWORK_DECISION_ACCEPT": [

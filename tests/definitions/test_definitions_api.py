@@ -172,3 +172,30 @@ def test_an_out_of_range_number_in_posted_content_is_a_problem_not_a_crash(clien
         response = client.post(url, json={"content": {"kind": "form", "limits": [-3.05e239]}}, headers=admin)
         assert response.status_code == 422
         assert response.get_json()["errors"][0]["field"] == "/limits/0"
+
+
+def test_the_api_name_never_chooses_the_print_folder(app, client, admin, trip_yaml, tmp_path):
+    """A form published through the API reads its print template from FORMWORK_PRINT_DIR only."""
+    from formwork.definitions.print_sources import FILES_KEY
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "forms").mkdir(parents=True)
+    (elsewhere / "print").mkdir()
+    (elsewhere / "print" / "voucher.html").write_text("<p>FROM THE CALLER'S FOLDER</p>", encoding="utf-8")
+    print_dir = tmp_path / "print"
+    print_dir.mkdir()
+    app.config["FORMWORK_PRINT_DIR"] = str(print_dir)
+    source = trip_yaml.rstrip() + "\nprint_template: voucher.html\n"
+    name = str(elsewhere / "forms" / "trip.yaml")
+
+    response = _post(client, "/api/definitions/publish", admin, source, name=name)
+    assert response.status_code == 422, response.get_json()
+    assert "voucher.html" in str(response.get_json())
+
+    (print_dir / "voucher.html").write_text("<p>FROM FORMWORK_PRINT_DIR</p>", encoding="utf-8")
+    response = _post(client, "/api/definitions/publish", admin, source, name=name)
+    assert response.status_code == 201, response.get_json()
+    version = client.get(
+        f"/api/definitions/form/trip/versions/{response.get_json()['version']}", headers=admin
+    ).get_json()
+    assert version["content"][FILES_KEY] == {"voucher.html": "<p>FROM FORMWORK_PRINT_DIR</p>"}

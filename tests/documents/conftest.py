@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import io
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 from flask_babel import refresh
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS_DIR = ROOT / "definitions" / "forms"
 
 
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    """The text of a PDF through poppler's ``pdftotext``; a missing tool fails the test, never skips it."""
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        pytest.fail("pdftotext (poppler-utils) is not installed; the PDF tests need it")
-    source = tmp_path / "voucher.pdf"
-    source.write_bytes(pdf)
-    done = subprocess.run(
-        [tool, "-enc", "UTF-8", str(source), "-"], capture_output=True, check=True, timeout=60
-    )
-    return done.stdout.decode("utf-8")
+def pdf_text(pdf: bytes, tmp_path: Path | None = None) -> str:
+    """The text of a PDF, read with pypdf (a Python library: no system tool is needed)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
-def pdf_fonts(pdf: bytes, tmp_path: Path) -> str:
-    """``pdffonts`` output: the fonts embedded in a PDF."""
-    tool = shutil.which("pdffonts")
-    if tool is None:
-        pytest.fail("pdffonts (poppler-utils) is not installed; the PDF tests need it")
-    source = tmp_path / "fonts.pdf"
-    source.write_bytes(pdf)
-    return subprocess.run([tool, str(source)], capture_output=True, check=True, timeout=60).stdout.decode(
-        "utf-8"
-    )
+def pdf_fonts(pdf: bytes, tmp_path: Path | None = None) -> str:
+    """The names of the fonts embedded in a PDF, one a line (subset prefixes such as ``ABCDEF+`` kept)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    names = set()
+    for page in reader.pages:
+        fonts = page.get("/Resources", {}).get_object().get("/Font", {})
+        for font in fonts.get_object().values():
+            font = font.get_object()
+            if font.get("/FontDescriptor") or font.get("/DescendantFonts") or font.get("/BaseFont"):
+                names.add(str(font.get("/BaseFont", "")))
+    return "\n".join(sorted(names))
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def expense_content(**changes) -> dict:

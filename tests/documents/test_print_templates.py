@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
@@ -133,22 +134,13 @@ def test_field_values_are_escaped(print_dir, published, publish, make_claim, dem
     assert "<img" not in html and "&lt;img" in html
 
 
-def test_printing_never_fetches_remote_urls(print_dir, published, publish, make_claim, demo_org, monkeypatch):
-    from weasyprint.urls import URLFetcher
-
+def test_printing_never_fetches_remote_urls(print_dir, published, publish, make_claim, demo_org, app):
     (print_dir / "remote.html").write_text(
         '<html><head><link rel="stylesheet" href="https://cdn.example.com/x.css">'
         '<style>body { background: url("http://tracker.example/bg.png") }</style></head>'
         '<body><img src="http://tracker.example/pixel.png"><img src="file:///etc/passwd">'
         '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">{{ total }}</body></html>',
         encoding="utf-8",
-    )
-    opened: list[str] = []
-    original = URLFetcher.fetch
-    monkeypatch.setattr(
-        URLFetcher,
-        "fetch",
-        lambda self, url, headers=None: opened.append(url) or original(self, url, headers),
     )
     record = _claim_with_template(publish, make_claim, "remote.html")
     pdf, rendered = render_voucher(record, demo_org["alice"])
@@ -160,8 +152,11 @@ def test_printing_never_fetches_remote_urls(print_dir, published, publish, make_
         "file:///etc/passwd",
     ):
         assert url in rendered.refused_urls
-    # Only the data: URL ever reached the real fetcher.
-    assert opened and all(url.startswith("data:") for url in opened)
+    # Only the data: URL and the bundled fonts ever reached the real fetcher.
+    fonts = (Path(app.static_folder) / "vendor" / "fonts").resolve().as_uri() + "/"
+    opened = rendered.fetched_urls
+    assert any(url.startswith("data:") for url in opened)
+    assert all(url.startswith(("data:", fonts)) for url in opened), opened
 
 
 def test_print_check_command(print_dir, runner):

@@ -181,3 +181,28 @@ def test_deliver_command(app, runner, demo_org, smtp_config):
     assert "sent 1" in result.output and len(smtp_config.inbox.messages) == 1
     status = runner.invoke(args=["outbox", "status"])
     assert "sent: 1" in status.output and "pending: 0" in status.output
+
+
+def test_message_id_is_the_same_on_every_retry(app, demo_org, make_record, smtp_config, monkeypatch):
+    """docs/operations.md: a retry that repeats a send carries the same Message-ID, so it shows once."""
+    from formwork.notifications.channels import EmailChannel
+
+    seen: list[str] = []
+
+    def flaky_send(self, message):
+        seen.append(self.build(message)["Message-ID"])
+        raise OSError("connection dropped after the server accepted the message")
+
+    monkeypatch.setattr(EmailChannel, "send", flaky_send)
+    demo_org["bob"].email = "bob@example.com"
+    service.notify([demo_org["bob"].id], "reminder", record=make_record())
+    service.notify([demo_org["bob"].id], "task_assigned", record=make_record())
+    db.session.commit()
+    start = utcnow()
+    for minutes in (0, 2, 10):
+        delivery.deliver(now=start + timedelta(minutes=minutes))
+    first, second = _messages()
+    assert first.attempts == 3 and len(seen) == 6
+    ids_of_first = {seen[0], seen[2], seen[4]}
+    assert len(ids_of_first) == 1 and f"formwork-outbox-{first.id}." in seen[0]
+    assert seen[1] == seen[3] == seen[5] != seen[0]

@@ -171,3 +171,22 @@ def test_roles_required_needs_a_role():
 
     with pytest.raises(ValueError):
         roles_required()
+
+
+def test_private_pages_and_api_answers_are_never_stored(client, demo_org, login, bearer):
+    """Cache-Control: no-store on every page and API answer; the bundled static files stay cacheable."""
+    api = bearer("alice")
+    answers = [
+        client.get("/login"),
+        client.get("/api/records", headers=api),
+        client.get("/api/records/999999", headers=api),  # an error answer too
+        client.get("/api/openapi.json", headers=api),
+    ]
+    login(client, "alice")
+    answers += [client.get("/"), client.get("/inbox"), client.get("/records")]
+    for response in answers:
+        assert response.status_code < 500
+        assert "no-store" in response.headers.get("Cache-Control", ""), response.request.path
+    static = client.get("/static/css/formwork.css")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()

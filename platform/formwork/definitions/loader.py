@@ -58,6 +58,9 @@ class SourceDocument:
     content: Any
     source: str
     lines: dict[str, int] = field(default_factory=dict)
+    # The file it was read from; None for text sent by the API or the editor, whose ``source``
+    # is only a label the sender chose and so must never pick a folder to read from.
+    path: Path | None = None
 
     def line_for(self, pointer: str) -> int | None:
         """The 1-based line of ``pointer``, else of its nearest ancestor that has one."""
@@ -112,6 +115,8 @@ def read_source(path_or_text: str | Path, source_name: str | None = None) -> Sou
     pointer = find_nul(document.content)
     if pointer is not None:
         raise DefinitionError([Problem(NUL_MESSAGE, pointer, name, document.line_for(pointer))])
+    if isinstance(path_or_text, Path):
+        document.path = path_or_text.resolve()
     return document
 
 

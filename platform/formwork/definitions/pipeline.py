@@ -129,7 +129,7 @@ def check(
     only (a definition equal to its published version, see ``store.settled``).
     """
     # The named print template is read and stored with the form first (``print_sources``).
-    problems = embed_print_template(content, document.source if document is not None else None)
+    problems = embed_print_template(content, document.path if document is not None else None)
     problems += _check(content, registry, checks, semantic)
     if document is not None:
         problems = document.locate(problems)

@@ -8,8 +8,9 @@ changed template makes a new version — and a record prints with the template o
 it was made with, whatever the folder holds later.
 
 The print folder is ``print/`` beside the kind folder the form's file is in
-(``definitions/forms/x.yaml`` → ``definitions/print/``); for a definition not read from such
-a file (the API, a Python caller), it is ``FORMWORK_PRINT_DIR``.
+(``definitions/forms/x.yaml`` → ``definitions/print/``); for a definition not read from a
+file (the API, the editor, a Python caller), it is ``FORMWORK_PRINT_DIR`` — whatever name the
+sender gave its text, since a name chosen by an API caller must not pick a folder to read.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ FILES_KEY = "print_template_files"
 POINTER = "/print_template"
 
 
-def print_folder(source: str | None) -> Path:
-    """Where the print templates of a definition read from ``source`` (a file name, or None) live."""
-    if source:
-        folder = Path(source).parent
+def print_folder(source: Path | None) -> Path:
+    """Where the print templates of a definition read from file ``source`` (or from no file) live."""
+    if isinstance(source, Path):
+        folder = source.parent
         candidate = folder.parent / "print"
         if folder.name in ("forms", "routes") and candidate.is_dir():
             return candidate
@@ -40,7 +41,7 @@ def print_folder(source: str | None) -> Path:
         return PROJECT_ROOT / "definitions" / "print"
 
 
-def embed_print_template(content: Any, source: str | None = None) -> list[Problem]:
+def embed_print_template(content: Any, source: Path | None = None) -> list[Problem]:
     """Fill in (or drop) ``print_template_files`` of a form's content; problems point at /print_template.
 
     Anything a caller put under ``print_template_files`` is replaced by what the folder holds,

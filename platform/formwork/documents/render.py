@@ -2,8 +2,10 @@
 
 ``record_pdf(record, user)`` is the whole job. The voucher data is built once as plain
 texts, numbers and lists (``voucher_context``) so the same data feeds the default
-template and a form's own sandboxed print template. Printing never fetches anything
-from the network (``fetcher.LocalOnlyFetcher``).
+template and a form's own sandboxed print template. The PDF is laid out in a child process
+with time and memory limits (``layout``); a form's template that breaks them is replaced by
+the default voucher. Printing never fetches anything from the network
+(``fetcher.LocalOnlyFetcher``) and always uses the fonts bundled in ``static/vendor/fonts``.
 """
 
 from __future__ import annotations
@@ -18,21 +20,23 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from .. import business_time
 from ..config import PROJECT_ROOT
-from ..i18n import current_locale_tag
-from ..records.models import Record
+from ..extensions import db
+from ..i18n import current_locale_tag, localized
+from ..records.models import Attachment, Record
 from ..web import status_label
 from ..web.formatting import format_datetime_value, format_money
-from .fetcher import LocalOnlyFetcher
+from .layout import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, FONT_STACK, Layout, LayoutError, Limits, layout_pdf
 from .print_templates import PrintTemplateError, render_print_template
 from .trail import APPROVING, trail_rows
 from .values import readable_values
 
 log = logging.getLogger(__name__)
 DEFAULT_TEMPLATE = "documents/voucher.html"
-FONT_FAMILY = '"Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif'
+FONT_FAMILY = FONT_STACK
 
 
 @dataclass
@@ -43,6 +47,7 @@ class RenderedVoucher:
     template: str
     fallback_reason: str | None = None
     refused_urls: list[str] = dc_field(default_factory=list)
+    fetched_urls: list[str] = dc_field(default_factory=list)
 
 
 def _labels() -> dict[str, str]:
@@ -69,7 +74,43 @@ def _labels() -> dict[str, str]:
         "no_rows": _("No rows."),
         "no_trail": _("No approval steps yet."),
         "system": _("System"),
+        "applicant": _("Applicant"),
+        "attachments": _("Attachments"),
     }
+
+
+# Trail rows that no person made (a step passed, the route chose a branch, the process
+# started) explain the machinery, not the approval: the voucher's trail leaves them out.
+# A skipped step still gets its signature box ("—"), and alerts stay: finance must see them.
+KEPT_SYSTEM_ACTIONS = ("alert",)
+SKIPPED = ("skip", "skipped")
+NOT_SIGNED = "—"
+
+
+def _watermark(status: str) -> str:
+    """What is printed across a voucher that is not (yet) approved; empty once it is."""
+    if status == "approved":
+        return ""
+    if status in ("submitted", "in_review"):
+        return _("In approval")
+    return _("Not approved")
+
+
+def _definition_content(record: Record) -> dict[str, Any]:
+    version = record.definition
+    return (version.content or {}) if version is not None else {}
+
+
+def _applicant_label(content: Any, labels: dict[str, str]) -> str:
+    """How the form calls the person who filled it in (``applicant_label``), else "Applicant"."""
+    wording = content.get("applicant_label") if isinstance(content, dict) else None
+    return str(localized(wording)) if wording else labels["applicant"]
+
+
+def _attachment_count(record: Record) -> int:
+    return int(
+        db.session.scalar(select(func.count(Attachment.id)).where(Attachment.record_id == record.id)) or 0
+    )
 
 
 def _capital_words(amount: Any) -> str:
@@ -107,13 +148,12 @@ def _totals(values: Any) -> tuple[str, str, str]:
             total_text, total_amount = printed.text, str(printed.value)
             break
     if not total_amount:
-        amounts = [
-            Decimal(str(row[column.key]))
+        amounts = [  # the columns each table totals: amounts, never unit prices
+            Decimal(str(row[key]))
             for table in values.lines
-            for column in table.columns
-            if column.kind == "money"
+            for key in table.totals
             for row in table.values
-            if row.get(column.key) not in (None, "")
+            if row.get(key) not in (None, "")
         ]
         if amounts:
             total_amount = str(sum(amounts, Decimal(0)))
@@ -141,8 +181,10 @@ def _signatures(record: Record, trail: list[Any], labels: dict[str, str]) -> lis
         )
         if row.action in APPROVING or row.action in ("reject", "rejected", "return", "returned"):
             box.update(name=row.name, decision=row.decision, date=row.time)
+        elif row.action in SKIPPED and not box["name"]:
+            box.update(name=NOT_SIGNED, decision="", date="")
     submitter = {
-        "title": labels["submitter"],
+        "title": labels["applicant_label"],
         "name": record.owner.display_name if record.owner else "",
         "decision": "",
         "date": format_datetime_value(record.submitted_at),
@@ -155,17 +197,25 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
     values = readable_values(record, user)
     tag = current_locale_tag()
     labels = _labels()
+    labels["applicant_label"] = _applicant_label(_definition_content(record), labels)
     trail = trail_rows(record)
     for row in trail:
         row.name = row.name or labels["system"]
+    printed_trail = [row for row in trail if row.person or row.action in KEPT_SYSTEM_ACTIONS]
     total_text, total_amount, words = _totals(values)
+    attachments = _attachment_count(record)
+    chinese = tag.lower().startswith("zh")
     return {
         "locale": tag,
         "labels": labels,
         "font_family": FONT_FAMILY,
+        "colon": "：" if chinese else ": ",
+        "watermark": _watermark(record.status),
         "record": {
             "id": record.id,
-            "number": f"{record.form_key.upper()}-{record.id:06d}",
+            "attachments": attachments,
+            "attachments_text": _("%(count)d sheet(s)", count=attachments),
+            "number": record.voucher_number or f"{record.form_key.upper()}-{record.id:06d}",
             "title": record.title or "",
             "form_key": record.form_key,
             "form_title": values.form.title(tag),
@@ -185,7 +235,7 @@ def voucher_context(record: Record, user: Any) -> dict[str, Any]:
         "total": total_text,
         "total_amount": total_amount,
         "amount_in_words": words,
-        "trail": [asdict(row) for row in trail],
+        "trail": [asdict(row) for row in printed_trail],
         "signatures": _signatures(record, trail, labels),
     }
 
@@ -198,8 +248,7 @@ def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
     """
     from ..definitions.print_sources import FILES_KEY
 
-    version = record.definition
-    content = (version.content or {}) if version is not None else {}
+    content = _definition_content(record)
     name = content.get("print_template")
     if not isinstance(name, str) or not name:
         return None, None
@@ -207,9 +256,9 @@ def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
     return name, files if isinstance(files, dict) else None
 
 
-def voucher_html(record: Record, user: Any) -> RenderedVoucher:
+def voucher_html(record: Record, user: Any, context: dict[str, Any] | None = None) -> RenderedVoucher:
     """The voucher as HTML: the form's print template when it names one and it works, else the default."""
-    context = voucher_context(record, user)
+    context = context if context is not None else voucher_context(record, user)
     name, sources = _print_template(record)
     reason = None
     if name:
@@ -221,27 +270,41 @@ def voucher_html(record: Record, user: Any) -> RenderedVoucher:
     return RenderedVoucher(render_template(DEFAULT_TEMPLATE, **context), DEFAULT_TEMPLATE, reason)
 
 
-def html_to_pdf(html: str, fetcher: LocalOnlyFetcher | None = None) -> bytes:
-    """A PDF of ``html`` (A4 and print CSS come from the HTML), loading only local resources."""
-    from weasyprint import HTML
+def layout_limits() -> Limits:
+    """Time and memory one PDF may take (``FORMWORK_PDF_TIMEOUT``, ``FORMWORK_PDF_MEMORY_MB``)."""
+    config = current_app.config
+    return Limits(
+        timeout=float(config.get("FORMWORK_PDF_TIMEOUT", DEFAULT_TIMEOUT)),
+        memory_mb=int(config.get("FORMWORK_PDF_MEMORY_MB", DEFAULT_MEMORY_MB)),
+    )
 
-    fetcher = fetcher or local_fetcher()
-    static = str(current_app.static_folder or PROJECT_ROOT / "static")
-    return HTML(string=html, base_url=static + "/", url_fetcher=fetcher).write_pdf()
 
-
-def local_fetcher() -> LocalOnlyFetcher:
-    """A fetcher for the bundled static files only."""
-    return LocalOnlyFetcher([Path(current_app.static_folder or PROJECT_ROOT / "static")])
+def html_to_pdf(html: str) -> Layout:
+    """A PDF of ``html``, with the URLs refused and loaded; ``LayoutError`` beyond the limits."""
+    static = Path(current_app.static_folder or PROJECT_ROOT / "static")
+    return layout_pdf(html, static_folder=static, limits=layout_limits())
 
 
 def render_voucher(record: Record, user: Any) -> tuple[bytes, RenderedVoucher]:
-    """The PDF, and how it was made (template, fallback reason, refused URLs)."""
-    rendered = voucher_html(record, user)
-    fetcher = local_fetcher()
-    pdf = html_to_pdf(rendered.html, fetcher)
-    rendered.refused_urls = list(fetcher.refused)
-    return pdf, rendered
+    """The PDF, and how it was made (template, fallback reason, refused URLs).
+
+    A form's own template whose layout breaks the time or memory limit is printed with the
+    default voucher instead; ``LayoutError`` only when even the default voucher cannot be laid out.
+    """
+    context = voucher_context(record, user)
+    rendered = voucher_html(record, user, context)
+    try:
+        layout = html_to_pdf(rendered.html)
+    except LayoutError as exc:
+        if rendered.template == DEFAULT_TEMPLATE:
+            raise
+        reason = f"print template {rendered.template}: {exc.reason}"
+        log.warning("%s; record %s printed with the default voucher instead", reason, record.id)
+        rendered = RenderedVoucher(render_template(DEFAULT_TEMPLATE, **context), DEFAULT_TEMPLATE, reason)
+        layout = html_to_pdf(rendered.html)
+    rendered.refused_urls = layout.refused_urls
+    rendered.fetched_urls = layout.fetched_urls
+    return layout.pdf, rendered
 
 
 def record_pdf(record: Record, user: Any) -> bytes:

@@ -21,6 +21,7 @@ class TrailRow:
     time: str
     comment: str
     on_behalf_of: str
+    person: bool = True  # False for a row the system wrote (a step passed, a branch chosen)
 
 
 def trail_rows(record: Record) -> list[TrailRow]:
@@ -35,6 +36,7 @@ def trail_rows(record: Record) -> list[TrailRow]:
             time=format_datetime_value(entry.at),
             comment=entry.comment or "",
             on_behalf_of=entry.on_behalf_of_name or "",
+            person=entry.actor_id is not None,
         )
         for entry in trail(record)
     ]

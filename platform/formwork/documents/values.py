@@ -109,6 +109,11 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
                 if sub.type.name != "attachment" and may_read(user, record, sub.path)
             ]
             subs = {sub.key: sub for sub in field.fields}
+            # Only amounts add up: when a row computes its amount (quantity × unit price), the
+            # computed money columns are summed and the entered prices are not.
+            summed = [c.key for c in columns if c.kind == "money" and subs[c.key].is_computed] or [
+                c.key for c in columns if c.kind == "money"
+            ]
             rows: list[list[str]] = []
             values: list[dict[str, Any]] = []
             sums: dict[str, Decimal] = {}
@@ -125,11 +130,11 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
                     value = value_at(path, row.get(column.key))
                     cells.append(format_value(sub, value, names))
                     row_values[column.key] = _json_ready(value)
-                    if column.kind == "money" and value not in (None, ""):
+                    if column.key in summed and value not in (None, ""):
                         sums[column.key] = sums.get(column.key, Decimal(0)) + Decimal(str(value))
                 rows.append(cells)
                 values.append(row_values)
-            totals = {key: format_money(amount, _currency(subs[key])) for key, amount in sums.items()}
+            totals = {key: format_money(amount, _currency(subs[key])) for key, amount in sums.items() if rows}
             tables.append(PrintedLines(field.key, localized(field.label), columns, rows, values, totals))
             continue
         if field.type.name == "attachment":

@@ -9,21 +9,31 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, abort, current_app
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..api import api_bp, error_response
 from ..api.spec import binary, error, operation
 from ..records import access
 from ..records.models import Record
+from .layout import LayoutError
 from .render import pdf_filename, render_voucher
 
 documents_bp = Blueprint("documents", __name__)
 
 
+class VoucherUnprintable(Exception):
+    """Even the default voucher of this record could not be laid out within the limits."""
+
+
 def pdf_response(record: Record, *, inline: bool) -> Response:
-    """The PDF of ``record`` for the current user, with a safe file name."""
+    """The PDF of ``record`` for the current user (``VoucherUnprintable`` past the limits)."""
     started = time.perf_counter()
-    pdf, rendered = render_voucher(record, current_user)
+    try:
+        pdf, rendered = render_voucher(record, current_user)
+    except LayoutError as exc:
+        current_app.logger.warning("record %s could not be printed: %s", record.id, exc.reason)
+        raise VoucherUnprintable(exc.reason) from None
     current_app.logger.info(
         "printed record %s with %s in %.0f ms",
         record.id,
@@ -44,7 +54,10 @@ def record_pdf_page(record_id: int):
     record = access.get_visible(current_user, record_id)
     if record is None:
         abort(404)
-    return pdf_response(record, inline=True)
+    try:
+        return pdf_response(record, inline=True)
+    except VoucherUnprintable:
+        abort(422, _("This voucher is too large to print within the printing limits."))
 
 
 @api_bp.get("/records/<int:record_id>/pdf")
@@ -62,4 +75,7 @@ def record_pdf_api(record_id: int):
     record = access.get_visible(current_user, record_id)
     if record is None:
         return error_response(404, "record not found")
-    return pdf_response(record, inline=False)
+    try:
+        return pdf_response(record, inline=False)
+    except VoucherUnprintable as exc:
+        return error_response(422, f"the voucher could not be printed: {exc}")

@@ -10,12 +10,14 @@ Plugins register channels with ``registry.add_channel(channel)`` in their ``load
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Any
 
 from flask import current_app
@@ -36,6 +38,7 @@ class OutgoingMessage:
     body: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    created_at: datetime | None = None  # when the row was queued: part of its e-mail Message-ID
 
 
 class Channel(ABC):
@@ -62,6 +65,18 @@ def setting(name: str, default: Any = None) -> Any:
     return default if value in (None, "") else value
 
 
+def message_id(message: OutgoingMessage, sender: str) -> str:
+    """The e-mail Message-ID of an outbox row: the same on every retry of that row.
+
+    If a retry repeats a send the server had in fact accepted, mail clients see the same id
+    and show the message once. The row's queueing time keeps ids apart when a database is
+    recreated and outbox ids start again at 1.
+    """
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", sender.rpartition("@")[2]) or "localhost"
+    queued = message.created_at.strftime("%Y%m%d%H%M%S%f") if message.created_at else "0"
+    return f"<formwork-outbox-{message.id}.{queued}@{domain}>"
+
+
 class EmailChannel(Channel):
     """E-mail over SMTP, configured with ``FORMWORK_SMTP_*``; off when no host is set."""
 
@@ -83,10 +98,7 @@ class EmailChannel(Channel):
         mail["To"] = message.recipient
         mail["Subject"] = message.subject or ""
         mail["Date"] = formatdate(localtime=False, usegmt=True)
-        # One Message-ID per outbox row: if a retry repeats a send the server already took,
-        # mail clients see the same message id and show it once.
-        domain = sender.rpartition("@")[2].strip("> ") or "localhost"
-        mail["Message-ID"] = make_msgid(idstring=f"formwork-outbox-{message.id}", domain=domain)
+        mail["Message-ID"] = message_id(message, sender)
         mail.set_content(message.body or "")
         return mail
 

@@ -87,6 +87,7 @@ def claim_one(now: datetime) -> OutgoingMessage | None:
                     body=row.body,
                     payload=dict(row.payload or {}),
                     attempts=row.attempts or 0,
+                    created_at=row.created_at,
                 )
                 db.session.commit()
                 return message

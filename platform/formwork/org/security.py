@@ -158,6 +158,12 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    # Pages and API answers hold someone's records, tasks or a CSRF token: no browser, proxy
+    # or back button may keep a copy. Only the bundled static files may be cached.
+    endpoint = request.endpoint or ""
+    if not (endpoint == "static" or endpoint.endswith(".static")):
+        if "no-store" not in (headers.get("Cache-Control") or ""):
+            headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -48,6 +48,9 @@ class Record(Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # The number finance files the voucher under (``BX-2026-000001``), given at the first
+    # submission when the form defines ``numbering`` (``records.numbering``); kept afterwards.
+    voucher_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     # Optimistic locking: two concurrent edits cannot both win.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -56,6 +59,16 @@ class Record(Model):
     definition: Mapped[DefinitionVersion] = relationship()
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     department: Mapped[Department | None] = relationship()
+
+
+class NumberSequence(Model):
+    """The last voucher number given for one prefix in one year (``records.numbering``)."""
+
+    __tablename__ = "number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class RecordEvent(Model):

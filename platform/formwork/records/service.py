@@ -29,6 +29,7 @@ from ..forms.state import context_for
 from ..forms.validation import validate
 from ..input_limits import one_line
 from .models import DRAFT, SUBMITTED, Attachment, Record, RecordEvent
+from .numbering import assign_voucher_number
 
 EDITABLE_STATUSES = (DRAFT, "returned")
 MAX_TITLE = 300
@@ -334,6 +335,7 @@ def create_record_once(
             _write_events(record, user, *events)
             _claim_attachments(record, form, result.data, user)
             if submit:
+                assign_voucher_number(record, version.content, now)
                 _start_workflow(record, user, new=True)
     except IntegrityError:
         if client_token is not None:
@@ -390,6 +392,7 @@ def update_record(
             if submit:
                 record.status = SUBMITTED
                 record.submitted_at = now
+                assign_voucher_number(record, record.definition.content, now)
             _claim_attachments(record, form, result.data, user)
             events: list[tuple[str, dict | None]] = []
             if changed:
