@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from .security import SESSION_EXPIRED, SESSION_HEADER
+
 
 def is_api_request() -> bool:
     """True for the JSON API (including unknown /api/... URLs)."""
@@ -76,6 +78,9 @@ def handle_http_error(exc: HTTPException) -> Response | tuple[str, int]:
         message = "CSRF token missing or invalid: " + (exc.description or "")
         if is_api_request():
             return api_error(400, message.strip(), headers)
+        # The page's session ended (or it was signed in again elsewhere): an in-page request is
+        # told so by a header, and the page offers to sign in again without losing what was typed.
+        headers[SESSION_HEADER] = SESSION_EXPIRED
         title = _("The form has expired")
         text = _("For your security the form could not be accepted. Go back, reload the page and try again.")
         return _render_page(400, title, text, headers)
