@@ -147,6 +147,30 @@
     }
   });
 
+  // A number that will not validate is described under its input as it is typed (the server
+  // swaps #live-<id> in); the input itself is never replaced while typing, so mark it here.
+  function syncLiveMessages() {
+    document.querySelectorAll(".field__error--live").forEach(function (message) {
+      var stem = message.id.slice("live-".length);
+      var input = document.getElementById("f-" + stem);
+      if (!input) { return; }
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      var has = described.indexOf(message.id) >= 0;
+      if (!message.hidden) {
+        if (!has) { described.push(message.id); }
+        input.setAttribute("aria-invalid", "true");
+      } else {
+        if (has) { described.splice(described.indexOf(message.id), 1); }
+        if (!document.getElementById("e-" + stem)) { input.removeAttribute("aria-invalid"); }
+      }
+      if (described.length) { input.setAttribute("aria-describedby", described.join(" ")); }
+      else { input.removeAttribute("aria-describedby"); }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", syncLiveMessages);
+  document.addEventListener("htmx:afterRequest", syncLiveMessages);
+  document.addEventListener("DOMContentLoaded", syncLiveMessages);
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (target && target.hasAttribute && target.hasAttribute("data-focus-errors")) {
