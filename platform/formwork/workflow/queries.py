@@ -34,7 +34,7 @@ from ..records.access import can_see
 from ..records.models import Attachment, Record
 from .errors import InvalidDecision
 from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task, TrailEntry
-from .runtime import remembered_open_holders
+from .runtime import BEFORE, DELEGATE, remembered_open_holders
 
 SORTS = ("oldest", "newest", "due")
 
@@ -283,6 +283,52 @@ def decided_by(user: Any, *, page: int = 1, per_page: int = 20) -> Page:
     rows = _to_rows(db.session.execute(stmt))
     total = db.session.scalar(select(func.count()).select_from(Task).where(*conditions))
     return Page(rows=rows, total=int(total or 0))
+
+
+MAX_HANDED_ON = 100  # a person hands on a few tasks at a time; more is not listed
+
+
+@dataclass
+class HandedOn:
+    """A task its holder handed on and waits for: delegated (委派, can be taken back) or a signer
+    added before them (加签); listed under 已办 so it never vanishes for them."""
+
+    row: TaskRow
+    waiting_for: str
+    kind: str  # "delegate" or "before"
+
+
+def handed_on_by(user: Any) -> list[HandedOn]:
+    """The user's tasks waiting for someone they asked, latest first."""
+    Child = aliased(Task)
+    Person = aliased(User)
+    stmt = (
+        select(Task.id, Person.display_name, Child.id)
+        .join(Child, (Child.parent_task_id == Task.id) & (Child.status == OPEN))
+        .join(Person, Person.id == Child.assignee_id)
+        .where(Task.assignee_id == user.id, Task.status == WAITING)
+        .order_by(Child.created_at.desc(), Task.id.desc())
+        .limit(MAX_HANDED_ON)
+    )
+    waiting = {}
+    for task_id, name, child_id in db.session.execute(stmt):
+        waiting.setdefault(task_id, (name, child_id))
+    if not waiting:
+        return []
+    rows = _to_rows(db.session.execute(_rows_select(Task.id.in_(list(waiting)))))
+    kinds = {}
+    for process_state in db.session.scalars(
+        select(Process.state).where(Process.id.in_({row.process_id for row in rows}))
+    ):
+        for task_id, info in ((process_state or {}).get("tasks") or {}).items():
+            kinds[int(task_id)] = info.get("type")
+    found = []
+    for row in rows:
+        name, child_id = waiting[row.id]
+        kind = DELEGATE if kinds.get(child_id) == DELEGATE else BEFORE
+        found.append(HandedOn(row=row, waiting_for=name, kind=kind))
+    found.sort(key=lambda item: item.row.created_at, reverse=True)
+    return found
 
 
 # ---- one task --------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ def decided():
     return render_template(
         "workflow/decided.html",
         tab="decided",
+        handed_on=queries.handed_on_by(current_user) if page == 1 else [],
         tasks=result.rows,
         total=result.total,
         page=page,
