@@ -122,7 +122,7 @@ def test_page_refusals_are_422_with_the_message(client, login, csrf_token, submi
         data={"action": "transfer", "csrf_token": token},
         headers={"HX-Request": "true"},
     )
-    assert response.status_code == 422 and "choose a person" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose a person" in response.get_data(as_text=True)
 
 
 def test_someone_elses_task_is_404(client, login, submit):
@@ -213,3 +213,15 @@ def test_inbox_overdue_filter(client, login, submit, app):
     # In Chinese too.
     chinese = client.get("/inbox", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "仅看已超时" in chinese
+
+
+def test_the_approver_is_told_what_a_rejection_does(client, login, submit, demo_org):
+    record = submit("alice", reason="Taxi to the station")
+    login(client, "bob")
+    task = open_task(record.id, demo_org["bob"].id)
+    page = client.get(f"/tasks/{task.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    # The department head's step returns a rejected claim to its submitter (on_reject in the route).
+    outcome = re.search(r'<p class="field__help" id="decision-reject-outcome">([^<]+)</p>', page)
+    assert outcome, page
+    assert "goes back to" in outcome.group(1) and demo_org["alice"].display_name in outcome.group(1)
+    assert 'value="reject" class="button button--danger" aria-describedby="decision-reject-outcome"' in page

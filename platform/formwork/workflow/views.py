@@ -25,6 +25,7 @@ from . import delegation, queries
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from .models import APPROVAL, OPEN, WAITING, Process, Task
 from .queries import action_label
+from .runtime import load_route
 
 workflow_bp = Blueprint("workflow", __name__)
 
@@ -208,6 +209,7 @@ def _panel(task: Task) -> dict[str, Any]:
         panel["actions"] = queries.allowed_actions(task)
         panel["return_steps"] = queries.return_targets(task) if "return" in panel["actions"] else []
         panel["users"] = queries.active_users(exclude=current_user.id)
+        panel["reject_outcome"] = _reject_outcome(task, row.owner_name)
     elif task.status == OPEN:
         panel["closed_text"] = _("This task is now with someone else.")
     elif task.status == "waiting":
@@ -221,6 +223,31 @@ def _panel(task: Task) -> dict[str, Any]:
             "This task is closed: %(decision)s.", decision=action_label(task.decision or task.status)
         )
     return panel
+
+
+def _reject_outcome(task: Task, owner_name: str) -> str:
+    """What a rejection does to the request here, said before the approver rejects."""
+    if "transfer" not in queries.allowed_actions(task):
+        return ""  # an opinion: the task goes back to whoever asked (said in the panel)
+    step = load_route(task.process).steps.get(task.step_key)
+    if step is None:
+        return ""
+    if step.mode in ("any", "k_of_n", "percent"):
+        prefix = _("Your rejection is one vote; once the step is rejected: ")
+    else:
+        prefix = ""
+    if step.on_reject == "return_to_submitter":
+        outcome = _("the request goes back to %(name)s to change and resubmit.", name=owner_name)
+    elif step.on_reject == "return_to_step" and step.return_to:
+        names = queries.step_names({task.process.route_id})
+        name = names.get((task.process.route_id, step.return_to), step.return_to)
+        outcome = _("the request goes back to the step “%(step)s”.", step=name)
+    else:
+        outcome = _(
+            "the request ends, rejected, and %(name)s is told. To ask for changes instead, use Return.",
+            name=owner_name,
+        )
+    return (prefix + outcome) if prefix else _("Rejecting: %(outcome)s", outcome=outcome)
 
 
 def _task_page(
