@@ -225,3 +225,23 @@ def test_the_approver_is_told_what_a_rejection_does(client, login, submit, demo_
     assert outcome, page
     assert "goes back to" in outcome.group(1) and demo_org["alice"].display_name in outcome.group(1)
     assert 'value="reject" class="button button--danger" aria-describedby="decision-reject-outcome"' in page
+
+
+def test_a_returned_request_shows_why_at_the_top_of_its_edit_page(client, login, csrf_token, submit, demo_org):
+    record = submit("alice", reason="Dinner with a client")
+    login(client, "bob")
+    task = open_task(record.id, demo_org["bob"].id)
+    token = csrf_token(client, f"/tasks/{task.id}")
+    comment = "Please attach the restaurant receipt"
+    response = client.post(
+        f"/tasks/{task.id}/decision", data={"action": "return", "comment": comment, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+    login(client, "alice")
+    page = client.get(f"/records/{record.id}/edit", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    reason = re.search(r'<div class="flash flash--warning return-reason".*?</div>', page, re.S)
+    assert reason, page[:3000]
+    assert demo_org["bob"].display_name in reason.group(0) and comment in reason.group(0)
+    # It comes before the form.
+    assert page.index("return-reason") < page.index('<form method="post"')

@@ -331,6 +331,26 @@ def handed_on_by(user: Any) -> list[HandedOn]:
     return found
 
 
+def return_reason(record: Record) -> dict[str, Any] | None:
+    """Why a returned request came back (who, when, their comment), for the top of its edit page."""
+    if record is None or record.status != "returned":
+        return None
+    entry = db.session.scalars(
+        select(TrailEntry)
+        .where(TrailEntry.record_id == record.id, TrailEntry.action.in_(("return", "reject")))
+        .order_by(TrailEntry.id.desc())
+        .limit(1)
+    ).first()
+    if entry is None:
+        return None
+    return {
+        "name": entry.actor.display_name if entry.actor is not None else _("The system"),
+        "at": entry.at,
+        "comment": entry.comment or "",
+        "action": entry.action,
+    }
+
+
 # ---- one task --------------------------------------------------------------------------------
 
 

@@ -498,5 +498,6 @@ def init_app(app: Flask) -> None:
         step_state_label=step_state_label,
         approval_for=approval_for,
         inbox_open_count=inbox_open_count,
+        return_reason=queries.return_reason,
     )
     app.register_blueprint(workflow_bp)
