@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from formwork.db_types import utcnow
 from formwork.extensions import db
@@ -245,3 +245,23 @@ def test_a_returned_request_shows_why_at_the_top_of_its_edit_page(client, login,
     assert demo_org["bob"].display_name in reason.group(0) and comment in reason.group(0)
     # It comes before the form.
     assert page.index("return-reason") < page.index('<form method="post"')
+
+
+def test_a_withdrawn_request_is_copied_into_a_new_one(app, client, login, csrf_token, submit):
+    record = submit("alice", reason="Conference fee")
+    login(client, "alice")
+    token = csrf_token(client, f"/records/{record.id}")
+    assert client.post(f"/records/{record.id}/withdraw", data={"csrf_token": token}).status_code == 303
+    html = client.get(f"/records/{record.id}").get_data(as_text=True)
+    link = f'href="/forms/expense_claim/new?copy={record.id}"'
+    assert link in html and "Copy into a new request" in html
+    page = client.get(f"/forms/expense_claim/new?copy={record.id}").get_data(as_text=True)
+    assert f"Copied from request #{record.id}" in page
+    assert 'value="Conference fee"' in page and 'value="12000.00"' in page
+    assert '<output id="out-total"' in page and "12,000.00" in page  # recomputed
+    # Nothing is saved until the person saves; someone else cannot copy it.
+    assert db.session.scalar(select(func.count(Record.id))) == 1
+    other = app.test_client()
+    login(other, "frank")
+    assert other.get(f"/forms/expense_claim/new?copy={record.id}").status_code == 404
+    assert other.get("/forms/expense_claim/new?copy=abc").status_code == 404

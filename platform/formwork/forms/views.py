@@ -588,15 +588,64 @@ def unavailable_response(exc: store.FormUnavailable):
 def new_record(key: str):
     version, form = _current_form(key)
     values = initial_values(form, None)
+    notice = ""
+    source = _copy_source(key)
+    if source is not None:
+        # A withdrawn or rejected request starts again as a new one, filled in as it was.
+        values = copied_values(form, source.data or {}, values)
+        notice = _(
+            "Copied from request #%(id)s. Attachments are not copied: attach them again.", id=source.id
+        )
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
         if isinstance(v, list) and form.field(k) and form.field(k).is_lines
     }
     editor = Editor(
-        version, form, values, row_ids, evaluate(form, values), client_token=secrets.token_urlsafe(24)
+        version,
+        form,
+        values,
+        row_ids,
+        evaluate(form, values),
+        client_token=secrets.token_urlsafe(24),
+        notice=notice,
     )
     return render_editor(editor)
+
+
+def _copy_source(key: str) -> Record | None:
+    """The caller's own request of form ``key`` named by ``?copy=``; 404 for anything else."""
+    value = request.args.get("copy", "")
+    if not value:
+        return None
+    record = access.get_visible(current_user, int(value)) if value.isdigit() and len(value) <= 18 else None
+    if record is None or record.form_key != key or record.owner_id != current_user.id:
+        abort(404)
+    return record
+
+
+def copied_values(form: FormModel, data: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """Input values for a new request from another one's data: the fields this form still has,
+    without computed values (recomputed) or files (each file belongs to its own request)."""
+    values = dict(fresh)
+    for field in form.fields:
+        if field.is_computed or field.key not in data or field.type.widget == "file":
+            continue
+        if field.is_lines:
+            rows = [
+                {
+                    sub.key: row[sub.key]
+                    for sub in field.fields
+                    if sub.key in row and not sub.is_computed and sub.type.widget != "file"
+                }
+                for row in data[field.key] or []
+                if isinstance(row, dict)
+            ][: row_limit(field)]
+            if rows:
+                values[field.key] = rows
+        else:
+            values[field.key] = data[field.key]
+    return values
 
 
 @forms_bp.post("/forms/<key>/new")
