@@ -178,6 +178,15 @@ class Editor:
         ids = [int(v) for v in (value or []) if str(v).isdigit()]
         return [self.files[i] for i in ids if i in self.files]
 
+    @property
+    def total_field(self) -> FieldModel | None:
+        """The form's first top-level computed amount (the total), repeated in the action bar."""
+        for field in self.form.fields:
+            result = field.settings.get("result") if field.is_computed else None
+            if result is not None and result.name == "money":
+                return field
+        return None
+
     def state_code(self) -> str:
         """The condition flags this rendering shows, posted back so ``evaluate`` swaps only what changed."""
         return "|".join(f"{path}={flags.code()}" for path, flags in sorted(conditional_flags(self).items()))
