@@ -99,14 +99,14 @@ def test_422s_explain_what_is_wrong(client, bearer, submit, demo_org):
         assert response.status_code == 422, (body, response.status_code, response.get_json())
         return response.get_json()["error"]
 
-    assert "unknown action" in post({"action": "sign"})
+    assert "Unknown action" in post({"action": "sign"})
     assert "comment" in post({"action": "reject"})
-    assert "choose a person" in post({"action": "transfer"})
+    assert "Choose a person" in post({"action": "transfer"})
     assert 'no user "nobody"' in post({"action": "transfer", "to_user": "nobody"})
     db.session.execute(update(User).where(User.username == "frank").values(active=False))
     db.session.commit()
     assert "no longer active" in post({"action": "transfer", "to_user": "frank"})
-    assert "position" in post({"action": "add_signer", "to_user": "carol", "position": "sideways"})
+    assert "before or after" in post({"action": "add_signer", "to_user": "carol", "position": "sideways"})
     assert "earlier step" in post({"action": "return", "comment": "back", "step": "cashier"})
     assert (
         client.post(
