@@ -265,3 +265,17 @@ def test_a_withdrawn_request_is_copied_into_a_new_one(app, client, login, csrf_t
     login(other, "frank")
     assert other.get(f"/forms/expense_claim/new?copy={record.id}").status_code == 404
     assert other.get("/forms/expense_claim/new?copy=abc").status_code == 404
+
+
+def test_the_demo_sign_in_page_says_who_approves_what(app, client, expense, demo_org):
+    app.config["FORMWORK_DEMO"] = True
+    page = client.get("/login").get_data(as_text=True)
+    rows = {
+        match.group(1): match.group(0)
+        for match in re.finditer(r"<tr>\s*<td><code>(\w+)</code></td>.*?</tr>", page, re.S)
+    }
+    assert "Expense claim: Department head approval (Sales)" in rows["bob"]
+    assert "Expense claim: Finance review" in rows["carol"]
+    assert "Expense claim: CFO approval" in rows["dave"]
+    assert "Expense claim: Cashier pays" in rows["grace"]
+    assert "Submits requests" in rows["alice"] and "Expense claim" not in rows["alice"]

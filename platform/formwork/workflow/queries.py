@@ -29,7 +29,7 @@ from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
 from ..org.clock import as_utc
-from ..org.models import User
+from ..org.models import Department, User
 from ..records.access import can_see
 from ..records.models import Attachment, Record
 from .errors import InvalidDecision
@@ -329,6 +329,54 @@ def handed_on_by(user: Any) -> list[HandedOn]:
         found.append(HandedOn(row=row, waiting_for=name, kind=kind))
     found.sort(key=lambda item: item.row.created_at, reverse=True)
     return found
+
+
+def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
+    """User id → the steps of the current routes they decide ("Expense claim: Finance review"), for
+    the demo sign-in page: a department head decides head steps for their department's requests,
+    a role holder the role's steps, a named user their own."""
+    from ..definitions import store
+    from ..routes.store import current_route
+
+    tag = current_locale_tag()
+    heads: dict[int, str] = {}
+    for department in db.session.scalars(select(Department).where(Department.head_id.is_not(None))):
+        heads[department.head_id] = department.name(tag)
+    roles: dict[str, set[int]] = {}
+    for user in users:
+        for assignment in user.role_assignments:
+            roles.setdefault(assignment.role.key, set()).add(user.id)
+    by_name = {user.username: user.id for user in users}
+    found: dict[int, list[str]] = {user.id: [] for user in users}
+    for version in store.list_current("form"):
+        current = current_route(version.key)
+        if current is None:
+            continue
+        form_title = store.form_title(version, tag)
+        for step in current[1].steps.values():
+            step_name = localized(step.name, tag)
+            for spec in step.approvers:
+                if spec.kind == "department_head" and spec.department is None and spec.levels == 0:
+                    for user_id, department in heads.items():
+                        if user_id in found:
+                            found[user_id].append(
+                                _(
+                                    "%(form)s: %(step)s (%(department)s)",
+                                    form=form_title,
+                                    step=step_name,
+                                    department=department,
+                                )
+                            )
+                    continue
+                if spec.kind == "role":
+                    holders = roles.get(spec.value or "", set())
+                elif spec.kind == "user":
+                    holders = {by_name[spec.value]} if spec.value in by_name else set()
+                else:
+                    continue
+                for user_id in holders:
+                    found[user_id].append(_("%(form)s: %(step)s", form=form_title, step=step_name))
+    return {user_id: list(dict.fromkeys(items)) for user_id, items in found.items()}
 
 
 def return_reason(record: Record) -> dict[str, Any] | None:

@@ -499,5 +499,6 @@ def init_app(app: Flask) -> None:
         approval_for=approval_for,
         inbox_open_count=inbox_open_count,
         return_reason=queries.return_reason,
+        approvals_by_user=queries.approvals_by_user,
     )
     app.register_blueprint(workflow_bp)
