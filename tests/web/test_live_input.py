@@ -101,3 +101,10 @@ def test_a_bank_account_typed_in_groups_is_cleaned(alice):
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     record = db.session.scalars(select(Record).order_by(Record.id.desc())).first()
     assert record.data["payee_account"] == "6222020200112233"
+
+
+def test_forms_to_start_come_in_the_order_the_definitions_give(alice):
+    for page in ("/", "/forms"):
+        html = alice.get(page).get_data(as_text=True)
+        positions = [html.index(f"/forms/{key}/new") for key in ("expense_claim", "purchase_request", "contract_payment")]
+        assert positions == sorted(positions), (page, positions)

@@ -575,9 +575,13 @@ def available_forms() -> list[dict[str, Any]]:
                 "version": version.version,
                 "description": localized(version.content.get("description")),
                 "unavailable": problem.reason() if problem is not None else None,
+                "order": version.content.get("order"),
             }
         )
-    return sorted(items, key=lambda item: item["title"])
+    # In the order the definitions give (the everyday forms first), never by character code alone.
+    return sorted(
+        items, key=lambda item: (item["order"] is None, item["order"] or 0, item["title"].casefold())
+    )
 
 
 def unavailable_response(exc: store.FormUnavailable):
