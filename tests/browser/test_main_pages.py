@@ -100,3 +100,18 @@ def test_record_page(sized_page: Page):
     page.wait_for_url(re.compile(r"/records/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("打印纸")
     _check(page, "record")
+
+
+def test_purchase_request_line_amount_shows_its_value(sized_page: Page):
+    page = sized_page
+    _sign_in(page, "alice")
+    page.goto("/forms/purchase_request/new")
+    page.locator("input[name$='.quantity']").first.fill("3")
+    page.locator("input[name$='.unit_price']").first.fill("120.50")
+    amount = page.locator("output[id$='-amount']").first
+    expect(amount).to_contain_text("361.50")
+    # In the grid (desk) the cell shows the value alone; the column head names it.
+    label = page.locator(".line-item .field__label").first
+    if page.size_name == "desk":
+        assert label.evaluate("el => el.getBoundingClientRect().width") <= 1
+    _check(page, "purchase-request")
