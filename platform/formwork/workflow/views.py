@@ -208,7 +208,6 @@ def _panel(task: Task) -> dict[str, Any]:
     elif panel["open"]:
         panel["actions"] = queries.allowed_actions(task)
         panel["return_steps"] = queries.return_targets(task) if "return" in panel["actions"] else []
-        panel["users"] = queries.active_users(exclude=current_user.id)
         panel["reject_outcome"] = _reject_outcome(task, row.owner_name)
     elif task.status == OPEN:
         panel["closed_text"] = _("This task is now with someone else.")
@@ -444,7 +443,6 @@ def _out_of_office_page(
             tab="out_of_office",
             periods=rows,
             active_ids={row.id for row in rows if as_utc(row.starts_at) <= now < as_utc(row.ends_at)},
-            users=queries.active_users(exclude=current_user.id),
             error=error,
             values=values or {},
             **_tabs(),
