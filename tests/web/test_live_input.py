@@ -108,3 +108,20 @@ def test_forms_to_start_come_in_the_order_the_definitions_give(alice):
         html = alice.get(page).get_data(as_text=True)
         positions = [html.index(f"/forms/{key}/new") for key in ("expense_claim", "purchase_request", "contract_payment")]
         assert positions == sorted(positions), (page, positions)
+
+
+def test_a_new_claim_starts_with_the_payee_of_the_last_one_and_a_header(alice):
+    token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
+    saved = alice.post("/forms/expense_claim/new", data=expense_post(token, _action="draft", payee_bank="招商银行"))
+    assert saved.status_code == 303
+    page = alice.get("/forms/expense_claim/new").get_data(as_text=True)
+    assert re.search(r'id="f-payee_bank"[^>]*', page) and 'value="招商银行"' in page
+    assert 'value="6222020200112233"' in page and 'value="Printer paper"' not in page  # only prefilled fields
+    header = re.search(r'<dl class="form-header">.*?</dl>', page, re.S).group(0)
+    assert "申请人" in header and "销售部" in header
+
+
+def test_a_purchase_request_starts_with_the_persons_department(alice, demo_org):
+    page = alice.get("/forms/purchase_request/new").get_data(as_text=True)
+    department = demo_org["alice"].department_id
+    assert re.search(rf'<option value="{department}" selected>', page), page[:3000]

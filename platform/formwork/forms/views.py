@@ -29,6 +29,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
@@ -177,6 +178,15 @@ class Editor:
     def attachment_list(self, value: Any) -> list[Attachment]:
         ids = [int(v) for v in (value or []) if str(v).isdigit()]
         return [self.files[i] for i in ids if i in self.files]
+
+    @property
+    def applicant(self) -> Any:
+        """Who the request is for: the record's owner, or the person starting a new one."""
+        return self.record.owner if self.record is not None else current_user
+
+    @property
+    def started_at(self) -> Any:
+        return self.record.created_at if self.record is not None else utcnow()
 
     @property
     def total_field(self) -> FieldModel | None:
@@ -603,7 +613,9 @@ def new_record(key: str):
     values = initial_values(form, None)
     notice = ""
     source = _copy_source(key)
-    if source is not None:
+    if source is None:
+        prefill(form, values, current_user)
+    else:
         # A withdrawn or rejected request starts again as a new one, filled in as it was.
         values = copied_values(form, source.data or {}, values)
         notice = _(
@@ -624,6 +636,27 @@ def new_record(key: str):
         notice=notice,
     )
     return render_editor(editor)
+
+
+def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
+    """Top-level fields a new request starts filled in (``prefill`` in the definition): the value of
+    the person's latest request of this form, or their own department."""
+    wanted = [field for field in form.fields if field.spec.get("prefill") and not field.is_computed]
+    if not wanted:
+        return
+    last = None
+    if any(field.spec["prefill"] == "last" for field in wanted):
+        last = db.session.scalars(
+            select(Record.data)
+            .where(Record.owner_id == user.id, Record.form_key == form.key)
+            .order_by(Record.created_at.desc(), Record.id.desc())
+            .limit(1)
+        ).first()
+    for field in wanted:
+        if field.spec["prefill"] == "last" and last and last.get(field.key) not in (None, ""):
+            values[field.key] = last[field.key]
+        elif field.spec["prefill"] == "my_department" and user.department_id is not None:
+            values[field.key] = user.department_id
 
 
 def _copy_source(key: str) -> Record | None:
