@@ -46,13 +46,17 @@ def run(page: Any, options: dict[str, Any] | None = None) -> dict[str, Any]:
 def describe(violations: list[dict[str, Any]]) -> str:
     lines = []
     for violation in violations:
-        lines.append(f"[{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})")
+        lines.append(
+            f"[{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+        )
         for node in violation["nodes"][:5]:
             lines.append(f"    {' '.join(node['target'])}: {node['html'][:160]}")
     return "\n".join(lines)
 
 
-def check(page: Any, *, impacts: tuple[str, ...] = FAILING_IMPACTS, options: dict[str, Any] | None = None) -> None:
+def check(
+    page: Any, *, impacts: tuple[str, ...] = FAILING_IMPACTS, options: dict[str, Any] | None = None
+) -> None:
     """Fail when axe finds a violation of one of ``impacts`` on the page."""
     result = run(page, options)
     found = [v for v in result["violations"] if v.get("impact") in impacts]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-
 from test_expense_claim import YESTERDAY, add_rows_until, fill_payee, labelled, open_expense_claim
 
 # Real file heads: the server checks that a file's content matches its extension.

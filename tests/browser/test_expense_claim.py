@@ -196,7 +196,11 @@ def test_the_form_can_be_filled_by_keyboard(page: Page):
 
 def test_on_a_phone_the_total_and_submit_stay_in_reach(browser, live_server, sign_in):
     context = browser.new_context(
-        base_url=live_server, locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        base_url=live_server,
+        locale="en-US",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
     )
     page = context.new_page()
     try:
@@ -227,6 +231,11 @@ def test_on_a_phone_the_total_and_submit_stay_in_reach(browser, live_server, sig
         widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], widths
         # A hidden field takes no room: the travel fields are hidden for an office claim.
-        assert page.evaluate("() => document.getElementById('fld-trip_destination').getBoundingClientRect().height") == 0
+        assert (
+            page.evaluate(
+                "() => document.getElementById('fld-trip_destination').getBoundingClientRect().height"
+            )
+            == 0
+        )
     finally:
         context.close()

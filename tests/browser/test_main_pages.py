@@ -9,7 +9,9 @@ import re
 import a11y
 import pytest
 from playwright.sync_api import Page, expect
-from test_expense_claim import YESTERDAY, add_rows_until, fill_payee, labelled, open_expense_claim, row_controls
+from test_expense_claim import (
+    YESTERDAY,
+)
 
 from conftest import DEMO_PASSWORD, TIMEOUT_MS
 

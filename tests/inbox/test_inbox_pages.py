@@ -227,7 +227,9 @@ def test_the_approver_is_told_what_a_rejection_does(client, login, submit, demo_
     assert 'value="reject" class="button button--danger" aria-describedby="decision-reject-outcome"' in page
 
 
-def test_a_returned_request_shows_why_at_the_top_of_its_edit_page(client, login, csrf_token, submit, demo_org):
+def test_a_returned_request_shows_why_at_the_top_of_its_edit_page(
+    client, login, csrf_token, submit, demo_org
+):
     record = submit("alice", reason="Dinner with a client")
     login(client, "bob")
     task = open_task(record.id, demo_org["bob"].id)

@@ -109,7 +109,9 @@ def test_the_person_picker_does_not_list_everyone_and_takes_a_user_name(client, 
     # No list of every user in the page: the picker asks /people as the name is typed.
     assert demo_org["grace"].display_name not in page
     assert 'list="ooo-delegate-options"' in page and 'hx-get="/people?field=delegate"' in page
-    matches = client.get("/people?field=delegate&delegate=erin", headers={"HX-Request": "true"}).get_data(as_text=True)
+    matches = client.get("/people?field=delegate&delegate=erin", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert '<option value="erin">' in matches
     token = csrf_token(client, "/settings/out-of-office")
     response = client.post(

@@ -236,7 +236,9 @@ def test_a_task_handed_on_is_listed_under_decided_with_take_back(
     assert "handed-on" not in client.get("/inbox/decided").get_data(as_text=True)
 
 
-def test_a_signer_added_before_is_listed_as_waiting_without_take_back(client, bearer, submit, demo_org, login):
+def test_a_signer_added_before_is_listed_as_waiting_without_take_back(
+    client, bearer, submit, demo_org, login
+):
     record = submit("alice")
     bob_task = task_of(record.id, demo_org["bob"].id).id
     response = client.post(

@@ -8,18 +8,19 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from test_renderer import HX, expense_post, form_token
 
 from formwork.extensions import db
 from formwork.records.models import Record
-
-from test_renderer import HX, expense_post, form_token
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
 def _evaluate(alice, **rows: str) -> str:
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
-    data = expense_post(token, **{"_rows.lines": ["0", "1"], "lines[1].date": "", "lines[1].type": "", **rows})
+    data = expense_post(
+        token, **{"_rows.lines": ["0", "1"], "lines[1].date": "", "lines[1].type": "", **rows}
+    )
     response = alice.post("/forms/expense_claim/evaluate", data=data, headers=HX)
     assert response.status_code == 200
     return response.get_data(as_text=True)
@@ -28,7 +29,10 @@ def _evaluate(alice, **rows: str) -> str:
 @pytest.mark.parametrize("typed", ["100.999", "¥100", "1e3"])
 def test_a_number_that_will_not_validate_is_marked_and_the_total_is_incomplete(alice, typed):
     html = _evaluate(alice, **{"lines[1].amount": typed})
-    message = re.search(r'<p class="field__error field__error--live" id="live-lines-1-amount" hx-swap-oob="true">([^<]+)</p>', html)
+    message = re.search(
+        r'<p class="field__error field__error--live" id="live-lines-1-amount" hx-swap-oob="true">([^<]+)</p>',
+        html,
+    )
     assert message, html
     # The total still shows what can be read, and says it leaves something out.
     total = re.search(r'<output id="out-total"[^>]*>(.*?)</output>', html, re.S).group(1)
@@ -41,8 +45,13 @@ def test_a_number_that_will_not_validate_is_marked_and_the_total_is_incomplete(a
 
 def test_a_number_that_reads_clears_the_mark(alice):
     html = _evaluate(alice, **{"lines[1].amount": "100.99"})
-    assert re.search(r'<p class="field__error field__error--live" id="live-lines-1-amount" hidden hx-swap-oob="true"></p>', html)
-    assert "field__incomplete" not in re.search(r'<output id="out-total"[^>]*>(.*?)</output>', html, re.S).group(1)
+    assert re.search(
+        r'<p class="field__error field__error--live" id="live-lines-1-amount" hidden hx-swap-oob="true"></p>',
+        html,
+    )
+    assert "field__incomplete" not in re.search(
+        r'<output id="out-total"[^>]*>(.*?)</output>', html, re.S
+    ).group(1)
     assert "¥1,335.49" in html
 
 
@@ -68,7 +77,9 @@ def test_rule_errors_come_with_field_errors_and_name_the_row(alice):
     html = response.get_data(as_text=True)
     summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
     assert 'href="#f-reason"' in summary
-    assert 'href="#f-lines-1-date"' in summary and "费用明细，第 2 行：日期：费用日期不能晚于今天。" in summary
+    assert (
+        'href="#f-lines-1-date"' in summary and "费用明细，第 2 行：日期：费用日期不能晚于今天。" in summary
+    )
     assert 'href="#f-lines-2-amount"' in summary
     assert 'href="#f-lines-0-date"' not in summary
 
@@ -106,13 +117,18 @@ def test_a_bank_account_typed_in_groups_is_cleaned(alice):
 def test_forms_to_start_come_in_the_order_the_definitions_give(alice):
     for page in ("/", "/forms"):
         html = alice.get(page).get_data(as_text=True)
-        positions = [html.index(f"/forms/{key}/new") for key in ("expense_claim", "purchase_request", "contract_payment")]
+        positions = [
+            html.index(f"/forms/{key}/new")
+            for key in ("expense_claim", "purchase_request", "contract_payment")
+        ]
         assert positions == sorted(positions), (page, positions)
 
 
 def test_a_new_claim_starts_with_the_payee_of_the_last_one_and_a_header(alice):
     token = form_token(alice.get("/forms/expense_claim/new").get_data(as_text=True))
-    saved = alice.post("/forms/expense_claim/new", data=expense_post(token, _action="draft", payee_bank="招商银行"))
+    saved = alice.post(
+        "/forms/expense_claim/new", data=expense_post(token, _action="draft", payee_bank="招商银行")
+    )
     assert saved.status_code == 303
     page = alice.get("/forms/expense_claim/new").get_data(as_text=True)
     assert re.search(r'id="f-payee_bank"[^>]*', page) and 'value="招商银行"' in page

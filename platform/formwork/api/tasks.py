@@ -51,7 +51,9 @@ def _resolve_user(value: Any, field_name: str) -> int:
     if user is None:
         raise DecisionInputError(_('There is no user "%(name)s".', name=str(value)[:80]), field_name)
     if not user.active:
-        raise DecisionInputError(_("%(name)s is no longer active; choose someone else.", name=user.display_name), field_name)
+        raise DecisionInputError(
+            _("%(name)s is no longer active; choose someone else.", name=user.display_name), field_name
+        )
     if user.id == current_user.id:
         raise DecisionInputError(_("Choose someone other than yourself."), field_name)
     return user.id
@@ -62,8 +64,12 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
     action = raw.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
         raise DecisionInputError(
-            _('Unknown action "%(action)s"; use one of: %(actions)s.', action=str(action)[:40], actions=", ".join(ACTIONS)),
-            "action"
+            _(
+                'Unknown action "%(action)s"; use one of: %(actions)s.',
+                action=str(action)[:40],
+                actions=", ".join(ACTIONS),
+            ),
+            "action",
         )
     comment = raw.get("comment")
     if comment is not None and not isinstance(comment, str):
@@ -87,7 +93,9 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
                 _("Choose where the added signer signs: before or after you."), "position"
             )
         if position not in POSITIONS:
-            raise DecisionInputError(_("Choose where the added signer signs: before or after you."), "position")
+            raise DecisionInputError(
+                _("Choose where the added signer signs: before or after you."), "position"
+            )
         decision.position = position
     if action == "return":
         step = raw.get("step")

@@ -27,7 +27,7 @@ from flask_babel import lazy_ngettext as _ln
 
 from ..expressions import ExpressionError
 from .field_types import FieldValueError, ValueContext, _current_locale, localized
-from .model import FieldModel, FormModel, schema_path
+from .model import FieldModel, FormModel
 from .state import FormState, evaluate_state
 
 log = logging.getLogger(__name__)

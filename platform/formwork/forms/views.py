@@ -301,7 +301,9 @@ def check_live(editor: Editor) -> None:
             for compact, dom, row in editor.rows(field):
                 for sub in field.fields:
                     if sub.type.widget in NUMBER_WIDGETS and not sub.is_computed:
-                        if editor.state is None or editor.state.is_visible(f"{field.key}[{compact}].{sub.key}"):
+                        if editor.state is None or editor.state.is_visible(
+                            f"{field.key}[{compact}].{sub.key}"
+                        ):
                             live[f"{field.key}[{dom}].{sub.key}"] = _unreadable(sub, row.get(sub.key))
         elif field.type.widget in NUMBER_WIDGETS and not field.is_computed:
             if editor.state is None or editor.state.is_visible(field.key):
@@ -322,9 +324,15 @@ def check_live(editor: Editor) -> None:
                 incomplete.add(field.key)
             continue
         for _compact, dom, _row in editor.rows(lines):
-            row_bad = {f"{lines.key}.{key}" for (table, index, key) in bad_rows if table == lines.key and index == dom}
+            row_bad = {
+                f"{lines.key}.{key}"
+                for (table, index, key) in bad_rows
+                if table == lines.key and index == dom
+            }
             row_incomplete = {
-                f"{lines.key}.{p.rsplit('.', 1)[-1]}" for p in incomplete if p.startswith(f"{lines.key}[{dom}].")
+                f"{lines.key}.{p.rsplit('.', 1)[-1]}"
+                for p in incomplete
+                if p.startswith(f"{lines.key}[{dom}].")
             }
             if _feeds(read, row_bad | row_incomplete):
                 incomplete.add(f"{lines.key}[{dom}].{field.key}")

@@ -135,7 +135,8 @@ def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tup
     field = form.field(path)
     if field is None or field.type.name != "attachment":
         raise UploadRefused(
-            _('"%(field)s" is not an attachment field of form "%(form)s".', field=path[:100], form=form_key), 400
+            _('"%(field)s" is not an attachment field of form "%(form)s".', field=path[:100], form=form_key),
+            400,
         )
     return path, field
 
@@ -198,7 +199,10 @@ def store_file(
         accepted = ", ".join(accept)
         if not suffix:
             raise UploadRefused(
-                _("Files without an extension are not accepted here; accepted: %(accepted)s.", accepted=accepted),
+                _(
+                    "Files without an extension are not accepted here; accepted: %(accepted)s.",
+                    accepted=accepted,
+                ),
                 415,
             )
         raise UploadRefused(

@@ -339,7 +339,9 @@ def update_record(
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise ConflictError(_("The record was changed by someone else; reload the page and try again.")) from None
+        raise ConflictError(
+            _("The record was changed by someone else; reload the page and try again.")
+        ) from None
     except BaseException:
         db.session.rollback()
         raise

@@ -192,7 +192,10 @@ def resolve_step(
             continue
         if rule == "forbid":
             raise StartRefused(
-                _('Step "%(step)s" would ask the submitter to approve their own request, which this route forbids.', step=step.key)
+                _(
+                    'Step "%(step)s" would ask the submitter to approve their own request, which this route forbids.',
+                    step=step.key,
+                )
             )
         if rule == "send_up":
             start = spec.levels + 1 if spec.kind == "department_head" and not spec.department else 0
@@ -232,7 +235,9 @@ def resolve_step(
                 step=step.key,
             )
         )
-    raise StartRefused(_('Nobody can approve step "%(step)s": no approver was found for this request.', step=step.key))
+    raise StartRefused(
+        _('Nobody can approve step "%(step)s": no approver was found for this request.', step=step.key)
+    )
 
 
 def resolve_cc(step: Step, record: Any, submitter: User, *, form: Any, context: dict[str, Any]) -> list[User]:

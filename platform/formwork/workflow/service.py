@@ -309,7 +309,13 @@ def decide(
     "already decided"), ``InvalidDecision`` (422).
     """
     if action not in ACTIONS:
-        raise InvalidDecision(_('Unknown action "%(action)s"; use one of: %(actions)s.', action=action, actions=", ".join(ACTIONS)))
+        raise InvalidDecision(
+            _(
+                'Unknown action "%(action)s"; use one of: %(actions)s.',
+                action=action,
+                actions=", ".join(ACTIONS),
+            )
+        )
     if action == "withdraw":
         task = _load_task(task_id, user)
         withdraw(task.record, user)
