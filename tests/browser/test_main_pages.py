@@ -78,6 +78,8 @@ def test_new_claim_page_with_errors_and_rows(sized_page: Page):
     expect(page.locator("#f-trip_destination")).to_be_visible()
     page.locator("#add-lines").click()
     expect(page.locator("input[name$='.amount']")).to_have_count(2)
+    # The new row takes the focus once it has settled; typing elsewhere before that would be lost.
+    expect(page.locator("input[name$='.date']").nth(1)).to_be_focused()
     page.locator("input[name$='.amount']").first.fill("1e3")
     expect(page.locator(".field__error--live:not([hidden])")).to_have_count(1)
     page.locator("button[value=submit]").click()
