@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from . import config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

@@ -1,9 +1,10 @@
 """Configuration read from environment variables, with safe defaults.
 
-Every setting has a ``FORMWORK_`` environment variable. The defaults give a
-working single-process install: an SQLite file in the instance folder and a
-secret key generated on first run and kept there, so sessions survive a
-restart without anyone having to invent a key.
+Every setting has a ``FORMWORK_`` environment variable, and this module is the only place that
+reads the environment: the rest of the code reads ``app.config``. Every setting is documented
+in docs/operations.md ("Settings"). The defaults give a working single-process install: an
+SQLite file in the instance folder and a secret key generated on first run and kept there, so
+sessions survive a restart without anyone having to invent a key.
 """
 
 from __future__ import annotations
@@ -26,6 +27,25 @@ def _flag(name: str, default: bool = False) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _text(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def plugin_settings(known: set[str]) -> dict[str, str]:
+    """Every other ``FORMWORK_*`` variable, as text: settings of plugins (e.g. ``FORMWORK_WEBHOOK_URL``),
+    which read them from ``app.config`` like any other setting."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith("FORMWORK_") and name not in known
+    }
 
 
 def instance_path() -> Path:
@@ -122,7 +142,7 @@ def from_environment() -> dict:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("FORMWORK_DATABASE_URL") or f"sqlite:///{folder / 'formwork.db'}"
-    return {
+    settings = {
         "SECRET_KEY": _secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
@@ -172,4 +192,31 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("FORMWORK_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
+        # E-mail is on when a host is set; with none, nothing is enqueued for e-mail.
+        "FORMWORK_SMTP_HOST": _text("FORMWORK_SMTP_HOST"),
+        "FORMWORK_SMTP_PORT": _int("FORMWORK_SMTP_PORT", 25),
+        "FORMWORK_SMTP_USER": _text("FORMWORK_SMTP_USER"),
+        "FORMWORK_SMTP_PASSWORD": _text("FORMWORK_SMTP_PASSWORD"),
+        "FORMWORK_SMTP_STARTTLS": _flag("FORMWORK_SMTP_STARTTLS"),
+        "FORMWORK_SMTP_SSL": _flag("FORMWORK_SMTP_SSL"),
+        "FORMWORK_SMTP_FROM": _text("FORMWORK_SMTP_FROM", "formwork@localhost"),
+        "FORMWORK_SMTP_TIMEOUT": _float("FORMWORK_SMTP_TIMEOUT", 10),
+        # Links in messages: https://formwork.example.com -> .../records/12
+        "FORMWORK_BASE_URL": _text("FORMWORK_BASE_URL"),
+        "FORMWORK_OUTBOX_MAX_ATTEMPTS": _int("FORMWORK_OUTBOX_MAX_ATTEMPTS", 10),
+        "FORMWORK_OUTBOX_RETRY_SECONDS": _int("FORMWORK_OUTBOX_RETRY_SECONDS", 60),
+        "FORMWORK_OUTBOX_RETRY_MAX_SECONDS": _int("FORMWORK_OUTBOX_RETRY_MAX_SECONDS", 6 * 3600),
+        "FORMWORK_OUTBOX_LEASE_SECONDS": _int("FORMWORK_OUTBOX_LEASE_SECONDS", 300),
     }
+    # Read above under another name, or only before the application exists.
+    read_elsewhere = {
+        "FORMWORK_INSTANCE_PATH",
+        "FORMWORK_SECRET_KEY",
+        "FORMWORK_DATABASE_URL",
+        "FORMWORK_MAX_REQUEST_BYTES",
+        "FORMWORK_MAX_FORM_MEMORY_BYTES",
+        "FORMWORK_MAX_FORM_PARTS",
+        "FORMWORK_SECURE_COOKIES",
+        "FORMWORK_DEFAULT_LOCALE",
+    }
+    return {**plugin_settings(set(settings) | read_elsewhere), **settings}

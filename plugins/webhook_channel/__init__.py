@@ -22,7 +22,6 @@ the URL is read at delivery time, so it is not copied into every row.
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,10 +34,9 @@ NAME = "webhook"
 
 
 def _setting(name: str, default: str = "") -> str:
+    # Every FORMWORK_* environment variable is in the application configuration (formwork.config).
     value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name, default)
-    return str(value if value is not None else default)
+    return str(value) if value not in (None, "") else default
 
 
 def _names(name: str) -> set[str]:

@@ -137,7 +137,8 @@ def private_schema(
         yield (
             scoped.render_as_string(hide_password=False),
             {},
-            f"PostgreSQL {make_url(url).database} (schema {schema}{', kept' if keep else ', dropped afterwards'})",
+            f"PostgreSQL {make_url(url).database} (schema "
+            f"{schema}{', kept' if keep else ', dropped afterwards'})",
         )
     finally:
         if not keep:
@@ -203,7 +204,8 @@ def bare_app(url: str, engine_options: dict[str, Any], tasks: int) -> Flask:
         BareBase.metadata.create_all(bare_db.engine)
         bare_db.session.execute(
             text(
-                "INSERT INTO bench_bare_tasks (assignee_id, status) SELECT 1, 'open' FROM generate_series(1, :n)"
+                "INSERT INTO bench_bare_tasks (assignee_id, status) SELECT 1, 'open' "
+                "FROM generate_series(1, :n)"
             ),
             {"n": tasks},
         )
@@ -314,10 +316,10 @@ def compare(
     for r in range(rounds):
         for task_id in task_ids[cuts[r] : cuts[r + 1]]:
             app_ms.append(
-                timed(lambda: api.post(f"/api/tasks/{task_id}/decision", json=body, headers=headers), 200)
+                timed(lambda t=task_id: api.post(f"/api/tasks/{t}/decision", json=body, headers=headers), 200)
             )
         for row_id in bare_ids[cuts[r] : cuts[r + 1]]:
-            bare_ms.append(timed(lambda: floor.post(f"/bare/tasks/{row_id}/decision", json=body), 200))
+            bare_ms.append(timed(lambda r=row_id: floor.post(f"/bare/tasks/{r}/decision", json=body), 200))
     return 1000 * len(app_ms) / sum(app_ms), 1000 * len(bare_ms) / sum(bare_ms), app_ms, bare_ms
 
 
@@ -423,8 +425,8 @@ def breakdown(app: Flask, token: str, task_ids: list[int]) -> dict[str, float]:
         started = time.perf_counter()
         for task_id in task_ids:
             timed(
-                lambda: api.post(
-                    f"/api/tasks/{task_id}/decision", json={"action": "approve"}, headers=headers
+                lambda t=task_id: api.post(
+                    f"/api/tasks/{t}/decision", json={"action": "approve"}, headers=headers
                 ),
                 200,
             )
@@ -616,7 +618,8 @@ def main() -> int:
         publish_bench_route(app)
         print(f"Formwork approvals benchmark on {described}")
         print(
-            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n"
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+            f"{'quick' if args.quick else 'full'} run\n"
         )
 
         started = time.perf_counter()
@@ -631,7 +634,8 @@ def main() -> int:
                 f"expected {one_step + over_http + served + PROFILED} and {demo + over_http}"
             )
         print(
-            f"prepared {len(simple) + len(heads)} open tasks through the records service in {prepared:.1f} s\n"
+            f"prepared {len(simple) + len(heads)} open tasks through the records service in "
+            f"{prepared:.1f} s\n"
         )
         keys = tokens(app, "bob", "carol")
         bare = bare_app(url, engine_options, one_step + 2 * demo + 3 * over_http + 100)
@@ -659,7 +663,8 @@ def main() -> int:
                 f"    Formwork API : {app_rate:8.1f} approvals/s   median {statistics.median(app_ms):6.2f} ms"
             )
             print(
-                f"    bare Flask   : {bare_rate:8.1f} updates/s     median {statistics.median(bare_ms):6.2f} ms"
+                f"    bare Flask   : {bare_rate:8.1f} updates/s     median "
+                f"{statistics.median(bare_ms):6.2f} ms"
             )
             print(
                 f"    ratio        : {ratio:8.1%}   "
@@ -784,7 +789,8 @@ def main() -> int:
         print(f"(b) gunicorn ({worker}), {args.clients} keep-alive clients over loopback, one-step route")
         print(
             f"    {approved} approvals in {elapsed:.1f} s: {rate:8.1f} approvals/s   "
-            f"median {statistics.median(latencies):6.2f} ms   p90 {statistics.quantiles(latencies, n=10)[-1]:6.2f} ms"
+            f"median {statistics.median(latencies):6.2f} ms   p90 "
+            f"{statistics.quantiles(latencies, n=10)[-1]:6.2f} ms"
         )
         if set(statuses) != {200}:
             print(f"    statuses: {statuses}")

@@ -86,7 +86,8 @@ def populate(total_tasks: int) -> dict[str, Any]:
         first_record = conn.execute(text("SELECT MIN(id) FROM records WHERE title = 'Claim 0'")).scalar()
         conn.execute(
             text(
-                "INSERT INTO processes (record_id, route_id, status, state, started_by_id, started_at, lock_version) "
+                "INSERT INTO processes (record_id, route_id, status, state, started_by_id, "
+                "started_at, lock_version) "
                 "SELECT id, :route, 'running', "
                 + json_empty
                 + ", owner_id, "
@@ -122,7 +123,8 @@ def populate(total_tasks: int) -> dict[str, Any]:
             text(
                 _numbers(total_tasks)
                 + "INSERT INTO tasks (process_id, record_id, step_key, round, kind, status, "
-                "assignee_id, created_at, due_at, decided_by_id, decided_at, decision, reminders_sent, lock_version) "
+                "assignee_id, created_at, due_at, decided_by_id, decided_at, decision, "
+                "reminders_sent, lock_version) "
                 "SELECT :p0 + (n % :records), :r0 + (n % :records), 'department_head', 1, 'approval', "
                 "CASE WHEN " + still_open + " THEN 'open' ELSE 'approved' END, "
                 "CASE WHEN n < 3 * :mine THEN :bob ELSE :u0 + (n % :people) END, " + age + ", "
@@ -250,7 +252,8 @@ def main() -> int:
             ok = median < TARGET_MS
             failed |= not ok
             print(
-                f"  {name:<42} median {median:6.2f} ms   p90 {p90:6.2f} ms   {'ok' if ok else 'MISSED'} (target < {TARGET_MS:.0f} ms)"
+                f"  {name:<42} median {median:6.2f} ms   p90 {p90:6.2f} ms   {'ok' if ok else 'MISSED'} "
+                f"(target < {TARGET_MS:.0f} ms)"
             )
     return 1 if failed else 0
 

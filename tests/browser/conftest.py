@@ -42,7 +42,8 @@ def _run_cli(app: Flask, *args: str) -> None:
         result = app.test_cli_runner().invoke(args=list(args))
     if result.exit_code != 0:
         raise RuntimeError(
-            f"`formwork {' '.join(args)}` failed ({result.exit_code}):\n{result.output}{result.exception or ''}"
+            f"`formwork {' '.join(args)}` failed "
+            f"({result.exit_code}):\n{result.output}{result.exception or ''}"
         )
 
 

@@ -141,8 +141,12 @@ def test_the_form_fits_a_phone_screen(phone_page: Page, sign_in):
     outside = page.locator("form.record-form").evaluate(
         """form => [...form.querySelectorAll('input, select, textarea, button')]
             .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
-            .filter(el => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth + 1; })
-            .map(el => (el.name || el.id || el.textContent.trim()) + ' right=' + Math.round(el.getBoundingClientRect().right))"""
+            .filter(el => {
+                const r = el.getBoundingClientRect();
+                return r.left < 0 || r.right > window.innerWidth + 1;
+            })
+            .map(el => (el.name || el.id || el.textContent.trim())
+                + ' right=' + Math.round(el.getBoundingClientRect().right))"""
     )
     assert outside == [], f"controls outside a 375 px wide screen: {outside}"
     row_controls(page, "Amount").first.fill("88.80")

@@ -71,7 +71,8 @@ def definitions_dir(tmp_path) -> Path:
     (root / "forms" / "trip.yaml").write_text(TRIP_YAML, encoding="utf-8")
     (root / "forms" / "leave.json").write_text(
         '{"kind": "form", "key": "leave", "title": {"zh-CN": "请假", "en": "Leave"},\n'
-        ' "fields": [{"key": "days", "type": "integer", "label": {"zh-CN": "天数", "en": "Days"}, "min": 1}]}\n',
+        ' "fields": [{"key": "days", "type": "integer",'
+        ' "label": {"zh-CN": "天数", "en": "Days"}, "min": 1}]}\n',
         encoding="utf-8",
     )
     return root

@@ -128,7 +128,8 @@ def test_every_violation_is_reported_with_its_line():
     problems = check(document.content, registry=object(), document=document)
     rendered = [str(p) for p in problems]
     assert rendered == [
-        "trip.yaml:8: /fields/0/currency: the text 'cny' must be an ISO 4217 currency code such as CNY or USD",
+        "trip.yaml:8: /fields/0/currency: the text 'cny' must be an ISO 4217 currency code such as CNY or "
+        "USD",
         'trip.yaml:11: /fields/1/label: required property "en" is missing',
         'trip.yaml:12: /fields/1/requried: unknown property "requried" (did you mean "required"?)',
         'trip.yaml:14: /validations/0: required property "message" is missing',

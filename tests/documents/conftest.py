@@ -110,7 +110,7 @@ def make_claim(demo_org):
 
 @pytest.fixture
 def add_trail(demo_org):
-    """``add_trail(record, [(step, action, actor, comment, on_behalf_of), ...])``: trail entries of one process."""
+    """``add_trail(record, [(step, action, actor, comment, on_behalf_of), ...])``: one process's trail."""
     from formwork.definitions.models import DefinitionVersion
     from formwork.extensions import db
     from formwork.workflow.models import Process, TrailEntry

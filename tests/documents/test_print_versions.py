@@ -64,7 +64,8 @@ def test_a_changed_template_is_a_new_version_and_old_records_keep_theirs(app, de
         tmp_path,
         "voucher.html",
         {
-            "voucher.html": "<html><body><p>OLD {{ record.number }}</p>{% include '_foot.html' %}</body></html>",
+            "voucher.html": "<html><body><p>OLD "
+            "{{ record.number }}</p>{% include '_foot.html' %}</body></html>",
             "_foot.html": "<p>FOOT-ONE</p>",
         },
     )

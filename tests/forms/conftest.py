@@ -16,13 +16,13 @@ def registry(app):
 
 
 @pytest.fixture
-def compile(registry):
+def compile_content(registry):
     return lambda content: compile_form(content, registry)
 
 
 @pytest.fixture
-def form(compile):
-    return compile(sample_content())
+def form(compile_content):
+    return compile_content(sample_content())
 
 
 @pytest.fixture

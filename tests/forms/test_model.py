@@ -8,9 +8,9 @@ from forms_samples import L, opt, sample_content
 from formwork.definitions.problems import DefinitionError
 
 
-def problems_of(compile, content) -> dict[str, str]:
+def problems_of(compile_content, content) -> dict[str, str]:
     with pytest.raises(DefinitionError) as caught:
-        compile(content)
+        compile_content(content)
     return {p.pointer: p.message for p in caught.value.problems}
 
 
@@ -28,7 +28,7 @@ def test_sample_form_compiles_with_paths_types_and_computed_order(form):
     assert "lines" in form.type_env.fields
 
 
-def test_every_problem_is_reported_with_its_pointer(compile):
+def test_every_problem_is_reported_with_its_pointer(compile_content):
     content = sample_content()
     content["fields"][2]["visible_when"] = "category == "  # syntax error
     content["fields"][14]["fields"][4]["visible_when"] = "unit_price > 'x'"  # type error inside a row
@@ -38,7 +38,7 @@ def test_every_problem_is_reported_with_its_pointer(compile):
     content["fields"].append({"key": "reason", "type": "text", "label": L})
     content["fields"].append({"key": "mystery", "type": "hologram", "label": L})
     content["validations"][0]["rule"] = "totl <= 5"
-    problems = problems_of(compile, content)
+    problems = problems_of(compile_content, content)
     assert "/fields/2/visible_when" in problems
     assert "/fields/14/fields/4/visible_when" in problems
     assert problems["/fields/3/min"] == "min is greater than max"
@@ -48,22 +48,22 @@ def test_every_problem_is_reported_with_its_pointer(compile):
     assert "totl" in problems["/validations/0/rule"]
 
 
-def test_unknown_field_reference_names_the_field(compile):
+def test_unknown_field_reference_names_the_field(compile_content):
     content = sample_content()
     content["fields"][15]["expression"] = "sum(lines.amout)"
-    problems = problems_of(compile, content)
+    problems = problems_of(compile_content, content)
     assert list(problems) == ["/fields/15/expression"]
     assert "amout" in problems["/fields/15/expression"]
 
 
-def test_syntax_error_reports_a_position(compile):
+def test_syntax_error_reports_a_position(compile_content):
     content = sample_content()
     content["fields"][2]["visible_when"] = "category == 'travel' and and"
-    message = problems_of(compile, content)["/fields/2/visible_when"]
+    message = problems_of(compile_content, content)["/fields/2/visible_when"]
     assert "position" in message
 
 
-def test_computed_cycle_is_refused(compile):
+def test_computed_cycle_is_refused(compile_content):
     content = sample_content()
     content["fields"].append(
         {"key": "a", "type": "computed", "label": L, "result_type": "money", "expression": "b + 1"}
@@ -71,41 +71,42 @@ def test_computed_cycle_is_refused(compile):
     content["fields"].append(
         {"key": "b", "type": "computed", "label": L, "result_type": "money", "expression": "a + total"}
     )
-    problems = problems_of(compile, content)
+    problems = problems_of(compile_content, content)
     cycle = [m for m in problems.values() if "cycle" in m]
     assert len(cycle) == 1 and "a" in cycle[0] and "b" in cycle[0]
 
 
-def test_self_referencing_computed_field_is_a_cycle(compile):
+def test_self_referencing_computed_field_is_a_cycle(compile_content):
     content = sample_content()
     content["fields"][15]["expression"] = "total + 1"
-    assert "cycle" in problems_of(compile, content)["/fields/15/expression"]
+    assert "cycle" in problems_of(compile_content, content)["/fields/15/expression"]
 
 
-def test_computed_result_type_is_checked_against_the_expression(compile):
+def test_computed_result_type_is_checked_against_the_expression(compile_content):
     content = sample_content()
     content["fields"][15]["expression"] = "reason"  # text where money is declared
-    assert "/fields/15/expression" in problems_of(compile, content)
+    assert "/fields/15/expression" in problems_of(compile_content, content)
 
 
-def test_condition_must_be_boolean(compile):
+def test_condition_must_be_boolean(compile_content):
     content = sample_content()
     content["fields"][2]["visible_when"] = "nights + 1"
-    assert "/fields/2/visible_when" in problems_of(compile, content)
+    assert "/fields/2/visible_when" in problems_of(compile_content, content)
 
 
-def test_unsafe_and_invalid_patterns_are_refused(compile):
+def test_unsafe_and_invalid_patterns_are_refused(compile_content):
     content = sample_content()
     for catastrophic in ("^(a+)+$", "(a|aa)*b", "(.*a){12}", r"^(\w+\s?)*$"):
         content["fields"][11]["pattern"] = catastrophic
-        assert "nested repetition" in problems_of(compile, content)["/fields/11/pattern"], catastrophic
+        problems = problems_of(compile_content, content)
+        assert "nested repetition" in problems["/fields/11/pattern"], catastrophic
     content["fields"][11]["pattern"] = ".*a.*a.*a.*a"
-    assert "open-ended repeats" in problems_of(compile, content)["/fields/11/pattern"]
+    assert "open-ended repeats" in problems_of(compile_content, content)["/fields/11/pattern"]
     content["fields"][11]["pattern"] = "([a-z]"
-    assert "invalid pattern" in problems_of(compile, content)["/fields/11/pattern"]
+    assert "invalid pattern" in problems_of(compile_content, content)["/fields/11/pattern"]
 
 
-def test_bad_default_nested_lines_and_validation_target(compile):
+def test_bad_default_nested_lines_and_validation_target(compile_content):
     content = sample_content()
     content["fields"][3]["default"] = "many"
     content["fields"][14]["fields"].append(
@@ -113,25 +114,25 @@ def test_bad_default_nested_lines_and_validation_target(compile):
     )
     content["validations"][0]["field"] = "lines[*].nothing"
     content["title_field"] = "missing"
-    problems = problems_of(compile, content)
+    problems = problems_of(compile_content, content)
     assert "whole number" in problems["/fields/3/default"]
     assert "line items cannot contain line items" in problems["/fields/14/fields/6/type"]
     assert "does not exist" in problems["/validations/0/field"]
     assert "does not exist" in problems["/title_field"]
 
 
-def test_choice_options_may_be_plain_values(compile):
+def test_choice_options_may_be_plain_values(compile_content):
     content = sample_content()
     content["fields"][1]["options"] = ["travel", "office", opt("other")]
-    form = compile(content)
+    form = compile_content(content)
     assert list(form.field("category").settings["options"]) == ["travel", "office", "other"]
 
 
-def test_row_condition_sees_the_row_first(compile):
+def test_row_condition_sees_the_row_first(compile_content):
     content = sample_content()
     # "date" exists only in the row; the form-level field of the same name would be shadowed.
     content["fields"][14]["fields"][4]["visible_when"] = "date > start"
-    form = compile(content)
+    form = compile_content(content)
     assert form.field("lines.note").visible_when is not None
 
 

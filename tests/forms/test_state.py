@@ -35,7 +35,7 @@ def test_visibility_and_requirement_per_row_path(form, ctx):
     assert evaluate_state(form, {"urgent": True}, context=ctx).is_readonly("locked_note")
 
 
-def test_hidden_values_are_dropped_and_conditions_reevaluated(compile, ctx):
+def test_hidden_values_are_dropped_and_conditions_reevaluated(compile_content, ctx):
     content = sample_content()
     # A chain: b shows only when a is "yes"; c shows only when b is "yes".
     content["fields"] += [
@@ -43,7 +43,7 @@ def test_hidden_values_are_dropped_and_conditions_reevaluated(compile, ctx):
         {"key": "b", "type": "text", "label": L, "visible_when": "a == 'yes'"},
         {"key": "c", "type": "text", "label": L, "visible_when": "b == 'yes'", "required": True},
     ]
-    form = compile(content)
+    form = compile_content(content)
     state = evaluate_state(form, {"a": "yes", "b": "yes", "c": "x"}, context=ctx)
     assert state.is_visible("c") and state.value("c") == "x"
     state = evaluate_state(form, {"a": "no", "b": "yes", "c": "x"}, context=ctx)
@@ -51,26 +51,26 @@ def test_hidden_values_are_dropped_and_conditions_reevaluated(compile, ctx):
     assert not state.is_visible("c") and not state.is_required("c")
 
 
-def test_hidden_lines_hide_their_rows(compile, ctx):
+def test_hidden_lines_hide_their_rows(compile_content, ctx):
     content = sample_content()
     content["fields"][14]["visible_when"] = "category != 'other'"
-    form = compile(content)
+    form = compile_content(content)
     state = evaluate_state(form, {"category": "other", "lines": rows("500.00")}, context=ctx)
     assert not state.is_visible("lines") and not state.is_visible("lines[0].note")
     assert state.value("lines") is None and state.value("total") == Decimal("0.00")
 
 
-def test_computed_money_is_rounded_half_up_to_its_scale(compile, ctx):
+def test_computed_money_is_rounded_half_up_to_its_scale(compile_content, ctx):
     content = sample_content()
     content["fields"].append(
         {"key": "tax", "type": "computed", "label": L, "result_type": "money", "expression": "total * 0.125"}
     )
-    form = compile(content)
+    form = compile_content(content)
     state = evaluate_state(form, {"lines": rows("0.20")}, context=ctx)
     assert state.value("tax") == Decimal("0.03")  # 0.025 → 0.03, not banker's 0.02
 
 
-def test_division_by_zero_in_a_computed_field_gives_null_not_a_crash(compile, ctx):
+def test_division_by_zero_in_a_computed_field_gives_null_not_a_crash(compile_content, ctx):
     content = sample_content()
     content["fields"].append(
         {
@@ -81,7 +81,7 @@ def test_division_by_zero_in_a_computed_field_gives_null_not_a_crash(compile, ct
             "expression": "total / nights",
         }
     )
-    form = compile(content)
+    form = compile_content(content)
     state = evaluate_state(form, {"nights": 0, "lines": rows("10.00")}, context=ctx)
     assert state.value("per_night") is None
     assert evaluate_state(form, {"nights": 4, "lines": rows("10.00")}, context=ctx).value(

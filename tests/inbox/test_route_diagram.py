@@ -95,7 +95,8 @@ def test_parallel_branches_side_by_side_with_states(client, login, bearer, submi
     branches = html[html.index('class="route-branches"') :]
     assert branches.index("Legal review") < branches.index("Finance review")
     active = re.search(
-        r'<div class="route-node route-node--active" aria-current="step">\s*<span class="route-node__name">([^<]+)<',
+        r'<div class="route-node route-node--active" aria-current="step">\s*'
+        r'<span class="route-node__name">([^<]+)<',
         html,
     )
     assert active and active.group(1) == "Finance review"

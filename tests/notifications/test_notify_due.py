@@ -61,7 +61,7 @@ def _claim() -> dict:
 
 @pytest.fixture
 def submit(app, demo_org):
-    """``submit(deadline) -> (record, head task)``: alice's claim on a route whose first step has ``deadline``."""
+    """``submit(deadline) -> (record, head task)``: alice's claim on a route whose first step has it."""
     form = yaml.safe_load((ROOT / "definitions" / "forms" / "expense_claim.yaml").read_text("utf-8"))
     store.publish(form)
 

@@ -1,4 +1,6 @@
-"""The demo organisation matches CONTRACT.md, loads idempotently and has no default passwords outside demo mode."""
+"""The demo organisation matches CONTRACT.md, loads idempotently and has no default passwords outside demo
+mode.
+"""
 
 from __future__ import annotations
 

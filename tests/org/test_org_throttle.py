@@ -1,4 +1,6 @@
-"""Sign-in throttling by client address as well as by user name; old rows expire; proxies only when configured."""
+"""Sign-in throttling by client address as well as by user name; old rows expire; proxies only when
+configured.
+"""
 
 from __future__ import annotations
 

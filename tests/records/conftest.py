@@ -1,4 +1,6 @@
-"""Fixtures for the records service: the demo organisation, the demo expense claim and an upload form, published."""
+"""Fixtures for the records service: the demo organisation, the demo expense claim and an upload form,
+published.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Unclaimed uploads (failed or abandoned submissions) are removed after a while: row and file, once, safely."""
+"""Unclaimed uploads (failed or abandoned submissions) are removed after a while: row and file, once,
+safely."""
 
 from __future__ import annotations
 

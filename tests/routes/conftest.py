@@ -1,4 +1,5 @@
-"""Fixtures for route tests: the demo organisation and demo forms published, and helpers to check route YAML."""
+"""Fixtures for route tests: the demo organisation and demo forms published, and helpers to check route
+YAML."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def claim(user, category: str, amounts: list[str], invoices: list[str | None] | 
     data = {
         "category": category,
         "reason": "Test",
-        "lines": [_line(a, i) for a, i in zip(amounts, invoices)],
+        "lines": [_line(a, i) for a, i in zip(amounts, invoices, strict=True)],
         "payee_name": "X",
         "payee_bank": "ICBC",
         "payee_account": "6222021234567890123",
@@ -170,7 +170,8 @@ def test_purchase_conditions_agree_with_budgets(published):
                 "purchase_request",
                 PURCHASE_RULES,
                 "estimated_total > $budget.remaining",
-                "facts:\n  budget: {category: budget_category, amount: estimated_total, department: department}\n",
+                "facts:\n  budget: "
+                "{category: budget_category, amount: estimated_total, department: department}\n",
             ),
             "purchases.yaml",
         ).content

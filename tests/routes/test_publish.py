@@ -1,4 +1,6 @@
-"""Routes in the definition pipeline: the demo routes, folders published with their forms, versions, CLI and API."""
+"""Routes in the definition pipeline: the demo routes, folders published with their forms, versions, CLI and
+API.
+"""
 
 from __future__ import annotations
 

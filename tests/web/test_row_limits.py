@@ -1,4 +1,5 @@
-"""Posted line-item rows: read with a set, never past the form's row limit, and small bodies for form posts."""
+"""Posted line-item rows: read with a set, never past the form's row limit, and small bodies for form
+posts."""
 
 from __future__ import annotations
 

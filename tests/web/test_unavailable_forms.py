@@ -28,7 +28,7 @@ def records(app, published, demo_org):
 
 @pytest.fixture
 def safe(app, records):
-    """A second application on the same database, in safe mode (no plugins), and a client signed in as alice."""
+    """A second application on the same database, in safe mode (no plugins), a client signed in as alice."""
     safe_app = create_app(
         {
             **{

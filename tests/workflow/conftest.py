@@ -1,4 +1,6 @@
-"""Fixtures for the workflow runtime: the demo organisation, the expense claim form, routes published from YAML."""
+"""Fixtures for the workflow runtime: the demo organisation, the expense claim form, routes published from
+YAML.
+"""
 
 from __future__ import annotations
 

@@ -142,7 +142,9 @@ def test_a_plain_approval_reads_no_task_back(publish_route, app):
                 task_id,
                 person,
                 "approve",
-                respond=lambda task: answer.update(queries.decision_json(task, person)),
+                respond=lambda task, answer=answer, person=person: answer.update(
+                    queries.decision_json(task, person)
+                ),
             )
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)

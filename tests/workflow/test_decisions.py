@@ -1,4 +1,6 @@
-"""Decisions other than approve: transfer, delegate, add signer, comment, attachments, CC, out of office, refusals."""
+"""Decisions other than approve: transfer, delegate, add signer, comment, attachments, CC, out of office,
+refusals.
+"""
 
 from __future__ import annotations
 

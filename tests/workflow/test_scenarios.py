@@ -199,7 +199,8 @@ def test_a_new_route_version_changes_only_new_requests(expense_route, publish_ro
     # the new version skips the head and asks the CFO for everything
     publish_route(
         EXPENSE_ROUTE.replace("    when: total >= 50000\n", "").replace(
-            "  - key: head\n    name: {zh-CN: 部门负责人, en: Department head}\n    approvers: [{department_head: 0}]\n",
+            "  - key: head\n    name: {zh-CN: 部门负责人, en: Department head}\n    approvers: "
+            "[{department_head: 0}]\n",
             "",
         )
     )

@@ -21,7 +21,7 @@ MAX_CLIENT_TOKEN = 64  # the width of records.client_token
 
 
 def form_summary(version: DefinitionVersion) -> dict[str, Any]:
-    """A form's summary; ``available`` is false (with ``unavailable_reason``) when it cannot be compiled here."""
+    """A form's summary; ``available`` is false (with ``unavailable_reason``) if it cannot compile here."""
     _form, problem = store.form_or_unavailable(version)
     summary = {
         "key": version.key,
@@ -72,7 +72,8 @@ def _client_token(body: dict[str, Any]) -> str | None:
     if not isinstance(token, str) or not token.strip() or len(token) > MAX_CLIENT_TOKEN:
         abort(
             400,
-            f"client_token / Idempotency-Key must be a non-empty string of at most {MAX_CLIENT_TOKEN} characters",
+            f"client_token / Idempotency-Key must be a non-empty string of at most {MAX_CLIENT_TOKEN} "
+            "characters",
         )
     return token
 

@@ -12,7 +12,6 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
-from ..org.clock import as_utc
 from ..records.models import STATUSES, Record
 from ..workflow import queries
 from ..workflow.errors import WorkflowError
@@ -83,4 +82,5 @@ def history_items(record: Record, events: list[dict[str, Any]]) -> list[dict[str
 def _moment(text: str | None) -> datetime:
     if not text:
         return datetime.min.replace(tzinfo=timezone.utc)
-    return as_utc(datetime.fromisoformat(text))
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -95,7 +95,7 @@ def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
 
 
 def page_arguments() -> tuple[int, int]:
-    """``page`` and ``per_page`` of a list request (400 when out of range; the default page size from config)."""
+    """``page`` and ``per_page`` of a list request (400 when out of range; default page size from config)."""
     page = _int_arg("page", 1, 1)
     per_page = _int_arg("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, MAX_PER_PAGE)
     return page, per_page

@@ -16,7 +16,6 @@ from flask import abort, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..extensions import db
 from ..workflow import delegation, queries
 from ..workflow.errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from ..workflow.models import OPEN
@@ -112,28 +111,22 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
 
 
 def apply_decision(task_id: int, user: Any, decision: Decision, respond: Any = None):
-    """Run the decision through the runtime; commits on success, rolls back on any refusal.
+    """Run the decision through the runtime, which commits it once (and rolls back any refusal).
 
     ``respond(task)`` runs inside the decision's transaction, before the commit."""
     from ..workflow import service
 
-    try:
-        task = service.decide(
-            task_id,
-            user,
-            decision.action,
-            comment=decision.comment,
-            attachment_ids=decision.attachment_ids or None,
-            to_user_id=decision.to_user_id,
-            step_key=decision.step_key,
-            position=decision.position,
-            respond=respond,
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return task
+    return service.decide(
+        task_id,
+        user,
+        decision.action,
+        comment=decision.comment,
+        attachment_ids=decision.attachment_ids or None,
+        to_user_id=decision.to_user_id,
+        step_key=decision.step_key,
+        position=decision.position,
+        respond=respond,
+    )
 
 
 def refusal_response(exc: WorkflowError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from ..extensions import db
+from ..extensions import db, transaction
 from ..org.models import Department
 from .service import BudgetError, budget_lines, budget_status, set_budget
 
@@ -21,10 +21,9 @@ budgets_cli = AppGroup("budgets", help="Budget lines per department, category an
 def set_command(department: str, category: str, period: str, amount: str, currency: str) -> None:
     """Set the budget of DEPARTMENT (code) for CATEGORY in PERIOD (e.g. 2026-Q4) to AMOUNT."""
     try:
-        line = set_budget(department, category, period, amount, currency)
-        db.session.commit()
+        with transaction():
+            line = set_budget(department, category, period, amount, currency)
     except BudgetError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from None
     click.echo(f"budget {department} {category} {period}: {line.amount} {line.currency}")
 
@@ -42,7 +41,7 @@ def list_command(period: str | None) -> None:
         return
     for line in lines:
         status = budget_status(line.department_id, line.category, line.period)
-        code = db.session.get(Department, line.department_id).code
+        code = db.session.get_one(Department, line.department_id).code
         click.echo(
             f"{line.period:<8} {code:<10} {line.category:<20} budget {status.amount:>14} "
             f"used {status.used:>14} remaining {status.remaining:>14} {line.currency}"

@@ -9,11 +9,11 @@ from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import Timestamp, utcnow
-from ..extensions import db
+from ..extensions import Model
 from ..org.models import Department
 
 
-class BudgetLine(db.Model):
+class BudgetLine(Model):
     __tablename__ = "budget_lines"
     __table_args__ = (UniqueConstraint("department_id", "category", "period"),)
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from flask import current_app
 
-from ..extensions import db
+from ..extensions import transaction
 from .models import BudgetLine
 from .service import BudgetError, period_of, set_budget
 
@@ -34,7 +34,7 @@ def seed_demo_budgets(path: Path | None = None, *, today: date | None = None) ->
         raise BudgetError(f"{source}: not a budgets file (kind: budgets, lines: [...])")
     current = period_of(today or date.today())
     lines = []
-    try:
+    with transaction():
         for index, row in enumerate(data["lines"]):
             if not isinstance(row, dict):
                 raise BudgetError(f"{source}: line {index + 1} is not a mapping")
@@ -51,8 +51,4 @@ def seed_demo_budgets(path: Path | None = None, *, today: date | None = None) ->
                 )
             except BudgetError as exc:
                 raise BudgetError(f"{source}: line {index + 1}: {exc.message}") from None
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return lines

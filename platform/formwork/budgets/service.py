@@ -34,7 +34,7 @@ _CONSUMERS_KEY = "formwork.budgets.consumers"
 
 
 class BudgetError(ValueError):
-    """A budget line that cannot be stored (unknown department, bad period or amount); ``message`` is safe to show."""
+    """A budget line that cannot be stored (unknown department, bad period or amount); ``message`` is safe."""
 
     def __init__(self, message: str):
         self.message = message
@@ -83,7 +83,7 @@ def check_period(period: str) -> str:
     return period
 
 
-def _department(department: Department | int | str) -> Department:
+def _department(department: Department | int | str | None) -> Department:
     if isinstance(department, Department):
         return department
     if isinstance(department, int):
@@ -108,7 +108,7 @@ def _amount(value: Any) -> Decimal:
 
 
 def set_budget(
-    department: Department | int | str, category: str, period: str, amount: Any, currency: str = "CNY"
+    department: Department | int | str | None, category: Any, period: str, amount: Any, currency: str = "CNY"
 ) -> BudgetLine:
     """Create or change the budget line of ``department`` (object, id or code); flushes, does not commit."""
     dept = _department(department)
@@ -174,7 +174,9 @@ def consumers() -> list[Consumer]:
 
 def period_bounds(period: str) -> tuple[date, date]:
     """First day of the quarter and first day of the next one."""
-    match = PERIOD.match(check_period(period))
+    match = PERIOD.match(period)
+    if match is None:
+        raise BudgetError(f"period {period!r} must be a calendar quarter such as 2026-Q4")
     year, quarter = int(match.group(1)), int(match.group(2))
     start = date(year, 3 * quarter - 2, 1)
     end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
@@ -189,7 +191,7 @@ def used_amount(
     exclude_record_id: int | None = None,
     only: Iterable[Consumer] | None = None,
 ) -> Decimal:
-    """What records in review or approved have taken of this budget (excluding one record, e.g. the one asking).
+    """What records in review or approved have taken of this budget (excluding one, e.g. the one asking).
 
     The database selects the rows and returns only the amounts (exact decimal text), summed here
     as ``Decimal`` so no amount ever passes through binary floating point.

@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db_types import JSONDocument, Timestamp, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class DefinitionVersion(db.Model):
+class DefinitionVersion(Model):
     __tablename__ = "definition_versions"
     __table_args__ = (UniqueConstraint("kind", "key", "version"),)
 

@@ -338,7 +338,7 @@ class OfflineResult:
 def validate_offline(
     target: Path, registry: Any, *, org_paths: Iterable[Path] = (), display: Callable[[Path], str] = str
 ) -> OfflineResult:
-    """Check the definitions at ``target`` (a folder or one file) against each other and the organisation files.
+    """Check the definitions at ``target`` (a folder or one file) against each other and the org files.
 
     Raises ``FileNotFoundError`` when ``target`` does not exist.
     """

@@ -189,8 +189,10 @@ def _explain(error: ValidationError) -> list[Problem]:
     """Turn one jsonschema error into problems a person can act on."""
     pointer = _pointer(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
-    value = error.instance
-    validator = error.validator
+    # Unset only on errors built by hand; every error from validation carries all three.
+    value: Any = error.instance
+    validator: Any = error.validator
+    rule: Any = error.validator_value
     custom = schema.get("x-message")
 
     if validator == "additionalProperties":
@@ -207,43 +209,43 @@ def _explain(error: ValidationError) -> list[Problem]:
             result.append(Problem(message, f"{pointer}/{escape_pointer_token(key)}"))
         return result
     if validator == "required":
-        missing = [key for key in error.validator_value if key not in value]
+        missing = [key for key in rule if key not in value]
         return [Problem(f'required property "{key}" is missing', pointer) for key in missing]
     if custom and validator in {"pattern", "anyOf", "oneOf", "maxLength"}:
         return [Problem(f"{_describe(value)} {custom}", pointer)]
     if validator == "type":
-        expected = error.validator_value
+        expected = rule
         words = " or ".join(
             _TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)
         )
         return [Problem(f"expected {words}, got {_describe(value)}", pointer)]
     if validator == "const":
-        return [Problem(f"must be {json.dumps(error.validator_value)}, got {_describe(value)}", pointer)]
+        return [Problem(f"must be {json.dumps(rule)}, got {_describe(value)}", pointer)]
     if validator == "enum":
-        choices = ", ".join(str(c) for c in error.validator_value)
+        choices = ", ".join(str(c) for c in rule)
         return [Problem(f"{_describe(value)} is not allowed here; choose one of: {choices}", pointer)]
     if validator == "minLength":
-        if error.validator_value == 1:
+        if rule == 1:
             return [Problem("must not be empty", pointer)]
-        return [Problem(f"must be at least {error.validator_value} characters long", pointer)]
+        return [Problem(f"must be at least {rule} characters long", pointer)]
     if validator == "maxLength":
-        return [Problem(f"must be at most {error.validator_value} characters long", pointer)]
+        return [Problem(f"must be at most {rule} characters long", pointer)]
     if validator == "minItems":
-        return [Problem(f"needs at least {error.validator_value} item(s)", pointer)]
+        return [Problem(f"needs at least {rule} item(s)", pointer)]
     if validator == "maxItems":
-        return [Problem(f"may have at most {error.validator_value} items", pointer)]
+        return [Problem(f"may have at most {rule} items", pointer)]
     if validator == "minProperties":
         return [Problem("must not be empty; give the text in zh-CN, en or both", pointer)]
     if validator == "uniqueItems":
         return [Problem("must not repeat an item", pointer)]
     if validator == "minimum":
-        return [Problem(f"must be at least {error.validator_value}", pointer)]
+        return [Problem(f"must be at least {rule}", pointer)]
     if validator == "maximum":
-        return [Problem(f"must be at most {error.validator_value}", pointer)]
-    if validator == "format" and error.validator_value == "regex":
+        return [Problem(f"must be at most {rule}", pointer)]
+    if validator == "format" and rule == "regex":
         return [Problem("is not a valid regular expression", pointer)]
     if validator == "pattern":
-        return [Problem(f"{_describe(value)} does not match the pattern {error.validator_value}", pointer)]
+        return [Problem(f"{_describe(value)} does not match the pattern {rule}", pointer)]
     if validator in {"anyOf", "oneOf"}:
         return [Problem(f"{_describe(value)} is not valid here", pointer)]
     return [Problem(error.message, pointer)]
@@ -351,7 +353,7 @@ def discover(path: Path) -> list[Path]:
     if not path.is_dir():
         raise FileNotFoundError(str(path))
     roots = [path / folder for folder in KIND_FOLDERS if (path / folder).is_dir()] or [path]
-    found = []
+    found: list[Path] = []
     for root in roots:
         found.extend(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES)
     return sorted(found)

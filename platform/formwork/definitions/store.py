@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, transaction
 from .loader import SourceDocument, exact_decimal_text
 from .models import DefinitionVersion
 from .pipeline import batch, check, check_files, discover, publishing_order
@@ -237,7 +237,7 @@ def compiled_form(definition: DefinitionVersion) -> Any:
         raise ValueError(f"{definition.kind} {definition.key} is not a form")
     result = _cache().get_or_build((definition.id, definition.checksum), lambda: _compile(definition))
     if isinstance(result, _Failed):
-        raise FormUnavailable(definition, result.problems)  # a fresh exception per caller
+        raise FormUnavailable(definition, list(result.problems))  # a fresh exception per caller
     return result
 
 
@@ -364,16 +364,12 @@ def _transaction(work: Callable[[], R]) -> R:
     """
     for attempt in range(1, PUBLISH_ATTEMPTS + 1):
         try:
-            result = work()
-            db.session.commit()
+            with transaction():
+                result = work()
             return result
         except IntegrityError:
-            db.session.rollback()
             if attempt == PUBLISH_ATTEMPTS:
                 raise
-        except BaseException:
-            db.session.rollback()
-            raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from ..extensions import db
+from ..extensions import db, transaction
 from ..org.models import Department, Role, RoleAssignment, User
 
 DEMO_PASSWORD = "demo-password"
@@ -118,7 +118,7 @@ def seed_demo_org(*, demo_passwords: bool | None = None, path: Path | None = Non
     if demo_passwords is None:
         demo_passwords = bool(current_app.config.get("FORMWORK_DEMO"))
     data = load_demo_data(path)
-    try:
+    with transaction():
         departments = _upsert_departments(data.get("departments") or [])
         roles = _upsert_roles(data.get("roles") or [])
         users = _upsert_users(data.get("users") or [], departments, roles, demo_passwords)
@@ -127,10 +127,6 @@ def seed_demo_org(*, demo_passwords: bool | None = None, path: Path | None = Non
             if head and head not in users:
                 raise DemoDataError(f"department {row['code']}: unknown head {head}")
             departments[row["code"]].head = users[head] if head else None
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return users
 
 

@@ -160,7 +160,7 @@ def render_print_template(name: str, context: dict[str, Any], sources: dict[str,
 
 
 def check_print_template(name: str, directory: Path | None = None) -> list[str]:
-    """Problems with template ``name`` found without data (missing file, size, syntax, includes): ``[]`` when fine."""
+    """Problems of template ``name`` found without data (missing file, size, syntax, includes), or ``[]``."""
     try:
         load_print_template(name, directory)
     except PrintTemplateError as exc:

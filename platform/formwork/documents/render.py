@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
@@ -195,10 +196,9 @@ def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
     The sources are None only for a version published before templates were stored with it;
     that one still reads the print folder.
     """
-    from ..definitions import store
     from ..definitions.print_sources import FILES_KEY
 
-    version = store.get(record.definition_id)
+    version = record.definition
     content = (version.content or {}) if version is not None else {}
     name = content.get("print_template")
     if not isinstance(name, str) or not name:
@@ -232,7 +232,7 @@ def html_to_pdf(html: str, fetcher: LocalOnlyFetcher | None = None) -> bytes:
 
 def local_fetcher() -> LocalOnlyFetcher:
     """A fetcher for the bundled static files only."""
-    return LocalOnlyFetcher([current_app.static_folder or PROJECT_ROOT / "static"])
+    return LocalOnlyFetcher([Path(current_app.static_folder or PROJECT_ROOT / "static")])
 
 
 def render_voucher(record: Record, user: Any) -> tuple[bytes, RenderedVoucher]:

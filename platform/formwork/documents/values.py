@@ -88,7 +88,7 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
     from ..records.views import _names
     from ..web.formatting import format_money
 
-    form = store.compiled_form(store.get(record.definition_id))
+    form = store.compiled_form(record.definition)
     data = record.data or {}
     # Conditions are evaluated as the submitter saw them: the record's own state, not the reader's.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))

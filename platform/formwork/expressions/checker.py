@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from . import nodes as N
 from . import value_types as T
@@ -53,7 +53,7 @@ class Analysis:
     def type_of(self, node: N.Node) -> T.Type:
         return self.types[id(node)]
 
-    def reads_row(self, node: N.Name) -> bool:
+    def reads_row(self, node: N.Node) -> bool:
         return id(node) in self.row_names
 
     def function(self, node: N.Call) -> FunctionSpec:
@@ -90,7 +90,8 @@ class _Checker:
         self.env = env
         self.functions = functions
         self.analysis = analysis
-        self._visitors: dict[type, Callable[[N.Node], T.Type]] = {
+        # Each visitor takes its own node class (the key), which a Callable type cannot say per entry.
+        self._visitors: dict[type[N.Node], Callable[[Any], T.Type]] = {
             N.Literal: self.literal,
             N.ListLiteral: self.list_literal,
             N.Name: self.name,

@@ -62,7 +62,8 @@ class CompiledExpression:
         try:
             return self._fn(scope, row, context if context is not None else _NO_CONTEXT)
         except ExpressionError as exc:
-            raise exc.with_source(self.source)
+            exc.with_source(self.source)
+            raise
         except RecursionError:
             raise ExpressionRuntimeError(
                 "the data is nested too deeply to evaluate", None, self.source
@@ -108,5 +109,7 @@ def compile_expression(
             )
         fn = compile_python(analysis, limits)
     except ExpressionError as exc:
-        raise exc.with_source(source) if isinstance(source, str) else exc
+        if isinstance(source, str):
+            exc.with_source(source)
+        raise
     return CompiledExpression(source, analysis, fn)

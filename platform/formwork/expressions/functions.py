@@ -275,7 +275,8 @@ def _if_rule(args: Sequence[T.Type]) -> T.Type:
     result = T.unify(args[1], args[2])
     if result is None:
         raise ArgumentError(
-            f"both branches of if() must have the same type, not {args[1].describe()} and {args[2].describe()}",
+            f"both branches of if() must have the same type, not {args[1].describe()} and "
+            f"{args[2].describe()}",
             2,
         )
     return result

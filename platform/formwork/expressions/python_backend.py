@@ -25,7 +25,7 @@ from .runtime import context_value
 Scope = Mapping[str, Any]
 Evaluator = Callable[[Scope, Any, Mapping[str, Any]], Any]
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,

@@ -93,7 +93,8 @@ def list_item(
         return T.NULL
     if not isinstance(t, T.ListOf):
         raise ArgumentError(
-            f"argument {index + 1} of {name}() must be a list of {what} (e.g. lines.amount), not {t.describe()}",
+            f"argument {index + 1} of {name}() must be a list of {what} (e.g. lines.amount), not "
+            f"{t.describe()}",
             index,
         )
     if t.item != T.NULL and not allowed(t.item):

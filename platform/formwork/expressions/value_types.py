@@ -47,6 +47,8 @@ class RecordOf(Type):
     """A record (one line-item row, the signed-in user...) with named, typed fields."""
 
     __slots__ = ("_items", "_fields")
+    _items: tuple[tuple[str, Type], ...]
+    _fields: Mapping[str, Type]
 
     def __init__(self, fields: Mapping[str, Type]):
         items = tuple(sorted(fields.items()))

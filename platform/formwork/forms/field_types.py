@@ -822,7 +822,7 @@ class AttachmentType(FieldType):
                 and (ctx.form_key is None or attachment.form_key == ctx.form_key)
                 and attachment.field_path == field.path
             )
-            if not usable:
+            if attachment is None or not usable:
                 return [_l("file %(id)s is not an upload of yours for this field", id=attachment_id)]
             # Checked when uploaded against the version the page showed; this version's limits decide.
             if attachment.record_id is None and not _fits_limits(attachment, field):

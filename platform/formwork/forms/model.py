@@ -326,6 +326,7 @@ def compile_form(content: dict, registry: Any) -> FormModel:
     key = content.get("key")
     if not isinstance(key, str) or not key:
         compiler.problem("a form needs a key", "/key")
+        key = ""  # reported above; compiling goes on to find every other problem
     fields = compiler.build_fields(content.get("fields"), "/fields", None)
 
     form_types = {f.key: f.value_type for f in fields}

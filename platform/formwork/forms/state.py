@@ -156,7 +156,7 @@ def _condition(expression: Any, values: Mapping[str, Any], row: Any, context: An
 
 
 def blank_values(form: FormModel, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A scope with every field present (missing ones ``None``); rows copied so evaluation never mutates input."""
+    """Every field present (missing ones ``None``); rows copied so evaluation never mutates input."""
     values: dict[str, Any] = {}
     for field in form.fields:
         value = data.get(field.key)

@@ -360,7 +360,7 @@ def _field_input(field: FieldModel, posted: MultiDict, name: str) -> tuple[bool,
 
 
 def row_limit(lines: FieldModel) -> int:
-    """The most rows of ``lines`` a posted page may carry: the form's ``max_rows``, never above the hard cap."""
+    """The most rows of ``lines`` a posted page may carry: the form's ``max_rows``, at most the hard cap."""
     return min(lines.settings.get("max_rows") or HARD_MAX_ROWS, HARD_MAX_ROWS)
 
 
@@ -442,7 +442,7 @@ def initial_values(form: FormModel, data: dict[str, Any] | None) -> dict[str, An
                     for index, row in enumerate(values[field.key])
                 ]
         return values
-    values: dict[str, Any] = {}
+    values = {}
     for field in form.fields:
         if field.is_lines:
             row = {sub.key: sub.to_json(sub.default) for sub in field.fields if sub.default is not None}
@@ -497,7 +497,7 @@ def _editable_record(record_id: int) -> tuple[Record, DefinitionVersion, FormMod
     record = access.get_visible(current_user, record_id)
     if record is None:
         abort(404)  # another user's record looks exactly like a missing one
-    version = store.get(record.definition_id)
+    version = record.definition
     return record, version, store.compiled_form(version)
 
 
@@ -632,7 +632,7 @@ def new_record(key: str):
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
-        if isinstance(v, list) and form.field(k) and form.field(k).is_lines
+        if isinstance(v, list) and (field := form.field(k)) is not None and field.is_lines
     }
     editor = Editor(
         version,
@@ -1019,7 +1019,13 @@ def _lookup(editor: Editor, page_path: str) -> dict[str, Any]:
     ids = editor.row_ids.get(match["lines"], [])
     compact = ids.index(int(match["index"]))
     row = (editor.values.get(match["lines"]) or [])[compact]
-    return {"field": field, "lines": field.parent, "compact": compact, "dom": int(match["index"]), "row": row}
+    return {
+        "field": field,
+        "lines": field.parent if field else None,
+        "compact": compact,
+        "dom": int(match["index"]),
+        "row": row,
+    }
 
 
 def _parse_state_code(code: str) -> dict[str, str]:
@@ -1072,7 +1078,7 @@ def upload(key: str):
             ids.append(str(attachment.id))
         except attachments.UploadRefused as exc:
             error = exc.message
-    found = (
+    found: Iterable[Attachment] = (
         db.session.scalars(select(Attachment).where(Attachment.id.in_([int(i) for i in ids]))) if ids else []
     )
     files = [a for a in found if a.owner_id == current_user.id]
@@ -1090,7 +1096,7 @@ def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
         record = access.get_visible(current_user, int(record_id))
         if record is None or record.form_key != key:
             abort(404)
-        version = store.get(record.definition_id)
+        version = record.definition
         return version, store.compiled_form(version)
     definition_id = request.args.get("definition", "")
     if definition_id:

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ..db_types import utcnow
-from ..extensions import db
+from ..extensions import db, rows_affected
 from .channels import OutgoingMessage, channels
 from .models import DEAD, PENDING, SENT, OutboxMessage
 
@@ -68,7 +68,7 @@ def claim_one(now: datetime) -> OutgoingMessage | None:
             if row is None:
                 db.session.commit()
                 return None
-            claimed = db.session.execute(
+            claimed = rows_affected(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id == row.id,
@@ -77,7 +77,7 @@ def claim_one(now: datetime) -> OutgoingMessage | None:
                 )
                 .values(next_attempt_at=now + lease)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if claimed == 1:
                 message = OutgoingMessage(
                     id=row.id,
@@ -162,10 +162,10 @@ def requeue(message_ids: list[int] | None = None) -> int:
     stmt = update(OutboxMessage).where(OutboxMessage.status == DEAD)
     if message_ids:
         stmt = stmt.where(OutboxMessage.id.in_(message_ids))
-    result = db.session.execute(
+    count = rows_affected(
         stmt.values(status=PENDING, attempts=0, next_attempt_at=utcnow()).execution_options(
             synchronize_session=False
         )
     )
     db.session.commit()
-    return int(result.rowcount or 0)
+    return count

@@ -131,7 +131,8 @@ def _next_reminder(task: Task, now: datetime, deadline: Any) -> datetime | None:
     if not hours:
         return None
     every = timedelta(hours=hours)
-    following = as_utc(task.remind_at) + every
+    # Called for a task whose reminder is due, so remind_at is set; without one, count from now.
+    following = (as_utc(task.remind_at) if task.remind_at is not None else now) + every
     return following if following > now else now + every  # after an outage: one reminder, not a burst
 
 
@@ -155,11 +156,12 @@ def _handle(task: Task, now: datetime, report: DueReport) -> None:
             if workflow.escalate(task.id) is not None:
                 report.escalated += 1
                 return
-            task = _claim(now, set(), task.id)  # nobody to escalate to: remind instead, under a fresh lock
-            if task is None:
+            claimed = _claim(now, set(), task.id)  # nobody to escalate to: remind instead, under a fresh lock
+            if claimed is None:
                 db.session.rollback()
                 report.skipped += 1
                 return
+            task = claimed
         _remind(task, now, deadline, overdue=True)
         task.deadline_handled_at = now
         db.session.commit()

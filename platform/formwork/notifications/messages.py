@@ -83,7 +83,9 @@ def _catalog(directories: str, locale: str) -> support.NullTranslations:
     translations = support.Translations()
     for directory in directories.split(";"):
         if directory:
-            translations.merge(support.Translations.load(directory, [locale], "messages"))
+            loaded = support.Translations.load(directory, [locale], "messages")
+            if isinstance(loaded, support.Translations):  # a NullTranslations: no catalog for the locale here
+                translations.merge(loaded)
     return translations
 
 

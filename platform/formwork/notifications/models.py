@@ -8,12 +8,12 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db_types import JSONDocument, Timestamp, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
 
@@ -30,7 +30,7 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A side effect (e-mail, webhook) written in the same transaction as the change that causes it."""
 
     __tablename__ = "outbox"

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
 
 from ..db_types import utcnow
-from ..extensions import db
+from ..extensions import db, rows_affected
 from ..org.models import User
 from .channels import channels
 from .messages import KINDS, locale_of, render
@@ -168,7 +168,10 @@ def insert_notifications(rows: list[dict[str, Any]]) -> None:
     """Write the rows ``notify(..., into=rows)`` collected, in one statement."""
     if rows:
         now = utcnow()
-        db.session.execute(insert(Notification.__table__), [{"created_at": now, **row} for row in rows])
+        db.session.execute(
+            insert(db.metadata.tables[Notification.__tablename__]),
+            [{"created_at": now, **row} for row in rows],
+        )
 
 
 _USER_COLUMNS = frozenset(column.key for column in User.__table__.columns)
@@ -336,13 +339,13 @@ def mark_read(user: Any, notification_id: int) -> Notification | None:
 
 def mark_all_read(user: Any) -> int:
     """Mark every unread notification of ``user`` read; returns how many. Commits."""
-    result = db.session.execute(
+    count = rows_affected(
         update(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
     db.session.commit()
-    return int(result.rowcount or 0)
+    return count
 
 
 def notification_text(notification: Notification, locale: str) -> tuple[str, str]:

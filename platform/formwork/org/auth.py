@@ -99,7 +99,8 @@ def _lock_message(seconds: int, by_address: bool = False) -> str:
     minutes = max(1, -(-seconds // 60))
     if by_address:
         return _(
-            "Too many failed sign-in attempts from your network address. Sign-in is locked for %(minutes)s minute(s).",
+            "Too many failed sign-in attempts from your network address. Sign-in is locked for %(minutes)s "
+            "minute(s).",
             minutes=minutes,
         )
     return _(

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..extensions import db
+from ..extensions import db, transaction
 from . import tokens, users
 from .models import User
 
@@ -51,19 +51,18 @@ def create_user_command(
     """Add a user."""
     password = None if no_password else _read_password(password_stdin)
     try:
-        user = users.create_user(
-            username,
-            display_name=display_name,
-            department_code=department_code,
-            manager_username=manager_username,
-            role_keys=role_keys,
-            password=password,
-            email=email,
-        )
+        with transaction():
+            user = users.create_user(
+                username,
+                display_name=display_name,
+                department_code=department_code,
+                manager_username=manager_username,
+                role_keys=role_keys,
+                password=password,
+                email=email,
+            )
     except users.OrgError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     click.echo(f"created user {user.username} (id {user.id})")
 
 

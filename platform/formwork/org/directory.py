@@ -99,7 +99,7 @@ def users_with_role(role_key: str, department: Department | None = None) -> list
     known = _KNOWN_HOLDERS.get()
     rows = known.get(role_key) if known is not None else None
     if rows is None:
-        rows = db.session.execute(_ROLE_HOLDERS, {"role_key": role_key})
+        rows = [(user, scope) for user, scope in db.session.execute(_ROLE_HOLDERS, {"role_key": role_key})]
     for user, scope in rows:
         if covering is not None and scope not in covering:
             continue

@@ -75,9 +75,9 @@ def handle_http_error(exc: HTTPException) -> Response | tuple[str, int]:
     code = exc.code or 500
     headers = _extra_headers(exc)
     if isinstance(exc, CSRFError):
-        message = "CSRF token missing or invalid: " + (exc.description or "")
         if is_api_request():
-            return api_error(400, message.strip(), headers)
+            refusal = "CSRF token missing or invalid: " + (exc.description or "")
+            return api_error(400, refusal.strip(), headers)
         # The page's session ended (or it was signed in again elsewhere): an in-page request is
         # told so by a header, and the page offers to sign in again without losing what was typed.
         headers[SESSION_HEADER] = SESSION_EXPIRED

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db_types import Timestamp, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class Department(db.Model):
+class Department(Model):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +28,7 @@ class Department(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
 
-    parent: Mapped["Department | None"] = relationship(remote_side=[id], back_populates="children")
+    parent: Mapped["Department | None"] = relationship(remote_side="Department.id", back_populates="children")
     children: Mapped[list["Department"]] = relationship(back_populates="parent")
     head: Mapped["User | None"] = relationship(foreign_keys=[head_id], post_update=True)
 
@@ -65,7 +65,7 @@ class Department(db.Model):
             stack.extend(node.children)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,7 +86,7 @@ class User(UserMixin, db.Model):
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     # post_update: two people can become each other's manager in one change (a swap) without a flush cycle.
     manager: Mapped["User | None"] = relationship(
-        remote_side=[id], foreign_keys=[manager_id], post_update=True
+        remote_side="User.id", foreign_keys=[manager_id], post_update=True
     )
     role_assignments: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="RoleAssignment.user_id"
@@ -100,7 +100,9 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
 
     def role_keys(self) -> set[str]:
         return {assignment.role.key for assignment in self.role_assignments}
@@ -109,7 +111,7 @@ class User(UserMixin, db.Model):
         return key in self.role_keys()
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,7 +124,7 @@ class Role(db.Model):
         return self.name_en if (locale or "").startswith("en") else self.name_zh
 
 
-class RoleAssignment(db.Model):
+class RoleAssignment(Model):
     """A role held by a user, optionally limited to one department (e.g. finance reviewer of Sales)."""
 
     __tablename__ = "role_assignments"
@@ -145,7 +147,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,7 +162,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins per user name, in the database so every worker sees the same count."""
 
     __tablename__ = "login_throttles"

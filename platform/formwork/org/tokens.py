@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
+from ..extensions import db, rows_affected
 from . import clock
 from .models import ApiToken, User, hash_token
 
@@ -53,12 +53,11 @@ def revoke_token(token_id: int) -> ApiToken | None:
 
 def revoke_user_tokens(user: User) -> int:
     """Revoke every live token of ``user``; the caller commits. Returns how many were revoked."""
-    result = db.session.execute(
+    return rows_affected(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
-    return result.rowcount or 0
 
 
 def token_is_live(token: ApiToken) -> bool:

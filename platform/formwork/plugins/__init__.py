@@ -66,7 +66,7 @@ class PluginRegistry:
         self._add("channel", self.channels, channel.name, channel)
 
     def add_fact_provider(self, provider: Any) -> None:
-        """Register a route fact (a ``formwork.routes.facts.FactProvider``), read as ``$name`` in conditions."""
+        """Register a route fact (a ``routes.facts.FactProvider``), read as ``$name`` in conditions."""
         self._add("fact provider", self.facts, provider.name, provider)
 
     def _add(self, what: str, table: dict[str, Any], name: str, value: Any) -> None:
@@ -109,7 +109,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | None, str]]:
-    found = []
+    found: list[tuple[str, Callable | None, str | None, str]] = []
     if not directory.is_dir():
         return found
     for folder in sorted(p for p in directory.iterdir() if (p / "__init__.py").is_file()):
@@ -119,6 +119,8 @@ def _folder_plugins(directory: Path) -> list[tuple[str, Callable | None, str | N
             spec = importlib.util.spec_from_file_location(
                 module_name, folder / "__init__.py", submodule_search_locations=[str(folder)]
             )
+            if spec is None or spec.loader is None:
+                raise ImportError(f"{folder / '__init__.py'} cannot be imported as a module")
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             spec.loader.exec_module(module)

@@ -19,14 +19,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Sequence
 
 from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from ..definitions import store
-from ..extensions import db
+from ..extensions import db, rows_affected, transaction
 from ..forms.model import schema_path
 from . import access
 from .models import Attachment
@@ -114,7 +114,7 @@ def storage_path(storage_key: str) -> Path:
 
 
 def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tuple[str, Any]:
-    """The attachment field a file is for, in ``definition`` (the record's or the shown version) or the current one."""
+    """The attachment field of a file, in ``definition`` (the record's or shown version) or the current."""
     if definition is not None:
         if definition.kind != "form" or definition.key != form_key:
             raise UploadRefused(
@@ -251,18 +251,18 @@ def store_file(
         storage_key=key,
     )
     try:
-        db.session.add(attachment)
-        db.session.commit()
+        with transaction():
+            db.session.add(attachment)
     except BaseException:
-        db.session.rollback()
-        final.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)  # no row, no file
         raise
     return attachment
 
 
 # --- files sent with an approval decision ------------------------------------------------------
 
-#: Default limits for files sent with a decision (``FORMWORK_DECISION_ACCEPT``, ``FORMWORK_DECISION_MAX_SIZE``).
+#: Default limits for files sent with a decision (``FORMWORK_DECISION_ACCEPT``,
+#: ``FORMWORK_DECISION_MAX_SIZE``).
 DECISION_ACCEPT = (
     ".pdf",
     ".png",
@@ -298,7 +298,7 @@ def decision_limits() -> tuple[tuple[str, ...], int]:
 
 
 def store_decision_file(file_storage: Any, user: Any, record: Any) -> Attachment:
-    """Check and store one file for ``user``'s decision on ``record`` (the caller checked the task). Commits."""
+    """Check and store a file for ``user``'s decision on ``record`` (the caller checked the task); commits."""
     accept, max_size = decision_limits()
     return store_file(
         file_storage,
@@ -387,7 +387,7 @@ def unclaimed_age() -> timedelta:
 def prune_unclaimed(
     older_than: timedelta | None = None, *, now: datetime | None = None, batch: int = 200
 ) -> PruneReport:
-    """Delete uploads that no record has claimed within ``older_than`` (default ``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
+    """Delete uploads no record has claimed within ``older_than`` (``FORMWORK_UNCLAIMED_UPLOAD_HOURS``).
 
     An upload stays unclaimed when the submission it was made for failed or was abandoned
     (an htmx upload, a file stored before the form was refused, one sent with a refused
@@ -419,7 +419,7 @@ def prune_unclaimed(
     return report
 
 
-def _delete_unclaimed(rows: list[Any]) -> list[tuple[Any, bool]]:
+def _delete_unclaimed(rows: Sequence[Any]) -> list[tuple[Any, bool]]:
     """Delete the uploads of ``rows`` (id, storage_key, size) that are still unclaimed; commits.
 
     Each row goes by a statement that still requires ``record_id IS NULL``, and its file is
@@ -427,20 +427,16 @@ def _delete_unclaimed(rows: list[Any]) -> list[tuple[Any, bool]]:
     the row: a record claiming the file meanwhile wins, and two callers at once remove each
     upload once. Returns ``(row, file was there)`` for each upload removed.
     """
-    deleted = []
-    try:
+    deleted: list[Any] = []
+    with transaction():
         for row in rows:
-            result = db.session.execute(
+            count = rows_affected(
                 delete(Attachment)
                 .where(Attachment.id == row.id, Attachment.record_id.is_(None))
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:  # not claimed, nor removed by another copy, meanwhile
+            if count == 1:  # not claimed, nor removed by another copy, meanwhile
                 deleted.append(row)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     removed = []
     for row in deleted:
         try:

@@ -28,7 +28,7 @@ def describe(report) -> str:
 )
 @with_appcontext
 def prune_command(older_than_hours: float | None) -> None:
-    """Delete files uploaded for a submission that failed or was abandoned (safe to run anywhere, any time)."""
+    """Delete files uploaded for a submission that failed or was abandoned (safe anywhere, any time)."""
     from .attachments import prune_unclaimed
 
     age = timedelta(hours=older_than_hours) if older_than_hours is not None else None

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import JSONDocument, Timestamp, utcnow
 from ..definitions.models import DefinitionVersion
-from ..extensions import db
+from ..extensions import Model
 from ..org.models import Department, User
 
 DRAFT = "draft"
@@ -17,7 +17,7 @@ SUBMITTED = "submitted"
 STATUSES = (DRAFT, SUBMITTED, "in_review", "returned", "approved", "rejected", "withdrawn")
 
 
-class Record(db.Model):
+class Record(Model):
     __tablename__ = "records"
     __table_args__ = (
         UniqueConstraint("owner_id", "client_token"),
@@ -55,7 +55,7 @@ class Record(db.Model):
     department: Mapped[Department | None] = relationship()
 
 
-class RecordEvent(db.Model):
+class RecordEvent(Model):
     """Append-only history of a record: creation, edits (with changed fields), submission."""
 
     __tablename__ = "record_events"
@@ -71,7 +71,7 @@ class RecordEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)

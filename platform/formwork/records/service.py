@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
-from ..extensions import db
+from ..extensions import db, rows_affected, transaction
 from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
@@ -114,7 +114,9 @@ def _search_text(form: FormModel, data: Mapping[str, Any]) -> str | None:
 
 
 def changed_paths(form: FormModel, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
-    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows added/removed)."""
+    """Field paths whose stored value differs: ``reason``, ``lines[1].amount``, ``lines`` (rows added or
+    removed).
+    """
     before = before or {}
     changed: list[str] = []
     for field in form.fields:
@@ -154,7 +156,7 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
     ids = sorted(set(_attachment_ids(form, data)))
     if not ids:
         return
-    result = db.session.execute(
+    claimed = rows_affected(
         update(Attachment)
         .where(
             Attachment.id.in_(ids),
@@ -164,14 +166,14 @@ def _claim_attachments(record: Record, form: FormModel, data: Mapping[str, Any],
         .values(record_id=record.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != len(ids):
+    if claimed != len(ids):
         raise ValidationFailed(
             [{"field": "", "message": "an attached file is no longer available; upload it again"}]
         )
 
 
-def _write_events(record: Record, user: Any, *events: tuple[str, dict]) -> None:
-    """Append history rows in one executemany: nothing reads them back, so the ORM's per-object work is waste."""
+def _write_events(record: Record, user: Any, *events: tuple[str, dict | None]) -> None:
+    """Append history rows in one executemany: nothing reads them back, so per-object ORM work is waste."""
     now = datetime.now(timezone.utc)
     db.session.execute(
         insert(RecordEvent),
@@ -257,26 +259,22 @@ def create_record(
         submitted_at=now if submit else None,
     )
     try:
-        db.session.add(record)
-        db.session.flush()
-        events = [("created", {"fields": sorted(result.data)})]
-        if submit:
-            events.append(("submitted", None))
-        _write_events(record, user, *events)
-        _claim_attachments(record, form, result.data, user)
-        if submit:
-            _start_workflow(record, user, new=True)
-        db.session.commit()
+        with transaction():
+            db.session.add(record)
+            db.session.flush()
+            events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(result.data)})]
+            if submit:
+                events.append(("submitted", None))
+            _write_events(record, user, *events)
+            _claim_attachments(record, form, result.data, user)
+            if submit:
+                _start_workflow(record, user, new=True)
     except IntegrityError:
-        db.session.rollback()
         if client_token is not None:
             # Another request with the same token won the race; it is the same submission.
             existing = _find_by_token(user, client_token)
             if existing is not None:
                 return existing
-        raise
-    except BaseException:
-        db.session.rollback()
         raise
     return record
 
@@ -318,31 +316,27 @@ def update_record(
     changed = changed_paths(form, previous, result.data)
     now = datetime.now(timezone.utc)
     try:
-        record.data = result.data
-        record.title = _title(form, result.data)
-        record.search_text = _search_text(form, result.data)
-        record.updated_at = now
-        if submit:
-            record.status = SUBMITTED
-            record.submitted_at = now
-        _claim_attachments(record, form, result.data, user)
-        events = []
-        if changed:
-            events.append(("updated", {"fields": changed}))
-        if submit:
-            events.append(("submitted", None))
-        db.session.flush()  # the record's version check happens here, before any event is written
-        if events:
-            _write_events(record, user, *events)
-        if submit:
-            _start_workflow(record, user)
-        db.session.commit()
+        with transaction():
+            record.data = result.data
+            record.title = _title(form, result.data)
+            record.search_text = _search_text(form, result.data)
+            record.updated_at = now
+            if submit:
+                record.status = SUBMITTED
+                record.submitted_at = now
+            _claim_attachments(record, form, result.data, user)
+            events: list[tuple[str, dict | None]] = []
+            if changed:
+                events.append(("updated", {"fields": changed}))
+            if submit:
+                events.append(("submitted", None))
+            db.session.flush()  # the record's version check happens here, before any event is written
+            if events:
+                _write_events(record, user, *events)
+            if submit:
+                _start_workflow(record, user)
     except StaleDataError:
-        db.session.rollback()
         raise ConflictError(
             _("The record was changed by someone else; reload the page and try again.")
         ) from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return record

@@ -95,7 +95,7 @@ def detail(record_id: int):
     record = access.get_visible(current_user, record_id)
     if record is None:
         abort(404)
-    version = store.get(record.definition_id)
+    version = record.definition
     form = store.compiled_form(version)
     data = record.data or {}
     # Visibility and computed values come from the same evaluator as the form page.

@@ -23,9 +23,16 @@ from ..definitions.problems import DefinitionError, Problem
 from ..expressions import DEFAULT_CONTEXT, CompiledExpression, ExpressionError, T, TypeEnv, compile_expression
 from ..rules import RulesEngineError, compile_ruleset, ruleset_name
 from . import facts as fact_registry
-from .model import Alert, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
+from .model import Alert, ApproverKind, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
 
-APPROVER_KINDS = ("user", "role", "manager", "department_head", "field", "expression")
+APPROVER_KINDS: tuple[ApproverKind, ...] = (
+    "user",
+    "role",
+    "manager",
+    "department_head",
+    "field",
+    "expression",
+)
 USER_LIST = T.ListOf(T.USER)
 _NO_ORG = object()
 _DEFAULT = object()
@@ -238,6 +245,7 @@ class _Compiler:
         for index, item in enumerate(items):
             here = f"{pointer}/{index}"
             position = (*chain, (pointer, index))
+            node: Node | None
             if "parallel" in item:
                 node = self.parallel(item["parallel"], f"{here}/parallel", position)
             elif "branch" in item:
@@ -330,8 +338,8 @@ class _Compiler:
         rule = step_rule or route_rule
         if empty and rule is None:
             self.problem(
-                f'step "{key}" can find no approver ({"; ".join(empty)}), and the route does not say what happens '
-                "then: set no_approver (skip, fallback or refuse) on the step or the route",
+                f'step "{key}" can find no approver ({"; ".join(empty)}), and the route does not say '
+                "what happens then: set no_approver (skip, fallback or refuse) on the step or the route",
                 f"{pointer}/approvers",
             )
         if rule == "fallback" and not step_fallback and not self.content.get("fallback"):
@@ -396,7 +404,7 @@ class _Compiler:
 
 def _earlier(target: tuple[tuple[str, int], ...], step: tuple[tuple[str, int], ...]) -> bool:
     """Does the step at ``target`` always come before the step at ``step`` on one path?"""
-    for (t_list, t_index), (s_list, s_index) in zip(target, step):
+    for (t_list, t_index), (s_list, s_index) in zip(target, step, strict=False):
         if t_list != s_list:
             return False  # different branches of one node: beside each other, not before
         if t_index != s_index:
@@ -405,7 +413,7 @@ def _earlier(target: tuple[tuple[str, int], ...], step: tuple[tuple[str, int], .
 
 
 def _resolve_form(key: str) -> tuple[Any, str | None]:
-    """The compiled form a route is for: from the definitions being published with it, else the current one."""
+    """The compiled form a route is for: from the definitions published with it, else the current one."""
     from flask import has_app_context
 
     from ..definitions.pipeline import pending
@@ -661,8 +669,9 @@ def check_form_against_routes(form: Any, registry: Any) -> list[Problem]:
             for problem in exc.problems[:10]:
                 problems.append(
                     Problem(
-                        f'route "{version.key}" (version {version.version}) would no longer work with this form: '
-                        f"{problem.pointer}: {problem.message}; change the route in the same publish",
+                        f'route "{version.key}" (version {version.version}) would no longer work with '
+                        f"this form: {problem.pointer}: {problem.message}; "
+                        "change the route in the same publish",
                         "/fields",
                     )
                 )

@@ -40,7 +40,8 @@ def evaluation_input(
     from ..plugins import current_registry
 
     form, values = record_values(record, context)
-    today = context.get("today") if isinstance(context.get("today"), date) else date.today()
+    given = context.get("today")
+    today = given if isinstance(given, date) else date.today()
     wanted = route.facts if alerts else route.step_facts
     facts = (
         compute_facts(
@@ -84,4 +85,4 @@ def holding_python(route: RouteModel, values: Mapping[str, Any], context: Mappin
         name
         for name, expression in route.compiled_conditions.items()
         if expression.test(values, None, context)
-    }  # type: ignore[attr-defined]
+    }

@@ -120,13 +120,14 @@ def _budget(request: FactRequest) -> dict[str, Any] | None:
         return {"amount": None, "used": None, "remaining": None}
     day = request.values.get(settings["date"]) if settings.get("date") else None
     period = period_of(day if isinstance(day, date) else request.today)
-    form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", "")
+    form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", None) or ""
     consumer = Consumer(
         form_key, settings["amount"], settings["category"], settings.get("date"), settings.get("department")
     )
     from ..budgets.service import consumers
 
-    # Every form that uses budget counts; this form counts with this route's mapping even before it is current.
+    # Every form that uses budget counts; this form counts with this route's mapping even before it is
+    # current.
     others = [c for c in consumers() if c.form_key != form_key]
     # Locked: a concurrent submission against the same line waits, then counts this one as used.
     status = budget_status(
@@ -243,7 +244,9 @@ BUDGET = FactProvider(
     _budget,
     _check_budget,
     needs_settings=True,
-    description="The budget of the record's department, category and quarter: amount, used and remaining (money).",
+    description=(
+        "The budget of the record's department, category and quarter: amount, used and remaining (money)."
+    ),
 )
 DUPLICATE_INVOICES = FactProvider(
     "duplicate_invoices",

@@ -10,7 +10,12 @@ evaluates the record once per transition and gets the set of rule names that hol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
+
+if TYPE_CHECKING:  # only for annotations: the model stays a plain description of a route
+    from ..expressions import CompiledExpression
+    from ..expressions.env import TypeEnv
+    from ..rules.compile import CompiledRuleset
 
 # How a step's approvers are found (see ApproverSpec.kind):
 #   user           value = user name
@@ -110,14 +115,15 @@ class RouteModel:
     title: dict[str, str]
     nodes: tuple[Node, ...]
     steps: dict[str, Step]  # every step by key, wherever it sits
-    ruleset: object  # formwork.rules.CompiledRuleset: every condition and alert of this version (None: no conditions)
+    ruleset: CompiledRuleset | None  # every condition and alert of this version (None: no conditions)
     conditions: dict[str, str] = field(default_factory=dict)  # rule name -> expression source
     alerts: tuple[Alert, ...] = ()
     self_approval: SelfApproval = "skip"
     no_approver: NoApprover = "refuse"
     fallback: tuple[ApproverSpec, ...] = ()
     withdraw: Withdraw = "until_first_decision"
-    # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact providers.
+    # Facts the conditions read beyond the form (e.g. "budget", "duplicate_invoices"), provided by fact
+    # providers.
     facts: frozenset[str] = frozenset()
     # The facts read by step and branch conditions (alerts aside): the facts a transition after the
     # start needs, since alerts are evaluated only when a request starts.
@@ -128,5 +134,5 @@ class RouteModel:
     definition_id: int | None = None  # the DefinitionVersion row, when compiled from one
     # What the conditions were checked against, and each condition compiled for the Python evaluator
     # (rule name -> CompiledExpression): for explaining and replaying routes, and parity with the engine.
-    type_env: object = None
-    compiled_conditions: dict[str, object] = field(default_factory=dict)
+    type_env: TypeEnv | None = None
+    compiled_conditions: dict[str, CompiledExpression] = field(default_factory=dict)

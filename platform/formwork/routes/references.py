@@ -41,7 +41,7 @@ class DatabaseOrg:
         return "active" if active else "inactive"
 
     def role_exists(self, key: str) -> bool:
-        return db.session.scalar(select(func.count()).select_from(Role).where(Role.key == key)) > 0
+        return bool(db.session.scalar(select(func.count()).select_from(Role).where(Role.key == key)))
 
     def department_exists(self, code: str) -> bool:
         return self._department(code) is not None

@@ -162,7 +162,8 @@ def compile_ruleset(
     """
     if not isinstance(name, str) or not RULESET_NAME.match(name):
         raise RulesEngineError(
-            f"invalid ruleset name {str(name)[:60]!r}: use letters, digits and '_' (at most 100), starting with a letter"
+            f"invalid ruleset name {str(name)[:60]!r}: use letters, digits and '_' (at most 100), starting "
+            "with a letter"
         )
     if not rules:
         raise RulesEngineError(f"ruleset {name} has no rules")
@@ -229,8 +230,10 @@ class _Builder:
         if kind == "field":
             field_name = node.name  # type: ignore[attr-defined]
 
-            def read(scope: Mapping[str, Any], context: Mapping[str, Any]) -> Any:
+            def read_field(scope: Mapping[str, Any], context: Mapping[str, Any]) -> Any:
                 return scope.get(field_name)
+
+            read: Callable[[Mapping[str, Any], Mapping[str, Any]], Any] = read_field
         else:
             read = self._projection(node, label)
         slot = Slot(key, label, t, truth, read, encode_truth if truth else value_encoder(t))
@@ -389,7 +392,7 @@ def _all(parts: list[Condition]) -> Condition:
             return False
         if part is True:
             continue
-        kept.extend(part["$and"] if "$and" in part else [part])  # type: ignore[index,operator]
+        kept.extend(part["$and"] if "$and" in part else [part])
     if not kept:
         return True
     return kept[0] if len(kept) == 1 else {"$and": kept}
@@ -402,7 +405,7 @@ def _any(parts: list[Condition]) -> Condition:
             return True
         if part is False:
             continue
-        kept.extend(part["$or"] if "$or" in part else [part])  # type: ignore[index,operator]
+        kept.extend(part["$or"] if "$or" in part else [part])
     if not kept:
         return False
     return kept[0] if len(kept) == 1 else {"$or": kept}

@@ -167,7 +167,7 @@ def literal_encoder(t: T.Type) -> Callable[[Any], "int | str"]:
             encoded = value_encoder(t)(v)
         except RulesEngineError:
             raise Unencodable(v) from None
-        if abs(encoded) >= ENGINE_LIMIT:
+        if not isinstance(encoded, int) or abs(encoded) >= ENGINE_LIMIT:
             raise Unencodable(v)
         return encoded
 

@@ -71,7 +71,8 @@ class _Registered:
         self.signature = signature
         self.handle = handle
         self.rule_names = compiled.rule_names
-        # a rule with "$or" fires once per alternative that matches, so one fact may queue more actions than rules
+        # a rule with "$or" fires once per alternative that matches, so one fact may queue more actions than
+        # rules
         self.max_actions = compiled.max_activations()
 
 
@@ -116,7 +117,7 @@ class RulesEngine:
         env: TypeEnv,
         functions: Mapping[str, FunctionSpec] | None = None,
     ) -> CompiledRuleset:
-        """Compile ``rules`` and register them as ruleset ``name`` (idempotent); returns the compiled ruleset."""
+        """Compile ``rules`` and register them as ruleset ``name`` (idempotent); returns the ruleset."""
         compiled = compile_ruleset(name, rules, env, functions)
         self.register(compiled)
         return self._rulesets[name].compiled

@@ -193,7 +193,8 @@ def resolve_step(
         if rule == "forbid":
             raise StartRefused(
                 _(
-                    'Step "%(step)s" would ask the submitter to approve their own request, which this route forbids.',
+                    'Step "%(step)s" would ask the submitter to approve their own request, '
+                    "which this route forbids.",
                     step=step.key,
                 )
             )

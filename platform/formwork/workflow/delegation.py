@@ -14,7 +14,7 @@ there is never a doubt about whom a task goes to.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
@@ -114,7 +114,7 @@ _AWAY = select(Delegation.id).where(Delegation.user_id == User.id, *_IN_FORCE_AT
 _HOLDERS_WITH_ABSENCE = directory.role_holders_statement(_AWAY)
 
 
-def role_holders_with_absence(role_keys: list[str], at: datetime) -> list[Any]:
+def role_holders_with_absence(role_keys: list[str], at: datetime) -> Sequence[Any]:
     """Rows ``(User, assignment department id, role key, away)`` for ``directory.role_holders_known``."""
     return db.session.execute(_HOLDERS_WITH_ABSENCE, {"role_keys": role_keys, "at": at}).all()
 
@@ -219,7 +219,7 @@ def find_user(value: Any) -> User | None:
 
 
 def set_period(user: User, delegate_ref: Any, starts: Any, ends: Any) -> Delegation:
-    """Save a new period from form or JSON input; raises ``OutOfOfficeError`` with the field at fault. Commits."""
+    """Save a new period from form or JSON input (``OutOfOfficeError`` names the field at fault); commits."""
     delegate = find_user(delegate_ref)
     if delegate is None:
         raise OutOfOfficeError(_("Choose the person who acts for you."), "delegate")

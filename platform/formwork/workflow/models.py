@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import JSONDocument, Timestamp, utcnow
 from ..definitions.models import DefinitionVersion
-from ..extensions import db
+from ..extensions import Model
 from ..org.models import User
 from ..records.models import Record
 
@@ -46,7 +46,7 @@ TASK_CLOSED_STATUSES = (
 APPROVAL, CC = "approval", "cc"
 
 
-class Process(db.Model):
+class Process(Model):
     __tablename__ = "processes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,7 +70,7 @@ class Process(db.Model):
     started_by: Mapped[User] = relationship()
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
         # The inbox: my open tasks, oldest first.
@@ -117,7 +117,7 @@ class Task(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-class TrailEntry(db.Model):
+class TrailEntry(Model):
     """Append-only: who did what, when, with which comment, on behalf of whom."""
 
     __tablename__ = "trail_entries"
@@ -139,7 +139,7 @@ class TrailEntry(db.Model):
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
 
-class Delegation(db.Model):
+class Delegation(Model):
     """Out of office: tasks arriving for ``user`` between ``starts_at`` and ``ends_at`` go to ``delegate``."""
 
     __tablename__ = "delegations"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from babel.dates import format_timedelta
 from flask import g, url_for
@@ -25,6 +25,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..db_types import utcnow
+from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
@@ -32,6 +33,7 @@ from ..org.clock import as_utc
 from ..org.models import Department, User
 from ..records.access import can_see
 from ..records.models import Attachment, Record
+from ..routes.store import current_route
 from .errors import InvalidDecision
 from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task, TrailEntry
 from .runtime import BEFORE, DELEGATE, remembered_open_holders
@@ -249,6 +251,7 @@ def inbox(user: Any, query: ListQuery | None = None, *, page: int = 1, per_page:
         )
     if query.overdue:
         conditions.append(and_(Task.due_at.is_not(None), Task.due_at < utcnow()))
+    order: tuple[Any, ...]
     if query.sort == "newest":
         order = (Task.created_at.desc(), Task.id.desc())
     elif query.sort == "due":
@@ -310,13 +313,13 @@ def handed_on_by(user: Any) -> list[HandedOn]:
         .order_by(Child.created_at.desc(), Task.id.desc())
         .limit(MAX_HANDED_ON)
     )
-    waiting = {}
+    waiting: dict[int, tuple[str, int]] = {}
     for task_id, name, child_id in db.session.execute(stmt):
         waiting.setdefault(task_id, (name, child_id))
     if not waiting:
         return []
     rows = _to_rows(db.session.execute(_rows_select(Task.id.in_(list(waiting)))))
-    kinds = {}
+    kinds: dict[int, str | None] = {}
     for process_state in db.session.scalars(
         select(Process.state).where(Process.id.in_({row.process_id for row in rows}))
     ):
@@ -335,13 +338,11 @@ def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
     """User id → the steps of the current routes they decide ("Expense claim: Finance review"), for
     the demo sign-in page: a department head decides head steps for their department's requests,
     a role holder the role's steps, a named user their own."""
-    from ..definitions import store
-    from ..routes.store import current_route
-
     tag = current_locale_tag()
     heads: dict[int, str] = {}
-    for department in db.session.scalars(select(Department).where(Department.head_id.is_not(None))):
-        heads[department.head_id] = department.name(tag)
+    for head in db.session.scalars(select(Department).where(Department.head_id.is_not(None))):
+        if head.head_id is not None:
+            heads[head.head_id] = head.name(tag)
     roles: dict[str, set[int]] = {}
     for user in users:
         for assignment in user.role_assignments:
@@ -529,12 +530,11 @@ def decision_json(task: Task, user: Any) -> dict[str, Any]:
         step_name=names.get((process.route_id, task.step_key), task.step_key),
         form_title=form_title,
     )
-    current_rows: list[Any] = []
+    current_rows: Sequence[Any] = []
     if process.status == RUNNING:
         # The decision's walk knows who holds the open steps now; read them only when it does not.
-        current_rows = remembered_open_holders(process)
-        if current_rows is None:
-            current_rows = _current_step_rows([record.id])
+        remembered = remembered_open_holders(process)
+        current_rows = remembered if remembered is not None else _current_step_rows([record.id])
     return {
         "task": task_json(row),
         "process": {
@@ -569,13 +569,13 @@ _CURRENT_STEPS = (
 )
 
 
-def _current_step_rows(record_ids: list[int]) -> list[Any]:
+def _current_step_rows(record_ids: list[int]) -> Sequence[Any]:
     if not record_ids:
         return []
     return db.session.execute(_CURRENT_STEPS, {"record_ids": list(record_ids)}).all()
 
 
-def _group_steps(result: list[Any], names: dict[tuple[int, str], str]) -> dict[int, list[dict[str, Any]]]:
+def _group_steps(result: Sequence[Any], names: dict[tuple[int, str], str]) -> dict[int, list[dict[str, Any]]]:
     steps: dict[int, dict[str, dict[str, Any]]] = {}
     for record_id, step_key, route_id, holder_id, holder in result:
         entry = steps.setdefault(record_id, {}).setdefault(
@@ -1001,7 +1001,7 @@ def allowed_actions(task: Task) -> tuple[str, ...]:
 
 
 def can_withdraw(record: Record) -> bool:
-    """Whether the submitter may still take the request back (running, and the route's ``withdraw`` allows it)."""
+    """Whether the submitter may still take the request back (running, and ``withdraw`` allows it)."""
     from .models import RUNNING
     from .runtime import load_route
     from .service import current_process, withdraw_refusal

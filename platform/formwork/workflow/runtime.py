@@ -65,7 +65,7 @@ import copy
 import math
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, inspect, select
@@ -213,7 +213,7 @@ def notifier() -> Callable[..., Any] | None:
 
 
 def holding_function() -> Callable[..., Any]:
-    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer, no facts)."""
+    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer)."""
     try:
         from ..routes.conditions import holding
     except ModuleNotFoundError as exc:
@@ -359,10 +359,11 @@ class Walker:
         self.process.state = self.state
         flag_modified(self.process, "state")
         # Notifications go out once the position is final, so the process row is written once.
-        notify = notifier() if self._notices else None
         rows: list[dict[str, Any]] = []
-        for ids, kind, task, extra in self._notices:
-            notify(ids, kind, record=self.record, task=task, params=extra, into=rows)
+        notify = notifier() if self._notices else None
+        if notify is not None:  # None: no notifications module installed, nobody to tell
+            for ids, kind, task, extra in self._notices:
+                notify(ids, kind, record=self.record, task=task, params=extra, into=rows)
         self._notices = []
         db.session.flush()
         if rows:  # every notification of the transition in one INSERT
@@ -370,7 +371,7 @@ class Walker:
 
             insert_notifications(rows)
         if self._trail:
-            db.session.execute(insert(TrailEntry.__table__), self._trail)
+            db.session.execute(insert(db.metadata.tables[TrailEntry.__tablename__]), self._trail)
             self._trail = []
 
     def open_holders(self) -> list[tuple[int, str, int, int, str]] | None:
@@ -424,7 +425,7 @@ class Walker:
 
     def notify(
         self,
-        people: list[int | User],
+        people: Sequence[int | User],
         kind: str,
         *,
         task: Task | None = None,
@@ -773,7 +774,7 @@ class Walker:
             self.trail("skipped", step_key=step.key, details={"reason": "no approver"})
             return True
         need, reject_at = thresholds(step, len(resolution.users))
-        state = {
+        state: dict[str, Any] = {
             "status": "active",
             "round": round_,
             "slots": [],
@@ -909,7 +910,7 @@ class Walker:
             return
         pending = self.state["after"].get(str(slot))
         if pending:
-            signer = db.session.get(User, pending.pop(0))
+            signer = db.session.get_one(User, pending.pop(0))
             if not pending:
                 self.state["after"].pop(str(slot))
             self.new_task(step, signer, parent=task, task_type=AFTER, slot=slot)
@@ -1007,7 +1008,7 @@ class Walker:
     def recall(
         self, task: Task, actor: User, comment: str | None, attachment_ids: list[int] | None = None
     ) -> Task:
-        """Take a delegated (委派) task back before the delegate decides; returns the cancelled delegate task."""
+        """Take a delegated (委派) task back before the delegate decides; returns the delegate's task."""
         pending = pending_delegate(task, self.state)
         if pending is None:
             raise InvalidDecision(_("There is nothing to take back: the task is not waiting for a delegate."))
@@ -1028,7 +1029,7 @@ class Walker:
         return pending
 
     def add_signer(
-        self, task: Task, actor: User, target: User, position: str, comment: str | None
+        self, task: Task, actor: User, target: User, position: str | None, comment: str | None
     ) -> Task | None:
         step = self.route.steps[task.step_key]
         _, slot = self.task_info(task)
@@ -1065,7 +1066,7 @@ class Walker:
         if target_key not in self.route.steps:
             raise InvalidDecision(_('There is no step "%(step)s" in this route.', step=target_key))
         target_path, step_path = self.index.path(target_key), self.index.path(step.key)
-        for (t_seq, t_index), (s_seq, s_index) in zip(target_path, step_path):
+        for (t_seq, t_index), (s_seq, s_index) in zip(target_path, step_path, strict=False):
             if t_seq != s_seq:
                 break
             if t_index != s_index:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..definitions.models import DefinitionVersion
-from ..extensions import db
+from ..extensions import db, transaction
 from ..org.models import User
 from ..records.models import Attachment, Record
 from ..routes.model import RouteModel
@@ -125,7 +125,7 @@ def _clean_comment(comment: Any) -> str | None:
 
 
 def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None:
-    """Attach the decider's own uploads for a decision on this record (``records.attachments.decision_field``).
+    """Attach the decider's own uploads for a decision on this record (``attachments.decision_field``).
 
     A file uploaded for a form field, for another record, or by someone else is "not available".
     """
@@ -260,12 +260,13 @@ def start(record: Record, user: User, *, new: bool = False) -> Process | None:
     process = None if new else current_process(record)
     if process is not None and process.status == RUNNING:
         raise InvalidDecision(_("The request is already under review."))
-    resumed = process is not None and process.status == RETURNED
-    if resumed:
+    if process is not None and process.status == RETURNED:
+        resumed = True
         route = load_route(process)
         process.status = RUNNING
         process.finished_at = None
     else:
+        resumed = False
         version = route_version_for(record.form_key)
         if version is None:
             return None
@@ -329,30 +330,26 @@ def decide(
         raise InvalidDecision(_("Choose where the added signer signs: before or after you."), "position")
     for _attempt in range(MAX_ATTEMPTS):
         try:
-            task = _decide_once(
-                task_id,
-                user,
-                action,
-                comment=comment,
-                attachment_ids=attachment_ids,
-                to_user_id=to_user_id,
-                step_key=step_key,
-                position=position,
-            )
-            if respond is not None:
-                respond(task)
-            db.session.commit()
+            with transaction():
+                task = _decide_once(
+                    task_id,
+                    user,
+                    action,
+                    comment=comment,
+                    attachment_ids=attachment_ids,
+                    to_user_id=to_user_id,
+                    step_key=step_key,
+                    position=position,
+                )
+                if respond is not None:
+                    respond(task)
             return task
         except StaleDataError:
-            db.session.rollback()  # another transition of this process committed first: look again
+            pass  # another transition of this process committed first (rolled back): look again
         except OperationalError as exc:
-            db.session.rollback()
             if not _is_lock_conflict(exc):
                 raise
             # SQLite refuses a second writer outright when both started reading first: look again
-        except BaseException:
-            db.session.rollback()
-            raise
     raise TaskClosed(_("The request changed meanwhile; reload the page and try again."))
 
 
@@ -417,29 +414,25 @@ def _decide_once(
 def withdraw(record: Record, user: User) -> Process:
     """The submitter takes the request back while nobody has acted on it; commits."""
     try:
-        if user is None or record.owner_id != getattr(user, "id", None):
-            raise InvalidDecision(_("Only the submitter can withdraw a request."))
-        process = current_process(record)
-        if process is None:
-            raise InvalidDecision(_("The request is not under review."))
-        process = _lock_process(process.id)
-        if process.status != RUNNING:
-            raise InvalidDecision(_("The request is not under review."))
-        route = load_route(process)
-        refusal = withdraw_refusal(process, route)
-        if refusal:
-            raise InvalidDecision(refusal)
-        walker = Walker(process, route, actor=user)
-        walker.trail("withdraw", actor=user)
-        walker.finish(WITHDRAWN)
-        walker.save()
-        db.session.commit()
+        with transaction():
+            if user is None or record.owner_id != getattr(user, "id", None):
+                raise InvalidDecision(_("Only the submitter can withdraw a request."))
+            process = current_process(record)
+            if process is None:
+                raise InvalidDecision(_("The request is not under review."))
+            process = _lock_process(process.id)
+            if process.status != RUNNING:
+                raise InvalidDecision(_("The request is not under review."))
+            route = load_route(process)
+            refusal = withdraw_refusal(process, route)
+            if refusal:
+                raise InvalidDecision(refusal)
+            walker = Walker(process, route, actor=user)
+            walker.trail("withdraw", actor=user)
+            walker.finish(WITHDRAWN)
+            walker.save()
     except StaleDataError:
-        db.session.rollback()
         raise InvalidDecision(_("The request changed meanwhile; reload the page and try again.")) from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return process
 
 
@@ -447,9 +440,9 @@ def withdraw_refusal(process: Process, route: RouteModel) -> str | None:
     """Why the submitter may not withdraw this running request now (the route's ``withdraw``), or None."""
     policy = getattr(route, "withdraw", "until_first_decision")
     if policy == "never":
-        return "this route does not allow withdrawing a request"
+        return _("This route does not allow withdrawing a request.")
     if policy == "until_first_decision" and (process.state or {}).get("acted"):
-        return "the request can no longer be withdrawn: someone has already acted on it"
+        return _("The request can no longer be withdrawn: someone has already acted on it.")
     return None
 
 
@@ -488,23 +481,19 @@ def auto_decide(task_id: int, action: str, *, reason: str = "deadline passed") -
     """
     if action not in ("approve", "reject"):
         raise InvalidDecision(_("The system can only approve or reject."))
-    try:
+    with transaction():
         task, _process, walker = _system_task(task_id)
         if action == "approve":
             walker.approve(task, None, reason, None)
         else:
             walker.reject(task, None, reason, None)
         walker.save()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return task
 
 
 def escalate(task_id: int) -> Task | None:
-    """Move an overdue task to the step's ``escalate_to`` person; returns the new task (None: nobody); commits."""
-    try:
+    """Move an overdue task to the step's ``escalate_to`` person; the new task (None: nobody); commits."""
+    with transaction():
         task, _process, walker = _system_task(task_id)
         step = walker.route.steps.get(task.step_key)
         specs = step.deadline.escalate_to if step is not None and step.deadline is not None else ()
@@ -520,8 +509,4 @@ def escalate(task_id: int) -> Task | None:
             return None
         new = walker.transfer(task, None, candidates[0], None, action="escalate")
         walker.save()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return new

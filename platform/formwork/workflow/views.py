@@ -177,7 +177,7 @@ def _record_view(record: Record) -> dict[str, Any]:
     from ..forms.validation import runtime_values
     from ..records.views import _names
 
-    version = store.get(record.definition_id)
+    version = record.definition
     form = store.compiled_form(version)
     data = record.data or {}
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
@@ -256,7 +256,7 @@ def _task_page(
     values: dict[str, Any] | None = None,
     status: int = 200,
 ):
-    record = db.session.get(Record, task.record_id)
+    record = db.session.get_one(Record, task.record_id)
     context = _record_view(record)
     return (
         render_template(
@@ -331,7 +331,7 @@ def decide(task_id: int):
 
     def answer(notice: dict[str, str], status: int):
         db.session.expire_all()  # show the task as it is now, after whatever happened
-        current = db.session.get(Task, task_id)
+        current = db.session.get_one(Task, task_id)
         if htmx:
             return _panel_fragment(current, notice=notice, values=values, status=status)
         return _task_page(current, notice=notice, values=values, status=status)
@@ -363,7 +363,8 @@ def decide(task_id: int):
             return answer({"kind": "error", "text": exc.message}, 422)
         raise
     flash(_("Done: %(action)s.", action=action_label(decision.action)), "success")
-    # After a comment, or taking a delegated task back, the task is open here; anything else goes back to the inbox.
+    # After a comment, or taking a delegated task back, the task is open here; anything else goes back to the
+    # inbox.
     target = (
         url_for("workflow.task", task_id=decided_task.id)
         if decision.action in ("comment", queries.RECALL)
