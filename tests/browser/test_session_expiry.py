@@ -39,6 +39,9 @@ def test_typing_after_the_session_ended_asks_to_sign_in_and_carries_on(page: Pag
     add_rows_until(page, 1)
     row_controls(page, "Date").first.fill(YESTERDAY)
     row_controls(page, "Type").first.select_option(label="Transport")
+    # Let the evaluation of that choice finish first: sent after the session ends, it would open
+    # the dialog before the amount is typed (the page behind a modal dialog takes no typing).
+    page.wait_for_load_state("networkidle")
 
     _end_session(page)
     row_controls(page, "Amount").first.fill("120.50")
@@ -70,6 +73,7 @@ def test_saving_after_the_session_ended_saves_once_signed_in_again(page: Page, s
     sign_in(page, "alice")
     open_expense_claim(page)
     labelled(page, "Reason").fill(REASON + " (draft)")
+    page.wait_for_load_state("networkidle")
 
     _end_session(page)
     page.get_by_role("button", name=re.compile(r"^save draft$", re.I)).click()
