@@ -8,6 +8,7 @@ from flask import Flask
 
 from . import config
 from .extensions import csrf, db, login_manager, migrate
+from .http_input import CappedRequest, RowIdConverter
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -18,6 +19,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(config.PROJECT_ROOT / "static"),
         static_url_path="/static",
     )
+    # Before any blueprint adds a rule: every <int:...> in a URL is a bounded id.
+    app.url_map.converters["int"] = RowIdConverter
+    app.request_class = CappedRequest
     app.config.from_mapping(config.from_environment())
     if overrides:
         app.config.update(overrides)

@@ -192,6 +192,10 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("FORMWORK_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
+        # How often the bell in the header asks for the unread count (seconds).
+        "FORMWORK_BELL_REFRESH_SECONDS": max(5, _int("FORMWORK_BELL_REFRESH_SECONDS", 30)),
+        # A submitter may remind (催办) the current approver of a request at most once in this many seconds.
+        "FORMWORK_REMIND_INTERVAL_SECONDS": _int("FORMWORK_REMIND_INTERVAL_SECONDS", 3600),
         # E-mail is on when a host is set; with none, nothing is enqueued for e-mail.
         "FORMWORK_SMTP_HOST": _text("FORMWORK_SMTP_HOST"),
         "FORMWORK_SMTP_PORT": _int("FORMWORK_SMTP_PORT", 25),

@@ -97,7 +97,7 @@ def test_fill_submit_and_find_an_expense_claim(page: Page, sign_in):
     page.get_by_role("button", name=re.compile(r"^submit$", re.I)).click()
     expect(page.get_by_role("status").filter(has_text=re.compile(r"submitted", re.I))).to_be_visible()
 
-    page.get_by_role("link", name=re.compile(r"^my records$", re.I)).click()
+    page.get_by_role("link", name=re.compile(r"^my requests$", re.I)).first.click()
     row = page.get_by_role("row").filter(has_text=REASON)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(re.compile(r"submitted|in review", re.I))  # the demo route starts on submit

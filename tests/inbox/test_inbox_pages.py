@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from formwork.db_types import utcnow
 from formwork.extensions import db
@@ -46,7 +46,7 @@ def test_inbox_lists_exactly_my_open_tasks_with_counts_and_waited_time(client, l
     # The navigation badge shows the same count on any page.
     assert re.search(
         r'href="/inbox"[^>]*>Inbox <span class="badge badge--count"[^>]*>2</span>',
-        client.get("/records").get_data(as_text=True),
+        client.get("/requests").get_data(as_text=True),
     )
     assert second.id
 
@@ -247,26 +247,6 @@ def test_a_returned_request_shows_why_at_the_top_of_its_edit_page(
     assert demo_org["bob"].display_name in reason.group(0) and comment in reason.group(0)
     # It comes before the form.
     assert page.index("return-reason") < page.index('<form method="post"')
-
-
-def test_a_withdrawn_request_is_copied_into_a_new_one(app, client, login, csrf_token, submit):
-    record = submit("alice", reason="Conference fee")
-    login(client, "alice")
-    token = csrf_token(client, f"/records/{record.id}")
-    assert client.post(f"/records/{record.id}/withdraw", data={"csrf_token": token}).status_code == 303
-    html = client.get(f"/records/{record.id}").get_data(as_text=True)
-    link = f'href="/forms/expense_claim/new?copy={record.id}"'
-    assert link in html and "Copy into a new request" in html
-    page = client.get(f"/forms/expense_claim/new?copy={record.id}").get_data(as_text=True)
-    assert f"Copied from request #{record.id}" in page
-    assert 'value="Conference fee"' in page and 'value="12000.00"' in page
-    assert '<output id="out-total"' in page and "12,000.00" in page  # recomputed
-    # Nothing is saved until the person saves; someone else cannot copy it.
-    assert db.session.scalar(select(func.count(Record.id))) == 1
-    other = app.test_client()
-    login(other, "frank")
-    assert other.get(f"/forms/expense_claim/new?copy={record.id}").status_code == 404
-    assert other.get("/forms/expense_claim/new?copy=abc").status_code == 404
 
 
 def test_the_demo_sign_in_page_says_who_approves_what(app, client, expense, demo_org):

@@ -86,9 +86,10 @@ def test_parallel_branches_side_by_side_with_states(client, login, bearer, submi
         [("legal", "approved")],
         [("finance", "active")],
     ]
-    assert [(n["key"], n["state"]) for n in route["nodes"][1:]] == [
-        ("cfo", "pending"),
-        ("cashier", "pending"),
+    # 12,000 is under the CFO's 50,000: the values decide it, so the step shows as skipped already.
+    assert [(n["key"], n["state"], n["forecast"]) for n in route["nodes"][1:]] == [
+        ("cfo", "skipped", True),
+        ("cashier", "pending", False),
     ]
     login(client, "alice")
     html = client.get(f"/records/{record.id}").get_data(as_text=True)
@@ -103,7 +104,8 @@ def test_parallel_branches_side_by_side_with_states(client, login, bearer, submi
     assert re.search(r'route-node--approved">\s*<span class="route-node__name">Legal review<', html)
     # A conditional step says when it runs: its "not yet" is not a promise that it will.
     assert route["nodes"][1]["condition"] == "total >= 50000" and route["nodes"][2]["condition"] is None
-    assert "Only when total &gt;= 50000" in html
+    # ... in words, never as the expression (this route gives it no when_label).
+    assert "Only in some cases" in html and "total &gt;= 50000" not in html
 
 
 def test_skipped_step_and_the_end(client, bearer, submit):

@@ -218,18 +218,18 @@ def test_records_list_search_filter_and_404(alice, client, login, app):
             "/forms/expense_claim/new",
             data=expense_post(token, _action="draft", reason=reason, _client_token=f"t{index}"),
         )
-    html = alice.get("/records").get_data(as_text=True)
+    html = alice.get("/requests").get_data(as_text=True)
     assert html.index("Team lunch") < html.index("Taxi to airport")  # newest first
     assert "badge--draft" in html
-    found = alice.get("/records?q=shanghai").get_data(as_text=True)
+    found = alice.get("/requests?q=shanghai").get_data(as_text=True)
     assert "Hotel Shanghai" in found and "Team lunch" not in found
-    assert "Team lunch" not in alice.get("/records?status=submitted").get_data(as_text=True)
+    assert "Team lunch" not in alice.get("/requests?status=submitted").get_data(as_text=True)
     record_id = db.session.scalar(select(Record.id).where(Record.title == "Team lunch"))
     other = app.test_client()
     login(other, "frank")
     assert other.get(f"/records/{record_id}").status_code == 404
     assert other.get(f"/records/{record_id}/edit").status_code == 404
-    assert "Team lunch" not in other.get("/records").get_data(as_text=True)
+    assert "Team lunch" not in other.get("/requests").get_data(as_text=True)
 
 
 def test_htmx_upload_keeps_id_in_hidden_input_and_download_checks_access(alice, app, login):

@@ -54,7 +54,7 @@ def safe_client(safe, login):
 
 
 def test_pages_and_lists_keep_working(safe_client, records):
-    for path in ("/", "/forms", "/records", "/inbox", "/api/forms"):
+    for path in ("/", "/forms", "/requests", "/inbox", "/api/forms"):
         assert safe_client.get(path).status_code == 200, path
     forms = safe_client.get("/forms").get_data(as_text=True)
     assert "needs plugin function cn_amount, which is not loaded" in forms
@@ -62,7 +62,7 @@ def test_pages_and_lists_keep_working(safe_client, records):
     home = safe_client.get("/").get_data(as_text=True)
     assert "Unavailable" in home and "/forms/purchase_request/new" in home
     # Records of the unavailable form still list, with their title and their form's title.
-    listing = safe_client.get("/records").get_data(as_text=True)
+    listing = safe_client.get("/requests").get_data(as_text=True)
     assert "Taxi to the airport" in listing and f'/records/{records["claim"]}"' in listing
     assert "Expense claim" in listing
 

@@ -148,7 +148,10 @@ def test_a_duplicate_invoice_alerts_finance(demo, notes):
     assert entries(first, "alert") == []
     second = claim("frank", "450.00", invoice="55550001")
     alert = entries(second, "alert")
-    assert [e.details for e in alert] == [{"alert": "duplicate_invoice", "users": [user("carol").id]}]
+    # The alert names the invoice number and the other claim that carries it.
+    assert [e.details for e in alert] == [
+        {"alert": "duplicate_invoice", "users": [user("carol").id], "invoices": {"55550001": [first.id]}}
+    ]
     assert ([user("carol").id], "alert", None) in notes
     # An alert never stops the claim.
     assert waiting_for(second) == ["bob"]

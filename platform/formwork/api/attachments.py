@@ -8,6 +8,7 @@ from flask import abort, jsonify, request, url_for
 from flask_login import current_user, login_required
 
 from ..definitions import store
+from ..input_limits import row_id
 from ..records import access, attachments
 from ..records.models import Attachment
 from . import api_bp, error_response
@@ -58,18 +59,20 @@ def _limits_version(form_key: str) -> Any:
     record_id = (request.form.get("record") or "").strip()
     number = (request.form.get("version") or "").strip()
     if record_id:
-        if not record_id.isdigit() or len(record_id) > 18:
+        found = row_id(record_id)
+        if found is None:
             abort(400, '"record" must be a record id')
-        record = access.get_visible(current_user, int(record_id))
+        record = access.get_visible(current_user, found)
         if record is None:
             abort(404, "record not found")
         if record.form_key != form_key:
             abort(400, f'record {record.id} is not a record of form "{form_key[:100]}"')
         return store.get(record.definition_id)
     if number:
-        if not number.isdigit() or len(number) > 9:
+        version_number = row_id(number)
+        if version_number is None:
             abort(400, '"version" must be a version number of the form')
-        version = store.version("form", form_key, int(number))
+        version = store.version("form", form_key, version_number)
         if version is None:
             abort(404, f'form "{form_key[:100]}" has no version {number}')
         return version

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
 from flask import abort, jsonify, request
@@ -11,12 +9,13 @@ from flask_login import current_user
 
 from ..definitions import store
 from ..definitions.diff import diff
-from ..definitions.loader import SourceDocument, read_source
+from ..definitions.loader import MAX_DEPTH, SourceDocument, read_source
 from ..definitions.models import DefinitionVersion
 from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
 from ..org.access import roles_required
 from . import api_bp
+from .records import parse_json_body, query_int
 
 DEFINITION_ROLES = ("administrator", "analyst")
 MAX_NAME = 200
@@ -56,10 +55,6 @@ def _version_or_404(kind: str, key: str, number: int) -> DefinitionVersion:
     return definition
 
 
-def _refuse_constant(literal: str) -> Any:
-    raise ValueError(f"{literal} is not allowed")
-
-
 def _read_body() -> tuple[Any, str, SourceDocument | None]:
     """The posted definition: ``{"source": text, "name": file name}`` or ``{"content": {...}}``.
 
@@ -68,10 +63,8 @@ def _read_body() -> tuple[Any, str, SourceDocument | None]:
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         abort(415, "send the request body as JSON with Content-Type: application/json")
-    try:
-        body = json.loads(request.get_data(cache=True), parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
-        abort(400, "the request body is not valid JSON")
+    # "content" holds a whole definition one level down, with the loader's depth limit.
+    body = parse_json_body(request.get_data(cache=True), max_depth=MAX_DEPTH + 2)
     if not isinstance(body, dict):
         abort(400, 'send a JSON object: {"source": "<yaml or json text>", "name": "expense_claim.yaml"}')
     name = body.get("name") or "<editor>"
@@ -121,11 +114,8 @@ def get_version(kind: str, key: str, number: int):
 @api_bp.get("/definitions/<kind>/<key>/diff")
 @roles_required(*DEFINITION_ROLES)
 def diff_versions(kind: str, key: str):
-    try:
-        old_number = int(request.args["from"])
-        new_number = int(request.args["to"])
-    except (KeyError, ValueError):
-        abort(400, "give the two version numbers to compare: ?from=1&to=2")
+    old_number = query_int("from", None, 1)
+    new_number = query_int("to", None, 1)
     old = _version_or_404(kind, key, old_number)
     new = _version_or_404(kind, key, new_number)
     return jsonify(

@@ -5,6 +5,7 @@ from . import (  # noqa: F401,E402  - forms, records, attachments, OpenAPI  # no
     attachments,
     definitions,  # noqa: F401,E402  - list, validate, publish and diff definition versions
     forms,
+    my_requests,  # noqa: F401,E402  - delete a draft, copy a request, remind (催办)
     notifications,  # noqa: F401,E402  - the caller's in-app notifications
     openapi,
     processes,

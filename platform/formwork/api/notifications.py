@@ -4,28 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, jsonify, request
+from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
 from ..notifications import service
 from ..notifications.views import current_reader_locale, notification_view
 from . import api_bp
+from .records import page_arguments
 
 MAX_PER_PAGE = 100
-
-
-def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        abort(400, f'"{name}" must be a whole number')
-    if number < low or (high is not None and number > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        abort(400, f'"{name}" must be {bound}')
-    return number
 
 
 def _json(view: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +26,7 @@ def _json(view: dict[str, Any]) -> dict[str, Any]:
 @api_bp.get("/notifications")
 @login_required
 def list_notifications():
-    page = _int_arg("page", 1, 1)
-    per_page = _int_arg("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, MAX_PER_PAGE)
+    page, per_page = page_arguments(MAX_PER_PAGE)
     unread = request.args.get("unread", "")
     if unread not in ("", "0", "1", "true", "false"):
         abort(400, '"unread" must be 1 or 0')

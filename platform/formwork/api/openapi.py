@@ -342,6 +342,54 @@ PATHS: dict[str, Any] = {
             parameters=[RECORD_ID],
             body=_json_body(_ref("RecordWrite")),
         ),
+        "delete": _op(
+            "Delete my own draft that was never submitted; its files become unclaimed uploads.",
+            {
+                "204": {"description": "Deleted."},
+                "403": _error("The caller may see but does not own this record."),
+                **NOT_FOUND,
+                "409": _error("Not a draft, or it was submitted before."),
+            },
+            tag="records",
+            parameters=[RECORD_ID],
+        ),
+    },
+    "/api/records/{record_id}/copy": {
+        "post": _op(
+            "Start a new draft of the form's current version from my request's entered values "
+            "(without attached files and fields the version no longer has).",
+            {
+                "201": _json(_ref("Record"), "The new draft."),
+                "403": _error("The caller may see but does not own this record."),
+                **NOT_FOUND,
+                **INVALID,
+            },
+            tag="records",
+            parameters=[RECORD_ID],
+        ),
+    },
+    "/api/records/{record_id}/remind": {
+        "post": _op(
+            "Remind (催办) the people my running request waits on; at most once per "
+            "FORMWORK_REMIND_INTERVAL_SECONDS (default 3600) per request.",
+            {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"reminded": {"type": "array", "items": {"type": "integer"}}},
+                    },
+                    "The ids of the people reminded.",
+                ),
+                "403": _error("The caller may see but does not own this record."),
+                **NOT_FOUND,
+                "409": _error("The request is not waiting for anyone."),
+                "429": _error(
+                    'Too soon after the last reminder; "retry_after" and the Retry-After header say when.'
+                ),
+            },
+            tag="records",
+            parameters=[RECORD_ID],
+        ),
     },
     "/api/records/{record_id}/history": {
         "get": _op(
@@ -1058,6 +1106,63 @@ PATHS.update(
                         }
                     },
                 },
+            )
+        },
+        "/api/tasks/approve": {
+            "post": _op(
+                "Approve several of my open tasks at once (批量审批), each through the same checks as a single "
+                "approval and in its own transaction: a refused task leaves the others approved. Tasks whose "
+                "step requires a comment to approve are refused (422) unless the comment is given.",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["results", "approved", "refused"],
+                            "properties": {
+                                "results": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["task_id", "ok", "status"],
+                                        "properties": {
+                                            "task_id": {"type": "integer"},
+                                            "ok": {"type": "boolean"},
+                                            "status": {
+                                                "type": "integer",
+                                                "description": "What a single decision would answer: "
+                                                "200, 404 (not my task), 409 (already decided), 422.",
+                                            },
+                                            "record_id": {"type": "integer"},
+                                            "error": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "approved": {"type": "integer"},
+                                "refused": {"type": "integer"},
+                            },
+                        },
+                        "One result per task, in the order given.",
+                    ),
+                    **BAD_BODY,
+                    "422": _error("No task ids, more than 100, ids that are not numbers, or a bad comment."),
+                },
+                tag="tasks",
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["task_ids"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "task_ids": {
+                                "type": "array",
+                                "items": {"type": "integer"},
+                                "minItems": 1,
+                                "maxItems": 100,
+                            },
+                            "comment": {"type": "string", "maxLength": 4000},
+                        },
+                    }
+                ),
             )
         },
         "/api/tasks/{task_id}/decision": {

@@ -8,8 +8,6 @@ record outside the caller's scope is a 404, never a 403.
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, jsonify, request
@@ -17,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
+from ..input_limits import MAX_JSON_DEPTH, MAX_PAGE, MAX_ROW_ID, JSONInputError, load_json, whole_number
 from ..records import access, serialize, service
 from ..records.models import DRAFT, STATUSES, Record, RecordEvent
 from . import api_bp, error_response
@@ -25,8 +24,17 @@ EDITABLE_STATUSES = (DRAFT, "returned")
 MAX_PER_PAGE = 100
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid JSON number")
+def parse_json_body(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A JSON request body, decimals exact; 400 saying what and where for anything refused
+    (malformed, nested too deeply, an absurd number, NUL in a text)."""
+    try:
+        return load_json(raw, max_depth=max_depth)
+    except JSONInputError as exc:
+        if exc.pointer is not None:
+            response, status = error_response(400, f"{exc.message} (at {exc.pointer})", field=exc.pointer)
+            response.status_code = status
+            abort(response)
+        abort(400, f"the request body is refused: {exc}")
 
 
 def json_body(allowed_keys: frozenset[str] | None = None) -> dict[str, Any]:
@@ -37,14 +45,7 @@ def json_body(allowed_keys: frozenset[str] | None = None) -> dict[str, Any]:
     raw = request.get_data(cache=True)  # raises 413 beyond MAX_CONTENT_LENGTH
     if not raw.strip():
         abort(400, "the request body is empty; send a JSON object")
-    try:
-        body = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        abort(400, "the request body is not valid UTF-8")
-    except json.JSONDecodeError as exc:
-        abort(400, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
-    except (ValueError, RecursionError) as exc:
-        abort(400, f"malformed JSON: {exc}")
+    body = parse_json_body(raw)
     if not isinstance(body, dict):
         abort(400, "the request body must be a JSON object")
     if allowed_keys is not None:
@@ -80,24 +81,26 @@ def visible_or_404(record_id: int) -> Record:
     return record
 
 
-def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
+def query_int(name: str, default: int | None, low: int, high: int = MAX_ROW_ID) -> int:
+    """A whole-number query parameter in ASCII digits from ``low`` to ``high``; 400 otherwise.
+
+    Without the parameter, ``default`` (None: the parameter is required).
+    """
     value = request.args.get(name)
     if value in (None, ""):
+        if default is None:
+            abort(400, f'"{name}" is required: a whole number from {low} to {high}')
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        abort(400, f'"{name}" must be a whole number')
-    if number < low or (high is not None and number > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        abort(400, f'"{name}" must be {bound}')
+    number = whole_number(value, low, high)
+    if number is None:
+        abort(400, f'"{name}" must be a whole number from {low} to {high}')
     return number
 
 
-def page_arguments() -> tuple[int, int]:
+def page_arguments(max_per_page: int = MAX_PER_PAGE) -> tuple[int, int]:
     """``page`` and ``per_page`` of a list request (400 when out of range; default page size from config)."""
-    page = _int_arg("page", 1, 1)
-    per_page = _int_arg("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, MAX_PER_PAGE)
+    page = query_int("page", 1, 1, MAX_PAGE)
+    per_page = query_int("per_page", current_app.config.get("FORMWORK_PAGE_SIZE", 20), 1, max_per_page)
     return page, per_page
 
 

@@ -16,7 +16,7 @@ from flask import abort, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..workflow import delegation, queries
+from ..workflow import batch, delegation, queries
 from ..workflow.errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from ..workflow.models import OPEN
 from ..workflow.service import MAX_COMMENT
@@ -221,6 +221,32 @@ def decide(task_id: int):
             return error_response(404, "task not found")
         return refusal_response(exc)
     return jsonify(answer)
+
+
+@api_bp.post("/tasks/approve")
+@login_required
+def approve_many():
+    """Approve several tasks, each in its own transaction: one result per task (``workflow.batch``)."""
+    body = json_body(frozenset({"task_ids", "comment"}))
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        return error_response(422, '"comment" must be text', field="comment")
+    if comment and len(comment) > MAX_COMMENT:
+        return error_response(
+            422, f"the comment is too long (at most {MAX_COMMENT} characters)", field="comment"
+        )
+    try:
+        ids = batch.task_ids_from(body.get("task_ids"))
+    except batch.BatchRefused as exc:
+        return error_response(422, exc.message, field="task_ids")
+    results = batch.approve_many(ids, current_user, (comment or "").strip() or None)
+    return jsonify(
+        {
+            "results": [result.to_json() for result in results],
+            "approved": sum(1 for result in results if result.ok),
+            "refused": sum(1 for result in results if not result.ok),
+        }
+    )
 
 
 @api_bp.post("/tasks/<int:task_id>/attachments")

@@ -12,6 +12,10 @@ Decisions, documented for analysts in ``docs/definitions.md``:
   integers. Every place in a definition that takes a decimal accepts text.
 * A key repeated in one mapping is an error, not a silent overwrite.
 * Aliases are allowed but expansion is bounded, so a "billion laughs" file is refused.
+* Nesting is bounded (``MAX_DEPTH``) while the text is parsed, before any parser recurses,
+  and so is the length of a whole number (``MAX_INTEGER_DIGITS``): a hostile file is a
+  problem with a line, never a crash.
+* No text holds the NUL character (the database cannot store it).
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..input_limits import NUL_MESSAGE, JSONInputError, check_json_depth, find_nul
 from .problems import DefinitionError, Problem
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_NODES = 100_000  # values built from one source, aliases expanded
 MAX_DEPTH = 64
 MAX_EXPONENT = 100  # |exponent| of a decimal literal; 1e999999 is an attack, not a price
+MAX_INTEGER_DIGITS = 100  # digits of a whole number; int() itself gives up beyond 4,300
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -102,9 +108,11 @@ def read_source(path_or_text: str | Path, source_name: str | None = None) -> Sou
         text = path_or_text
         if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
             raise DefinitionError([Problem(_too_large(), "", name)])
-    if name.lower().endswith(".json"):
-        return _read_json(text, name)
-    return _read_yaml(text, name)
+    document = _read_json(text, name) if name.lower().endswith(".json") else _read_yaml(text, name)
+    pointer = find_nul(document.content)
+    if pointer is not None:
+        raise DefinitionError([Problem(NUL_MESSAGE, pointer, name, document.line_for(pointer))])
+    return document
 
 
 def _too_large() -> str:
@@ -114,9 +122,46 @@ def _too_large() -> str:
 # --- YAML --------------------------------------------------------------------------------------
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int, pointer: str):
+        self.line = line
+        self.pointer = pointer
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting beyond ``MAX_DEPTH`` as it composes.
+
+    The composer recurses once per level, so 10,000 nested ``[`` would exhaust Python's
+    stack before ``_YamlBuilder`` could count them.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._path: list[str] = []  # pointer tokens of the nodes being composed
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        # ``index`` is a list position, the key node of a mapping value, or None for a key.
+        token = index.value if isinstance(index, ScalarNode) else "" if index is None else str(index)
+        self._path.append(escape_pointer_token(token))
+        try:
+            if len(self._path) > MAX_DEPTH + 1:  # the builder counts the root as depth 0
+                pointer = "/".join(self._path[1:])
+                raise _TooDeep(self.peek_event().start_mark.line + 1, f"/{pointer}")
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+
+def _too_deep(name: str, line: int | None, pointer: str = "") -> DefinitionError:
+    message = f"the definition is nested more than {MAX_DEPTH} levels deep"
+    return DefinitionError([Problem(message, pointer, name, line)])
+
+
 def _read_yaml(text: str, name: str) -> SourceDocument:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_BoundedLoader)
+    except _TooDeep as exc:
+        raise _too_deep(name, exc.line, exc.pointer) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -206,6 +251,10 @@ class _YamlBuilder:
                 return False
             if value in _NULL:
                 return None
+            if (_INT.match(value) or _OCT.match(value) or _HEX.match(value)) and len(
+                value.lstrip("+-")
+            ) > MAX_INTEGER_DIGITS:
+                raise self.fail(f"the number has more than {MAX_INTEGER_DIGITS} digits", pointer, node)
             if _INT.match(value):
                 return int(value)
             if _OCT.match(value):
@@ -264,9 +313,23 @@ def _read_json(text: str, name: str) -> SourceDocument:
     def parse_constant(literal: str) -> Any:
         raise _BadNumber("infinite and not-a-number values are not allowed")
 
+    def parse_int(literal: str) -> int:
+        if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+            raise _BadNumber(f"the number has more than {MAX_INTEGER_DIGITS} digits")
+        return int(literal)
+
+    try:
+        check_json_depth(text, MAX_DEPTH + 1)  # the builder counts the root as depth 0
+    except JSONInputError as exc:
+        _json_lines(text, name, raise_problems=True)  # the YAML reading knows the pointer too
+        raise _too_deep(name, exc.line) from None
     try:
         content = json.loads(
-            text, object_pairs_hook=pairs, parse_float=parse_float, parse_constant=parse_constant
+            text,
+            object_pairs_hook=pairs,
+            parse_float=parse_float,
+            parse_int=parse_int,
+            parse_constant=parse_constant,
         )
     except json.JSONDecodeError as exc:
         raise DefinitionError([Problem(f"malformed JSON: {exc.msg}", "", name, exc.lineno)]) from None
@@ -277,6 +340,8 @@ def _read_json(text: str, name: str) -> SourceDocument:
         _json_lines(text, name, raise_problems=True)
         raise DefinitionError([Problem(f'duplicate key "{exc.key}"', "", name)]) from None
     except _BadNumber as exc:
+        # As for a repeated key, the YAML reading of the same text knows the pointer and line.
+        _json_lines(text, name, raise_problems=True)
         raise DefinitionError([Problem(str(exc), "", name)]) from None
     return SourceDocument(content, name, _json_lines(text, name))
 
@@ -298,7 +363,7 @@ def _json_lines(text: str, name: str, raise_problems: bool = False) -> dict[str,
     carry no line rather than a wrong one.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_BoundedLoader)
         if node is None:
             return {}
         builder = _YamlBuilder(name)
@@ -307,6 +372,10 @@ def _json_lines(text: str, name: str, raise_problems: bool = False) -> dict[str,
     except DefinitionError:
         if raise_problems:
             raise
+        return {}
+    except _TooDeep as exc:
+        if raise_problems:
+            raise _too_deep(name, exc.line, exc.pointer) from None
         return {}
     except yaml.YAMLError:
         return {}

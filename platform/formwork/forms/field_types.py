@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from flask_babel import lazy_gettext as _l
 
 from ..expressions import T
+from ..input_limits import MAX_ROW_ID, row_id
 
 if TYPE_CHECKING:
     from .model import FieldModel
@@ -214,6 +215,12 @@ def _length_setting(field: "FieldModel", key: str, report: Report) -> int | None
     return value
 
 
+# Line breaks of every kind: CR, LF, VT, FF, NEL and Unicode's line and paragraph separators.
+_LINE_BREAK = re.compile("[\n\r\v\f\x85\u2028\u2029]")
+# Control characters other than tab and the line breaks above (C0, DEL, C1).
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
 class TextType(FieldType):
     name = "text"
     widget = "text"
@@ -261,8 +268,13 @@ class TextType(FieldType):
             text = text.translate(ignore)
         if self.single_line:
             text = text.strip()
-        if "\x00" in text:
-            # PostgreSQL cannot store NUL in text or JSONB; no legitimate input has one.
+            if _LINE_BREAK.search(text):
+                # A single-line value becomes a record's title and an e-mail's subject, where a
+                # line break splits the header; browsers never put one in a text input.
+                raise FieldValueError(_l("must be a single line"))
+        if _CONTROL.search(text):
+            # NUL cannot be stored by PostgreSQL; the other control characters are invisible
+            # and no legitimate input has them. Tabs and (in long text) line breaks are kept.
             raise FieldValueError(_l("contains a character that is not allowed"))
         return text or None
 
@@ -291,8 +303,9 @@ class LongTextType(TextType):
 
 # ---------------------------------------------------------------- numbers
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_GROUPED_DECIMAL_TEXT = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+# ASCII digits only: Decimal() and int() also read Arabic-Indic and full-width digits.
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_GROUPED_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def parse_decimal(raw: Any) -> Decimal:
@@ -471,7 +484,7 @@ class MoneyType(DecimalType):
 
 # ---------------------------------------------------------------- dates
 
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_date(raw: Any) -> date:
@@ -687,11 +700,11 @@ def _parse_id(raw: Any, message: Any) -> int:
         raise FieldValueError(message)
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 18:
-        value = int(raw.strip())
+    elif isinstance(raw, str):
+        value = row_id(raw) or 0
     else:
         raise FieldValueError(message)
-    if not 0 < value < 2**63:
+    if not 0 < value <= MAX_ROW_ID:  # beyond an id column's range is nobody, not a database error
         raise FieldValueError(message)
     return value
 

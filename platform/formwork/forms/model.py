@@ -20,7 +20,7 @@ from ..expressions import ExpressionError, T, TypeEnv, compile_expression
 from .field_types import FieldType, FieldValueError, localized
 
 CONDITIONS = ("visible_when", "required_when", "readonly_when")
-_INDEX = re.compile(r"\[(\*|\d+)\]")
+_INDEX = re.compile(r"\[(\*|[0-9]+)\]")
 
 #: Types of the ``$`` names (``$user``, ``$today``, ``$now``); None = the language's defaults.
 CONTEXT_TYPES: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 from ..expressions import ExpressionError
+from ..input_limits import whole_number
 from .model import FieldModel, FormModel
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,10 @@ class FormState:
         rows = self.values.get(path[:bracket]) or ()
         close = path.find("]", bracket)
         index_text = path[bracket + 1 : close]
-        if not index_text.isdigit() or int(index_text) >= len(rows):
+        index = whole_number(index_text, 0, len(rows) - 1)
+        if index is None:
             return None
-        row = rows[int(index_text)]
+        row = rows[index]
         return row.get(path[close + 2 :]) if close + 1 < len(path) else row
 
     def field_state(self, path: str) -> FieldState:

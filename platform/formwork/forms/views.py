@@ -34,6 +34,7 @@ from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import localized
+from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.models import Department, User
 from ..records import access, attachments, service
 from ..records.models import DRAFT, Attachment, Record
@@ -46,7 +47,7 @@ from .validation import HARD_MAX_ROWS, ROW_MARKER
 forms_bp = Blueprint("forms", __name__)
 
 EDITABLE_STATUSES = (DRAFT, "returned")
-_ROW_KEY = re.compile(r"^(?P<lines>[a-z][a-z0-9_]*)\[(?P<index>\d+)\]\.(?P<key>[a-z][a-z0-9_]*)$")
+_ROW_KEY = re.compile(r"^(?P<lines>[a-z][a-z0-9_]*)\[(?P<index>[0-9]+)\]\.(?P<key>[a-z][a-z0-9_]*)$")
 _NON_ID = re.compile(r"[^A-Za-z0-9_]+")
 MAX_ROW_INDEX = 100_000  # DOM row indices beyond this are not ours
 
@@ -176,7 +177,7 @@ class Editor:
         return format_value(field, value)
 
     def attachment_list(self, value: Any) -> list[Attachment]:
-        ids = [int(v) for v in (value or []) if str(v).isdigit()]
+        ids = [row_id(v) for v in (value or [])]
         return [self.files[i] for i in ids if i in self.files]
 
     @property
@@ -388,9 +389,9 @@ def read_post(
             seen: set[int] = set()
             limit = row_limit(field)
             for value in posted.getlist(marker):
-                if not (value.isdigit() and len(value) <= 6 and int(value) <= MAX_ROW_INDEX):
+                dom = whole_number(value, 0, MAX_ROW_INDEX)
+                if dom is None:
                     continue
-                dom = int(value)
                 if dom in seen:
                     continue
                 if len(ids) >= limit:
@@ -407,9 +408,7 @@ def read_post(
                 origin = posted.get(f"{field.key}[{dom}].{ROW_MARKER}")
                 if origin is not None:
                     # Which stored row this one continues ("" for a row added on the page).
-                    row[ROW_MARKER] = (
-                        int(origin) if origin.isdigit() and int(origin) <= MAX_ROW_INDEX else None
-                    )
+                    row[ROW_MARKER] = whole_number(origin, 0, MAX_ROW_INDEX)
                 for sub in field.fields:
                     if sub.is_computed:
                         continue
@@ -480,7 +479,7 @@ def load_files(editor: Editor) -> None:
 def _ids(value: Any) -> list[int]:
     if not isinstance(value, list):
         return []
-    return [int(v) for v in value if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
+    return [found for v in value if (found := row_id(v)) is not None]
 
 
 # ---------------------------------------------------------------- loading
@@ -543,7 +542,7 @@ def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
             message = required_message(field)
         editor.errors.setdefault(page_path, []).append(message)
         label = localized(field.label) if field is not None else _("Form")
-        row = re.search(r"\[(\d+)\]", path)
+        row = re.search(r"\[([0-9]+)\]", path)
         if row and field is not None and field.parent is not None:
             label = _(
                 "%(lines)s, row %(n)s: %(field)s",
@@ -557,7 +556,7 @@ def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
 
 def _page_path(path: str, row_ids: dict[str, list[int]]) -> str:
     """Data path (compact row index) → page path (DOM row index)."""
-    match = re.match(r"^([a-z][a-z0-9_]*)\[(\d+)\](.*)$", path)
+    match = re.match(r"^([a-z][a-z0-9_]*)\[([0-9]+)\](.*)$", path)
     if not match:
         return path
     ids = row_ids.get(match.group(1))
@@ -619,16 +618,7 @@ def unavailable_response(exc: store.FormUnavailable):
 def new_record(key: str):
     version, form = _current_form(key)
     values = initial_values(form, None)
-    notice = ""
-    source = _copy_source(key)
-    if source is None:
-        prefill(form, values, current_user)
-    else:
-        # A withdrawn or rejected request starts again as a new one, filled in as it was.
-        values = copied_values(form, source.data or {}, values)
-        notice = _(
-            "Copied from request #%(id)s. Attachments are not copied: attach them again.", id=source.id
-        )
+    prefill(form, values, current_user)
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
@@ -641,7 +631,6 @@ def new_record(key: str):
         row_ids,
         evaluate(form, values),
         client_token=secrets.token_urlsafe(24),
-        notice=notice,
     )
     return render_editor(editor)
 
@@ -665,41 +654,6 @@ def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
             values[field.key] = last[field.key]
         elif field.spec["prefill"] == "my_department" and user.department_id is not None:
             values[field.key] = user.department_id
-
-
-def _copy_source(key: str) -> Record | None:
-    """The caller's own request of form ``key`` named by ``?copy=``; 404 for anything else."""
-    value = request.args.get("copy", "")
-    if not value:
-        return None
-    record = access.get_visible(current_user, int(value)) if value.isdigit() and len(value) <= 18 else None
-    if record is None or record.form_key != key or record.owner_id != current_user.id:
-        abort(404)
-    return record
-
-
-def copied_values(form: FormModel, data: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
-    """Input values for a new request from another one's data: the fields this form still has,
-    without computed values (recomputed) or files (each file belongs to its own request)."""
-    values = dict(fresh)
-    for field in form.fields:
-        if field.is_computed or field.key not in data or field.type.widget == "file":
-            continue
-        if field.is_lines:
-            rows = [
-                {
-                    sub.key: row[sub.key]
-                    for sub in field.fields
-                    if sub.key in row and not sub.is_computed and sub.type.widget != "file"
-                }
-                for row in data[field.key] or []
-                if isinstance(row, dict)
-            ][: row_limit(field)]
-            if rows:
-                values[field.key] = rows
-        else:
-            values[field.key] = data[field.key]
-    return values
 
 
 @forms_bp.post("/forms/<key>/new")
@@ -730,7 +684,8 @@ def _rendered_version(key: str) -> DefinitionVersion | None:
 
 def _version_of_form(value: str, key: str) -> DefinitionVersion:
     """The version of form ``key`` whose id a page sent as ``value``; 400 for anything else."""
-    version = store.get(int(value)) if value.isdigit() and len(value) <= 18 else None
+    version_id = row_id(value)
+    version = store.get(version_id) if version_id is not None else None
     if version is None or version.kind != "form" or version.key != key:
         abort(400, _("This page was made for another form. Reload it and try again."))
     return version
@@ -892,7 +847,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
 def _posted_lock_version() -> int | None:
     """The record version the page was rendered from; a newer stored version means a conflict."""
     value = request.form.get("_lock_version", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(value, 0, MAX_ROW_ID)
 
 
 def _store_uploads(editor: Editor, raw: dict[str, Any]) -> None:
@@ -955,7 +910,7 @@ def apply_row_operation(editor: Editor, operation: str) -> tuple[str, str, int |
         ids.append(dom)
         editor.messages[lines.key] = _("Row %(n)s added.", n=len(rows))
         result = ("add", lines.key, dom)
-    elif parts[0] == "remove" and len(parts) == 3 and parts[2].isdigit():
+    elif parts[0] == "remove" and len(parts) == 3 and whole_number(parts[2], 0, MAX_ROW_INDEX) is not None:
         dom = int(parts[2])
         if dom not in ids:
             return None
@@ -1067,7 +1022,7 @@ def upload(key: str):
     field = form.field(page_path)
     if field is None or field.type.widget != "file":
         abort(404)
-    ids = [v for v in request.form.getlist(page_path) if v.isdigit()]
+    ids = [str(number) for v in request.form.getlist(page_path) if (number := row_id(v)) is not None]
     error = None
     upload_file = request.files.get(f"_upload.{page_path}")
     if upload_file and upload_file.filename:
@@ -1091,9 +1046,9 @@ def upload(key: str):
 def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
     """Uploads are checked against the field the page shows: the record's version when given,
     else the version the page was rendered with (``definition``), else the current one."""
-    record_id = request.args.get("record", "")
-    if record_id.isdigit():
-        record = access.get_visible(current_user, int(record_id))
+    record_id = row_id(request.args.get("record", ""))
+    if record_id is not None:
+        record = access.get_visible(current_user, record_id)
         if record is None or record.form_key != key:
             abort(404)
         version = record.definition

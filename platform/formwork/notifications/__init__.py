@@ -17,6 +17,14 @@ def init_app(app: Flask) -> None:
         """For the navigation: the signed-in user's unread notification count (0 when signed out)."""
         from flask_login import current_user
 
-        return unread_count(current_user) if current_user and current_user.is_authenticated else 0
+        if not (current_user and current_user.is_authenticated):
+            return 0
+        try:
+            return unread_count(current_user)
+        except Exception:  # the bell must never break a page (an error page after a failed transaction)
+            from ..extensions import db
+
+            db.session.rollback()
+            return 0
 
     app.jinja_env.globals["unread_notifications"] = unread_notifications

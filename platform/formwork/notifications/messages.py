@@ -17,6 +17,7 @@ from babel import Locale, support
 from flask import current_app
 
 from ..i18n import LOCALE_TAGS, localized, normalise_locale
+from ..input_limits import one_line
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext "mark for extraction" name
@@ -72,6 +73,7 @@ DETAIL_LINES: tuple[tuple[str, str], ...] = (
     ("on_behalf_of", N_("On behalf of: %(on_behalf_of)s")),
     ("due_at", N_("Due: %(due_at)s")),
     ("comment", N_("Comment: %(comment)s")),
+    ("invoices", N_("Invoice numbers also on other claims: %(invoices)s")),
     ("url", N_("Open: %(url)s")),
 )
 RECORD_LABEL = N_("%(form)s #%(number)s")
@@ -153,4 +155,5 @@ def render(kind: str, params: Mapping[str, Any] | None, locale: str) -> tuple[st
     for key, line in DETAIL_LINES:
         if values.get(key):
             lines.append(gettext(line) % values)
-    return gettext(subject_id) % values, "\n".join(lines)
+    # The subject is an e-mail header: one line, whatever a record's title holds.
+    return one_line(gettext(subject_id) % values), "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Request guards that apply to every request: body size, bearer tokens, CSRF, security headers.
+"""Request guards that apply to every request: body size, NUL characters, bearer tokens, CSRF,
+security headers.
 
 CSRF protection is switched off in Flask-WTF's automatic hook (``WTF_CSRF_CHECK_DEFAULT``)
 and applied here instead, so that requests authenticated with a valid bearer token are
@@ -8,12 +9,15 @@ requests cannot be forged by another page.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import RequestEntityTooLarge, Unauthorized
+from flask_login import current_user
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, Unauthorized
 
 from ..extensions import csrf, login_manager
+from ..input_limits import NUL
 from . import tokens
+from .errors import is_api_request
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -59,6 +63,48 @@ def _limit_body_size() -> None:
         )
 
 
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _shown(name: str) -> str:
+    return name.replace(NUL, "\\0")[:100]
+
+
+def _place_of_nul() -> str | None:
+    """Where the request carries a NUL character, in words; None when it carries none.
+
+    PostgreSQL cannot hold NUL in text, so a NUL that reached a query or a stored value was
+    a server error. JSON bodies are checked where they are parsed (``input_limits.load_json``).
+    """
+    if NUL in request.path:
+        return _("the address")
+    for name, value in request.headers.items():
+        if NUL in value:
+            return _('the header "%(name)s"', name=_shown(name))
+    for name, value in request.args.items(multi=True):
+        if NUL in name or NUL in value:
+            return _('the query parameter "%(name)s"', name=_shown(name))
+    if request.method in STATE_CHANGING_METHODS and request.mimetype in FORM_MIMETYPES:
+        for name, value in request.form.items(multi=True):
+            if NUL in name or NUL in value:
+                return _('the field "%(name)s"', name=_shown(name))
+        for name, upload in request.files.items(multi=True):
+            if NUL in name or NUL in (upload.filename or ""):
+                return _('the file name in "%(name)s"', name=_shown(name))
+    return None
+
+
+def _refuse_nul() -> None:
+    place = _place_of_nul()
+    if place is not None:
+        raise BadRequest(
+            description=_(
+                "The request was refused: %(place)s contains the NUL character, which is not allowed.",
+                place=place,
+            )
+        )
+
+
 def _authenticate_bearer() -> None:
     """Resolve a bearer token to its user for this request; a bad token is a 401, not a fallback."""
     token = bearer_token_from_request()
@@ -79,6 +125,11 @@ def _check_csrf() -> None:
         return
     if g.get("bearer_user") is not None:
         return
+    if is_api_request() and not current_user.is_authenticated:
+        # No credentials at all: the API's answer is 401 with its error body and a
+        # WWW-Authenticate challenge, not a browser's "form expired". A signed-in browser
+        # session writing to the API still needs its CSRF token.
+        abort(login_manager.unauthorized())
     csrf.protect()
 
 
@@ -97,6 +148,7 @@ def fresh_request_globals() -> None:
 
 def guard_request() -> None:
     _limit_body_size()
+    _refuse_nul()
     _authenticate_bearer()
     _check_csrf()
 

@@ -24,6 +24,7 @@ from ..extensions import db, rows_affected, transaction
 from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
+from ..input_limits import one_line
 from .models import DRAFT, SUBMITTED, Attachment, Record, RecordEvent
 
 EDITABLE_STATUSES = (DRAFT, "returned")
@@ -90,7 +91,8 @@ def _title(form: FormModel, data: Mapping[str, Any]) -> str | None:
 
         value = localized(options[value], None)
     text = value if isinstance(value, str) else str(value)
-    return text[:MAX_TITLE]
+    # The title field may be long text: a title is shown, and mailed, as one line.
+    return one_line(text)[:MAX_TITLE]
 
 
 def _search_text(form: FormModel, data: Mapping[str, Any]) -> str | None:

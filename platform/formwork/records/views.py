@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..definitions import store
 from ..extensions import db
 from ..i18n import current_locale_tag
+from ..input_limits import row_id
 from ..org.models import Department, User
 from . import access, attachments
-from .models import STATUSES, Attachment, RecordEvent
+from .models import Attachment, RecordEvent
 
 records_bp = Blueprint("records", __name__)
 EDITABLE_STATUSES = ("draft", "returned")
@@ -29,35 +30,11 @@ def form_titles() -> dict[str, str]:
     return {v.key: store.form_title(v, tag) for v in store.list_current("form")}
 
 
-def _page_number(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else default
-
-
 @records_bp.get("/records")
 @login_required
 def index():
-    from ..api.records import filtered_records, paginate
-
-    status = request.args.get("status") or None
-    if status not in STATUSES:
-        status = None
-    form_key = request.args.get("form") or None
-    q = (request.args.get("q") or "").strip()[:200] or None
-    per_page = current_app.config.get("FORMWORK_PAGE_SIZE", 20)
-    page = _page_number("page", 1)
-    items, total = paginate(filtered_records(form_key, status, q), page, per_page)
-    pages = max(1, -(-total // per_page))
-    return render_template(
-        "records/index.html",
-        records=items,
-        total=total,
-        page=page,
-        pages=pages,
-        filters={"q": q or "", "form": form_key or "", "status": status or ""},
-        titles=form_titles(),
-        statuses=STATUSES,
-    )
+    """The list moved to "my requests" (one list of one's own requests); old links land there."""
+    return redirect(url_for("workflow.requests", **request.args.to_dict()), code=301)
 
 
 def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
@@ -70,8 +47,9 @@ def _names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
             if sub.type.widget in wanted:
                 for row in rows:
                     value = row.get(sub.key)
-                    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-                        wanted[sub.type.widget].add(int(value))
+                    found = row_id(value)
+                    if found is not None:
+                        wanted[sub.type.widget].add(found)
     tag = current_locale_tag()
     names: dict[str, dict[int, str]] = {"user": {}, "department": {}}
     if wanted["user"]:

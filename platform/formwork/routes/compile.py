@@ -273,7 +273,7 @@ class _Compiler:
         for index, case in enumerate(spec["cases"]):
             here = f"{pointer}/cases/{index}"
             rule = self.condition(rule_for_case(key, index), case["when"], f"{here}/when")
-            cases.append(Case(rule, self.nodes(case["steps"], f"{here}/steps", chain)))
+            cases.append(Case(rule, self.nodes(case["steps"], f"{here}/steps", chain), case.get("name")))
         otherwise = self.nodes(spec.get("otherwise") or [], f"{pointer}/otherwise", chain)
         return Branch(key, tuple(cases), otherwise, pointer)
 
@@ -306,6 +306,8 @@ class _Compiler:
             else:
                 self.returns.append((key, return_to, f"{pointer}/return_to"))
         when = self.condition(rule_for_step(key), spec["when"], f"{pointer}/when") if "when" in spec else None
+        if "when_label" in spec and "when" not in spec:
+            self.problem("when_label describes a condition: give the step a when", f"{pointer}/when_label")
         deadline = self.deadline(spec["deadline"], f"{pointer}/deadline") if "deadline" in spec else None
         cc, _ = self.approvers(spec.get("cc"), f"{pointer}/cc")
         fallback, _ = self.approvers(spec.get("fallback"), f"{pointer}/fallback")
@@ -327,6 +329,9 @@ class _Compiler:
             no_approver=no_approver,
             fallback=fallback,
             pointer=pointer,
+            when_label=spec.get("when_label"),
+            outcome=spec.get("outcome"),
+            approve_comment=spec.get("approve_comment") or "optional",
         )
         self.steps.setdefault(key, step)
         return step

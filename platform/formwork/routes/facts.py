@@ -195,7 +195,7 @@ def _duplicates_statement(dialect: str, path: str, count: int) -> Any:
         may_hold = [cast(Record.data, JSONB).contains(bindparam(f"n{i}", type_=JSONB)) for i in range(count)]
     else:
         may_hold = [Record.search_text.like(bindparam(f"n{i}"), escape="/") for i in range(count)]
-    statement = select(Record.data).where(
+    statement = select(Record.id, Record.title, Record.data).where(
         Record.form_key == bindparam("form_key"),
         Record.status.not_in(DUPLICATE_STATUSES_IGNORED),
         Record.id != bindparam("record_id"),
@@ -213,29 +213,50 @@ def _like_anywhere(text: str) -> str:
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
-def _duplicate_invoices(request: FactRequest) -> int:
+def _other_claims(record_id: int | None, form_key: str, mine: set[str], path: str) -> Any:
+    """Rows (id, title, data) of the other records of the form that may hold one of ``mine``."""
     from ..extensions import db
 
-    path = request.settings["field"]
-    mine = _invoice_numbers(request.values, path)
-    if not mine:
-        return 0
     dialect = db.session.get_bind().dialect.name
     lines, sub = _split(path)
     numbers = sorted(mine)
     params: dict[str, Any] = {
-        "form_key": getattr(request.record, "form_key", getattr(request.form, "key", "")),
-        "record_id": getattr(request.record, "id", None) or 0,  # an unsaved record: ids start at 1
+        "form_key": form_key,
+        "record_id": record_id or 0,  # an unsaved record: ids start at 1
     }
     for i, number in enumerate(numbers):
         params[f"n{i}"] = {lines: [{sub: number}]} if dialect == "postgresql" else _like_anywhere(number)
+    return db.session.execute(_duplicates_statement(dialect, path, len(numbers)), params)
+
+
+def _duplicate_invoices(request: FactRequest) -> int:
+    path = request.settings["field"]
+    mine = _invoice_numbers(request.values, path)
+    if not mine:
+        return 0
+    form_key = getattr(request.record, "form_key", getattr(request.form, "key", ""))
     seen: set[str] = set()
-    for data in db.session.scalars(_duplicates_statement(dialect, path, len(numbers)), params):
+    for _id, _title, data in _other_claims(getattr(request.record, "id", None), form_key, mine, path):
         if isinstance(data, dict):
             seen |= _invoice_numbers(data, path) & mine
             if seen == mine:
                 break
     return len(seen)
+
+
+def duplicate_invoice_claims(record: Any, path: str | None = None) -> dict[str, list[tuple[int, str | None]]]:
+    """For each of ``record``'s invoice numbers found on other records of its form (not drafts, not
+    withdrawn): those records as (id, title), oldest first. What the duplicate-invoice alert shows."""
+    path = path or DUPLICATE_INVOICES.defaults["field"]
+    mine = _invoice_numbers(record.data or {}, path)
+    if not mine:
+        return {}
+    found: dict[str, list[tuple[int, str | None]]] = {}
+    for other_id, title, data in _other_claims(record.id, record.form_key, mine, path):
+        if isinstance(data, dict):
+            for number in sorted(_invoice_numbers(data, path) & mine):
+                found.setdefault(number, []).append((other_id, title))
+    return {number: sorted(claims) for number, claims in sorted(found.items())}
 
 
 BUDGET = FactProvider(

@@ -73,6 +73,9 @@ class Step:
     no_approver: NoApprover | None = None
     fallback: tuple[ApproverSpec, ...] = ()
     pointer: str = ""
+    when_label: dict[str, str] | None = None  # the condition in words, for people (never the expression)
+    outcome: dict[str, str] | None = None  # what approving here means (the cashier's: paid)
+    approve_comment: str = "optional"  # "required": approving needs a comment (no batch approval)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Parallel:
 class Case:
     when: str  # rule name
     nodes: tuple["Node", ...]
+    name: dict[str, str] | None = None  # the case in words ({zh-CN: 预算内, en: Within budget})
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from .formatting import (
     event_label,
@@ -32,20 +31,9 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
 
-def _navigation() -> dict[str, Any]:
-    if not getattr(current_user, "is_authenticated", False):
-        return {}
-    return {
-        "nav_items": [
-            {"href": "/", "label": _l("Home")},
-            {"href": "/forms", "label": _l("New record")},
-            {"href": "/records", "label": _l("My records")},
-        ]
-    }
-
-
 def init_app(app: Flask) -> None:
     from ..forms.views import dom_id
+    from .navigation import navigation
     from .views import web_bp
 
     app.jinja_env.globals.update(
@@ -59,5 +47,5 @@ def init_app(app: Flask) -> None:
         status_labels=STATUS_LABELS,
         dom_id=dom_id,
     )
-    app.context_processor(_navigation)
+    app.context_processor(navigation)
     app.register_blueprint(web_bp)

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..input_limits import row_id
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
@@ -212,7 +213,8 @@ def find_user(value: Any) -> User | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        return db.session.get(User, int(value))
+        user_id = row_id(value)  # digits beyond an id's range name nobody
+        return db.session.get(User, user_id) if user_id is not None else None
     if isinstance(value, str) and value.strip():
         return user_by_username(value)
     return None

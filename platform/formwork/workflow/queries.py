@@ -29,6 +29,7 @@ from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
+from ..input_limits import row_id
 from ..org.clock import as_utc
 from ..org.models import Department, User
 from ..records.access import can_see
@@ -78,6 +79,8 @@ class TaskRow:
     on_behalf_of: str | None = None
     step_name: str = ""
     form_title: str = ""
+    summary: Any = None  # amount, department and alerts, for the pages that show them (``summary``)
+    batchable: bool = False  # may be approved together with others (``batch``)
 
     @property
     def overdue(self) -> bool:
@@ -719,6 +722,7 @@ class TrailRow:
     details: dict[str, Any]
     files: list[Attachment] = field(default_factory=list)
     target_name: str | None = None
+    outcome: str | None = None  # the step's own word for an approval (the cashier's: paid)
 
     @property
     def at_iso(self) -> str:
@@ -753,7 +757,8 @@ def trail(record: Record) -> list[TrailRow]:
     if not result:
         return []
     names = step_names({route_id for *_rest, route_id in result})
-    file_ids = {int(i) for entry, *_ in result for i in (entry.attachment_ids or []) if str(i).isdigit()}
+    outcomes = _outcomes({route_id for *_rest, route_id in result})
+    file_ids = {found for entry, *_ in result for i in (entry.attachment_ids or []) if (found := row_id(i))}
     files = (
         {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(file_ids)))}
         if file_ids
@@ -799,15 +804,36 @@ def trail(record: Record) -> list[TrailRow]:
                 comment=entry.comment,
                 task_id=entry.task_id,
                 details=details,
-                files=[
-                    files[int(i)]
-                    for i in (entry.attachment_ids or [])
-                    if str(i).isdigit() and int(i) in files
-                ],
+                files=[files[found] for i in (entry.attachment_ids or []) if (found := row_id(i)) in files],
                 target_name=target_name,
+                outcome=outcomes.get((route_id, entry.step_key)) if entry.action in _APPROVALS else None,
             )
         )
     return rows
+
+
+_APPROVALS = ("approve", "approved", "step_approved", "auto_approved")
+
+
+def _outcomes(route_ids: set[int]) -> dict[tuple[int, str], str]:
+    """(route version, step key) → the step's outcome word in the interface language, where it has one."""
+    from ..routes.store import compiled_route
+
+    tag = current_locale_tag()
+    found: dict[tuple[int, str], str] = {}
+    for route_id in route_ids:
+        # Usually held already: ``step_names`` has just read the same versions.
+        version = db.session.get(DefinitionVersion, route_id)
+        if version is None:
+            continue
+        try:
+            steps = compiled_route(version).steps
+        except Exception:  # a version that no longer compiles keeps the plain words
+            continue
+        for key, step in steps.items():
+            if step.outcome:
+                found[(version.id, key)] = localized(step.outcome, tag)
+    return found
 
 
 def visible_trail(user: Any, record: Record) -> list[TrailRow] | None:
@@ -821,6 +847,7 @@ def trail_json(row: TrailRow) -> dict[str, Any]:
         "kind": "approval",
         "at": row.at_iso,
         "action": row.action,
+        "outcome": row.outcome,
         "actor": None if row.actor_id is None else {"id": row.actor_id, "display_name": row.actor_name},
         "on_behalf_of": None
         if row.on_behalf_of_name is None
@@ -893,6 +920,10 @@ def route_view(record: Record, process: Process | None = None) -> dict[str, Any]
             if decider not in names:
                 names.append(decider)
 
+    from .route_forecast import forecast
+
+    ahead = forecast(record, process, route, steps_state)
+
     def convert(node: Any) -> dict[str, Any]:
         from ..routes.model import Branch, Parallel
 
@@ -906,7 +937,8 @@ def route_view(record: Record, process: Process | None = None) -> dict[str, Any]
             chosen = branch_state.get(node.key)
             cases = [
                 {
-                    "label": _("When %(condition)s", condition=route.conditions.get(case.when, case.when)),
+                    # The case's own words; a case without a name is numbered, never shown as code.
+                    "label": localized(case.name, tag) if case.name else _("Case %(n)s", n=index + 1),
                     "condition": route.conditions.get(case.when, case.when),
                     "taken": None if chosen is None else chosen == index,
                     "nodes": [convert(n) for n in case.nodes],
@@ -924,16 +956,25 @@ def route_view(record: Record, process: Process | None = None) -> dict[str, Any]
         status = steps_state.get(node.key, {}).get("status", "pending")
         status = status if status in STEP_STATES else "pending"
         mode = MODE_LABELS.get(node.mode)
+        guess = ahead.get(node.key)
+        will_skip = status == "pending" and guess is not None and guess.skipped
         return {
             "type": "step",
             "key": node.key,
             "name": localized(node.name, tag) or node.key,
-            "state": status,
+            "state": "skipped" if will_skip else status,
+            "forecast": will_skip,  # skipped because the values decide it, not yet by the route
             "mode": node.mode,
             "mode_label": mode(node) if mode else None,
             "people": holders.get(node.key, []) if status == "active" else deciders.get(node.key, []),
+            # Who will decide a step still ahead, as the organisation stands now.
+            "expected": guess.expected if guess is not None and status == "pending" else [],
+            "copied": guess.copied if guess is not None else [],
             # A conditional step says when it runs, so "not yet" is not read as "certainly next".
             "condition": route.conditions.get(node.when, node.when) if node.when else None,
+            # ... in the words the route gives it (never the expression).
+            "condition_label": localized(node.when_label, tag) if node.when and node.when_label else None,
+            "outcome_label": localized(node.outcome, tag) if node.outcome and status == "approved" else None,
         }
 
     end_state = END_STATES.get(process.status, "pending")

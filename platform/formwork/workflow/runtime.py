@@ -77,6 +77,7 @@ from ..extensions import db
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
+from ..routes.facts import DUPLICATE_INVOICES, duplicate_invoice_claims
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from . import approvers
 from .delegation import delegate_for, delegates_for, role_holders_with_absence
@@ -665,8 +666,19 @@ class Walker:
                     alert.notify, self.record, self.submitter, form=self.form, context=self.context
                 )
             ]
-            self.trail("alert", details={"alert": alert.key, "users": [u.id for u in people]})
-            self.notify(people, "alert", params={"alert": alert.key, "message": alert.message})
+            details: dict[str, Any] = {"alert": alert.key, "users": [u.id for u in people]}
+            params: dict[str, Any] = {"alert": alert.key, "message": alert.message}
+            if "$" + DUPLICATE_INVOICES.name in (self.route.conditions.get(alert.when) or ""):
+                # Name the invoice numbers and the other claims: "duplicate" alone sends people searching.
+                path = (self.route.fact_settings.get(DUPLICATE_INVOICES.name) or {}).get("field")
+                claims = duplicate_invoice_claims(self.record, path)
+                details["invoices"] = {number: [i for i, _ in found] for number, found in claims.items()}
+                params["invoices"] = "; ".join(
+                    f"{number} (" + ", ".join(f"#{i}" for i, _ in found) + ")"
+                    for number, found in claims.items()
+                )
+            self.trail("alert", details=details)
+            self.notify(people, "alert", params=params)
 
     # -- walking
 

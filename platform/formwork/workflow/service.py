@@ -378,7 +378,11 @@ def _decide_once(
         raise InvalidDecision(_("There is nothing to take back: the task is not waiting for a delegate."))
     if task.kind == CC and action != "comment":
         raise InvalidDecision(_("A copy for your information cannot be decided; mark it read."))
-    walker = Walker(process, load_route(process), actor=user)
+    route = load_route(process)
+    step = route.steps.get(task.step_key)
+    if action == "approve" and not comment and step is not None and step.approve_comment == "required":
+        raise InvalidDecision(_("This step needs a comment to approve."), "comment")
+    walker = Walker(process, route, actor=user)
     task_type, _slot = walker.task_info(task)
     if action in ("return", "transfer", "delegate", "add_signer") and task_type in (DELEGATE, BEFORE):
         raise InvalidDecision(_("You were asked for your opinion: approve, reject or comment."))

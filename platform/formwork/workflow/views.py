@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from ..definitions import store
 from ..extensions import db
+from ..input_limits import page_number
 from ..records import access
 from ..records.attachments import decision_limits
 from ..records.models import STATUSES, Attachment, Record
-from . import delegation, queries
+from . import batch, delegation, my_requests, queries, reminders, request_views, summary
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from .models import APPROVAL, OPEN, WAITING, Process, Task
 from .queries import action_label
@@ -48,11 +49,6 @@ def step_state_label(state: str) -> str:
     return str(STEP_STATE_LABELS.get(state, state))
 
 
-def _page_number() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else 1
-
-
 def _per_page() -> int:
     return int(current_app.config.get("FORMWORK_PAGE_SIZE", 20))
 
@@ -72,6 +68,7 @@ def _row_text() -> dict[str, str]:
         "due": _("Due %(when)s"),
         "open_task": _("Open task: %(title)s"),
         "open": _("Open"),
+        "select": _("Select for approval: %(title)s"),
     }
 
 
@@ -82,9 +79,7 @@ def _tabs() -> dict[str, Any]:
 # ---- lists -----------------------------------------------------------------------------------
 
 
-@workflow_bp.get("/inbox", endpoint="inbox")
-@login_required
-def inbox_page():
+def _inbox_context() -> dict[str, Any]:
     sort = request.args.get("sort") or "oldest"
     if sort not in queries.SORTS:
         sort = "oldest"
@@ -94,15 +89,16 @@ def inbox_page():
         q=(request.args.get("q") or "").strip()[:200] or None,
         overdue=request.args.get("overdue") in ("1", "true", "yes", "on"),
     )
-    page, per_page = _page_number(), _per_page()
+    page, per_page = page_number(request.args.get("page")), _per_page()
     result = queries.inbox(current_user, query, page=page, per_page=per_page)
+    summary.add_summaries(result.rows)
     filters = {
         "q": query.q or "",
         "form": query.form_key or "",
         "sort": sort,
         "overdue": "1" if query.overdue else "",
     }
-    context = dict(
+    return dict(
         tasks=result.rows,
         counts=result.counts,
         total=result.total,
@@ -116,22 +112,62 @@ def inbox_page():
         },
         sorts=SORT_LABELS,
         row_text=_row_text(),
+        any_batchable=any(row.batchable for row in result.rows),
     )
+
+
+def _inbox_page(context: dict[str, Any], *, status: int = 200, **extra: Any):
+    return (
+        render_template(
+            "workflow/inbox.html",
+            tab="inbox",
+            titles=queries.form_titles(),
+            open_count=context["counts"]["open"],
+            **context,
+            **extra,
+        ),
+        status,
+    )
+
+
+@workflow_bp.get("/inbox", endpoint="inbox")
+@login_required
+def inbox_page():
+    context = _inbox_context()
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "inbox-results":
         return render_template("workflow/_inbox_results.html", **context)
-    return render_template(
-        "workflow/inbox.html",
-        tab="inbox",
-        titles=queries.form_titles(),
-        open_count=result.counts["open"],
-        **context,
+    return _inbox_page(context)
+
+
+@workflow_bp.post("/inbox/approve")
+@login_required
+def approve_selected():
+    """Approve the chosen rows, each in its own transaction, and show each one's result."""
+    comment = (request.form.get("comment") or "").strip() or None
+    try:
+        ids = batch.task_ids_from(request.form.getlist("task_ids"))
+    except batch.BatchRefused as exc:
+        return _inbox_page(_inbox_context(), status=422, batch_error=exc.message)
+    results = batch.approve_many(ids, current_user, comment)
+    db.session.expire_all()
+    # Titles of the caller's own tasks only: a wrong id must not reveal someone else's request.
+    titles = dict(
+        db.session.execute(
+            select(Task.id, Record.title)
+            .join(Record, Record.id == Task.record_id)
+            .where(Task.id.in_(ids), Task.assignee_id == current_user.id)
+        ).all()
     )
+    for result in results:
+        if result.status != 404:
+            result.record_title = result.record_title or titles.get(result.task_id)
+    return _inbox_page(_inbox_context(), batch_results=results)
 
 
 @workflow_bp.get("/inbox/decided")
 @login_required
 def decided():
-    page, per_page = _page_number(), _per_page()
+    page, per_page = page_number(request.args.get("page")), _per_page()
     result = queries.decided_by(current_user, page=page, per_page=per_page)
     return render_template(
         "workflow/decided.html",
@@ -149,11 +185,11 @@ def decided():
 @workflow_bp.get("/requests")
 @login_required
 def requests():
-    status = request.args.get("status") or None
-    if status not in STATUSES:
-        status = None
-    page, per_page = _page_number(), _per_page()
-    result = queries.submitted_by(current_user, status=status, page=page, per_page=per_page)
+    """My requests: drafts and submitted ones in one list, with amount, status and who it waits on."""
+    filters = my_requests.Filters.read(request.args)
+    page, per_page = page_number(request.args.get("page")), _per_page()
+    result = my_requests.my_requests(current_user, filters, page=page, per_page=per_page)
+    values = {"status": filters.status or "", "form": filters.form_key or "", "q": filters.q or ""}
     return render_template(
         "workflow/requests.html",
         tab="requests",
@@ -161,11 +197,24 @@ def requests():
         total=result.total,
         page=page,
         pages=_pages(result.total, per_page),
-        filters={"status": status or ""},
-        link_filters={"status": status} if status else {},
-        statuses=[s for s in STATUSES if s != "draft"],
+        filters=values,
+        link_filters={key: value for key, value in values.items() if value},
+        statuses=STATUSES,
+        titles=queries.form_titles(),
         **_tabs(),
     )
+
+
+def request_actions(record: Record) -> dict[str, bool]:
+    """What the viewer may do with their own request here: delete (a draft), copy, remind (催办)."""
+    if record.owner_id != current_user.id:
+        return {}
+    return {
+        "can_delete": record.status == "draft" and not my_requests.has_process(record.id),
+        "can_copy": record.status != "draft",
+        "can_remind": record.status not in ("draft", "returned")
+        and reminders.can_remind(record, current_user),
+    }
 
 
 # ---- one task --------------------------------------------------------------------------------
@@ -267,6 +316,7 @@ def _task_page(
             values=values or {},
             route=queries.route_view(record),
             entries=queries.trail(record),
+            summary=summary.summaries([record.id]).get(record.id) or summary.Summary(),
             **context,
             **_tabs(),
         ),
@@ -499,5 +549,7 @@ def init_app(app: Flask) -> None:
         inbox_open_count=inbox_open_count,
         return_reason=queries.return_reason,
         approvals_by_user=queries.approvals_by_user,
+        request_actions=request_actions,
     )
     app.register_blueprint(workflow_bp)
+    app.register_blueprint(request_views.requests_bp)

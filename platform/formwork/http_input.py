@@ -1,0 +1,66 @@
+"""How the application reads a request: ids in URLs, and bodies sent without a length.
+
+Both are installed by ``create_app`` for every URL and every request, so a new endpoint
+gets them without asking.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from flask import Request
+from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_input_stream
+
+from .input_limits import MAX_ROW_ID
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every URL: ASCII digits up to ``MAX_ROW_ID``, the range of an id column.
+
+    Werkzeug's own converter matches any Unicode digit (``\\d``), so "/records/٣" opened
+    record 3, and it passes numbers beyond the column's range to the database, which
+    PostgreSQL answers with an error. Here such a URL matches no route: a 404, like any
+    other id that does not exist.
+    """
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        # Arguments as in a rule (``<int(max=99):n>``); without a maximum, an id column's.
+        if len(args) < 3:  # fixed_digits, min, max may come by position
+            kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class _CappedStream(LimitedStream):
+    """A body without ``Content-Length`` (chunked), read up to the request's size limit.
+
+    Werkzeug's stream stops reading at the limit and hands back what it has, so a body one
+    byte over the limit arrived cut short and was accepted as if complete. Here a read that
+    reaches the limit looks for one more byte: if the client sent more, the answer is 413.
+    """
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            self.on_exhausted()  # raises RequestEntityTooLarge
+        return data
+
+
+class CappedRequest(Request):
+    """The request class of the application: a streamed body over the limit is a 413, never cut."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        if self.shallow:
+            raise RuntimeError("this request was created with shallow=True; its body cannot be read")
+        limit = self.max_content_length
+        # Raises 413 at once when a Content-Length is over the limit.
+        stream = get_input_stream(self.environ, max_content_length=limit)
+        if limit is not None and "wsgi.input_terminated" in self.environ:
+            # The server ends the body itself (chunked transfer, gunicorn): Werkzeug would
+            # cut it at the limit; this stream refuses it instead.
+            return _CappedStream(self.environ["wsgi.input"], limit, is_max=True)  # type: ignore[return-value]
+        return stream
