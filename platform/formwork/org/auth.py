@@ -29,9 +29,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db, login_manager
 from ..i18n import _local_path
 from . import throttle, tokens
-from .errors import is_api_request
+from .errors import SESSION_EXPIRED, SESSION_HEADER, is_api_request
 from .models import User
-from .security import SESSION_EXPIRED, SESSION_HEADER, bearer_token_from_request
+from .security import bearer_token_from_request
 
 auth_bp = Blueprint("auth", __name__)
 

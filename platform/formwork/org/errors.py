@@ -12,7 +12,10 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .security import SESSION_EXPIRED, SESSION_HEADER
+# Set on an in-page (htmx) request refused because the page's session is gone or its CSRF token is
+# stale: the page keeps what was typed and offers to sign in again (static/js/formwork.js).
+SESSION_HEADER = "X-Formwork-Session"
+SESSION_EXPIRED = "expired"
 
 
 def is_api_request() -> bool:

@@ -21,11 +21,6 @@ from .errors import is_api_request
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# Set on an in-page (htmx) request refused because the page's session is gone or its CSRF token is
-# stale: the page keeps what was typed and offers to sign in again (static/js/formwork.js).
-SESSION_HEADER = "X-Formwork-Session"
-SESSION_EXPIRED = "expired"
-
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
