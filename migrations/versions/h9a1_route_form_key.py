@@ -4,7 +4,7 @@ A submission looks up the route of its form by this column instead of reading th
 content of every current route. Existing route versions are filled in from their content.
 
 Revision ID: h9a1
-Revises: h2a1
+Revises: h1a1
 Create Date: 2026-12-04 06:30:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "h9a1"
-down_revision = "h2a1"
+down_revision = "h1a1"
 branch_labels = None
 depends_on = None
 

@@ -285,7 +285,11 @@ def test_patch_with_a_stale_lock_version_is_a_conflict(client, published, bearer
     )
     assert first.status_code == 200 and first.get_json()["lock_version"] > seen
     stale = post_json(
-        client, f"/api/records/{record_id}", {"data": {"reason": "v3"}, "lock_version": seen}, auth, "patch"
+        client,
+        f"/api/records/{record_id}",
+        {"data": {"reason": "v3"}, "lock_version": seen},
+        {**auth, "Accept-Language": "en"},
+        "patch",
     )
     assert stale.status_code == 409 and "changed by someone else" in stale.get_json()["error"]
     assert client.get(f"/api/records/{record_id}", headers=auth).get_json()["data"]["reason"] == "v2"

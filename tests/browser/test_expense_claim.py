@@ -196,3 +196,50 @@ def test_the_form_can_be_filled_by_keyboard(page: Page):
     # What was typed is still there after the server's round trips.
     expect(labelled(page, "Reason")).to_have_value(REASON)
     expect(labelled(page, "Trip destination")).to_have_value("Beijing")
+
+
+def test_on_a_phone_the_total_and_submit_stay_in_reach(browser, live_server, sign_in):
+    context = browser.new_context(
+        base_url=live_server,
+        locale="en-US",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    try:
+        sign_in(page, "alice")
+        open_expense_claim(page)
+        labelled(page, "Category").select_option(label="Office")
+        add_rows_until(page, 3)
+        for row, amount in enumerate(AMOUNTS):
+            row_controls(page, "Amount").nth(row).fill(amount)
+        bar = page.locator(".form-actions--bar")
+        # The bar repeats the total, kept up to date by the same evaluation as the field.
+        expect(bar.locator("#bar-total")).to_contain_text(TOTAL_SHOWN)
+        submit = page.get_by_role("button", name=re.compile(r"^submit$", re.I))
+        for position in ("top", "middle"):
+            if position == "top":
+                page.evaluate("() => window.scrollTo(0, 0)")
+            else:
+                row_controls(page, "Amount").nth(1).scroll_into_view_if_needed()
+            box = submit.bounding_box()
+            assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 844, (position, box)
+            total_box = bar.locator("#bar-total").bounding_box()
+            assert total_box is not None and total_box["y"] + total_box["height"] <= 844
+        # A receipt on a line asks for the camera first.
+        receipt = row_controls(page, "Receipt").first
+        assert receipt.get_attribute("capture") == "environment"
+        assert "jpg" in (receipt.get_attribute("accept") or "")
+        # Line dates do not wrap, and nothing scrolls sideways.
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+        # A hidden field takes no room: the travel fields are hidden for an office claim.
+        assert (
+            page.evaluate(
+                "() => document.getElementById('fld-trip_destination').getBoundingClientRect().height"
+            )
+            == 0
+        )
+    finally:
+        context.close()

@@ -111,3 +111,17 @@ def test_a_claim_goes_through_the_inbox(page: Page, browser, live_server, sign_i
         bob.context.close()
         if carol is not None:
             carol.context.close()
+
+
+def test_the_person_picker_finds_people_by_pinyin_initials(page: Page, sign_in):
+    sign_in(page, "bob")
+    page.goto("/settings/out-of-office")
+    picker = page.get_by_label(re.compile(r"who acts for you", re.I))
+    picker.click()
+    picker.press_sequentially("kle")  # 卡罗尔 Carol: ka luo er
+    options = page.locator("#ooo-delegate-options option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_attribute("value", "carol")
+    picker.fill("")
+    picker.press_sequentially("财务")  # the Finance department
+    expect(page.locator("#ooo-delegate-options option[value=grace]")).to_have_count(1)

@@ -122,7 +122,7 @@ def test_page_refusals_are_422_with_the_message(client, login, csrf_token, submi
         data={"action": "transfer", "csrf_token": token},
         headers={"HX-Request": "true"},
     )
-    assert response.status_code == 422 and "choose a person" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose a person" in response.get_data(as_text=True)
 
 
 def test_someone_elses_task_is_404(client, login, submit):
@@ -213,3 +213,51 @@ def test_inbox_overdue_filter(client, login, submit, app):
     # In Chinese too.
     chinese = client.get("/inbox", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "仅看已超时" in chinese
+
+
+def test_the_approver_is_told_what_a_rejection_does(client, login, submit, demo_org):
+    record = submit("alice", reason="Taxi to the station")
+    login(client, "bob")
+    task = open_task(record.id, demo_org["bob"].id)
+    page = client.get(f"/tasks/{task.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    # The department head's step returns a rejected claim to its submitter (on_reject in the route).
+    outcome = re.search(r'<p class="field__help" id="decision-reject-outcome">([^<]+)</p>', page)
+    assert outcome, page
+    assert "goes back to" in outcome.group(1) and demo_org["alice"].display_name in outcome.group(1)
+    assert 'value="reject" class="button button--danger" aria-describedby="decision-reject-outcome"' in page
+
+
+def test_a_returned_request_shows_why_at_the_top_of_its_edit_page(
+    client, login, csrf_token, submit, demo_org
+):
+    record = submit("alice", reason="Dinner with a client")
+    login(client, "bob")
+    task = open_task(record.id, demo_org["bob"].id)
+    token = csrf_token(client, f"/tasks/{task.id}")
+    comment = "Please attach the restaurant receipt"
+    response = client.post(
+        f"/tasks/{task.id}/decision", data={"action": "return", "comment": comment, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+    login(client, "alice")
+    page = client.get(f"/records/{record.id}/edit", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    reason = re.search(r'<div class="flash flash--warning return-reason".*?</div>', page, re.S)
+    assert reason, page[:3000]
+    assert demo_org["bob"].display_name in reason.group(0) and comment in reason.group(0)
+    # It comes before the form.
+    assert page.index("return-reason") < page.index('<form method="post"')
+
+
+def test_the_demo_sign_in_page_says_who_approves_what(app, client, expense, demo_org):
+    app.config["FORMWORK_DEMO"] = True
+    page = client.get("/login").get_data(as_text=True)
+    rows = {
+        match.group(1): match.group(0)
+        for match in re.finditer(r"<tr>\s*<td><code>(\w+)</code></td>.*?</tr>", page, re.S)
+    }
+    assert "Expense claim: Department head approval (Sales)" in rows["bob"]
+    assert "Expense claim: Finance review" in rows["carol"]
+    assert "Expense claim: CFO approval" in rows["dave"]
+    assert "Expense claim: Cashier pays" in rows["grace"]
+    assert "Submits requests" in rows["alice"] and "Expense claim" not in rows["alice"]

@@ -101,3 +101,21 @@ def test_set_and_cancel_through_the_page(client, login, csrf_token, demo_org):
         client.post(f"/settings/out-of-office/{period.id}/cancel", data={"csrf_token": token}).status_code
         == 404
     )
+
+
+def test_the_person_picker_does_not_list_everyone_and_takes_a_user_name(client, login, csrf_token, demo_org):
+    login(client, "bob")
+    page = client.get("/settings/out-of-office").get_data(as_text=True)
+    # No list of every user in the page: the picker asks /people as the name is typed.
+    assert demo_org["grace"].display_name not in page
+    assert 'list="ooo-delegate-options"' in page and 'hx-get="/people?field=delegate"' in page
+    matches = client.get("/people?field=delegate&delegate=erin", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert '<option value="erin">' in matches
+    token = csrf_token(client, "/settings/out-of-office")
+    response = client.post(
+        "/settings/out-of-office",
+        data={"delegate": "erin", "starts_at": "2099-01-01", "ends_at": "2099-01-05", "csrf_token": token},
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]

@@ -213,3 +213,42 @@ def test_withdraw_setting_through_the_api_and_the_page(client, bearer, demo_org,
     client.post(f"/records/{later.id}/withdraw", data={"csrf_token": token})
     db.session.expire_all()
     assert db.session.get(type(later), later.id).status == "withdrawn"
+
+
+def test_a_task_handed_on_is_listed_under_decided_with_take_back(
+    client, bearer, submit, demo_org, login, csrf_token
+):
+    record = submit("alice")
+    bob_task, erin_task = delegate(client, bearer, record, demo_org)
+    login(client, "bob")
+    # Neither in the inbox (not bob's to decide now) nor lost: 已办 lists it as delegated, waiting.
+    page = client.get("/inbox/decided", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    section = re.search(r'<section class="card handed-on".*?</section>', page, re.S)
+    assert section, page
+    assert f'href="/tasks/{bob_task}"' in section.group(0)
+    assert demo_org["erin"].display_name in section.group(0)
+    assert 'name="action" value="recall"' in section.group(0)
+    token = csrf_token(client, "/inbox/decided")
+    response = client.post(f"/tasks/{bob_task}/decision", data={"action": "recall", "csrf_token": token})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Task, erin_task).status == "cancelled"
+    assert "handed-on" not in client.get("/inbox/decided").get_data(as_text=True)
+
+
+def test_a_signer_added_before_is_listed_as_waiting_without_take_back(
+    client, bearer, submit, demo_org, login
+):
+    record = submit("alice")
+    bob_task = task_of(record.id, demo_org["bob"].id).id
+    response = client.post(
+        f"/api/tasks/{bob_task}/decision",
+        json={"action": "add_signer", "to_user": "ivan", "position": "before"},
+        headers=bearer("bob"),
+    )
+    assert response.status_code == 200, response.get_json()
+    login(client, "bob")
+    page = client.get("/inbox/decided").get_data(as_text=True)
+    section = re.search(r'<section class="card handed-on".*?</section>', page, re.S).group(0)
+    assert f'href="/tasks/{bob_task}"' in section and demo_org["ivan"].display_name in section
+    assert 'value="recall"' not in section

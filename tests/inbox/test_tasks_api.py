@@ -101,12 +101,12 @@ def test_422s_explain_what_is_wrong(client, bearer, submit, demo_org):
 
     assert post({"action": "sign"}).startswith("action: must be one of: approve, reject")
     assert "comment" in post({"action": "reject"})
-    assert "choose a person" in post({"action": "transfer"})
+    assert "Choose a person" in post({"action": "transfer"})
     assert 'no user "nobody"' in post({"action": "transfer", "to_user": "nobody"})
     db.session.execute(update(User).where(User.username == "frank").values(active=False))
     db.session.commit()
     assert "no longer active" in post({"action": "transfer", "to_user": "frank"})
-    assert "position" in post({"action": "add_signer", "to_user": "carol", "position": "sideways"})
+    assert "before or after" in post({"action": "add_signer", "to_user": "carol", "position": "sideways"})
     assert "earlier step" in post({"action": "return", "comment": "back", "step": "cashier"})
     extra = client.post(f"/api/tasks/{task_id}/decision", json={"action": "approve", "extra": 1}, headers=bob)
     assert extra.status_code == 422 and extra.get_json()["field"] == "extra"

@@ -1,7 +1,14 @@
-"""The Chinese catalog covers every interface string and is compiled."""
+"""The Chinese catalog covers every interface string and is compiled.
+
+Strict on both ends: every message the code marks for translation has a Chinese translation
+(not a copy of the English), and no message a person can see is left unmarked - a refusal raised
+with a plain English literal would reach the Chinese interface untranslated.
+"""
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 import subprocess
 import sys
@@ -65,3 +72,61 @@ def test_catalog_is_translated_and_compiled():
     with open(MO, "rb") as handle:
         mo = read_mo(handle)
     assert {m.id: m.string for m in mo if m.id} == {m.id: m.string for m in po if m.id}
+
+
+# Messages that never reach the people using the interface: definition authors and operators read
+# these (expression and rule errors, loader problems, command-line output), in English by design.
+_NOT_SHOWN_IN_THE_INTERFACE = (
+    "expressions/",
+    "rules/",
+    "definitions/",
+    "demo/",
+    "plugins/",
+    "documents/sandbox_worker.py",
+    "budgets/",
+    "notifications/channels.py",
+    "org/users.py",
+    "input_limits.py",  # malformed request bodies: told to API clients, like the API's plain messages
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_BUILTIN_ERRORS = {name for name in dir(builtins) if name.endswith(("Error", "Exception"))}
+
+
+def _literal_message(node: ast.expr) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def test_no_message_a_person_sees_is_left_untranslatable():
+    """``raise SomeRefusal("english text")`` shows English in the Chinese interface; wrap it in ``_()``."""
+    package = ROOT / "platform" / "formwork"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative.startswith(_NOT_SHOWN_IN_THE_INTERFACE) or relative.endswith("cli.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name in _BUILTIN_ERRORS or name.startswith("_"):
+                continue  # programming errors and internal signals, never shown
+            if node.exc.args and _literal_message(node.exc.args[0]):
+                found.append(f"{relative}:{node.lineno}: {ast.unparse(node.exc.args[0])[:80]}")
+    assert not found, "messages shown to people but not translatable (wrap them in _()):\n" + "\n".join(found)
+
+
+def test_every_translation_is_chinese():
+    """A msgstr that only repeats the English (or holds no Chinese) is untranslated."""
+    with open(PO, "rb") as handle:
+        po = read_po(handle)
+    copied = []
+    for message in po:
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        words = re.sub(r"[^A-Za-z]+", " ", re.sub(r"%\(\w+\)[sd]", " ", " ".join(ids))).split()
+        if words and not all(_CJK.search(text or "") for text in strings):
+            copied.append(message.id)
+    assert not copied, "not translated to Chinese: " + repr(copied)

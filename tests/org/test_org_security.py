@@ -49,6 +49,44 @@ def test_token_from_another_session_refused(app, demo_org, login, csrf_token, pr
     assert response.status_code == 400
 
 
+def test_stale_token_is_marked_as_an_ended_session(client, demo_org, login, probes):
+    # An in-page request whose token no longer matches: the page is told by a header, so it can
+    # keep what was typed and offer to sign in again (formwork.js).
+    login(client, "alice")
+    response = client.post("/_probe/whoami", data={"x": "1"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert response.headers["X-Formwork-Session"] == "expired"
+
+
+def test_in_page_post_without_a_session_is_marked_not_redirected(app, demo_org, csrf_token, probes):
+    app.config["WTF_CSRF_ENABLED"] = False  # past the token check: the sign-in itself is missing
+    try:
+        response = app.test_client().post("/_probe/whoami", headers={"HX-Request": "true"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+    assert response.status_code == 401
+    assert response.headers["X-Formwork-Session"] == "expired"
+    assert "HX-Redirect" not in response.headers
+
+
+def test_session_state_gives_a_token_for_signing_in_again(client, demo_org):
+    state = client.get("/session")
+    assert state.status_code == 200 and state.headers["Cache-Control"] == "no-store"
+    assert state.json["authenticated"] is False and state.json["csrf_token"]
+    signed_in = client.post(
+        "/login",
+        data={"username": "alice", "password": "demo-password", "csrf_token": state.json["csrf_token"]},
+    )
+    assert signed_in.status_code == 302
+    again = client.get("/session").json
+    assert again["authenticated"] is True and again["username"] == "alice"
+    # The new session's token is accepted where the old one would not be.
+    assert client.post("/locale", data={"locale": "en", "csrf_token": again["csrf_token"]}).status_code in (
+        302,
+        303,
+    )
+
+
 def test_login_form_itself_needs_csrf(client, demo_org):
     response = client.post("/login", data={"username": "alice", "password": "demo-password"})
     assert response.status_code == 400

@@ -80,7 +80,7 @@ def test_oversized_upload_is_not_read_into_memory(app, receipts, users):
 @pytest.mark.parametrize(
     "name, content, status, fragment",
     [
-        ("tool.exe", b"MZ\x90\x00", 415, "files of type .exe are not accepted here; accepted: .pdf, .png"),
+        ("tool.exe", b"MZ\x90\x00", 415, "Files of type .exe are not accepted here; accepted: .pdf, .png."),
         ("noext", PDF, 415, "without an extension"),
         ("fake.pdf", b"<html><script>alert(1)</script>", 415, "is not PDF"),
         ("fake.png", PDF, 415, "is not PNG"),

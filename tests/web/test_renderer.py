@@ -310,6 +310,6 @@ def test_editing_a_draft_changed_elsewhere_is_refused_and_keeps_the_page(alice):
         ),
     )
     html = refused.get_data(as_text=True)
-    assert refused.status_code == 409 and "changed by someone else" in html and "From tab one" in html
+    assert refused.status_code == 409 and "已被他人修改" in html and "From tab one" in html
     db.session.expire_all()
     assert db.session.get(Record, record.id).data["reason"] == "From tab two"

@@ -110,7 +110,7 @@ def test_expression_picks_the_user(travel, publish_route):
 def test_expression_that_gives_nobody_refuses_at_the_start(travel, publish_route):
     travel_route(publish_route, step("pick", {"expression": "if(amount >= 1000, sponsor, deputy)"}))
     before = db.session.query(Record).count()
-    with pytest.raises(ValidationFailed, match="nobody can approve"):
+    with pytest.raises(ValidationFailed, match="Nobody can approve"):
         ask("alice", sponsor="ivan", amount="10.00")  # no deputy
     assert db.session.query(Record).count() == before
 
@@ -123,7 +123,7 @@ def test_department_head_levels_up(publish_route):
 
 def test_department_head_beyond_the_top_finds_nobody(publish_route):
     route_with(publish_route, step("up", {"department_head": 2}))
-    with pytest.raises(ValidationFailed, match='nobody can approve step "up"'):
+    with pytest.raises(ValidationFailed, match='Nobody can approve step "up"'):
         submit("alice")  # Sales → Head Office → nothing above
 
 
@@ -193,7 +193,7 @@ def test_refuse_checks_every_step_reachable_at_the_start(publish_route):
     _two_steps(publish_route)
     _leave("ivan")  # the only legal reviewer
     before = db.session.query(Record).count()
-    with pytest.raises(ValidationFailed, match='nobody can approve step "legal"'):
+    with pytest.raises(ValidationFailed, match='Nobody can approve step "legal"'):
         submit("alice")  # refused now, though the step comes after carol's
     assert db.session.query(Record).count() == before
     assert db.session.query(Process).count() == 0
@@ -207,7 +207,7 @@ def test_refuse_does_not_check_a_step_whose_condition_is_false(publish_route):
     )  # no holder
     record = submit("alice", "12000.00")
     assert waiting_for(record) == ["carol"]
-    with pytest.raises(ValidationFailed, match='nobody can approve step "security"'):
+    with pytest.raises(ValidationFailed, match='Nobody can approve step "security"'):
         submit("alice", "60000.00")
 
 

@@ -215,7 +215,7 @@ def test_no_approver_fallback(publish_route):
 def test_no_approver_refuse_stores_nothing(publish_route):
     route_with(publish_route, step("manager", {"manager": True}))
     before = db.session.query(Record).count()
-    with pytest.raises(ValidationFailed, match="nobody can approve"):
+    with pytest.raises(ValidationFailed, match="Nobody can approve"):
         submit("dave")
     assert db.session.query(Record).count() == before
     assert db.session.query(Process).count() == 0

@@ -185,7 +185,7 @@ def test_withdraw_before_anyone_acted(expense_route, notes):
 
 def test_withdraw_refused_after_someone_acted_or_by_someone_else(expense_route):
     record = submit("alice")
-    with pytest.raises(InvalidDecision, match="only the submitter"):
+    with pytest.raises(InvalidDecision, match="Only the submitter"):
         service.withdraw(record, user("bob"))
     act(record, "bob")
     with pytest.raises(InvalidDecision, match="already acted"):

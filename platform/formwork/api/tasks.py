@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..workflow import batch, delegation, queries
@@ -228,11 +229,13 @@ class Decision:
 def _resolve_user(value: Any, field_name: str) -> int:
     user = delegation.find_user(value)
     if user is None:
-        raise DecisionInputError(f'no user "{str(value)[:80]}"', field_name)
+        raise DecisionInputError(_('There is no user "%(name)s".', name=str(value)[:80]), field_name)
     if not user.active:
-        raise DecisionInputError(f"{user.display_name} is no longer active", field_name)
+        raise DecisionInputError(
+            _("%(name)s is no longer active; choose someone else.", name=user.display_name), field_name
+        )
     if user.id == current_user.id:
-        raise DecisionInputError("choose someone other than yourself", field_name)
+        raise DecisionInputError(_("Choose someone other than yourself."), field_name)
     return user.id
 
 
@@ -241,42 +244,49 @@ def parse_decision(raw: dict[str, Any]) -> Decision:
     action = raw.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
         raise DecisionInputError(
-            f'unknown action "{str(action)[:40]}"; one of: {", ".join(ACTIONS)}', "action"
+            _(
+                'Unknown action "%(action)s"; use one of: %(actions)s.',
+                action=str(action)[:40],
+                actions=", ".join(ACTIONS),
+            ),
+            "action",
         )
     comment = raw.get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise DecisionInputError('"comment" must be text', "comment")
+        raise DecisionInputError(_("A comment must be text."), "comment")
     comment = (comment or "").strip() or None
     if comment and len(comment) > MAX_COMMENT:
-        raise DecisionInputError(f"the comment is too long (at most {MAX_COMMENT} characters)", "comment")
+        raise DecisionInputError(_("A comment can be at most %(n)s characters.", n=MAX_COMMENT), "comment")
     if action == "comment" and not comment:
-        raise DecisionInputError("write a comment", "comment")
+        raise DecisionInputError(_("Write a comment."), "comment")
     decision = Decision(action=action, comment=comment)
     if action in NEEDS_USER:
         to_user = raw.get("to_user")
         if to_user in (None, ""):
-            raise DecisionInputError("choose a person", "to_user")
+            raise DecisionInputError(_("Choose a person."), "to_user")
         decision.to_user_id = _resolve_user(to_user, "to_user")
     if action == "add_signer":
         # No default: "before" and "after" do different things, so the caller says which.
         position = raw.get("position")
         if position in (None, ""):
             raise DecisionInputError(
-                'choose where the signer signs: "position" is "before" or "after" you', "position"
+                _("Choose where the added signer signs: before or after you."), "position"
             )
         if position not in POSITIONS:
-            raise DecisionInputError('"position" must be "before" or "after"', "position")
+            raise DecisionInputError(
+                _("Choose where the added signer signs: before or after you."), "position"
+            )
         decision.position = position
     if action == "return":
         step = raw.get("step")
         if step not in (None, "") and not isinstance(step, str):
-            raise DecisionInputError('"step" must be a step key', "step")
+            raise DecisionInputError(_("Choose an earlier step to return the request to."), "step")
         decision.step_key = step or None
     attachments = raw.get("attachments") or []
     if not isinstance(attachments, list) or not all(
         isinstance(item, int) and not isinstance(item, bool) for item in attachments
     ):
-        raise DecisionInputError('"attachments" must be a list of attachment ids', "attachments")
+        raise DecisionInputError(_("Attachments are given as a list of file ids."), "attachments")
     decision.attachment_ids = list(dict.fromkeys(attachments))
     return decision
 

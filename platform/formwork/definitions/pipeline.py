@@ -410,7 +410,7 @@ def check_files(
     if settled is not None:
         for _, _, document, _ in documents:
             if document is not None:
-                embed_print_template(document.content, document.source)  # its problems come with the check
+                embed_print_template(document.content, document.path)  # its problems come with the check
         skip = settled([document.content for _, _, document, _ in documents if document is not None])
     with batch(contents):
         for path, name, document, failed in documents:

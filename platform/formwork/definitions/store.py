@@ -422,7 +422,7 @@ def publish_one(
     """As ``publish``, answering with the warnings found too (they do not stop publishing)."""
     content = json_ready(content)
     with reading_current_once():
-        embed_print_template(content, document.source if document is not None else None)
+        embed_print_template(content, document.path if document is not None else None)
         semantic = identity_of(content) not in settled([content])
         found = check(content, registry, document, semantic=semantic)
     problems = [p.located(source, p.line) if p.source is None else p for p in found]

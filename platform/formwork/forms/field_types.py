@@ -240,6 +240,13 @@ class TextType(FieldType):
         s["max_length"] = max_length if max_length is not None else self.default_max_length
         if s["min_length"] is not None and s["min_length"] > s["max_length"]:
             report(str(_l("min_length is greater than max_length")), "/min_length")
+        ignore = field.spec.get("ignore_characters")
+        s["ignore"] = None
+        if ignore is not None:
+            if isinstance(ignore, str) and ignore:
+                s["ignore"] = str.maketrans("", "", ignore)
+            else:
+                report(str(_l("must be a string")), "/ignore_characters")
         pattern = field.spec.get("pattern")
         s["pattern"] = None
         if pattern is not None:
@@ -261,6 +268,10 @@ class TextType(FieldType):
         if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
             raise FieldValueError(_l("must be text"))
         text = str(raw)
+        ignore = field.settings.get("ignore")
+        if ignore is not None:
+            # Grouping typed for readability (spaces, dashes in an account number) is not part of the value.
+            text = text.translate(ignore)
         if self.single_line:
             text = text.strip()
             if _LINE_BREAK.search(text):

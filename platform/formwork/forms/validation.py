@@ -27,7 +27,7 @@ from flask_babel import lazy_ngettext as _ln
 
 from ..expressions import ExpressionError
 from .field_types import FieldValueError, ValueContext, _current_locale, localized
-from .model import FieldModel, FormModel, schema_path
+from .model import FieldModel, FormModel
 from .state import FormState, evaluate_state
 
 log = logging.getLogger(__name__)
@@ -343,21 +343,40 @@ class _Submission:
                     break
 
     def check_rules(self, state: FormState) -> None:
+        """Cross-field rules, in the same round as the field errors (one submit shows everything).
+
+        A rule whose ``field`` is a line-item column (``lines[*].date``) is reported on each row
+        that breaks it, found by evaluating the rule on that row alone; a rule that only the rows
+        together break (a sum) is reported at the column as a whole.
+        """
         locale = _current_locale()
-        errored_roots = {schema_path(p).split(".", 1)[0] for p in self.errors.paths}
         for rule in self.form.validations:
-            # A rule over a field that already has an error would only repeat it less precisely.
-            if any(schema_path(ref).split(".", 1)[0] in errored_roots for ref in rule.rule.references):
+            target = rule.field or ""
+            if target and "[*]" not in target and target in self.errors:
+                continue  # the field's own error is the more precise message
+            if self._outcome(rule, state.values) is not False:
                 continue
-            try:
-                outcome = rule.rule.evaluate(state.values, None, self.context)
-            except ExpressionError as exc:
-                log.info("validation rule %s could not be evaluated: %s", rule.pointer, exc)
-                outcome = False
-            # Like an SQL CHECK constraint, only a false outcome fails; null (missing input) is
-            # left to "required", so an empty optional field does not trip an unrelated rule.
-            if outcome is False:
-                self.errors.add(rule.field or "", localized(rule.message, locale))
+            message = localized(rule.message, locale)
+            rows = self._failing_rows(rule, state.values, target) if "[*]" in target else []
+            for path in rows or [target]:
+                self.errors.add(path, message)  # a row whose field has an error keeps that error
+
+    def _outcome(self, rule: Any, values: Mapping[str, Any]) -> Any:
+        try:
+            return rule.rule.evaluate(values, None, self.context)
+        except ExpressionError as exc:
+            log.info("validation rule %s could not be evaluated: %s", rule.pointer, exc)
+            return False
+
+    def _failing_rows(self, rule: Any, values: Mapping[str, Any], target: str) -> list[str]:
+        """``target`` with the index of each row that alone breaks ``rule`` (a row whose field has an
+        error already keeps that error)."""
+        lines_key = target.split("[", 1)[0]
+        failing = []
+        for index, row in enumerate(values.get(lines_key) or []):
+            if self._outcome(rule, {**values, lines_key: [row]}) is False:
+                failing.append(target.replace("[*]", f"[{index}]", 1))
+        return failing
 
     # -- output --------------------------------------------------------------------
 

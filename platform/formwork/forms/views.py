@@ -24,10 +24,12 @@ from typing import Any, Iterable
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
@@ -39,7 +41,7 @@ from ..records.models import DRAFT, Attachment, Record
 from ..web.formatting import format_value
 from . import state as form_state
 from .field_types import FieldValueError
-from .model import FieldModel, FormModel
+from .model import FieldModel, FormModel, schema_path
 from .validation import HARD_MAX_ROWS, ROW_MARKER
 
 forms_bp = Blueprint("forms", __name__)
@@ -88,6 +90,10 @@ class Editor:
     notice: str = ""  # shown above the form (e.g. the form changed since the page was rendered)
     read_errors: dict[str, list[str]] = dc_field(default_factory=dict)  # refusals while reading the post
     files: dict[int, Attachment] = dc_field(default_factory=dict)
+    # Numbers typed that will not validate, by page path ("" where the input reads well): shown
+    # under the input at once, and every computed value they feed says it is incomplete.
+    live: dict[str, str] = dc_field(default_factory=dict)
+    incomplete: set[str] = dc_field(default_factory=set)
 
     @property
     def action_url(self) -> str:
@@ -177,6 +183,24 @@ class Editor:
         ids = [row_id(v) for v in (value or [])]
         return [self.files[i] for i in ids if i in self.files]
 
+    @property
+    def applicant(self) -> Any:
+        """Who the request is for: the record's owner, or the person starting a new one."""
+        return self.record.owner if self.record is not None else current_user
+
+    @property
+    def started_at(self) -> Any:
+        return self.record.created_at if self.record is not None else utcnow()
+
+    @property
+    def total_field(self) -> FieldModel | None:
+        """The form's first top-level computed amount (the total), repeated in the action bar."""
+        for field in self.form.fields:
+            result = field.settings.get("result") if field.is_computed else None
+            if result is not None and result.name == "money":
+                return field
+        return None
+
     def state_code(self) -> str:
         """The condition flags this rendering shows, posted back so ``evaluate`` swaps only what changed."""
         return "|".join(f"{path}={flags.code()}" for path, flags in sorted(conditional_flags(self).items()))
@@ -236,6 +260,87 @@ def evaluate(form: FormModel, values: dict[str, Any]) -> Any:
     return form_state.evaluate_state(
         form, runtime_values(form, values), context=form_state.context_for(current_user)
     )
+
+
+# ---------------------------------------------------------------- numbers that will not validate
+
+NUMBER_WIDGETS = ("money", "decimal", "integer")
+
+
+def _unreadable(field: FieldModel, raw: Any) -> str:
+    """Why ``raw`` typed into ``field`` will not validate ("" when it reads, or is empty)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return ""
+    try:
+        field.type.coerce(raw, field)
+    except FieldValueError as exc:
+        return str(exc.message)
+    return ""
+
+
+def _reads(expression: Any, lines: FieldModel | None) -> set[str]:
+    """Schema paths an expression reads; a row's bare names are prefixed with their table."""
+    paths = set()
+    for ref in getattr(expression, "references", ()) or ():
+        path = schema_path(ref)
+        if lines is not None and path.split(".", 1)[0] in lines.row_index:
+            path = f"{lines.key}.{path}"
+        paths.add(path)
+    return paths
+
+
+def _feeds(read: set[str], bad: set[str]) -> bool:
+    return any(b == r or b.startswith(r + ".") for r in read for b in bad)
+
+
+def check_live(editor: Editor) -> None:
+    """Fill ``editor.live`` and ``editor.incomplete`` from the values the page holds.
+
+    A half-typed number counts as empty in the live evaluation (``_lenient``), so a total would
+    silently leave it out; instead the input is marked at once and the total says it is incomplete.
+    """
+    live: dict[str, str] = {}
+    for field in editor.form.fields:
+        if field.is_lines:
+            for compact, dom, row in editor.rows(field):
+                for sub in field.fields:
+                    if sub.type.widget in NUMBER_WIDGETS and not sub.is_computed:
+                        if editor.state is None or editor.state.is_visible(
+                            f"{field.key}[{compact}].{sub.key}"
+                        ):
+                            live[f"{field.key}[{dom}].{sub.key}"] = _unreadable(sub, row.get(sub.key))
+        elif field.type.widget in NUMBER_WIDGETS and not field.is_computed:
+            if editor.state is None or editor.state.is_visible(field.key):
+                live[field.key] = _unreadable(field, editor.values.get(field.key))
+    editor.live = live
+    bad = {path for path, message in live.items() if message}
+    if not bad:
+        editor.incomplete = set()
+        return
+    bad_schema = {schema_path(path) for path in bad}
+    bad_rows = {(m["lines"], int(m["index"]), m["key"]) for m in map(_ROW_KEY.match, bad) if m}
+    incomplete: set[str] = set()
+    for field in editor.form.computed_order:
+        lines = field.parent
+        read = _reads(field.expression, lines)
+        if lines is None:
+            if _feeds(read, bad_schema | {schema_path(p) for p in incomplete}):
+                incomplete.add(field.key)
+            continue
+        for _compact, dom, _row in editor.rows(lines):
+            row_bad = {
+                f"{lines.key}.{key}"
+                for (table, index, key) in bad_rows
+                if table == lines.key and index == dom
+            }
+            row_incomplete = {
+                f"{lines.key}.{p.rsplit('.', 1)[-1]}"
+                for p in incomplete
+                if p.startswith(f"{lines.key}[{dom}].")
+            }
+            if _feeds(read, row_bad | row_incomplete):
+                incomplete.add(f"{lines.key}[{dom}].{field.key}")
+    editor.incomplete = incomplete
 
 
 # ---------------------------------------------------------------- reading a posted form
@@ -407,17 +512,38 @@ def _can_edit(record: Record) -> bool:
 
 def render_editor(editor: Editor, status: int = 200):
     load_files(editor)
+    if editor.state is not None:
+        check_live(editor)
     return render_template("forms/edit.html", editor=editor, form=editor.form), status
+
+
+CHOSEN_WIDGETS = ("select", "user", "department", "checkboxes", "checkbox", "date", "datetime")
+
+
+def required_message(field: FieldModel) -> str:
+    """A missing value said as what to do (请选择费用类别), instead of a generic "required"."""
+    label = localized(field.label)
+    if _locale_tag().startswith("en") and label[:1].isupper() and not label[1:2].isupper():
+        label = label[:1].lower() + label[1:]  # "Choose category.", but "Enter VAT number."
+    widget = field.type.widget
+    if widget in CHOSEN_WIDGETS:
+        return _("Choose %(label)s.", label=label)
+    if widget == "file":
+        return _("Attach %(label)s.", label=label)
+    return _("Enter %(label)s.", label=label)
 
 
 def _summary(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
     """Per-field messages keyed by page path, and the error summary linking to each field."""
+    required = str(_l("this field is required"))
     for error in errors:
         path = str(error.get("field") or "")
         message = str(error.get("message") or "")
         page_path = _page_path(path, editor.row_ids)
-        editor.errors.setdefault(page_path, []).append(message)
         field = editor.form.field(path) if path else None
+        if field is not None and message == required and not field.is_lines:
+            message = required_message(field)
+        editor.errors.setdefault(page_path, []).append(message)
         label = localized(field.label) if field is not None else _("Form")
         row = re.search(r"\[([0-9]+)\]", path)
         if row and field is not None and field.parent is not None:
@@ -469,9 +595,13 @@ def available_forms() -> list[dict[str, Any]]:
                 "version": version.version,
                 "description": localized(version.content.get("description")),
                 "unavailable": problem.reason() if problem is not None else None,
+                "order": version.content.get("order"),
             }
         )
-    return sorted(items, key=lambda item: item["title"])
+    # In the order the definitions give (the everyday forms first), never by character code alone.
+    return sorted(
+        items, key=lambda item: (item["order"] is None, item["order"] or 0, item["title"].casefold())
+    )
 
 
 def unavailable_response(exc: store.FormUnavailable):
@@ -491,15 +621,42 @@ def unavailable_response(exc: store.FormUnavailable):
 def new_record(key: str):
     version, form = _current_form(key)
     values = initial_values(form, None)
+    prefill(form, values, current_user)
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
         if isinstance(v, list) and (field := form.field(k)) is not None and field.is_lines
     }
     editor = Editor(
-        version, form, values, row_ids, evaluate(form, values), client_token=secrets.token_urlsafe(24)
+        version,
+        form,
+        values,
+        row_ids,
+        evaluate(form, values),
+        client_token=secrets.token_urlsafe(24),
     )
     return render_editor(editor)
+
+
+def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
+    """Top-level fields a new request starts filled in (``prefill`` in the definition): the value of
+    the person's latest request of this form, or their own department."""
+    wanted = [field for field in form.fields if field.spec.get("prefill") and not field.is_computed]
+    if not wanted:
+        return
+    last = None
+    if any(field.spec["prefill"] == "last" for field in wanted):
+        last = db.session.scalars(
+            select(Record.data)
+            .where(Record.owner_id == user.id, Record.form_key == form.key)
+            .order_by(Record.created_at.desc(), Record.id.desc())
+            .limit(1)
+        ).first()
+    for field in wanted:
+        if field.spec["prefill"] == "last" and last and last.get(field.key) not in (None, ""):
+            values[field.key] = last[field.key]
+        elif field.spec["prefill"] == "my_department" and user.department_id is not None:
+            values[field.key] = user.department_id
 
 
 @forms_bp.post("/forms/<key>/new")
@@ -794,6 +951,7 @@ def _evaluate_response(version: DefinitionVersion, form: FormModel, record: Reco
     operation = request.form.get("_op")
     done = apply_row_operation(editor, operation) if operation else None
     editor.state = evaluate(form, editor.values)
+    check_live(editor)
     shown = _parse_state_code(request.form.get("_state", ""))
     trigger = request.headers.get("HX-Trigger-Name")
     changed = []

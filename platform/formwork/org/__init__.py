@@ -11,10 +11,11 @@ __all__ = ["create_token", "has_any_role", "init_app", "roles_required"]
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, cli, errors, security
+    from . import auth, cli, errors, people, security
 
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    app.register_blueprint(people.people_bp)
     app.cli.add_command(cli.users_cli)
     app.cli.add_command(cli.tokens_cli)

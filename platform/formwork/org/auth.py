@@ -22,13 +22,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, login_manager
 from ..i18n import _local_path
 from . import sessions, throttle, tokens
-from .errors import is_api_request
+from .errors import SESSION_EXPIRED, SESSION_HEADER, is_api_request
 from .models import User
 from .security import bearer_token_from_request
 
@@ -155,6 +156,25 @@ def _demo_password_hint() -> str | None:
     return DEMO_PASSWORD
 
 
+@auth_bp.get("/session")
+def session_state():
+    """Whether this browser is signed in, and a CSRF token for its current session.
+
+    A page whose session ended signs in again without leaving (static/js/formwork.js): it reads a
+    token here, posts the sign-in form with it, and reads here again for the new session's token,
+    which then replaces the stale one on the page so what was typed can be saved.
+    """
+    response = jsonify(
+        {
+            "authenticated": bool(current_user.is_authenticated),
+            "username": current_user.username if current_user.is_authenticated else None,
+            "csrf_token": generate_csrf(),
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _signed_out(message: str):
     locale = session.get("locale")
     logout_user()
@@ -207,9 +227,13 @@ def _unauthorized():
         return response
     login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
-        # htmx would swap the login page into a fragment; ask it to navigate instead.
         response = current_app.response_class(status=401)
-        response.headers["HX-Redirect"] = login_url
+        if request.method == "GET":
+            # htmx would swap the login page into a fragment; ask it to navigate instead.
+            response.headers["HX-Redirect"] = login_url
+        else:
+            # Leaving would lose what the page holds; it offers to sign in in place instead.
+            response.headers[SESSION_HEADER] = SESSION_EXPIRED
         return response
     flash(_("Please sign in to continue."), "info")
     return redirect(login_url)

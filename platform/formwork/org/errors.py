@@ -12,6 +12,11 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+# Set on an in-page (htmx) request refused because the page's session is gone or its CSRF token is
+# stale: the page keeps what was typed and offers to sign in again (static/js/formwork.js).
+SESSION_HEADER = "X-Formwork-Session"
+SESSION_EXPIRED = "expired"
+
 
 def is_api_request() -> bool:
     """True for the JSON API (including unknown /api/... URLs)."""
@@ -76,6 +81,9 @@ def handle_http_error(exc: HTTPException) -> Response | tuple[str, int]:
         if is_api_request():
             refusal = "CSRF token missing or invalid: " + (exc.description or "")
             return api_error(400, refusal.strip(), headers)
+        # The page's session ended (or it was signed in again elsewhere): an in-page request is
+        # told so by a header, and the page offers to sign in again without losing what was typed.
+        headers[SESSION_HEADER] = SESSION_EXPIRED
         title = _("The form has expired")
         text = _("For your security the form could not be accepted. Go back, reload the page and try again.")
         return _render_page(400, title, text, headers)

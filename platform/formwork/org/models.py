@@ -80,6 +80,8 @@ class User(UserMixin, Model):
     left_at: Mapped[datetime | None] = mapped_column(Timestamp())
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    # What a person picker finds them by: name, user name, pinyin and initials (org.people keeps it).
+    search_key: Mapped[str | None] = mapped_column(String(300))
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     # post_update: two people can become each other's manager in one change (a swap) without a flush cycle.

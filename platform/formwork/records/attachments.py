@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
 from flask import Response, current_app, send_file
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from ..db_types import utcnow
@@ -118,18 +119,26 @@ def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tup
     if definition is not None:
         if definition.kind != "form" or definition.key != form_key:
             raise UploadRefused(
-                f'version {definition.version} is not a version of form "{str(form_key)[:100]}"', 400
+                _(
+                    'Version %(version)s is not a version of form "%(form)s".',
+                    version=definition.version,
+                    form=str(form_key)[:100],
+                ),
+                400,
             )
         version = definition
     else:
         version = store.current("form", form_key) if isinstance(form_key, str) else None
     if version is None:
-        raise UploadRefused(f'no published form "{str(form_key)[:100]}"', 404)
+        raise UploadRefused(_('There is no published form "%(form)s".', form=str(form_key)[:100]), 404)
     form = store.compiled_form(version)
     path = schema_path(field_path) if isinstance(field_path, str) else ""
     field = form.field(path)
     if field is None or field.type.name != "attachment":
-        raise UploadRefused(f'"{path[:100]}" is not an attachment field of form "{form_key}"', 400)
+        raise UploadRefused(
+            _('"%(field)s" is not an attachment field of form "%(form)s".', field=path[:100], form=form_key),
+            400,
+        )
     return path, field
 
 
@@ -143,7 +152,7 @@ def _stream_to(source: IO[bytes], target: IO[bytes], limit: int, digest: Any) ->
             return size, head
         size += len(chunk)
         if size > limit:
-            raise UploadRefused(f"the file is too large: at most {_human(limit)}", 413)
+            raise UploadRefused(_("The file is too large: at most %(size)s.", size=_human(limit)), 413)
         if len(head) < 512:
             head += chunk[: 512 - len(head)]
         digest.update(chunk)
@@ -188,9 +197,22 @@ def store_file(
     display = sanitise_filename(getattr(file_storage, "filename", None))
     suffix = extension(display)
     if suffix not in accept:
-        shown = suffix or "without an extension"
+        accepted = ", ".join(accept)
+        if not suffix:
+            raise UploadRefused(
+                _(
+                    "Files without an extension are not accepted here; accepted: %(accepted)s.",
+                    accepted=accepted,
+                ),
+                415,
+            )
         raise UploadRefused(
-            f"files of type {shown} are not accepted here; accepted: {', '.join(accept)}", 415
+            _(
+                "Files of type %(type)s are not accepted here; accepted: %(accepted)s.",
+                type=suffix,
+                accepted=accepted,
+            ),
+            415,
         )
 
     key = secrets.token_hex(16)
@@ -203,11 +225,16 @@ def store_file(
         with os.fdopen(fd, "wb") as target:
             size, head = _stream_to(file_storage.stream, target, max_size, digest)
         if size == 0:
-            raise UploadRefused("the file is empty", 400)
+            raise UploadRefused(_("The file is empty; choose another."), 400)
         content_type, looks_right = SNIFFERS.get(suffix, ("application/octet-stream", lambda head: True))
         if not looks_right(head):
             raise UploadRefused(
-                f"the file's content is not {suffix[1:].upper()}, although its name ends in {suffix}", 415
+                _(
+                    "The file's content is not %(type)s, although its name ends in %(suffix)s.",
+                    type=suffix[1:].upper(),
+                    suffix=suffix,
+                ),
+                415,
             )
         os.replace(partial, final)
     except BaseException:

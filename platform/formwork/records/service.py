@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any, Mapping
 
+from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -296,7 +297,7 @@ def create_record_once(
             return existing, False
     version = definition if definition is not None else store.current("form", form_key)
     if version is None or version.kind != "form" or version.key != form_key:
-        raise FormNotFound(f'no published form "{form_key}"')
+        raise FormNotFound(_('There is no published form "%(form)s".', form=form_key))
     form = store.compiled_form(version)
     result = validate(
         form,
@@ -363,11 +364,11 @@ def update_record(
     Raises ``NotAllowed``, ``NotEditable``, ``ValidationFailed``, ``ConflictError``.
     """
     if record.owner_id != user.id:
-        raise NotAllowed("only the owner can edit this record")
+        raise NotAllowed(_("Only the owner can edit this record."))
     if record.status not in EDITABLE_STATUSES:
-        raise NotEditable(f'the record is "{record.status}"; only drafts and returned records can be edited')
+        raise NotEditable(_("Only drafts and returned records can be edited."))
     if lock_version is not None and lock_version != record.lock_version:
-        raise ConflictError("the record was changed by someone else; reload it and try again")
+        raise ConflictError(_("The record was changed by someone else; reload the page and try again."))
     form = form_for_record(record)
     previous = record.data or {}
     result = validate(
@@ -405,5 +406,7 @@ def update_record(
             if submit:
                 _start_workflow(record, user)
     except StaleDataError:
-        raise ConflictError("the record was changed by someone else; reload it and try again") from None
+        raise ConflictError(
+            _("The record was changed by someone else; reload the page and try again.")
+        ) from None
     return record

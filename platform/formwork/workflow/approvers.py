@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -203,8 +204,11 @@ def resolve_step(
             continue
         if rule == "forbid":
             raise StartRefused(
-                f'step "{step.key}" would ask the submitter to approve their own request, which this '
-                "route forbids"
+                _(
+                    'Step "%(step)s" would ask the submitter to approve their own request, '
+                    "which this route forbids.",
+                    step=step.key,
+                )
             )
         if rule == "send_up":
             start = spec.levels + 1 if spec.kind == "department_head" and not spec.department else 0
@@ -257,10 +261,15 @@ def resolve_step(
             )
             return Resolution(admins, notes)
         raise StartRefused(
-            f'nobody can approve step "{step.key}" and there is no administrator to send it to; '
-            "ask an administrator to fix the organisation or the route"
+            _(
+                'Nobody can approve step "%(step)s" and there is no administrator to send it to; '
+                "ask an administrator to fix the organisation or the route.",
+                step=step.key,
+            )
         )
-    raise StartRefused(f'nobody can approve step "{step.key}": no approver was found for this request')
+    raise StartRefused(
+        _('Nobody can approve step "%(step)s": no approver was found for this request.', step=step.key)
+    )
 
 
 def resolve_cc(step: Step, record: Any, submitter: User, *, form: Any, context: dict[str, Any]) -> list[User]:

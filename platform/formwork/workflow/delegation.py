@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 
 from .. import business_time
@@ -70,7 +71,7 @@ def delegate_for(user: User, at: datetime | None = None, *, avoid: set[int] | No
     """
     seen = {user.id}
     current = user
-    for _ in range(MAX_CHAIN):
+    for _step in range(MAX_CHAIN):
         delegation = active_delegation(current.id, at)
         if delegation is None:
             break
@@ -128,20 +129,20 @@ def set_out_of_office(
 ) -> Delegation:
     """Record a period away; raises ``OutOfOfficeError`` for a bad period or delegate. The caller commits."""
     if delegate is None:
-        raise OutOfOfficeError("choose the person who acts for you", "delegate")
+        raise OutOfOfficeError(_("Choose the person who acts for you."), "delegate")
     if not delegate.active:
         raise OutOfOfficeError(
-            f"{delegate.display_name} is no longer active and cannot act for you", "delegate"
+            _("%(name)s is no longer active and cannot act for you.", name=delegate.display_name), "delegate"
         )
     if delegate.id == user.id:
-        raise OutOfOfficeError("choose someone other than yourself", "delegate")
+        raise OutOfOfficeError(_("Choose someone other than yourself."), "delegate")
     starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
     if ends_at <= starts_at:
-        raise OutOfOfficeError("the period must end after it starts", "ends_at")
+        raise OutOfOfficeError(_("The period must end after it starts."), "ends_at")
     if ends_at <= utcnow():
-        raise OutOfOfficeError("the period is already over", "ends_at")
+        raise OutOfOfficeError(_("The period is already over; choose a later last day."), "ends_at")
     if ends_at - starts_at > timedelta(days=MAX_DAYS):
-        raise OutOfOfficeError(f"a period can last at most {MAX_DAYS} days", "ends_at")
+        raise OutOfOfficeError(_("A period can last at most %(n)s days.", n=MAX_DAYS), "ends_at")
     overlapping = db.session.scalar(
         select(Delegation.id)
         .where(
@@ -153,7 +154,9 @@ def set_out_of_office(
         .limit(1)
     )
     if overlapping is not None:
-        raise OutOfOfficeError("this period overlaps one you already set; cancel that one first", "starts_at")
+        raise OutOfOfficeError(
+            _("This period overlaps one you already set; cancel that one first."), "starts_at"
+        )
     delegation = Delegation(user_id=user.id, delegate_id=delegate.id, starts_at=starts_at, ends_at=ends_at)
     db.session.add(delegation)
     db.session.flush()
@@ -163,7 +166,7 @@ def set_out_of_office(
 def cancel_out_of_office(delegation: Delegation, user: User) -> None:
     """End a delegation early (only its owner may); the caller commits."""
     if delegation.user_id != user.id:
-        raise InvalidDecision("this is not your delegation")
+        raise InvalidDecision(_("This is not your delegation."))
     if delegation.cancelled_at is None:
         delegation.cancelled_at = utcnow()
 
@@ -218,17 +221,19 @@ def set_period(user: User, delegate_ref: Any, starts: Any, ends: Any) -> Delegat
     """Save a new period from form or JSON input (``OutOfOfficeError`` names the field at fault); commits."""
     delegate = find_user(delegate_ref)
     if delegate is None:
-        raise OutOfOfficeError("choose the person who acts for you", "delegate")
+        raise OutOfOfficeError(_("Choose the person who acts for you."), "delegate")
     try:
         starts_at = parse_moment(starts)
     except (TypeError, ValueError):
         raise OutOfOfficeError(
-            "give the first day as a date (YYYY-MM-DD) or date-time", "starts_at"
+            _("Give the first day as a date (YYYY-MM-DD) or a date and time."), "starts_at"
         ) from None
     try:
         ends_at = parse_moment(ends, end=True)
     except (TypeError, ValueError):
-        raise OutOfOfficeError("give the last day as a date (YYYY-MM-DD) or date-time", "ends_at") from None
+        raise OutOfOfficeError(
+            _("Give the last day as a date (YYYY-MM-DD) or a date and time."), "ends_at"
+        ) from None
     period = set_out_of_office(user, delegate, starts_at, ends_at)
     db.session.commit()
     return period

@@ -25,17 +25,19 @@ from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..db_types import utcnow
+from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..i18n import current_locale_tag, localized
 from ..input_limits import row_id
 from ..org.clock import as_utc
-from ..org.models import User
+from ..org.models import Department, User
 from ..records.access import can_see
 from ..records.models import Attachment, Record
+from ..routes.store import current_route
 from .errors import InvalidDecision
 from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task, TrailEntry
-from .runtime import remembered_open_holders
+from .runtime import BEFORE, DELEGATE, remembered_open_holders
 
 SORTS = ("oldest", "newest", "due")
 
@@ -287,6 +289,118 @@ def decided_by(user: Any, *, page: int = 1, per_page: int = 20) -> Page:
     rows = _to_rows(db.session.execute(stmt))
     total = db.session.scalar(select(func.count()).select_from(Task).where(*conditions))
     return Page(rows=rows, total=int(total or 0))
+
+
+MAX_HANDED_ON = 100  # a person hands on a few tasks at a time; more is not listed
+
+
+@dataclass
+class HandedOn:
+    """A task its holder handed on and waits for: delegated (委派, can be taken back) or a signer
+    added before them (加签); listed under 已办 so it never vanishes for them."""
+
+    row: TaskRow
+    waiting_for: str
+    kind: str  # "delegate" or "before"
+
+
+def handed_on_by(user: Any) -> list[HandedOn]:
+    """The user's tasks waiting for someone they asked, latest first."""
+    Child = aliased(Task)
+    Person = aliased(User)
+    stmt = (
+        select(Task.id, Person.display_name, Child.id)
+        .join(Child, (Child.parent_task_id == Task.id) & (Child.status == OPEN))
+        .join(Person, Person.id == Child.assignee_id)
+        .where(Task.assignee_id == user.id, Task.status == WAITING)
+        .order_by(Child.created_at.desc(), Task.id.desc())
+        .limit(MAX_HANDED_ON)
+    )
+    waiting: dict[int, tuple[str, int]] = {}
+    for task_id, name, child_id in db.session.execute(stmt):
+        waiting.setdefault(task_id, (name, child_id))
+    if not waiting:
+        return []
+    rows = _to_rows(db.session.execute(_rows_select(Task.id.in_(list(waiting)))))
+    kinds: dict[int, str | None] = {}
+    for process_state in db.session.scalars(
+        select(Process.state).where(Process.id.in_({row.process_id for row in rows}))
+    ):
+        for task_id, info in ((process_state or {}).get("tasks") or {}).items():
+            kinds[int(task_id)] = info.get("type")
+    found = []
+    for row in rows:
+        name, child_id = waiting[row.id]
+        kind = DELEGATE if kinds.get(child_id) == DELEGATE else BEFORE
+        found.append(HandedOn(row=row, waiting_for=name, kind=kind))
+    found.sort(key=lambda item: item.row.created_at, reverse=True)
+    return found
+
+
+def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
+    """User id → the steps of the current routes they decide ("Expense claim: Finance review"), for
+    the demo sign-in page: a department head decides head steps for their department's requests,
+    a role holder the role's steps, a named user their own."""
+    tag = current_locale_tag()
+    heads: dict[int, str] = {}
+    for head in db.session.scalars(select(Department).where(Department.head_id.is_not(None))):
+        if head.head_id is not None:
+            heads[head.head_id] = head.name(tag)
+    roles: dict[str, set[int]] = {}
+    for user in users:
+        for assignment in user.role_assignments:
+            roles.setdefault(assignment.role.key, set()).add(user.id)
+    by_name = {user.username: user.id for user in users}
+    found: dict[int, list[str]] = {user.id: [] for user in users}
+    for version in store.list_current("form"):
+        current = current_route(version.key)
+        if current is None:
+            continue
+        form_title = store.form_title(version, tag)
+        for step in current[1].steps.values():
+            step_name = localized(step.name, tag)
+            for spec in step.approvers:
+                if spec.kind == "department_head" and spec.department is None and spec.levels == 0:
+                    for user_id, department in heads.items():
+                        if user_id in found:
+                            found[user_id].append(
+                                _(
+                                    "%(form)s: %(step)s (%(department)s)",
+                                    form=form_title,
+                                    step=step_name,
+                                    department=department,
+                                )
+                            )
+                    continue
+                if spec.kind == "role":
+                    holders = roles.get(spec.value or "", set())
+                elif spec.kind == "user":
+                    holders = {by_name[spec.value]} if spec.value in by_name else set()
+                else:
+                    continue
+                for user_id in holders:
+                    found[user_id].append(_("%(form)s: %(step)s", form=form_title, step=step_name))
+    return {user_id: list(dict.fromkeys(items)) for user_id, items in found.items()}
+
+
+def return_reason(record: Record) -> dict[str, Any] | None:
+    """Why a returned request came back (who, when, their comment), for the top of its edit page."""
+    if record is None or record.status != "returned":
+        return None
+    entry = db.session.scalars(
+        select(TrailEntry)
+        .where(TrailEntry.record_id == record.id, TrailEntry.action.in_(("return", "reject")))
+        .order_by(TrailEntry.id.desc())
+        .limit(1)
+    ).first()
+    if entry is None:
+        return None
+    return {
+        "name": entry.actor.display_name if entry.actor is not None else _("The system"),
+        "at": entry.at,
+        "comment": entry.comment or "",
+        "action": entry.action,
+    }
 
 
 # ---- one task --------------------------------------------------------------------------------

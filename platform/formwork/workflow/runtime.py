@@ -73,6 +73,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Callable, Iterator, Sequence
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.util import identity_key
@@ -352,7 +353,7 @@ class Walker:
                     )
                 except RulesEngineError as exc:
                     raise InvalidDecision(
-                        f"the route's conditions could not be evaluated: {exc.message}"
+                        _("The route's conditions could not be evaluated: %(reason)s", reason=exc.message)
                     ) from None
             self._holding_alerts = alerts
         return self._holding
@@ -741,7 +742,7 @@ class Walker:
             # would lead to a 404.
             told = [u.id for u in people]
             access.add_readers(self.record.id, told, f"alert:{alert.key}")
-            for other in sorted({i for found in claims.values() for i, _ in found}):
+            for other in sorted({i for found in claims.values() for i, _title in found}):
                 access.add_readers(other, told, f"alert:{alert.key}")
             self.notify(people, "alert", params=params)
 
@@ -1093,7 +1094,7 @@ class Walker:
         """Take a delegated (委派) task back before the delegate decides; returns the delegate's task."""
         pending = pending_delegate(task, self.state)
         if pending is None:
-            raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")
+            raise InvalidDecision(_("There is nothing to take back: the task is not waiting for a delegate."))
         pending.status = "cancelled"
         pending.decision = "recalled"
         pending.decided_at = self.now
@@ -1146,7 +1147,7 @@ class Walker:
     def check_return_target(self, step: Step, target_key: str) -> tuple[str, int, int]:
         """The common sequence and the two indices; refuses a target that is not earlier on the path."""
         if target_key not in self.route.steps:
-            raise InvalidDecision(f'there is no step "{target_key}" in this route')
+            raise InvalidDecision(_('There is no step "%(step)s" in this route.', step=target_key))
         target_path, step_path = self.index.path(target_key), self.index.path(step.key)
         for (t_seq, t_index), (s_seq, s_index) in zip(target_path, step_path, strict=False):
             if t_seq != s_seq:
@@ -1155,7 +1156,7 @@ class Walker:
                 if t_index < s_index and self.state["steps"].get(target_key, {}).get("status") != "skipped":
                     return t_seq, t_index, s_index
                 break
-        raise InvalidDecision(f'"{target_key}" is not an earlier step of this request')
+        raise InvalidDecision(_('"%(step)s" is not an earlier step of this request.', step=target_key))
 
     def return_to_step(self, step: Step, target_key: str) -> None:
         seq_id, t_index, s_index = self.check_return_target(step, target_key)

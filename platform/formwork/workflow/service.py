@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask_babel import gettext
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
@@ -104,14 +104,23 @@ def _lock_process(process_id: int) -> Process:
     ).scalar_one()
 
 
+def _comment_required(action: str) -> str:
+    """What to write when ``action`` needs a comment, said for that action."""
+    texts = {
+        "reject": _("A comment is required to reject: say why."),
+        "return": _("A comment is required to return the request: say what to change."),
+    }
+    return texts.get(action, _("A comment is required: write one."))
+
+
 def _clean_comment(comment: Any) -> str | None:
     if comment is None:
         return None
     if not isinstance(comment, str):
-        raise InvalidDecision("a comment must be text")
+        raise InvalidDecision(_("A comment must be text."))
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise InvalidDecision(f"a comment can be at most {MAX_COMMENT} characters")
+        raise InvalidDecision(_("A comment can be at most %(n)s characters.", n=MAX_COMMENT))
     return comment or None
 
 
@@ -129,7 +138,7 @@ def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None
         or len(ids) > MAX_ATTACHMENTS
         or any(isinstance(i, bool) or not isinstance(i, int) for i in ids)
     ):
-        raise InvalidDecision(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids")
+        raise InvalidDecision(_("Attach at most %(n)s files.", n=MAX_ATTACHMENTS))
     wanted = sorted(set(ids))
     found = list(
         db.session.scalars(
@@ -142,7 +151,7 @@ def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None
         )
     )
     if len(found) != len(wanted):
-        raise InvalidDecision("an attached file is not available; upload it again")
+        raise InvalidDecision(_("An attached file is not available; upload it again."))
     for attachment in found:
         attachment.record_id = record.id
     return wanted
@@ -150,15 +159,15 @@ def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None
 
 def _target_user(to_user_id: Any, task: Task, walker: Walker) -> User:
     if isinstance(to_user_id, bool) or not isinstance(to_user_id, int):
-        raise InvalidDecision("choose the person (to_user_id)")
+        raise InvalidDecision(_("Choose a person."))
     target = db.session.get(User, to_user_id)
     if target is None or not target.active:
-        raise InvalidDecision("the person must be an active user")
+        raise InvalidDecision(_("The person is no longer active; choose someone else."))
     if target.id == task.assignee_id:
-        raise InvalidDecision("the task is already theirs")
+        raise InvalidDecision(_("The task is already theirs; choose someone else."))
     step = walker.route.steps[task.step_key]
     if target.id == walker.submitter.id and (step.self_approval or walker.route.self_approval) != "allow":
-        raise InvalidDecision("the submitter cannot approve their own request")
+        raise InvalidDecision(_("The submitter cannot approve their own request; choose someone else."))
     return target
 
 
@@ -250,7 +259,7 @@ def start(record: Record, user: User, *, new: bool = False) -> Process | None:
     """
     process = None if new else current_process(record)
     if process is not None and process.status == RUNNING:
-        raise InvalidDecision("the request is already under review")
+        raise InvalidDecision(_("The request is already under review."))
     if process is not None and process.status == RETURNED:
         resumed = True
         route = load_route(process)
@@ -301,7 +310,13 @@ def decide(
     "already decided"), ``InvalidDecision`` (422).
     """
     if action not in ACTIONS:
-        raise InvalidDecision(f'unknown action "{action}"; use one of: {", ".join(ACTIONS)}')
+        raise InvalidDecision(
+            _(
+                'Unknown action "%(action)s"; use one of: %(actions)s.',
+                action=action,
+                actions=", ".join(ACTIONS),
+            )
+        )
     if action == "withdraw":
         task = _load_task(task_id, user)
         withdraw(task.record, user)
@@ -310,10 +325,10 @@ def decide(
         return task
     comment = _clean_comment(comment)
     if action in COMMENT_REQUIRED and not comment:
-        raise InvalidDecision(f"a comment is required to {action}")
+        raise InvalidDecision(_comment_required(action))
     if action == "add_signer" and position not in ("before", "after"):
-        raise InvalidDecision('choose where the signer signs: position "before" or "after" you', "position")
-    for _ in range(MAX_ATTEMPTS):
+        raise InvalidDecision(_("Choose where the added signer signs: before or after you."), "position")
+    for _attempt in range(MAX_ATTEMPTS):
         try:
             with transaction():
                 task = _decide_once(
@@ -335,7 +350,7 @@ def decide(
             if not _is_lock_conflict(exc):
                 raise
             # SQLite refuses a second writer outright when both started reading first: look again
-    raise TaskClosed("the request changed meanwhile; reload it and try again")
+    raise TaskClosed(_("The request changed meanwhile; reload the page and try again."))
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:
@@ -360,21 +375,21 @@ def _decide_once(
         if not (action == "recall" and task.status == WAITING and process.status == RUNNING):
             raise TaskClosed()
     elif action == "recall":
-        raise InvalidDecision("there is nothing to take back: the task is not waiting for a delegate")
+        raise InvalidDecision(_("There is nothing to take back: the task is not waiting for a delegate."))
     if task.kind == CC and action != "comment":
-        raise InvalidDecision("a copy for your information cannot be decided; mark it read")
+        raise InvalidDecision(_("A copy for your information cannot be decided; mark it read."))
     route = load_route(process)
     step = route.steps.get(task.step_key)
     if action == "approve" and not comment and step is not None and step.approve_comment == "required":
-        raise InvalidDecision(gettext("This step needs a comment to approve."), "comment")
+        raise InvalidDecision(_("This step needs a comment to approve."), "comment")
     walker = Walker(process, route, actor=user)
-    task_type, _ = walker.task_info(task)
+    task_type, _slot = walker.task_info(task)
     if action in ("return", "transfer", "delegate", "add_signer") and task_type in (DELEGATE, BEFORE):
-        raise InvalidDecision("you were asked for your opinion: approve, reject or comment")
+        raise InvalidDecision(_("You were asked for your opinion: approve, reject or comment."))
     if action == "add_signer" and position == "before" and task_type == AFTER:
-        raise InvalidDecision("a signer added after someone cannot add a signer before themselves")
+        raise InvalidDecision(_("A signer added after someone cannot add a signer before themselves."))
     if step_key is not None and (action != "return" or not isinstance(step_key, str)):
-        raise InvalidDecision("step_key is only for returning to an earlier step")
+        raise InvalidDecision(_("A step to go back to is only given when returning the request."))
     files = _claim_attachments(attachment_ids, user, record)
     if action == "approve":
         walker.approve(task, user, comment, files)
@@ -410,13 +425,13 @@ def withdraw(record: Record, user: User) -> Process:
     try:
         with transaction():
             if user is None or record.owner_id != getattr(user, "id", None):
-                raise InvalidDecision("only the submitter can withdraw a request")
+                raise InvalidDecision(_("Only the submitter can withdraw a request."))
             process = current_process(record)
             if process is None:
-                raise InvalidDecision("the request is not under review")
+                raise InvalidDecision(_("The request is not under review."))
             process = _lock_process(process.id)
             if process.status != RUNNING:
-                raise InvalidDecision("the request is not under review")
+                raise InvalidDecision(_("The request is not under review."))
             route = load_route(process)
             refusal = withdraw_refusal(process, route)
             if refusal:
@@ -426,7 +441,7 @@ def withdraw(record: Record, user: User) -> Process:
             walker.finish(WITHDRAWN)
             walker.save()
     except StaleDataError:
-        raise InvalidDecision("the request changed meanwhile; reload it and try again") from None
+        raise InvalidDecision(_("The request changed meanwhile; reload the page and try again.")) from None
     return process
 
 
@@ -434,9 +449,9 @@ def withdraw_refusal(process: Process, route: RouteModel) -> str | None:
     """Why the submitter may not withdraw this running request now (the route's ``withdraw``), or None."""
     policy = getattr(route, "withdraw", "until_first_decision")
     if policy == "never":
-        return "this route does not allow withdrawing a request"
+        return _("This route does not allow withdrawing a request.")
     if policy == "until_first_decision" and (process.state or {}).get("acted"):
-        return "the request can no longer be withdrawn: someone has already acted on it"
+        return _("The request can no longer be withdrawn: someone has already acted on it.")
     return None
 
 
@@ -444,7 +459,7 @@ def mark_read(task_id: int, user: User) -> Task:
     """Mark one's CC copy as read (no decision is possible on it); commits."""
     task = _load_task(task_id, user)
     if task.kind != CC:
-        raise InvalidDecision("only a copy for your information can be marked read")
+        raise InvalidDecision(_("Only a copy for your information can be marked read."))
     if task.status == OPEN:
         from ..db_types import utcnow
 
@@ -474,9 +489,9 @@ def auto_decide(task_id: int, action: str, *, reason: str = "deadline passed") -
     Raises ``TaskClosed`` when it was decided meanwhile, so running due work twice is harmless.
     """
     if action not in ("approve", "reject"):
-        raise InvalidDecision('the system can only "approve" or "reject"')
+        raise InvalidDecision(_("The system can only approve or reject."))
     with transaction():
-        task, _, walker = _system_task(task_id)
+        task, _process, walker = _system_task(task_id)
         if action == "approve":
             walker.approve(task, None, reason, None)
         else:
@@ -488,7 +503,7 @@ def auto_decide(task_id: int, action: str, *, reason: str = "deadline passed") -
 def escalate(task_id: int) -> Task | None:
     """Move an overdue task to the step's ``escalate_to`` person; the new task (None: nobody); commits."""
     with transaction():
-        task, _, walker = _system_task(task_id)
+        task, _process, walker = _system_task(task_id)
         step = walker.route.steps.get(task.step_key)
         specs = step.deadline.escalate_to if step is not None and step.deadline is not None else ()
         candidates = [

@@ -26,6 +26,7 @@ from . import batch, delegation, my_requests, queries, reminders, request_views,
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from .models import APPROVAL, OPEN, WAITING, Process, Task
 from .queries import action_label
+from .runtime import load_route
 
 workflow_bp = Blueprint("workflow", __name__)
 
@@ -171,6 +172,7 @@ def decided():
     return render_template(
         "workflow/decided.html",
         tab="decided",
+        handed_on=queries.handed_on_by(current_user) if page == 1 else [],
         tasks=result.rows,
         total=result.total,
         page=page,
@@ -255,7 +257,7 @@ def _panel(task: Task) -> dict[str, Any]:
     elif panel["open"]:
         panel["actions"] = queries.allowed_actions(task)
         panel["return_steps"] = queries.return_targets(task) if "return" in panel["actions"] else []
-        panel["users"] = queries.active_users(exclude=current_user.id)
+        panel["reject_outcome"] = _reject_outcome(task, row.owner_name)
     elif task.status == OPEN:
         panel["closed_text"] = _("This task is now with someone else.")
     elif task.status == "waiting":
@@ -269,6 +271,31 @@ def _panel(task: Task) -> dict[str, Any]:
             "This task is closed: %(decision)s.", decision=action_label(task.decision or task.status)
         )
     return panel
+
+
+def _reject_outcome(task: Task, owner_name: str) -> str:
+    """What a rejection does to the request here, said before the approver rejects."""
+    if "transfer" not in queries.allowed_actions(task):
+        return ""  # an opinion: the task goes back to whoever asked (said in the panel)
+    step = load_route(task.process).steps.get(task.step_key)
+    if step is None:
+        return ""
+    if step.mode in ("any", "k_of_n", "percent"):
+        prefix = _("Your rejection is one vote; once the step is rejected: ")
+    else:
+        prefix = ""
+    if step.on_reject == "return_to_submitter":
+        outcome = _("the request goes back to %(name)s to change and resubmit.", name=owner_name)
+    elif step.on_reject == "return_to_step" and step.return_to:
+        names = queries.step_names({task.process.route_id})
+        name = names.get((task.process.route_id, step.return_to), step.return_to)
+        outcome = _("the request goes back to the step “%(step)s”.", step=name)
+    else:
+        outcome = _(
+            "the request ends, rejected, and %(name)s is told. To ask for changes instead, use Return.",
+            name=owner_name,
+        )
+    return (prefix + outcome) if prefix else _("Rejecting: %(outcome)s", outcome=outcome)
 
 
 def _task_page(
@@ -467,7 +494,6 @@ def _out_of_office_page(
             tab="out_of_office",
             periods=rows,
             active_ids={row.id for row in rows if as_utc(row.starts_at) <= now < as_utc(row.ends_at)},
-            users=queries.active_users(exclude=current_user.id),
             error=error,
             values=values or {},
             **_tabs(),
@@ -521,6 +547,8 @@ def init_app(app: Flask) -> None:
         step_state_label=step_state_label,
         approval_for=approval_for,
         inbox_open_count=inbox_open_count,
+        return_reason=queries.return_reason,
+        approvals_by_user=queries.approvals_by_user,
         request_actions=request_actions,
     )
     app.register_blueprint(workflow_bp)
