@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from records_samples import claim_data, expense_content
 
 from formwork.definitions import store
@@ -15,7 +17,7 @@ from formwork.records import service
 from formwork.records.models import NumberSequence, Record
 from formwork.records.numbering import next_in_sequence
 
-YEAR = datetime.now(timezone.utc).year
+YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year  # the business year (the default time zone)
 
 
 def test_submitted_records_are_numbered_by_the_forms_prefix_and_year(expense, users):
@@ -29,6 +31,13 @@ def test_submitted_records_are_numbered_by_the_forms_prefix_and_year(expense, us
     assert draft.voucher_number is None
     draft = service.update_record(draft, {"reason": "now submitted"}, alice, submit=True)
     assert draft.voucher_number == f"BX-{YEAR}-000003"
+
+
+def test_the_year_is_the_business_year(expense, users):
+    """01:00 on 1 January in Beijing is still 31 December in UTC: the claim is filed under the new year."""
+    with time_machine.travel(datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc), tick=False):
+        record = service.create_record("expense_claim", claim_data(), users["alice"], submit=True)
+    assert record.voucher_number == "BX-2027-000001"
 
 
 def test_digits_and_forms_without_numbering(users):

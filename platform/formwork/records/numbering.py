@@ -3,7 +3,7 @@
 A form opts in with ``numbering: {prefix: BX, digits: 6}`` in its definition; its records get
 ``BX-2026-000001``, ``BX-2026-000002``, … at their first submission, and keep the number
 when they are returned and submitted again. The sequence of a prefix starts again at 1 each
-year. Forms that share a prefix share its sequence.
+year (the year in the business time zone). Forms that share a prefix share its sequence.
 
 The next number comes from one upsert on ``number_sequences`` (``INSERT … ON CONFLICT DO
 UPDATE … RETURNING``) inside the submitting transaction: on PostgreSQL the row stays locked
@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .. import business_time
 from ..extensions import db
 from .models import NumberSequence, Record
 
@@ -55,5 +56,7 @@ def assign_voucher_number(record: Record, content: Any, when: datetime) -> None:
     if record.voucher_number or numbering is None:
         return
     prefix, digits = numbering
-    year = when.year
+    # The year finance files under is the business year: a claim sent at 01:00 on 1 January in
+    # Beijing belongs to the new year although it is still 31 December in UTC.
+    year = business_time.local_date(when).year
     record.voucher_number = f"{prefix}-{year}-{next_in_sequence(prefix, year):0{digits}d}"
