@@ -162,7 +162,7 @@ def test_a_client_token_is_bound_to_its_request(client, published, bearer):
     other_form = post_json(client, "/api/forms/purchase_request/records", {"data": {}}, header)
     for answer in (other_body, submitted, other_form):
         assert answer.status_code == 422, answer.get_json()
-        assert "already used for a different request" in answer.get_json()["error"]
+        assert "已用于另一个请求" in answer.get_json()["error"]
     # The token in the body and in the header are one and the same key.
     in_body = post_json(
         client,

@@ -61,7 +61,7 @@ def test_twenty_thousand_paragraphs_stop_at_the_time_limit(
     pdf, rendered = render_voucher(record, demo_org["alice"])
     elapsed = time.perf_counter() - started
     assert rendered.template == DEFAULT_TEMPLATE and pdf.startswith(b"%PDF")
-    assert "paragraphs.html" in rendered.fallback_reason and "4 s" in rendered.fallback_reason
+    assert "paragraphs.html" in rendered.fallback_reason and "4 秒" in rendered.fallback_reason
     # The time limit, then the default voucher (a fraction of a second unloaded): the worker is
     # held up for about the limit, never for the 15 s and 490 MB the layout takes unbounded.
     assert elapsed < 12, f"took {elapsed:.1f} s"
@@ -75,7 +75,7 @@ def test_twenty_thousand_paragraphs_stop_at_the_memory_limit(
     record = _claim(publish, make_claim, "paragraphs.html")
     pdf, rendered = render_voucher(record, demo_org["alice"])
     assert rendered.template == DEFAULT_TEMPLATE and pdf.startswith(b"%PDF")
-    assert "memory" in rendered.fallback_reason, rendered.fallback_reason
+    assert "内存" in rendered.fallback_reason, rendered.fallback_reason
 
 
 def test_the_limits_leave_room_for_the_fonts(app):
@@ -96,7 +96,7 @@ def test_layout_that_cannot_finish_raises_layout_error(app):
             static_folder=Path(app.static_folder),
             limits=Limits(timeout=0.5, memory_mb=1024),
         )
-    assert "0.5 s" in caught.value.reason
+    assert "0.5 秒" in caught.value.reason
 
 
 def test_an_unprintable_voucher_is_a_clear_422_in_the_api_and_the_browser(

@@ -106,7 +106,7 @@ def test_422s_explain_what_is_wrong(client, bearer, submit, demo_org):
     db.session.execute(update(User).where(User.username == "frank").values(active=False))
     db.session.commit()
     assert "no longer active" in post({"action": "transfer", "to_user": "frank"})
-    assert "before or after" in post({"action": "add_signer", "to_user": "carol", "position": "sideways"})
+    assert "before, after" in post({"action": "add_signer", "to_user": "carol", "position": "sideways"})
     assert "earlier step" in post({"action": "return", "comment": "back", "step": "cashier"})
     extra = client.post(f"/api/tasks/{task_id}/decision", json={"action": "approve", "extra": 1}, headers=bob)
     assert extra.status_code == 422 and extra.get_json()["field"] == "extra"

@@ -31,6 +31,7 @@ from dataclasses import field as dc_field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from flask_babel import gettext as _
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
@@ -151,12 +152,17 @@ def layout_pdf(html: str, *, static_folder: Path, limits: Limits) -> Layout:
     sender.close()  # the child holds the only writing end: its death ends recv() with EOFError
     try:
         if not receiver.poll(limits.timeout):
-            raise LayoutError(f"laying out the PDF took longer than {limits.timeout:g} s and was stopped")
+            raise LayoutError(
+                _(
+                    "Laying out the PDF took longer than %(seconds)s s and was stopped.",
+                    seconds=f"{limits.timeout:g}",
+                )
+            )
         try:
             status, payload, (refused, fetched) = receiver.recv()
         except (EOFError, OSError):
             raise LayoutError(
-                "the layout process ended without a PDF (it hit the memory or CPU limit)"
+                _("The layout process ended without a PDF (it hit the memory or CPU limit).")
             ) from None
     finally:
         receiver.close()

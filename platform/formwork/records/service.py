@@ -223,8 +223,10 @@ def _find_by_token(user: Any, client_token: str, request_digest: str | None = No
         and record.request_digest != request_digest
     ):
         raise TokenReused(
-            "this client token (Idempotency-Key) was already used for a different request; "
-            "send a new token for a new record"
+            _(
+                "This client token (Idempotency-Key) was already used for a different request; "
+                "send a new token for a new record."
+            )
         )
     return record
 

@@ -80,6 +80,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..i18n import localized
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
@@ -708,8 +709,12 @@ class Walker:
         later = self.later_step_naming(target, step)
         if later is not None:
             raise InvalidDecision(
-                f'{target.display_name or target.username} approves a later step ("{later.key}") of this '
-                "request, so this task cannot be handed to them; choose someone else"
+                _(
+                    "%(person)s approves a later step (%(step)s) of this request, so this task cannot "
+                    "be handed to them; choose someone else.",
+                    person=target.display_name or target.username,
+                    step=localized(later.name) or later.key,
+                )
             )
 
     def _alerts(self) -> None:
