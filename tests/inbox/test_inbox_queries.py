@@ -53,7 +53,7 @@ def test_queries_do_not_grow_with_the_page(client, bearer, login, submit, url):
     many, shown_many = cost()
     assert (shown_few, shown_many) == (2, 14)
     assert many == few, f"{few} queries for 2 tasks, {many} for 14"
-    assert many <= 9
+    assert many <= 10  # the page itself, plus the header bell's unread count
 
 
 def test_record_page_trail_and_route_cost_a_fixed_number_of_queries(client, login, bearer, submit):
