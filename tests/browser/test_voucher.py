@@ -35,7 +35,7 @@ def test_a_ten_line_claim_prints_on_one_page(page: Page, sign_in):
     page.get_by_role("button", name=re.compile(r"^submit$", re.I)).click()
     expect(page.get_by_role("status").filter(has_text=re.compile(r"submitted", re.I))).to_be_visible()
 
-    page.get_by_role("link", name=re.compile(r"^my records$", re.I)).click()
+    page.get_by_role("link", name=re.compile(r"^my requests$", re.I)).click()
     page.get_by_role("row").filter(has_text=REASON).get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(REASON)
     link = page.locator('a[href$="/pdf"]').first
