@@ -119,3 +119,24 @@ def test_purchase_request_line_amount_shows_its_value(sized_page: Page):
     if page.size_name == "desk":
         assert label.evaluate("el => el.getBoundingClientRect().width") <= 1
     _check(page, "purchase-request")
+
+
+def test_purchase_request_shows_the_budget_as_it_is_filled_in(sized_page: Page):
+    page = sized_page
+    _sign_in(page, "alice")
+    page.goto("/forms/purchase_request/new")
+    panel = page.locator("#budget-panel")
+    expect(panel).to_be_hidden()  # no category chosen yet
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.locator("select[name=budget_category]").select_option("equipment")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("销售部 · 设备")
+    expect(panel).to_contain_text("200,000.00")  # the demo Sales equipment budget
+    page.locator("input[name$='.quantity']").first.fill("1")
+    page.locator("input[name$='.unit_price']").first.fill("250000")
+    expect(panel).to_contain_text("超出预算")
+    assert page.evaluate("() => window.notReloaded === true"), "the page reloaded"
+    # On a phone the figures stay inside the screen.
+    width = page.evaluate("() => document.documentElement.clientWidth")
+    assert panel.evaluate("el => el.getBoundingClientRect().right") <= width
+    _check(page, "purchase-request-budget")

@@ -157,20 +157,31 @@ def consumers() -> list[Consumer]:
         return list(remembered[1])
     found = []
     for route in store.list_current("route"):
-        content = route.content if isinstance(route.content, dict) else {}
-        settings = (content.get("facts") or {}).get("budget")
-        if isinstance(settings, dict) and settings.get("amount") and settings.get("category"):
-            found.append(
-                Consumer(
-                    content.get("form", ""),
-                    settings["amount"],
-                    settings["category"],
-                    settings.get("date"),
-                    settings.get("department"),
-                )
-            )
+        consumer = consumer_of_route(route.content)
+        if consumer is not None:
+            found.append(consumer)
     current_app.extensions[_CONSUMERS_KEY] = (newest, tuple(found))
     return found
+
+
+def consumer_of_route(content: Any) -> Consumer | None:
+    """The budget mapping a route's content declares (``facts: {budget: ...}``), or None."""
+    content = content if isinstance(content, dict) else {}
+    settings = (content.get("facts") or {}).get("budget")
+    if not isinstance(settings, dict) or not settings.get("amount") or not settings.get("category"):
+        return None
+    return Consumer(
+        content.get("form", ""),
+        settings["amount"],
+        settings["category"],
+        settings.get("date"),
+        settings.get("department"),
+    )
+
+
+def consumer_of_form(form_key: str) -> Consumer | None:
+    """How the current route of ``form_key`` maps the form to a budget, or None (no budget check)."""
+    return next((c for c in consumers() if c.form_key == form_key), None)
 
 
 def period_bounds(period: str) -> tuple[date, date]:

@@ -20,6 +20,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import date
+from functools import cached_property
 from typing import Any, Iterable
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -29,6 +31,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from .. import business_time
+from ..budgets.preview import BudgetPanel, budget_panel, budget_preview
+from ..budgets.service import consumer_of_form
 from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
@@ -200,6 +205,41 @@ class Editor:
             if result is not None and result.name == "money":
                 return field
         return None
+
+    @cached_property
+    def budget(self) -> BudgetPanel | None:
+        """The budget panel of a form whose route checks a budget; None for any other form."""
+        consumer = consumer_of_form(self.form.key)
+        if consumer is None:
+            return None
+        values = self.state.values
+        if consumer.department:
+            field = self.form.field(consumer.department)
+            department_id = values.get(consumer.department)
+            if field is None or not isinstance(department_id, int):
+                return BudgetPanel()
+            allowed = getattr(field.type, "allowed_ids", lambda *_: None)(field, current_user)
+            if allowed is not None and department_id not in allowed:
+                return BudgetPanel()
+        else:  # the request's own department
+            source = self.record if self.record is not None else current_user
+            department_id = source.department_id
+        day = values.get(consumer.date) if consumer.date else None
+        if consumer.amount in self.incomplete:
+            amount = None  # a number typed that will not validate: the total is not known yet
+        else:
+            amount = values.get(consumer.amount)
+        preview = budget_preview(
+            consumer,
+            department_id=department_id,
+            category=values.get(consumer.category),
+            amount=amount,
+            day=day if isinstance(day, date) else business_time.today(),
+            exclude_record_id=self.record.id if self.record is not None else None,
+        )
+        category_field = self.form.field(consumer.category)
+        labels = dict(self.options(category_field)) if category_field is not None else {}
+        return budget_panel(preview, labels, _locale_tag())
 
     def state_code(self) -> str:
         """The condition flags this rendering shows, posted back so ``evaluate`` swaps only what changed."""

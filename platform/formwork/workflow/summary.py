@@ -8,15 +8,19 @@ entered one, read from the stored values (computed values are stored with the re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 
+from .. import business_time
+from ..budgets.preview import BudgetPanel, budget_panel, budget_preview
+from ..budgets.service import consumer_of_route
 from ..definitions import store
 from ..expressions import T
 from ..extensions import db
-from ..i18n import current_locale_tag
+from ..i18n import current_locale_tag, localized
 from ..org.models import Department
 from ..records.models import Record
 from ..routes.store import compiled_route
@@ -95,3 +99,39 @@ def add_summaries(rows: list[Any]) -> None:
         row.batchable = row.status == "open" and batchable(
             row.kind, routes[row.route_id].steps.get(row.step_key)
         )
+
+
+def budget_of(record: Record, route_id: int) -> BudgetPanel | None:
+    """The budget the request's route checked it against, with this request left out of "used".
+
+    None when the route checks no budget. The quarter is the one the route's check read: the mapped
+    date's, else the business day the request was submitted.
+    """
+    consumer = consumer_of_route(store.get_one(route_id).content)
+    if consumer is None:
+        return None
+    data = record.data or {}
+    form = store.form_or_unavailable(store.get_one(record.definition_id))[0]
+    day = _stored_date(data.get(consumer.date)) if consumer.date else None
+    if day is None:
+        day = business_time.local_date(record.submitted_at or record.created_at) or business_time.today()
+    department = data.get(consumer.department) if consumer.department else record.department_id
+    preview = budget_preview(
+        consumer,
+        department_id=department,
+        category=data.get(consumer.category),
+        amount=data.get(consumer.amount),
+        day=day,
+        exclude_record_id=record.id,
+    )
+    category_field = form.field(consumer.category) if form is not None else None
+    options = category_field.settings.get("options", {}) if category_field is not None else {}
+    labels = {value: localized(label) for value, label in options.items()}
+    return budget_panel(preview, labels, current_locale_tag())
+
+
+def _stored_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -317,6 +317,7 @@ def _task_page(
             route=queries.route_view(record),
             entries=queries.trail(record),
             summary=summary.summaries([record.id]).get(record.id) or summary.Summary(),
+            budget=summary.budget_of(record, task.process.route_id),
             **context,
             **_tabs(),
         ),
