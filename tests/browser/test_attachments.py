@@ -61,6 +61,9 @@ def test_a_removed_file_is_not_saved(page: Page, sign_in):
     )
     widget = _attachment_widget(page, "Contract or supporting document")
     expect(widget.get_by_role("checkbox", name=re.compile(r"contract\.pdf"))).to_be_checked()
+    # The upload's answer re-renders the widget and starts a live evaluation; choose the next file
+    # once the page is quiet, as a person would, not into an input that is being replaced.
+    page.wait_for_load_state("networkidle")
     labelled(page, "Contract or supporting document").set_input_files(
         {"name": "wrong.png", "mimeType": "image/png", "buffer": PNG}
     )
