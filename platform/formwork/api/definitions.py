@@ -81,23 +81,7 @@ WARNINGS = {
 PROBLEMS = reply(
     obj(
         {
-            "errors": {
-                "type": "array",
-                "items": obj(
-                    {
-                        "field": {
-                            "type": "string",
-                            "description": "The JSON pointer of the problem (/ for the whole).",
-                        },
-                        "source": nullable({"type": "string"}),
-                        "line": nullable({"type": "integer"}),
-                        "pointer": nullable({"type": "string"}),
-                        "message": {"type": "string"},
-                    },
-                    optional=("source", "line", "pointer"),
-                    closed=False,
-                ),
-            },
+            "errors": {"type": "array", "items": PROBLEM},
             "warnings": WARNINGS,
         },
         optional=("warnings",),
