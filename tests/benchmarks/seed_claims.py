@@ -134,9 +134,8 @@ FROM (
            n % 10 = 5 AS large, 1 + n % 4 AS lines,
            now() - (:span * INTERVAL '1 day') * (1 - ((n * 7919) % 1000003) / 1000003.0)
                - INTERVAL '3 days' AS created
-    FROM (SELECT g - CAST(:start AS INTEGER) AS k, g AS n
-          FROM generate_series(CAST(:start AS INTEGER), CAST(:start AS INTEGER) + CAST(:count AS INTEGER) - 1)
-               AS g) AS numbered
+    FROM (SELECT g - CAST(:start AS BIGINT) AS k, g AS n
+          FROM generate_series(CAST(:start AS BIGINT), CAST(:start AS BIGINT) + :count - 1) AS g) AS numbered
 ) AS claims
 """
 
