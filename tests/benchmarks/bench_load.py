@@ -12,9 +12,10 @@ Before anything is measured the database gets the demo organisation and definiti
 ``--seed`` existing expense claims (default 100,000) with their processes, tasks, trail,
 notifications and record events (``seed_claims.py``: set-based SQL, realistic spread over the
 demo users and departments, 6 % still under review), and the bare app's tables get the same
-claims and tasks. Then ANALYZE, once, as autovacuum would after a bulk load; nothing refreshes
-the statistics during the measurement (this PostgreSQL runs with autovacuum off, and a busy
-deployment's statistics always lag the newest rows).
+claims and tasks. Then VACUUM ANALYZE, once, as autovacuum would after a bulk insert (which also
+merges the GIN pending list of the records' data); nothing refreshes statistics during the
+measurement (this PostgreSQL runs with autovacuum off, and a busy deployment's statistics
+always lag the newest rows).
 
 Each side is served by its own gunicorn with the same options (``-w 3 -k gthread --threads 2``
 by default) and connection pool settings (``formwork.config.ENGINE_OPTIONS``), and driven by
@@ -72,7 +73,7 @@ from bench_approvals import gunicorn_server, private_schema  # noqa: E402
 from bench_forms import formwork_app  # noqa: E402
 from flask import Flask, abort, jsonify, request  # noqa: E402
 from flask_sqlalchemy import SQLAlchemy  # noqa: E402
-from seed_claims import Organisation, seed_claims  # noqa: E402
+from seed_claims import Organisation, seed_claims, settle  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -647,7 +648,7 @@ def seeded(conn: Any) -> int:
 
 
 def prepare(app: Flask, count: int, reuse: bool) -> str:
-    """Seed ``count`` claims (and the bare copy) unless a kept dataset of that size is there; ANALYZE."""
+    """Seed ``count`` claims (and the bare copy) unless a kept dataset of that size is there; settle."""
     with app.app_context():
         engine = db.engine
         db.session.remove()
@@ -661,10 +662,9 @@ def prepare(app: Flask, count: int, reuse: bool) -> str:
         added = seed_claims(conn, Organisation.read(conn), 0, count)
         conn.execute(text(BARE_TABLES))
         copy_to_bare(conn)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))  # once after the bulk load, as autovacuum would
+    settle(engine, "bare_claims", "bare_invoices", "bare_tasks")
     rows = ", ".join(f"{n:,} {table}" for table, n in added.items())
-    return f"seeded in {time.perf_counter() - started:.0f} s ({rows}), then ANALYZE"
+    return f"seeded in {time.perf_counter() - started:.0f} s ({rows}), then VACUUM ANALYZE"
 
 
 @contextmanager
