@@ -506,6 +506,10 @@ class _Compiler:
         if not isinstance(lst, SqlList):
             raise self.refuse(f"'{node.op}' needs a list in SQL", node)
         needle = self.scalar(node.left)
+        if truth_only and not negated and lst.param is not None:
+            # Only true passes here, so false and null need not differ: a plain IN, which can use
+            # the column's index (``$record.department in $user.department.descendants``).
+            return sa.and_(lst.param.known, needle.in_(lst.param.items))
         found = self.member_test(needle, lt, lst, node)
         return sa.not_(found) if negated else found
 
@@ -543,7 +547,7 @@ class _Compiler:
         )
 
     def _rows(self, rows: Any) -> sa.Select[Any]:
-        query = sa.select(sa.literal(1)).select_from(rows.source)
+        query = sa.select(sa.literal(1)).select_from(rows.source).correlate_except(rows.source)
         return query.where(rows.guard) if rows.guard is not None else query
 
     def is_null(self, node: N.IsNull) -> Sql:

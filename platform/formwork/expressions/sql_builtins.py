@@ -52,7 +52,8 @@ def _over_rows(call: SqlCall, column: Callable[[Any], Any], where: Callable[[Any
     """A scalar subquery over the rows of the list argument: ``SELECT column(value) FROM rows``."""
     lst = _json_list(call)
     rows = elements(lst, call.dialect)
-    query = sa.select(column(rows)).select_from(rows.source)
+    # Correlated to whatever the record comes from; only the rows of the array are this query's own.
+    query = sa.select(column(rows)).select_from(rows.source).correlate_except(rows.source)
     if rows.guard is not None:
         query = query.where(rows.guard)
     if where is not None:
@@ -64,6 +65,7 @@ def _exists(call: SqlCall, where: Callable[[Any], Any]) -> Sql:
     lst = _json_list(call)
     rows = elements(lst, call.dialect)
     query = sa.select(sa.literal(1)).select_from(rows.source).where(where(rows))
+    query = query.correlate_except(rows.source)
     if rows.guard is not None:
         query = query.where(rows.guard)
     return sa.exists(query)
