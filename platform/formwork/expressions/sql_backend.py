@@ -51,6 +51,7 @@ from .sql_values import (
     literal,
     null_of,
     pg_divide,
+    pg_significant,
     scalar,
     sql_type,
     text_order,
@@ -476,8 +477,13 @@ class _Compiler:
             if op == "/":
                 return pg_divide(left, right)
             if op == "%":
-                return sa.cast(left, sa.Numeric()) % sa.func.nullif(sa.cast(right, sa.Numeric()), 0)
-            return _ARITHMETIC[op](left, right)
+                result = sa.cast(left, sa.Numeric()) % sa.func.nullif(sa.cast(right, sa.Numeric()), 0)
+            else:
+                result = _ARITHMETIC[op](left, right)
+            # Exact NUMERIC can carry more digits than Python's 38 only after a division (1/3 + 1e6).
+            if _has_quotient(node.left) or _has_quotient(node.right):
+                return pg_significant(result)
+            return result
         if t == T.INTEGER:
             if op == "%":
                 return left % sa.func.nullif(right, 0)
@@ -599,3 +605,11 @@ _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
 }
+
+
+def _has_quotient(node: N.Node) -> bool:
+    """Whether a value may have more digits than its inputs: it contains a division or avg()."""
+    return any(
+        (isinstance(n, N.Arithmetic) and n.op == "/") or (isinstance(n, N.Call) and n.name == "avg")
+        for n in N.walk(node)
+    )

@@ -318,7 +318,9 @@ def _add_days(call: SqlCall) -> Sql:
     value, days = call.args
     if call.dialect == PG:
         return sa.cast(value + sa.cast(days, sa.Integer()), sa.Date())
-    return sa.func.date(value, sa.func.printf("%+d days", days), type_=sa.String())
+    # printf() reads a null as 0 days; the language's add_days(d, null) is null.
+    shifted = sa.func.date(value, sa.func.printf("%+d days", days), type_=sa.String())
+    return sa.case((days.is_(None), sa.null()), else_=shifted)
 
 
 def _days_between(call: SqlCall) -> Sql:

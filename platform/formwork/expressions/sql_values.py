@@ -268,9 +268,22 @@ def convert(value: Sql, source: T.Type, target: T.Type, dialect: str) -> Sql:
 
 
 def pg_divide(a: Sql, b: Sql) -> Sql:
-    """``a / b`` rounded to 38 significant digits as the Python back end divides; null on zero."""
+    """``a / b`` rounded to 38 significant digits as the Python back end divides; null on zero.
+
+    The dividend gets 80 decimal places first (PostgreSQL's own division keeps only about 20
+    significant digits), then ``pg_significant`` rounds the quotient.
+    """
     quotient = sa.func.round(sa.cast(a, sa.Numeric()), 80) / sa.func.nullif(sa.cast(b, sa.Numeric()), 0)
-    rounded = sa.cast(sa.func.to_char(quotient, _SIGNIFICANT_38), sa.Numeric())
+    return pg_significant(quotient)
+
+
+def pg_significant(value: Sql) -> Sql:
+    """``value`` rounded to 38 significant digits (the Python back end's decimal precision).
+
+    ``NUMERIC`` arithmetic is exact, so only results built on a quotient can need it; the trailing
+    zeros of the scientific form are trimmed (the value is the same; its text may show fewer zeros).
+    """
+    rounded = sa.cast(sa.func.to_char(value, _SIGNIFICANT_38), sa.Numeric())
     return sa.func.trim_scale(rounded, type_=sa.Numeric())
 
 
