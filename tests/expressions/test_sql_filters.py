@@ -228,3 +228,32 @@ def test_measure_sums_money_exactly_over_records(loaded) -> None:
         assert record_id == record["id"]
         assert measure.read(value) == python.evaluate(_python_scope(record["data"]), None, CONTEXT)
     assert measure.read(values[4][1]) == D("12.80")
+
+
+BIG = [
+    ("total == 12345678901234567.89", True),
+    ("total > 12345678901234567.88", True),
+    ("total - 12345678901234567 == 0.89", True),
+    ("total * 100 % 100 == 89", True),
+    ("round(total, 1) == 12345678901234567.9", True),
+    ("total / 3 == 4115226300411522.63", True),
+    ("total / 7 > 1763668414462081.12", True),
+    ("text(total)", "12345678901234567.89"),
+    ("sum(lines.amount)", D("0.30")),
+    ("text(sum(lines.amount))", "0.30"),
+    ("text(7 / 2)", "3.5"),
+    ("1 / 3", D("0.33333333333333333333333333333333333333")),
+    ("-2 / 3", D("-0.66666666666666666666666666666666666667")),
+    ("1 / 3 + 1000000", D("1000000.3333333333333333333333333333333")),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), BIG, ids=[b[0] for b in BIG])
+def test_large_money_and_quotients_are_exact(database, expression: str, expected: Any) -> None:
+    """Amounts past a binary float's 15-16 digits, and quotients at Python's 38 significant digits."""
+    lines = [{"amount": D("0.10")}, {"amount": D("0.10")}, {"amount": D("0.10")}]
+    scope = {"total": D("12345678901234567.89"), "lines": lines}
+    database.replace([row(1, scope)])
+    python = compile_expression(expression, ENV).evaluate(_python_scope(row(1, scope)["data"]), None, CONTEXT)
+    assert python == expected
+    assert database.value(compile_sql(expression, ENV, COLUMNS, database.dialect), CONTEXT) == expected

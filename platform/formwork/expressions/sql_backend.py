@@ -591,6 +591,11 @@ class _Compiler:
                 raise self.refuse(f"{node.name}() of a whole record cannot be translated to SQL", node)
         try:
             result = spec.sql(call)
+        except SqlTranslationError as exc:
+            if exc.position is None:  # raised by a shared helper that does not know the call
+                exc.message, exc.position = f"{node.name}(): {exc.message}", node.pos
+                exc.args = (exc.message,)
+            raise
         except ExpressionError:
             raise
         except Exception as exc:  # a plugin's translator must fail as a refusal, not a crash
