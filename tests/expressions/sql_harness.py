@@ -18,6 +18,7 @@ from sqlalchemy.pool import StaticPool
 
 from formwork.config import normalise_database_url
 from formwork.db_types import JSONDocument, Timestamp
+from formwork.expressions import T
 from formwork.expressions.sql_backend import RecordColumns, SqlExpression
 from formwork.expressions.sqlite_functions import install_sqlite_functions
 
@@ -115,3 +116,20 @@ def row(record_id: int, data: Mapping[str, Any], numbers_as_json: bool = False, 
     }
     values.update(columns)
     return values
+
+
+def typed_value(value: Any, t: T.Type) -> Any:
+    """Stored JSON → the typed value the form layer hands the Python back end."""
+    if value is None:
+        return None
+    if t in (T.MONEY, T.DECIMAL):
+        return Decimal(str(value))
+    if t == T.DATE:
+        return date.fromisoformat(value)
+    if t == T.DATETIME:
+        return datetime.fromisoformat(value)
+    if isinstance(t, T.ListOf):
+        return [typed_value(v, t.item) for v in value]
+    if isinstance(t, T.RecordOf):
+        return {k: typed_value(v, t.fields[k]) for k, v in value.items() if k in t.fields}
+    return value

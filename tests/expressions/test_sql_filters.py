@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from formwork.expressions import T, TypeEnv, compile_expression
 from formwork.expressions.sql_backend import SCOPE_CONTEXT, compile_sql, compile_sql_filter
 
-from .sql_harness import COLUMNS, TABLE, row
+from .sql_harness import COLUMNS, TABLE, row, typed_value
 
 LINE = T.RecordOf({"amount": T.MONEY, "kind": T.TEXT, "taxable": T.BOOLEAN})
 FIELDS: dict[str, T.Type] = {
@@ -91,28 +91,7 @@ def _python_ids(expression: str) -> set[int]:
 
 
 def _python_scope(data: dict[str, Any]) -> dict[str, Any]:
-    """Stored JSON → the typed values the form layer gives the Python back end."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        t = FIELDS[key]
-        out[key] = _typed(value, t)
-    return out
-
-
-def _typed(value: Any, t: T.Type) -> Any:
-    if value is None:
-        return None
-    if t in (T.MONEY, T.DECIMAL):
-        return D(str(value))
-    if t == T.DATE:
-        return date.fromisoformat(value)
-    if t == T.DATETIME:
-        return datetime.fromisoformat(value)
-    if isinstance(t, T.ListOf):
-        return [_typed(v, t.item) for v in value]
-    if isinstance(t, T.RecordOf):
-        return {k: _typed(v, t.fields[k]) for k, v in value.items()}
-    return value
+    return {key: typed_value(value, FIELDS[key]) for key, value in data.items()}
 
 
 @pytest.fixture(scope="module")
