@@ -18,8 +18,7 @@ from sqlalchemy.pool import StaticPool
 
 from formwork.config import normalise_database_url
 from formwork.db_types import JSONDocument, Timestamp
-from formwork.expressions import T
-from formwork.expressions.sql_backend import RecordColumns, SqlExpression
+from formwork.expressions import RecordColumns, SqlExpression, T
 from formwork.expressions.sqlite_functions import install_sqlite_functions
 
 PG_URL = os.environ.get("FORMWORK_TEST_DATABASE_URL")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from formwork.expressions import TypeEnv, compile_expression
-from formwork.expressions.sql_backend import SqlTranslationError, compile_sql
+from formwork.expressions import SqlTranslationError, TypeEnv, compile_expression, compile_sql
 
 from .cases import CASES, CONTEXT, FIELDS, Case
 from .sql_harness import COLUMNS, row
