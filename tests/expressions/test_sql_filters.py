@@ -227,6 +227,26 @@ BIG = [
 ]
 
 
+NEAR_TIES = [
+    ("rate > 0.3", True),
+    ("rate == 0.3", False),
+    ("rate < 0.30000000000000002", True),
+    ("rate >= 0.30000000000000001", True),
+    ("rate > 0.29999999999999999", True),
+    ("rate != 0.30000000000000001", False),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), NEAR_TIES, ids=[n[0] for n in NEAR_TIES])
+def test_decimals_a_float_cannot_tell_apart(database, expression: str, expected: bool) -> None:
+    """0.30000000000000001 and 0.3 are the same binary float; the comparison stays exact."""
+    database.replace([row(1, {"rate": D("0.30000000000000001")})])
+    assert compile_expression(expression, ENV).evaluate({"rate": D("0.30000000000000001")}) is expected
+    assert database.matching(compile_sql_filter(expression, ENV, COLUMNS, database.dialect), {}) == (
+        {1} if expected else set()
+    )
+
+
 @pytest.mark.parametrize(("expression", "expected"), BIG, ids=[b[0] for b in BIG])
 def test_large_money_and_quotients_are_exact(database, expression: str, expected: Any) -> None:
     """Amounts past a binary float's 15-16 digits, and quotients at Python's 38 significant digits."""
