@@ -122,3 +122,12 @@ def test_text_is_ordered_by_code_point_on_postgresql() -> None:
     assert "COLLATE" not in str(
         compile_sql_filter("name < 'b'", ENV, COLUMNS, "sqlite").clause.compile(dialect=sqlite.dialect())
     )
+
+
+def test_postgresql_json_paths_can_use_an_expression_index() -> None:
+    """``((data ->> 'total')::numeric)`` as an index matches only a path written into the SQL."""
+    clause = compile_sql_filter("total >= 10000 and lines[0].kind == 'x'", ENV, COLUMNS, "postgresql").clause
+    sql = str(clause.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}))
+    assert "CAST(expression_records.data ->> 'total' AS NUMERIC) >= %(" in sql
+    assert "((expression_records.data -> 'lines') -> 0) ->> 'kind'" in sql
+    assert "10000" not in sql  # values stay bound parameters

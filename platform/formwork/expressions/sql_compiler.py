@@ -298,6 +298,8 @@ class SqlCompiler:
                 (certain, test(near_left, near_right)),
                 else_=exact,
             )
+        if node.op in ("==", "!="):  # equality is byte equality in every deterministic collation
+            return test(left, right)
         return test(text_order(left, lt, self.dialect), text_order(right, rt, self.dialect))
 
     def _approximate(self, node: N.Node) -> Sql | None:

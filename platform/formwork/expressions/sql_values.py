@@ -121,14 +121,29 @@ def _path(ref: JsonRef) -> Sql:
     return ref.prefix.concat(sa.literal(tail, sa.String())).self_group()
 
 
-def _pg_keys(ref: JsonRef) -> Sql:
-    return sa.literal([str(k) for k in ref.keys], postgresql.ARRAY(sa.Text()))
+def _pg_path(ref: JsonRef, as_text: bool) -> Sql:
+    """PostgreSQL: ``data -> 'lines' -> 0 ->> 'amount'``.
+
+    The keys (field names of the definition, list positions) are rendered into the statement by
+    SQLAlchemy's own literal quoting when it runs (``literal_execute``) rather than sent as
+    parameters, so that an expression index such as ``((data ->> 'total')::numeric)`` matches.
+    """
+    value = ref.doc
+    if not ref.keys:
+        return value.op("#>>", return_type=sa.Text())(sa.literal([], postgresql.ARRAY(sa.Text())))
+    for position, key in enumerate(ref.keys):
+        step = sa.literal(key, sa.Integer() if isinstance(key, int) else sa.Text(), literal_execute=True)
+        if as_text and position == len(ref.keys) - 1:
+            value = value.op("->>", return_type=sa.Text())(step)
+        else:
+            value = value.op("->", return_type=postgresql.JSONB())(step)
+    return value
 
 
 def json_doc(ref: JsonRef, dialect: str) -> Sql:
     """The JSON value at ``ref`` (PostgreSQL: ``jsonb``; SQLite: JSON text), SQL null if absent."""
     if dialect == PG:
-        return ref.doc if not ref.keys else ref.doc.op("#>", return_type=postgresql.JSONB())(_pg_keys(ref))
+        return ref.doc if not ref.keys else _pg_path(ref, as_text=False)
     if ref.prefix is None and not ref.keys:
         return ref.doc
     return ref.doc.op("->", return_type=sa.String())(_path(ref))
@@ -149,11 +164,7 @@ def json_is_null(ref: JsonRef, dialect: str) -> Sql:
 def scalar(ref: JsonRef, t: T.Type, dialect: str) -> Sql:
     """The value at ``ref`` as type ``t`` (see the table in the module docstring)."""
     if dialect == PG:
-        text = (
-            ref.doc.op("#>>", return_type=sa.Text())(_pg_keys(ref))
-            if ref.keys
-            else ref.doc.op("#>>", return_type=sa.Text())(sa.literal([], postgresql.ARRAY(sa.Text())))
-        )
+        text = _pg_path(ref, as_text=True)
         if t == T.TEXT:
             return text
         if t in (T.INTEGER, *DECIMALS):
