@@ -9,11 +9,13 @@ the next request. ``OrgTree`` is the department tree for answers computed in Pyt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
 
+from ..expressions import T
 from ..extensions import db
 from ..org.models import Department, Role, RoleAssignment, User
 from .model import DEPARTMENT_HEAD, EVERYONE
@@ -142,7 +144,7 @@ class RecordFacts:
         """From a ``records.models.Record``; ``form`` (its compiled form) types the values."""
         data = record.data or {}
         if form is not None:
-            values = {f.key: f.from_json(data.get(f.key)) for f in form.fields}
+            values = {f.key: stored_value(f, data.get(f.key)) for f in form.fields}
         else:
             values = dict(data)
         return cls(
@@ -155,6 +157,36 @@ class RecordFacts:
             record.created_at,
             record.submitted_at,
         )
+
+
+def stored_value(field_model: Any, raw: Any) -> Any:
+    """A stored value as filters read it: typed like the field, computed fields as stored.
+
+    SQL reads what is stored, computed fields included, so the Python answer must too (never a
+    value recomputed from other fields).
+    """
+    if raw is None:
+        return None
+    if field_model.is_lines:
+        if not isinstance(raw, list):
+            return None
+        return [
+            {sub.key: stored_value(sub, row.get(sub.key)) for sub in field_model.fields}
+            for row in raw
+            if isinstance(row, dict)
+        ]
+    if not field_model.is_computed:
+        return field_model.from_json(raw)
+    try:
+        if field_model.value_type in (T.MONEY, T.DECIMAL):
+            return Decimal(str(raw))
+        if field_model.value_type == T.INTEGER:
+            return int(raw)
+        if field_model.value_type == T.DATE:
+            return date.fromisoformat(str(raw))
+    except (ArithmeticError, ValueError, TypeError):
+        return None  # a stored value that does not read as its type counts as empty
+    return raw
 
 
 def user_values(subject: Subject, tree: OrgTree) -> dict[str, Any]:
