@@ -276,9 +276,10 @@ def test_redact_and_refused_writes(policies, form):
 
 def test_the_demo_bank_account(seeded, demo_org, policy_sets, forms):
     """Finance reviewers see the full account; the cashier while paying; everyone else masked."""
+    from sqlalchemy import select
+
     from formwork.extensions import db
     from formwork.records.models import Record
-    from sqlalchemy import select
 
     tree = OrgTree.load()
     record = db.session.scalars(select(Record).where(Record.title == "ec_frank_review")).one()

@@ -132,7 +132,8 @@ def test_a_filter_is_type_checked_against_the_form(forms):
                 "role": "cfo",
                 "operations": ["view"],
                 "scope": "all",
-                "filter": "$record.department in $user.department.descendants or $record.status == 'approved'",
+                "filter": "$record.department in $user.department.descendants"
+                " or $record.status == 'approved'",
             }
         ],
     }
