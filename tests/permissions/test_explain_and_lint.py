@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from permissions_samples import DEFINITIONS, load_policy
+from permissions_samples import DEFINITIONS
 from sqlalchemy import select
 
 from formwork.definitions.loader import read_source
