@@ -122,7 +122,15 @@ def _anchor_sql(subject: Subject, holding: Holding) -> Any:
     return select(User.department_id).where(User.id == subject.user_id).scalar_subquery()
 
 
-def basis_sql(subject: Subject, basis: Basis, *, form_key: str, backend: Any = None) -> ColumnElement[bool]:
+def basis_sql(
+    subject: Subject,
+    basis: Basis,
+    *,
+    form_key: str,
+    backend: Any = None,
+    user: Mapping[str, Any] | None = None,
+) -> ColumnElement[bool]:
+    """One basis as SQL; ``user``: the ``$user`` values for a filter (read now when not given)."""
     grant, holding = basis.grant, basis.holding
     anchor = _anchor_sql(subject, holding)
     conditions: list[Any] = []
@@ -152,9 +160,8 @@ def basis_sql(subject: Subject, basis: Basis, *, form_key: str, backend: Any = N
         compile_sql = backend or _backend
         if compile_sql is None:
             raise CustomFilterNotWired(grant)
-        conditions.append(
-            compile_sql(grant.filter, user=user_values(subject, OrgTree.load()), form_key=form_key)
-        )
+        values = user if user is not None else user_values(subject, OrgTree.load())
+        conditions.append(compile_sql(grant.filter, user=values, form_key=form_key))
     return and_(true(), *conditions)
 
 
@@ -171,8 +178,26 @@ def records_filter(
     found = bases(subject, policies, operation)
     if not found:
         return false()
-    parts = [basis_sql(subject, basis, form_key=policies.form_key, backend=backend) for basis in found]
+    # $user for filters, read once per query (only when some grant has a filter).
+    user = user_values(subject, OrgTree.load()) if any(b.grant.filter for b in found) else None
+    parts = [
+        basis_sql(subject, basis, form_key=policies.form_key, backend=backend, user=user) for basis in found
+    ]
     return and_(Record.form_key == policies.form_key, or_(*parts))
+
+
+def allowed_on_form(subject: Subject, policies: PolicySet, operation: str, tree: OrgTree) -> list[Basis]:
+    """The bases that let ``subject`` ``operation`` (``create``, ``administer``) the form as a whole.
+
+    Only the grant's role and department count here; scopes are about records.
+    """
+    found = []
+    for basis in bases(subject, policies, operation):
+        department = basis.grant.department
+        anchor = subject.anchor(basis.holding)
+        if department is None or (anchor is not None and tree.codes.get(anchor) == department):
+            found.append(basis)
+    return found
 
 
 # --- one record, in Python ----------------------------------------------------------------------
