@@ -107,6 +107,7 @@ def explain_record(
         reasons.append(Reason(f"has an open task on the record at step {', '.join(steps)}", decisive=True))
     if operation == "view" and participant:
         reasons.append(Reason("was asked to act on the record earlier, or was told about it", decisive=True))
+    reasons.sort(key=lambda r: not r.decisive)  # what decides first, then what did not apply
     allowed = bool(seeing) or (operation == "view" and bool(steps or participant))
     if not allowed and not reasons:
         reasons.append(Reason(f"no grant of {record.form_key} allows {operation}"))

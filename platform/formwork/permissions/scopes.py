@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select,
 from ..org.models import Department, User
 from ..records.models import Record
 from .filters import Filter
-from .model import Grant, PolicySet
+from .model import EVERYONE, Grant, PolicySet
 from .subject import Holding, OrgTree, RecordFacts, Subject, record_values, user_values
 
 
@@ -213,7 +213,11 @@ def basis_misses(subject: Subject, basis: Basis, record: RecordFacts, tree: OrgT
     grant, holding = basis.grant, basis.holding
     anchor = subject.anchor(holding)
     if grant.department is not None and (anchor is None or tree.codes.get(anchor) != grant.department):
-        return f"the grant is for {grant.role} of {grant.department}, and this {grant.role} is not"
+        if grant.role == EVERYONE:
+            return (
+                f"the grant is for the people of {grant.department}; this person is in {_code(tree, anchor)}"
+            )
+        return f"the grant is for {grant.role} of {grant.department}; this one is for {_code(tree, anchor)}"
     scope = grant.scope
     if scope is None:
         return "the grant has no operation on records"
