@@ -181,6 +181,9 @@ field_rules:
   - fields: [total]
     roles: [cashier]
     right: write
+  - fields: [category]
+    roles: [cashier]
+    right: masked
 """,
         forms,
         route,
@@ -195,6 +198,7 @@ field_rules:
     assert messages[("/field_rules/0/steps/0", 12)].startswith('unknown step "finance_reveiw"')
     assert "cannot be masked" in messages[("/field_rules/1/right", 16)]
     assert "computed and can never be written" in messages[("/field_rules/2/right", 19)]
+    assert messages[("/field_rules/3/right", 22)].startswith("a choice field cannot be masked")
     assert all(p.source == "bad.yaml" for p in found)
 
 

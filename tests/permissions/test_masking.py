@@ -31,6 +31,7 @@ from formwork.permissions.model import Mask
         (Decimal("12345.60"), Mask(0, 2), "******60"),
         (date(2026, 12, 4), Mask(4, 0), "2026******"),
         (123456, Mask(0, 0, "—"), "—"),
+        (["ab", "cd"], Mask(0, 2), "****cd"),
     ],
 )
 def test_mask_value(value, mask, shown):

@@ -31,7 +31,8 @@ from .model import (
 from .scopes import Basis
 from .subject import Holding
 
-UNMASKABLE = frozenset({"lines", "attachment"})
+# Values whose text means nothing half-hidden (ids, option values, yes/no) or that are not one value.
+UNMASKABLE = frozenset({"lines", "attachment", "user", "department", "choice", "multi_choice", "boolean"})
 
 
 def _hint(name: str, known: Iterable[str]) -> str:

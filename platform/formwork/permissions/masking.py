@@ -48,6 +48,8 @@ def as_text(value: Any) -> str:
         return format(value, "f")
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(as_text(item) for item in value)
     return str(value)
 
 
