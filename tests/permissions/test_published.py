@@ -92,3 +92,41 @@ def test_the_policies_in_force_follow_each_new_version(published):
     assert policies.field_rules[0].right == Right.HIDDEN
     # the source file holds version 1's content, not version 2's: no line is named for version 2
     assert policies.field_rules[0].origin.line is None
+
+
+def test_the_calls_of_the_read_and_write_paths(published, seeded, demo_org, forms):
+    from permissions_samples import EXPECTED_VIEW, threshold_backend
+    from sqlalchemy import select
+
+    from formwork.permissions.access import record_rights, scope_condition
+    from formwork.permissions.scopes import use_custom_filter_backend
+    from formwork.records.models import Record
+
+    record = seeded["ec_frank_review"]
+    assert scope_condition(demo_org["bob"], "expense_claim") is None  # nothing published: today's rules
+    assert record_rights(demo_org["bob"], record, forms["expense_claim"]) is None
+    for name in DEMO_POLICIES:
+        store_version(content_of(name), 1)
+    use_custom_filter_backend(threshold_backend)
+    try:
+        for username, expected in EXPECTED_VIEW.items():
+            seen = set()
+            for form_key in ("expense_claim", "purchase_request"):
+                condition = scope_condition(demo_org[username], form_key)
+                seen |= set(db.session.scalars(select(Record.title).where(condition)))
+            assert seen == expected, username
+    finally:
+        use_custom_filter_backend(None)
+    bob = record_rights(demo_org["bob"], record, forms["expense_claim"])
+    assert bob.visible and bob.redact(record.data)["payee_account"] == "6225********5678"
+    alice = record_rights(demo_org["alice"], record, forms["expense_claim"])
+    assert not alice.visible and alice.redact(record.data) == {}
+    grace = record_rights(
+        demo_org["grace"],
+        record,
+        forms["expense_claim"],
+        approver_steps={"cashier"},
+        current_steps={"cashier"},
+    )
+    assert grace.visible and grace.redact(record.data)["payee_account"] == "6225020200115678"
+    assert grace.refused_writes(["payee_account", "reason"]) == ["payee_account", "reason"]
