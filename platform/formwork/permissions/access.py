@@ -26,7 +26,8 @@ def scope_condition(user: Any, form_key: str, operation: str = "view") -> Column
     policies = policies_for(form_key)
     if not policies:
         return None
-    return records_filter(Subject.load(user), policies, operation)
+    tree = OrgTree.load()
+    return records_filter(Subject.load(user, tree), policies, operation, tree=tree)
 
 
 def record_rights(
@@ -47,11 +48,12 @@ def record_rights(
     policies = policies_for(record.form_key)
     if not policies:
         return None
+    tree = OrgTree.load()
     place = standing(
-        Subject.load(user),
+        Subject.load(user, tree),
         policies,
         RecordFacts.of(record, form),
-        OrgTree.load(),
+        tree,
         approver_steps=approver_steps,
         participant=participant,
         current_steps=current_steps,

@@ -12,12 +12,15 @@ finance-reviewer grant). A record is in scope when some basis for the operation 
 - ``status``: only records in those states; ``except_departments``: never those departments
   or any below them; ``filter``: an expression over the record and ``$user``.
 
-``records_filter`` builds one SQL condition over ``records`` (OR of the bases). The
-department tree is resolved inside the query (a recursive CTE over ``departments``), and
-the person's own department is read by the query too, so a move or a re-parented
-department counts from the next query on. ``bases_seeing`` answers the same question for
-one record in Python (detail pages, field rights, explain); the tests hold both to the
-same answers.
+``records_filter`` builds one SQL condition over ``records`` (OR of the bases), with the
+departments as plain id lists: the person (``Subject.load``) and the department tree
+(``OrgTree.load``, one query of the ``departments`` table) are read for each request and
+never cached, so a move or a re-parented department counts from the next request on, and
+the statement is the one a person would write by hand over the same indexes (a recursive
+query inside every list statement measured three times slower, in SQLAlchemy's handling
+of the larger statement rather than in the database). ``bases_seeing`` answers the same
+question for one record in Python (detail pages, field rights, explain); the tests hold
+both to the same answers.
 
 Custom filters need the expression language's SQL back end: ``CustomFilterBackend`` is the
 seam. Until one is registered (``use_custom_filter_backend``) a list query whose scope
@@ -30,9 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from ..org.models import Department, User
 from ..records.models import Record
 from .filters import Filter
 from .model import EVERYONE, Grant, PolicySet
@@ -102,87 +104,95 @@ def bases(subject: Subject, policies: PolicySet, operation: str = "view") -> lis
 # --- SQL ---------------------------------------------------------------------------------------
 
 
-def _subtree(roots: Any) -> Select:
-    """Ids of the departments in ``roots`` (a SELECT of ids) and every one below them, in SQL."""
-    base = select(Department.id.label("id")).where(Department.id.in_(roots))
-    tree = base.cte(recursive=True)
-    # UNION (not UNION ALL) drops repeats, so even a cycle in the tree ends.
-    tree = tree.union(select(Department.id).where(Department.parent_id == tree.c.id))
-    return select(tree.c.id)
-
-
-def _ids_of_codes(codes: Iterable[str]) -> Select:
-    return select(Department.id).where(Department.code.in_(list(codes)))
-
-
-def _anchor_sql(subject: Subject, holding: Holding) -> Any:
-    """The holding's department as a scalar in SQL: fixed, or the person's department now."""
-    if holding.department_id is not None:
-        return literal(holding.department_id)
-    return select(User.department_id).where(User.id == subject.user_id).scalar_subquery()
+def _ids(tree: OrgTree, codes: Iterable[str], below: bool) -> list[int]:
+    found = {dept_id for dept_id in (tree.id_of(code) for code in codes) if dept_id is not None}
+    return sorted(tree.subtree(found) if below else found)
 
 
 def basis_sql(
     subject: Subject,
     basis: Basis,
+    tree: OrgTree,
     *,
     form_key: str,
     backend: Any = None,
     user: Mapping[str, Any] | None = None,
-) -> ColumnElement[bool]:
-    """One basis as SQL; ``user``: the ``$user`` values for a filter (read now when not given)."""
+) -> ColumnElement[bool] | None:
+    """One basis as SQL over ``records`` (None: it can reach no record).
+
+    Departments are plain id lists worked out from ``tree`` (read for this request), so the
+    statement is the one a person would write by hand over the same indexes.
+    """
     grant, holding = basis.grant, basis.holding
-    anchor = _anchor_sql(subject, holding)
+    anchor = subject.anchor(holding)
+    if grant.department is not None and (anchor is None or tree.codes.get(anchor) != grant.department):
+        return None
     conditions: list[Any] = []
-    if grant.department is not None:
-        conditions.append(
-            select(Department.id).where(Department.code == grant.department, Department.id == anchor).exists()
-        )
     scope = grant.scope
     assert scope is not None  # a grant allowing a record operation has a scope (model.compile_policy)
     if scope.kind == "own":
         conditions.append(Record.owner_id == subject.user_id)
-    elif scope.kind == "own_department":
-        conditions.append(Record.department_id == anchor)
-    elif scope.kind == "department_tree":
-        conditions.append(Record.department_id.in_(_subtree(select(anchor))))
+    elif scope.kind in ("own_department", "department_tree"):
+        if anchor is None:
+            return None  # someone without a department has no department to see
+        if scope.kind == "own_department":
+            conditions.append(Record.department_id == anchor)
+        else:
+            conditions.append(Record.department_id.in_(sorted(tree.subtree([anchor]))))
     elif scope.kind == "departments":
-        listed = _ids_of_codes(scope.departments)
-        conditions.append(Record.department_id.in_(_subtree(listed) if scope.below else listed))
+        listed = _ids(tree, scope.departments, scope.below)
+        if not listed:
+            return None
+        conditions.append(Record.department_id.in_(listed))
     if holding.limited:
-        conditions.append(Record.department_id.in_(_subtree(select(anchor))))
+        conditions.append(Record.department_id.in_(sorted(tree.subtree([anchor]))))
     if grant.statuses is not None:
         conditions.append(Record.status.in_(sorted(grant.statuses)))
     if grant.except_departments:
-        excluded = _subtree(_ids_of_codes(grant.except_departments))
-        conditions.append(or_(Record.department_id.is_(None), Record.department_id.not_in(excluded)))
+        excluded = _ids(tree, grant.except_departments, True)
+        if excluded:
+            conditions.append(or_(Record.department_id.is_(None), Record.department_id.not_in(excluded)))
     if grant.filter is not None:
         compile_sql = backend or _backend
         if compile_sql is None:
             raise CustomFilterNotWired(grant)
-        values = user if user is not None else user_values(subject, OrgTree.load())
+        values = user if user is not None else user_values(subject, tree)
         conditions.append(compile_sql(grant.filter, user=values, form_key=form_key))
     return and_(true(), *conditions)
 
 
 def records_filter(
-    subject: Subject, policies: PolicySet, operation: str = "view", *, backend: Any = None
+    subject: Subject,
+    policies: PolicySet,
+    operation: str = "view",
+    *,
+    backend: Any = None,
+    tree: OrgTree | None = None,
 ) -> ColumnElement[bool]:
     """A condition over ``records``: the records of ``policies.form_key`` ``subject`` may ``operation``.
 
     Use it in any ``select(Record)`` (lists, search, export, KPIs):
     ``select(Record).where(records_filter(subject, policies))``. False when no basis applies.
-    Records a person was asked to act on (tasks) or told about (readers) are not a matter of
-    scopes: the caller adds them, as ``records.access`` does today.
+    ``tree`` defaults to the department tree read now (one small query). Records a person was
+    asked to act on (tasks) or told about (readers) are not a matter of scopes: the caller adds
+    them, as ``records.access`` does today.
     """
     found = bases(subject, policies, operation)
     if not found:
         return false()
-    # $user for filters, read once per query (only when some grant has a filter).
-    user = user_values(subject, OrgTree.load()) if any(b.grant.filter for b in found) else None
+    tree = tree if tree is not None else OrgTree.load()
+    # $user for filters, worked out once per query (only when some grant has a filter).
+    user = user_values(subject, tree) if any(b.grant.filter for b in found) else None
     parts = [
-        basis_sql(subject, basis, form_key=policies.form_key, backend=backend, user=user) for basis in found
+        part
+        for part in (
+            basis_sql(subject, basis, tree, form_key=policies.form_key, backend=backend, user=user)
+            for basis in found
+        )
+        if part is not None
     ]
+    if not parts:
+        return false()
     return and_(Record.form_key == policies.form_key, or_(*parts))
 
 

@@ -2,8 +2,9 @@
 
 A ``Subject`` is read from the database when a request needs it — role assignments, the
 person's department, the departments they head — so a move or a new head takes effect on
-the next request. ``OrgTree`` is the department tree for answers computed in Python
-(one record's detail, explain); list queries resolve the tree in SQL instead (``scopes``).
+the next request. ``OrgTree`` is the department tree (codes, parents, heads), read likewise
+once per request: list statements name the departments they reach from it as plain ids, and
+answers for one record (detail, explain) walk it in Python.
 """
 
 from __future__ import annotations
@@ -53,24 +54,39 @@ class Subject:
         return holding.department_id if holding.department_id is not None else self.department_id
 
     @classmethod
-    def load(cls, user: Any) -> "Subject":
-        """Read the person's roles, department and headed departments now (not from a cache)."""
+    def load(cls, user: Any, tree: "OrgTree | None" = None) -> "Subject":
+        """Read the person's roles, department and headed departments now (not from a cache).
+
+        One query for the person and their role assignments; the departments they head come
+        from ``tree`` when given (read for the same request), else from one more query.
+        """
         user_id = int(user.id)
-        row = db.session.execute(select(User.username, User.department_id).where(User.id == user_id)).one()
-        holdings = [Holding(EVERYONE)]
-        assignments = db.session.execute(
-            select(Role.key, RoleAssignment.department_id, RoleAssignment.id)
-            .join(Role, Role.id == RoleAssignment.role_id)
-            .where(RoleAssignment.user_id == user_id)
+        rows = db.session.execute(
+            select(
+                User.username, User.department_id, Role.key, RoleAssignment.department_id, RoleAssignment.id
+            )
+            .select_from(User)
+            .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+            .outerjoin(Role, Role.id == RoleAssignment.role_id)
+            .where(User.id == user_id)
             .order_by(RoleAssignment.id)
         ).all()
-        for key, department_id, assignment_id in assignments:
-            holdings.append(Holding(key, department_id, department_id is not None, assignment_id))
-        headed = db.session.scalars(
-            select(Department.id).where(Department.head_id == user_id).order_by(Department.id)
-        ).all()
+        if not rows:
+            raise LookupError(f"no user with id {user_id}")
+        holdings = [Holding(EVERYONE)]
+        for _, _, key, department_id, assignment_id in rows:
+            if key is not None:
+                holdings.append(Holding(key, department_id, department_id is not None, assignment_id))
+        if tree is not None:
+            headed = sorted(dept_id for dept_id, head in tree.heads.items() if head == user_id)
+        else:
+            headed = list(
+                db.session.scalars(
+                    select(Department.id).where(Department.head_id == user_id).order_by(Department.id)
+                )
+            )
         holdings.extend(Holding(DEPARTMENT_HEAD, department_id) for department_id in headed)
-        return cls(user_id, row.username, row.department_id, tuple(holdings), frozenset(headed))
+        return cls(user_id, rows[0].username, rows[0].department_id, tuple(holdings), frozenset(headed))
 
 
 @dataclass(frozen=True)
@@ -80,23 +96,28 @@ class OrgTree:
     parents: Mapping[int, int | None]
     codes: Mapping[int, str]
     children: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    heads: Mapping[int, int | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> "OrgTree":
-        rows = db.session.execute(select(Department.id, Department.parent_id, Department.code)).all()
-        return cls.of((r.id, r.parent_id, r.code) for r in rows)
+        rows = db.session.execute(
+            select(Department.id, Department.parent_id, Department.code, Department.head_id)
+        ).all()
+        return cls.of((r.id, r.parent_id, r.code, r.head_id) for r in rows)
 
     @classmethod
-    def of(cls, rows: Iterable[tuple[int, int | None, str]]) -> "OrgTree":
+    def of(cls, rows: Iterable[tuple[int, int | None, str, int | None]]) -> "OrgTree":
         parents: dict[int, int | None] = {}
         codes: dict[int, str] = {}
+        heads: dict[int, int | None] = {}
         children: dict[int, list[int]] = {}
-        for dept_id, parent_id, code in rows:
+        for dept_id, parent_id, code, head_id in rows:
             parents[dept_id] = parent_id
             codes[dept_id] = code
+            heads[dept_id] = head_id
             if parent_id is not None:
                 children.setdefault(parent_id, []).append(dept_id)
-        return cls(parents, codes, {k: tuple(sorted(v)) for k, v in children.items()})
+        return cls(parents, codes, {k: tuple(sorted(v)) for k, v in children.items()}, heads)
 
     def id_of(self, code: str) -> int | None:
         for dept_id, known in self.codes.items():
