@@ -15,7 +15,10 @@ set-based SQL, and runs ANALYZE. Compiles the demo permission definitions
   listed in the SQL, over the same indexes. Target: within 1.5×.
 - ``explain_field`` for one record and one field (Python, the tree read once). Target: under 50 ms.
 
-Prints medians, the ratio and the plan of the scoped query. Exits 1 when a target is missed.
+Prints medians, the ratio and the plan of the scoped query (``BENCH_PROFILE=1`` adds a profile
+of reading the person and the tree and building the statement per request). Exits 1 when a
+target is missed. On a shared 2-core machine (load 5), 1,000,000 claims: 5.47 ms against
+4.25 ms, 1.29×; explain 14 ms.
 """
 
 from __future__ import annotations
