@@ -298,3 +298,29 @@ def test_the_demo_bank_account(seeded, demo_org, policy_sets, forms):
     assert account("grace", approver_steps={"cashier"}, current_steps={"cashier"}) == "6225020200115678"
     assert account("ivan", participant=True) == "6225********5678"
     assert account("alice") is None  # not visible: nothing at all
+
+
+def test_a_field_that_cannot_be_masked_is_hidden_where_a_rule_masks_everything(registry):
+    form = compile_form(
+        {
+            **FORM,
+            "fields": [
+                *FORM["fields"],
+                {"key": "payee", "type": "user", "label": {"zh-CN": "收款人", "en": "Payee"}},
+                {"key": "urgent", "type": "boolean", "label": {"zh-CN": "加急", "en": "Urgent"}},
+            ],
+        },
+        registry,
+    )
+    text = POLICY.replace(
+        "field_rules:", 'field_rules:\n  - {fields: ["*"], roles: [auditor], right: masked}', 1
+    )
+    policies = PolicySet.of("payment", [load_policy("payment", {"payment": form}, text=text)])
+    auditor = rights(policies, form, status="approved", bases=(basis(policies, "auditor"),))
+    assert auditor["payee"] == ("hidden", None)
+    assert auditor["urgent"] == ("hidden", None)
+    # a rule naming the role comes before any rule for everyone: the hidden note is masked for auditors
+    assert auditor["internal_note"] == ("masked", "keep last 4")
+    assert auditor["lines"] == ("masked", "keep last 4")
+    assert auditor["lines.amount"] == ("masked", "keep last 4")
+    assert auditor["account"] == ("masked", "keep last 4")

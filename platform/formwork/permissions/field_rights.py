@@ -19,7 +19,8 @@
 4. Then limits that hold whatever the rules say: ``write`` only through the owner, an
    approver, or a grant with the ``edit`` operation (otherwise ``read``); a computed field
    is never written; a line-item field never has more than its line-items field
-   (hidden lines hide every column).
+   (hidden lines hide every column); a field that cannot be masked (an attachment, a person,
+   a choice…) is hidden where a rule would mask it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .model import (
     EDITABLE_STATUSES,
     EVERYONE,
     OWNER,
+    UNMASKABLE_TYPES,
     FieldRule,
     Mask,
     PolicySet,
@@ -173,6 +175,8 @@ def field_right(policies: PolicySet, standing: Standing, field_model: Any) -> Fi
                 f"the line items ({field_model.parent.path}) are {parent.right.word}",
             )
             mask = parent.mask or (DEFAULT_MASK if right == Right.MASKED else None)
+    if right == Right.MASKED and field_model.type.name in UNMASKABLE_TYPES and not field_model.is_lines:
+        right, limited = Right.HIDDEN, f"a {field_model.type.name} field cannot be masked, so it is hidden"
     if right == Right.MASKED and mask is None:
         mask = DEFAULT_MASK
     return FieldRight(path, right, mask if right == Right.MASKED else None, best, tuple(per_role), limited)

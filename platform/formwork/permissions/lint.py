@@ -23,6 +23,7 @@ from .model import (
     APPROVER,
     BUILTIN_ROLES,
     OWNER,
+    UNMASKABLE_TYPES,
     Policy,
     PolicySet,
     Right,
@@ -30,9 +31,6 @@ from .model import (
 )
 from .scopes import Basis
 from .subject import Holding
-
-# Values whose text means nothing half-hidden (ids, option values, yes/no) or that are not one value.
-UNMASKABLE = frozenset({"lines", "attachment", "user", "department", "choice", "multi_choice", "boolean"})
 
 
 def _hint(name: str, known: Iterable[str]) -> str:
@@ -153,7 +151,7 @@ def _references(
                 )
                 continue
             type_name = field_model.type.name
-            if spec["right"] == "masked" and type_name in UNMASKABLE:
+            if spec["right"] == "masked" and type_name in UNMASKABLE_TYPES:
                 problems.append(
                     Problem(
                         f"a {type_name} field cannot be masked; hide it or let it be read", f"{here}/right"

@@ -41,6 +41,11 @@ BUILTIN_ROLES = frozenset({EVERYONE, OWNER, APPROVER, DEPARTMENT_HEAD})
 RECORD_ROLES = frozenset({OWNER, APPROVER})  # only meaningful for one record, never in a grant
 
 SCOPE_KINDS = ("own", "own_department", "department_tree", "all", "departments")
+#: Field types whose values mean nothing half-hidden (ids, option values, yes/no) or are not one value:
+#: lint refuses masking them by name, and where a rule masks them anyway (``*``) they are hidden.
+UNMASKABLE_TYPES = frozenset(
+    {"lines", "attachment", "user", "department", "choice", "multi_choice", "boolean"}
+)
 #: States in which the owner may write every input field unless a rule says otherwise (today's rule).
 EDITABLE_STATUSES = frozenset({"draft", "returned"})
 
