@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..formatting import format_datetime_value
 from ..records.models import Record
-from ..web.formatting import format_datetime_value
 from ..workflow.history import trail
 from ..workflow.labels import action_label
 

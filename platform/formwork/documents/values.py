@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from ..definitions import store
+from ..formatting import format_money, format_value, value_kind
 from ..forms.state import context_for, evaluate_state
 from ..forms.validation import runtime_values
 from ..i18n import localized
 from ..records.models import Record
 from ..records.queries import referenced_names
-from ..web.formatting import format_money, format_value, value_kind
 
 NUMERIC_KINDS = ("money", "decimal", "integer")
 
