@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from ..records import access, serialize, service
 from ..records.models import EDITABLE_STATUSES, STATUSES, Record
-from ..records.queries import newest_page, visible_records
+from ..records.queries import newest_page, records_matching
 from .blueprint import api_bp, error_response
 from .shapes import history_json
 from .spec import (
@@ -156,7 +156,7 @@ def list_records():
     args = query_args()
     page, per_page = page_arguments()
     q = (args.get("q") or "").strip()[:200] or None
-    stmt = visible_records(current_user, args.get("form"), args.get("status"), q)
+    stmt = records_matching(current_user, args.get("form"), args.get("status"), q)
     items, total = newest_page(stmt, page, per_page)
     return jsonify(
         {

@@ -39,7 +39,7 @@ def text_matches(q: str) -> ColumnElement[bool]:
     return or_(Record.title.icontains(q, autoescape=True), Record.search_text.icontains(q, autoescape=True))
 
 
-def visible_records(user: Any, form_key: str | None, status: str | None, q: str | None) -> Select:
+def records_matching(user: Any, form_key: str | None, status: str | None, q: str | None) -> Select:
     """The records ``user`` may see, filtered by form, status and text (order and page it after)."""
     stmt = access.visible_records(user)
     if form_key:
