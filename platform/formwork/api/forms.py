@@ -12,7 +12,7 @@ from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..records import serialize, service
-from . import api_bp
+from .blueprint import api_bp, error_response
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
 from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
 
@@ -69,9 +69,10 @@ def form_summary(version: DefinitionVersion) -> dict[str, Any]:
 
 @api_bp.errorhandler(store.FormUnavailable)
 def _form_unavailable(exc: store.FormUnavailable):
-    from ..forms.views import unavailable_response
-
-    return unavailable_response(exc)
+    """503 for a form that cannot be compiled here (e.g. a plugin it needs is off), never a 500."""
+    response, status = error_response(503, exc.message())
+    response.headers["Retry-After"] = "3600"
+    return response, status
 
 
 def current_form_or_404(key: str) -> DefinitionVersion:

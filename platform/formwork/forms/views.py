@@ -38,12 +38,12 @@ from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
+from ..formatting import format_value
 from ..i18n import localized
 from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.models import Department, User
 from ..records import access, attachments, service
 from ..records.models import DRAFT, Attachment, Record
-from ..web.formatting import format_value
 from . import state as form_state
 from .field_types import FieldValueError
 from .model import FieldModel, FormModel, schema_path

@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..definitions import store
 from ..extensions import db
 from ..records.models import STATUSES, Record
+from ..records.queries import form_titles, text_matches
 from .models import Process
-from .queries import Page, _like, current_steps, form_titles
+from .queries import Page, current_steps
 from .summary import DEFAULT_CURRENCY, amount_of
 
 
@@ -71,13 +72,7 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
     if filters.form_key:
         conditions.append(Record.form_key == filters.form_key)
     if filters.q:
-        needle = _like(filters.q)
-        conditions.append(
-            or_(
-                func.lower(Record.title).like(needle, escape="\\"),
-                func.lower(Record.search_text).like(needle, escape="\\"),
-            )
-        )
+        conditions.append(text_matches(filters.q))
     newest = func.coalesce(Record.submitted_at, Record.created_at)
     result = db.session.execute(
         select(
