@@ -17,7 +17,8 @@ from sqlalchemy import func, or_, select
 from .. import business_time
 from ..extensions import db
 from ..records import access, serialize, service
-from ..records.models import DRAFT, STATUSES, Record, RecordEvent
+from ..records.models import EDITABLE_STATUSES, STATUSES, Record, RecordEvent
+from ..workflow import submission
 from . import api_bp, error_response
 from .spec import (
     DATE_TIME,
@@ -34,8 +35,6 @@ from .spec import (
     ref,
     reply,
 )
-
-EDITABLE_STATUSES = (DRAFT, "returned")
 
 PERSON = component(
     "Person",
@@ -255,7 +254,7 @@ def patch_record(record_id: int):
     if record.status not in EDITABLE_STATUSES:
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
-        record = service.update_record(
+        record = submission.update_record(
             record,
             fields.get("data", {}),
             current_user,

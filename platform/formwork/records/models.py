@@ -15,6 +15,7 @@ from ..org.models import Department, User
 DRAFT = "draft"
 SUBMITTED = "submitted"
 STATUSES = (DRAFT, SUBMITTED, "in_review", "returned", "approved", "rejected", "withdrawn")
+EDITABLE_STATUSES = (DRAFT, "returned")  # the owner may still change these
 
 
 class Record(Model):

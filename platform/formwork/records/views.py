@@ -18,10 +18,9 @@ from ..i18n import current_locale_tag
 from ..input_limits import row_id
 from ..org.models import Department, User
 from . import access, attachments
-from .models import Attachment, RecordEvent
+from .models import EDITABLE_STATUSES, Attachment, RecordEvent
 
 records_bp = Blueprint("records", __name__)
-EDITABLE_STATUSES = ("draft", "returned")
 
 
 def form_titles() -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 
 def init_app(app):
-    from . import views
+    # Late: the package's models are imported on their own (e.g. by records.access) without the pages.
+    from . import cli, views
 
     views.init_app(app)
+    app.cli.add_command(cli.due_cli)
