@@ -118,7 +118,7 @@ def test_token_race_lost_at_the_constraint_returns_the_winner(expense, users, mo
         calls.append(token)
         return None if len(calls) == 1 else real(user, token, digest)
 
-    monkeypatch.setattr(service, "_find_by_token", miss_first_time)
+    monkeypatch.setattr(service, "find_by_token", miss_first_time)
     again = submission.create_record("expense_claim", claim_data(), alice, submit=True, client_token="race")
     assert again.id == winner.id and count(Record) == 1 and count(RecordEvent) == 2
 
@@ -136,7 +136,7 @@ def test_a_token_lost_at_the_constraint_with_another_request_is_refused(expense,
         calls.append(token)
         return None if len(calls) == 1 else real(user, token, digest)
 
-    monkeypatch.setattr(service, "_find_by_token", miss_first_time)
+    monkeypatch.setattr(service, "find_by_token", miss_first_time)
     other = service.request_digest("POST", "expense_claim", {"data": claim_data(reason="Other")})
     with pytest.raises(service.TokenReused):
         submission.create_record(
