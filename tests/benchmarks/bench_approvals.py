@@ -239,7 +239,7 @@ def claim(index: int, big: bool) -> dict[str, Any]:
 def submit_records(app: Flask, form_key: str, count: int, *, start: int = 0) -> None:
     """``count`` records of ``form_key`` submitted by alice through the records service."""
     from formwork.org.models import User
-    from formwork.records.service import create_record
+    from formwork.workflow.submission import create_record
 
     with app.app_context():
         alice = db.session.scalar(select(User).where(User.username == "alice"))

@@ -14,7 +14,8 @@ from formwork.budgets.seed import seed_demo_budgets
 from formwork.budgets.service import BudgetError, budget_status, consumers, period_of, set_budget
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records.service import ValidationFailed, create_record
+from formwork.records.service import ValidationFailed
+from formwork.workflow.submission import create_record
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARTER = period_of(date.today())

@@ -21,8 +21,8 @@ from formwork.expressions import (
     install_sqlite_functions,
 )
 from formwork.extensions import db
-from formwork.records import service
 from formwork.records.models import Record
+from formwork.workflow import submission
 
 from .sql_harness import typed_value
 
@@ -57,9 +57,9 @@ def claims(app, demo_org):
     users = list(demo_org.values())[:3]
     records = []
     for index, user in enumerate(users):
-        records.append(service.create_record("expense_claim", _claim(["0.10", "0.20"]), user, submit=True))
+        records.append(submission.create_record("expense_claim", _claim(["0.10", "0.20"]), user, submit=True))
         records.append(
-            service.create_record("expense_claim", _claim([f"{index + 1}0000.00"]), user, submit=False)
+            submission.create_record("expense_claim", _claim([f"{index + 1}0000.00"]), user, submit=False)
         )
     db.session.commit()
     return version, users, records

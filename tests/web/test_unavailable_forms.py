@@ -14,15 +14,15 @@ import pytest
 from formwork import create_app
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records import service
+from formwork.workflow import submission
 
 
 @pytest.fixture
 def records(app, published, demo_org):
     """One draft of the expense claim (needs cn_amount) and one of the purchase request (does not)."""
     alice = demo_org["alice"]
-    claim = service.create_record("expense_claim", {"reason": "Taxi to the airport"}, alice, submit=False)
-    purchase = service.create_record("purchase_request", {}, alice, submit=False)
+    claim = submission.create_record("expense_claim", {"reason": "Taxi to the airport"}, alice, submit=False)
+    purchase = submission.create_record("purchase_request", {}, alice, submit=False)
     return {"claim": claim.id, "purchase": purchase.id}
 
 

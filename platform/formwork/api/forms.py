@@ -12,6 +12,7 @@ from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..records import serialize, service
+from ..workflow import submission
 from .blueprint import api_bp, error_response
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
 from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
@@ -140,7 +141,7 @@ def create_record(key: str):
         request.method, key, {name: value for name, value in fields.items() if name != "client_token"}
     )
     try:
-        record, created = service.create_record_once(
+        record, created = submission.create_record_once(
             key,
             fields.get("data", {}),
             current_user,

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from ..records import access, serialize, service
 from ..records.models import EDITABLE_STATUSES, STATUSES, Record
 from ..records.queries import newest_page, records_matching
+from ..workflow import submission
 from .blueprint import api_bp, error_response
 from .shapes import history_json
 from .spec import (
@@ -215,7 +216,7 @@ def patch_record(record_id: int):
     if record.status not in EDITABLE_STATUSES:
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
-        record = service.update_record(
+        record = submission.update_record(
             record,
             fields.get("data", {}),
             current_user,

@@ -43,7 +43,8 @@ from ..i18n import localized
 from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.models import Department, User
 from ..records import access, attachments, service
-from ..records.models import DRAFT, Attachment, Record
+from ..records.models import EDITABLE_STATUSES, Attachment, Record
+from ..workflow import submission
 from . import state as form_state
 from .field_types import FieldValueError
 from .model import FieldModel, FormModel, schema_path
@@ -51,7 +52,6 @@ from .validation import HARD_MAX_ROWS, ROW_MARKER
 
 forms_bp = Blueprint("forms", __name__)
 
-EDITABLE_STATUSES = (DRAFT, "returned")
 _ROW_KEY = re.compile(r"^(?P<lines>[a-z][a-z0-9_]*)\[(?P<index>[0-9]+)\]\.(?P<key>[a-z][a-z0-9_]*)$")
 _NON_ID = re.compile(r"[^A-Za-z0-9_]+")
 MAX_ROW_INDEX = 100_000  # DOM row indices beyond this are not ours
@@ -855,7 +855,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
     submit = request.form.get("_action") == "submit"
     try:
         if record is None:
-            saved = service.create_record(
+            saved = submission.create_record(
                 form.key,
                 raw,
                 current_user,
@@ -865,7 +865,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
                 request_digest=service.request_digest("POST", form.key, _posted_fields()),
             )
         else:
-            saved = service.update_record(
+            saved = submission.update_record(
                 record, raw, current_user, submit=submit, lock_version=_posted_lock_version()
             )
     except service.ValidationFailed as exc:

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..forms.model import schema_path
+from ..records.models import EDITABLE_STATUSES
 from .masking import mask_value
 from .model import (
     APPROVER,
     DEFAULT_MASK,
-    EDITABLE_STATUSES,
     EVERYONE,
     OWNER,
     UNMASKABLE_TYPES,

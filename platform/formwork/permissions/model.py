@@ -47,7 +47,6 @@ UNMASKABLE_TYPES = frozenset(
     {"lines", "attachment", "user", "department", "choice", "multi_choice", "boolean"}
 )
 #: States in which the owner may write every input field unless a rule says otherwise (today's rule).
-EDITABLE_STATUSES = frozenset({"draft", "returned"})
 
 
 class Right(IntEnum):

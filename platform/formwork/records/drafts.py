@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 from ..definitions import store
 from ..extensions import db
 from .models import DRAFT, Attachment, Record, RecordEvent
-from .service import create_record
+from .service import create_draft
 
 ATTACHMENT = "attachment"
 
@@ -72,6 +72,4 @@ def copy_to_draft(record: Record, user: Any) -> Record:
     version = store.current("form", record.form_key)
     form = store.compiled_form(version) if version is not None else None
     values = copyable_values(form, record.data or {}) if form is not None else {}
-    draft = create_record(record.form_key, values, user, submit=False, definition=version, json_input=True)
-    db.session.commit()
-    return draft
+    return create_draft(record.form_key, values, user, definition=version, json_input=True)

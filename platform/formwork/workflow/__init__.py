@@ -3,6 +3,7 @@
 
 def init_app(app):
     # Here, not at the top: importing the package for its models must not load its pages.
-    from . import views
+    from . import cli, views
 
     views.init_app(app)
+    app.cli.add_command(cli.due_cli)
