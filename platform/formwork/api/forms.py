@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
+from ..forms import catalogue
 from ..records import serialize, service
 from . import api_bp
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
@@ -54,11 +55,11 @@ FORM_DEFINITION = component(
 
 def form_summary(version: DefinitionVersion) -> dict[str, Any]:
     """A form's summary; ``available`` is false (with ``unavailable_reason``) if it cannot compile here."""
-    _form, problem = store.form_or_unavailable(version)
+    _form, problem = catalogue.form_or_unavailable(version)
     summary = {
         "key": version.key,
         "version": version.version,
-        "title": store.form_title(version, str(get_locale() or "")),
+        "title": catalogue.form_title(version, str(get_locale() or "")),
         "published_at": business_time.iso_utc(version.published_at),
         "available": problem is None,
     }
@@ -67,8 +68,8 @@ def form_summary(version: DefinitionVersion) -> dict[str, Any]:
     return summary
 
 
-@api_bp.errorhandler(store.FormUnavailable)
-def _form_unavailable(exc: store.FormUnavailable):
+@api_bp.errorhandler(catalogue.FormUnavailable)
+def _form_unavailable(exc: catalogue.FormUnavailable):
     from ..forms.views import unavailable_response
 
     return unavailable_response(exc)

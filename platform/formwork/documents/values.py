@@ -13,7 +13,7 @@ from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any
 
-from ..definitions import store
+from ..forms import catalogue
 from ..i18n import localized
 from ..records.models import Record
 from ..web.formatting import format_value, value_kind
@@ -88,7 +88,7 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
     from ..records.views import _names
     from ..web.formatting import format_money
 
-    form = store.compiled_form(record.definition)
+    form = catalogue.compiled_form(record.definition)
     data = record.data or {}
     # Conditions are evaluated as the submitter saw them: the record's own state, not the reader's.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..definitions import store
 from ..extensions import db
+from ..forms import catalogue
 from ..i18n import current_locale_tag
 from ..input_limits import row_id
 from ..org.models import Department, User
@@ -27,7 +28,7 @@ EDITABLE_STATUSES = ("draft", "returned")
 def form_titles() -> dict[str, str]:
     """Form key → title of its current version, in the interface language (also for unavailable forms)."""
     tag = current_locale_tag()
-    return {v.key: store.form_title(v, tag) for v in store.list_current("form")}
+    return {v.key: catalogue.form_title(v, tag) for v in store.list_current("form")}
 
 
 @records_bp.get("/records")
@@ -75,7 +76,7 @@ def detail(record_id: int):
     if record is None:
         abort(404)
     version = record.definition
-    form = store.compiled_form(version)
+    form = catalogue.compiled_form(version)
     data = record.data or {}
     # Visibility and computed values come from the same evaluator as the form page.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))

@@ -28,6 +28,7 @@ from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
+from ..forms import catalogue
 from ..i18n import current_locale_tag, localized
 from ..input_limits import row_id
 from ..org.clock import as_utc
@@ -356,7 +357,7 @@ def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
         current = current_route(version.key)
         if current is None:
             continue
-        form_title = store.form_title(version, tag)
+        form_title = catalogue.form_title(version, tag)
         for step in current[1].steps.values():
             step_name = localized(step.name, tag)
             for spec in step.approvers:
@@ -499,7 +500,7 @@ def decision_json(task: Task, user: Any) -> dict[str, Any]:
     process runs on and the form title from the record's own form version (both compiled
     once per version).
     """
-    from ..definitions.store import compiled_form
+    from ..forms.catalogue import compiled_form
 
     record, process = task.record, task.process
     names = _names_in([process.route]) if process.route is not None else {}

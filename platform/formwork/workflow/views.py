@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..definitions import store
 from ..extensions import db
+from ..forms import catalogue
 from ..input_limits import page_number
 from ..records import access
 from ..records.attachments import decision_limits
@@ -227,7 +227,7 @@ def _record_view(record: Record) -> dict[str, Any]:
     from ..records.views import _names
 
     version = record.definition
-    form = store.compiled_form(version)
+    form = catalogue.compiled_form(version)
     data = record.data or {}
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
     files = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))}
