@@ -31,8 +31,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import business_time
 from ..expressions import T
+from ..extensions import db
 from ..file_names import extension
 from ..input_limits import MAX_ROW_ID, row_id
+from ..org.models import Department, User
 
 if TYPE_CHECKING:
     from .model import FieldModel
@@ -752,8 +754,6 @@ class UserType(FieldType):
         return _parse_id(raw, _l("must be a user"))
 
     def check(self, value, field, ctx):
-        from ..extensions import db
-        from ..org.models import User
 
         user = db.session.get(User, value)
         if user is None or not user.active:
@@ -817,8 +817,6 @@ class DepartmentType(FieldType):
         return {own.id, *(department.id for department in own.descendants())}
 
     def check(self, value, field, ctx):
-        from ..extensions import db
-        from ..org.models import Department, User
 
         department = db.session.get(Department, value)
         if department is None or not department.active:
@@ -882,7 +880,6 @@ class AttachmentType(FieldType):
         return ids
 
     def check(self, value, field, ctx):
-        from ..extensions import db
         from ..records.models import Attachment
 
         if len(value) > field.settings["max_files"]:
