@@ -44,6 +44,7 @@ from sqlalchemy.dialects import postgresql  # noqa: E402
 from formwork.definitions import store  # noqa: E402
 from formwork.definitions.loader import read_source  # noqa: E402
 from formwork.extensions import db  # noqa: E402
+from formwork.forms import catalogue  # noqa: E402
 from formwork.org.models import Department, User  # noqa: E402
 from formwork.permissions.explain import explain_field  # noqa: E402
 from formwork.permissions.model import PolicySet, compile_policy  # noqa: E402
@@ -132,7 +133,7 @@ def median_ms(call: Callable[[], Any], count: int, warmup: int = 5) -> float:
 
 
 def policies() -> PolicySet:
-    form = store.compiled_form(store.current("form", "expense_claim"))
+    form = catalogue.compiled_form(store.current("form", "expense_claim"))
     compiled = []
     for name in ("all_forms", "expense_claim"):
         document = read_source(ROOT / "definitions" / "permissions" / f"{name}.yaml")
@@ -200,7 +201,7 @@ def main() -> int:
             scoped_median, hand_median = statistics.median(scoped_ms), statistics.median(hand_ms)
             ratio = scoped_median / hand_median
             record = db.session.scalar(select(Record).where(Record.id == rows[0].id))
-            form = store.compiled_form(store.current("form", "expense_claim"))
+            form = catalogue.compiled_form(store.current("form", "expense_claim"))
             facts = RecordFacts.of(record, form)
 
             def run_explain() -> None:

@@ -21,6 +21,7 @@ from formwork.expressions import (
     install_sqlite_functions,
 )
 from formwork.extensions import db
+from formwork.forms import catalogue
 from formwork.records.models import Record
 from formwork.workflow import submission
 
@@ -77,7 +78,7 @@ SCOPES = [
 @pytest.mark.parametrize("source", SCOPES)
 def test_scopes_over_saved_records(claims, source: str) -> None:
     version, users, records = claims
-    form = store.compiled_form(version)
+    form = catalogue.compiled_form(version)
     env = TypeEnv(form.type_env.fields, context=SCOPE_CONTEXT)
     viewer = users[1]
     context = {

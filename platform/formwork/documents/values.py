@@ -13,8 +13,8 @@ from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any
 
-from ..definitions import store
 from ..formatting import format_money, format_value, value_kind
+from ..forms import catalogue
 from ..forms.state import context_for, evaluate_state
 from ..forms.validation import runtime_values
 from ..i18n import localized
@@ -86,7 +86,7 @@ def _currency(field: Any) -> str:
 
 def readable_values(record: Record, user: Any) -> ReadableValues:
     """The fields of ``record`` that ``user`` may read, formatted for print in the current language."""
-    form = store.compiled_form(record.definition)
+    form = catalogue.compiled_form(record.definition)
     data = record.data or {}
     # Conditions are evaluated as the submitter saw them: the record's own state, not the reader's.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))

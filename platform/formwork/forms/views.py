@@ -45,6 +45,7 @@ from ..org.models import Department, User
 from ..records import access, attachments, service
 from ..records.models import EDITABLE_STATUSES, Attachment, Record
 from ..workflow import submission
+from . import catalogue
 from . import state as form_state
 from .field_types import FieldValueError
 from .model import FieldModel, FormModel, schema_path
@@ -532,7 +533,7 @@ def _current_form(key: str) -> tuple[DefinitionVersion, FormModel]:
     version = store.current("form", key)
     if version is None:
         abort(404)
-    return version, store.compiled_form(version)
+    return version, catalogue.compiled_form(version)
 
 
 def _editable_record(record_id: int) -> tuple[Record, DefinitionVersion, FormModel]:
@@ -540,7 +541,7 @@ def _editable_record(record_id: int) -> tuple[Record, DefinitionVersion, FormMod
     if record is None:
         abort(404)  # another user's record looks exactly like a missing one
     version = record.definition
-    return record, version, store.compiled_form(version)
+    return record, version, catalogue.compiled_form(version)
 
 
 def _can_edit(record: Record) -> bool:
@@ -627,11 +628,11 @@ def available_forms() -> list[dict[str, Any]]:
     items = []
     tag = _locale_tag()
     for version in store.list_current("form"):
-        _form, problem = store.form_or_unavailable(version)
+        _form, problem = catalogue.form_or_unavailable(version)
         items.append(
             {
                 "key": version.key,
-                "title": store.form_title(version, tag),
+                "title": catalogue.form_title(version, tag),
                 "version": version.version,
                 "description": localized(version.content.get("description")),
                 "unavailable": problem.reason() if problem is not None else None,
@@ -644,7 +645,7 @@ def available_forms() -> list[dict[str, Any]]:
     )
 
 
-def unavailable_response(exc: store.FormUnavailable):
+def unavailable_response(exc: catalogue.FormUnavailable):
     """503 for a form that cannot be compiled here: a JSON error under /api, an error page elsewhere."""
     from ..org.errors import api_error, is_api_request
 
@@ -753,7 +754,7 @@ def _show_other_version(
 ):
     """Read the post with the version it was rendered from, show it with ``version``; nothing is saved."""
     read_errors: dict[str, list[str]] = {}
-    raw, row_ids = read_post(store.compiled_form(rendered), request.form, read_errors)
+    raw, row_ids = read_post(catalogue.compiled_form(rendered), request.form, read_errors)
     values = dict(record.data) if record is not None else initial_values(form, None)
     values.update(raw)
     for field in form.fields:
@@ -1052,7 +1053,7 @@ def evaluate_new(key: str):
     if version is None:
         version, form = _current_form(key)
     else:
-        form = store.compiled_form(version)
+        form = catalogue.compiled_form(version)
     return _evaluate_response(version, form, None)
 
 
@@ -1104,9 +1105,9 @@ def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
         if record is None or record.form_key != key:
             abort(404)
         version = record.definition
-        return version, store.compiled_form(version)
+        return version, catalogue.compiled_form(version)
     definition_id = request.args.get("definition", "")
     if definition_id:
         version = _version_of_form(definition_id, key)
-        return version, store.compiled_form(version)
+        return version, catalogue.compiled_form(version)
     return _current_form(key)

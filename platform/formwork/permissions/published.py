@@ -24,6 +24,7 @@ from ..definitions import pipeline, store
 from ..definitions.models import DefinitionVersion
 from ..definitions.problems import DefinitionError, Problem
 from ..extensions import db
+from ..forms import catalogue
 from ..forms.model import compile_form
 from ..org.models import Department, Role
 from ..routes.compile import compile_route
@@ -47,8 +48,8 @@ def _form(key: str, registry: Any) -> Any:
     if definition is None:
         return None
     try:
-        return store.compiled_form(definition)
-    except store.FormUnavailable:
+        return catalogue.compiled_form(definition)
+    except catalogue.FormUnavailable:
         return None
 
 
@@ -78,7 +79,7 @@ def compiled_policy(definition: DefinitionVersion) -> Policy:
     form = None
     if form_key != "*":
         form_version = store.current_version("form", str(form_key))
-        form = store.compiled_form(form_version) if form_version is not None else None
+        form = catalogue.compiled_form(form_version) if form_version is not None else None
 
     def build() -> Policy:
         return compile_version(definition, form=form, roots=_roots())
@@ -93,7 +94,7 @@ def current_policies() -> list[Policy]:
     for definition in store.current_versions(KIND):
         try:
             policies.append(compiled_policy(definition))
-        except (DefinitionError, store.FormUnavailable) as exc:
+        except (DefinitionError, catalogue.FormUnavailable) as exc:
             log.error(
                 "permission %s version %s cannot be compiled: %s", definition.key, definition.version, exc
             )
@@ -115,7 +116,7 @@ def check_permission(content: dict, registry: Any) -> list[Problem]:
         if definition.key != content.get("key") and pipeline.pending(KIND, definition.key) is None:
             try:
                 companions.append(compiled_policy(definition))
-            except (DefinitionError, store.FormUnavailable):
+            except (DefinitionError, catalogue.FormUnavailable):
                 pass  # reported when that definition is checked
     for other in pipeline.pending_of_kind(KIND):
         if other is not content and other.get("key") != content.get("key"):

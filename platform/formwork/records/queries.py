@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from ..definitions import store
 from ..extensions import db
+from ..forms import catalogue
 from ..forms.state import context_for, evaluate_state
 from ..forms.validation import runtime_values
 from ..i18n import current_locale_tag
@@ -29,7 +30,7 @@ def form_titles() -> dict[str, str]:
     cached = g.get("_form_titles")
     if cached is None:
         tag = current_locale_tag()
-        cached = g._form_titles = {v.key: store.form_title(v, tag) for v in store.list_current("form")}
+        cached = g._form_titles = {v.key: catalogue.form_title(v, tag) for v in store.list_current("form")}
     return cached
 
 
@@ -104,7 +105,7 @@ def record_display(record: Record) -> dict[str, Any]:
 
     Visibility and computed values come from the same evaluator as the form page, as the
     submitter saw them (the record's own state, not the reader's)."""
-    form = store.compiled_form(record.definition)
+    form = catalogue.compiled_form(record.definition)
     data = record.data or {}
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
     files = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))}

@@ -25,6 +25,7 @@ from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db, rows_affected, transaction
+from ..forms import catalogue
 from ..forms.field_types import localized
 from ..forms.model import FormModel
 from ..forms.state import context_for
@@ -86,7 +87,7 @@ class ValidationFailed(RecordError):
 
 def form_for_record(record: Record) -> FormModel:
     """The compiled form of the version the record was created with (never the current one)."""
-    return store.compiled_form(record.definition)
+    return catalogue.compiled_form(record.definition)
 
 
 def _title(form: FormModel, data: Mapping[str, Any]) -> str | None:
@@ -273,7 +274,7 @@ def prepare_new(
     version = definition if definition is not None else store.current("form", form_key)
     if version is None or version.kind != "form" or version.key != form_key:
         raise FormNotFound(_('There is no published form "%(form)s".', form=form_key))
-    form = store.compiled_form(version)
+    form = catalogue.compiled_form(version)
     result = validate(
         form,
         raw,

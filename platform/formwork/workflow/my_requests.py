@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from ..definitions import store
 from ..extensions import db
+from ..forms import catalogue
 from ..records.models import STATUSES, Record
 from ..records.queries import form_titles, text_matches
 from .models import Process
@@ -97,7 +98,7 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
     rows = []
     for row in result:
         if row.definition_id not in forms:  # a form a missing plugin makes unavailable still lists
-            forms[row.definition_id] = store.form_or_unavailable(store.get_one(row.definition_id))[0]
+            forms[row.definition_id] = catalogue.form_or_unavailable(store.get_one(row.definition_id))[0]
         form = forms[row.definition_id]
         amount, currency, _label = amount_of(form, row.data or {}) if form else (None, DEFAULT_CURRENCY, "")
         rows.append(

@@ -26,6 +26,7 @@ from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
+from ..forms import catalogue
 from ..i18n import current_locale_tag, localized
 from ..org.clock import as_utc
 from ..org.models import Department, User
@@ -322,7 +323,7 @@ def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
         current = current_route(version.key)
         if current is None:
             continue
-        form_title = store.form_title(version, tag)
+        form_title = catalogue.form_title(version, tag)
         for step in current[1].steps.values():
             step_name = localized(step.name, tag)
             for spec in step.approvers:
@@ -482,7 +483,7 @@ def decided(task: Task) -> tuple[TaskRow, list[dict[str, Any]]]:
     record, process = task.record, task.process
     names = _names_in([process.route]) if process.route is not None else {}
     try:
-        form_title = store.compiled_form(record.definition).title(current_locale_tag())
+        form_title = catalogue.compiled_form(record.definition).title(current_locale_tag())
     except Exception:  # a version that no longer compiles still names its form
         form_title = record.form_key
     intended = (
