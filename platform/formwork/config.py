@@ -19,6 +19,11 @@ from .business_time import DEFAULT_TIMEZONE, zone_named
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+# Every demo user's password in demo mode (FORMWORK_DEMO) or after `formwork demo seed
+# --demo-passwords`; never given to anyone otherwise.
+DEMO_PASSWORD = "demo-password"
+
+
 def _flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:

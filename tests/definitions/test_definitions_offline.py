@@ -200,12 +200,12 @@ def test_an_internal_error_is_one_line_and_exit_2(instance, copy, monkeypatch):
 
 
 def test_an_unexpected_failure_of_the_command_is_one_line_and_exit_2(instance, copy, monkeypatch):
-    import formwork.definitions.offline as offline
+    import formwork.definitions.cli as definitions_cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(offline, "validate_offline", broken)
+    monkeypatch.setattr(definitions_cli, "validate_offline", broken)
     result = _validate(str(copy))
     assert result.exit_code == 2
     assert result.output.strip() == "error: the definitions could not be checked: RuntimeError: disk on fire"

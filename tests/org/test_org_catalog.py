@@ -82,7 +82,7 @@ _NOT_SHOWN_IN_THE_INTERFACE = (
     "definitions/",
     "demo/",
     "plugins/",
-    "documents/sandbox_worker.py",
+    "printing/sandbox_worker.py",
     "budgets/",
     "notifications/channels.py",
     "org/users.py",

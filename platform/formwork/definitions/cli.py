@@ -1,7 +1,7 @@
 """``formwork definitions validate|publish|list``: the definition pipeline from the command line.
 
 ``validate`` checks the files against each other and the organisation files beside
-them, with no database and nothing written (``definitions.offline``), so analysts can
+them, with no database and nothing written (``formwork.offline_check``), so analysts can
 run it in their own CI on a checkout of the definitions folder; ``--database`` checks
 against what is published instead.
 """
@@ -15,7 +15,10 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import AppGroup, ScriptInfo
 
-from .. import business_time
+from .. import business_time, config
+from ..offline_check import validate_offline
+from ..plugins import current_registry
+from ..wiring import build_registry  # the command line is wiring too: it needs every built-in
 from . import store
 from .pipeline import check_files, discover
 from .problems import DefinitionError
@@ -95,11 +98,6 @@ def validate_command(
 
 
 def _validate_offline(path: str | None, org_paths: list[Path], strict: bool) -> None:
-    from .. import config
-    from ..plugins import current_registry
-    from ..wiring import build_registry  # the command line is wiring too: it needs every built-in
-    from .offline import validate_offline
-
     if has_app_context():
         target, registry = _target(path), current_registry()
     else:

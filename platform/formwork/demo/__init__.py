@@ -12,10 +12,10 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from ..config import DEMO_PASSWORD
 from ..extensions import db, transaction
 from ..org.models import Department, Role, RoleAssignment, User
 
-DEMO_PASSWORD = "demo-password"
 DEMO_FILE = Path("org") / "demo.yaml"
 
 

@@ -26,6 +26,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..config import DEMO_PASSWORD
 from ..extensions import db, login_manager
 from ..i18n import _local_path
 from . import sessions, throttle, tokens
@@ -151,8 +152,6 @@ def login():
 def _demo_password_hint() -> str | None:
     if not current_app.config.get("FORMWORK_DEMO"):
         return None
-    from ..demo import DEMO_PASSWORD
-
     return DEMO_PASSWORD
 
 

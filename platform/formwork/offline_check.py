@@ -13,6 +13,9 @@ The files are checked as one set, as ``publish`` would check them, except that w
 
 No application, database or instance folder is involved: the checks run in a context of
 their own, in which no Flask application is active even when the caller has one.
+
+It runs every kind's own checks, so it sits above the kinds, beside the command line that
+uses it, not inside ``definitions``, which the kinds build on.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .loader import read_source
-from .pipeline import (
+from .definitions.loader import read_source
+from .definitions.pipeline import (
     KIND_FOLDERS,
     CheckedSource,
     check_files,
@@ -33,7 +36,10 @@ from .pipeline import (
     pending,
     pending_of_kind,
 )
-from .problems import DefinitionError, Problem
+from .definitions.problems import DefinitionError, Problem
+from .forms.checks import form_problems
+from .forms.model import compile_form
+from .routes.compile import compile_route
 
 log = logging.getLogger(__name__)
 ORG_FOLDER = "org"
@@ -261,15 +267,9 @@ class OfflineChecks:
         return run
 
     def form(self, content: dict, registry: Any) -> list[Problem]:
-        # The offline validator runs every kind's own checks: it sits above them, beside the CLI.
-        from ..forms.checks import form_problems
-
         return form_problems(content, registry)[1]
 
     def route(self, content: dict, registry: Any) -> list[Problem]:
-        from ..forms.model import compile_form
-        from ..routes.compile import compile_route
-
         form_key = content["form"]
         form_content = pending("form", form_key)
         if form_content is None:
