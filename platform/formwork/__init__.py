@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     plugins.init_app(app, wiring.BUILTINS)
     wiring.register_definition_kinds()
+    wiring.wire_read_policy()
     org.init_app(app)
     definitions.init_app(app)
     records.init_app(app)

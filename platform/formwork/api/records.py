@@ -249,7 +249,7 @@ def patch_record(record_id: int):
 )
 def record_history(record_id: int):
     record = visible_or_404(record_id)
-    return jsonify({"record_id": record.id, "items": history_json(record)})
+    return jsonify({"record_id": record.id, "items": history_json(record, current_user)})
 
 
 component(

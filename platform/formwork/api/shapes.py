@@ -139,8 +139,9 @@ def event_json(event: RecordEvent) -> dict[str, Any]:
     }
 
 
-def history_json(record: Any) -> list[dict[str, Any]]:
+def history_json(record: Any, user: Any = None) -> list[dict[str, Any]]:
     """Record changes (``kind: "change"``) and the approval trail (``kind: "approval"``), oldest first."""
     return [
-        event_json(item) if isinstance(item, RecordEvent) else trail_json(item) for item in history(record)
+        event_json(item) if isinstance(item, RecordEvent) else trail_json(item)
+        for item in history(record, user)
     ]

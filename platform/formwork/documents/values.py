@@ -1,9 +1,9 @@
 """What a reader may see of a record, as printable text: the one place field rights plug in.
 
 The voucher, the default template and every per-form print template get their values
-only from ``readable_values``. Today a field is readable when the form's conditions
-show it for the record's data; when field rights arrive (hidden / masked per role and
-route step), they filter here and every printed document follows.
+only from ``readable_values``. A field is printed when the form's conditions show it for the
+record's data and the reader's field rights (permission definitions: hidden / masked per
+role, route step and state) do not hide it; a masked field prints its formatted text masked.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from ..forms import catalogue
 from ..forms.state import context_for, evaluate_state
 from ..forms.validation import runtime_values
 from ..i18n import localized
+from ..permissions.field_rights import FieldRights
+from ..permissions.masking import mask_value
+from ..permissions.model import DEFAULT_MASK, Right
+from ..records import access
 from ..records.models import Record
 from ..records.queries import referenced_names
 
@@ -91,6 +95,7 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
     # Conditions are evaluated as the submitter saw them: the record's own state, not the reader's.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
     names = referenced_names(form, data)
+    rights = access.rights_of(user, record)
 
     def value_at(path: str, stored: Any) -> Any:
         return stored if stored is not None else state.computed.get(path)
@@ -98,13 +103,13 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
     fields: list[PrintedField] = []
     tables: list[PrintedLines] = []
     for field in form.fields:
-        if not state.is_visible(field.key) or not may_read(user, record, field.key):
+        if not state.is_visible(field.key) or not may_read(rights, field.key):
             continue
         if field.is_lines:
             columns = [
                 PrintedColumn(sub.key, localized(sub.label), _kind(sub), _kind(sub) in NUMERIC_KINDS)
                 for sub in field.fields
-                if sub.type.name != "attachment" and may_read(user, record, sub.path)
+                if sub.type.name != "attachment" and may_read(rights, sub.path)
             ]
             subs = {sub.key: sub for sub in field.fields}
             # Only amounts add up: when a row computes its amount (quantity × unit price), the
@@ -126,8 +131,8 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
                         row_values[column.key] = None
                         continue
                     value = value_at(path, row.get(column.key))
-                    cells.append(format_value(sub, value, names))
-                    row_values[column.key] = _json_ready(value)
+                    cells.append(_shown(rights, sub.path, format_value(sub, value, names)))
+                    row_values[column.key] = _shown(rights, sub.path, _json_ready(value))
                     if column.key in summed and value not in (None, ""):
                         sums[column.key] = sums.get(column.key, Decimal(0)) + Decimal(str(value))
                 rows.append(cells)
@@ -143,8 +148,8 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
             PrintedField(
                 field.key,
                 localized(field.label),
-                format_value(field, value, names),
-                _json_ready(value),
+                _shown(rights, field.key, format_value(field, value, names)),
+                _shown(rights, field.key, _json_ready(value)),
                 kind,
                 kind in NUMERIC_KINDS,
             )
@@ -152,9 +157,15 @@ def readable_values(record: Record, user: Any) -> ReadableValues:
     return ReadableValues(form, fields, tables, state)
 
 
-def may_read(user: Any, record: Record, path: str) -> bool:
-    """Whether ``user`` may read the field at ``path`` (schema path, ``lines.amount``) of ``record``.
+def may_read(rights: FieldRights | None, path: str) -> bool:
+    """Whether the reader may see the field at ``path`` (schema path, ``lines.amount``) at all
+    (``rights`` None: no permission definition covers the form, every field is readable)."""
+    return rights is None or rights.right(path) != Right.HIDDEN
 
-    Everyone who can see the record may read its visible fields until field rights exist.
-    """
-    return True
+
+def _shown(rights: FieldRights | None, path: str, value: Any) -> Any:
+    """``value`` as printed for a reader whose right on ``path`` may be masked."""
+    found = rights.get(path) if rights is not None else None
+    if found is None or found.right != Right.MASKED:
+        return value
+    return mask_value(value, found.mask or DEFAULT_MASK)

@@ -9,9 +9,9 @@ task on — as assignee or as the person the route meant —, the records they w
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, Table, or_, select
+from sqlalchemy import ColumnElement, Select, Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,6 +19,50 @@ from ..extensions import db
 from .models import Record, RecordReader
 
 ADMINISTRATOR = "administrator"
+
+
+class ReadPolicy(Protocol):
+    """Data scopes and field rights from permission definitions (``permissions``, wired by the app).
+
+    ``scope(user, own)`` is the condition on ``records`` for the records the user may see besides
+    the ones they were asked to act on or told about; ``own`` is today's rule, which the policy
+    keeps for forms no permission definition covers. ``rights(user, record)`` is None when no
+    definition covers the record's form, else an object with ``visible``, ``redact(data)`` and
+    ``hidden()``. ``unsearchable_forms()``: forms whose ``search_text`` may hold a value some
+    reader may not see (a hidden or masked field), so text search reads only their title.
+    """
+
+    def scope(self, user: Any, own: ColumnElement[bool]) -> ColumnElement[bool] | None: ...
+
+    def rights(self, user: Any, record: Record) -> Any | None: ...
+
+    def unsearchable_forms(self) -> list[str]: ...
+
+
+_policy: ReadPolicy | None = None
+
+
+def use_read_policy(policy: ReadPolicy | None) -> None:
+    """Register (None: remove) the permission definitions' read policy; called by the app's wiring."""
+    global _policy
+    _policy = policy
+
+
+def rights_of(user: Any, record: Record) -> Any | None:
+    """The field rights of ``user`` on ``record`` (None: every field readable, today's rule)."""
+    if _policy is None or sees_everything(user):
+        return None
+    return _policy.rights(user, record)
+
+
+def redact(user: Any, record: Record, data: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` of ``record`` as ``user`` may read it: hidden fields left out, masked ones masked."""
+    rights = rights_of(user, record)
+    return dict(data or {}) if rights is None else rights.redact(data or {})
+
+
+def unsearchable_forms() -> list[str]:
+    return [] if _policy is None else _policy.unsearchable_forms()
 
 
 def sees_everything(user: Any) -> bool:
@@ -32,9 +76,11 @@ def visible_records(user: Any) -> Select:
         return stmt.where(Record.id.is_(None))  # matches nothing
     if sees_everything(user):
         return stmt
+    own: ColumnElement[bool] = Record.owner_id == user.id
+    scoped = _policy.scope(user, own) if _policy is not None else None
     return stmt.where(
         or_(
-            Record.owner_id == user.id,
+            own if scoped is None else scoped,
             Record.id.in_(_task_record_ids(user.id)),
             Record.id.in_(_reader_record_ids(user.id)),
         )
@@ -79,7 +125,11 @@ def get_visible(user: Any, record_id: int) -> Record | None:
 def can_see(user: Any, record: Record) -> bool:
     if record is None or user is None or not getattr(user, "is_authenticated", False):
         return False
-    if record.owner_id == user.id or sees_everything(user):
+    if sees_everything(user):
+        return True
+    if _policy is not None:  # the scope may exclude even the owner's records (never by today's rule)
+        return db.session.scalar(visible_records(user).where(Record.id == record.id).limit(1)) is not None
+    if record.owner_id == user.id:
         return True
     from ..workflow.models import Task
 

@@ -335,7 +335,14 @@ def can_see(user: Any, attachment: Attachment) -> bool:
         return True
     if attachment.record_id is None:
         return False
-    return access.get_visible(user, attachment.record_id) is not None
+    record = access.get_visible(user, attachment.record_id)
+    if record is None:
+        return False
+    rights = access.rights_of(user, record)  # a file of a field hidden from the reader does not exist
+    return rights is None or not (
+        {schema_path(attachment.field_path), schema_path(attachment.field_path).split(".")[0]}
+        & set(rights.hidden())
+    )
 
 
 def get_visible_attachment(user: Any, attachment_id: int) -> Attachment | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from ..definitions import store
 from ..extensions import db
@@ -36,8 +36,15 @@ def form_titles() -> dict[str, str]:
 
 def text_matches(q: str) -> ColumnElement[bool]:
     """A record whose title or searchable text contains ``q``, ignoring case; LIKE wildcards in ``q``
-    are literal, so a search for "100%" means the text, not a pattern."""
-    return or_(Record.title.icontains(q, autoescape=True), Record.search_text.icontains(q, autoescape=True))
+    are literal, so a search for "100%" means the text, not a pattern.
+
+    The searchable text of a form with hidden or masked fields is not searched, only its title
+    (``records.access.unsearchable_forms``): a value one may not see must not be findable."""
+    in_text = Record.search_text.icontains(q, autoescape=True)
+    unsearchable = access.unsearchable_forms()
+    if unsearchable:
+        in_text = and_(Record.form_key.not_in(unsearchable), in_text)
+    return or_(Record.title.icontains(q, autoescape=True), in_text)
 
 
 def records_matching(user: Any, form_key: str | None, status: str | None, q: str | None) -> Select:
@@ -63,15 +70,55 @@ def newest_page(stmt: Select, page: int, per_page: int) -> tuple[list[Record], i
     return list(items), int(total or 0)
 
 
-def events_of(record: Record) -> list[RecordEvent]:
-    """The record's changes (creation, edits, submission), oldest first."""
-    return list(
+def events_of(record: Record, user: Any = None) -> list[RecordEvent]:
+    """The record's changes (creation, edits, submission), oldest first.
+
+    Given the reader, the fields they may not see are left out of each change (its field
+    list, and any old/new values, which are masked for masked fields); the stored events
+    are not touched (they are detached copies)."""
+    events = list(
         db.session.scalars(
             select(RecordEvent)
             .where(RecordEvent.record_id == record.id)
             .order_by(RecordEvent.at, RecordEvent.id)
         )
     )
+    rights = access.rights_of(user, record) if user is not None else None
+    if rights is None:
+        return events
+    return [_redacted_event(event, rights) for event in events]
+
+
+def _redacted_event(event: RecordEvent, rights: Any) -> RecordEvent:
+    changes = event.changes
+    if not isinstance(changes, dict):
+        return event
+    hidden = set(rights.hidden())
+    shown: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "fields" and isinstance(value, list):
+            shown[key] = [f for f in value if not (isinstance(f, str) and _top(f) in hidden)]
+        elif key in ("old", "new", "values") and isinstance(value, dict):
+            shown[key] = rights.redact(value)
+        else:
+            shown[key] = value
+    # A transient copy (never added to the session): the stored event stays as it was.
+    copy = RecordEvent(
+        id=event.id,
+        record_id=event.record_id,
+        actor_id=event.actor_id,
+        action=event.action,
+        changes=shown,
+        comment=event.comment,
+        at=event.at,
+    )
+    copy.actor = event.actor
+    return copy
+
+
+def _top(path: str) -> str:
+    """``lines[2].amount`` → ``lines``: a hidden line-items field hides its columns' changes."""
+    return path.split("[", 1)[0].split(".", 1)[0]
 
 
 def referenced_names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str]]:
@@ -100,7 +147,7 @@ def referenced_names(form: Any, data: dict[str, Any]) -> dict[str, dict[int, str
     return names
 
 
-def record_display(record: Record) -> dict[str, Any]:
+def record_display(record: Record, user: Any = None) -> dict[str, Any]:
     """What showing a record read-only needs: its form, data, state, the names and files it refers to.
 
     Visibility and computed values come from the same evaluator as the form page, as the
@@ -109,6 +156,12 @@ def record_display(record: Record) -> dict[str, Any]:
     data = record.data or {}
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
     files = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))}
+    rights = access.rights_of(user, record) if user is not None else None
+    if rights is not None:  # the reader's field rights: hidden fields absent, masked ones masked
+        data = rights.redact(data)
+        hidden = set(rights.hidden())
+        state.computed = {k: v for k, v in state.computed.items() if k not in hidden}
+        files = {i: a for i, a in files.items() if _top(a.field_path) not in hidden}
     return {
         "record": record,
         "form": form,

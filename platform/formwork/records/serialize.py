@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import get_locale
 
 from .. import business_time
+from . import access
 from .models import Record
 
 
@@ -39,8 +40,8 @@ def department_json(department: Any) -> dict[str, Any] | None:
 def record_json(record: Record, user: Any) -> dict[str, Any]:
     """One record as the API returns it.
 
-    ``user`` is the reader: field rights (hidden / masked fields) will filter ``data``
-    here, so every read path gets them. Stored data already holds decimals as strings.
+    ``user`` is the reader: field rights (hidden / masked fields) filter ``data`` here, so
+    every read path gets them. Stored data already holds decimals as strings.
     """
     # The reader is usually the owner: reuse the loaded user instead of another query.
     owner = (
@@ -52,7 +53,7 @@ def record_json(record: Record, user: Any) -> dict[str, Any]:
         "form_version": record.form_version,
         "status": record.status,
         "title": record.title,
-        "data": record.data,
+        "data": access.redact(user, record, record.data),
         "owner": user_json(owner),
         "department": department_json(record.department),
         "created_at": _iso(record.created_at),

@@ -33,9 +33,9 @@ def detail(record_id: int):
     return render_template(
         "records/detail.html",
         version=record.definition,
-        events=events_of(record),
+        events=events_of(record, current_user),
         can_edit=record.owner_id == current_user.id and record.status in EDITABLE_STATUSES,
-        **record_display(record),
+        **record_display(record, current_user),
     )
 
 

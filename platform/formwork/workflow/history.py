@@ -181,9 +181,10 @@ def return_reason(record: Record) -> dict[str, Any] | None:
     }
 
 
-def history(record: Record) -> list[RecordEvent | TrailRow]:
-    """The record's changes (creation, edits, submission) and its approval trail, oldest first."""
-    changes: list[RecordEvent | TrailRow] = list(events_of(record))
+def history(record: Record, user: Any = None) -> list[RecordEvent | TrailRow]:
+    """The record's changes (creation, edits, submission) and its approval trail, oldest first
+    (given the reader, changes to fields they may not see are left out)."""
+    changes: list[RecordEvent | TrailRow] = list(events_of(record, user))
     # Stable: at equal times a change (e.g. the submission) comes before what it caused.
     return sorted(
         changes + list(trail(record)),

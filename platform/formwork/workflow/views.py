@@ -277,7 +277,7 @@ def _task_page(
     status: int = 200,
 ):
     record = db.session.get_one(Record, task.record_id)
-    context = record_display(record)
+    context = record_display(record, current_user)
     return (
         render_template(
             "workflow/task.html",
