@@ -16,7 +16,7 @@ from formwork.definitions.models import DefinitionVersion
 from formwork.extensions import db
 from formwork.org.models import Department, User
 from formwork.permissions.scopes import use_custom_filter_backend
-from formwork.records.models import Attachment, Record, RecordEvent
+from formwork.records.models import Attachment, RecordEvent
 
 ACCOUNT = "6225020200115678"
 MASKED = "6225********5678"

@@ -86,7 +86,9 @@ from ..notifications import service as notifications_service
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
+from ..permissions.model import Right
 from ..records import access
+from ..records.models import Record
 from ..records.service import form_for_record
 from ..routes import store as route_store
 from ..routes.conditions import holding
@@ -712,7 +714,14 @@ class Walker:
             access.add_readers(self.record.id, told, f"alert:{alert.key}")
             for other in sorted({i for found in claims.values() for i, _title in found}):
                 access.add_readers(other, told, f"alert:{alert.key}")
-            self.notify(people, "alert", params=params)
+            if "invoices" in params and path:
+                # The invoice numbers are field values: not in the text of whoever may not read them.
+                blind = [u for u in people if not _reads_in_full(u, self.record, path)]
+                seeing = [u for u in people if u not in blind]
+                self.notify(seeing, "alert", params=params)
+                self.notify(blind, "alert", params={k: v for k, v in params.items() if k != "invoices"})
+            else:
+                self.notify(people, "alert", params=params)
 
     # -- walking
 
@@ -1191,3 +1200,9 @@ def pending_delegate(task: Task, state: dict[str, Any] | None) -> Task | None:
 def load_route(process: Process) -> RouteModel:
     """The compiled route version the process started with."""
     return route_store.compiled_route(process.route)
+
+
+def _reads_in_full(user: Any, record: Record, path: str) -> bool:
+    """Whether ``user``'s field rights (permission definitions) let them read ``path`` unmasked."""
+    rights = access.rights_of(user, record)
+    return rights is None or rights.right(path) >= Right.READ
