@@ -997,8 +997,12 @@ def _evaluate_response(version: DefinitionVersion, form: FormModel, record: Reco
     changed = []
     for path, flags in conditional_flags(editor).items():
         # Never replace the input being typed in; it keeps its own state until the next change.
-        if shown.get(path) != flags.code() and path != trigger:
-            changed.append(path)
+        before, now = shown.get(path), flags.code()
+        if before != now and path != trigger:
+            item = _lookup(editor, path)
+            # Still shown and still editable: only the label changes, the input typed in stays.
+            item["markings_only"] = before is not None and before[0] == now[0] == "v" and before[2] == now[2]
+            changed.append(item)
     load_files(editor)
     row_change = None
     if done is not None:
@@ -1012,7 +1016,7 @@ def _evaluate_response(version: DefinitionVersion, form: FormModel, record: Reco
         "forms/evaluate.html",
         editor=editor,
         form=form,
-        changed=[_lookup(editor, p) for p in changed],
+        changed=changed,
         row_change=row_change,
     )
 
