@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from ..definitions import store
 from ..extensions import db
@@ -73,6 +73,7 @@ class Filters:
 def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 20) -> Page:
     """The user's own requests (or, with scope "all", every request they may see), newest first
     (by submission, a draft by creation)."""
+    conditions: list[ColumnElement[bool]]
     if filters.scope == "all":
         conditions = [Record.id.in_(visible_records(user).with_only_columns(Record.id))]
     else:
