@@ -12,7 +12,8 @@ import pytest
 
 import formwork.plugins as plugins
 from formwork import create_app
-from formwork.plugins import ENTRY_POINT_GROUP, build_registry
+from formwork.plugins import ENTRY_POINT_GROUP
+from formwork.wiring import build_registry
 
 GOOD = """
 from formwork.expressions import FunctionSpec, T

@@ -47,10 +47,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         plugins,
         records,
         web,
+        wiring,
     )
 
     i18n.init_app(app)
-    plugins.init_app(app)
+    plugins.init_app(app, wiring.BUILTINS)
+    wiring.register_definition_kinds()
     org.init_app(app)
     definitions.init_app(app)
     records.init_app(app)

@@ -43,8 +43,7 @@ def world(app, demo_org):
 
     from formwork.definitions import store
     from formwork.org.users import user_by_username
-    from formwork.records import service as records
-    from formwork.workflow import delegation
+    from formwork.workflow import delegation, submission
 
     root = Path(__file__).resolve().parents[2] / "definitions"
     store.publish_path(root / "forms")
@@ -58,8 +57,8 @@ def world(app, demo_org):
         "payee_bank": "ICBC",
         "payee_account": "6222020200112233",
     }
-    records.create_record("expense_claim", data, user_by_username("alice"), submit=True)
-    records.create_record("expense_claim", data, user_by_username("alice"), submit=False)
+    submission.create_record("expense_claim", data, user_by_username("alice"), submit=True)
+    submission.create_record("expense_claim", data, user_by_username("alice"), submit=False)
     db.session.commit()
     delegation.set_period(user_by_username("admin"), "dave", "2099-01-01", "2099-01-02")
     return demo_org

@@ -239,7 +239,7 @@ def claim(index: int, big: bool) -> dict[str, Any]:
 def submit_records(app: Flask, form_key: str, count: int, *, start: int = 0) -> None:
     """``count`` records of ``form_key`` submitted by alice through the records service."""
     from formwork.org.models import User
-    from formwork.records.service import create_record
+    from formwork.workflow.submission import create_record
 
     with app.app_context():
         alice = db.session.scalar(select(User).where(User.username == "alice"))
@@ -467,6 +467,22 @@ def gunicorn(
 ) -> Iterator[int]:
     """A gunicorn serving ``app`` (default Formwork's ``wsgi:app``) on the benchmark schema; yields its
     port; stopped afterwards."""
+    with gunicorn_server(url, instance, workers, worker_class, threads, app=app, probe=probe) as (port, _):
+        yield port
+
+
+@contextmanager
+def gunicorn_server(
+    url: str,
+    instance: Path,
+    workers: int,
+    worker_class: str,
+    threads: int,
+    *,
+    app: str = "wsgi:app",
+    probe: str = "/api/tasks",
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    """``gunicorn``, yielding the port and the master process (whose children are the workers)."""
     port = free_port()
     env = dict(
         os.environ,
@@ -512,7 +528,7 @@ def gunicorn(
                 if time.monotonic() > deadline:
                     raise SystemExit("gunicorn did not start within 60 s") from None
                 time.sleep(0.2)
-        yield port
+        yield port, server
     finally:
         server.send_signal(signal.SIGTERM)
         try:

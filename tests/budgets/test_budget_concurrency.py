@@ -13,8 +13,8 @@ from formwork.budgets.service import period_of, set_budget
 from formwork.definitions import store
 from formwork.extensions import db
 from formwork.org.models import User
-from formwork.records.service import create_record
 from formwork.workflow.models import OPEN, Task
+from formwork.workflow.submission import create_record
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = {"zh-CN": "步骤", "en": "Step"}

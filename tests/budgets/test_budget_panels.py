@@ -15,7 +15,7 @@ from formwork.budgets.service import period_of, set_budget
 from formwork.definitions import store
 from formwork.extensions import db
 from formwork.org.models import Department
-from formwork.records import service as records
+from formwork.workflow import submission
 from formwork.workflow.models import OPEN, Task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def purchase(user, price: str, category: str = "equipment", submit: bool = True)
         "needed_by": (date.today() + timedelta(days=14)).isoformat(),
         "justification": "New staff",
     }
-    return records.create_record("purchase_request", data, user, submit=submit)
+    return submission.create_record("purchase_request", data, user, submit=submit)
 
 
 def panel(html: str) -> str:
@@ -213,5 +213,5 @@ def test_a_request_whose_route_checks_no_budget_has_no_panel(client, login, publ
         "payee_bank": "ICBC Shanghai",
         "payee_account": "6222021234567890123",
     }
-    record = records.create_record("expense_claim", data, published["alice"], submit=True)
+    record = submission.create_record("expense_claim", data, published["alice"], submit=True)
     assert "budget-panel" not in task_page(client, login, record)

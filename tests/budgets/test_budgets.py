@@ -14,7 +14,9 @@ from formwork.budgets.seed import seed_demo_budgets
 from formwork.budgets.service import BudgetError, budget_status, consumers, period_of, set_budget
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records.service import ValidationFailed, create_record
+from formwork.forms import catalogue
+from formwork.records.service import ValidationFailed
+from formwork.workflow.submission import create_record
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARTER = period_of(date.today())
@@ -148,7 +150,7 @@ def test_demo_budgets_seed_the_current_quarter_once(app, demo_org):
 
 def test_demo_budget_categories_are_the_purchase_request_categories(app, demo_org):
     store.publish_path(ROOT / "definitions" / "forms")
-    form = store.compiled_form(store.current("form", "purchase_request"))
+    form = catalogue.compiled_form(store.current("form", "purchase_request"))
     seeded = {line.category for line in seed_demo_budgets(ROOT / "definitions" / "org" / "budgets.yaml")}
     assert seeded == set(form.field("budget_category").settings["options"])
 

@@ -8,6 +8,7 @@ import pytest
 
 from formwork.definitions import store
 from formwork.definitions.pipeline import check_files, discover
+from formwork.forms import catalogue
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 
@@ -27,7 +28,7 @@ def published(app, demo_org):
 
 
 def test_expense_claim_shape(published):
-    form = store.compiled_form(published["expense_claim"])
+    form = catalogue.compiled_form(published["expense_claim"])
     assert form.title("zh-CN") == "费用报销" and form.title("en") == "Expense claim"
     assert list(form.field("category").settings["options"]) == ["travel", "entertainment", "office", "other"]
     assert form.field("trip_destination").visible_when is not None
@@ -46,7 +47,7 @@ def test_expense_claim_shape(published):
 
 
 def test_purchase_request_shape(published):
-    form = store.compiled_form(published["purchase_request"])
+    form = catalogue.compiled_form(published["purchase_request"])
     assert form.title("zh-CN") == "采购申请"
     assert form.field("department").type.name == "department"
     assert form.field("items.amount").expression is not None

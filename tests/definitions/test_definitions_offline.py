@@ -185,12 +185,14 @@ def test_an_explicit_org_file_of_another_kind_is_refused(instance, copy):
 
 
 def test_an_internal_error_is_one_line_and_exit_2(instance, copy, monkeypatch):
+    import formwork.forms.checks as checks
     import formwork.forms.model as model
 
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
     monkeypatch.setattr(model, "compile_form", broken)
+    monkeypatch.setattr(checks, "compile_form", broken)
     result = _validate(str(copy))
     assert result.exit_code == 2
     assert "Traceback" not in result.output

@@ -79,12 +79,12 @@ def test_a_plugin_field_type_is_accepted(trip_yaml, registry, monkeypatch):
 
 
 def test_a_checker_bug_blocks_the_definition_without_crashing(form, registry, monkeypatch):
-    import formwork.forms.model as model
+    import formwork.forms.checks as checks
 
     def broken(content, registry):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(model, "compile_form", broken)
+    monkeypatch.setattr(checks, "compile_form", broken)
     [problem] = pipeline.check(form, registry)
     assert "internal error" in problem.message
 

@@ -98,7 +98,7 @@ def publish():
 @pytest.fixture
 def make_claim(demo_org):
     """``make_claim(rows=10, owner="alice", **data) -> Record``: a submitted expense claim."""
-    from formwork.records.service import create_record
+    from formwork.workflow.submission import create_record
 
     def _make(rows: int = 10, owner: str = "alice", **overrides):
         return create_record("expense_claim", claim_data(rows, **overrides), demo_org[owner], submit=True)

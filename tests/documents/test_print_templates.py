@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import expense_content, pdf_text
-from formwork.documents.print_templates import PrintTemplateError, check_print_template, render_print_template
 from formwork.documents.render import DEFAULT_TEMPLATE, render_voucher
+from formwork.printing.templates import PrintTemplateError, check_print_template, render_print_template
 
 HOSTILE = {
     "mro.html": "<p>{{ ''.__class__.__mro__ }}</p>",
@@ -169,7 +169,7 @@ def test_print_check_command(print_dir, runner):
 
 
 def test_the_demo_print_templates_are_well_formed(app):
-    from formwork.documents.print_templates import print_directory
+    from formwork.printing.templates import print_directory
 
     names = sorted(p.name for p in print_directory().glob("*.html"))
     assert "expense_claim.html" in names

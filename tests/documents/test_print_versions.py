@@ -10,8 +10,8 @@ from conftest import FORMS_DIR, ROOT, claim_data, expense_content, pdf_text
 from formwork.definitions import store
 from formwork.documents.render import voucher_html
 from formwork.extensions import db
-from formwork.records.service import create_record
 from formwork.workflow.models import APPROVAL, OPEN, Task
+from formwork.workflow.submission import create_record
 
 
 def _definitions(tmp_path, print_template: str, templates: dict[str, str]):

@@ -80,7 +80,7 @@ def test_skipped_steps_sign_with_a_dash_and_system_rows_stay_out_of_the_trail(
 
 
 def test_the_generic_voucher_uses_the_forms_wording_and_never_adds_up_unit_prices(app, demo_org, published):
-    from formwork.records.service import create_record
+    from formwork.workflow.submission import create_record
 
     data = {
         "subject": "笔记本电脑",

@@ -17,7 +17,8 @@ from formwork.expressions import (
     builtin_functions,
     compile_expression,
 )
-from formwork.plugins import PluginRegistry, build_registry
+from formwork.plugins import PluginRegistry
+from formwork.wiring import build_registry
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 

@@ -13,8 +13,8 @@ from flask_babel import refresh
 from formwork.definitions import store
 from formwork.extensions import db
 from formwork.org.users import user_by_username
-from formwork.records import service as records
 from formwork.records.models import Record
+from formwork.workflow import submission
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +63,7 @@ def submit(expense):
     """``submit(username, amount="12000.00", reason=...)`` → a submitted claim on its route."""
 
     def _submit(username: str, amount: str = "12000.00", **kwargs: Any) -> Record:
-        record = records.create_record(
+        record = submission.create_record(
             "expense_claim", claim_data(amount, **kwargs), user_by_username(username), submit=True
         )
         db.session.commit()

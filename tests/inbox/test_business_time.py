@@ -15,6 +15,7 @@ from formwork import business_time
 from formwork.expressions import TypeEnv, compile_expression
 from formwork.expressions import value_types as T
 from formwork.extensions import db
+from formwork.formatting import format_datetime_value, input_value
 from formwork.forms.field_types import parse_datetime
 from formwork.forms.model import compile_form
 from formwork.forms.state import context_for
@@ -22,7 +23,6 @@ from formwork.notifications.models import Notification
 from formwork.plugins import current_registry
 from formwork.rules import compile_ruleset
 from formwork.rules.engine import RulesEngine
-from formwork.web.formatting import format_datetime_value, input_value
 from formwork.workflow.models import OPEN, Task
 
 UTC_EVENING = datetime(2026, 5, 1, 23, 30, tzinfo=timezone.utc)  # 2026-05-02 07:30 in Beijing

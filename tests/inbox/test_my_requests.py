@@ -10,8 +10,8 @@ from sqlalchemy import select
 from formwork.extensions import db
 from formwork.notifications.models import Notification
 from formwork.org.users import user_by_username
-from formwork.records import service as records
 from formwork.records.models import Record
+from formwork.workflow import submission
 from formwork.workflow.models import TrailEntry
 
 
@@ -21,7 +21,7 @@ def _csrf(client, path="/requests"):
 
 
 def _make_draft(claim, reason: str) -> Record:
-    record = records.create_record("expense_claim", claim(reason), user_by_username("alice"), submit=False)
+    record = submission.create_record("expense_claim", claim(reason), user_by_username("alice"), submit=False)
     db.session.commit()
     return record
 

@@ -165,7 +165,7 @@ def test_after_the_delegate_answered_there_is_no_recall_button(client, bearer, s
 
 def test_withdraw_setting_through_the_api_and_the_page(client, bearer, demo_org, login, csrf_token):
     from formwork.org.users import user_by_username
-    from formwork.records import service as records
+    from formwork.workflow import submission
 
     def claim_data(reason="Workshop"):
         return {
@@ -188,7 +188,7 @@ def test_withdraw_setting_through_the_api_and_the_page(client, bearer, demo_org,
     route = load("definitions/routes/expense_claim.yaml")
     route["withdraw"] = "never"
     store.publish(route)
-    record = records.create_record("expense_claim", claim_data(), user_by_username("alice"), submit=True)
+    record = submission.create_record("expense_claim", claim_data(), user_by_username("alice"), submit=True)
     db.session.commit()
     response = client.post(f"/api/records/{record.id}/withdraw", headers=bearer("alice"))
     assert response.status_code == 409 and "does not allow" in response.get_json()["error"]
@@ -197,7 +197,7 @@ def test_withdraw_setting_through_the_api_and_the_page(client, bearer, demo_org,
     assert f"/records/{record.id}/withdraw" not in page  # no Withdraw button when the route never allows it
     route["withdraw"] = "while_running"
     store.publish(yaml.safe_load(yaml.safe_dump(route)))
-    later = records.create_record(
+    later = submission.create_record(
         "expense_claim", claim_data(reason="Second"), user_by_username("alice"), submit=True
     )
     db.session.commit()

@@ -15,9 +15,9 @@ from formwork.db_types import utcnow
 from formwork.definitions import store
 from formwork.extensions import db
 from formwork.notifications import delivery, service
-from formwork.notifications.due import run_due
 from formwork.notifications.models import SENT, OutboxMessage
-from formwork.records import service as records
+from formwork.workflow import submission
+from formwork.workflow.due import run_due
 from formwork.workflow.models import Task, TrailEntry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_two_due_workers_handle_each_task_exactly_once(app, demo_org):
     count = 8
     for index in range(count):
         claim["lines"][0]["invoice_no"] = f"{12345670 + index}"  # distinct: no duplicate-invoice alert
-        records.create_record("expense_claim", copy.deepcopy(claim), demo_org["alice"], submit=True)
+        submission.create_record("expense_claim", copy.deepcopy(claim), demo_org["alice"], submit=True)
     past = utcnow() - timedelta(minutes=1)
     head_tasks = list(db.session.scalars(select(Task).where(Task.step_key == "head")))
     for index, task in enumerate(head_tasks):

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from formwork.db_types import utcnow
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.notifications.due import run_due
 from formwork.notifications.models import Notification, OutboxMessage
 from formwork.org.clock import as_utc
-from formwork.records import service as records
 from formwork.records.models import Record
+from formwork.workflow import submission
+from formwork.workflow.due import run_due
 from formwork.workflow.models import OPEN, Task, TrailEntry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def submit(app, demo_org):
 
     def _submit(deadline: dict, username: str = "alice"):
         store.publish(_route(deadline))
-        record = records.create_record("expense_claim", _claim(), demo_org[username], submit=True)
+        record = submission.create_record("expense_claim", _claim(), demo_org[username], submit=True)
         task = db.session.scalar(select(Task).where(Task.record_id == record.id, Task.status == OPEN))
         assert task is not None and task.assignee_id == demo_org["bob"].id
         return record, task

@@ -14,6 +14,7 @@ from formwork.extensions import db
 from formwork.records import attachments, service
 from formwork.records.attachments import UploadRefused, store_upload
 from formwork.records.models import Attachment, Record
+from formwork.workflow import submission
 
 
 def stored_files(app) -> list:
@@ -111,15 +112,15 @@ def test_attachments_join_the_record_and_only_own_uploads_may_be_used(receipts, 
     franks = store_upload(file_storage("f.pdf", PDF), frank, "receipts", "files")
 
     with pytest.raises(service.ValidationFailed) as caught:
-        service.create_record("receipts", {"files": [franks.id]}, alice, submit=True)
+        submission.create_record("receipts", {"files": [franks.id]}, alice, submit=True)
     assert caught.value.errors == [
         {"field": "files", "message": f"file {franks.id} is not an upload of yours for this field"}
     ]
     with pytest.raises(service.ValidationFailed) as caught:  # right owner, wrong field
-        service.create_record("receipts", {"files": [scan.id]}, alice, submit=True)
+        submission.create_record("receipts", {"files": [scan.id]}, alice, submit=True)
     assert caught.value.errors[0]["field"] == "files"
 
-    record = service.create_record(
+    record = submission.create_record(
         "receipts",
         {"note": "taxi", "files": [pdf.id], "items": [{"what": "taxi", "scan": [scan.id]}]},
         alice,
@@ -129,9 +130,9 @@ def test_attachments_join_the_record_and_only_own_uploads_may_be_used(receipts, 
     db.session.refresh(scan)
     assert pdf.record_id == record.id and scan.record_id == record.id
     # Editing the record keeps its own files; another record cannot take them.
-    service.update_record(record, {"note": "taxi home"}, alice, submit=False)
+    submission.update_record(record, {"note": "taxi home"}, alice, submit=False)
     with pytest.raises(service.ValidationFailed):
-        service.create_record("receipts", {"files": [pdf.id]}, alice, submit=False)
+        submission.create_record("receipts", {"files": [pdf.id]}, alice, submit=False)
     assert db.session.scalar(select(func.count()).select_from(Record)) == 1
 
     # Reading: the uploader and whoever sees the record; nobody else.
@@ -149,5 +150,5 @@ def test_too_many_files(receipts, users):
     alice = users["alice"]
     ids = [store_upload(file_storage(f"{i}.pdf", PDF), alice, "receipts", "files").id for i in range(3)]
     with pytest.raises(service.ValidationFailed) as caught:
-        service.create_record("receipts", {"files": ids}, alice, submit=False)
+        submission.create_record("receipts", {"files": ids}, alice, submit=False)
     assert caught.value.errors == [{"field": "files", "message": "at most 2 files"}]

@@ -13,9 +13,10 @@ from records_samples import PDF, file_storage
 from sqlalchemy import func, select, update
 
 from formwork.extensions import db
-from formwork.records import attachments, service
+from formwork.records import attachments
 from formwork.records.attachments import prune_unclaimed, storage_path, store_upload
 from formwork.records.models import Attachment
+from formwork.workflow import submission
 
 
 def _upload(users, name="a.pdf", *, hours_old: float = 0):
@@ -38,7 +39,9 @@ def test_old_unclaimed_uploads_go_claimed_and_recent_ones_stay(receipts, users):
     old_id, old_key = _upload(users, "old.pdf", hours_old=25)
     recent_id, recent_key = _upload(users, "recent.pdf", hours_old=2)
     claimed_id, claimed_key = _upload(users, "claimed.pdf", hours_old=48)
-    service.create_record("receipts", {"note": "taxi", "files": [claimed_id]}, users["alice"], submit=False)
+    submission.create_record(
+        "receipts", {"note": "taxi", "files": [claimed_id]}, users["alice"], submit=False
+    )
 
     report = prune_unclaimed()
     assert (report.removed, report.bytes, report.missing_files) == (1, len(PDF), 0)
@@ -77,7 +80,7 @@ def test_a_missing_file_and_unfinished_partial_files(app, receipts, users):
 
 def test_a_claim_at_the_same_moment_wins_and_keeps_the_file(app, receipts, users, monkeypatch):
     upload_id, key = _upload(users, hours_old=30)
-    record = service.create_record("receipts", {"note": "later"}, users["alice"], submit=False)
+    record = submission.create_record("receipts", {"note": "later"}, users["alice"], submit=False)
     real_delete = attachments.delete
 
     def claim_first(table):

@@ -13,30 +13,30 @@ from records_samples import claim_data, expense_content
 
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records import service
 from formwork.records.models import NumberSequence, Record
 from formwork.records.numbering import next_in_sequence
+from formwork.workflow import submission
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year  # the business year (the default time zone)
 
 
 def test_submitted_records_are_numbered_by_the_forms_prefix_and_year(expense, users):
     alice = users["alice"]
-    first = service.create_record("expense_claim", claim_data(), alice, submit=True)
-    second = service.create_record("expense_claim", claim_data(), users["frank"], submit=True)
+    first = submission.create_record("expense_claim", claim_data(), alice, submit=True)
+    second = submission.create_record("expense_claim", claim_data(), users["frank"], submit=True)
     assert first.voucher_number == f"BX-{YEAR}-000001"
     assert second.voucher_number == f"BX-{YEAR}-000002"
     # A draft has none until it is submitted; then it takes the next number.
-    draft = service.create_record("expense_claim", claim_data(), alice, submit=False)
+    draft = submission.create_record("expense_claim", claim_data(), alice, submit=False)
     assert draft.voucher_number is None
-    draft = service.update_record(draft, {"reason": "now submitted"}, alice, submit=True)
+    draft = submission.update_record(draft, {"reason": "now submitted"}, alice, submit=True)
     assert draft.voucher_number == f"BX-{YEAR}-000003"
 
 
 def test_the_year_is_the_business_year(expense, users):
     """01:00 on 1 January in Beijing is still 31 December in UTC: the claim is filed under the new year."""
     with time_machine.travel(datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc), tick=False):
-        record = service.create_record("expense_claim", claim_data(), users["alice"], submit=True)
+        record = submission.create_record("expense_claim", claim_data(), users["alice"], submit=True)
     assert record.voucher_number == "BX-2027-000001"
 
 
@@ -44,11 +44,11 @@ def test_digits_and_forms_without_numbering(users):
     content = expense_content()
     content["numbering"] = {"prefix": "EX", "digits": 4}
     store.publish(content)
-    record = service.create_record("expense_claim", claim_data(), users["alice"], submit=True)
+    record = submission.create_record("expense_claim", claim_data(), users["alice"], submit=True)
     assert record.voucher_number == f"EX-{YEAR}-0001"
     del content["numbering"]
     store.publish(content)
-    plain = service.create_record("expense_claim", claim_data(), users["alice"], submit=True)
+    plain = submission.create_record("expense_claim", claim_data(), users["alice"], submit=True)
     assert plain.voucher_number is None
 
 
@@ -72,7 +72,7 @@ def test_the_sequence_starts_again_each_year(app, users):
 def test_the_voucher_prints_the_number(app, expense, users):
     from formwork.documents.render import voucher_context
 
-    record = service.create_record("expense_claim", claim_data(), users["alice"], submit=True)
+    record = submission.create_record("expense_claim", claim_data(), users["alice"], submit=True)
     with app.test_request_context():
         assert voucher_context(record, users["alice"])["record"]["number"] == f"BX-{YEAR}-000001"
 
@@ -92,7 +92,7 @@ def test_concurrent_submissions_take_distinct_consecutive_numbers_on_postgresql(
             try:
                 owner = db.session.get(type(users["alice"]), owner_id)
                 barrier.wait(timeout=10)
-                record = service.create_record("expense_claim", copy.deepcopy(data), owner, submit=True)
+                record = submission.create_record("expense_claim", copy.deepcopy(data), owner, submit=True)
                 numbers.append(record.voucher_number)
             except BaseException as exc:  # reported below
                 failures.append(exc)

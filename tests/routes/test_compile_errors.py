@@ -7,6 +7,7 @@ import pytest
 from formwork.definitions import store
 from formwork.definitions.problems import DefinitionError
 from formwork.extensions import db
+from formwork.forms import catalogue
 from formwork.routes.compile import compile_route
 
 from .conftest import BASE, find
@@ -299,7 +300,7 @@ def test_compile_without_an_application_checks_what_it_can(app, forms):
     """Given a form and no organisation, references to people are not checked but the rest is."""
     from formwork.definitions.loader import read_source
 
-    form = store.compiled_form(forms["expense_claim"])
+    form = catalogue.compiled_form(forms["expense_claim"])
     content = read_source(BASE + "    when: totl > 1\n", "r.yaml").content
     with pytest.raises(DefinitionError) as caught:
         compile_route(content, None, form=form, org=None)

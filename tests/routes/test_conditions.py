@@ -18,10 +18,10 @@ from formwork.definitions import store
 from formwork.definitions.loader import read_source
 from formwork.extensions import db
 from formwork.forms.state import context_for
-from formwork.records.service import create_record
 from formwork.routes.compile import rule_for_alert, rule_for_case, rule_for_step
 from formwork.routes.conditions import evaluation_input, holding, holding_python
 from formwork.routes.store import compiled_route, route_for_form
+from formwork.workflow.submission import create_record
 
 from .conftest import ROOT
 

@@ -120,9 +120,9 @@ def test_a_fact_read_only_by_alerts_is_computed_when_the_request_starts_only(
     claims_route, demo_org, monkeypatch
 ):
     """The demo claim route reads $duplicate_invoices in its alert only: later transitions skip it."""
-    from formwork.records.service import create_record
     from formwork.workflow import service
     from formwork.workflow.models import OPEN, Task, TrailEntry
+    from formwork.workflow.submission import create_record
 
     assert claims_route.facts == {"duplicate_invoices"} and claims_route.step_facts == frozenset()
     provider = current_registry().facts["duplicate_invoices"]

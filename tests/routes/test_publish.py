@@ -14,6 +14,7 @@ from formwork.definitions.models import DefinitionVersion
 from formwork.definitions.pipeline import check_files, discover, schema_for
 from formwork.definitions.problems import DefinitionError
 from formwork.extensions import db
+from formwork.forms import catalogue
 from formwork.routes.compile import rule_for_alert, rule_for_case, rule_for_step
 from formwork.routes.model import Branch, Parallel, Step
 from formwork.routes.store import compiled_route, form_for_route, route_for_form
@@ -165,7 +166,7 @@ def test_demo_contract_payment_route(app, demo_org):
     }
     assert all(s.mode == "all" for branch in countersign.branches for s in branch)
     assert route.ruleset is None and route.conditions == {}
-    form = store.compiled_form(store.current("form", "contract_payment"))
+    form = catalogue.compiled_form(store.current("form", "contract_payment"))
     assert form.title("zh-CN") == "合同付款" and form.field("amount").type.name == "money"
     assert [f.key for f in form.fields][:4] == ["contract_no", "payee", "instalment", "amount"]
 

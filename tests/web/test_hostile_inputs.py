@@ -22,7 +22,7 @@ from formwork import create_app
 from formwork.definitions import store
 from formwork.extensions import db
 from formwork.notifications.models import Notification
-from formwork.records import service as records
+from formwork.workflow import submission
 from formwork.workflow.models import Task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +150,7 @@ def world(app, demo_org):
     store.publish_path(ROOT / "definitions" / "forms")
     store.publish_path(ROOT / "definitions" / "routes")
     alice = demo_org["alice"]
-    record = records.create_record(
+    record = submission.create_record(
         "expense_claim",
         {
             "category": "office",

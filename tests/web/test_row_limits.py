@@ -69,10 +69,10 @@ def test_rows_at_the_limit_still_save(alice):
 
 
 def test_read_post_unit(app, published):
-    from formwork.definitions import store
+    from formwork.forms import catalogue
     from formwork.forms.posted import read_post
 
-    form = store.compiled_form(published["expense_claim"])
+    form = catalogue.compiled_form(published["expense_claim"])
     posted = MultiDict([("_rows.lines", v) for v in ["2", "2", "x", "0", "9999999", "1"]])
     errors: dict[str, list[str]] = {}
     raw, row_ids = read_post(form, posted, errors)

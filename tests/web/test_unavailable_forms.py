@@ -14,15 +14,16 @@ import pytest
 from formwork import create_app
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records import service
+from formwork.forms import catalogue
+from formwork.workflow import submission
 
 
 @pytest.fixture
 def records(app, published, demo_org):
     """One draft of the expense claim (needs cn_amount) and one of the purchase request (does not)."""
     alice = demo_org["alice"]
-    claim = service.create_record("expense_claim", {"reason": "Taxi to the airport"}, alice, submit=False)
-    purchase = service.create_record("purchase_request", {}, alice, submit=False)
+    claim = submission.create_record("expense_claim", {"reason": "Taxi to the airport"}, alice, submit=False)
+    purchase = submission.create_record("purchase_request", {}, alice, submit=False)
     return {"claim": claim.id, "purchase": purchase.id}
 
 
@@ -123,7 +124,7 @@ def test_other_forms_are_unaffected(safe_client, records, csrf_token):
 
 
 def test_compiled_form_reports_what_is_missing_and_logs_once(app, published, caplog):
-    from formwork.plugins import build_registry
+    from formwork.wiring import build_registry
 
     version = published["expense_claim"]
     app.extensions["formwork.plugins"] = build_registry([], safe_mode=True)
@@ -131,15 +132,15 @@ def test_compiled_form_reports_what_is_missing_and_logs_once(app, published, cap
     caplog.set_level(logging.ERROR, logger="formwork.definitions.store")
     with app.test_request_context(headers={"Accept-Language": "en"}):
         for _ in range(3):
-            with pytest.raises(store.FormUnavailable) as caught:
-                store.compiled_form(version)
+            with pytest.raises(catalogue.FormUnavailable) as caught:
+                catalogue.compiled_form(version)
         assert caught.value.missing_functions == ["cn_amount"]
         assert caught.value.reason() == "needs plugin function cn_amount, which is not loaded"
         assert caught.value.key == "expense_claim" and caught.value.version == 1
-        form, problem = store.form_or_unavailable(version)
+        form, problem = catalogue.form_or_unavailable(version)
         assert form is None and problem is not None
-        assert store.form_title(version, "en") == "Expense claim"
-        assert store.form_title(version, "zh-CN") == "费用报销"
+        assert catalogue.form_title(version, "en") == "Expense claim"
+        assert catalogue.form_title(version, "zh-CN") == "费用报销"
         # Still a DefinitionError for callers that already handle those.
         assert isinstance(caught.value, store.DefinitionError)
     logged = [r for r in caplog.records if "expense_claim" in r.getMessage()]
@@ -148,7 +149,8 @@ def test_compiled_form_reports_what_is_missing_and_logs_once(app, published, cap
 
 def test_unknown_field_type_is_named(app, demo_org):
     from formwork.forms.field_types import TextType
-    from formwork.plugins import build_registry, current_registry
+    from formwork.plugins import current_registry
+    from formwork.wiring import build_registry
 
     class Iban(TextType):
         name = "iban"
@@ -165,7 +167,7 @@ def test_unknown_field_type_is_named(app, demo_org):
     app.extensions["formwork.plugins"] = build_registry([], safe_mode=True)
     app.extensions.pop("formwork.definitions.compiled", None)
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        _form, problem = store.form_or_unavailable(version)
+        _form, problem = catalogue.form_or_unavailable(version)
         assert problem is not None and problem.missing_field_types == ["iban"]
         assert "needs plugin field type iban" in problem.reason()
-        assert store.form_title(version) in ("Bank", "银行")
+        assert catalogue.form_title(version) in ("Bank", "银行")

@@ -21,9 +21,9 @@ from formwork.definitions import store
 from formwork.extensions import db
 from formwork.org.models import Department
 from formwork.org.users import grant_role
-from formwork.records import service as records
 from formwork.records.models import Record
 from formwork.records.service import ValidationFailed
+from formwork.workflow import submission
 from formwork.workflow.errors import StartRefused
 from formwork.workflow.models import Process, Task, TrailEntry
 
@@ -68,7 +68,7 @@ def ask(
     data = {"sponsor": user(sponsor).id, "cost_centre": department(cost_centre).id, "amount": amount}
     if deputy:
         data["deputy"] = user(deputy).id
-    return records.create_record("travel", data, user(username), submit=True)
+    return submission.create_record("travel", data, user(username), submit=True)
 
 
 def route_with(publish_route, *nodes, **extra):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from workflow_helpers import simple_route, step, submit, task_of, user
 
+from formwork.api.shapes import decision_json
 from formwork.extensions import db
 from formwork.workflow import queries, service
 
@@ -24,7 +25,7 @@ def decide(record, username: str, action: str = "approve", **kwargs: Any) -> dic
         task_of(record, username).id,
         person,
         action,
-        respond=lambda task: answer.update(queries.decision_json(task, person)),
+        respond=lambda task: answer.update(decision_json(task, person)),
         **kwargs,
     )
     return answer
@@ -142,9 +143,7 @@ def test_a_plain_approval_reads_no_task_back(publish_route, app):
                 task_id,
                 person,
                 "approve",
-                respond=lambda task, answer=answer, person=person: answer.update(
-                    queries.decision_json(task, person)
-                ),
+                respond=lambda task, answer=answer, person=person: answer.update(decision_json(task, person)),
             )
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)

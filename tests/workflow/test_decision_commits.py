@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import event
 from workflow_helpers import simple_route, step, submit, task_of, user
 
-from formwork.api.tasks import Decision, apply_decision
 from formwork.extensions import db
+from formwork.workflow.decisions import Decision, apply_decision
 from formwork.workflow.models import Task
 
 

@@ -17,8 +17,8 @@ from formwork.definitions import store
 from formwork.extensions import db
 from formwork.org.models import Department
 from formwork.org.users import create_user
-from formwork.records import service as records
 from formwork.records.models import Attachment, Record
+from formwork.workflow import submission
 from formwork.workflow.models import CC, TrailEntry
 
 
@@ -54,7 +54,7 @@ def claim(username: str, amount: str, invoice: str = "10000001", **overrides) ->
             "invoice_no": invoice,
         }
     ]
-    return records.create_record(
+    return submission.create_record(
         "expense_claim", claim_data(amount, lines=lines, **overrides), user(username), submit=True
     )
 
@@ -192,7 +192,7 @@ def purchase(username: str, price: str, category: str = "equipment", code: str |
         "needed_by": (date.today() + timedelta(days=14)).isoformat(),
         "justification": "New staff",
     }
-    return records.create_record("purchase_request", data, requester, submit=True)
+    return submission.create_record("purchase_request", data, requester, submit=True)
 
 
 def test_purchase_within_the_sales_budget(demo, notes):
@@ -265,7 +265,7 @@ def contract(username: str, amount: str = "120000.00") -> Record:
         "amount": amount,
         "attachment": [upload.id],
     }
-    return records.create_record("contract_payment", data, owner, submit=True)
+    return submission.create_record("contract_payment", data, owner, submit=True)
 
 
 def test_contract_payment_needs_both_countersigns_then_the_cfo(demo):

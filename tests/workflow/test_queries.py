@@ -9,7 +9,7 @@ from workflow_helpers import act, simple_route, step, submit, user
 
 from formwork.db_types import utcnow
 from formwork.extensions import db
-from formwork.workflow import queries
+from formwork.workflow import history, queries, route_diagram
 from formwork.workflow.models import Task
 from formwork.workflow.queries import ListQuery
 
@@ -92,11 +92,11 @@ def test_trail_and_route_view(expense_route):
 
     record = submit("alice", "12000.00")
     act(record, "bob", comment="ok")
-    trail = queries.trail(record)
+    trail = history.trail(record)
     assert [e.action for e in trail[:3]] == ["submitted", "approve", "step_approved"]
     assert trail[1].actor_id == user("bob").id and trail[1].comment == "ok"
     assert trail[1].step_name == "Department head"
-    view = queries.route_view(record)
+    view = route_diagram.route_view(record)
     assert view["route"] == "expense_approval"
     assert view["version"] == 1
     states = {n["key"]: n["state"] for n in view["nodes"]}
@@ -105,11 +105,11 @@ def test_trail_and_route_view(expense_route):
     finance = next(n for n in view["nodes"] if n["key"] == "finance")
     assert finance["people"] == [user("carol").display_name]
     act(record, "carol")
-    states = {n["key"]: n["state"] for n in queries.route_view(record)["nodes"]}
+    states = {n["key"]: n["state"] for n in route_diagram.route_view(record)["nodes"]}
     assert states["cfo"] == "skipped" and states["cashier"] == "active"
-    assert queries.visible_trail(user_by_username("frank"), record) is None
-    assert [e.id for e in queries.visible_trail(user("alice"), record)] == [
-        e.id for e in queries.trail(record)
+    assert history.visible_trail(user_by_username("frank"), record) is None
+    assert [e.id for e in history.visible_trail(user("alice"), record)] == [
+        e.id for e in history.trail(record)
     ]
 
 
@@ -138,7 +138,7 @@ def test_route_view_of_parallel_and_branch(publish_route):
     )
     record = submit("alice", "100.00")
     act(record, "ivan")
-    view = queries.route_view(record)
+    view = route_diagram.route_view(record)
     band = view["nodes"][0]
     assert band["cases"][0]["taken"] is False and band["cases"][-1]["taken"] is True
     assert band["cases"][0]["condition"] == "total >= 50000"

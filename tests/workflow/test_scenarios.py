@@ -19,8 +19,7 @@ from workflow_helpers import (
 
 from formwork.extensions import db
 from formwork.org.users import create_user
-from formwork.records import service as records
-from formwork.workflow import service
+from formwork.workflow import service, submission
 from formwork.workflow.errors import InvalidDecision
 from formwork.workflow.models import Process, Task, TrailEntry
 
@@ -104,7 +103,7 @@ def test_return_to_submitter_then_resubmit_starts_over(expense_route):
     assert open_tasks(record) == []
     # the owner edits (the amount grows past the CFO threshold) and submits again
     record = db.session.get(type(record), record.id)
-    records.update_record(record, claim_data("55000.00"), user("alice"), submit=True)
+    submission.update_record(record, claim_data("55000.00"), user("alice"), submit=True)
     assert status(record) == "in_review"
     processes = list(db.session.scalars(select(Process).where(Process.record_id == record.id)))
     assert len(processes) == 1 and processes[0].state["round"] == 2
@@ -162,7 +161,7 @@ def test_returned_request_keeps_fields_the_returner_could_not_see(expense_route,
     assert _data(record) == before  # a decision never changes the data, seen or not
     # The owner changes only the category; nothing else is posted. The hidden values come back
     # into view with their content (and satisfy the now-required fields); the trip fields hide.
-    records.update_record(
+    submission.update_record(
         db.session.get(type(record), record.id), {"category": "entertainment"}, user("alice"), submit=True
     )
     after = _data(record)

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from formwork.extensions import db
 from formwork.org.users import user_by_username
-from formwork.records import service as records
 from formwork.records.models import Record
-from formwork.workflow import service
+from formwork.workflow import service, submission
 from formwork.workflow.models import APPROVAL, OPEN, Task, TrailEntry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +84,7 @@ def user(name: str):
 
 
 def submit(username: str, amount: str = "12000.00", **overrides: Any) -> Record:
-    return records.create_record(
+    return submission.create_record(
         "expense_claim", claim_data(amount, **overrides), user(username), submit=True
     )
 

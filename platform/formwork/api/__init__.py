@@ -1,34 +1,27 @@
-"""The public JSON API under /api (see CONTRACT.md and /api/openapi.json)."""
+"""The public JSON API under /api (see CONTRACT.md and /api/openapi.json).
+
+Each module adds its routes to ``api_bp`` when imported; the pages are a sibling adapter that
+this package never imports, and both build on the same services and queries below them.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
-api_bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def error_response(status: int, error: str, **extra):
-    body = {"error": error}
-    body.update(extra)
-    return jsonify(body), status
-
-
-@api_bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    return error_response(exc.code or 500, exc.description or exc.name)
-
-
-@api_bp.errorhandler(Exception)
-def _unexpected(exc: Exception):  # never a stack trace to an API client
-    from flask import current_app
-
-    current_app.logger.exception("unhandled error in API")
-    return error_response(500, "internal error")
+from . import (  # noqa: F401  - each adds its routes to the blueprint
+    attachments,  # files of records and decisions
+    definitions,  # list, validate, publish and diff definition versions
+    forms,  # forms and creating records
+    my_requests,  # delete a draft, copy a request, remind (催办)
+    notifications,  # the caller's in-app notifications
+    openapi,  # /api/openapi.json
+    processes,  # what I submitted, a request's route, withdrawing
+    records,  # list, read, edit and a record's history
+    tasks,  # approval tasks, decisions, out of office
+    vouchers,  # a record as a PDF voucher
+)
+from .blueprint import api_bp
 
 
 def init_app(app: Flask) -> None:
-    # Area modules add their routes to ``api_bp`` when imported.
-    from . import modules  # noqa: F401
-
     app.register_blueprint(api_bp)

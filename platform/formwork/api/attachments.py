@@ -12,7 +12,7 @@ from ..definitions import store
 from ..input_limits import row_id
 from ..records import access, attachments
 from ..records.models import Attachment
-from . import api_bp, error_response
+from .blueprint import api_bp, error_response
 from .records import NOT_FOUND
 from .spec import DATE_TIME, ID, binary, component, error, nullable, obj, operation, reply
 

@@ -15,7 +15,7 @@ from ..definitions.models import DefinitionVersion
 from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
 from ..org.access import roles_required
-from . import api_bp
+from .blueprint import api_bp
 from .spec import DATE_TIME, ID, Param, body, component, error, nullable, obj, operation, query_args, reply
 
 DEFINITION_ROLES = ("administrator", "analyst")

@@ -11,8 +11,10 @@ from flask_login import current_user, login_required
 from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
+from ..forms import catalogue
 from ..records import serialize, service
-from . import api_bp
+from ..workflow import submission
+from .blueprint import api_bp, error_response
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
 from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
 
@@ -54,11 +56,11 @@ FORM_DEFINITION = component(
 
 def form_summary(version: DefinitionVersion) -> dict[str, Any]:
     """A form's summary; ``available`` is false (with ``unavailable_reason``) if it cannot compile here."""
-    _form, problem = store.form_or_unavailable(version)
+    _form, problem = catalogue.form_or_unavailable(version)
     summary = {
         "key": version.key,
         "version": version.version,
-        "title": store.form_title(version, str(get_locale() or "")),
+        "title": catalogue.form_title(version, str(get_locale() or "")),
         "published_at": business_time.iso_utc(version.published_at),
         "available": problem is None,
     }
@@ -67,11 +69,12 @@ def form_summary(version: DefinitionVersion) -> dict[str, Any]:
     return summary
 
 
-@api_bp.errorhandler(store.FormUnavailable)
-def _form_unavailable(exc: store.FormUnavailable):
-    from ..forms.views import unavailable_response
-
-    return unavailable_response(exc)
+@api_bp.errorhandler(catalogue.FormUnavailable)
+def _form_unavailable(exc: catalogue.FormUnavailable):
+    """503 for a form that cannot be compiled here (e.g. a plugin it needs is off), never a 500."""
+    response, status = error_response(503, exc.message())
+    response.headers["Retry-After"] = "3600"
+    return response, status
 
 
 def current_form_or_404(key: str) -> DefinitionVersion:
@@ -139,7 +142,7 @@ def create_record(key: str):
         request.method, key, {name: value for name, value in fields.items() if name != "client_token"}
     )
     try:
-        record, created = service.create_record_once(
+        record, created = submission.create_record_once(
             key,
             fields.get("data", {}),
             current_user,

@@ -10,7 +10,7 @@ from ..records import drafts, serialize
 from ..records.service import RecordError
 from ..workflow.my_requests import has_process
 from ..workflow.reminders import RemindRefused, TooSoon, remind
-from . import api_bp, error_response
+from .blueprint import api_bp, error_response
 from .records import INVALID_DATA, NOT_FOUND, RECORD, validation_response, visible_or_404
 from .spec import ID, error, obj, operation, reply
 

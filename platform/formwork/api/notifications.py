@@ -9,10 +9,22 @@ from flask_login import current_user, login_required
 
 from .. import business_time
 from ..notifications import service
-from ..notifications.views import current_reader_locale, notification_view
-from . import api_bp
-from .records import page_arguments
-from .spec import DATE_TIME, ID, PAGING, Param, component, error, nullable, obj, operation, query_args, reply
+from ..notifications.reading import current_reader_locale, notification_view
+from .blueprint import api_bp
+from .spec import (
+    DATE_TIME,
+    ID,
+    PAGING,
+    Param,
+    component,
+    error,
+    nullable,
+    obj,
+    operation,
+    page_arguments,
+    query_args,
+    reply,
+)
 
 NOTIFICATION = component(
     "Notification",

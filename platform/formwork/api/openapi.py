@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 
-from . import api_bp
+from .blueprint import api_bp
 from .spec import (
     COMPONENTS,
     ID_PARAMETER,

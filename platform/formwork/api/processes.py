@@ -1,23 +1,35 @@
 """Requests through the API: what I submitted and where each stands, a request's route, withdrawing.
 
 The approval trail itself is part of ``GET /api/records/{id}/history`` (``api.records``),
-merged with the record's own changes in time order by ``history_items`` here.
+merged with the record's own changes in time order (``workflow.history``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 from flask import jsonify
 from flask_login import current_user, login_required
 
-from ..records.models import STATUSES, Record
-from ..workflow import queries
+from ..records.models import STATUSES
+from ..workflow import queries, service
 from ..workflow.errors import WorkflowError
-from . import api_bp, error_response
-from .records import NOT_FOUND, page_arguments, visible_or_404
-from .spec import DATE_TIME, ID, PAGING, Param, component, error, nullable, obj, operation, query_args, reply
+from ..workflow.route_diagram import route_view
+from .blueprint import api_bp, error_response
+from .records import NOT_FOUND, visible_or_404
+from .shapes import request_json
+from .spec import (
+    DATE_TIME,
+    ID,
+    PAGING,
+    Param,
+    component,
+    error,
+    nullable,
+    obj,
+    operation,
+    page_arguments,
+    query_args,
+    reply,
+)
 
 ROUTE_DIAGRAM = component(
     "RouteDiagram",
@@ -106,13 +118,6 @@ SHORT_RECORD = {
 }
 
 
-def apply_withdraw(record: Record, user: Any) -> None:
-    """Withdraw through the runtime (which commits, or rolls back and raises ``WorkflowError``)."""
-    from ..workflow import service
-
-    service.withdraw(record, user)
-
-
 @api_bp.post("/records/<int:record_id>/withdraw")
 @login_required
 @operation(
@@ -137,12 +142,10 @@ def withdraw_record(record_id: int):
     if record.owner_id != current_user.id:
         return error_response(403, "only the submitter can withdraw a request")
     try:
-        apply_withdraw(record, current_user)
+        service.withdraw(record, current_user)  # commits, or rolls back and raises WorkflowError
     except WorkflowError as exc:
         return error_response(409 if exc.status == 422 else exc.status, exc.message)
-    return jsonify(
-        {"record": {"id": record.id, "status": record.status}, "route": queries.route_view(record)}
-    )
+    return jsonify({"record": {"id": record.id, "status": record.status}, "route": route_view(record)})
 
 
 @api_bp.get("/records/<int:record_id>/route")
@@ -157,7 +160,7 @@ def withdraw_record(record_id: int):
 )
 def record_route(record_id: int):
     record = visible_or_404(record_id)
-    diagram = queries.route_view(record)
+    diagram = route_view(record)
     if diagram is None:
         return error_response(404, "this record has no approval process")
     return jsonify(diagram)
@@ -215,26 +218,9 @@ def list_requests():
     result = queries.submitted_by(current_user, status=status, page=page, per_page=per_page)
     return jsonify(
         {
-            "items": [queries.request_json(row) for row in result.rows],
+            "items": [request_json(row) for row in result.rows],
             "page": page,
             "per_page": per_page,
             "total": result.total,
         }
     )
-
-
-def history_items(record: Record, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Record changes (``kind: "change"``) and the approval trail (``kind: "approval"``), oldest first."""
-    trail = [queries.trail_json(row) for row in queries.trail(record)]
-    changes = [{**event, "kind": "change"} for event in events]
-    # Stable: at equal times a change (e.g. the submission) comes before what it caused.
-    return sorted(
-        changes + trail, key=lambda item: (_moment(item["at"]), 0 if item["kind"] == "change" else 1)
-    )
-
-
-def _moment(text: str | None) -> datetime:
-    if not text:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -8,17 +8,15 @@ record outside the caller's scope is a 404, never a 403.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, current_app, jsonify
+from flask import abort, jsonify
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
 
-from .. import business_time
-from ..extensions import db
 from ..records import access, serialize, service
-from ..records.models import DRAFT, STATUSES, Record, RecordEvent
-from . import api_bp, error_response
+from ..records.models import EDITABLE_STATUSES, STATUSES, Record
+from ..records.queries import newest_page, records_matching
+from ..workflow import submission
+from .blueprint import api_bp, error_response
+from .shapes import history_json
 from .spec import (
     DATE_TIME,
     ID,
@@ -30,12 +28,11 @@ from .spec import (
     nullable,
     obj,
     operation,
+    page_arguments,
     query_args,
     ref,
     reply,
 )
-
-EDITABLE_STATUSES = (DRAFT, "returned")
 
 PERSON = component(
     "Person",
@@ -131,42 +128,6 @@ def visible_or_404(record_id: int) -> Record:
     return record
 
 
-def page_arguments() -> tuple[int, int]:
-    """The checked ``page`` and ``per_page`` of a list request (the default page size from config)."""
-    args = query_args()
-    return args.get("page", 1), args.get("per_page") or current_app.config.get("FORMWORK_PAGE_SIZE", 20)
-
-
-def filtered_records(form_key: str | None, status: str | None, q: str | None):
-    """The caller's visible records, filtered, newest first (shared with the browser list)."""
-    stmt = access.visible_records(current_user)
-    if form_key:
-        stmt = stmt.where(Record.form_key == form_key)
-    if status:
-        stmt = stmt.where(Record.status == status)
-    if q:
-        # Escape LIKE wildcards so a search for "100%" means the text, not a pattern.
-        needle = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Record.title).like(needle, escape="\\"),
-                func.lower(Record.search_text).like(needle, escape="\\"),
-            )
-        )
-    return stmt
-
-
-def paginate(stmt, page: int, per_page: int) -> tuple[list[Record], int]:
-    """One page of ``stmt`` (newest first) and the total count."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(
-        stmt.order_by(Record.created_at.desc(), Record.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(items), int(total or 0)
-
-
 @api_bp.get("/records")
 @login_required
 @operation(
@@ -196,8 +157,8 @@ def list_records():
     args = query_args()
     page, per_page = page_arguments()
     q = (args.get("q") or "").strip()[:200] or None
-    stmt = filtered_records(args.get("form"), args.get("status"), q)
-    items, total = paginate(stmt, page, per_page)
+    stmt = records_matching(current_user, args.get("form"), args.get("status"), q)
+    items, total = newest_page(stmt, page, per_page)
     return jsonify(
         {
             "items": [serialize.record_json(record, current_user) for record in items],
@@ -255,7 +216,7 @@ def patch_record(record_id: int):
     if record.status not in EDITABLE_STATUSES:
         abort(409, f'the record is "{record.status}"; only drafts and returned records can be edited')
     try:
-        record = service.update_record(
+        record = submission.update_record(
             record,
             fields.get("data", {}),
             current_user,
@@ -288,14 +249,7 @@ def patch_record(record_id: int):
 )
 def record_history(record_id: int):
     record = visible_or_404(record_id)
-    events = db.session.scalars(
-        select(RecordEvent).where(RecordEvent.record_id == record.id).order_by(RecordEvent.at, RecordEvent.id)
-    ).all()
-    from .processes import history_items  # record changes and the approval trail, in time order
-
-    return jsonify(
-        {"record_id": record.id, "items": history_items(record, [event_json(event) for event in events])}
-    )
+    return jsonify({"record_id": record.id, "items": history_json(record)})
 
 
 component(
@@ -312,17 +266,3 @@ component(
         }
     ),
 )
-
-
-def event_json(event: RecordEvent) -> dict[str, Any]:
-    actor = event.actor
-    return {
-        "id": event.id,
-        "action": event.action,
-        "at": business_time.iso_utc(event.at),
-        "actor": None
-        if actor is None
-        else {"id": actor.id, "username": actor.username, "display_name": actor.display_name},
-        "changes": event.changes,
-        "comment": event.comment,
-    }

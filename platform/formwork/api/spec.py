@@ -24,12 +24,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..input_limits import MAX_JSON_DEPTH, MAX_PAGE, MAX_ROW_ID, JSONInputError, load_json
-from . import error_response
+from .blueprint import error_response
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -247,6 +247,12 @@ def operation_of(view: Callable[..., Any]) -> Operation | None:
 def query_args() -> dict[str, Any]:
     """The checked query parameters (typed, with declared defaults) of the current request."""
     return g.get("api_query", {})
+
+
+def page_arguments() -> tuple[int, int]:
+    """The checked ``page`` and ``per_page`` of a list request (the default page size from config)."""
+    args = query_args()
+    return args.get("page", 1), args.get("per_page") or current_app.config.get("FORMWORK_PAGE_SIZE", 20)
 
 
 def header_args() -> dict[str, Any]:

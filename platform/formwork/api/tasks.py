@@ -1,28 +1,29 @@
 """Approval tasks through the API: my open tasks, one task, a decision, what I decided, out of office.
 
-The same helpers serve the browser pages (``workflow.views``): reading a decision from
-input (``parse_decision``), applying it through ``workflow.service.decide`` and turning
-the runtime's refusals into statuses — 404 for a task that is not the caller's (never
-revealing that it exists), 409 ``already decided`` for a task no longer open, 422 with
-a message for a decision that cannot be made.
+A decision is read and applied by ``workflow.decisions``, as on the pages; here the runtime's
+refusals become statuses — 404 for a task that is not the caller's (never revealing that it
+exists), 409 ``already decided`` for a task no longer open, 422 with a message for a decision
+that cannot be made.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import jsonify, request
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..records import attachments
 from ..workflow import batch, delegation, queries
+from ..workflow.actions import DECISION_ACTIONS
+from ..workflow.decisions import POSITIONS, DecisionInputError, apply_decision, parse_decision
 from ..workflow.errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
 from ..workflow.models import OPEN
 from ..workflow.service import MAX_COMMENT
-from . import api_bp, error_response
-from .attachments import ATTACHMENT, FILE_PART
-from .records import PERSON, page_arguments
+from .attachments import ATTACHMENT, FILE_PART, attachment_json
+from .blueprint import api_bp, error_response
+from .records import PERSON
+from .shapes import decision_json, task_detail_json, task_json
 from .spec import (
     DATE_TIME,
     ID,
@@ -36,15 +37,11 @@ from .spec import (
     nullable,
     obj,
     operation,
+    page_arguments,
     query_args,
     ref,
     reply,
 )
-
-ACTIONS = queries.DECISION_ACTIONS  # ``recall``: take back a task waiting for its delegate (委派)
-# Actions that name another person, and the one that names a position.
-NEEDS_USER = ("transfer", "delegate", "add_signer")
-POSITIONS = ("before", "after")
 
 NOT_FOUND = error("No such task among mine (a task of someone else's is a 404, never a 403).")
 TASK_CLOSED = error(
@@ -138,7 +135,7 @@ TASK_DETAIL = component(
                 "description": "How the task came about: the route, transferred, asked for advice, a signer "
                 "added before or after.",
             },
-            "actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)}},
+            "actions": {"type": "array", "items": {"type": "string", "enum": list(DECISION_ACTIONS)}},
             "return_steps": {
                 "type": "array",
                 "items": STEP_REF,
@@ -161,7 +158,7 @@ DECISION = component(
         {
             "action": {
                 "type": "string",
-                "enum": list(ACTIONS),
+                "enum": list(DECISION_ACTIONS),
                 "description": "recall: on my task that waits for the person I delegated it to (委派), "
                 "take it "
                 "back before they decide.",
@@ -208,106 +205,6 @@ OUT_OF_OFFICE = component(
     ),
 )
 CANCELLED = obj({"cancelled": {"type": "array", "items": ID}})
-
-
-class DecisionInputError(InvalidDecision):
-    """Input that cannot become a decision (422); ``field`` names the input at fault."""
-
-
-@dataclass
-class Decision:
-    """A decision as read from a form or a JSON body, checked for shape (the runtime checks the rest)."""
-
-    action: str
-    comment: str | None = None
-    to_user_id: int | None = None
-    step_key: str | None = None
-    position: str | None = None
-    attachment_ids: list[int] = field(default_factory=list)
-
-
-def _resolve_user(value: Any, field_name: str) -> int:
-    user = delegation.find_user(value)
-    if user is None:
-        raise DecisionInputError(_('There is no user "%(name)s".', name=str(value)[:80]), field_name)
-    if not user.active:
-        raise DecisionInputError(
-            _("%(name)s is no longer active; choose someone else.", name=user.display_name), field_name
-        )
-    if user.id == current_user.id:
-        raise DecisionInputError(_("Choose someone other than yourself."), field_name)
-    return user.id
-
-
-def parse_decision(raw: dict[str, Any]) -> Decision:
-    """Check a decision's shape: known action, a person where one is needed, a valid position."""
-    action = raw.get("action")
-    if not isinstance(action, str) or action not in ACTIONS:
-        raise DecisionInputError(
-            _(
-                'Unknown action "%(action)s"; use one of: %(actions)s.',
-                action=str(action)[:40],
-                actions=", ".join(ACTIONS),
-            ),
-            "action",
-        )
-    comment = raw.get("comment")
-    if comment is not None and not isinstance(comment, str):
-        raise DecisionInputError(_("A comment must be text."), "comment")
-    comment = (comment or "").strip() or None
-    if comment and len(comment) > MAX_COMMENT:
-        raise DecisionInputError(_("A comment can be at most %(n)s characters.", n=MAX_COMMENT), "comment")
-    if action == "comment" and not comment:
-        raise DecisionInputError(_("Write a comment."), "comment")
-    decision = Decision(action=action, comment=comment)
-    if action in NEEDS_USER:
-        to_user = raw.get("to_user")
-        if to_user in (None, ""):
-            raise DecisionInputError(_("Choose a person."), "to_user")
-        decision.to_user_id = _resolve_user(to_user, "to_user")
-    if action == "add_signer":
-        # No default: "before" and "after" do different things, so the caller says which.
-        position = raw.get("position")
-        if position in (None, ""):
-            raise DecisionInputError(
-                _("Choose where the added signer signs: before or after you."), "position"
-            )
-        if position not in POSITIONS:
-            raise DecisionInputError(
-                _("Choose where the added signer signs: before or after you."), "position"
-            )
-        decision.position = position
-    if action == "return":
-        step = raw.get("step")
-        if step not in (None, "") and not isinstance(step, str):
-            raise DecisionInputError(_("Choose an earlier step to return the request to."), "step")
-        decision.step_key = step or None
-    attachments = raw.get("attachments") or []
-    if not isinstance(attachments, list) or not all(
-        isinstance(item, int) and not isinstance(item, bool) for item in attachments
-    ):
-        raise DecisionInputError(_("Attachments are given as a list of file ids."), "attachments")
-    decision.attachment_ids = list(dict.fromkeys(attachments))
-    return decision
-
-
-def apply_decision(task_id: int, user: Any, decision: Decision, respond: Any = None):
-    """Run the decision through the runtime, which commits it once (and rolls back any refusal).
-
-    ``respond(task)`` runs inside the decision's transaction, before the commit."""
-    from ..workflow import service
-
-    return service.decide(
-        task_id,
-        user,
-        decision.action,
-        comment=decision.comment,
-        attachment_ids=decision.attachment_ids or None,
-        to_user_id=decision.to_user_id,
-        step_key=decision.step_key,
-        position=decision.position,
-        respond=respond,
-    )
 
 
 def refusal_response(exc: WorkflowError):
@@ -366,7 +263,7 @@ def list_tasks():
     result = queries.inbox(current_user, query, page=page, per_page=per_page)
     return jsonify(
         {
-            "items": [queries.task_json(row) for row in result.rows],
+            "items": [task_json(row) for row in result.rows],
             "page": page,
             "per_page": per_page,
             "total": result.total,
@@ -388,7 +285,7 @@ def list_decided():
     result = queries.decided_by(current_user, page=page, per_page=per_page)
     return jsonify(
         {
-            "items": [queries.task_json(row) for row in result.rows],
+            "items": [task_json(row) for row in result.rows],
             "page": page,
             "per_page": per_page,
             "total": result.total,
@@ -407,7 +304,7 @@ def get_task(task_id: int):
     task = queries.task_for(current_user, task_id)
     if task is None:
         return error_response(404, "task not found")
-    return jsonify(queries.task_detail_json(task, current_user))
+    return jsonify(task_detail_json(task, current_user))
 
 
 @api_bp.post("/tasks/<int:task_id>/decision")
@@ -448,7 +345,7 @@ def get_task(task_id: int):
 )
 def decide(task_id: int):
     try:
-        decision = parse_decision(body())
+        decision = parse_decision(body(), current_user)
     except DecisionInputError as exc:
         # A task the caller cannot act on is a 404 before anything about the input is said.
         if queries.task_for(current_user, task_id) is None:
@@ -462,7 +359,7 @@ def decide(task_id: int):
             task_id,
             current_user,
             decision,
-            respond=lambda task: answer.update(queries.decision_json(task, current_user)),
+            respond=lambda task: answer.update(decision_json(task, current_user)),
         )
     except WorkflowError as exc:
         # Some input is refused before the task is loaded (a reject without a comment): on a task
@@ -562,9 +459,6 @@ def upload_decision_attachment(task_id: int):
     The file is the uploader's until their decision on this task's record names it in
     ``attachments``; nobody else can claim it, and another record or form field cannot either.
     """
-    from ..records import attachments
-    from .attachments import attachment_json
-
     task = queries.task_for(current_user, task_id)
     if task is None or task.assignee_id != current_user.id:
         return error_response(404, "task not found")

@@ -20,11 +20,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
 
 from .. import business_time
+from ..definitions import store
+from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..org.models import Department
+from ..records.models import Record
 from .models import BudgetLine
 
 #: Record statuses whose amounts count against a budget: every request asked for and not ended otherwise.
@@ -144,10 +148,6 @@ def consumers() -> list[Consumer]:
     Remembered per application until a route is published: versions only ever get added, so
     the newest route version id tells whether the answer can have changed (one cheap query).
     """
-    from flask import current_app
-
-    from ..definitions import store
-    from ..definitions.models import DefinitionVersion
 
     newest = db.session.scalar(
         select(func.max(DefinitionVersion.id)).where(DefinitionVersion.kind == "route")
@@ -208,9 +208,6 @@ def used_amount(
     The database selects the rows and returns only the amounts (exact decimal text), summed here
     as ``Decimal`` so no amount ever passes through binary floating point.
     """
-    from sqlalchemy import and_, or_
-
-    from ..records.models import Record
 
     start, end = period_bounds(period)
     # A quarter starts and ends at business midnight: a claim made at 07:30 on 1 April in Beijing is Q2.

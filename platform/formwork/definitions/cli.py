@@ -96,7 +96,8 @@ def validate_command(
 
 def _validate_offline(path: str | None, org_paths: list[Path], strict: bool) -> None:
     from .. import config
-    from ..plugins import build_registry, current_registry
+    from ..plugins import current_registry
+    from ..wiring import build_registry  # the command line is wiring too: it needs every built-in
     from .offline import validate_offline
 
     if has_app_context():

@@ -28,7 +28,6 @@ from .loader import read_source
 from .pipeline import (
     KIND_FOLDERS,
     CheckedSource,
-    _misplaced_properties,
     check_files,
     discover,
     pending,
@@ -262,14 +261,10 @@ class OfflineChecks:
         return run
 
     def form(self, content: dict, registry: Any) -> list[Problem]:
-        from ..forms.model import compile_form
+        # The offline validator runs every kind's own checks: it sits above them, beside the CLI.
+        from ..forms.checks import form_problems
 
-        problems = _misplaced_properties(content["fields"], "/fields")
-        try:
-            compile_form(content, registry)
-        except DefinitionError as exc:
-            problems.extend(exc.problems)
-        return problems
+        return form_problems(content, registry)[1]
 
     def route(self, content: dict, registry: Any) -> list[Problem]:
         from ..forms.model import compile_form

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from jsonschema.exceptions import ValidationError
 from .loader import SOURCE_SUFFIXES, SourceDocument, escape_pointer_token, read_source
 from .print_sources import embed_print_template
 from .problems import DefinitionError, Problem
-
-log = logging.getLogger(__name__)
 
 # In publishing order: a route is checked against, and stored after, the form it is for.
 KINDS = ("form", "route")
@@ -123,7 +120,7 @@ def check(
     """Every problem in one definition (empty when it may be published).
 
     ``registry`` is the plugin registry (field types and functions); ``None``
-    means the current application's. ``document`` supplies file and lines.
+    means the current application's (the kind's check looks it up). ``document`` supplies file and lines.
     ``checks`` replaces the semantic check of each kind (``offline`` checks
     against files instead of the database). ``semantic=False`` checks the schema
     only (a definition equal to its published version, see ``store.settled``).
@@ -151,11 +148,7 @@ def _check(
     if problems or not semantic:
         # Semantic checks assume the shape the schema guarantees.
         return problems
-    if registry is None:
-        from ..plugins import current_registry
-
-        registry = current_registry()
-    return (checks or SEMANTIC_CHECKS)[kind](content, registry)
+    return _semantic_check(kind, checks)(content, registry)
 
 
 def schema_problems(content: Any, kind: str) -> list[Problem]:
@@ -269,77 +262,23 @@ def _explain(error: ValidationError) -> list[Problem]:
 
 # --- semantic checks per kind ------------------------------------------------------------------
 
-
-# Properties that belong to particular built-in types. A plugin's type is not policed here:
-# it reads what it needs, and the schema has already refused unknown property names.
-_TEXT_PROPERTIES = frozenset({"min_length", "max_length", "pattern", "pattern_message"})
-TYPE_PROPERTIES: dict[str, frozenset[str]] = {
-    "text": _TEXT_PROPERTIES,
-    "long_text": _TEXT_PROPERTIES,
-    "integer": frozenset({"min", "max"}),
-    "decimal": frozenset({"min", "max", "scale"}),
-    "money": frozenset({"min", "max", "scale", "currency"}),
-    "date": frozenset({"min", "max"}),
-    "datetime": frozenset({"min", "max"}),
-    "boolean": frozenset(),
-    "choice": frozenset({"options"}),
-    "multi_choice": frozenset({"options", "min", "max"}),
-    "user": frozenset(),
-    "department": frozenset({"choices", "any_for_roles"}),
-    "attachment": frozenset({"max_size", "accept", "max_files"}),
-    "computed": frozenset({"expression", "result_type", "scale", "currency"}),
-    "lines": frozenset({"fields", "min_rows", "max_rows"}),
-}
-_TYPE_SPECIFIC = frozenset().union(*TYPE_PROPERTIES.values())
+# Each kind registers its check (``forms.checks``, ``routes.checks``; ``formwork.wiring`` does it
+# when the application is built), so this layer stores and validates kinds it does not know.
+SEMANTIC_CHECKS: dict[str, SemanticCheck] = {}
 
 
-def _misplaced_properties(fields: list[dict], pointer: str) -> list[Problem]:
-    """A property of one type written on another (``currency`` on a text field) is a mistake."""
-    problems = []
-    for index, spec in enumerate(fields):
-        here = f"{pointer}/{index}"
-        allowed = TYPE_PROPERTIES.get(spec.get("type", ""))
-        if allowed is not None:
-            for name in spec:
-                if name in _TYPE_SPECIFIC and name not in allowed:
-                    problems.append(
-                        Problem(f'"{name}" does not apply to a {spec["type"]} field', f"{here}/{name}")
-                    )
-        if spec.get("type") == "lines" and isinstance(spec.get("fields"), list):
-            problems.extend(_misplaced_properties(spec["fields"], f"{here}/fields"))
-    return problems
+def register_check(kind: str, semantic_check: SemanticCheck) -> None:
+    """Make ``semantic_check(content, registry)`` the check of ``kind`` (registry None: the app's)."""
+    if kind not in KINDS:
+        raise KeyError(f"unknown definition kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    SEMANTIC_CHECKS[kind] = semantic_check
 
 
-def _check_form(content: dict, registry: Any) -> list[Problem]:
-    from ..forms.model import compile_form
-    from ..routes.compile import check_form_against_routes
-
-    problems = _misplaced_properties(content["fields"], "/fields")
-    try:
-        form = compile_form(content, registry)
-        if not problems:
-            problems = check_form_against_routes(form, registry)  # the route attached must still work
-    except DefinitionError as exc:
-        return problems + list(exc.problems)
-    except Exception:  # a bug in a checker must not let a definition through, nor crash the caller
-        log.exception("unexpected error while checking form %r", content.get("key"))
-        return [Problem("the form could not be checked because of an internal error; see the server log", "")]
-    return problems
-
-
-def _check_route(content: dict, registry: Any) -> list[Problem]:
-    from ..routes.compile import check_route
-
-    try:
-        return check_route(content, registry)
-    except Exception:  # as for forms: a checker bug must neither pass the route nor crash the caller
-        log.exception("unexpected error while checking route %r", content.get("key"))
-        return [
-            Problem("the route could not be checked because of an internal error; see the server log", "")
-        ]
-
-
-SEMANTIC_CHECKS: dict[str, SemanticCheck] = {"form": _check_form, "route": _check_route}
+def _semantic_check(kind: str, checks: Mapping[str, SemanticCheck] | None) -> SemanticCheck:
+    table = checks or SEMANTIC_CHECKS
+    if kind not in table:
+        raise LookupError(f"no semantic check is registered for {kind} definitions (see formwork.wiring)")
+    return table[kind]
 
 
 # --- folders -----------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..config import PROJECT_ROOT
+from ..printing.templates import PrintTemplateError, load_print_template, print_directory
 from .problems import Problem
 
 FILES_KEY = "print_template_files"
@@ -31,11 +33,7 @@ def print_folder(source: Path | None) -> Path:
         candidate = folder.parent / "print"
         if folder.name in ("forms", "routes") and candidate.is_dir():
             return candidate
-    from ..config import PROJECT_ROOT
-
     try:
-        from ..documents.print_templates import print_directory
-
         return print_directory()
     except RuntimeError:  # no application: the project's own folder
         return PROJECT_ROOT / "definitions" / "print"
@@ -53,8 +51,6 @@ def embed_print_template(content: Any, source: Path | None = None) -> list[Probl
     name = content.get("print_template")
     if not isinstance(name, str) or not name:
         return []  # the schema reports a print_template that is not text
-    from ..documents.print_templates import PrintTemplateError, load_print_template
-
     try:
         content[FILES_KEY] = load_print_template(name, print_folder(source))
     except PrintTemplateError as exc:

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    # GET /api/records/<id>/pdf joins the API blueprint through api/modules.py.
+    # Here, not at the top: importing the package for its services must not load its page and command.
     from .cli import print_cli
     from .views import documents_bp
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from .print_templates import check_print_template, print_directory
+from ..printing.templates import check_print_template, print_directory
 
 
 @click.group("print", help="Print templates for PDF vouchers.")

@@ -25,12 +25,11 @@ from sqlalchemy import func, select
 from .. import business_time
 from ..config import PROJECT_ROOT
 from ..extensions import db
+from ..formatting import format_datetime_value, format_money, status_label
 from ..i18n import current_locale_tag, localized
+from ..printing.templates import PrintTemplateError, render_print_template
 from ..records.models import Attachment, Record
-from ..web import status_label
-from ..web.formatting import format_datetime_value, format_money
 from .layout import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, FONT_STACK, Layout, LayoutError, Limits, layout_pdf
-from .print_templates import PrintTemplateError, render_print_template
 from .trail import APPROVING, trail_rows
 from .values import readable_values
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..formatting import format_datetime_value
 from ..records.models import Record
-from ..web.formatting import format_datetime_value
-from ..workflow.queries import action_label, trail
+from ..workflow.history import trail
+from ..workflow.labels import action_label
 
 APPROVING = ("approve", "approved", "auto_approve")
 
@@ -25,7 +26,7 @@ class TrailRow:
 
 
 def trail_rows(record: Record) -> list[TrailRow]:
-    """Every trail entry of ``record`` as printable text (``workflow.queries.trail``, oldest first)."""
+    """Every trail entry of ``record`` as printable text (``workflow.history.trail``, oldest first)."""
     return [
         TrailRow(
             step_key=entry.step_key,

@@ -13,10 +13,13 @@ from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any
 
-from ..definitions import store
+from ..formatting import format_money, format_value, value_kind
+from ..forms import catalogue
+from ..forms.state import context_for, evaluate_state
+from ..forms.validation import runtime_values
 from ..i18n import localized
 from ..records.models import Record
-from ..web.formatting import format_value, value_kind
+from ..records.queries import referenced_names
 
 NUMERIC_KINDS = ("money", "decimal", "integer")
 
@@ -83,16 +86,11 @@ def _currency(field: Any) -> str:
 
 def readable_values(record: Record, user: Any) -> ReadableValues:
     """The fields of ``record`` that ``user`` may read, formatted for print in the current language."""
-    from ..forms.state import context_for, evaluate_state
-    from ..forms.validation import runtime_values
-    from ..records.views import _names
-    from ..web.formatting import format_money
-
-    form = store.compiled_form(record.definition)
+    form = catalogue.compiled_form(record.definition)
     data = record.data or {}
     # Conditions are evaluated as the submitter saw them: the record's own state, not the reader's.
     state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
-    names = _names(form, data)
+    names = referenced_names(form, data)
 
     def value_at(path: str, stored: Any) -> Any:
         return stored if stored is not None else state.computed.get(path)

@@ -1,8 +1,9 @@
 """The expression language: one small, safe, typed language for every condition and formula.
 
 Text is parsed by a hand-written parser into our own immutable tree (never ``eval``),
-type-checked against a ``TypeEnv``, then compiled by a back end — today Python
-closures; durable-rules JSON and SQLAlchemy expressions walk the same checked tree.
+type-checked against a ``TypeEnv``, then compiled by a back end: Python closures
+(``compile_expression``) and SQLAlchemy Core over the records (``compile_sql``,
+``compile_sql_filter``, ``check_sql``); durable-rules JSON walks the same checked tree.
 See ``docs/expressions.md`` for the language itself.
 """
 
@@ -18,6 +19,17 @@ from .functions import builtin_functions, register_builtins
 from .limits import DEFAULT_LIMITS, Limits
 from .parser import parse
 from .spec import ArgumentError, FunctionSpec
+from .sql_backend import (
+    RECORD_TYPE,
+    SCOPE_CONTEXT,
+    RecordColumns,
+    SqlExpression,
+    check_sql,
+    compile_sql,
+    compile_sql_filter,
+)
+from .sql_values import SqlCall, SqlTranslationError
+from .sqlite_functions import install_sqlite_functions
 
 __all__ = [
     "Analysis",
@@ -31,12 +43,22 @@ __all__ = [
     "ExpressionTypeError",
     "FunctionSpec",
     "Limits",
+    "RECORD_TYPE",
+    "RecordColumns",
+    "SCOPE_CONTEXT",
+    "SqlCall",
+    "SqlExpression",
+    "SqlTranslationError",
     "T",
     "TypeEnv",
     "analyse",
     "builtin_functions",
     "check",
+    "check_sql",
     "compile_expression",
+    "compile_sql",
+    "compile_sql_filter",
+    "install_sqlite_functions",
     "nodes",
     "parse",
     "register_builtins",

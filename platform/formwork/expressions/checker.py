@@ -42,6 +42,9 @@ class Analysis:
     types: dict[int, T.Type] = field(default_factory=dict)
     row_names: set[int] = field(default_factory=set)  # ids of Name nodes that read the current row
     calls: dict[int, FunctionSpec] = field(default_factory=dict)
+    # ids of Member nodes naming a dotted context value (``$user.department.descendants``): the
+    # environment declares the whole path, and every back end reads it as one value.
+    context_paths: dict[int, str] = field(default_factory=dict)
     references: frozenset[str] = frozenset()
     row_references: frozenset[str] = frozenset()
     context_references: frozenset[str] = frozenset()
@@ -164,6 +167,10 @@ class _Checker:
     # -- paths -------------------------------------------------------------------------------
     def member(self, node: N.Member) -> T.Type:
         target = self.visit(node.target)
+        dotted = _context_path(node)
+        if dotted is not None and dotted in self.env.context and not isinstance(target, T.RecordOf):
+            self.analysis.context_paths[id(node)] = dotted
+            return self.env.context[dotted]
         record = target.item if isinstance(target, T.ListOf) else target
         if isinstance(record, T.RecordOf):
             if node.name not in record.fields:
@@ -346,3 +353,21 @@ def _path(node: N.Node) -> tuple[list[str], N.Node | None]:
             return names, node
         else:
             return names, None
+
+
+def _context_path(node: N.Member) -> str | None:
+    """``user.department.descendants`` for ``$user.department.descendants``; None for other paths."""
+    names, root = _path(node)
+    if isinstance(root, N.ContextName) and all(
+        isinstance(n, (N.Member, N.ContextName)) for n in _chain(node)
+    ):
+        return ".".join(names)
+    return None
+
+
+def _chain(node: N.Node) -> list[N.Node]:
+    chain = [node]
+    while isinstance(node, (N.Member, N.Index, N.AllItems)):
+        node = node.target
+        chain.append(node)
+    return chain

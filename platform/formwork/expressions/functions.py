@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -18,10 +18,10 @@ from . import value_types as T
 from .errors import ExpressionRuntimeError
 from .limits import DECIMAL_CONTEXT as CTX
 from .limits import DEFAULT_LIMITS
-from .runtime import context_value, to_text
+from .runtime import context_value, date_from_text, round_value, to_text
 from .spec import ArgumentError, FunctionSpec, arity, expect, list_item
+from .sql_builtins import SQL_TRANSLATORS
 
-PYTHON_AND_SQL = frozenset({"python", "sql"})
 _ZERO = Decimal(0)
 
 
@@ -145,18 +145,6 @@ def _round_rule(args: Sequence[T.Type]) -> T.Type:
     if len(args) == 2:
         expect(args, 1, "round", lambda a: a == T.INTEGER, "a whole number of decimal places")
     return T.INTEGER if t == T.NULL else t
-
-
-def _round(value: Any, places: int = 0) -> Any:
-    if abs(places) > DEFAULT_LIMITS.max_round_places:
-        raise ExpressionRuntimeError(
-            f"round() takes at most {DEFAULT_LIMITS.max_round_places} decimal places, not {places}"
-        )
-    exact = Decimal(value)
-    rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=CTX)
-    if places < 0:  # 1.2E+3 → 1200: keep results in plain notation
-        rounded = rounded.quantize(Decimal(1), context=CTX)
-    return int(rounded) if isinstance(value, int) else rounded
 
 
 def _same_numeric_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
@@ -323,14 +311,7 @@ def _date(value: Any) -> date:
         return _as_date(value)
     if isinstance(value, date):
         return value
-    text = str(value).strip()
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        shown = text if len(text) <= 30 else text[:27] + "..."
-        raise ExpressionRuntimeError(f"{shown!r} is not a date; write it as YYYY-MM-DD") from None
+    return date_from_text(str(value))
 
 
 def _date_part_rule(name: str) -> Callable[[Sequence[T.Type]], T.Type]:
@@ -380,7 +361,7 @@ def _spec(
     examples: Sequence[tuple[str, str]] = (),
     **options: Any,
 ) -> FunctionSpec:
-    options.setdefault("backends", PYTHON_AND_SQL)
+    options.setdefault("sql", SQL_TRANSLATORS.get(name))
     return FunctionSpec(
         name=name,
         type_rule=rule,
@@ -468,7 +449,7 @@ def _builtin_specs() -> list[FunctionSpec]:
         _spec(
             "round",
             _round_rule,
-            _round,
+            round_value,
             "round(number, places = 0) → same type",
             "Round half up (away from zero) to the given decimal places, as in finance.",
             "四舍五入到指定小数位（财务口径）。",

@@ -137,6 +137,13 @@ class _Compiler:
 
     # -- paths -------------------------------------------------------------------------------
     def member(self, node: N.Member) -> Evaluator:
+        dotted = self.analysis.context_paths.get(id(node))
+        if dotted is not None:
+
+            def context_path(s: Scope, r: Any, c: Mapping[str, Any]) -> Any:
+                return context_value(c, dotted)
+
+            return context_path
         target = self.build(node.target)
         key = node.name
         if isinstance(self.type_of(node.target), T.ListOf):

@@ -14,6 +14,10 @@ from typing import Any, Callable, Mapping, Sequence
 from . import value_types as T
 
 TypeRule = Callable[[Sequence[T.Type]], T.Type]
+# ``sql(call)`` → a SQLAlchemy expression; ``call`` is an ``sql_values.SqlCall`` (the compiled
+# arguments, their types, the result type and the dialect). Typed loosely here so that this
+# module, which every plugin imports, does not pull in SQLAlchemy.
+SqlTranslator = Callable[[Any], Any]
 
 
 class ArgumentError(Exception):
@@ -35,8 +39,11 @@ class FunctionSpec:
     ``needs_context`` passes the evaluation context (``$today``, ``$user``...) first.
     ``specialise(arg_types, result_type)``, if given, returns the implementation to use for
     those argument types (``sum`` of integers starts at ``0``, of money at ``Decimal("0")``).
-    ``backends`` lists the back ends that translate the function natively ("python", "sql",
-    "rules"); a back end that cannot must compute the call in Python before it runs.
+    ``sql(call)``, if given, translates a call to SQLAlchemy Core (see ``sql_values.SqlCall``);
+    without it the SQL back end refuses any expression that calls the function, naming it —
+    it never evaluates it in Python row by row. ``backends`` lists the back ends that
+    translate the function natively ("python", "sql", "rules"); "sql" is added when ``sql``
+    is given.
     """
 
     name: str
@@ -50,6 +57,11 @@ class FunctionSpec:
     needs_context: bool = False
     specialise: Callable[[Sequence[T.Type], T.Type], Callable[..., Any]] | None = None
     backends: frozenset[str] = frozenset({"python"})
+    sql: SqlTranslator | None = None
+
+    def __post_init__(self) -> None:
+        if self.sql is not None and "sql" not in self.backends:
+            object.__setattr__(self, "backends", self.backends | {"sql"})
 
     def describe(self, locale: str = "en") -> str:
         """The one-line description in ``locale`` (falls back to English)."""

@@ -21,7 +21,7 @@ def limit_body_size() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from ..definitions.store import FormUnavailable
+    from .catalogue import FormUnavailable
     from .views import forms_bp, unavailable_response
 
     app.register_blueprint(forms_bp)

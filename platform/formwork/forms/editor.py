@@ -25,11 +25,11 @@ from ..budgets.service import consumer_of_form
 from ..db_types import utcnow
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
+from ..formatting import format_value
 from ..i18n import current_locale_tag, localized
 from ..input_limits import row_id
 from ..org.models import Department, User
 from ..records.models import Attachment, Record
-from ..web.formatting import format_value
 from . import state as form_state
 from .field_types import FieldValueError
 from .model import FieldModel, FormModel

@@ -31,7 +31,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import business_time
 from ..expressions import T
+from ..extensions import db
+from ..file_names import extension
 from ..input_limits import MAX_ROW_ID, row_id
+from ..org.models import Department, User
 
 if TYPE_CHECKING:
     from .model import FieldModel
@@ -101,6 +104,9 @@ class FieldType:
     """Base class of every field type; subclasses override what differs."""
 
     name: str = ""
+    #: The properties of a field spec that belong to this type (``currency`` to money). A property
+    #: of another type written here is refused; None (a plugin's type) means not policed.
+    properties: frozenset[str] | None = None
     widget: str = "text"
     #: False for types whose value is never taken from input (computed).
     accepts_input: bool = True
@@ -229,6 +235,7 @@ _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 class TextType(FieldType):
     name = "text"
+    properties = frozenset({"min_length", "max_length", "pattern", "pattern_message"})
     widget = "text"
     default_max_length = DEFAULT_TEXT_MAX
     single_line = True
@@ -363,6 +370,7 @@ def _check_min_max(field: "FieldModel", report: Report) -> None:
 
 class IntegerType(FieldType):
     name = "integer"
+    properties = frozenset({"min", "max"})
     widget = "integer"
 
     def configure(self, field, registry, report):
@@ -417,6 +425,7 @@ class DecimalType(FieldType):
     """Exact decimal; ``scale`` (places after the point) is optional and enforced, never rounded."""
 
     name = "decimal"
+    properties = frozenset({"min", "max", "scale"})
     widget = "decimal"
     default_scale: int | None = None
 
@@ -473,6 +482,7 @@ class MoneyType(DecimalType):
     """Exact amount in one currency (``currency``, default CNY), ``scale`` default 2."""
 
     name = "money"
+    properties = frozenset({"min", "max", "scale", "currency"})
     widget = "money"
     default_scale = 2
 
@@ -526,6 +536,7 @@ def parse_datetime(raw: Any) -> datetime:
 
 class DateType(FieldType):
     name = "date"
+    properties = frozenset({"min", "max"})
     widget = "date"
     parse = staticmethod(parse_date)
 
@@ -580,6 +591,7 @@ _FALSE = {"false", "0", "off", "no"}
 
 class BooleanType(FieldType):
     name = "boolean"
+    properties = frozenset()
     widget = "checkbox"
 
     def value_type(self, field):
@@ -631,6 +643,7 @@ def _configure_options(field: "FieldModel", report: Report) -> None:
 
 class ChoiceType(FieldType):
     name = "choice"
+    properties = frozenset({"options"})
     widget = "select"
 
     def configure(self, field, registry, report):
@@ -657,6 +670,7 @@ class ChoiceType(FieldType):
 
 class MultiChoiceType(FieldType):
     name = "multi_choice"
+    properties = frozenset({"options", "min", "max"})
     widget = "checkboxes"
 
     def configure(self, field, registry, report):
@@ -721,6 +735,7 @@ class UserType(FieldType):
     """An active user, by id."""
 
     name = "user"
+    properties = frozenset()
     widget = "user"
 
     def value_type(self, field):
@@ -739,8 +754,6 @@ class UserType(FieldType):
         return _parse_id(raw, _l("must be a user"))
 
     def check(self, value, field, ctx):
-        from ..extensions import db
-        from ..org.models import User
 
         user = db.session.get(User, value)
         if user is None or not user.active:
@@ -761,6 +774,7 @@ class DepartmentType(FieldType):
     """
 
     name = "department"
+    properties = frozenset({"choices", "any_for_roles"})
     widget = "department"
 
     def configure(self, field, registry, report):
@@ -803,8 +817,6 @@ class DepartmentType(FieldType):
         return {own.id, *(department.id for department in own.descendants())}
 
     def check(self, value, field, ctx):
-        from ..extensions import db
-        from ..org.models import Department, User
 
         department = db.session.get(Department, value)
         if department is None or not department.active:
@@ -830,6 +842,7 @@ class AttachmentType(FieldType):
     """
 
     name = "attachment"
+    properties = frozenset({"max_size", "accept", "max_files"})
     widget = "file"
 
     def configure(self, field, registry, report):
@@ -867,7 +880,6 @@ class AttachmentType(FieldType):
         return ids
 
     def check(self, value, field, ctx):
-        from ..extensions import db
         from ..records.models import Attachment
 
         if len(value) > field.settings["max_files"]:
@@ -895,8 +907,6 @@ class AttachmentType(FieldType):
 
 
 def _fits_limits(attachment: Any, field: "FieldModel") -> bool:
-    from ..records.attachments import extension
-
     return (
         attachment.size <= field.settings["max_size"]
         and extension(attachment.filename) in field.settings["accept"]
@@ -917,6 +927,7 @@ class ComputedType(FieldType):
     """
 
     name = "computed"
+    properties = frozenset({"expression", "result_type", "scale", "currency"})
     widget = "computed"
     accepts_input = False
 
@@ -980,6 +991,7 @@ class LinesType(FieldType):
     """
 
     name = "lines"
+    properties = frozenset({"fields", "min_rows", "max_rows"})
     widget = "lines"
 
     def configure(self, field, registry, report):

@@ -35,7 +35,9 @@ from ..i18n import current_locale_tag, localized
 from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.errors import api_error, is_api_request
 from ..records import access, attachments, service
-from ..records.models import DRAFT, Attachment, Record
+from ..records.models import EDITABLE_STATUSES, Attachment, Record
+from ..workflow import submission
+from . import catalogue
 from .editor import ROW_KEY, Editor, conditional_flags, dom_id, evaluate, initial_values, load_files
 from .live_numbers import check_live
 from .model import FormModel
@@ -47,8 +49,6 @@ __all__ = ["available_forms", "dom_id", "forms_bp", "unavailable_response"]
 
 forms_bp = Blueprint("forms", __name__)
 
-EDITABLE_STATUSES = (DRAFT, "returned")
-
 # ---------------------------------------------------------------- loading
 
 
@@ -56,7 +56,7 @@ def _current_form(key: str) -> tuple[DefinitionVersion, FormModel]:
     version = store.current("form", key)
     if version is None:
         abort(404)
-    return version, store.compiled_form(version)
+    return version, catalogue.compiled_form(version)
 
 
 def _editable_record(record_id: int) -> tuple[Record, DefinitionVersion, FormModel]:
@@ -64,7 +64,7 @@ def _editable_record(record_id: int) -> tuple[Record, DefinitionVersion, FormMod
     if record is None:
         abort(404)  # another user's record looks exactly like a missing one
     version = record.definition
-    return record, version, store.compiled_form(version)
+    return record, version, catalogue.compiled_form(version)
 
 
 def _can_edit(record: Record) -> bool:
@@ -99,11 +99,11 @@ def available_forms() -> list[dict[str, Any]]:
     items = []
     tag = current_locale_tag()
     for version in store.list_current("form"):
-        _form, problem = store.form_or_unavailable(version)
+        _form, problem = catalogue.form_or_unavailable(version)
         items.append(
             {
                 "key": version.key,
-                "title": store.form_title(version, tag),
+                "title": catalogue.form_title(version, tag),
                 "version": version.version,
                 "description": localized(version.content.get("description")),
                 "unavailable": problem.reason() if problem is not None else None,
@@ -116,7 +116,7 @@ def available_forms() -> list[dict[str, Any]]:
     )
 
 
-def unavailable_response(exc: store.FormUnavailable):
+def unavailable_response(exc: catalogue.FormUnavailable):
     """503 for a form that cannot be compiled here: a JSON error under /api, an error page elsewhere."""
     if is_api_request():
         response = api_error(503, exc.message())
@@ -223,7 +223,7 @@ def _show_other_version(
 ):
     """Read the post with the version it was rendered from, show it with ``version``; nothing is saved."""
     read_errors: dict[str, list[str]] = {}
-    raw, row_ids = read_post(store.compiled_form(rendered), request.form, read_errors)
+    raw, row_ids = read_post(catalogue.compiled_form(rendered), request.form, read_errors)
     values = dict(record.data) if record is not None else initial_values(form, None)
     values.update(raw)
     for field in form.fields:
@@ -325,7 +325,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
     submit = request.form.get("_action") == "submit"
     try:
         if record is None:
-            saved = service.create_record(
+            saved = submission.create_record(
                 form.key,
                 raw,
                 current_user,
@@ -335,7 +335,7 @@ def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
                 request_digest=service.request_digest("POST", form.key, _posted_fields()),
             )
         else:
-            saved = service.update_record(
+            saved = submission.update_record(
                 record, raw, current_user, submit=submit, lock_version=_posted_lock_version()
             )
     except service.ValidationFailed as exc:
@@ -482,7 +482,7 @@ def evaluate_new(key: str):
     if version is None:
         version, form = _current_form(key)
     else:
-        form = store.compiled_form(version)
+        form = catalogue.compiled_form(version)
     return _evaluate_response(version, form, None)
 
 
@@ -534,9 +534,9 @@ def _current_form_any_version(key: str) -> tuple[DefinitionVersion, FormModel]:
         if record is None or record.form_key != key:
             abort(404)
         version = record.definition
-        return version, store.compiled_form(version)
+        return version, catalogue.compiled_form(version)
     definition_id = request.args.get("definition", "")
     if definition_id:
         version = _version_of_form(definition_id, key)
-        return version, store.compiled_form(version)
+        return version, catalogue.compiled_form(version)
     return _current_form(key)

@@ -1,4 +1,4 @@
-"""Notifications: in-app messages, the outbox of side effects, channels, and due-time work."""
+"""Notifications: in-app messages, the outbox of side effects, channels."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.notifications_bp)
     app.cli.add_command(cli.outbox_cli)
-    app.cli.add_command(cli.due_cli)
 
     def unread_notifications() -> int:
         """For the navigation: the signed-in user's unread notification count (0 when signed out)."""

@@ -23,6 +23,7 @@ from typing import Any
 from flask import current_app
 
 from ..org.models import User
+from ..plugins import current_registry
 
 EMAIL = "email"
 
@@ -125,6 +126,5 @@ def register_builtins(registry: Any) -> None:
 
 def channels() -> dict[str, Channel]:
     """Every registered channel by name (built-in and plugins)."""
-    from ..plugins import current_registry
 
     return current_registry().channels

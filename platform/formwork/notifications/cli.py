@@ -1,4 +1,4 @@
-"""``formwork outbox ...`` and ``formwork due run``: the commands cron or systemd timers run."""
+"""``formwork outbox ...``: the commands cron or systemd timers run to send the outbox."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from .. import business_time
-from ..db_types import utcnow
 from ..extensions import db
+from .delivery import deliver, requeue
 from .models import OutboxMessage
 
 outbox_cli = click.Group("outbox", help="The outbox of e-mails and webhook messages.")
-due_cli = click.Group("due", help="Due-time work: reminders, deadlines, escalations.")
 
 
 @outbox_cli.command("deliver")
@@ -38,8 +36,6 @@ due_cli = click.Group("due", help="Due-time work: reminders, deadlines, escalati
 @with_appcontext
 def deliver_command(limit: int, loop: bool, interval: float) -> None:
     """Send pending messages that are due; failures are retried later with backoff."""
-    from .delivery import deliver
-
     stopping = {"now": False}
 
     def _stop(signum, frame):  # finish the message in hand, then leave
@@ -89,37 +85,4 @@ def status_command() -> None:
 @with_appcontext
 def requeue_command(message_ids: tuple[int, ...]) -> None:
     """Give dead messages (all, or the given ids) a fresh set of attempts."""
-    from .delivery import requeue
-
     click.echo(f"requeued {requeue(list(message_ids) or None)}")
-
-
-@due_cli.command("run")
-@click.option(
-    "--limit",
-    default=500,
-    show_default=True,
-    type=click.IntRange(1, 1_000_000),
-    help="Handle at most this many due tasks in this run.",
-)
-@with_appcontext
-def due_run_command(limit: int) -> None:
-    """Send reminders and act on passed deadlines (safe to run on several hosts at once)."""
-    from .due import run_due
-
-    moment = utcnow()
-    report = run_due(limit=limit, now=moment)
-    # Deadlines are business time to the people who set and read them; say which moment this run was.
-    click.echo(f"due work as of {business_time.text(moment)}")
-    click.echo(
-        f"reminders {report.reminders}, escalated {report.escalated}, "
-        f"auto-approved {report.approved}, auto-rejected {report.rejected}, overdue notices {report.overdue}"
-    )
-    from ..records.attachments import prune_unclaimed
-    from ..records.cli import describe
-
-    click.echo(describe(prune_unclaimed()))  # uploads of failed or abandoned submissions
-    for line in report.errors:
-        click.echo(f"  failed: {line}", err=True)
-    if report.errors:
-        raise SystemExit(1)

@@ -253,7 +253,7 @@ def _form_title(record: Any) -> Any:
     definition = getattr(record, "definition", None)
     if definition is None:
         return record.form_key
-    from ..definitions.store import compiled_form
+    from ..forms.catalogue import compiled_form
 
     try:
         return compiled_form(definition).titles or record.form_key

@@ -15,35 +15,14 @@ from sqlalchemy import select
 
 from .. import business_time
 from ..extensions import db
-from ..i18n import current_locale_tag, normalise_locale
 from ..input_limits import page_number
 from ..org.clock import as_utc
 from ..workflow.models import Task
 from . import service
 from .models import Notification
+from .reading import current_reader_locale, notification_view
 
 notifications_bp = Blueprint("notifications", __name__)
-
-
-def current_reader_locale() -> str:
-    """The interface language of this request as a catalog locale (``zh_CN`` or ``en``)."""
-    return normalise_locale(current_locale_tag()) or "zh_CN"
-
-
-def notification_view(notification: Notification, locale: str) -> dict[str, Any]:
-    """What the page and the API show of one notification, in ``locale``."""
-    subject, body = service.notification_text(notification, locale)
-    return {
-        "id": notification.id,
-        "kind": notification.kind,
-        "subject": subject,
-        "body": body,
-        "record_id": notification.record_id,
-        "task_id": notification.task_id,
-        "created_at": notification.created_at,
-        "read_at": notification.read_at,
-        "read": notification.read_at is not None,
-    }
 
 
 def business_day(moment: datetime | None) -> date | None:

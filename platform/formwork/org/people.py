@@ -58,12 +58,12 @@ def find_people(text: str, *, exclude: int | None = None, limit: int = MAX_RESUL
         .limit(limit)
     )
     if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # Wildcards in the text are literal: a search for "100%" means the text, not a pattern.
         stmt = stmt.where(
             or_(
-                User.search_key.like(pattern, escape="\\"),
-                Department.name_zh.like(pattern, escape="\\"),
-                Department.name_en.ilike(pattern, escape="\\"),
+                User.search_key.contains(needle, autoescape=True),
+                Department.name_zh.contains(needle, autoescape=True),
+                Department.name_en.icontains(needle, autoescape=True),
             )
         )
     if exclude is not None:

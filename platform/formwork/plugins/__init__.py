@@ -15,7 +15,7 @@ import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from flask import Flask, current_app
 
@@ -140,17 +140,17 @@ def _entry_point_source(ep: Any) -> str:
     return f"entry point {ep.value}{owner}"
 
 
-def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
-    from ..expressions.functions import register_builtins as register_builtin_functions
-    from ..forms.field_types import register_builtins as register_builtin_field_types
-    from ..notifications.channels import register_builtins as register_builtin_channels
-    from ..routes.facts import register_builtins as register_builtin_facts
+#: Registers some of the platform's own extensions; ``formwork.wiring`` hands them over.
+Builtins = Callable[["PluginRegistry"], None]
 
+
+def build_registry(
+    plugin_dirs: list[Path], safe_mode: bool, builtins: Iterable[Builtins] = ()
+) -> PluginRegistry:
+    """A registry holding ``builtins`` (they come first, so no plugin can take their names), then plugins."""
     registry = PluginRegistry(safe_mode=safe_mode, plugin_dirs=[Path(d) for d in plugin_dirs])
-    register_builtin_functions(registry)
-    register_builtin_field_types(registry)
-    register_builtin_facts(registry)
-    register_builtin_channels(registry)
+    for register in builtins:
+        register(registry)
     if safe_mode:
         log.warning("safe mode: all plugins are disabled")
         return registry
@@ -175,11 +175,11 @@ def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> PluginRegistry:
     return registry
 
 
-def init_app(app: Flask) -> None:
-    from .cli import plugins_cli
+def init_app(app: Flask, builtins: Iterable[Builtins] = ()) -> None:
+    from .cli import plugins_cli  # the command module reads this package's registry: a circle if at the top
 
     app.extensions["formwork.plugins"] = build_registry(
-        app.config["FORMWORK_PLUGIN_DIRS"], app.config["FORMWORK_SAFE_MODE"]
+        app.config["FORMWORK_PLUGIN_DIRS"], app.config["FORMWORK_SAFE_MODE"], builtins
     )
     app.cli.add_command(plugins_cli)
 

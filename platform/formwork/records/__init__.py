@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    # Here, not at the top: importing the package for its models must not load its pages and command.
     from .cli import attachments_cli
     from .views import records_bp
 

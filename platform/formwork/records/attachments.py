@@ -28,6 +28,8 @@ from sqlalchemy import delete, select
 from ..db_types import utcnow
 from ..definitions import store
 from ..extensions import db, rows_affected, transaction
+from ..file_names import extension
+from ..forms import catalogue
 from ..forms.model import schema_path
 from . import access
 from .models import Attachment
@@ -96,11 +98,6 @@ def sanitise_filename(name: Any) -> str:
     return text or "file"
 
 
-def extension(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
-
-
 # --- storage -----------------------------------------------------------------------------------
 
 
@@ -131,7 +128,7 @@ def _field_limits(form_key: str, field_path: str, definition: Any = None) -> tup
         version = store.current("form", form_key) if isinstance(form_key, str) else None
     if version is None:
         raise UploadRefused(_('There is no published form "%(form)s".', form=str(form_key)[:100]), 404)
-    form = store.compiled_form(version)
+    form = catalogue.compiled_form(version)
     path = schema_path(field_path) if isinstance(field_path, str) else ""
     field = form.field(path)
     if field is None or field.type.name != "attachment":

@@ -17,8 +17,9 @@ from sqlalchemy import delete, update
 
 from ..definitions import store
 from ..extensions import db
+from ..forms import catalogue
 from .models import DRAFT, Attachment, Record, RecordEvent
-from .service import create_record
+from .service import create_draft
 
 ATTACHMENT = "attachment"
 
@@ -70,8 +71,6 @@ def copy_to_draft(record: Record, user: Any) -> Record:
     """A new draft of ``user``'s own, filled from ``record``; committed. Raises ``FormNotFound`` when
     the form is no longer published and ``ValidationFailed`` for values the current version refuses."""
     version = store.current("form", record.form_key)
-    form = store.compiled_form(version) if version is not None else None
+    form = catalogue.compiled_form(version) if version is not None else None
     values = copyable_values(form, record.data or {}) if form is not None else {}
-    draft = create_record(record.form_key, values, user, submit=False, definition=version, json_input=True)
-    db.session.commit()
-    return draft
+    return create_draft(record.form_key, values, user, definition=version, json_input=True)

@@ -15,6 +15,8 @@ from ..org.models import Department, User
 DRAFT = "draft"
 SUBMITTED = "submitted"
 STATUSES = (DRAFT, SUBMITTED, "in_review", "returned", "approved", "rejected", "withdrawn")
+# Only its owner edits a record, and only in these statuses.
+EDITABLE_STATUSES = (DRAFT, "returned")
 
 
 class Record(Model):

@@ -1,6 +1,7 @@
-"""Creating and editing records: validate with the record's own definition version, store atomically.
+"""Creating and editing records: validate with the record's own definition version, then store.
 
-Every write is one transaction: the record, its events and the claiming of its
+The steps run in the caller's transaction; ``workflow.submission`` composes them with the start
+of the route, so every write is one transaction: the record, its events and the claiming of its
 attachments are committed together or not at all. A creation attempt may carry
 a ``client_token``; sending the same token again (a double click, a retried
 request, two threads racing) returns the first record instead of making a
@@ -14,25 +15,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db, rows_affected, transaction
+from ..forms import catalogue
+from ..forms.field_types import localized
 from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
 from ..input_limits import one_line
-from .models import DRAFT, SUBMITTED, Attachment, Record, RecordEvent
+from .models import DRAFT, EDITABLE_STATUSES, SUBMITTED, Attachment, Record, RecordEvent
 from .numbering import assign_voucher_number
 
-EDITABLE_STATUSES = (DRAFT, "returned")
 MAX_TITLE = 300
 MAX_SEARCH_TEXT = 20000
 
@@ -86,7 +87,7 @@ class ValidationFailed(RecordError):
 
 def form_for_record(record: Record) -> FormModel:
     """The compiled form of the version the record was created with (never the current one)."""
-    return store.compiled_form(record.definition)
+    return catalogue.compiled_form(record.definition)
 
 
 def _title(form: FormModel, data: Mapping[str, Any]) -> str | None:
@@ -98,8 +99,6 @@ def _title(form: FormModel, data: Mapping[str, Any]) -> str | None:
     field = form.field(form.title_field)
     options = field.settings.get("options") if field is not None else None
     if options and isinstance(value, str) and value in options:
-        from ..forms.field_types import localized
-
         value = localized(options[value], None)
     text = value if isinstance(value, str) else str(value)
     # The title field may be long text: a title is shown, and mailed, as one line.
@@ -197,20 +196,7 @@ def _write_events(record: Record, user: Any, *events: tuple[str, dict | None]) -
     )
 
 
-def _start_workflow(record: Record, user: Any, *, new: bool = False) -> None:
-    """Put a submitted record on its approval route in this same transaction (no route: it stays submitted).
-
-    ``new``: the record was created in this transaction (no earlier process can exist)."""
-    from ..workflow import service as workflow
-    from ..workflow.errors import WorkflowError
-
-    try:
-        workflow.start(record, user, new=new)
-    except WorkflowError as exc:
-        raise ValidationFailed([{"field": "", "message": exc.message}]) from None
-
-
-def _find_by_token(user: Any, client_token: str, request_digest: str | None = None) -> Record | None:
+def find_by_token(user: Any, client_token: str, request_digest: str | None = None) -> Record | None:
     """The record this token made, when the request is the same one again; ``TokenReused`` when the
     token came with another request (a record made without a digest matches any request)."""
     record = db.session.scalar(
@@ -231,38 +217,7 @@ def _find_by_token(user: Any, client_token: str, request_digest: str | None = No
     return record
 
 
-# --- public ------------------------------------------------------------------------------------
-
-
-def create_record(
-    form_key: str,
-    raw: Any,
-    user: Any,
-    *,
-    submit: bool,
-    client_token: str | None = None,
-    definition: DefinitionVersion | None = None,
-    json_input: bool = False,
-    request_digest: str | None = None,
-) -> Record:
-    """Create a record of the current published version of ``form_key`` (a draft unless ``submit``).
-
-    Raises ``FormNotFound``, ``ValidationFailed``. With ``client_token``, a repeated call
-    (even a concurrent one) returns the first record. ``definition`` is the current
-    version when the caller has just looked it up (saves a query); it must be of ``form_key``.
-    ``json_input`` types values strictly by their JSON type (the API); without it they are
-    read as a browser posts them.
-    """
-    return create_record_once(
-        form_key,
-        raw,
-        user,
-        submit=submit,
-        client_token=client_token,
-        definition=definition,
-        json_input=json_input,
-        request_digest=request_digest,
-    )[0]
+# --- public: the steps a submission is made of (``workflow.submission`` composes them) ------------
 
 
 def request_digest(method: str, form_key: str, body: Any) -> str:
@@ -278,7 +233,27 @@ def request_digest(method: str, form_key: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def create_record_once(
+@dataclass
+class NewRecord:
+    """A validated record not yet stored, with the form and version it was validated with."""
+
+    record: Record
+    form: FormModel
+    version: DefinitionVersion
+
+
+@dataclass
+class Edit:
+    """Validated new values for a stored record, not yet written."""
+
+    record: Record
+    form: FormModel
+    data: dict[str, Any]
+    changed: list[str]
+    submit: bool
+
+
+def prepare_new(
     form_key: str,
     raw: Any,
     user: Any,
@@ -288,19 +263,18 @@ def create_record_once(
     definition: DefinitionVersion | None = None,
     json_input: bool = False,
     request_digest: str | None = None,
-) -> tuple[Record, bool]:
-    """As ``create_record``, with whether this call made the record (False: the token's earlier record).
+) -> NewRecord:
+    """Validate ``raw`` with the current published version of ``form_key`` (a draft unless ``submit``).
 
-    ``request_digest`` binds ``client_token`` to the request (see ``request_digest()``): the token
-    sent again with another request raises ``TokenReused``, even when two race."""
-    if client_token is not None:
-        existing = _find_by_token(user, client_token, request_digest)
-        if existing is not None:
-            return existing, False
+    Raises ``FormNotFound``, ``ValidationFailed``; writes nothing. ``definition`` is the current
+    version when the caller has just looked it up (saves a query); it must be of ``form_key``.
+    ``json_input`` types values strictly by their JSON type (the API); without it they are
+    read as a browser posts them.
+    """
     version = definition if definition is not None else store.current("form", form_key)
     if version is None or version.kind != "form" or version.key != form_key:
         raise FormNotFound(_('There is no published form "%(form)s".', form=form_key))
-    form = store.compiled_form(version)
+    form = catalogue.compiled_form(version)
     result = validate(
         form,
         raw,
@@ -328,29 +302,40 @@ def create_record_once(
         updated_at=now,
         submitted_at=now if submit else None,
     )
-    try:
-        with transaction():
-            db.session.add(record)
-            db.session.flush()
-            events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(result.data)})]
-            if submit:
-                events.append(("submitted", None))
-            _write_events(record, user, *events)
-            _claim_attachments(record, form, result.data, user)
-            if submit:
-                assign_voucher_number(record, version.content, now)
-                _start_workflow(record, user, new=True)
-    except IntegrityError:
-        if client_token is not None:
-            # Another request with the same token won the race: the same submission (or a refusal).
-            existing = _find_by_token(user, client_token, request_digest)
-            if existing is not None:
-                return existing, False
-        raise
-    return record, True
+    return NewRecord(record, form, version)
 
 
-def update_record(
+def insert_new(new: NewRecord, user: Any) -> Record:
+    """Store a prepared record with its history and its attachments, in the caller's transaction."""
+    record = new.record
+    db.session.add(record)
+    db.session.flush()
+    submit = record.status == SUBMITTED
+    events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(record.data)})]
+    if submit:
+        events.append(("submitted", None))
+    _write_events(record, user, *events)
+    _claim_attachments(record, new.form, record.data, user)
+    if submit:
+        assign_voucher_number(record, new.version.content, record.created_at)
+    return record
+
+
+def create_draft(
+    form_key: str,
+    raw: Any,
+    user: Any,
+    *,
+    definition: DefinitionVersion | None = None,
+    json_input: bool = False,
+) -> Record:
+    """Store a new draft (nothing to route) in its own transaction. Raises as ``prepare_new``."""
+    new = prepare_new(form_key, raw, user, submit=False, definition=definition, json_input=json_input)
+    with transaction():
+        return insert_new(new, user)
+
+
+def prepare_edit(
     record: Record,
     raw: Any,
     user: Any,
@@ -358,12 +343,12 @@ def update_record(
     submit: bool,
     lock_version: int | None = None,
     json_input: bool = False,
-) -> Record:
-    """Edit a draft or returned record (owner only), validated with the record's own version.
+) -> Edit:
+    """Validate an edit of a draft or returned record (owner only) with the record's own version.
 
     ``lock_version``, when given, is the version the editor saw; a different current
-    version (or a concurrent write detected at commit) raises ``ConflictError``.
-    Raises ``NotAllowed``, ``NotEditable``, ``ValidationFailed``, ``ConflictError``.
+    version raises ``ConflictError``. Raises ``NotAllowed``, ``NotEditable``, ``ValidationFailed``;
+    writes nothing.
     """
     if record.owner_id != user.id:
         raise NotAllowed(_("Only the owner can edit this record."))
@@ -384,31 +369,29 @@ def update_record(
     )
     if result.errors:
         raise ValidationFailed(result.errors)
-    changed = changed_paths(form, previous, result.data)
+    return Edit(record, form, result.data, changed_paths(form, previous, result.data), submit)
+
+
+def apply_edit(edit: Edit, user: Any) -> Record:
+    """Write a prepared edit in the caller's transaction; a concurrent write raises ``StaleDataError``
+    at the flush here, before any event is written."""
+    record, data = edit.record, edit.data
     now = utcnow()
-    try:
-        with transaction():
-            record.data = result.data
-            record.title = _title(form, result.data)
-            record.search_text = _search_text(form, result.data)
-            record.updated_at = now
-            if submit:
-                record.status = SUBMITTED
-                record.submitted_at = now
-                assign_voucher_number(record, record.definition.content, now)
-            _claim_attachments(record, form, result.data, user)
-            events: list[tuple[str, dict | None]] = []
-            if changed:
-                events.append(("updated", {"fields": changed}))
-            if submit:
-                events.append(("submitted", None))
-            db.session.flush()  # the record's version check happens here, before any event is written
-            if events:
-                _write_events(record, user, *events)
-            if submit:
-                _start_workflow(record, user)
-    except StaleDataError:
-        raise ConflictError(
-            _("The record was changed by someone else; reload the page and try again.")
-        ) from None
+    record.data = data
+    record.title = _title(edit.form, data)
+    record.search_text = _search_text(edit.form, data)
+    record.updated_at = now
+    if edit.submit:
+        record.status = SUBMITTED
+        record.submitted_at = now
+        assign_voucher_number(record, record.definition.content, now)
+    _claim_attachments(record, edit.form, data, user)
+    events: list[tuple[str, dict | None]] = []
+    if edit.changed:
+        events.append(("updated", {"fields": edit.changed}))
+    if edit.submit:
+        events.append(("submitted", None))
+    db.session.flush()  # the record's version check happens here, before any event is written
+    if events:
+        _write_events(record, user, *events)
     return record

@@ -18,12 +18,19 @@ from dataclasses import field as dc_field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from flask import has_app_context
+
+from ..definitions import store
 from ..definitions.loader import escape_pointer_token
+from ..definitions.pipeline import pending, pending_of_kind
 from ..definitions.problems import DefinitionError, Problem
 from ..expressions import DEFAULT_CONTEXT, CompiledExpression, ExpressionError, T, TypeEnv, compile_expression
+from ..forms import catalogue
+from ..forms.model import compile_form
 from ..rules import RulesEngineError, compile_ruleset, ruleset_name
 from . import facts as fact_registry
 from .model import Alert, ApproverKind, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
+from .references import DatabaseOrg
 
 APPROVER_KINDS: tuple[ApproverKind, ...] = (
     "user",
@@ -419,10 +426,6 @@ def _earlier(target: tuple[tuple[str, int], ...], step: tuple[tuple[str, int], .
 
 def _resolve_form(key: str) -> tuple[Any, str | None]:
     """The compiled form a route is for: from the definitions published with it, else the current one."""
-    from flask import has_app_context
-
-    from ..definitions.pipeline import pending
-    from ..forms.model import compile_form
 
     content = pending("form", key)
     if content is not None:
@@ -437,39 +440,30 @@ def _resolve_form(key: str) -> tuple[Any, str | None]:
             return None, f'form "{key}" has problems of its own; fix them first'
     if not has_app_context():
         return None, f'unknown form "{key}"'
-    from ..definitions import store
-
     version = store.current_version("form", key)
     if version is None:
         return (
             None,
             f'unknown form "{key}": no form with this key is published (or published with this route)',
         )
-    return store.compiled_form(version), None
+    return catalogue.compiled_form(version), None
 
 
 def _default_org() -> Any:
-    from flask import has_app_context
 
     if not has_app_context():
         return None
-    from .references import DatabaseOrg
 
     return DatabaseOrg()
 
 
 def _other_route_for_form(key: str, form_key: str) -> str | None:
-    from flask import has_app_context
-
-    from ..definitions.pipeline import pending_of_kind
 
     for content in pending_of_kind("route"):
         if content.get("form") == form_key and content.get("key") != key:
             return content.get("key")
     if not has_app_context():
         return None
-    from ..definitions import store
-
     for version in store.current_versions("route"):  # one read per publish (``reading_current_once``)
         if version.content.get("form") == form_key and version.key != key:
             return version.key
@@ -493,8 +487,6 @@ def compile_route(
     application is available; ``None`` skips those checks). ``version`` names the ruleset.
     """
     if registry is None:
-        from flask import has_app_context
-
         if has_app_context():
             from ..plugins import current_registry
 
@@ -691,14 +683,9 @@ def check_form_against_routes(form: Any, registry: Any) -> list[Problem]:
     records of the new form version run through it: a field it reads must not disappear or
     change type. (A route published in the same batch is checked against the new form anyway.)
     """
-    from flask import has_app_context
-
-    from ..definitions.pipeline import pending
 
     if not has_app_context():
         return []
-    from ..definitions import store
-
     problems: list[Problem] = []
     for version in store.current_versions("route"):  # one read per publish (``reading_current_once``)
         content = version.content if isinstance(version.content, dict) else {}

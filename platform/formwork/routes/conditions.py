@@ -12,19 +12,21 @@ from datetime import date
 from typing import Any, Mapping
 
 from .. import business_time
+from ..forms import catalogue
+from ..forms.state import evaluate_state
+from ..forms.validation import runtime_values
+from ..plugins import current_registry
+from ..rules import get_engine
 from .facts import compute_facts
 from .model import RouteModel
+from .store import register
 
 ALERT_PREFIX = "alert:"  # see compile.rule_for_alert
 
 
 def record_values(record: Any, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The record's compiled form and its typed values, computed fields included."""
-    from ..definitions import store
-    from ..forms.state import evaluate_state
-    from ..forms.validation import runtime_values
-
-    form = store.compiled_form(record.definition)
+    form = catalogue.compiled_form(record.definition)
     state = evaluate_state(form, runtime_values(form, record.data), context=context)
     return form, dict(state.values)
 
@@ -38,7 +40,6 @@ def evaluation_input(
     alerts are raised when a request starts, and the transitions after it read step and branch
     conditions only, so a costly alert fact (the duplicate-invoice search) runs once per request.
     """
-    from ..plugins import current_registry
 
     form, values = record_values(record, context)
     given = context.get("today")
@@ -71,9 +72,6 @@ def holding(route: RouteModel, record: Any, *, context: Mapping[str, Any], alert
     """
     if route.ruleset is None:
         return set()
-    from ..rules import get_engine
-    from .store import register
-
     values, full_context = evaluation_input(route, record, context=context, alerts=alerts)
     register(route)
     held = get_engine().evaluate(route.ruleset.name, values, full_context)

@@ -10,39 +10,18 @@ the form, and computes its value for one record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
+
+from sqlalchemy import bindparam, cast, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from ..expressions import T
+from ..extensions import db
+from ..plugins.facts import FactProvider, FactRequest, SettingsCheck
+from ..records.models import Record
 
-#: Settings a provider may read: field name → what it must be. ``check`` returns ``(message, setting)`` pairs.
-SettingsCheck = Callable[[Mapping[str, str], Any], list[tuple[str, str]]]
-
-
-@dataclass(frozen=True)
-class FactRequest:
-    """What a provider computes from: the record, its compiled form and typed values, the route's settings."""
-
-    record: Any
-    form: Any
-    values: Mapping[str, Any]
-    settings: Mapping[str, str]
-    today: date
-
-
-@dataclass(frozen=True)
-class FactProvider:
-    name: str  # read as $name
-    type: T.Type
-    compute: Callable[[FactRequest], Any]
-    check: SettingsCheck | None = None
-    defaults: Mapping[str, str] = field(default_factory=dict)
-    needs_settings: bool = False  # a route reading this fact must configure it under facts:
-    description: str = ""
-    # Settings naming a form field that picks WHICH value applies (the budget's department): the route
-    # checker warns when the submitter may set such a field freely (``FieldType.freely_chosen``).
-    key_settings: tuple[str, ...] = ()
+__all__ = ["FactProvider", "FactRequest", "SettingsCheck", "compute_facts", "fact_types", "providers"]
 
 
 def fact_types(registry: Any) -> dict[str, T.Type]:
@@ -73,75 +52,6 @@ def compute_facts(
         merged = {**provider.defaults, **(settings.get(name) or {})}
         result[name] = provider.compute(FactRequest(record, form, values, merged, today))
     return result
-
-
-# --- $budget -----------------------------------------------------------------------------------
-
-BUDGET_TYPE = T.RecordOf({"amount": T.MONEY, "used": T.MONEY, "remaining": T.MONEY})
-
-
-def _field_kind(form: Any, name: str) -> str | None:
-    model = form.field(name) if form is not None else None
-    if model is None or model.parent is not None:
-        return None
-    return model.value_type.describe() if model.value_type is not None else None
-
-
-def _check_budget(settings: Mapping[str, str], form: Any) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    wanted = {"amount": ("money",), "category": ("text",), "date": ("date",), "department": ("department",)}
-    for name in settings:
-        if name not in wanted:
-            problems.append((f'unknown budget setting "{name}"; allowed: {", ".join(wanted)}', name))
-    for name in ("amount", "category"):
-        if not settings.get(name):
-            problems.append((f'the budget needs "{name}": the form field holding the {name}', name))
-    for name, kinds in wanted.items():
-        value = settings.get(name)
-        if not value:
-            continue
-        kind = _field_kind(form, value)
-        if kind is None:
-            problems.append((f'field "{value}" does not exist in form {getattr(form, "key", "?")}', name))
-        elif kind not in kinds:
-            problems.append(
-                (f'field "{value}" is {kind}; the budget {name} must be a {" or ".join(kinds)} field', name)
-            )
-    return problems
-
-
-def _budget(request: FactRequest) -> dict[str, Any] | None:
-    from ..budgets.service import Consumer, budget_status, period_of
-
-    settings = request.settings
-    category = request.values.get(settings["category"])
-    if settings.get("department"):
-        department = request.values.get(settings["department"])
-    else:
-        department = getattr(request.record, "department_id", None)
-    if category is None or department is None:
-        return {"amount": None, "used": None, "remaining": None}
-    day = request.values.get(settings["date"]) if settings.get("date") else None
-    period = period_of(day if isinstance(day, date) else request.today)
-    form_key = getattr(request.form, "key", None) or getattr(request.record, "form_key", None) or ""
-    consumer = Consumer(
-        form_key, settings["amount"], settings["category"], settings.get("date"), settings.get("department")
-    )
-    from ..budgets.service import consumers
-
-    # Every form that uses budget counts; this form counts with this route's mapping even before it is
-    # current.
-    others = [c for c in consumers() if c.form_key != form_key]
-    # Locked: a concurrent submission against the same line waits, then counts this one as used.
-    status = budget_status(
-        int(department),
-        str(category),
-        period,
-        exclude_record_id=getattr(request.record, "id", None),
-        only=[consumer, *others],
-        lock=True,
-    )
-    return status.as_fact()
 
 
 # --- $duplicate_invoices -----------------------------------------------------------------------
@@ -189,10 +99,6 @@ def _duplicates_statement(dialect: str, path: str, count: int) -> Any:
     statement = _DUPLICATES.get(key)
     if statement is not None:
         return statement
-    from sqlalchemy import bindparam, cast, or_, select
-    from sqlalchemy.dialects.postgresql import JSONB
-
-    from ..records.models import Record
 
     if dialect == "postgresql":
         may_hold = [cast(Record.data, JSONB).contains(bindparam(f"n{i}", type_=JSONB)) for i in range(count)]
@@ -218,7 +124,6 @@ def _like_anywhere(text: str) -> str:
 
 def _other_claims(record_id: int | None, form_key: str, mine: set[str], path: str) -> Any:
     """Rows (id, title, data) of the other records of the form that may hold one of ``mine``."""
-    from ..extensions import db
 
     dialect = db.session.get_bind().dialect.name
     lines, sub = _split(path)
@@ -262,17 +167,6 @@ def duplicate_invoice_claims(record: Any, path: str | None = None) -> dict[str, 
     return {number: sorted(claims) for number, claims in sorted(found.items())}
 
 
-BUDGET = FactProvider(
-    "budget",
-    BUDGET_TYPE,
-    _budget,
-    _check_budget,
-    needs_settings=True,
-    description=(
-        "The budget of the record's department, category and quarter: amount, used and remaining (money)."
-    ),
-    key_settings=("department",),
-)
 DUPLICATE_INVOICES = FactProvider(
     "duplicate_invoices",
     T.INTEGER,
@@ -285,5 +179,4 @@ DUPLICATE_INVOICES = FactProvider(
 
 
 def register_builtins(registry: Any) -> None:
-    registry.add_fact_provider(BUDGET)
     registry.add_fact_provider(DUPLICATE_INVOICES)

@@ -16,6 +16,9 @@ from sqlalchemy.orm import aliased
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
+from ..forms import catalogue
+from ..plugins import current_registry
+from ..rules import get_engine
 from .compile import compile_route, content_digest
 from .model import RouteModel
 
@@ -62,19 +65,18 @@ def form_for_route(definition: DefinitionVersion) -> DefinitionVersion | None:
 def compiled_route(definition: DefinitionVersion) -> RouteModel:
     """The ``RouteModel`` of a route version, compiled once per process, its ruleset registered.
 
-    Keyed by id *and* checksum, like ``definitions.store.compiled_form``. Organisation
+    Keyed by id *and* checksum, like ``definitions.catalogue.compiled_form``. Organisation
     references were checked when the version was published; they are not checked again
     here, so a role that lost its holders later never stops running requests.
     """
     if definition.kind != "route":
         raise ValueError(f"{definition.kind} {definition.key} is not a route")
-    from ..plugins import current_registry
 
     def build() -> RouteModel:
         form_version = form_for_route(definition)
         if form_version is None:
             raise LookupError(f"route {definition.key} v{definition.version}: its form is not published")
-        form = store.compiled_form(form_version)
+        form = catalogue.compiled_form(form_version)
         model = compile_route(
             definition.content,
             current_registry(),
@@ -94,7 +96,6 @@ def register(route: RouteModel) -> None:
     """Register the route's ruleset with this process's engine (a no-op when it is there already)."""
     if route.ruleset is None:
         return
-    from ..rules import get_engine
 
     engine = get_engine()
     if not engine.is_registered(route.ruleset.name):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
 from .. import business_time
-from .formatting import (
+from ..formatting import (
+    STATUS_LABELS,
     event_label,
     format_date_value,
     format_datetime_value,
@@ -16,28 +14,14 @@ from .formatting import (
     format_size,
     format_value,
     input_value,
+    status_label,
 )
-
-STATUS_LABELS: dict[str, Any] = {
-    "draft": _l("Draft"),
-    "submitted": _l("Submitted"),
-    "in_review": _l("In review"),
-    "returned": _l("Returned"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-    "withdrawn": _l("Withdrawn"),
-}
-
-
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+from ..forms.views import dom_id
+from .navigation import navigation
+from .views import web_bp
 
 
 def init_app(app: Flask) -> None:
-    from ..forms.views import dom_id
-    from .navigation import navigation
-    from .views import web_bp
-
     app.jinja_env.globals.update(
         format_value=format_value,
         format_datetime_value=format_datetime_value,

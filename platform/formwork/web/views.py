@@ -7,8 +7,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
+from ..forms.views import available_forms
+from ..plugins import current_registry
 from ..records.access import ADMINISTRATOR
 from ..records.models import Record
+from ..records.queries import form_titles
 
 web_bp = Blueprint("web", __name__)
 RECENT = 8
@@ -17,9 +20,6 @@ RECENT = 8
 @web_bp.get("/")
 @login_required
 def home():
-    from ..forms.views import available_forms
-    from ..records.views import form_titles
-
     recent = db.session.scalars(
         select(Record)
         .where(Record.owner_id == current_user.id)
@@ -36,6 +36,4 @@ def _plugin_failures() -> list[tuple[str, str]]:
     """Plugins skipped at start-up, shown to administrators (``formwork plugins list`` has the detail)."""
     if not current_user.has_role(ADMINISTRATOR):
         return []
-    from ..plugins import current_registry
-
     return list(current_registry().failed)

@@ -2,6 +2,8 @@
 
 
 def init_app(app):
-    from . import views
+    # Here, not at the top: importing the package for its models must not load its pages.
+    from . import cli, views
 
     views.init_app(app)
+    app.cli.add_command(cli.due_cli)

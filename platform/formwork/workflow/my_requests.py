@@ -14,15 +14,17 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 
 from ..definitions import store
 from ..extensions import db
+from ..forms import catalogue
 from ..org.models import User
 from ..records.access import visible_records
 from ..records.models import STATUSES, Record
+from ..records.queries import form_titles, text_matches
 from .models import Process
-from .queries import Page, _like, current_steps, form_titles
+from .queries import Page, current_steps
 from .summary import DEFAULT_CURRENCY, amount_of
 
 
@@ -83,13 +85,7 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
     if filters.form_key:
         conditions.append(Record.form_key == filters.form_key)
     if filters.q:
-        needle = _like(filters.q)
-        conditions.append(
-            or_(
-                func.lower(Record.title).like(needle, escape="\\"),
-                func.lower(Record.search_text).like(needle, escape="\\"),
-            )
-        )
+        conditions.append(text_matches(filters.q))
     newest = func.coalesce(Record.submitted_at, Record.created_at)
     result = db.session.execute(
         select(
@@ -121,7 +117,7 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
     rows = []
     for row in result:
         if row.definition_id not in forms:  # a form a missing plugin makes unavailable still lists
-            forms[row.definition_id] = store.form_or_unavailable(store.get_one(row.definition_id))[0]
+            forms[row.definition_id] = catalogue.form_or_unavailable(store.get_one(row.definition_id))[0]
         form = forms[row.definition_id]
         amount, currency, _label = amount_of(form, row.data or {}) if form else (None, DEFAULT_CURRENCY, "")
         rows.append(

@@ -1,9 +1,10 @@
-"""Reading approval state: my inbox, what I decided, what I submitted, a request's trail and route.
+"""Reading approval state in SQL: my inbox, what I decided, what I handed on, what I submitted and
+where each request stands, one task and the task just decided.
 
-The read side of the workflow, shared by the browser pages (``workflow.views``), the API
-(``api.tasks``, ``api.processes``, a record's history) and printed vouchers
-(``documents.trail``), so all of them list the same tasks in the same order:
-``inbox``, ``decided_by``, ``submitted_by``, ``trail``, ``visible_trail``, ``route_view``.
+The read side of the workflow, shared by the browser pages (``workflow.views``) and the API
+(``api.tasks``, ``api.processes``), so both list the same tasks in the same order:
+``inbox``, ``decided_by``, ``handed_on_by``, ``submitted_by``, ``current_steps``, ``task_for``.
+The trail is read by ``history``, the route diagram by ``route_diagram``.
 Every list is one page in SQL (``LIMIT``/``OFFSET`` on an indexed order) and a fixed number
 of queries whatever the page holds: the page's rows with their record and people in one
 joined query, the counts in one aggregate, and the step names of the few route versions
@@ -16,11 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from babel.dates import format_timedelta
-from flask import g, url_for
-from flask_babel import get_locale
+from flask import g
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -28,15 +26,16 @@ from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
+from ..forms import catalogue
 from ..i18n import current_locale_tag, localized
-from ..input_limits import row_id
 from ..org.clock import as_utc
 from ..org.models import Department, User
 from ..records.access import can_see
-from ..records.models import Attachment, Record
-from ..routes.store import current_route
-from .errors import InvalidDecision
-from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task, TrailEntry
+from ..records.models import Record
+from ..records.queries import form_titles, text_matches
+from ..routes.store import compiled_route, current_route
+from .labels import humanise
+from .models import APPROVAL, OPEN, RUNNING, WAITING, Process, Task
 from .runtime import BEFORE, DELEGATE, remembered_open_holders
 
 SORTS = ("oldest", "newest", "due")
@@ -103,20 +102,6 @@ class Page:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def humanise(delta: timedelta) -> str:
-    """``timedelta(days=3, hours=2)`` → "3 days" / "3天", in the interface language."""
-    if delta < timedelta(minutes=1):
-        return _("less than a minute")
-    return format_timedelta(
-        delta, granularity="minute", threshold=0.9, format="long", locale=str(get_locale() or "en")
-    )
-
-
-def _like(q: str) -> str:
-    # Escape LIKE wildcards so a search for "100%" means the text, not a pattern.
-    return "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 _Owner = aliased(User, name="owner")
 _Intended = aliased(User, name="intended")
 
@@ -167,16 +152,6 @@ def _to_rows(result: Any, *, names: bool = True) -> list[TaskRow]:
     return rows
 
 
-def form_titles() -> dict[str, str]:
-    """Form key → title in the interface language, looked up once per request."""
-    from ..records.views import form_titles as lookup
-
-    cached = g.get("_inbox_form_titles")
-    if cached is None:
-        cached = g._inbox_form_titles = lookup()
-    return cached
-
-
 def _add_names(rows: list[Any]) -> None:
     """Step and form titles for a page of rows: one query for the route versions, cached compiles."""
     if not rows:
@@ -196,8 +171,6 @@ def step_names(route_ids: set[int]) -> dict[tuple[int, str], str]:
 
 
 def _names_in(versions: Any) -> dict[tuple[int, str], str]:
-    from ..routes.store import compiled_route
-
     tag = current_locale_tag()
     names: dict[tuple[int, str], str] = {}
     for version in versions:
@@ -245,13 +218,7 @@ def inbox(user: Any, query: ListQuery | None = None, *, page: int = 1, per_page:
     if query.form_key:
         conditions.append(Record.form_key == query.form_key)
     if query.q:
-        needle = _like(query.q)
-        conditions.append(
-            or_(
-                func.lower(Record.title).like(needle, escape="\\"),
-                func.lower(Record.search_text).like(needle, escape="\\"),
-            )
-        )
+        conditions.append(text_matches(query.q))
     if query.overdue:
         conditions.append(and_(Task.due_at.is_not(None), Task.due_at < utcnow()))
     order: tuple[Any, ...]
@@ -356,7 +323,7 @@ def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
         current = current_route(version.key)
         if current is None:
             continue
-        form_title = store.form_title(version, tag)
+        form_title = catalogue.form_title(version, tag)
         for step in current[1].steps.values():
             step_name = localized(step.name, tag)
             for spec in step.approvers:
@@ -383,26 +350,6 @@ def approvals_by_user(users: list[Any]) -> dict[int, list[str]]:
     return {user_id: list(dict.fromkeys(items)) for user_id, items in found.items()}
 
 
-def return_reason(record: Record) -> dict[str, Any] | None:
-    """Why a returned request came back (who, when, their comment), for the top of its edit page."""
-    if record is None or record.status != "returned":
-        return None
-    entry = db.session.scalars(
-        select(TrailEntry)
-        .where(TrailEntry.record_id == record.id, TrailEntry.action.in_(("return", "reject")))
-        .order_by(TrailEntry.id.desc())
-        .limit(1)
-    ).first()
-    if entry is None:
-        return None
-    return {
-        "name": entry.actor.display_name if entry.actor is not None else _("The system"),
-        "at": entry.at,
-        "comment": entry.comment or "",
-        "action": entry.action,
-    }
-
-
 # ---- one task --------------------------------------------------------------------------------
 
 
@@ -410,8 +357,6 @@ def task_for(user: Any, task_id: int) -> Task | None:
     """The task if ``user`` holds or decided it and may see its record; None otherwise (a 404)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    from ..records.access import can_see
-
     task = db.session.scalar(
         select(Task).where(
             Task.id == task_id, or_(Task.assignee_id == user.id, Task.decided_by_id == user.id)
@@ -439,114 +384,6 @@ def active_users(exclude: int | None = None) -> list[dict[str, Any]]:
         for uid, name, username in db.session.execute(stmt)
         if uid != exclude
     ]
-
-
-# ---- JSON ------------------------------------------------------------------------------------
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return as_utc(moment).isoformat() if moment else None
-
-
-def task_json(row: TaskRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "status": row.status,
-        "kind": row.kind,
-        "step": {"key": row.step_key, "name": row.step_name, "round": row.round},
-        "record": {
-            "id": row.record_id,
-            "title": row.record_title,
-            "form": row.form_key,
-            "form_title": row.form_title,
-            "status": row.record_status,
-            "owner": {"id": row.owner_id, "display_name": row.owner_name},
-        },
-        "process_id": row.process_id,
-        "on_behalf_of": row.on_behalf_of,
-        "created_at": _iso(row.created_at),
-        "due_at": _iso(row.due_at),
-        "overdue": row.overdue,
-        "waited_seconds": row.waited_seconds,
-        "waited": row.waited,
-        "decision": row.decision,
-        "decided_at": _iso(row.decided_at),
-        "comment": row.comment,
-        "url": url_for("workflow.task", task_id=row.id),
-    }
-
-
-def task_detail_json(task: Task, user: Any) -> dict[str, Any]:
-    from ..records.serialize import record_json
-
-    body = task_json(row_for(task))
-    body["record"]["data"] = record_json(task.record, user).get("data")
-    body["type"] = task_type(task)
-    body["actions"] = list(allowed_actions(task))
-    if "return" in body["actions"]:
-        body["return_steps"] = [{"key": key, "name": name} for key, name in return_targets(task)]
-    body["trail"] = [trail_json(entry) for entry in trail(task.record)]
-    return body
-
-
-def decision_json(task: Task, user: Any) -> dict[str, Any]:
-    """The decided task, its process and record as they stand after the decision.
-
-    Built from the objects the decision itself loaded and changed (the task, its process and
-    record, the route and form versions, the people involved; none expire on commit), so a
-    decision that ends the request reads nothing more. While the process runs, one query
-    reads its open steps and their holders. Step names come from the route version the
-    process runs on and the form title from the record's own form version (both compiled
-    once per version).
-    """
-    from ..definitions.store import compiled_form
-
-    record, process = task.record, task.process
-    names = _names_in([process.route]) if process.route is not None else {}
-    try:
-        form_title = compiled_form(record.definition).title(current_locale_tag())
-    except Exception:  # a version that no longer compiles still names its form
-        form_title = record.form_key
-    intended = (
-        db.session.get(User, task.intended_id) if task.intended_id not in (None, task.assignee_id) else None
-    )
-    row = TaskRow(
-        task.id,
-        task.status,
-        task.kind,
-        task.step_key,
-        task.round,
-        task.created_at,
-        task.due_at,
-        task.decided_at,
-        task.decision,
-        task.comment,
-        record.id,
-        record.title or _("Record #%(id)s", id=record.id),
-        record.status,
-        record.form_key,
-        record.owner_id,
-        record.owner.display_name,
-        process.id,
-        process.route_id,
-        on_behalf_of=intended.display_name if intended is not None else None,
-        step_name=names.get((process.route_id, task.step_key), task.step_key),
-        form_title=form_title,
-    )
-    current_rows: Sequence[Any] = []
-    if process.status == RUNNING:
-        # The decision's walk knows who holds the open steps now; read them only when it does not.
-        remembered = remembered_open_holders(process)
-        current_rows = remembered if remembered is not None else _current_step_rows([record.id])
-    return {
-        "task": task_json(row),
-        "process": {
-            "id": process.id,
-            "status": process.status,
-            "current": _group_steps(current_rows, names).get(record.id, []),
-        },
-        "record": {"id": record.id, "status": record.status},
-    }
 
 
 # ---- where a request stands --------------------------------------------------------------------
@@ -632,427 +469,52 @@ def submitted_by(user: Any, *, status: str | None = None, page: int = 1, per_pag
     return Page(rows=rows, total=int(total or 0))
 
 
-def request_json(row: RequestRow) -> dict[str, Any]:
-    return {
-        "record": {
-            "id": row.record_id,
-            "title": row.record_title,
-            "form": row.form_key,
-            "form_title": row.form_title,
-        },
-        "status": row.status,
-        "submitted_at": _iso(row.submitted_at),
-        "current": [
-            {
-                "step": {"key": step["key"], "name": step["name"]},
-                "holders": [
-                    {"id": uid, "display_name": name}
-                    for uid, name in zip(step["holder_ids"], step["holders"], strict=True)
-                ],
-            }
-            for step in row.current
-        ],
-    }
+def decided(task: Task) -> tuple[TaskRow, list[dict[str, Any]]]:
+    """The task just decided as a list shows it, and the steps its request waits on now with who
+    holds them (none once the request has ended).
 
-
-# ---- the trail -------------------------------------------------------------------------------
-
-# What a trail entry's action (or a step's or request's outcome) is called; anything else is
-# shown as its action name. Pages, the decision notice and printed vouchers all use these.
-ACTION_LABELS: dict[str, Any] = {
-    "approve": _l("Approved"),
-    "approved": _l("Approved"),
-    "reject": _l("Rejected"),
-    "rejected": _l("Rejected"),
-    "return": _l("Returned"),
-    "returned": _l("Returned"),
-    "transfer": _l("Transferred"),
-    "transferred": _l("Transferred"),
-    "delegate": _l("Delegated"),
-    "delegated": _l("Delegated"),
-    "add_signer": _l("Added a signer"),
-    "comment": _l("Commented"),
-    "withdraw": _l("Withdrawn"),
-    "withdrawn": _l("Withdrawn"),
-    "submit": _l("Submitted"),
-    "submitted": _l("Submitted"),
-    "start": _l("Started"),
-    "started": _l("Started"),
-    "skip": _l("Skipped"),
-    "skipped": _l("Skipped"),
-    "auto_approve": _l("Approved automatically"),
-    "auto_approved": _l("Approved automatically"),
-    "auto_reject": _l("Rejected automatically"),
-    "cc": _l("Copied"),
-    "alert": _l("Alert"),
-    "branch": _l("Route chosen"),
-    "step_approved": _l("Step approved"),
-    "step_rejected": _l("Step rejected"),
-    "redirected_out_of_office": _l("Sent to the stand-in"),
-    "recall": _l("Taken back"),
-    "recalled": _l("Taken back"),
-    "fallback": _l("Sent to the fallback approvers"),
-    "sent_to_administrators": _l("No approver found; sent to administrators"),
-    "not_auto_approved": _l("Not approved automatically: the earlier decision was handed over"),
-    "escalated": _l("Escalated"),
-    "reminded": _l("Reminder sent"),
-    "cancelled": _l("Cancelled"),
-}
-
-
-def action_label(action: str | None) -> str:
-    """An action or outcome in words, in the interface language."""
-    if not action:
-        return ""
-    return str(ACTION_LABELS.get(action, action.replace("_", " ")))
-
-
-@dataclass
-class TrailRow:
-    id: int
-    at: datetime
-    action: str
-    actor_name: str
-    actor_id: int | None
-    on_behalf_of_name: str | None
-    on_behalf_of_id: int | None
-    step_key: str | None
-    step_name: str | None
-    comment: str | None
-    task_id: int | None
-    details: dict[str, Any]
-    files: list[Attachment] = field(default_factory=list)
-    target_name: str | None = None
-    outcome: str | None = None  # the step's own word for an approval (the cashier's: paid)
-
-    @property
-    def at_iso(self) -> str:
-        return as_utc(self.at).isoformat()
-
-    @property
-    def badge(self) -> str:
-        return {
-            "approve": "approved",
-            "approved": "approved",
-            "reject": "rejected",
-            "rejected": "rejected",
-            "return": "returned",
-            "returned": "returned",
-            "withdraw": "withdrawn",
-            "withdrawn": "withdrawn",
-        }.get(self.action, "pending")
-
-
-def trail(record: Record) -> list[TrailRow]:
-    """The record's approval trail, oldest first: three queries whatever its length."""
-    actor = aliased(User, name="actor")
-    behalf = aliased(User, name="behalf")
-    result = db.session.execute(
-        select(TrailEntry, actor.display_name, behalf.display_name, Process.route_id)
-        .join(Process, Process.id == TrailEntry.process_id)
-        .outerjoin(actor, actor.id == TrailEntry.actor_id)
-        .outerjoin(behalf, behalf.id == TrailEntry.on_behalf_of_id)
-        .where(TrailEntry.record_id == record.id)
-        .order_by(TrailEntry.at, TrailEntry.id)
-    ).all()
-    if not result:
-        return []
-    names = step_names({route_id for *_rest, route_id in result})
-    outcomes = _outcomes({route_id for *_rest, route_id in result})
-    file_ids = {found for entry, *_ in result for i in (entry.attachment_ids or []) if (found := row_id(i))}
-    files = (
-        {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(file_ids)))}
-        if file_ids
-        else {}
-    )
-    # Transfers, delegations and added signers name a person in ``details["to"]``; returns a step key.
-    people_ids = {
-        (entry.details or {}).get("to")
-        for entry, *_ in result
-        if isinstance((entry.details or {}).get("to"), int)
-        and not isinstance((entry.details or {}).get("to"), bool)
-    }
-    people = (
-        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(people_ids))).all())
-        if people_ids
-        else {}
-    )
-    rows = []
-    for entry, actor_name, behalf_name, route_id in result:
-        details = entry.details or {}
-        target = details.get("to")
-        if isinstance(target, int) and not isinstance(target, bool):
-            target_name = people.get(target)
-        elif target == "submitter":
-            target_name = _("the submitter")
-        elif isinstance(target, str):
-            target_name = names.get((route_id, target), target)
-        else:
-            target_name = None
-        rows.append(
-            TrailRow(
-                id=entry.id,
-                at=entry.at,
-                action=entry.action,
-                actor_name=actor_name or _("System"),
-                actor_id=entry.actor_id,
-                on_behalf_of_name=behalf_name
-                if entry.on_behalf_of_id and entry.on_behalf_of_id != entry.actor_id
-                else None,
-                on_behalf_of_id=entry.on_behalf_of_id,
-                step_key=entry.step_key,
-                step_name=names.get((route_id, entry.step_key), entry.step_key) if entry.step_key else None,
-                comment=entry.comment,
-                task_id=entry.task_id,
-                details=details,
-                files=[files[found] for i in (entry.attachment_ids or []) if (found := row_id(i)) in files],
-                target_name=target_name,
-                outcome=outcomes.get((route_id, entry.step_key or ""))
-                if entry.action in _APPROVALS
-                else None,
-            )
-        )
-    return rows
-
-
-_APPROVALS = ("approve", "approved", "step_approved", "auto_approved")
-
-
-def _outcomes(route_ids: set[int]) -> dict[tuple[int, str], str]:
-    """(route version, step key) → the step's outcome word in the interface language, where it has one."""
-    from ..routes.store import compiled_route
-
-    tag = current_locale_tag()
-    found: dict[tuple[int, str], str] = {}
-    for route_id in route_ids:
-        # Usually held already: ``step_names`` has just read the same versions.
-        version = db.session.get(DefinitionVersion, route_id)
-        if version is None:
-            continue
-        try:
-            steps = compiled_route(version).steps
-        except Exception:  # a version that no longer compiles keeps the plain words
-            continue
-        for key, step in steps.items():
-            if step.outcome:
-                found[(version.id, key)] = localized(step.outcome, tag)
-    return found
-
-
-def visible_trail(user: Any, record: Record) -> list[TrailRow] | None:
-    """``trail(record)`` for someone allowed to see the record, else None."""
-    return trail(record) if can_see(user, record) else None
-
-
-def trail_json(row: TrailRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": "approval",
-        "at": row.at_iso,
-        "action": row.action,
-        "outcome": row.outcome,
-        "actor": None if row.actor_id is None else {"id": row.actor_id, "display_name": row.actor_name},
-        "on_behalf_of": None
-        if row.on_behalf_of_name is None
-        else {"id": row.on_behalf_of_id, "display_name": row.on_behalf_of_name},
-        "step": None if row.step_key is None else {"key": row.step_key, "name": row.step_name},
-        "comment": row.comment,
-        "task_id": row.task_id,
-        "details": row.details,
-        "attachments": [
-            {
-                "id": f.id,
-                "filename": f.filename,
-                "size": f.size,
-                "download_url": url_for("api.download_attachment", attachment_id=f.id),
-            }
-            for f in row.files
-        ],
-    }
-
-
-# ---- the route diagram -----------------------------------------------------------------------
-
-MODE_LABELS = {
-    "all": lambda step: _("everyone must approve"),
-    "any": lambda step: _("any one approves"),
-    "k_of_n": lambda step: _("%(k)s must approve", k=step.k),
-    "percent": lambda step: _("%(p)s per cent must approve", p=step.percent),
-}
-STEP_STATES = ("pending", "active", "approved", "rejected", "returned", "skipped")
-END_STATES = {
-    "approved": "approved",
-    "rejected": "rejected",
-    "withdrawn": "withdrawn",
-    "returned": "returned",
-    "cancelled": "cancelled",
-}
-
-
-def route_view(record: Record, process: Process | None = None) -> dict[str, Any] | None:
-    """The record's route as nested nodes with their states, for ``_route_diagram.html`` and the API.
-
-    A step's state comes from the process position (pending, active, returned, approved,
-    rejected, skipped); a branch says which case was taken; parallel branches are listed side
-    by side. None when the record never entered a route. Three queries: the process, the
-    route version (compiled once per version), the tasks.
+    Built from the objects the decision itself loaded and changed (the task, its process and
+    record, the route and form versions, the people involved; none expire on commit), so a
+    decision that ends the request reads nothing more. While the process runs, one query
+    reads its open steps and their holders, unless the decision's walk remembers them. Step
+    names come from the route version the process runs on and the form title from the
+    record's own form version (both compiled once per version).
     """
-    from .service import compiled_route, current_process
-
-    process = process or current_process(record)
-    if process is None:
-        return None
-    route = compiled_route(process.route)
-    state = process.state or {}
-    steps_state = state.get("steps", {})
-    branch_state = state.get("branch", {})
-    tag = current_locale_tag()
-    holders: dict[str, list[str]] = {}
-    deciders: dict[str, list[str]] = {}
-    for step_key, status, decision, assignee, decider in db.session.execute(
-        select(Task.step_key, Task.status, Task.decision, User.display_name, _Intended.display_name)
-        .join(User, User.id == Task.assignee_id)
-        .outerjoin(_Intended, _Intended.id == Task.decided_by_id)
-        .where(Task.process_id == process.id, Task.kind == APPROVAL)
-        .order_by(Task.created_at, Task.id)
-    ):
-        if status in (OPEN, "waiting"):
-            holders.setdefault(step_key, []).append(assignee)
-        elif decision in ("approve", "reject", "return") and decider:
-            names = deciders.setdefault(step_key, [])
-            if decider not in names:
-                names.append(decider)
-
-    from .route_forecast import forecast
-
-    ahead = forecast(record, process, route, steps_state)
-
-    def convert(node: Any) -> dict[str, Any]:
-        from ..routes.model import Branch, Parallel
-
-        if isinstance(node, Parallel):
-            return {
-                "type": "parallel",
-                "key": node.key,
-                "branches": [[convert(n) for n in branch] for branch in node.branches],
-            }
-        if isinstance(node, Branch):
-            chosen = branch_state.get(node.key)
-            cases = [
-                {
-                    # The case's own words; a case without a name is numbered, never shown as code.
-                    "label": localized(case.name, tag) if case.name else _("Case %(n)s", n=index + 1),
-                    "condition": route.conditions.get(case.when, case.when),
-                    "taken": None if chosen is None else chosen == index,
-                    "nodes": [convert(n) for n in case.nodes],
-                }
-                for index, case in enumerate(node.cases)
-            ]
-            cases.append(
-                {
-                    "label": _("Otherwise"),
-                    "taken": None if chosen is None else chosen == -1,
-                    "nodes": [convert(n) for n in node.otherwise],
-                }
-            )
-            return {"type": "branch", "key": node.key, "cases": cases}
-        status = steps_state.get(node.key, {}).get("status", "pending")
-        status = status if status in STEP_STATES else "pending"
-        mode = MODE_LABELS.get(node.mode)
-        guess = ahead.get(node.key)
-        will_skip = status == "pending" and guess is not None and guess.skipped
-        return {
-            "type": "step",
-            "key": node.key,
-            "name": localized(node.name, tag) or node.key,
-            "state": "skipped" if will_skip else status,
-            "forecast": will_skip,  # skipped because the values decide it, not yet by the route
-            "mode": node.mode,
-            "mode_label": mode(node) if mode else None,
-            "people": holders.get(node.key, []) if status == "active" else deciders.get(node.key, []),
-            # Who will decide a step still ahead, as the organisation stands now.
-            "expected": guess.expected if guess is not None and status == "pending" else [],
-            "copied": guess.copied if guess is not None else [],
-            # A conditional step says when it runs, so "not yet" is not read as "certainly next".
-            "condition": route.conditions.get(node.when, node.when) if node.when else None,
-            # ... in the words the route gives it (never the expression).
-            "condition_label": localized(node.when_label, tag) if node.when and node.when_label else None,
-            "outcome_label": localized(node.outcome, tag) if node.outcome and status == "approved" else None,
-        }
-
-    end_state = END_STATES.get(process.status, "pending")
-    return {
-        "process_id": process.id,
-        "route": route.key,
-        "title": localized(route.title, tag) or route.key,
-        "version": process.route.version if process.route else None,
-        "status": process.status,
-        "nodes": [convert(node) for node in route.nodes],
-        "end_state": end_state,
-        "end_label": _("End") if end_state == "pending" else action_label(process.status),
-    }
-
-
-def return_targets(task: Task) -> list[tuple[str, str]]:
-    """Earlier steps this task may return the request to (on the path that led to it)."""
-    from .runtime import Walker, load_route
-
-    process = task.process
-    route = load_route(process)
-    walker = Walker(process, route)
-    step = route.steps.get(task.step_key)
-    if step is None:
-        return []
-    tag = current_locale_tag()
-    targets = []
-    for candidate in walker.index.ordered_steps():
-        if candidate.key == step.key:
-            continue
-        try:
-            walker.check_return_target(step, candidate.key)
-        except InvalidDecision:
-            continue
-        targets.append((candidate.key, localized(candidate.name, tag) or candidate.key))
-    return targets
-
-
-ALL_ACTIONS = ("approve", "reject", "return", "transfer", "delegate", "add_signer", "comment")
-OPINION_ACTIONS = ("approve", "reject", "comment")
-RECALL = "recall"  # on a task waiting for its delegate: take it back
-DECISION_ACTIONS = ALL_ACTIONS + (RECALL,)  # every action of POST /api/tasks/<id>/decision
-
-
-def task_type(task: Task) -> str:
-    """How the task came about: ``main`` (from the route), ``transfer``, ``delegate`` (asked for
-    advice), ``before`` / ``after`` (an added signer)."""
-    info = ((task.process.state or {}).get("tasks") or {}).get(str(task.id)) or {}
-    return info.get("type", "main")
-
-
-def allowed_actions(task: Task) -> tuple[str, ...]:
-    """What the holder of an open task may do: someone asked for an opinion (a delegate, or a
-    signer added before the holder) approves, rejects or comments; everyone else may do all.
-    A task waiting for its delegate (委派) may be taken back (``recall``) until they decide."""
-    from .runtime import BEFORE, DELEGATE, pending_delegate
-
-    if task.status == WAITING:
-        return (RECALL,) if pending_delegate(task, task.process.state) is not None else ()
-    if task.status != OPEN:
-        return ()
-    if task.kind != APPROVAL:
-        return ("comment",)  # a copy for information (抄送) is read, not decided
-    return OPINION_ACTIONS if task_type(task) in (DELEGATE, BEFORE) else ALL_ACTIONS
-
-
-def can_withdraw(record: Record) -> bool:
-    """Whether the submitter may still take the request back (running, and ``withdraw`` allows it)."""
-    from .models import RUNNING
-    from .runtime import load_route
-    from .service import current_process, withdraw_refusal
-
-    process = current_process(record)
-    return (
-        process is not None
-        and process.status == RUNNING
-        and withdraw_refusal(process, load_route(process)) is None
+    record, process = task.record, task.process
+    names = _names_in([process.route]) if process.route is not None else {}
+    try:
+        form_title = catalogue.compiled_form(record.definition).title(current_locale_tag())
+    except Exception:  # a version that no longer compiles still names its form
+        form_title = record.form_key
+    intended = (
+        db.session.get(User, task.intended_id) if task.intended_id not in (None, task.assignee_id) else None
     )
+    row = TaskRow(
+        task.id,
+        task.status,
+        task.kind,
+        task.step_key,
+        task.round,
+        task.created_at,
+        task.due_at,
+        task.decided_at,
+        task.decision,
+        task.comment,
+        record.id,
+        record.title or _("Record #%(id)s", id=record.id),
+        record.status,
+        record.form_key,
+        record.owner_id,
+        record.owner.display_name,
+        process.id,
+        process.route_id,
+        on_behalf_of=intended.display_name if intended is not None else None,
+        step_name=names.get((process.route_id, task.step_key), task.step_key),
+        form_title=form_title,
+    )
+    current_rows: Sequence[Any] = []
+    if process.status == RUNNING:
+        # The decision's walk knows who holds the open steps now; read them only when it does not.
+        remembered = remembered_open_holders(process)
+        current_rows = remembered if remembered is not None else _current_step_rows([record.id])
+    return row, _group_steps(current_rows, names).get(record.id, [])

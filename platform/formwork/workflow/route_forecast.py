@@ -18,11 +18,11 @@ from ..extensions import db
 from ..forms.state import context_for
 from ..org.models import User
 from ..records.service import form_for_record
+from ..routes.conditions import holding
 from ..routes.model import RouteModel, Step
 from . import approvers
 from .errors import WorkflowError
 from .models import CC, RUNNING, Process, Task
-from .runtime import holding_function
 
 
 @dataclass
@@ -36,7 +36,7 @@ def _holding(route: RouteModel, record: Any, context: dict[str, Any]) -> set[str
     if not route.conditions:
         return set()
     try:
-        return set(holding_function()(route, record, context=context, alerts=False))
+        return set(holding(route, record, context=context, alerts=False))
     except Exception:  # the diagram must never break a page; without an answer nothing is forecast
         return None
 

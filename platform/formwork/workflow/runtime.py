@@ -80,13 +80,19 @@ from sqlalchemy.orm.util import identity_key
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..forms.state import context_for
 from ..i18n import localized
+from ..notifications import service as notifications_service
 from ..org import directory
 from ..org.clock import as_utc
 from ..org.models import User
 from ..records import access
+from ..records.service import form_for_record
+from ..routes import store as route_store
+from ..routes.conditions import holding
 from ..routes.facts import DUPLICATE_INVOICES, duplicate_invoice_claims
 from ..routes.model import Branch, Parallel, RouteModel, Step
+from ..rules import RulesEngineError
 from . import approvers
 from .delegation import delegate_for, delegates_for, role_holders_with_absence
 from .errors import InvalidDecision
@@ -211,42 +217,9 @@ def thresholds(step: Step, n: int) -> tuple[int, int]:
 
 
 def notifier() -> Callable[..., Any] | None:
-    """``notifications.service.notify`` when that module is installed, else None."""
-    try:
-        from ..notifications import service as notifications_service
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("formwork.notifications.service", "formwork.notifications"):
-            raise
-        return None
-    return getattr(notifications_service, "notify", None)
-
-
-def holding_function() -> Callable[..., Any]:
-    """``routes.conditions.holding`` when present, else the engine evaluation below (same answer)."""
-    try:
-        from ..routes.conditions import holding
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("formwork.routes.conditions",):
-            raise
-        return _engine_holding
-    return holding
-
-
-def _engine_holding(
-    route: RouteModel, record: Any, *, context: dict[str, Any], alerts: bool = True
-) -> set[str]:
-    from ..forms.state import evaluate_state
-    from ..forms.validation import runtime_values
-    from ..records.service import form_for_record
-    from ..rules import get_engine
-
-    if route.ruleset is None:
-        return set()
-    form = form_for_record(record)
-    values = evaluate_state(form, runtime_values(form, record.data), context=context).values
-    engine = get_engine()
-    engine.register(route.ruleset)
-    return engine.evaluate(route.ruleset.name, values, context)
+    """The function that tells people (``notifications.service.notify``); a seam the tests replace
+    to record what a transition says, or to silence it (None: nobody is told)."""
+    return notifications_service.notify
 
 
 # --- what a transition leaves open ---------------------------------------------------------------
@@ -323,16 +296,12 @@ class Walker:
     @property
     def context(self) -> dict[str, Any]:
         if self._context is None:
-            from ..forms.state import context_for
-
             self._context = context_for(self.submitter)
         return self._context
 
     @property
     def form(self) -> Any:
         if self._form is None:
-            from ..records.service import form_for_record
-
             self._form = form_for_record(self.record)
         return self._form
 
@@ -346,12 +315,8 @@ class Walker:
             if not self.route.conditions and not self.route.alerts:
                 self._holding = set()
             else:
-                from ..rules import RulesEngineError
-
                 try:
-                    self._holding = set(
-                        holding_function()(self.route, self.record, context=self.context, alerts=alerts)
-                    )
+                    self._holding = set(holding(self.route, self.record, context=self.context, alerts=alerts))
                 except RulesEngineError as exc:
                     raise InvalidDecision(
                         _("The route's conditions could not be evaluated: %(reason)s", reason=exc.message)
@@ -377,9 +342,7 @@ class Walker:
         self._notices = []
         db.session.flush()
         if rows:  # every notification of the transition in one INSERT
-            from ..notifications.service import insert_notifications
-
-            insert_notifications(rows)
+            notifications_service.insert_notifications(rows)
         if self._trail:
             db.session.execute(insert(db.metadata.tables[TrailEntry.__tablename__]), self._trail)
             self._trail = []
@@ -1227,6 +1190,4 @@ def pending_delegate(task: Task, state: dict[str, Any] | None) -> Task | None:
 
 def load_route(process: Process) -> RouteModel:
     """The compiled route version the process started with."""
-    from . import service
-
-    return service.compiled_route(process.route)
+    return route_store.compiled_route(process.route)

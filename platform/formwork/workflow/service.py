@@ -19,10 +19,13 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..db_types import utcnow
 from ..definitions.models import DefinitionVersion
 from ..extensions import db, transaction
 from ..org.models import User
+from ..records.attachments import decision_field
 from ..records.models import Attachment, Record
+from ..routes import store as route_store
 from ..routes.model import RouteModel
 from . import approvers
 from .errors import InvalidDecision, NotYourTask, StartRefused, TaskClosed, WorkflowError
@@ -65,23 +68,15 @@ __all__ = [
 ]
 
 
-# --- the routes area's functions (looked up when called, so tests and late installs see them) ------
+# --- the routes area's functions --------------------------------------------------------------------
 
 
 def route_version_for(form_key: str) -> DefinitionVersion | None:
     """The current route version attached to the form, or None (the form has no route)."""
-    try:
-        from ..routes import store as route_store
-    except ModuleNotFoundError as exc:
-        if exc.name != "formwork.routes.store":
-            raise
-        return None
     return route_store.route_for_form(form_key)
 
 
 def compiled_route(version: DefinitionVersion) -> RouteModel:
-    from ..routes import store as route_store
-
     return route_store.compiled_route(version)
 
 
@@ -131,8 +126,6 @@ def _claim_attachments(ids: Any, user: User, record: Record) -> list[int] | None
     """
     if not ids:
         return None
-    from ..records.attachments import decision_field
-
     if (
         not isinstance(ids, list)
         or len(ids) > MAX_ATTACHMENTS
@@ -461,8 +454,6 @@ def mark_read(task_id: int, user: User) -> Task:
     if task.kind != CC:
         raise InvalidDecision(_("Only a copy for your information can be marked read."))
     if task.status == OPEN:
-        from ..db_types import utcnow
-
         task.status = READ
         task.decided_at = utcnow()
         db.session.commit()

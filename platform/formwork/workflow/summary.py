@@ -20,6 +20,7 @@ from ..budgets.service import consumer_of_route
 from ..definitions import store
 from ..expressions import T
 from ..extensions import db
+from ..forms import catalogue
 from ..i18n import current_locale_tag, localized
 from ..org.models import Department
 from ..records.models import Record
@@ -75,7 +76,7 @@ def summaries(record_ids: list[int]) -> dict[int, Summary]:
     result: dict[int, Summary] = {}
     for record_id, definition_id, data, department in rows:
         if definition_id not in forms:  # a form a missing plugin makes unavailable has no amount here
-            forms[definition_id] = store.form_or_unavailable(store.get_one(definition_id))[0]
+            forms[definition_id] = catalogue.form_or_unavailable(store.get_one(definition_id))[0]
         form = forms[definition_id]
         amount, currency, label = amount_of(form, data or {}) if form else (None, DEFAULT_CURRENCY, "")
         result[record_id] = Summary(
@@ -111,7 +112,7 @@ def budget_of(record: Record, route_id: int) -> BudgetPanel | None:
     if consumer is None:
         return None
     data = record.data or {}
-    form = store.form_or_unavailable(store.get_one(record.definition_id))[0]
+    form = catalogue.form_or_unavailable(store.get_one(record.definition_id))[0]
     day = _stored_date(data.get(consumer.date)) if consumer.date else None
     if day is None:
         day = business_time.local_date(record.submitted_at or record.created_at) or business_time.today()

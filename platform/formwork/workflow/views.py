@@ -16,37 +16,29 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..definitions import store
+from ..db_types import utcnow
 from ..extensions import db
 from ..input_limits import page_number
+from ..org.clock import as_utc
 from ..records import access
-from ..records.attachments import decision_limits
-from ..records.models import STATUSES, Attachment, Record
-from . import batch, delegation, my_requests, queries, reminders, request_views, summary
+from ..records.attachments import UploadRefused, decision_limits, discard_unclaimed, store_decision_file
+from ..records.models import STATUSES, Record
+from ..records.queries import form_titles, record_display
+from . import batch, delegation, my_requests, queries, reminders, request_views, service, summary
+from .actions import RECALL, allowed_actions, can_withdraw, return_targets
+from .decisions import DecisionInputError, apply_decision, parse_decision
 from .errors import InvalidDecision, NotYourTask, TaskClosed, WorkflowError
+from .history import return_reason, trail
+from .labels import action_label, step_state_label
 from .models import APPROVAL, OPEN, WAITING, Process, Task
-from .queries import action_label
+from .route_diagram import route_view
 from .runtime import load_route
 
 workflow_bp = Blueprint("workflow", __name__)
 
-STEP_STATE_LABELS: dict[str, Any] = {
-    "pending": _l("Not yet"),
-    "active": _l("Waiting now"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-    "returned": _l("Returned"),
-    "skipped": _l("Skipped"),
-    "withdrawn": _l("Withdrawn"),
-    "cancelled": _l("Cancelled"),
-}
 SORT_LABELS = (("oldest", _l("Oldest first")), ("newest", _l("Newest first")), ("due", _l("Due soonest")))
 # Form inputs that carry the person for each action (one form holds every action's controls).
 USER_INPUTS = {"transfer": "transfer_to", "delegate": "delegate_to", "add_signer": "signer"}
-
-
-def step_state_label(state: str) -> str:
-    return str(STEP_STATE_LABELS.get(state, state))
 
 
 def _per_page() -> int:
@@ -121,7 +113,7 @@ def _inbox_page(context: dict[str, Any], *, status: int = 200, **extra: Any):
         render_template(
             "workflow/inbox.html",
             tab="inbox",
-            titles=queries.form_titles(),
+            titles=form_titles(),
             open_count=context["counts"]["open"],
             **context,
             **extra,
@@ -205,7 +197,7 @@ def requests():
         filters=values,
         link_filters={key: value for key, value in values.items() if value},
         statuses=STATUSES,
-        titles=queries.form_titles(),
+        titles=form_titles(),
         **_tabs(),
     )
 
@@ -225,27 +217,6 @@ def request_actions(record: Record) -> dict[str, bool]:
 # ---- one task --------------------------------------------------------------------------------
 
 
-def _record_view(record: Record) -> dict[str, Any]:
-    """What the read-only fields need, computed like the record's own detail page."""
-    from ..forms.state import context_for, evaluate_state
-    from ..forms.validation import runtime_values
-    from ..records.views import _names
-
-    version = record.definition
-    form = store.compiled_form(version)
-    data = record.data or {}
-    state = evaluate_state(form, runtime_values(form, data), context=context_for(record.owner))
-    files = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.record_id == record.id))}
-    return {
-        "record": record,
-        "form": form,
-        "data": data,
-        "state": state,
-        "names": _names(form, data),
-        "files": files,
-    }
-
-
 def _panel(task: Task) -> dict[str, Any]:
     row = queries.row_for(task)
     panel: dict[str, Any] = {
@@ -260,8 +231,8 @@ def _panel(task: Task) -> dict[str, Any]:
     if task.kind != APPROVAL:
         panel["closed_text"] = _("A copy for your information: nothing to decide.")
     elif panel["open"]:
-        panel["actions"] = queries.allowed_actions(task)
-        panel["return_steps"] = queries.return_targets(task) if "return" in panel["actions"] else []
+        panel["actions"] = allowed_actions(task)
+        panel["return_steps"] = return_targets(task) if "return" in panel["actions"] else []
         panel["reject_outcome"] = _reject_outcome(task, row.owner_name)
     elif task.status == OPEN:
         panel["closed_text"] = _("This task is now with someone else.")
@@ -269,7 +240,7 @@ def _panel(task: Task) -> dict[str, Any]:
         panel["closed_text"] = _(
             "Waiting for the person you asked; the task comes back to you after their answer."
         )
-        if task.assignee_id == current_user.id and queries.RECALL in queries.allowed_actions(task):
+        if task.assignee_id == current_user.id and RECALL in allowed_actions(task):
             panel["can_recall"] = True
     else:
         panel["closed_text"] = _(
@@ -280,7 +251,7 @@ def _panel(task: Task) -> dict[str, Any]:
 
 def _reject_outcome(task: Task, owner_name: str) -> str:
     """What a rejection does to the request here, said before the approver rejects."""
-    if "transfer" not in queries.allowed_actions(task):
+    if "transfer" not in allowed_actions(task):
         return ""  # an opinion: the task goes back to whoever asked (said in the panel)
     step = load_route(task.process).steps.get(task.step_key)
     if step is None:
@@ -311,7 +282,7 @@ def _task_page(
     status: int = 200,
 ):
     record = db.session.get_one(Record, task.record_id)
-    context = _record_view(record)
+    context = record_display(record)
     return (
         render_template(
             "workflow/task.html",
@@ -319,8 +290,8 @@ def _task_page(
             panel=_panel(task),
             notice=notice,
             values=values or {},
-            route=queries.route_view(record),
-            entries=queries.trail(record),
+            route=route_view(record),
+            entries=trail(record),
             summary=summary.summaries([record.id]).get(record.id) or summary.Summary(),
             budget=summary.budget_of(record, task.process.route_id),
             **context,
@@ -364,8 +335,6 @@ def _store_decision_files(task: Task, stored: list[int]) -> None:
 
     Each stored id is appended to ``stored`` at once, so a refusal part-way (or of the decision
     itself) lets the caller remove every file already written."""
-    from ..records.attachments import store_decision_file
-
     for upload in request.files.getlist("files"):
         if not upload or not upload.filename:
             continue
@@ -375,9 +344,6 @@ def _store_decision_files(task: Task, stored: list[int]) -> None:
 @workflow_bp.post("/tasks/<int:task_id>/decision")
 @login_required
 def decide(task_id: int):
-    from ..api.tasks import DecisionInputError, apply_decision, parse_decision
-    from ..records.attachments import UploadRefused, discard_unclaimed
-
     found = queries.task_for(current_user, task_id)
     if found is None:
         abort(404)
@@ -392,11 +358,11 @@ def decide(task_id: int):
             return _panel_fragment(current, notice=notice, values=values, status=status)
         return _task_page(current, notice=notice, values=values, status=status)
 
-    recall = raw.get("action") == queries.RECALL and found.status == WAITING
+    recall = raw.get("action") == RECALL and found.status == WAITING
     if (found.status != OPEN and not recall) or found.assignee_id != current_user.id:
         return answer({"kind": "warning", "text": _("Already decided: this task is no longer open.")}, 409)
     try:
-        decision = parse_decision(raw)
+        decision = parse_decision(raw, current_user)
     except DecisionInputError as exc:
         return answer({"kind": "error", "text": exc.message}, 422)
     stored: list[int] = []
@@ -423,7 +389,7 @@ def decide(task_id: int):
     # inbox.
     target = (
         url_for("workflow.task", task_id=decided_task.id)
-        if decision.action in ("comment", queries.RECALL)
+        if decision.action in ("comment", RECALL)
         else url_for("workflow.inbox")
     )
     if htmx:
@@ -438,13 +404,11 @@ def decide(task_id: int):
 @workflow_bp.post("/records/<int:record_id>/withdraw")
 @login_required
 def withdraw(record_id: int):
-    from ..api.processes import apply_withdraw
-
     record = access.get_visible(current_user, record_id)
     if record is None:
         abort(404)
     try:
-        apply_withdraw(record, current_user)
+        service.withdraw(record, current_user)  # commits, or rolls back and raises WorkflowError
     except WorkflowError as exc:
         flash(exc.message, "error")
     else:
@@ -477,9 +441,9 @@ def approval_for(record: Record) -> dict[str, Any] | None:
         "current": queries.current_steps([record.id]).get(record.id, []),
         "my_task_id": mine.get(OPEN),
         "my_waiting_task_id": None if OPEN in mine else mine.get(WAITING),
-        "can_withdraw": record.owner_id == current_user.id and queries.can_withdraw(record),
-        "route": queries.route_view(record),
-        "entries": queries.trail(record),
+        "can_withdraw": record.owner_id == current_user.id and can_withdraw(record),
+        "route": route_view(record),
+        "entries": trail(record),
     }
 
 
@@ -489,9 +453,6 @@ def approval_for(record: Record) -> dict[str, Any] | None:
 def _out_of_office_page(
     *, error: dict[str, str] | None = None, values: dict[str, str] | None = None, status: int = 200
 ):
-    from ..db_types import utcnow
-    from ..org.clock import as_utc
-
     rows = delegation.delegations_of(current_user)
     now = utcnow()
     return (
@@ -553,7 +514,7 @@ def init_app(app: Flask) -> None:
         step_state_label=step_state_label,
         approval_for=approval_for,
         inbox_open_count=inbox_open_count,
-        return_reason=queries.return_reason,
+        return_reason=return_reason,
         approvals_by_user=queries.approvals_by_user,
         request_actions=request_actions,
     )

@@ -1,4 +1,5 @@
-"""Showing field values to people: money with grouping and currency, dates, choices, names.
+"""Showing values to people, on pages and printed vouchers alike: money with grouping and currency,
+dates, choices, names, a record's status.
 
 Values are formatted from exact ``Decimal`` values with Babel, with quantisation
 switched off so nothing is rounded for display that the record does not say.
@@ -14,9 +15,10 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from .. import business_time
-from ..i18n import localized
+from . import business_time
+from .i18n import localized
 
 
 def _locale() -> str:
@@ -142,3 +144,19 @@ def event_label(action: str) -> str:
     """A history event's action in words (``created`` → "Created")."""
     labels = {"created": _("Created"), "updated": _("Edited"), "submitted": _("Submitted")}
     return labels.get(action, action.replace("_", " "))
+
+
+STATUS_LABELS: dict[str, Any] = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "in_review": _l("In review"),
+    "returned": _l("Returned"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+
+def status_label(status: str) -> str:
+    """A record's status in words, in the interface language."""
+    return str(STATUS_LABELS.get(status, status))

@@ -35,9 +35,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..notifications.service import notify
 from ..org.clock import as_utc
-from ..workflow.models import APPROVAL, OPEN, Process, Task
-from .service import notify
+from . import service as workflow
+from .errors import NotYourTask, TaskClosed
+from .models import APPROVAL, OPEN, Process, Task
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,6 @@ def _deadline_due(task: Task, now: datetime) -> bool:
 
 def _deadline_of(task: Task) -> Any:
     """The step's ``Deadline`` from the route version the process runs on (None: no deadline)."""
-    from ..workflow import service as workflow
-
     route = workflow.compiled_route(task.process.route)
     step = route.steps.get(task.step_key)
     return step.deadline if step is not None else None
@@ -138,8 +138,6 @@ def _next_reminder(task: Task, now: datetime, deadline: Any) -> datetime | None:
 
 def _handle(task: Task, now: datetime, report: DueReport) -> None:
     """Do what is due on one claimed task and commit."""
-    from ..workflow import service as workflow
-
     deadline = _deadline_of(task)
     if _deadline_due(task, now):
         on_timeout = getattr(deadline, "on_timeout", "remind")
@@ -174,8 +172,6 @@ def _handle(task: Task, now: datetime, report: DueReport) -> None:
 
 def run_due(limit: int = 500, *, now: datetime | None = None) -> DueReport:
     """Handle up to ``limit`` due tasks; safe to run in several processes on several hosts at once."""
-    from ..workflow.errors import NotYourTask, TaskClosed
-
     report = DueReport()
     failed: set[int] = set()
     attempts = 0

@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from jinja2 import TemplateSyntaxError
+from jinja2.meta import find_referenced_templates
 
 from ..config import PROJECT_ROOT
+from .sandbox_worker import PrintSandbox
 
 WORKER = Path(__file__).with_name("sandbox_worker.py")
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}\.html$")
@@ -72,9 +75,6 @@ MAX_TEMPLATE_FILES = 20  # a template and the files it includes
 
 def _parse(name: str, source: str) -> Any:
     """The template's syntax tree in the print sandbox's own environment, or ``PrintTemplateError``."""
-    from jinja2 import TemplateSyntaxError
-
-    from .sandbox_worker import PrintSandbox
 
     try:
         return PrintSandbox(autoescape=True).parse(source, name=name)
@@ -89,7 +89,6 @@ def load_print_template(name: str, directory: Path | None = None) -> dict[str, s
     for a bad name, a missing or oversized file, text that is not UTF-8, a syntax error, or an
     include that does not name its file literally (then nobody could tell what it prints).
     """
-    from jinja2.meta import find_referenced_templates
 
     sources: dict[str, str] = {}
     waiting = [name]

@@ -1,0 +1,61 @@
+"""The calls the read and write paths make: one per question, from a signed-in user.
+
+Each answers None when no permission definition covers the form yet: the caller then keeps
+today's rules (``records.access``). Everything is read when called — the person's roles and
+department, the department tree (in the SQL itself for lists), the policies in force — so a
+move, a new role or a publish counts from the next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sqlalchemy import ColumnElement
+
+from .field_rights import FieldRights, resolve, standing
+from .published import policies_for
+from .scopes import records_filter
+from .subject import OrgTree, RecordFacts, Subject
+
+
+def scope_condition(user: Any, form_key: str, operation: str = "view") -> ColumnElement[bool] | None:
+    """The SQL condition on ``records`` for lists, search and export of ``form_key`` (None: no definitions).
+
+    The caller ORs in the records the person was asked to act on or told about, as today.
+    """
+    policies = policies_for(form_key)
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    return records_filter(Subject.load(user, tree), policies, operation, tree=tree)
+
+
+def record_rights(
+    user: Any,
+    record: Any,
+    form: Any,
+    *,
+    approver_steps: Iterable[str] = (),
+    participant: bool = False,
+    current_steps: Iterable[str] = (),
+) -> FieldRights | None:
+    """Whether ``user`` sees ``record`` (``.visible``; not visible → 404) and every field's right.
+
+    ``form`` is the record's compiled form; the workflow supplies the steps of the person's open
+    tasks on the record, whether they acted on it earlier or were told about it, and the steps
+    the record is at. None: no permission definition covers the form.
+    """
+    policies = policies_for(record.form_key)
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    place = standing(
+        Subject.load(user, tree),
+        policies,
+        RecordFacts.of(record, form),
+        tree,
+        approver_steps=approver_steps,
+        participant=participant,
+        current_steps=current_steps,
+    )
+    return resolve(policies, place, form)

@@ -1,0 +1,42 @@
+"""Wiring: the platform's own extensions handed to the layers that hold them.
+
+The plugin registry and the definition pipeline know no feature; this module, used by
+the application factory and the command line, gives the registry the built-in
+functions, field types, facts and channels, and each definition kind its checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import plugins
+from .budgets import fact as budget_fact
+from .definitions import pipeline
+from .expressions.functions import register_builtins as register_builtin_functions
+from .forms import checks as form_checks
+from .forms.field_types import register_builtins as register_builtin_field_types
+from .notifications.channels import register_builtins as register_builtin_channels
+from .routes import checks as route_checks
+from .routes.compile import check_form_against_routes
+from .routes.facts import register_builtins as register_builtin_facts
+
+# In this order: the registry lists them so (functions, field types, facts, channels).
+BUILTINS: tuple[plugins.Builtins, ...] = (
+    register_builtin_functions,
+    register_builtin_field_types,
+    budget_fact.register,
+    register_builtin_facts,
+    register_builtin_channels,
+)
+
+
+def build_registry(plugin_dirs: list[Path], safe_mode: bool) -> plugins.PluginRegistry:
+    """The registry of this installation: the built-ins, then the plugins of ``plugin_dirs``."""
+    return plugins.build_registry(plugin_dirs, safe_mode, BUILTINS)
+
+
+def register_definition_kinds() -> None:
+    """Each definition kind's semantic check, and the routes' check of a new form version."""
+    pipeline.register_check("form", form_checks.check_form)
+    pipeline.register_check("route", route_checks.check_route_definition)
+    form_checks.add_form_check(check_form_against_routes)
