@@ -8,6 +8,7 @@ from flask_babel import refresh
 
 from conftest import STANDARD_TRAIL, expense_content, pdf_text
 from formwork.documents.render import render_voucher
+from formwork.forms import catalogue
 from formwork.forms.model import FormModel
 from formwork.i18n import localized
 
@@ -36,8 +37,6 @@ def _words(form: FormModel, tag: str) -> set[str]:
 def test_no_word_on_a_ten_line_voucher_is_broken_across_lines(
     app, published, publish, make_claim, add_trail, demo_org, template, tag
 ):
-    from formwork.definitions import store
-
     if template == "generic":
         publish(expense_content(print_template=None))
     record = make_claim(rows=10, **(ENGLISH if tag == "en" else {}))
@@ -46,7 +45,7 @@ def test_no_word_on_a_ten_line_voucher_is_broken_across_lines(
         refresh()
         pdf, rendered = render_voucher(record, demo_org["alice"])
         lines = [" ".join(line.split()) for line in pdf_text(pdf).splitlines()]
-        form = store.compiled_form(record.definition)
+        form = catalogue.compiled_form(record.definition)
         words = _words(form, tag)
         whole = {word for word in words if any(word in line for line in lines)}
         broken = sorted(word for word in words - whole if word in "".join("".join(lines).split()))
