@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("workflow", ("workflow",)),
     ("documents", ("documents",)),
     ("adapters", ("api", "pages", "web")),
-    ("wiring", ("wiring", "offline_check", "cli", "demo", "models", "")),
+    ("wiring", ("wiring", "areas", "offline_check", "cli", "demo", "models", "")),
 ]
 
 PAGES = "pages"

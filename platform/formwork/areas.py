@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
     i18n.init_app(app)
     plugins.init_app(app, wiring.BUILTINS)
     wiring.register_definition_kinds()
+    wiring.register_record_participation()
 
     security.init_app(app)
     errors.init_app(app)

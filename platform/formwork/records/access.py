@@ -5,11 +5,14 @@ here, so a later data-scope definition changes visibility everywhere at once.
 Today: people see their own records, the records they have (or had) an approval
 task on — as assignee or as the person the route meant —, the records they were told about
 (``record_readers``: the people an alert on the record notified); administrators see all.
+
+The workflow, which builds on records, adds "the records a person was asked to act on" with
+``register_participation`` (from the wiring), so this module never imports the layers above it.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -19,6 +22,16 @@ from ..extensions import db
 from .models import Record, RecordReader
 
 ADMINISTRATOR = "administrator"
+
+# name -> (user id -> SELECT of record ids that person takes part in); see register_participation.
+_PARTICIPATION: dict[str, Callable[[int], Select]] = {}
+
+
+def register_participation(name: str, record_ids: Callable[[int], Select]) -> None:
+    """Let people see the records ``record_ids(user_id)`` selects (e.g. those they have a task on).
+
+    Registering the same name again replaces it, so building several applications adds nothing twice."""
+    _PARTICIPATION[name] = record_ids
 
 
 def sees_everything(user: Any) -> bool:
@@ -35,17 +48,10 @@ def visible_records(user: Any) -> Select:
     return stmt.where(
         or_(
             Record.owner_id == user.id,
-            Record.id.in_(_task_record_ids(user.id)),
             Record.id.in_(_reader_record_ids(user.id)),
+            *(Record.id.in_(record_ids(user.id)) for record_ids in _PARTICIPATION.values()),
         )
     )
-
-
-def _task_record_ids(user_id: int) -> Select:
-    """Records the user was asked to act on (approval or copy), now or earlier."""
-    from ..workflow.models import Task  # late: the workflow package builds on records
-
-    return select(Task.record_id).where(or_(Task.assignee_id == user_id, Task.intended_id == user_id))
 
 
 def _reader_record_ids(user_id: int) -> Select:
@@ -81,10 +87,9 @@ def can_see(user: Any, record: Record) -> bool:
         return False
     if record.owner_id == user.id or sees_everything(user):
         return True
-    from ..workflow.models import Task
-
-    return (
-        db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None
-        or db.session.scalar(_reader_record_ids(user.id).where(RecordReader.record_id == record.id).limit(1))
-        is not None
+    sources = [_reader_record_ids(user.id), *(record_ids(user.id) for record_ids in _PARTICIPATION.values())]
+    # Each source narrowed to this record on its own column (an index lookup, not a list of ids).
+    return any(
+        db.session.scalar(source.where(source.selected_columns[0] == record.id).limit(1)) is not None
+        for source in sources
     )
