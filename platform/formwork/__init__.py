@@ -36,41 +36,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    from . import (
-        api,
-        definitions,
-        demo,
-        forms,
-        i18n,
-        models,  # noqa: F401  - register every table with the metadata
-        org,
-        plugins,
-        records,
-        web,
-        wiring,
-    )
+    # Here, not at the top: importing any part of ``formwork`` must not load the whole application.
+    from . import areas, models  # noqa: F401  - models: register every table with the metadata
 
-    i18n.init_app(app)
-    plugins.init_app(app, wiring.BUILTINS)
-    wiring.register_definition_kinds()
-    wiring.wire_read_policy()
-    org.init_app(app)
-    definitions.init_app(app)
-    records.init_app(app)
-    from . import workflow  # noqa: E402
-
-    workflow.init_app(app)
-    from . import budgets  # noqa: E402
-
-    budgets.init_app(app)
-    from . import notifications  # noqa: E402
-
-    notifications.init_app(app)
-    from . import documents  # noqa: E402
-
-    documents.init_app(app)
-    forms.init_app(app)
-    api.init_app(app)
-    web.init_app(app)
-    demo.init_app(app)
+    areas.register(app)
     return app

@@ -20,6 +20,7 @@ from .records import access as record_access
 from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
 from .routes.facts import register_builtins as register_builtin_facts
+from .workflow.models import task_record_ids
 from .workflow.read_policy import PermissionReadPolicy
 
 # In this order: the registry lists them so (functions, field types, facts, channels).
@@ -42,6 +43,11 @@ def register_definition_kinds() -> None:
     pipeline.register_check("form", form_checks.check_form)
     pipeline.register_check("route", route_checks.check_route_definition)
     form_checks.add_form_check(check_form_against_routes)
+
+
+def register_record_participation() -> None:
+    """People read the records they were asked to act on: the workflow's tasks widen records' access."""
+    record_access.register_participation("tasks", task_record_ids)
 
 
 def wire_read_policy() -> None:

@@ -167,6 +167,18 @@
       else { input.removeAttribute("aria-describedby"); }
     });
   }
+  // A field that only becomes required (or optional) gets a new label from the server, never a
+  // new input (that would undo typing); its input follows the label's "required" marker here.
+  function syncRequired() {
+    document.querySelectorAll('.form-fields label[id^="l-"]').forEach(function (label) {
+      var input = document.getElementById("f-" + label.id.slice(2));
+      if (!input || !/^(INPUT|SELECT|TEXTAREA)$/.test(input.tagName) || input.type === "file") { return; }
+      if (label.querySelector(".field__required")) { input.setAttribute("aria-required", "true"); }
+      else { input.removeAttribute("aria-required"); }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", syncRequired);
+
   document.addEventListener("htmx:afterSettle", syncLiveMessages);
   document.addEventListener("htmx:afterRequest", syncLiveMessages);
   document.addEventListener("DOMContentLoaded", syncLiveMessages);

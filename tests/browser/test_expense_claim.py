@@ -227,6 +227,13 @@ def test_on_a_phone_the_total_and_submit_stay_in_reach(browser, live_server, sig
             assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 844, (position, box)
             total_box = bar.locator("#bar-total").bounding_box()
             assert total_box is not None and total_box["y"] + total_box["height"] <= 844
+        # A one-row header: brand, menu and sign-out side by side, no second row of links.
+        header = page.locator(".site-header").bounding_box()
+        assert header is not None and header["height"] <= 60, header
+        for part in (".brand", ".site-nav", ".sign-out button"):
+            box = page.locator(part).first.bounding_box()
+            assert box is not None and header["y"] <= box["y"], (part, box, header)
+            assert box["y"] + box["height"] <= header["y"] + header["height"], (part, box, header)
         # A receipt on a line asks for the camera first.
         receipt = row_controls(page, "Receipt").first
         assert receipt.get_attribute("capture") == "environment"

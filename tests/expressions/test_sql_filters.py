@@ -124,6 +124,9 @@ FILTERS = [
     ("len(name) == 3", {1}),
     ("contains(name, 'ë')", {1}),
     ("startswith(name, '汇')", {7}),
+    ("endswith(name, '')", {1, 2, 3, 4, 7}),  # every text ends with nothing; a null name stays null
+    ("not endswith(name, '')", set()),
+    ("endswith(name, 'ra')", {2}),
     ("is_empty(name)", {4, 5, 6}),
     # dates and instants
     ("day < $today", {1}),

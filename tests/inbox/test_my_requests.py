@@ -129,3 +129,32 @@ def test_remind_the_current_approver_once_per_interval(app, client, login, submi
     ok = client.post(f"/api/records/{record.id}/remind", headers=bearer("alice"))
     assert ok.status_code == 200 and ok.get_json() == {"reminded": [bob.id]}
     assert len(reminders_to_bob()) == 2
+
+
+def test_all_i_can_see_lists_every_visible_request_with_its_applicant(
+    app, monkeypatch, client, login, submit, expense
+):
+    """An administrator browses every request (filters, search, paging as for their own); anyone
+    else, with the same scope, only what they may see."""
+    alices = submit("alice", "88", reason="Alice's taxi")
+    franks = submit("frank", "99", reason="Frank's hotel")
+    login(client, "admin")
+    mine = client.get("/requests").get_data(as_text=True)
+    assert "Alice's taxi" not in mine and "Frank's hotel" not in mine
+    html = client.get("/requests?scope=all").get_data(as_text=True)
+    assert "All requests I can see" in html and "Alice&#39;s taxi" in html and "Frank&#39;s hotel" in html
+    row = re.search(r"<tr>\s*<td><a[^>]*>Frank&#39;s hotel</a>.*?</tr>", html, re.S).group(0)
+    frank = user_by_username("frank")
+    assert frank.display_name in row
+    # Somebody else's request: no copy, remind or delete from here.
+    assert f"/records/{franks.id}/copy" not in row and f"/records/{franks.id}/remind" not in row
+    found = client.get("/requests?scope=all&q=hotel").get_data(as_text=True)
+    assert "Frank&#39;s hotel" in found and "Alice&#39;s taxi" not in found
+    monkeypatch.setitem(app.config, "FORMWORK_PAGE_SIZE", 1)
+    paged = client.get("/requests?scope=all").get_data(as_text=True)
+    assert "scope=all" in paged and "page=2" in paged  # the next page keeps the scope
+    monkeypatch.setitem(app.config, "FORMWORK_PAGE_SIZE", 20)
+    login(client, "alice")
+    own = client.get("/requests?scope=all").get_data(as_text=True)
+    assert "Alice&#39;s taxi" in own and "Frank&#39;s hotel" not in own
+    assert f"/records/{alices.id}/copy" in own

@@ -118,8 +118,12 @@ def test_add_and_remove_rows_with_htmx(alice):
 
     data = expense_post(token, _op="remove:lines:0", **{"_rows.lines": ["0", "1"], "lines[1].amount": "5"})
     html = alice.post("/forms/expense_claim/evaluate", data=data, headers=HX).get_data(as_text=True)
-    assert 'id="rows-lines" hx-swap-oob="true"' in html
-    assert 'id="row-lines-0"' not in html and 'id="row-lines-1"' in html
+    # The removed row goes; the rows left keep their inputs (no input is sent again, so nothing
+    # typed while the answer was on its way is undone) and get their new numbers.
+    assert '<div id="row-lines-0" hx-swap-oob="delete"></div>' in html
+    assert 'name="lines[1].amount"' not in html and 'id="rows-lines"' not in html
+    assert re.search(r'id="rowno-lines-1" hx-swap-oob="true"><span aria-hidden="true">1</span>', html)
+    assert re.search(r'id="rowact-lines-1" hx-swap-oob="true">', html)
     assert re.search(r'id="add-lines"[^>]*autofocus', html)
     assert re.search(r'<output id="out-total"[^>]*>¥5.00</output>', html)
 

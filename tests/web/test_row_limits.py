@@ -70,7 +70,7 @@ def test_rows_at_the_limit_still_save(alice):
 
 def test_read_post_unit(app, published):
     from formwork.forms import catalogue
-    from formwork.forms.views import read_post
+    from formwork.forms.posted import read_post
 
     form = catalogue.compiled_form(published["expense_claim"])
     posted = MultiDict([("_rows.lines", v) for v in ["2", "2", "x", "0", "9999999", "1"]])

@@ -6,8 +6,6 @@ this package never imports, and both build on the same services and queries belo
 
 from __future__ import annotations
 
-from flask import Flask
-
 from . import (  # noqa: F401  - each adds its routes to the blueprint
     attachments,  # files of records and decisions
     definitions,  # list, validate, publish and diff definition versions
@@ -22,6 +20,4 @@ from . import (  # noqa: F401  - each adds its routes to the blueprint
 )
 from .blueprint import api_bp
 
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(api_bp)
+__all__ = ["api_bp"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 import yaml
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -153,7 +153,3 @@ def seed_command(demo_passwords: bool) -> None:
         click.echo(f"every demo user's password is: {DEMO_PASSWORD}")
     else:
         click.echo("no passwords were set (not in demo mode); use `formwork users set-password USERNAME`")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(demo_cli)

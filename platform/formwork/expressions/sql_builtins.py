@@ -205,8 +205,10 @@ def _endswith(call: SqlCall) -> Sql:
     text, suffix = call.args
     if call.dialect == PG:
         return sa.func.right(text, sa.func.length(suffix)) == suffix
+    # substr(x, -0) is all of x, so the empty suffix is its own case: true, but null for a null
+    # text as in Python (``text = text`` is null exactly when the text is).
     return sa.case(
-        (sa.func.length(suffix) == 0, sa.true()),
+        (sa.func.length(suffix) == 0, text == text),
         else_=sa.func.substr(text, -sa.func.length(suffix)) == suffix,
     )
 

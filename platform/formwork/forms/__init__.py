@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 
 
 def limit_body_size() -> None:
@@ -18,14 +18,3 @@ def limit_body_size() -> None:
     upload_limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit:
         request.max_content_length = min(limit, upload_limit) if upload_limit else limit
-
-
-def init_app(app: Flask) -> None:
-    from .catalogue import FormUnavailable
-    from .views import forms_bp, unavailable_response
-
-    app.register_blueprint(forms_bp)
-    # A published form that cannot be compiled here (e.g. its plugin is off in safe mode)
-    # is a clear 503 wherever it is opened, never a 500.
-    app.register_error_handler(FormUnavailable, unavailable_response)
-    app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)

@@ -139,3 +139,14 @@ def bell():
     if not getattr(current_user, "is_authenticated", False):
         return "", 204
     return render_template("notifications/_bell.html"), 200, {"Cache-Control": "no-store"}
+
+
+def unread_notifications() -> int:
+    """For the header's bell: the signed-in user's unread notification count (0 when signed out)."""
+    if not (current_user and current_user.is_authenticated):
+        return 0
+    try:
+        return service.unread_count(current_user)
+    except Exception:  # the bell must never break a page (an error page after a failed transaction)
+        db.session.rollback()
+        return 0

@@ -176,12 +176,9 @@ def build_registry(
 
 
 def init_app(app: Flask, builtins: Iterable[Builtins] = ()) -> None:
-    from .cli import plugins_cli  # the command module reads this package's registry: a circle if at the top
-
     app.extensions["formwork.plugins"] = build_registry(
         app.config["FORMWORK_PLUGIN_DIRS"], app.config["FORMWORK_SAFE_MODE"], builtins
     )
-    app.cli.add_command(plugins_cli)
 
 
 def current_registry() -> PluginRegistry:

@@ -5,11 +5,14 @@ here, so a later data-scope definition changes visibility everywhere at once.
 Today: people see their own records, the records they have (or had) an approval
 task on — as assignee or as the person the route meant —, the records they were told about
 (``record_readers``: the people an alert on the record notified); administrators see all.
+
+The workflow, which builds on records, adds "the records a person was asked to act on" with
+``register_participation`` (from the wiring), so this module never imports the layers above it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Any, Callable, Protocol, cast
 
 from sqlalchemy import ColumnElement, Select, Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -20,6 +23,16 @@ from .models import Record, RecordReader
 
 ADMINISTRATOR = "administrator"
 
+# name -> (user id -> SELECT of record ids that person takes part in); see register_participation.
+_PARTICIPATION: dict[str, Callable[[int], Select]] = {}
+
+
+def register_participation(name: str, record_ids: Callable[[int], Select]) -> None:
+    """Let people see the records ``record_ids(user_id)`` selects (e.g. those they have a task on).
+
+    Registering the same name again replaces it, so building several applications adds nothing twice."""
+    _PARTICIPATION[name] = record_ids
+
 
 class ReadPolicy(Protocol):
     """Data scopes and field rights from permission definitions (``permissions``, wired by the app).
@@ -27,9 +40,10 @@ class ReadPolicy(Protocol):
     ``scope(user, own)`` is the condition on ``records`` for the records the user may see besides
     the ones they were asked to act on or told about; ``own`` is today's rule, which the policy
     keeps for forms no permission definition covers. ``rights(user, record)`` is None when no
-    definition covers the record's form, else an object with ``visible``, ``redact(data)`` and
-    ``hidden()``. ``unsearchable_forms()``: forms whose ``search_text`` may hold a value some
-    reader may not see (a hidden or masked field), so text search reads only their title.
+    definition covers the record's form, else an object with ``visible``, ``redact(data)``,
+    ``right(path)`` and ``hidden()``. ``unsearchable_forms()``: forms whose ``search_text`` may
+    hold a value some reader may not see (a hidden or masked field), so text search reads only
+    their title.
     """
 
     def scope(self, user: Any, own: ColumnElement[bool]) -> ColumnElement[bool] | None: ...
@@ -81,17 +95,10 @@ def visible_records(user: Any) -> Select:
     return stmt.where(
         or_(
             own if scoped is None else scoped,
-            Record.id.in_(_task_record_ids(user.id)),
             Record.id.in_(_reader_record_ids(user.id)),
+            *(Record.id.in_(record_ids(user.id)) for record_ids in _PARTICIPATION.values()),
         )
     )
-
-
-def _task_record_ids(user_id: int) -> Select:
-    """Records the user was asked to act on (approval or copy), now or earlier."""
-    from ..workflow.models import Task  # late: the workflow package builds on records
-
-    return select(Task.record_id).where(or_(Task.assignee_id == user_id, Task.intended_id == user_id))
 
 
 def _reader_record_ids(user_id: int) -> Select:
@@ -131,10 +138,9 @@ def can_see(user: Any, record: Record) -> bool:
         return db.session.scalar(visible_records(user).where(Record.id == record.id).limit(1)) is not None
     if record.owner_id == user.id:
         return True
-    from ..workflow.models import Task
-
-    return (
-        db.session.scalar(_task_record_ids(user.id).where(Task.record_id == record.id).limit(1)) is not None
-        or db.session.scalar(_reader_record_ids(user.id).where(RecordReader.record_id == record.id).limit(1))
-        is not None
+    sources = [_reader_record_ids(user.id), *(record_ids(user.id) for record_ids in _PARTICIPATION.values())]
+    # Each source narrowed to this record on its own column (an index lookup, not a list of ids).
+    return any(
+        db.session.scalar(source.where(source.selected_columns[0] == record.id).limit(1)) is not None
+        for source in sources
     )

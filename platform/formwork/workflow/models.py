@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, Select, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import JSONDocument, Timestamp, utcnow
@@ -154,3 +154,8 @@ class Delegation(Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     delegate: Mapped[User] = relationship(foreign_keys=[delegate_id])
+
+
+def task_record_ids(user_id: int) -> Select:
+    """Records the user was asked to act on (approval or copy), now or earlier: they may read them."""
+    return select(Task.record_id).where(or_(Task.assignee_id == user_id, Task.intended_id == user_id))

@@ -14,11 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from ..definitions import store
 from ..extensions import db
 from ..forms import catalogue
+from ..org.models import User
+from ..records.access import visible_records
 from ..records.models import STATUSES, Record
 from ..records.queries import form_titles, text_matches
 from .models import Process
@@ -43,6 +45,8 @@ class MyRequest:
     amount: Decimal | None = None
     currency: str = DEFAULT_CURRENCY
     current: list[dict[str, Any]] = field(default_factory=list)
+    owner_id: int | None = None
+    owner_name: str = ""
 
     @property
     def is_draft(self) -> bool:
@@ -54,11 +58,14 @@ class Filters:
     status: str | None = None
     form_key: str | None = None
     q: str | None = None
+    # "mine": the person's own requests; "all": every request they may see (an administrator: all).
+    scope: str = "mine"
 
     @classmethod
     def read(cls, args: Any) -> Filters:
         status = args.get("status") or None
         return cls(
+            scope="all" if args.get("scope") == "all" else "mine",
             status=status if status in STATUSES else None,
             form_key=(args.get("form") or "").strip()[:100] or None,
             q=(args.get("q") or "").strip()[:200] or None,
@@ -66,8 +73,13 @@ class Filters:
 
 
 def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 20) -> Page:
-    """The user's own requests, newest first (by submission, a draft by creation)."""
-    conditions = [Record.owner_id == user.id]
+    """The user's own requests (or, with scope "all", every request they may see), newest first
+    (by submission, a draft by creation)."""
+    conditions: list[ColumnElement[bool]]
+    if filters.scope == "all":
+        conditions = [Record.id.in_(visible_records(user).with_only_columns(Record.id))]
+    else:
+        conditions = [Record.owner_id == user.id]
     if filters.status:
         conditions.append(Record.status == filters.status)
     if filters.form_key:
@@ -85,6 +97,7 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
             Record.submitted_at,
             Record.definition_id,
             Record.data,
+            Record.owner_id,
         )
         .where(*conditions)
         .order_by(newest.desc(), Record.id.desc())
@@ -94,6 +107,12 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
     total = db.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
     titles = form_titles() if result else {}
     current = current_steps([row.id for row in result])
+    owners = {row.owner_id for row in result}
+    names = (
+        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(owners))).tuples().all())
+        if filters.scope == "all" and owners
+        else {}
+    )
     forms: dict[int, Any] = {}
     rows = []
     for row in result:
@@ -113,6 +132,8 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
                 amount=amount,
                 currency=currency,
                 current=current.get(row.id, []),
+                owner_id=row.owner_id,
+                owner_name=names.get(row.owner_id) or "",
             )
         )
     return Page(rows=rows, total=int(total))

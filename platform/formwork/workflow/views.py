@@ -181,7 +181,12 @@ def requests():
     filters = my_requests.Filters.read(request.args)
     page, per_page = page_number(request.args.get("page")), _per_page()
     result = my_requests.my_requests(current_user, filters, page=page, per_page=per_page)
-    values = {"status": filters.status or "", "form": filters.form_key or "", "q": filters.q or ""}
+    values = {
+        "status": filters.status or "",
+        "form": filters.form_key or "",
+        "q": filters.q or "",
+        "scope": "all" if filters.scope == "all" else "",
+    }
     return render_template(
         "workflow/requests.html",
         tab="requests",
