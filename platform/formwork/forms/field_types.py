@@ -33,6 +33,7 @@ from .. import business_time
 from ..expressions import T
 from ..extensions import db
 from ..file_names import extension
+from ..i18n import localized
 from ..input_limits import MAX_ROW_ID, row_id
 from ..org.models import Department, User
 
@@ -77,27 +78,6 @@ def format_number(value: Decimal | int, scale: int | None = None) -> str:
     if scale is not None:
         value = value.quantize(Decimal(1).scaleb(-scale))
     return format(value, ",f")
-
-
-def localized(texts: Any, locale: str | None) -> str:
-    """Pick the text for ``locale`` from ``{"zh-CN": ..., "en": ...}`` (or a plain string)."""
-    if texts is None:
-        return ""
-    if isinstance(texts, str):
-        return texts
-    if not isinstance(texts, dict) or not texts:
-        return str(texts)
-    if locale:
-        wanted = locale.replace("_", "-")
-        for key in (wanted, wanted.split("-")[0]):
-            for candidate, text in texts.items():
-                if candidate.lower() == key.lower():
-                    return text
-        if wanted.lower().startswith("zh"):
-            for candidate, text in texts.items():
-                if candidate.lower().startswith("zh"):
-                    return text
-    return texts.get("en") or next(iter(texts.values()))
 
 
 class FieldType:
