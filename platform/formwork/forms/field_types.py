@@ -27,6 +27,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from .. import business_time
@@ -36,6 +37,7 @@ from ..file_names import extension
 from ..i18n import localized
 from ..input_limits import MAX_ROW_ID, row_id
 from ..org.models import Department, User
+from ..records.models import Attachment
 
 if TYPE_CHECKING:
     from .model import FieldModel
@@ -860,7 +862,6 @@ class AttachmentType(FieldType):
         return ids
 
     def check(self, value, field, ctx):
-        from ..records.models import Attachment
 
         if len(value) > field.settings["max_files"]:
             return [_l("at most %(n)s files", n=field.settings["max_files"])]
@@ -1003,8 +1004,6 @@ class LinesType(FieldType):
 
 def _current_locale() -> str | None:
     try:
-        from flask_babel import get_locale
-
         locale = get_locale()
         return str(locale) if locale else None
     except Exception:  # outside a request there is no locale; fall back to English
