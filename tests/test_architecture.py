@@ -238,6 +238,23 @@ def test_deferred_imports_are_rare():
     )
 
 
+def test_each_deferred_import_says_why():
+    """An import inside a function carries its reason in a comment, on its line or the line above."""
+    silent = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    here, above = lines[node.lineno - 1], lines[node.lineno - 2]
+                    if "#" not in here and not above.strip().startswith("#"):
+                        silent.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {here.strip()}")
+    assert silent == []
+
+
 @pytest.mark.parametrize(
     ("module", "layer"),
     [

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask.cli import FlaskGroup
 
+from . import create_app
+from .definitions.cli import definitions_cli
+
 
 def _create_app():
-    from . import create_app
 
     return create_app()
 
 
 def build_cli() -> FlaskGroup:
-    from .definitions.cli import definitions_cli
 
     group = FlaskGroup(create_app=_create_app, help="Formwork administration commands.")
     # Found without building the application, so `formwork definitions validate` needs no

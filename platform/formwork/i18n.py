@@ -72,26 +72,32 @@ def current_locale_tag() -> str:
 
 
 def localized(mapping: Mapping[str, Any] | str | None, locale_tag: str | None = None) -> str:
-    """Pick the current language from a definition label such as ``{zh-CN: 报销, en: Expense}``.
+    """Pick a language from a definition label such as ``{zh-CN: 报销, en: Expense}``.
 
-    Falls back to the other language, then to any value, so a label missing one translation
-    still shows something; a plain string is returned as it is.
+    ``locale_tag`` defaults to the current request's language. Keys match without regard to
+    case or ``-``/``_`` (``zh_cn`` is ``zh-CN``), then by language (``zh`` for ``zh-CN``, any
+    ``zh-…`` for a Chinese reader); then the other interface language, then any value, so a
+    label missing one translation still shows something. A plain string is returned as it is.
     """
     if mapping is None:
         return ""
     if isinstance(mapping, str):
         return mapping
-    tag = locale_tag or current_locale_tag()
-    wanted = [tag, tag.replace("-", "_"), tag.split("-")[0]]
-    fallbacks = [t for t in LOCALE_TAGS.values() if t != tag]
-    for key in wanted + fallbacks:
-        value = mapping.get(key)
-        if value:
+    if not isinstance(mapping, Mapping):
+        return str(mapping)
+    texts = {str(key).replace("_", "-").lower(): value for key, value in mapping.items() if value}
+    tag = (locale_tag or current_locale_tag()).replace("_", "-").lower()
+    language = tag.split("-")[0]
+    for key in (tag, language):
+        if key in texts:
+            return str(texts[key])
+    for key, value in texts.items():
+        if key.split("-")[0] == language:
             return str(value)
-    for value in mapping.values():
-        if value:
-            return str(value)
-    return ""
+    for other in LOCALE_TAGS.values():
+        if other.lower() in texts:
+            return str(texts[other.lower()])
+    return str(next(iter(texts.values()), ""))
 
 
 def _local_path(target: str | None) -> str | None:

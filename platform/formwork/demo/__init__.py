@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from ..budgets.seed import seed_demo_budgets
 from ..config import DEMO_PASSWORD
 from ..extensions import db, transaction
 from ..org.models import Department, Role, RoleAssignment, User
@@ -144,7 +145,6 @@ def seed_command(demo_passwords: bool) -> None:
     with_passwords = demo_passwords or bool(current_app.config.get("FORMWORK_DEMO"))
     users = seed_demo_org(demo_passwords=with_passwords)
     click.echo(f"demo organisation ready: {len(users)} users ({', '.join(users)})")
-    from ..budgets.seed import seed_demo_budgets
 
     budget_lines = seed_demo_budgets()
     if budget_lines:

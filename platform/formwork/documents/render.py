@@ -24,9 +24,11 @@ from sqlalchemy import func, select
 
 from .. import business_time
 from ..config import PROJECT_ROOT
+from ..definitions.print_sources import FILES_KEY
 from ..extensions import db
 from ..formatting import format_datetime_value, format_money, status_label
 from ..i18n import current_locale_tag, localized
+from ..plugins import current_registry
 from ..printing.templates import PrintTemplateError, render_print_template
 from ..records.models import Attachment, Record
 from .layout import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, FONT_STACK, Layout, LayoutError, Limits, layout_pdf
@@ -114,7 +116,6 @@ def _attachment_count(record: Record) -> int:
 
 def _capital_words(amount: Any) -> str:
     """The amount in Chinese capitals through the ``cn_amount`` plugin function, when it is installed."""
-    from ..plugins import current_registry
 
     spec = current_registry().functions.get("cn_amount")
     if spec is None or amount in (None, ""):
@@ -245,7 +246,6 @@ def _print_template(record: Record) -> tuple[str | None, dict[str, str] | None]:
     The sources are None only for a version published before templates were stored with it;
     that one still reads the print folder.
     """
-    from ..definitions.print_sources import FILES_KEY
 
     content = _definition_content(record)
     name = content.get("print_template")

@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..definitions.problems import DefinitionError, Problem
+from ..i18n import localized
 from ..plugins import current_registry
-from .field_types import localized
 from .model import compile_form
 
 log = logging.getLogger(__name__)
@@ -123,4 +123,4 @@ def form_title(definition: DefinitionVersion, locale: str | None = None) -> str:
     if form is not None:
         return form.title(locale)
     content = definition.content if isinstance(definition.content, dict) else {}
-    return localized(content.get("title"), locale) or definition.key
+    return localized(content.get("title"), locale or "en") or definition.key

@@ -254,8 +254,11 @@ def _lenient(field: FieldModel, value: Any) -> Any:
         return None
 
 
-def runtime_values(form: FormModel, values: dict[str, Any]) -> dict[str, Any]:
-    """Page values (posted strings or stored JSON) → runtime values for ``evaluate_state``."""
+def page_runtime_values(form: FormModel, values: dict[str, Any]) -> dict[str, Any]:
+    """Page values (posted strings or stored JSON) → runtime values for ``evaluate_state``.
+
+    Lenient, unlike ``validation.runtime_values`` (stored JSON only): a value that does not
+    parse yet is left out, so the page still evaluates while the person is typing."""
     data: dict[str, Any] = {}
     for field in form.fields:
         value = values.get(field.key)
@@ -275,7 +278,7 @@ def runtime_values(form: FormModel, values: dict[str, Any]) -> dict[str, Any]:
 def evaluate(form: FormModel, values: dict[str, Any]) -> Any:
     """The one evaluator (``state.evaluate_state``) run on what the page currently holds."""
     return form_state.evaluate_state(
-        form, runtime_values(form, values), context=form_state.context_for(current_user)
+        form, page_runtime_values(form, values), context=form_state.context_for(current_user)
     )
 
 

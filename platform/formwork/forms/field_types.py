@@ -27,14 +27,17 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from .. import business_time
 from ..expressions import T
 from ..extensions import db
 from ..file_names import extension
+from ..i18n import localized
 from ..input_limits import MAX_ROW_ID, row_id
 from ..org.models import Department, User
+from ..records.models import Attachment
 
 if TYPE_CHECKING:
     from .model import FieldModel
@@ -77,27 +80,6 @@ def format_number(value: Decimal | int, scale: int | None = None) -> str:
     if scale is not None:
         value = value.quantize(Decimal(1).scaleb(-scale))
     return format(value, ",f")
-
-
-def localized(texts: Any, locale: str | None) -> str:
-    """Pick the text for ``locale`` from ``{"zh-CN": ..., "en": ...}`` (or a plain string)."""
-    if texts is None:
-        return ""
-    if isinstance(texts, str):
-        return texts
-    if not isinstance(texts, dict) or not texts:
-        return str(texts)
-    if locale:
-        wanted = locale.replace("_", "-")
-        for key in (wanted, wanted.split("-")[0]):
-            for candidate, text in texts.items():
-                if candidate.lower() == key.lower():
-                    return text
-        if wanted.lower().startswith("zh"):
-            for candidate, text in texts.items():
-                if candidate.lower().startswith("zh"):
-                    return text
-    return texts.get("en") or next(iter(texts.values()))
 
 
 class FieldType:
@@ -880,7 +862,6 @@ class AttachmentType(FieldType):
         return ids
 
     def check(self, value, field, ctx):
-        from ..records.models import Attachment
 
         if len(value) > field.settings["max_files"]:
             return [_l("at most %(n)s files", n=field.settings["max_files"])]
@@ -1023,8 +1004,6 @@ class LinesType(FieldType):
 
 def _current_locale() -> str | None:
     try:
-        from flask_babel import get_locale
-
         locale = get_locale()
         return str(locale) if locale else None
     except Exception:  # outside a request there is no locale; fall back to English

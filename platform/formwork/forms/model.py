@@ -18,7 +18,8 @@ from typing import Any, Iterator
 from .. import business_time
 from ..definitions.problems import DefinitionError, Problem
 from ..expressions import ExpressionError, T, TypeEnv, compile_expression
-from .field_types import FieldType, FieldValueError, localized
+from ..i18n import localized
+from .field_types import FieldType, FieldValueError
 
 CONDITIONS = ("visible_when", "required_when", "readonly_when")
 _INDEX = re.compile(r"\[(\*|[0-9]+)\]")
@@ -113,10 +114,10 @@ class FieldModel:
         )
 
     def label_for(self, locale: str | None) -> str:
-        return localized(self.label, locale)
+        return localized(self.label, locale or "en")
 
     def help_for(self, locale: str | None) -> str:
-        return localized(self.help, locale)
+        return localized(self.help, locale or "en")
 
     def to_json(self, value: Any) -> Any:
         return None if value is None else self.type.to_json(value)
@@ -138,7 +139,7 @@ class RuleModel:
     pointer: str
 
     def message_for(self, locale: str | None) -> str:
-        return localized(self.message, locale)
+        return localized(self.message, locale or "en")
 
 
 @dataclass
@@ -159,7 +160,7 @@ class FormModel:
     cache: dict[str, Any] = dc_field(default_factory=dict)
 
     def title(self, locale: str | None = None) -> str:
-        return localized(self.titles, locale) or self.key
+        return localized(self.titles, locale or "en") or self.key
 
     def field(self, path: str) -> FieldModel | None:
         """The field at ``path``: ``total``, ``lines.amount``, ``lines[2].amount`` or ``lines[*].amount``."""

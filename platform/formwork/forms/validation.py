@@ -26,7 +26,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
 
 from ..expressions import ExpressionError
-from .field_types import FieldValueError, ValueContext, _current_locale, localized
+from ..i18n import localized
+from .field_types import FieldValueError, ValueContext, _current_locale
 from .model import FieldModel, FormModel
 from .state import FormState, evaluate_state
 
@@ -356,7 +357,7 @@ class _Submission:
                 continue  # the field's own error is the more precise message
             if self._outcome(rule, state.values) is not False:
                 continue
-            message = localized(rule.message, locale)
+            message = localized(rule.message, locale or "en")
             rows = self._failing_rows(rule, state.values, target) if "[*]" in target else []
             for path in rows or [target]:
                 self.errors.add(path, message)  # a row whose field has an error keeps that error

@@ -17,12 +17,15 @@ from flask import current_app
 from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from .. import business_time
 from ..db_types import utcnow
 from ..extensions import db, rows_affected
+from ..forms.catalogue import compiled_form
 from ..org.models import User
+from ..routes.store import compiled_route
 from .channels import channels
 from .messages import KINDS, locale_of, render
 from .models import Notification, OutboxMessage
@@ -79,7 +82,6 @@ def enqueue(
 
 
 def _enqueue_with_savepoint(values: dict[str, Any]) -> int | None:
-    from sqlalchemy.exc import IntegrityError
 
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == values["dedupe_key"])):
         return None
@@ -253,7 +255,6 @@ def _form_title(record: Any) -> Any:
     definition = getattr(record, "definition", None)
     if definition is None:
         return record.form_key
-    from ..forms.catalogue import compiled_form
 
     try:
         return compiled_form(definition).titles or record.form_key
@@ -268,7 +269,6 @@ def _step_name(task: Any) -> Any:
     route = getattr(process, "route", None)
     if route is None:
         return task.step_key
-    from ..routes.store import compiled_route
 
     try:
         step = compiled_route(route).steps.get(task.step_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import select
 
 from .. import business_time
 from ..extensions import db, transaction
@@ -93,7 +94,6 @@ def leave_command(username: str) -> None:
 @users_cli.command("list")
 def list_users_command() -> None:
     """List users with department, manager, roles and status."""
-    from sqlalchemy import select
 
     for user in db.session.scalars(select(User).order_by(User.username)):
         department = user.department.code if user.department else "-"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from . import current_registry
+
 plugins_cli = click.Group("plugins", help="Plugins: expression functions, field types, channels, facts.")
 
 
@@ -12,7 +14,6 @@ plugins_cli = click.Group("plugins", help="Plugins: expression functions, field 
 @with_appcontext
 def list_command() -> None:
     """Show every plugin found and what it adds; exits 1 when one failed to load (for deploy checks)."""
-    from . import current_registry
 
     registry = current_registry()
     click.echo(f"safe mode: {'on (no plugin is loaded)' if registry.safe_mode else 'off'}")

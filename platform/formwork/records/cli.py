@@ -7,6 +7,8 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
+from .attachments import prune_unclaimed
+
 attachments_cli = click.Group("attachments", help="Uploaded files.")
 
 
@@ -29,7 +31,6 @@ def describe(report) -> str:
 @with_appcontext
 def prune_command(older_than_hours: float | None) -> None:
     """Delete files uploaded for a submission that failed or was abandoned (safe anywhere, any time)."""
-    from .attachments import prune_unclaimed
 
     age = timedelta(hours=older_than_hours) if older_than_hours is not None else None
     click.echo(describe(prune_unclaimed(age)))

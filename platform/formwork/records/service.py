@@ -26,10 +26,10 @@ from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db, rows_affected, transaction
 from ..forms import catalogue
-from ..forms.field_types import localized
 from ..forms.model import FormModel
 from ..forms.state import context_for
 from ..forms.validation import validate
+from ..i18n import localized
 from ..input_limits import one_line
 from .models import DRAFT, EDITABLE_STATUSES, SUBMITTED, Attachment, Record, RecordEvent
 from .numbering import assign_voucher_number
@@ -99,7 +99,7 @@ def _title(form: FormModel, data: Mapping[str, Any]) -> str | None:
     field = form.field(form.title_field)
     options = field.settings.get("options") if field is not None else None
     if options and isinstance(value, str) and value in options:
-        value = localized(options[value], None)
+        value = localized(options[value], "en")
     text = value if isinstance(value, str) else str(value)
     # The title field may be long text: a title is shown, and mailed, as one line.
     return one_line(text)[:MAX_TITLE]

@@ -27,6 +27,7 @@ from ..definitions.problems import DefinitionError, Problem
 from ..expressions import DEFAULT_CONTEXT, CompiledExpression, ExpressionError, T, TypeEnv, compile_expression
 from ..forms import catalogue
 from ..forms.model import compile_form
+from ..plugins import current_registry
 from ..rules import RulesEngineError, compile_ruleset, ruleset_name
 from . import facts as fact_registry
 from .model import Alert, ApproverKind, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
@@ -431,8 +432,6 @@ def _resolve_form(key: str) -> tuple[Any, str | None]:
     if content is not None:
         registry = None
         if has_app_context():
-            from ..plugins import current_registry
-
             registry = current_registry()
         try:
             return compile_form(content, registry), None
@@ -488,8 +487,6 @@ def compile_route(
     """
     if registry is None:
         if has_app_context():
-            from ..plugins import current_registry
-
             registry = current_registry()
     if org is _DEFAULT:
         org = _default_org()

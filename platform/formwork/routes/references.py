@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..org.directory import department_head
 from ..org.models import Department, Role, RoleAssignment, User
 
 
@@ -73,7 +74,6 @@ class DatabaseOrg:
         return True
 
     def head_may_be_missing(self, levels: int, department: str | None) -> bool:
-        from ..org.directory import department_head
 
         if department is not None:
             dept = self._department(department)

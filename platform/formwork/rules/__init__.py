@@ -20,6 +20,6 @@ __all__ = ["CompiledRuleset", "RulesEngineError", "Slot", "compile_ruleset", "ge
 
 def get_engine() -> "RulesEngine":
     """The process-wide ``RulesEngine``; imported lazily so compiling alone never loads the engine."""
-    from .engine import get_engine as _get
+    from .engine import get_engine as _get  # start-up time: compiling alone never loads durable-rules
 
     return _get()

@@ -37,9 +37,13 @@ from typing import Any, Iterable
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..expressions import ExpressionError, compile_expression
 from ..extensions import db
+from ..forms.state import evaluate_state
+from ..forms.validation import runtime_values
 from ..org import directory
 from ..org.models import Department, User
+from ..plugins import current_registry
 from ..records.access import ADMINISTRATOR  # its holders take a step that finds nobody mid-route
 from ..routes.model import ApproverSpec, RouteModel, Step
 from .errors import StartRefused
@@ -89,10 +93,6 @@ def _field_value(record: Any, field_key: str, form: Any) -> list[User]:
 
 def _expression_users(spec: ApproverSpec, record: Any, form: Any, context: dict[str, Any]) -> list[User]:
     """Evaluate ``spec.value`` on the record: a user id, or a list of user ids."""
-    from ..expressions import ExpressionError, compile_expression
-    from ..forms.state import evaluate_state
-    from ..forms.validation import runtime_values
-    from ..plugins import current_registry
 
     if form is None or not spec.value:
         return []

@@ -80,6 +80,9 @@ class Task(Model):
         Index("ix_tasks_status_remind", "status", "remind_at"),
         # What I decided, latest first (the inbox's "decided" list).
         Index("ix_tasks_decided_by_decided_at", "decided_by_id", "decided_at"),
+        # Who may read a record: the records of tasks meant for me (with the assignee index,
+        # "assigned to me or meant for me" is two index scans, never a scan of every task).
+        Index("ix_tasks_intended_record", "intended_id", "record_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
