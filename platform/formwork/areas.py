@@ -22,6 +22,7 @@ from .notifications.cli import outbox_cli
 from .notifications.views import notifications_bp, unread_notifications
 from .org import auth, errors, people, security
 from .org.cli import tokens_cli, users_cli
+from .permissions.cli import permissions_cli
 from .plugins.cli import plugins_cli
 from .records.cli import attachments_cli
 from .records.views import records_bp
@@ -63,6 +64,7 @@ def register(app: Flask) -> None:
         users_cli,
         tokens_cli,
         definitions_cli,
+        permissions_cli,
         attachments_cli,
         due_cli,
         budgets_cli,

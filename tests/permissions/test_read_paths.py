@@ -223,3 +223,41 @@ def test_without_permission_definitions_todays_rules_hold(demo_org, registry, se
     other = seeded["ec_frank_review"]
     assert client.get(f"/api/records/{other.id}", headers=bearer("bob")).status_code == 404
     assert _api_titles(client, bearer("admin")) == ALL
+
+
+# ---- explain: the command and the administrators' API say what the read paths enforce ------------
+
+
+def test_explain_command_names_the_rule_that_masks_and_the_grant_that_shows(enforced, runner):
+    record = enforced["ec_alice_approved"]
+    bob = runner.invoke(args=["permissions", "explain", "bob", str(record.id), "payee_account"])
+    assert bob.exit_code == 0, bob.output
+    assert "masked" in bob.output
+    assert "permission expense_claim version 1" in bob.output  # where the rule was written
+    carol = runner.invoke(args=["permissions", "explain", "carol", str(record.id), "payee_account", "--json"])
+    assert carol.exit_code == 0, carol.output
+    assert '"allowed": true' in carol.output
+    erin = runner.invoke(args=["permissions", "explain", "erin", str(record.id)])
+    assert erin.exit_code == 0 and "no: outside every scope" in erin.output  # HR sees no Sales claims
+    assert runner.invoke(args=["permissions", "explain", "nobody", str(record.id)]).exit_code != 0
+    assert runner.invoke(args=["permissions", "explain", "bob", "٣"]).exit_code != 0  # not an ASCII id
+
+
+def test_explain_api_answers_administrators_only(enforced, client, bearer):
+    record = enforced["ec_alice_approved"]
+    query = {"user": "bob", "record": record.id, "field": "payee_account"}
+    answer = client.get("/api/permissions/explain", query_string=query, headers=bearer("admin"))
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["allowed"] is True and body["answer"].startswith("masked")
+    assert any(r["origin"] and r["origin"]["definition"] == "expense_claim" for r in body["reasons"])
+    for username in ("bob", "carol", "alice"):  # not administrators: the call does not exist for them
+        refused = client.get("/api/permissions/explain", query_string=query, headers=bearer(username))
+        assert refused.status_code == 404
+    for bad in ({**query, "record": 2**40}, {**query, "user": "nobody"}):
+        assert client.get(
+            "/api/permissions/explain", query_string=bad, headers=bearer("admin")
+        ).status_code in (
+            400,
+            404,
+        )

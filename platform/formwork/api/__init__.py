@@ -13,6 +13,7 @@ from . import (  # noqa: F401  - each adds its routes to the blueprint
     my_requests,  # delete a draft, copy a request, remind (催办)
     notifications,  # the caller's in-app notifications
     openapi,  # /api/openapi.json
+    permissions,  # explain a person's rights on a record (administrators)
     processes,  # what I submitted, a request's route, withdrawing
     records,  # list, read, edit and a record's history
     tasks,  # approval tasks, decisions, out of office

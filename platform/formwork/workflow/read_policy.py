@@ -13,6 +13,7 @@ masked value can never be found by searching for it. Other forms search both.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -45,6 +46,37 @@ def _covered() -> dict[str, PolicySet]:
     return found
 
 
+@dataclass(frozen=True)
+class TaskStanding:
+    """What a person's tasks on a record say about their field rights on it."""
+
+    approver_steps: frozenset[str]  # the steps of their open tasks
+    participant: bool  # acted on it earlier, or was told about it
+    current_steps: frozenset[str]  # the steps the record is at
+
+
+def task_standing(user_id: int | None, record: Record) -> TaskStanding:
+    tasks = db.session.execute(
+        select(Task.step_key, Task.status, Task.assignee_id, Task.intended_id).where(
+            Task.record_id == record.id
+        )
+    ).all()
+    mine = [t for t in tasks if user_id in (t.assignee_id, t.intended_id)]
+    participant = any(t.status != OPEN for t in mine) or (
+        db.session.scalar(
+            select(RecordReader.record_id)
+            .where(RecordReader.record_id == record.id, RecordReader.user_id == user_id)
+            .limit(1)
+        )
+        is not None
+    )
+    return TaskStanding(
+        approver_steps=frozenset(t.step_key for t in mine if t.status == OPEN and t.assignee_id == user_id),
+        participant=participant,
+        current_steps=frozenset(t.step_key for t in tasks if t.status == OPEN),
+    )
+
+
 class PermissionReadPolicy:
     """``records.access.ReadPolicy`` over the published permission definitions."""
 
@@ -68,29 +100,14 @@ class PermissionReadPolicy:
         return or_(*parts)
 
     def rights(self, user: Any, record: Record) -> FieldRights | None:
-        user_id = getattr(user, "id", None)
-        tasks = db.session.execute(
-            select(Task.step_key, Task.status, Task.assignee_id, Task.intended_id).where(
-                Task.record_id == record.id
-            )
-        ).all()
-        mine = [t for t in tasks if user_id in (t.assignee_id, t.intended_id)]
-        approver_steps = {t.step_key for t in mine if t.status == OPEN and t.assignee_id == user_id}
-        participant = bool([t for t in mine if t.status != OPEN]) or (
-            db.session.scalar(
-                select(RecordReader.record_id)
-                .where(RecordReader.record_id == record.id, RecordReader.user_id == user_id)
-                .limit(1)
-            )
-            is not None
-        )
+        standing = task_standing(getattr(user, "id", None), record)
         return record_rights(
             user,
             record,
             catalogue.compiled_form(record.definition),
-            approver_steps=approver_steps,
-            participant=participant,
-            current_steps={t.step_key for t in tasks if t.status == OPEN},
+            approver_steps=standing.approver_steps,
+            participant=standing.participant,
+            current_steps=standing.current_steps,
         )
 
     def unsearchable_forms(self) -> list[str]:
