@@ -15,6 +15,7 @@ from .budgets.cli import budgets_cli
 from .definitions.cli import definitions_cli
 from .documents.cli import print_cli
 from .documents.views import documents_bp
+from .extensions import db
 from .forms import limit_body_size
 from .forms.catalogue import FormUnavailable
 from .forms.views import forms_bp, unavailable_response
@@ -37,6 +38,8 @@ def register(app: Flask) -> None:
     wiring.register_definition_kinds()
     wiring.register_record_participation()
     wiring.wire_read_policy()
+    with app.app_context():  # the engine is the app's; SQLite connections need the SQL functions
+        wiring.register_permission_filters(db.engine)
 
     security.init_app(app)
     errors.init_app(app)

@@ -39,6 +39,8 @@ from .definitions.pipeline import (
 from .definitions.problems import DefinitionError, Problem
 from .forms.checks import form_problems
 from .forms.model import compile_form
+from .permissions.lint import lint as lint_permission
+from .permissions.model import compile_policy
 from .routes.compile import compile_route
 
 log = logging.getLogger(__name__)
@@ -244,7 +246,11 @@ class OfflineChecks:
     internal_errors: int = 0
 
     def as_table(self) -> dict[str, Callable[[dict, Any], list[Problem]]]:
-        return {"form": self._guarded(self.form, "form"), "route": self._guarded(self.route, "route")}
+        return {
+            "form": self._guarded(self.form, "form"),
+            "route": self._guarded(self.route, "route"),
+            "permission": self._guarded(self.permission, "permission"),
+        }
 
     def _guarded(
         self, check: Callable[[dict, Any], list[Problem]], kind: str
@@ -268,6 +274,52 @@ class OfflineChecks:
 
     def form(self, content: dict, registry: Any) -> list[Problem]:
         return form_problems(content, registry)[1]
+
+    def permission(self, content: dict, registry: Any) -> list[Problem]:
+        """Lint against the form and route of the folder; roles and departments only with org files."""
+        form_key = str(content.get("form"))
+        form = route = None
+        route_broken = False
+        if form_key != "*":
+            form_content = pending("form", form_key)
+            if form_content is None:
+                return [
+                    Problem(
+                        f'unknown form "{form_key}": no form with this key in the definitions folder', "/form"
+                    )
+                ]
+            try:
+                form = compile_form(form_content, registry)
+            except DefinitionError:
+                return [Problem(f'form "{form_key}" has problems of its own; fix them first', "/form")]
+            for other in pending_of_kind("route"):
+                if other.get("form") == form_key:
+                    try:
+                        route = compile_route(other, registry, form=form, org=None)
+                    except DefinitionError:
+                        route_broken = True  # its own problems are reported with it
+        companions = []
+        for other in pending_of_kind("permission"):
+            if other is not content and other.get("key") != content.get("key"):
+                other_key = str(other.get("form"))
+                try:
+                    other_form = (
+                        None if other_key == "*" else compile_form(pending("form", other_key) or {}, registry)
+                    )
+                    companions.append(compile_policy(other, form=other_form))
+                except DefinitionError:
+                    pass  # reported when that definition is checked
+        problems = lint_permission(
+            content,
+            companions=companions,
+            form=form,
+            route=route,
+            roles=self.org.roles if self.org is not None else None,
+            departments=set(self.org.departments) if self.org is not None else None,
+            functions=getattr(registry, "functions", None),
+        )
+        # Steps are checked against a route that compiles; a broken one's errors are its own.
+        return [p for p in problems if not (route_broken and "/steps" in p.pointer)]
 
     def route(self, content: dict, registry: Any) -> list[Problem]:
         form_key = content["form"]

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from . import plugins
 from .budgets import fact as budget_fact
 from .definitions import pipeline
+from .expressions import install_sqlite_functions
 from .expressions.functions import register_builtins as register_builtin_functions
 from .forms import checks as form_checks
 from .forms.field_types import register_builtins as register_builtin_field_types
 from .notifications.channels import register_builtins as register_builtin_channels
+from .permissions import published as permission_checks
+from .permissions import scopes as permission_scopes
+from .permissions.sql_filters import custom_filter_sql
 from .records import access as record_access
 from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
@@ -42,6 +48,7 @@ def register_definition_kinds() -> None:
     """Each definition kind's semantic check, and the routes' check of a new form version."""
     pipeline.register_check("form", form_checks.check_form)
     pipeline.register_check("route", route_checks.check_route_definition)
+    pipeline.register_check("permission", permission_checks.check_permission)
     form_checks.add_form_check(check_form_against_routes)
 
 
@@ -53,3 +60,10 @@ def register_record_participation() -> None:
 def wire_read_policy() -> None:
     """Data scopes and field rights of the permission definitions in every read path."""
     record_access.use_read_policy(PermissionReadPolicy())
+
+
+def register_permission_filters(engine: Engine) -> None:
+    """Custom data scopes run in the database: the expressions' SQL back end, and on SQLite the
+    functions it calls, installed on every connection the engine opens."""
+    permission_scopes.use_custom_filter_backend(custom_filter_sql)
+    install_sqlite_functions(engine)

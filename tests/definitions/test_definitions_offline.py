@@ -97,7 +97,7 @@ def test_the_shipped_folder_is_valid_on_a_fresh_instance_in_a_real_process(insta
 def test_the_shipped_folder_is_valid_in_process(instance):
     result = _validate(str(SHIPPED))
     assert result.exit_code == 0, result.output
-    assert "6 definition(s) valid (organisation:" in result.output
+    assert "9 definition(s) valid (organisation:" in result.output
     assert not instance.exists()
 
 
@@ -161,7 +161,9 @@ def test_without_an_organisation_file_names_are_a_warning(instance, copy):
     result = _validate(str(copy))
     assert result.exit_code == 0, result.output
     assert "warning: the users, roles and departments this route names were not checked" in result.output
-    assert "3 warning(s)" in result.output and "organisation: none" in result.output
+    assert (
+        "6 warning(s)" in result.output and "organisation: none" in result.output
+    )  # 3 routes, 3 permission files
     strict = _validate("--strict", str(copy))
     assert strict.exit_code == 1
     given = _validate("--org", str(SHIPPED / "org" / "demo.yaml"), str(copy))

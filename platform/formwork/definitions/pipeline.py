@@ -24,10 +24,11 @@ from .loader import SOURCE_SUFFIXES, SourceDocument, escape_pointer_token, read_
 from .print_sources import embed_print_template
 from .problems import DefinitionError, Problem
 
-# In publishing order: a route is checked against, and stored after, the form it is for.
-KINDS = ("form", "route")
+# In publishing order: a route is checked against, and stored after, the form it is for; a
+# permission definition after both (its lint reads the form's fields and the route's steps).
+KINDS = ("form", "route", "permission")
 # Folder under a definitions directory → the kind its files hold.
-KIND_FOLDERS = {"forms": "form", "routes": "route"}
+KIND_FOLDERS = {"forms": "form", "routes": "route", "permissions": "permission"}
 MAX_SCHEMA_PROBLEMS = 100  # beyond this, more messages only bury the first mistake
 SemanticCheck = Callable[[dict, Any], list[Problem]]
 
@@ -153,8 +154,13 @@ def _check(
 
 def schema_problems(content: Any, kind: str) -> list[Problem]:
     """JSON Schema violations as readable problems, one per mistake."""
-    problems: list[Problem] = []
     errors = sorted(_validator(kind).iter_errors(content), key=lambda e: list(map(str, e.absolute_path)))
+    return schema_problems_of(errors)
+
+
+def schema_problems_of(errors: Iterable[ValidationError]) -> list[Problem]:
+    """jsonschema errors worded for people, as every kind words them (capped at MAX_SCHEMA_PROBLEMS)."""
+    problems: list[Problem] = []
     for error in errors:
         problems.extend(_explain(error))
         if len(problems) >= MAX_SCHEMA_PROBLEMS:

@@ -267,8 +267,7 @@ def check_shape(content: Any) -> list[Problem]:
         if error.validator == "anyOf" and not error.absolute_path:
             problems.append(Problem("a permission definition needs grants, field_rules or both", ""))
             continue
-        # The definitions pipeline words jsonschema errors for people; every kind shares it.
-        problems.extend(pipeline._explain(error))
+        problems.extend(pipeline.schema_problems_of([error]))
     return problems
 
 

@@ -27,6 +27,7 @@ from ..extensions import db
 from ..forms import catalogue
 from ..forms.model import compile_form
 from ..org.models import Department, Role
+from ..plugins import current_registry
 from ..routes.compile import compile_route
 from ..routes.store import current_route
 from .lint import lint
@@ -108,6 +109,7 @@ def policies_for(form_key: str) -> PolicySet:
 
 def check_permission(content: dict, registry: Any) -> list[Problem]:
     """The semantic check of a permission definition (``definitions.pipeline.SemanticCheck``)."""
+    registry = current_registry() if registry is None else registry  # as the route check does
     form_key = str(content.get("form"))
     form = _form(form_key, registry) if form_key != "*" else None
     route = _route(form_key, form, registry) if form is not None else None
