@@ -3,6 +3,7 @@ them prints with the default voucher, and a voucher that cannot be laid out at a
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,3 +112,25 @@ def test_an_unprintable_voucher_is_a_clear_422_in_the_api_and_the_browser(
     page = client.get(f"/records/{record.id}/pdf", headers={"Accept-Language": "en"})
     assert page.status_code == 422
     assert "too large to print" in page.get_data(as_text=True)
+
+
+def _print_folders() -> set[str]:
+    where = Path(tempfile.gettempdir())
+    return {p.name for pattern in ("weasyprint-*", "formwork-print-*") for p in where.glob(pattern)}
+
+
+@pytest.mark.parametrize("html", ["<p>费用报销单</p>", "<p>x</p>" * 20000], ids=["printed", "stopped"])
+def test_printing_leaves_no_copies_of_the_fonts_behind(app, html):
+    """WeasyPrint copies each @font-face font (11 MB here) to a temporary folder that only its
+    finaliser removes; the layout child never runs it, so the parent removes the folder itself,
+    also when it stops the child. Without that every voucher printed left 40 MB in /tmp."""
+    before = _print_folders()
+    try:
+        layout_pdf(
+            f'<html><body style="font-family: sans-serif">{html}</body></html>',
+            static_folder=Path(app.static_folder),
+            limits=Limits(timeout=1 if len(html) > 100 else 20, memory_mb=1024),
+        )
+    except LayoutError:
+        pass  # the stopped layout: its scratch folder must go too
+    assert _print_folders() - before == set()

@@ -26,6 +26,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import resource
+import shutil
+import tempfile
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from multiprocessing.connection import Connection
@@ -93,8 +95,13 @@ def _child(
     font_css: str,
     memory_bytes: int,
     cpu_seconds: int,
+    scratch: str,
 ) -> None:
     """Runs in the child: fonts first, then the limits, then the layout; one message back."""
+    # WeasyPrint copies each @font-face font into a temporary folder that only its finaliser
+    # removes, and a child process never runs finalisers: keep them in the parent's scratch
+    # folder, which the parent deletes whatever happens to the child.
+    tempfile.tempdir = scratch
     try:
         fetcher = LocalOnlyFetcher([Path(root) for root in roots])
         font_config = FontConfiguration()
@@ -135,6 +142,7 @@ def layout_pdf(html: str, *, static_folder: Path, limits: Limits) -> Layout:
     context = _process_context()
     receiver, sender = context.Pipe(duplex=False)
     static = static_folder.resolve()
+    scratch = tempfile.mkdtemp(prefix="formwork-print-")
     process = context.Process(
         target=_child,
         args=(
@@ -145,6 +153,7 @@ def layout_pdf(html: str, *, static_folder: Path, limits: Limits) -> Layout:
             font_face_css(static),
             int(limits.memory_mb) * 1024 * 1024,
             max(1, int(limits.timeout) + 1),
+            scratch,
         ),
         daemon=True,
     )
@@ -169,6 +178,7 @@ def layout_pdf(html: str, *, static_folder: Path, limits: Limits) -> Layout:
         if process.is_alive():
             process.kill()
         process.join(5)
+        shutil.rmtree(scratch, ignore_errors=True)
     if status != "ok":
         raise LayoutError(str(payload))
     return Layout(pdf=payload, refused_urls=list(refused), fetched_urls=list(fetched))
