@@ -24,7 +24,7 @@ from ..forms import catalogue
 from ..permissions.access import record_rights
 from ..permissions.field_rights import FieldRights
 from ..permissions.model import PolicySet, Right
-from ..permissions.published import current_policies
+from ..permissions.published import current_policies, policies_for
 from ..permissions.scopes import CustomFilterNotWired, records_filter
 from ..permissions.subject import OrgTree, Subject
 from ..records.models import Record, RecordReader
@@ -100,6 +100,10 @@ class PermissionReadPolicy:
         return or_(*parts)
 
     def rights(self, user: Any, record: Record) -> FieldRights | None:
+        if not policies_for(record.form_key):
+            # No definition covers the form: today's rules, and no need of its compiled form
+            # (a stored record stays readable while its form cannot be compiled, e.g. in safe mode).
+            return None
         standing = task_standing(getattr(user, "id", None), record)
         return record_rights(
             user,
