@@ -251,7 +251,7 @@ def _evaluate(compiled: Any, scope: dict[str, Any], context: dict[str, Any]) -> 
 
 
 PARITY = settings(
-    max_examples=150,
+    max_examples=50,  # per database and test, to keep CI within its time; raise it for a deeper run
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,

@@ -74,7 +74,7 @@ def test_sql_and_python_agree_on_built_in_scopes(seeded, demo_org, forms):
     titles = {r.id: r.title for r in db.session.scalars(select(Record))}
 
     @settings(
-        max_examples=60,
+        max_examples=30,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
