@@ -56,20 +56,23 @@ class TaskStanding:
 
 
 def task_standing(user_id: int | None, record: Record) -> TaskStanding:
+    # One statement: the record's tasks, each carrying whether the person was told about it.
+    told = (
+        select(RecordReader.record_id)
+        .where(RecordReader.record_id == record.id, RecordReader.user_id == user_id)
+        .exists()
+    )
     tasks = db.session.execute(
-        select(Task.step_key, Task.status, Task.assignee_id, Task.intended_id).where(
+        select(Task.step_key, Task.status, Task.assignee_id, Task.intended_id, told.label("told")).where(
             Task.record_id == record.id
         )
     ).all()
     mine = [t for t in tasks if user_id in (t.assignee_id, t.intended_id)]
-    participant = any(t.status != OPEN for t in mine) or (
-        db.session.scalar(
-            select(RecordReader.record_id)
-            .where(RecordReader.record_id == record.id, RecordReader.user_id == user_id)
-            .limit(1)
-        )
-        is not None
-    )
+    if tasks:
+        was_told = bool(tasks[0].told)
+    else:  # no task to carry the answer (a draft, or a form without a route)
+        was_told = bool(db.session.scalar(select(told)))
+    participant = any(t.status != OPEN for t in mine) or was_told
     return TaskStanding(
         approver_steps=frozenset(t.step_key for t in mine if t.status == OPEN and t.assignee_id == user_id),
         participant=participant,
