@@ -19,7 +19,8 @@ The same rules as every read path (docs/permissions.md, "Exports"):
 Columns: the record's id, voucher number, title, status, submitter, department and submission
 time (business time zone), then the fields of the form's current version in form order, labelled
 in the interface language. Money and numbers are exact decimals: text in the CSV, numbers with a
-number format in the workbook (written from the stored decimal text, never through a float).
+number format in the workbook (the stored decimal text written as the cell's value, never through a
+float; a number of more than 15 significant digits, which a spreadsheet would round, is text).
 Line items: by default a line-items field's column holds the number of its lines; with
 ``lines="rows"`` each record gives one row per line (the record's columns repeated on each), with
 one column per line-item column.
@@ -69,6 +70,8 @@ DEFAULT_XLSX_MAX_ROWS = 50_000
 #: Text starting with one of these would be read as a formula by a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "#,##0.00"
+#: Spreadsheets hold numbers as doubles: 15 significant digits are kept exactly, more are not.
+EXCEL_DIGITS = 15
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MEDIA_TYPES = {
@@ -465,8 +468,12 @@ def xlsx_bytes(export: ExportPlan) -> bytes:
 
 def _xlsx_cell(sheet: Any, column: Column, value: Any) -> Any:
     if isinstance(value, Decimal):
-        # Written as the decimal's own text, never through a float.
-        cell = WriteOnlyCell(sheet, value=Decimal(format(value, "f")))
+        text = format(value, "f")
+        if len(value.as_tuple().digits) > EXCEL_DIGITS:
+            return text  # a spreadsheet would round it: exact text instead
+        # A number cell holding the decimal's own text (openpyxl would write a Decimal through a float).
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "n"
         cell.number_format = MONEY_FORMAT if column.kind == "money" else "General"
         return cell
     if isinstance(value, datetime):
