@@ -169,7 +169,7 @@ def plan(
     try:
         form = catalogue.compiled_form(version)
     except catalogue.FormUnavailable as exc:
-        raise ExportError(503, exc.message) from exc
+        raise ExportError(503, exc.message()) from exc
     condition = export_condition(user, form_key)
     stmt = access.visible_records(user).where(Record.form_key == form_key)
     if condition is not None:
