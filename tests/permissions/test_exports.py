@@ -30,7 +30,7 @@ LINES = [
     {"date": "2026-05-01", "type": "meals", "amount": "1234567.89", "invoice_no": "12345678"},
     {"date": "2026-05-02", "type": "hotel", "amount": "0.10"},
 ]
-INJECTED = "=HYPERLINK(\"http://evil.example\",\"x\")"
+INJECTED = '=HYPERLINK("http://evil.example","x")'
 
 
 def _store(content):
@@ -265,3 +265,61 @@ def test_the_page_hides_the_export_without_the_right(demo, client, login):
     page = client.get("/requests?scope=all&form=expense_claim").get_data(as_text=True)
     assert 'action="/records/export"' not in page
     assert client.get("/records/export?form=expense_claim").status_code == 403
+
+
+def test_csv_is_streamed_in_chunks_by_id(demo, client, bearer, monkeypatch):
+    from formwork.records import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 2)  # several keyset pages over the demo records
+    response = client.get("/api/records/export?form=expense_claim", headers={**EN, **bearer("admin")})
+    assert response.is_streamed
+    _, rows = _csv(response)
+    assert [row["Title"] for row in rows] == sorted(
+        CLAIMS, key=lambda name: next(r.id for n, r in demo.items() if n == name)
+    )
+
+
+def test_line_rows_count_against_the_workbook_limit(demo, app, client, bearer):
+    app.config["FORMWORK_EXPORT_XLSX_MAX_ROWS"] = len(CLAIMS - DRAFTS)  # enough records, not lines
+    assert _export(client, bearer("carol"), form="expense_claim", format="xlsx").status_code == 200
+    response = _export(client, bearer("carol"), form="expense_claim", format="xlsx", lines="rows")
+    assert response.status_code == 422
+
+
+def test_each_export_is_logged(demo, client, bearer, caplog):
+    caplog.set_level("INFO", logger="formwork.records.exports")
+    _export(client, bearer("carol"), form="expense_claim", format="xlsx", status="approved")
+    text = caplog.text
+    assert "export of expense_claim as xlsx" in text and "carol" in text and "approved" in text
+    assert "finished: 3 rows (xlsx)" in text
+
+
+def test_cells_keep_their_types(app):
+    from openpyxl import Workbook
+
+    from formwork.records.exports import Column, _xlsx_cell
+
+    sheet = Workbook().create_sheet("x")
+    money = Column("m", kind="money")
+    big = _xlsx_cell(sheet, money, Decimal("12345678901234567.01"))
+    assert big == "12345678901234567.01"  # more digits than a spreadsheet keeps: exact text
+    cell = _xlsx_cell(sheet, money, Decimal("-1E+3"))
+    assert (cell.value, cell.data_type) == ("-1000", "n")
+    assert _xlsx_cell(sheet, Column("n", kind="integer"), 7) == 7
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED_VIEW))
+def test_rights_read_together_are_the_rights_read_one_by_one(hr, username):
+    from formwork.org.users import user_by_username
+    from formwork.records import access
+
+    user = user_by_username(username)
+    records = list(hr.values())
+    together = access.rights_of_many(user, records)
+    for record in records:
+        alone = access.rights_of(user, record)
+        if alone is None:
+            assert together[record.id] is None
+            continue
+        assert together[record.id].visible == alone.visible, record.title
+        assert together[record.id].redact(record.data) == alone.redact(record.data), record.title

@@ -31,10 +31,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from flask import Response, current_app, stream_with_context
@@ -229,6 +231,7 @@ class _Chunk:
     users: dict[int, str]
     departments: dict[int, str]
     files: dict[int, str]
+    rights: dict[int, Any]
 
 
 def _chunks(export: ExportPlan) -> Iterator[_Chunk]:
@@ -270,7 +273,8 @@ def _names(export: ExportPlan, records: list[Record]) -> _Chunk:
             )
         ).all()
     )
-    return _Chunk(records, users, departments, files)
+    rights = access.rights_of_many(export.user, records) if export.redacts else {}
+    return _Chunk(records, users, departments, files, rights)
 
 
 def _values_of(sub: Any, data: dict[str, Any]) -> list[Any]:
@@ -288,7 +292,7 @@ def rows(export: ExportPlan) -> Iterator[list[Any]]:
 
 
 def _record_rows(export: ExportPlan, record: Record, chunk: _Chunk) -> Iterator[list[Any]]:
-    rights = access.rights_of(export.user, record) if export.redacts else None
+    rights = chunk.rights.get(record.id)
     data = rights.redact(record.data or {}) if rights is not None else dict(record.data or {})
 
     def masked(path: str) -> bool:
@@ -442,10 +446,15 @@ def too_many(export: ExportPlan) -> ExportError:
 def xlsx_bytes(export: ExportPlan) -> bytes:
     """The workbook: one sheet, a bold header, typed cells; ``ExportError(422)`` beyond the row limit."""
     limit = xlsx_max_rows()
-    if count(export) > limit:  # checked before reading anything (line rows are checked as written)
+    if count(export) > limit:  # checked before reading anything
+        raise too_many(export)
+    # The rows first (with line items there may be more rows than records), then the sheet: a
+    # refused export leaves no half-written workbook behind.
+    table = list(islice(rows(export), limit + 1))
+    if len(table) > limit:
         raise too_many(export)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(export.form.title(current_locale_tag())[:31] or export.form_key[:31])
+    sheet = book.create_sheet(_sheet_title(export.form.title(current_locale_tag())) or export.form_key[:31])
     bold = Font(bold=True)
     header = []
     for column in export.columns:
@@ -453,17 +462,19 @@ def xlsx_bytes(export: ExportPlan) -> bytes:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    written = 0
-    for row in rows(export):
-        written += 1
-        if written > limit:
-            raise too_many(export)
+    for row in table:
         cells = zip(export.columns, row, strict=True)
         sheet.append([_xlsx_cell(sheet, column, value) for column, value in cells])
+    written = len(table)
     out = io.BytesIO()
     book.save(out)
     log.info("export of %s by user %s finished: %d rows (xlsx)", export.form_key, export.user.id, written)
     return out.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of ``[]:*?/\\``."""
+    return re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31]
 
 
 def _xlsx_cell(sheet: Any, column: Column, value: Any) -> Any:
