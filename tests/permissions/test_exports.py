@@ -240,6 +240,7 @@ def test_the_workbook_has_a_row_limit(demo, app, client, bearer):
 def test_bad_requests_are_clear(demo, client, bearer):
     headers = bearer("carol")
     assert _export(client, headers, form="no_such_form").status_code == 404
+    assert _export(client, headers, form="expense_claim" + "x" * 200).status_code == 400  # maxLength
     assert _export(client, headers).status_code == 400  # form is required
     assert _export(client, headers, form="expense_claim", format="pdf").status_code == 400
     assert _export(client, headers, form="expense_claim", lines="sheet").status_code == 400
@@ -258,6 +259,11 @@ def test_the_page_offers_the_export_to_holders_of_the_right(demo, client, login)
     assert "每个明细一行" in zh
     assert client.get("/records/export?form=purchase_request").status_code == 403
     assert client.get("/records/export?form=expense_claim&format=pdf").status_code == 422
+    assert client.get("/records/export?form=expense_claim&status=paid").status_code == 422
+    assert client.get("/records/export?form=expense_claim&lines=sheet").status_code == 422
+    assert client.get("/records/export").status_code == 422
+    long_key = "expense_claim" + "x" * 100 + '"\r\nX-Injected: 1'
+    assert client.get("/records/export", query_string={"form": long_key}).status_code == 404
 
 
 def test_the_page_hides_the_export_without_the_right(demo, client, login):

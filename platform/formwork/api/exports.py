@@ -59,7 +59,6 @@ def export_records():
     filters = {"status": args.get("status"), "q": (args.get("q") or "").strip()[:200] or None}
     try:
         export = exports.plan(current_user, args.get("form"), lines=args.get("lines"), **filters)
-        exports.audit(export, fmt, filters)
-        return exports.response(export, fmt)
+        return exports.response(export, fmt, filters)
     except exports.ExportError as exc:
         return error_response(exc.status, exc.message)

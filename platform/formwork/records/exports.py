@@ -160,9 +160,10 @@ def plan(
     form_key = (form_key or "").strip()
     if not form_key:
         raise ExportError(422, _("Choose a form to export."))
-    version = store.current_version("form", form_key[:100])
+    version = store.current_version("form", form_key) if len(form_key) <= 100 else None
     if version is None:
         raise ExportError(404, _("There is no such form."))
+    form_key = version.key  # the stored key (it names the file)
     if status and status not in STATUSES:
         raise ExportError(422, _("Unknown status: %(status)s", status=status))
     lines = lines or "count"
@@ -516,10 +517,12 @@ def audit(export: ExportPlan, fmt: str, filters: dict[str, Any]) -> None:
     )
 
 
-def response(export: ExportPlan, fmt: str) -> Response:
-    """The download: CSV streamed in chunks, the workbook whole (``ExportError`` for too many rows)."""
+def response(export: ExportPlan, fmt: str, filters: dict[str, Any]) -> Response:
+    """The download, logged (``audit``): CSV streamed in chunks, the workbook whole
+    (``ExportError`` for an unknown format or too many rows)."""
     if fmt not in FORMATS:
         raise ExportError(422, _("Export as csv or xlsx."))
+    audit(export, fmt, filters)
     if fmt == "xlsx":
         answer = Response(xlsx_bytes(export), mimetype=MEDIA_TYPES["xlsx"])
     else:

@@ -34,8 +34,7 @@ def export():
     filters = {"status": args.get("status") or None, "q": (args.get("q") or "").strip()[:200] or None}
     try:
         found = exports.plan(current_user, args.get("form"), lines=args.get("lines"), **filters)
-        exports.audit(found, fmt, filters)
-        return exports.response(found, fmt)
+        return exports.response(found, fmt, filters)
     except exports.ExportError as exc:
         abort(exc.status, exc.message)
 
