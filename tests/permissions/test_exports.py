@@ -329,3 +329,25 @@ def test_rights_read_together_are_the_rights_read_one_by_one(hr, username):
             continue
         assert together[record.id].visible == alone.visible, record.title
         assert together[record.id].redact(record.data) == alone.redact(record.data), record.title
+
+
+def test_a_record_saved_through_the_service_exports_its_computed_values(demo, client, bearer):
+    from formwork.org.users import user_by_username
+    from formwork.workflow import submission
+
+    data = {
+        "category": "other",
+        "reason": "+SUM(A1:A9)",
+        "lines": [{"date": "2026-05-03", "type": "transport", "amount": "0.1"}, LINES[1]],
+        "payee_name": "@alice",
+        "payee_bank": "ICBC",
+        "payee_account": ACCOUNT,
+    }
+    record = submission.create_record("expense_claim", data, user_by_username("alice"), submit=False)
+    db.session.commit()
+    _, rows = _csv(_export(client, bearer("admin"), form="expense_claim", q="SUM(A1"))
+    (row,) = rows
+    assert row["ID"] == str(record.id)
+    assert row["Total"] == "0.20" and row["Category"] == "Other" and row["Status"] == "Draft"
+    assert row["Reason"] == "'+SUM(A1:A9)" and row["Payee"] == "'@alice"
+    assert row["Submitted at (UTC+08:00)"] == ""  # a draft: not submitted
