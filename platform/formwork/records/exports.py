@@ -169,11 +169,11 @@ def plan(
     lines = lines or "count"
     if lines not in LINES:
         raise ExportError(422, _("Line items are exported as a count or as rows."))
+    condition = export_condition(user, form_key)  # the right first: nothing else is said without it
     try:
         form = catalogue.compiled_form(version)
     except catalogue.FormUnavailable as exc:
         raise ExportError(503, exc.message()) from exc
-    condition = export_condition(user, form_key)
     stmt = access.visible_records(user).where(Record.form_key == form_key)
     if condition is not None:
         stmt = stmt.where(condition)
