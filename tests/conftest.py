@@ -82,6 +82,8 @@ def _reset_postgres() -> None:
 def sqlite_schema(tmp_path_factory):
     """A SQLite file with the full schema, made once per process; each test gets a copy of it
     (a copy takes well under a millisecond, create_all 80 ms)."""
+    import formwork.models  # noqa: F401  - every table, whichever test modules were collected
+
     template = tmp_path_factory.mktemp("schema") / "schema.db"
     engine = create_engine(f"sqlite:///{template}")
     db.metadata.create_all(engine)

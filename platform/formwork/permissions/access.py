@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import ColumnElement
 
 from .field_rights import FieldRights, resolve, standing
+from .model import PolicySet
 from .published import policies_for
 from .scopes import records_filter
 from .subject import OrgTree, RecordFacts, Subject
@@ -59,3 +60,42 @@ def record_rights(
         current_steps=current_steps,
     )
     return resolve(policies, place, form)
+
+
+class RightsReader:
+    """``record_rights`` for many records of one person (an export): the person, the department
+    tree and each form's policies are read once, when the reader is made, not once per record."""
+
+    def __init__(self, user: Any):
+        self.tree = OrgTree.load()
+        self.subject = Subject.load(user, self.tree)
+        self._policies: dict[str, PolicySet] = {}
+
+    def policies(self, form_key: str) -> PolicySet:
+        if form_key not in self._policies:
+            self._policies[form_key] = policies_for(form_key)
+        return self._policies[form_key]
+
+    def rights(
+        self,
+        record: Any,
+        form: Any,
+        *,
+        approver_steps: Iterable[str] = (),
+        participant: bool = False,
+        current_steps: Iterable[str] = (),
+    ) -> FieldRights | None:
+        """As ``record_rights`` (None: no permission definition covers the form)."""
+        policies = self.policies(record.form_key)
+        if not policies:
+            return None
+        place = standing(
+            self.subject,
+            policies,
+            RecordFacts.of(record, form),
+            self.tree,
+            approver_steps=approver_steps,
+            participant=participant,
+            current_steps=current_steps,
+        )
+        return resolve(policies, place, form)
