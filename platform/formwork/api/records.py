@@ -8,12 +8,12 @@ record outside the caller's scope is a 404, never a 403.
 
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import abort, jsonify, url_for
 from flask_login import current_user, login_required
 
-from ..records import access, serialize, service
+from ..records import access, listing, serialize, service
 from ..records.models import EDITABLE_STATUSES, STATUSES, Record
-from ..records.queries import newest_page, records_matching
+from ..records.queries import newest_page, record_filters
 from ..workflow import submission
 from .blueprint import api_bp, error_response
 from .shapes import history_json
@@ -131,12 +131,22 @@ def visible_or_404(record_id: int) -> Record:
 @api_bp.get("/records")
 @login_required
 @operation(
-    "Records in the caller's data scope, newest first, paginated.",
+    "Records in the caller's data scope, newest first (by creation, ties by id), a page at a time. "
+    "Page on with the answer's `next_cursor` (or follow `next`): every page costs what the first "
+    "one costs and no record is skipped or repeated when records are added meanwhile. `page` "
+    "(an offset) still works for old clients, but a deep page reads every record before it. "
+    "`total` is counted up to 1,000 (`FORMWORK_COUNT_CAP`): with `total_is_capped` true there "
+    "are more than `total`.",
     tag="records",
     query={
         "form": Param({"type": "string"}, "Only records of this form key."),
         "status": Param({"type": "string", "enum": list(STATUSES)}, "Only records in this status."),
         "q": Param({"type": "string"}, "Search the title and searchable text (the first 200 characters)."),
+        "cursor": Param(
+            {"type": "string", "maxLength": 300},
+            "The `next_cursor` of the previous page, with the same filters: the page after it. "
+            "An opaque, signed value; one the server did not give out is a 400.",
+        ),
         **PAGING,
     },
     responses={
@@ -146,25 +156,63 @@ def visible_or_404(record_id: int) -> Record:
                     "items": {"type": "array", "items": RECORD},
                     "page": {"type": "integer", "minimum": 1},
                     "per_page": {"type": "integer", "minimum": 1},
-                    "total": {"type": "integer", "minimum": 0},
+                    "total": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "How many records match, counted up to the cap (1,000 unless "
+                        "configured).",
+                    },
+                    "total_is_capped": {
+                        "type": "boolean",
+                        "description": "true: more records match than `total` (counting stopped at the cap).",
+                    },
+                    "next_cursor": nullable(
+                        {
+                            "type": "string",
+                            "description": "The `cursor` of the next page; null on the last page.",
+                        }
+                    ),
+                    "next": nullable(
+                        {
+                            "type": "string",
+                            "description": "The URL of the next page (same filters); null on the last page.",
+                        }
+                    ),
                 }
             ),
             "One page.",
-        )
+        ),
+        400: error("A query parameter is wrong, e.g. a `cursor` this server did not give out."),
     },
 )
 def list_records():
     args = query_args()
     page, per_page = page_arguments()
     q = (args.get("q") or "").strip()[:200] or None
-    stmt = records_matching(current_user, args.get("form"), args.get("status"), q)
-    items, total = newest_page(stmt, page, per_page)
+    after = None
+    if args.get("cursor") is not None:
+        try:
+            after = listing.decode_cursor(args["cursor"])
+        except listing.BadCursor as exc:
+            return error_response(400, str(exc), errors=[{"field": "cursor", "message": str(exc)}])
+        if page != 1:
+            message = "give either a cursor or a page, not both"
+            return error_response(400, message, errors=[{"field": "page", "message": message}])
+    conditions = record_filters(args.get("form"), args.get("status"), q)
+    found = newest_page(current_user, conditions, per_page=per_page, page=page, after=after)
+    next_cursor = listing.encode_cursor(found.next_after) if found.next_after else None
+    kept = {key: args[key] for key in ("form", "status", "q") if args.get(key)}
     return jsonify(
         {
-            "items": [serialize.record_json(record, current_user) for record in items],
+            "items": [serialize.record_json(record, current_user) for record in found.items],
             "page": page,
             "per_page": per_page,
-            "total": total,
+            "total": found.total,
+            "total_is_capped": found.capped,
+            "next_cursor": next_cursor,
+            "next": url_for("api.list_records", cursor=next_cursor, per_page=per_page, **kept)
+            if next_cursor
+            else None,
         }
     )
 

@@ -49,6 +49,11 @@ class ReadPolicy(Protocol):
 
     def scope(self, user: Any, own: ColumnElement[bool]) -> ColumnElement[bool] | None: ...
 
+    def scope_parts(self, user: Any, own: ColumnElement[bool]) -> list[ColumnElement[bool]] | None:
+        """``scope`` as the conditions it is the OR of (None: no definition covers any form), so a
+        list can read each through its own index; a policy without it is read as one part."""
+        ...
+
     def rights(self, user: Any, record: Record) -> Any | None: ...
 
     def rights_many(self, user: Any, records: list[Record]) -> dict[int, Any | None]: ...
@@ -96,19 +101,41 @@ def sees_everything(user: Any) -> bool:
 def visible_records(user: Any) -> Select:
     """A ``SELECT Record`` limited to what ``user`` may see (add filters and ordering to it)."""
     stmt = select(Record)
-    if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
-        return stmt.where(Record.id.is_(None))  # matches nothing
-    if sees_everything(user):
+    branches = visible_branches(user)
+    if branches is None:
         return stmt
+    return stmt.where(or_(*branches) if branches else Record.id.is_(None))
+
+
+def visible_branches(user: Any) -> list[ColumnElement[bool]] | None:
+    """What ``user`` may see as conditions over ``records`` whose OR is ``visible_records``'s filter
+    (None: everything; empty: nothing).
+
+    Each is narrow and read through an index of its own (the person's records by owner and date,
+    a scope's department by department and date, the records they were told about or have a task
+    on by person), so a list can take the newest few of each and merge them
+    (``records.listing``) instead of testing every record against the OR of all of them."""
+    if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
+        return []
+    if sees_everything(user):
+        return None
     own: ColumnElement[bool] = Record.owner_id == user.id
-    scoped = _policy.scope(user, own) if _policy is not None else None
-    return stmt.where(
-        or_(
-            own if scoped is None else scoped,
-            Record.id.in_(_reader_record_ids(user.id)),
-            *(Record.id.in_(record_ids(user.id)) for record_ids in _PARTICIPATION.values()),
-        )
-    )
+    scoped = _scope_parts(user, own)
+    return [
+        *([own] if scoped is None else scoped),
+        Record.id.in_(_reader_record_ids(user.id)),
+        *(Record.id.in_(record_ids(user.id)) for record_ids in _PARTICIPATION.values()),
+    ]
+
+
+def _scope_parts(user: Any, own: ColumnElement[bool]) -> list[ColumnElement[bool]] | None:
+    if _policy is None:
+        return None
+    parts = getattr(_policy, "scope_parts", None)
+    if parts is not None:
+        return parts(user, own)
+    whole = _policy.scope(user, own)
+    return None if whole is None else [whole]
 
 
 def _reader_record_ids(user_id: int) -> Select:

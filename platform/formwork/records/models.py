@@ -28,6 +28,13 @@ class Record(Model):
         Index(
             "ix_records_data", "data", postgresql_using="gin", postgresql_ops={"data": "jsonb_path_ops"}
         ).ddl_if(dialect="postgresql"),
+        # Lists newest first, a page at a time (``records.listing``): each visibility condition
+        # reads its newest rows in index order — a person's own records, a department's (data
+        # scopes), every record (administrators), one form's — and stops after the page.
+        Index("ix_records_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_records_department_created", "department_id", "created_at", "id"),
+        Index("ix_records_form_created", "form_key", "created_at", "id"),
+        Index("ix_records_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

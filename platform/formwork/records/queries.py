@@ -7,10 +7,11 @@ Every lookup starts from ``records.access``, so data scopes apply wherever a rec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from ..definitions import store
 from ..extensions import db
@@ -20,7 +21,7 @@ from ..forms.validation import runtime_values
 from ..i18n import current_locale_tag
 from ..input_limits import row_id
 from ..org.models import Department, User
-from . import access
+from . import access, listing
 from .models import Attachment, Record, RecordEvent
 
 
@@ -47,27 +48,60 @@ def text_matches(q: str) -> ColumnElement[bool]:
     return or_(Record.title.icontains(q, autoescape=True), in_text)
 
 
+def record_filters(form_key: str | None, status: str | None, q: str | None) -> list[ColumnElement[bool]]:
+    """The conditions of a list filtered by form, status and text (visibility is added by the list)."""
+    conditions: list[ColumnElement[bool]] = []
+    if form_key:
+        conditions.append(Record.form_key == form_key)
+    if status:
+        conditions.append(Record.status == status)
+    if q:
+        conditions.append(text_matches(q))
+    return conditions
+
+
 def records_matching(user: Any, form_key: str | None, status: str | None, q: str | None) -> Select:
     """The records ``user`` may see, filtered by form, status and text (order and page it after)."""
-    stmt = access.visible_records(user)
-    if form_key:
-        stmt = stmt.where(Record.form_key == form_key)
-    if status:
-        stmt = stmt.where(Record.status == status)
-    if q:
-        stmt = stmt.where(text_matches(q))
-    return stmt
+    return access.visible_records(user).where(*record_filters(form_key, status, q))
 
 
-def newest_page(stmt: Select, page: int, per_page: int) -> tuple[list[Record], int]:
-    """One page of the records of ``stmt``, newest first, and how many there are in all."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(
-        stmt.order_by(Record.created_at.desc(), Record.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(items), int(total or 0)
+@dataclass
+class RecordPage:
+    """One page of a list, newest first: its records, the position after its last one (None on
+    the last page), and how many records the list holds, counted up to a cap (``capped``: more)."""
+
+    items: list[Record]
+    next_after: listing.After | None
+    total: int
+    capped: bool
+
+
+def newest_page(
+    user: Any,
+    conditions: list[ColumnElement[bool]],
+    *,
+    per_page: int,
+    page: int = 1,
+    after: listing.After | None = None,
+) -> RecordPage:
+    """One page of the records ``user`` may see that meet ``conditions``, newest first: the one
+    after ``after`` (a cursor's position; the way to page on) or else page ``page`` (an offset,
+    kept for old links; a deep one reads every row before it)."""
+    offset = 0 if after is not None else (page - 1) * per_page
+    rows = list(
+        db.session.scalars(
+            listing.newest_visible(user, conditions, after=after, limit=per_page + 1, offset=offset)
+        )
+    )
+    items = rows[:per_page]
+    more = len(rows) > per_page and items
+    total, capped = listing.capped_count(user, conditions)
+    return RecordPage(
+        items=items,
+        next_after=listing.After(items[-1].created_at, items[-1].id) if more else None,
+        total=total,
+        capped=capped,
+    )
 
 
 def events_of(record: Record, user: Any = None) -> list[RecordEvent]:

@@ -83,6 +83,8 @@ class Task(Model):
         # Who may read a record: the records of tasks meant for me (with the assignee index,
         # "assigned to me or meant for me" is two index scans, never a scan of every task).
         Index("ix_tasks_intended_record", "intended_id", "record_id"),
+        # ... and of the tasks assigned to me, read from the index alone.
+        Index("ix_tasks_assignee_record", "assignee_id", "record_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,8 +2,9 @@
 status, current step and who it waits on; filtered by status and form, searched by text.
 
 It replaces two overlapping lists (the records list and the submitted-requests list). One page is
-three queries whatever it holds: the page's records, the count, and the current steps; the amounts
-come from the stored values already read.
+three queries whatever it holds: the page's records, the count (up to a cap), and the current
+steps; the amounts come from the stored values already read. Pages go on from a cursor
+(``records.listing``), so a deep page costs what the first one costs.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 
 from ..definitions import store
 from ..extensions import db
 from ..forms import catalogue
 from ..org.models import User
-from ..records.access import visible_records
+from ..records import listing
+from ..records.access import visible_branches
 from ..records.models import STATUSES, Record
 from ..records.queries import form_titles, text_matches
 from .models import Process
@@ -72,23 +74,37 @@ class Filters:
         )
 
 
-def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 20) -> Page:
+def newest_key() -> Any:
+    """The order of my requests: by submission, a draft by creation (newest first, ties by id)."""
+    return func.coalesce(Record.submitted_at, Record.created_at)
+
+
+def my_requests(
+    user: Any, filters: Filters, *, page: int = 1, per_page: int = 20, after: listing.After | None = None
+) -> Page:
     """The user's own requests (or, with scope "all", every request they may see), newest first
-    (by submission, a draft by creation)."""
-    conditions: list[ColumnElement[bool]]
+    (by submission, a draft by creation): the page after ``after`` (a cursor's position), else
+    page ``page``. ``Page.next_after`` is where the next page starts (None on the last); the
+    count stops at the cap (``Page.capped``: more)."""
+    branches: list[ColumnElement[bool]] | None
     if filters.scope == "all":
-        conditions = [Record.id.in_(visible_records(user).with_only_columns(Record.id))]
+        found = visible_branches(user)
+        branches = [true()] if found is None else found
     else:
-        conditions = [Record.owner_id == user.id]
+        branches = [Record.owner_id == user.id]
+    conditions: list[ColumnElement[bool]] = []
     if filters.status:
         conditions.append(Record.status == filters.status)
     if filters.form_key:
         conditions.append(Record.form_key == filters.form_key)
     if filters.q:
         conditions.append(text_matches(filters.q))
-    newest = func.coalesce(Record.submitted_at, Record.created_at)
-    result = db.session.execute(
-        select(
+    newest = newest_key()
+    offset = 0 if after is not None else (page - 1) * per_page
+    found_rows = db.session.execute(
+        listing.newest_of(
+            branches,
+            conditions,
             Record.id,
             Record.title,
             Record.form_key,
@@ -98,13 +114,17 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
             Record.definition_id,
             Record.data,
             Record.owner_id,
+            newest.label("newest"),
+            key=newest,
+            after=after,
+            limit=per_page + 1,
+            offset=offset,
         )
-        .where(*conditions)
-        .order_by(newest.desc(), Record.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     ).all()
-    total = db.session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
+    result = found_rows[:per_page]
+    more = len(found_rows) > per_page and result
+    next_after = listing.After(result[-1].newest, result[-1].id) if more else None
+    total, capped = listing.count_of(branches, conditions)
     titles = form_titles() if result else {}
     current = current_steps([row.id for row in result])
     owners = {row.owner_id for row in result}
@@ -136,4 +156,4 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
                 owner_name=names.get(row.owner_id) or "",
             )
         )
-    return Page(rows=rows, total=int(total))
+    return Page(rows=rows, total=total, capped=capped, next_after=next_after)

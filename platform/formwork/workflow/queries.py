@@ -100,6 +100,10 @@ class Page:
     rows: list[Any]
     total: int
     counts: dict[str, int] = field(default_factory=dict)
+    # Lists counted up to a cap and paged by cursor (my requests): more than ``total``, and
+    # where the next page starts (None: this is the last).
+    capped: bool = False
+    next_after: Any = None
 
 
 _Owner = aliased(User, name="owner")

@@ -25,7 +25,7 @@ from ..permissions.access import RightsReader, record_rights
 from ..permissions.field_rights import FieldRights
 from ..permissions.model import PolicySet, Right
 from ..permissions.published import current_policies, policies_for
-from ..permissions.scopes import CustomFilterNotWired, records_filter
+from ..permissions.scopes import CustomFilterNotWired, records_filter_parts
 from ..permissions.subject import OrgTree, Subject
 from ..records.models import Record, RecordReader
 from .models import OPEN, Task
@@ -110,23 +110,29 @@ class PermissionReadPolicy:
     """``records.access.ReadPolicy`` over the published permission definitions."""
 
     def scope(self, user: Any, own: ColumnElement[bool]) -> ColumnElement[bool] | None:
+        parts = self.scope_parts(user, own)
+        return None if parts is None else or_(*parts)
+
+    def scope_parts(self, user: Any, own: ColumnElement[bool]) -> list[ColumnElement[bool]] | None:
+        """The scope as one condition per form and basis (and the own records of the forms no
+        definition covers), each narrow enough for an index of its own."""
         covered = _covered()
         if not covered:
             return None
         tree = OrgTree.load()
         subject = Subject.load(user, tree)
-        parts = []
+        parts: list[ColumnElement[bool]] = []
         for form_key, policies in covered.items():
             try:
-                condition = records_filter(subject, policies, "view", tree=tree)
+                conditions = records_filter_parts(subject, policies, "view", tree=tree)
             except CustomFilterNotWired as exc:
                 # Never evaluated row by row: until filters compile to SQL, lists keep the
                 # person's own records of this form and the detail page decides per record.
                 log.error("%s", exc)
-                condition = own
-            parts.append(and_(Record.form_key == form_key, condition))
+                conditions = [own]
+            parts.extend(and_(Record.form_key == form_key, condition) for condition in conditions)
         parts.append(and_(Record.form_key.not_in(list(covered)), own))
-        return or_(*parts)
+        return parts
 
     def rights(self, user: Any, record: Record) -> FieldRights | None:
         if not policies_for(record.form_key):

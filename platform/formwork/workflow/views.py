@@ -20,7 +20,7 @@ from ..db_types import utcnow
 from ..extensions import db
 from ..input_limits import page_number
 from ..org.clock import as_utc
-from ..records import access, exports
+from ..records import access, exports, listing
 from ..records.attachments import UploadRefused, decision_limits, discard_unclaimed, store_decision_file
 from ..records.models import STATUSES, Record
 from ..records.queries import form_titles, record_display
@@ -180,7 +180,11 @@ def requests():
     """My requests: drafts and submitted ones in one list, with amount, status and who it waits on."""
     filters = my_requests.Filters.read(request.args)
     page, per_page = page_number(request.args.get("page")), _per_page()
-    result = my_requests.my_requests(current_user, filters, page=page, per_page=per_page)
+    # A cursor carries the position; ``page`` beside it only numbers the page shown.
+    after = _cursor_position(request.args.get("cursor"), "requests")
+    if after is None and request.args.get("cursor"):
+        page = 1  # a changed or made-up cursor: the first page
+    result = my_requests.my_requests(current_user, filters, page=page, per_page=per_page, after=after)
     values = {
         "status": filters.status or "",
         "form": filters.form_key or "",
@@ -192,8 +196,11 @@ def requests():
         tab="requests",
         items=result.rows,
         total=result.total,
+        total_capped=result.capped,
         page=page,
         pages=_pages(result.total, per_page),
+        following=page > 1,
+        next_cursor=listing.encode_cursor(result.next_after, "requests") if result.next_after else None,
         filters=values,
         link_filters={key: value for key, value in values.items() if value},
         statuses=STATUSES,
@@ -201,6 +208,16 @@ def requests():
         can_export=bool(filters.form_key) and exports.may_export(current_user, filters.form_key or ""),
         **_tabs(),
     )
+
+
+def _cursor_position(text: str | None, kind: str) -> listing.After | None:
+    """The position a page's ``?cursor=`` names; a missing, changed or made-up one shows page 1."""
+    if not text:
+        return None
+    try:
+        return listing.decode_cursor(text, kind)
+    except listing.BadCursor:
+        return None
 
 
 def request_actions(record: Record) -> dict[str, bool]:
