@@ -193,8 +193,9 @@ def list_records():
     if args.get("cursor") is not None:
         try:
             after = listing.decode_cursor(args["cursor"])
-        except listing.BadCursor as exc:
-            return error_response(400, str(exc), errors=[{"field": "cursor", "message": str(exc)}])
+        except listing.BadCursor:
+            message = "the cursor is not one this list gave out (changed, cut short or made up)"
+            return error_response(400, message, errors=[{"field": "cursor", "message": message}])
         if page != 1:
             message = "give either a cursor or a page, not both"
             return error_response(400, message, errors=[{"field": "page", "message": message}])

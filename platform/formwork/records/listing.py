@@ -58,18 +58,18 @@ def encode_cursor(after: After, kind: str = "records") -> str:
 def decode_cursor(text: str, kind: str = "records") -> After:
     """The position a cursor of ``encode_cursor`` names; ``BadCursor`` for anything else."""
     if not isinstance(text, str) or not text or len(text) > 300:
-        raise BadCursor("the cursor is not one this list gave out")
+        raise BadCursor()
     try:
         value = _serializer().loads(text)
     except (BadData, ValueError, TypeError) as exc:
-        raise BadCursor("the cursor is not one this list gave out") from exc
+        raise BadCursor() from exc
     try:
         found_kind, key, row = value
         if found_kind != kind or not isinstance(key, str) or type(row) is not int or row < 1:
             raise ValueError(kind)
         return After(datetime.fromisoformat(key), row)
     except (ValueError, TypeError) as exc:
-        raise BadCursor("the cursor is not one this list gave out") from exc
+        raise BadCursor() from exc
 
 
 def count_cap() -> int:
