@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import select
 
 from formwork.extensions import db
 from formwork.org.users import user_by_username
