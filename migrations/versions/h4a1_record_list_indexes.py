@@ -17,6 +17,7 @@ depends_on = None
 
 INDEXES = (
     ("ix_records_owner_created", "records", ["owner_id", "created_at", "id"]),
+    ("ix_records_owner_form_created", "records", ["owner_id", "form_key", "created_at", "id"]),
     ("ix_records_department_created", "records", ["department_id", "created_at", "id"]),
     ("ix_records_form_created", "records", ["form_key", "created_at", "id"]),
     ("ix_records_created", "records", ["created_at", "id"]),

@@ -205,7 +205,7 @@ def list_records():
     kept = {key: args[key] for key in ("form", "status", "q") if args.get(key)}
     return jsonify(
         {
-            "items": [serialize.record_json(record, current_user) for record in found.items],
+            "items": serialize.records_json(found.items, current_user),
             "page": page,
             "per_page": per_page,
             "total": found.total,

@@ -32,6 +32,7 @@ class Record(Model):
         # reads its newest rows in index order — a person's own records, a department's (data
         # scopes), every record (administrators), one form's — and stops after the page.
         Index("ix_records_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_records_owner_form_created", "owner_id", "form_key", "created_at", "id"),
         Index("ix_records_department_created", "department_id", "created_at", "id"),
         Index("ix_records_form_created", "form_key", "created_at", "id"),
         Index("ix_records_created", "created_at", "id"),
