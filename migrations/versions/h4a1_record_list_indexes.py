@@ -7,6 +7,7 @@ Create Date: 2026-12-04 14:30:00.000000
 
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -28,8 +29,15 @@ INDEXES = (
 def upgrade():
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
+    op.create_index(
+        "ix_records_owner_newest",
+        "records",
+        ["owner_id", sa.text("coalesce(submitted_at, created_at)"), "id"],
+        unique=False,
+    )
 
 
 def downgrade():
+    op.drop_index("ix_records_owner_newest", table_name="records")
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)

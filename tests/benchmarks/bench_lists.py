@@ -16,6 +16,8 @@ sends them, the read policy's work included):
 * bob (head of Sales: his department's requests by data scope), first page;
 * carol (finance reviewer: every submitted claim by scope, and a task on most), first page;
 * each one's count (capped at 1,000);
+* "my requests": alice's own page (with its capped count, current steps and amounts), and bob's
+  *All I can see*;
 * the same lists through ``GET /api/records`` (serialisation and field rights included);
 * the same lists the way they were read before (the visibility OR over the table, an offset,
   an exact count), for comparison.
@@ -50,6 +52,7 @@ from formwork.extensions import db  # noqa: E402
 from formwork.org.models import User  # noqa: E402
 from formwork.records import access, listing  # noqa: E402
 from formwork.records.models import Record  # noqa: E402
+from formwork.workflow.my_requests import Filters, my_requests  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/formwork_bench_lists"
 PG_SCHEMA = "formwork_bench_lists"
@@ -146,6 +149,9 @@ def main() -> int:
                     listing.newest_visible(user, [], Record.id, after=at, limit=PAGE + 1)
                 ).all()
 
+            def requests_of(user: User, scope: str) -> Callable[[], Any]:
+                return lambda: my_requests(user, Filters(scope=scope), per_page=PAGE)
+
             def count_of(user: User) -> Callable[[], Any]:
                 return lambda: listing.capped_count(user, [])
 
@@ -173,6 +179,10 @@ def main() -> int:
                 "carol": text(
                     f"SELECT * FROM records WHERE form_key = 'expense_claim' AND status <> 'draft' {NEWEST}"
                 ).bindparams(),
+                "mine": text(
+                    "SELECT * FROM records WHERE owner_id = :u "
+                    "ORDER BY coalesce(submitted_at, created_at) DESC, id DESC LIMIT 21"
+                ).bindparams(u=alice.id),
                 "count": text(
                     "SELECT count(*) FROM (SELECT 1 FROM records WHERE owner_id = :u LIMIT 1001) s"
                 ).bindparams(u=alice.id),
@@ -206,6 +216,14 @@ def main() -> int:
                 ),
                 ("bob (head of Sales), page 1", page_of(bob), run(bare["bob"]), api("bob"), before(bob)),
                 ("carol (finance), page 1", page_of(carol), run(bare["carol"]), api("carol"), before(carol)),
+                (
+                    "alice: my requests page (+count)",
+                    requests_of(alice, "mine"),
+                    run(bare["mine"]),
+                    None,
+                    None,
+                ),
+                ("bob: all requests he may see", requests_of(bob, "all"), None, None, None),
                 ("alice: count (cap 1,000)", count_of(alice), run(bare["count"]), None, None),
                 ("bob: count (cap 1,000)", count_of(bob), None, None, None),
                 ("carol: count (cap 1,000)", count_of(carol), None, None, None),

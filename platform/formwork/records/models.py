@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import JSONDocument, Timestamp, utcnow
@@ -36,6 +36,13 @@ class Record(Model):
         Index("ix_records_department_created", "department_id", "created_at", "id"),
         Index("ix_records_form_created", "form_key", "created_at", "id"),
         Index("ix_records_created", "created_at", "id"),
+        # My requests: one's own, newest by submission (a draft by creation).
+        Index(
+            "ix_records_owner_newest",
+            "owner_id",
+            func.coalesce(text("submitted_at"), text("created_at")),
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
