@@ -120,10 +120,16 @@ def _print_folders() -> set[str]:
 
 
 @pytest.mark.parametrize("html", ["<p>费用报销单</p>", "<p>x</p>" * 20000], ids=["printed", "stopped"])
-def test_printing_leaves_no_copies_of_the_fonts_behind(app, html):
+def test_printing_leaves_no_copies_of_the_fonts_behind(app, html, tmp_path, monkeypatch):
     """WeasyPrint copies each @font-face font (11 MB here) to a temporary folder that only its
     finaliser removes; the layout child never runs it, so the parent removes the folder itself,
     also when it stops the child. Without that every voucher printed left 40 MB in /tmp."""
+    # A temporary folder of this test's own: other tests printing at the same time (the suite
+    # runs in parallel) must not count.
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setenv("TMPDIR", str(own))
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
     before = _print_folders()
     try:
         layout_pdf(

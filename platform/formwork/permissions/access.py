@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement
 from .field_rights import FieldRights, resolve, standing
 from .model import PolicySet
 from .published import policies_for
-from .scopes import records_filter
+from .scopes import allowed_on_form, bases_seeing, records_filter
 from .subject import OrgTree, RecordFacts, Subject
 
 
@@ -99,3 +99,24 @@ class RightsReader:
             current_steps=current_steps,
         )
         return resolve(policies, place, form)
+
+
+def may_create(user: Any, form_key: str) -> bool | None:
+    """May ``user`` create records of ``form_key``: a grant with ``create`` for one of their roles
+    (held in the grant's department when it names one). None: no definition covers the form."""
+    policies = policies_for(form_key)
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    return bool(allowed_on_form(Subject.load(user, tree), policies, "create", tree))
+
+
+def may_on_record(user: Any, record: Any, form: Any, operation: str) -> bool | None:
+    """May ``user`` ``operation`` (``print``, ``edit``, ``approve``, ``export``) this record: a grant
+    with that operation whose scope reaches it. None: no definition covers the form."""
+    policies = policies_for(record.form_key)
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    facts = RecordFacts.of(record, form)
+    return bool(bases_seeing(Subject.load(user, tree), policies, facts, tree, operation))
