@@ -38,12 +38,22 @@ from ..records import access, attachments, service
 from ..records.models import EDITABLE_STATUSES, Attachment, Record
 from ..workflow import submission
 from . import catalogue
-from .editor import ROW_KEY, Editor, conditional_flags, dom_id, evaluate, initial_values, load_files
+from .editor import (
+    ROW_KEY,
+    Editor,
+    conditional_flags,
+    dom_id,
+    evaluate,
+    initial_values,
+    load_files,
+    new_row,
+)
 from .live_numbers import check_live
 from .model import FormModel
 from .posted import read_post
 from .rows import apply_row_operation
 from .summary import summarise
+from .validation import ROW_MARKER
 
 __all__ = ["available_forms", "dom_id", "forms_bp", "unavailable_response"]
 
@@ -130,8 +140,9 @@ def unavailable_response(exc: catalogue.FormUnavailable):
 @login_required
 def new_record(key: str):
     version, form = _current_form(key)
+    rights = access.rights_for_new(current_user, version)
     values = initial_values(form, None)
-    prefill(form, values, current_user)
+    prefill(form, values, current_user, rights)
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
@@ -144,14 +155,22 @@ def new_record(key: str):
         row_ids,
         evaluate(form, values),
         client_token=secrets.token_urlsafe(24),
+        rights=rights,
     )
     return render_editor(editor)
 
 
-def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
+def prefill(form: FormModel, values: dict[str, Any], user: Any, rights: Any = None) -> None:
     """Top-level fields a new request starts filled in (``prefill`` in the definition): the value of
-    the person's latest request of this form, or their own department."""
-    wanted = [field for field in form.fields if field.spec.get("prefill") and not field.is_computed]
+    the person's latest request of this form, or their own department — only fields they may write
+    (``rights``), since the server would refuse the value anyway."""
+    wanted = [
+        field
+        for field in form.fields
+        if field.spec.get("prefill")
+        and not field.is_computed
+        and (rights is None or rights.right(field.path).word == "write")
+    ]
     if not wanted:
         return
     last = None
@@ -240,7 +259,9 @@ def _show_other_version(
         record=record,
         client_token=(request.form.get("_client_token") or "")[:64],
         notice=notice,
+        rights=_rights(version, record),
     )
+    _keep_unwritable(editor, record.data if record is not None else None)
     _store_uploads(editor, raw)
     editor.state = evaluate(form, editor.values)
     summarise(editor, _read_refusals(read_errors, form))
@@ -255,7 +276,9 @@ def edit_record(record_id: int):
         return redirect(url_for("records.detail", record_id=record.id))
     values = initial_values(form, record.data)
     row_ids = {f.key: list(range(len(values.get(f.key) or []))) for f in form.fields if f.is_lines}
-    editor = Editor(version, form, values, row_ids, evaluate(form, values), record=record)
+    editor = Editor(
+        version, form, values, row_ids, evaluate(form, values), record=record, rights=_rights(version, record)
+    )
     return render_editor(editor)
 
 
@@ -304,8 +327,58 @@ def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record |
         record=record,
         client_token=(request.form.get("_client_token") or "")[:64],
         read_errors=read_errors,
+        rights=_rights(version, record),
     )
+    _keep_unwritable(editor, record.data if record is not None else None)
     return editor, raw
+
+
+def _rights(version: DefinitionVersion, record: Record | None) -> Any:
+    """The person's field rights on the record the page edits (or the one it would create)."""
+    if record is None:
+        return access.rights_for_new(current_user, version)
+    return access.rights_of(current_user, record)
+
+
+def _keep_unwritable(editor: Editor, stored: dict[str, Any] | None) -> None:
+    """Show, and evaluate with, the stored values of the fields the person may not write — never a
+    value a page sent for them (the save refuses such a post; the page must not echo it)."""
+    if editor.rights is None:
+        return
+    base = initial_values(editor.form, stored)
+    for field in editor.form.fields:
+        if field.is_computed:
+            continue
+        if not editor.writable(field.key):
+            if field.key in base:
+                editor.values[field.key] = base[field.key]
+            else:
+                editor.values.pop(field.key, None)
+            if field.is_lines:
+                editor.row_ids[field.key] = list(range(len(editor.values.get(field.key) or [])))
+            continue
+        if not field.is_lines:
+            continue
+        locked = [sub for sub in field.fields if not sub.is_computed and not editor.writable(sub.path)]
+        stored_rows = base.get(field.key) or []
+        if not locked or not isinstance(editor.values.get(field.key), list):
+            continue
+        # New row dicts: the posted rows (``raw``) stay as sent, for the save to judge.
+        rows = [dict(r) if isinstance(r, dict) else r for r in editor.values[field.key]]
+        editor.values[field.key] = rows
+        for row in rows:
+            if not isinstance(row, dict):
+                continue
+            origin = row.get(ROW_MARKER)
+            before = None
+            if isinstance(origin, int) and 0 <= origin < len(stored_rows):
+                before = stored_rows[origin]
+            for sub in locked:
+                kept = before.get(sub.key) if before is not None else new_row(field).get(sub.key)
+                if kept is None:
+                    row.pop(sub.key, None)
+                else:
+                    row[sub.key] = kept
 
 
 def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
