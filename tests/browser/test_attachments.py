@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-from test_expense_claim import YESTERDAY, add_rows_until, fill_payee, labelled, open_expense_claim
+from test_expense_claim import (
+    YESTERDAY,
+    add_rows_until,
+    fill_payee,
+    labelled,
+    open_expense_claim,
+    settled,
+)
 
 # Real file heads: the server checks that a file's content matches its extension.
 PNG = (
@@ -96,6 +103,7 @@ def test_a_contract_payment_with_its_required_attachment_is_submitted(page: Page
     expect(page.locator("#form-errors")).to_contain_text("Contract or supporting document")
     expect(labelled(page, "Contract number")).to_have_value("HT-2026-018")
 
+    settled(page)
     labelled(page, "Contract or supporting document").set_input_files(
         {"name": "contract-HT-2026-018.pdf", "mimeType": "application/pdf", "buffer": PDF}
     )

@@ -37,6 +37,14 @@ def row_controls(page: Page, label: str) -> Locator:
     return labelled(page, label)
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has finished a swap: new content is wired up only when it settles (about
+    20 ms after it appears), and a file chosen before that would fire no upload."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def open_expense_claim(page: Page) -> None:
     page.goto("/forms")
     page.get_by_role("link", name=re.compile(r"^expense claim$", re.I)).click()

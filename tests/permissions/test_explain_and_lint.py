@@ -217,6 +217,38 @@ def test_a_filter_that_does_not_type_check(forms):
     assert "cannot compare money with text" in found[0].message
 
 
+def test_a_filter_the_database_cannot_run_is_refused_at_publish(forms):
+    # upper() has no SQL translation: the scope would have to be applied row by row in Python.
+    found = run_lint(
+        HEADER
+        + """grants:
+  - role: cfo
+    operations: [view]
+    scope: all
+    filter: upper(reason) == 'TAXI'
+""",
+        forms,
+    )
+    assert [(p.pointer, p.line) for p in found] == [("/grants/0/filter", 9)]
+    assert "runs in the database" in found[0].message
+    assert "upper()" in found[0].message
+    assert "upper(reason) == 'TAXI'" in found[0].message
+
+
+def test_a_filter_the_database_can_run_passes(forms):
+    found = run_lint(
+        HEADER
+        + """grants:
+  - role: cfo
+    operations: [view]
+    scope: all
+    filter: total >= 10000 and $record.department in $user.department.descendants
+""",
+        forms,
+    )
+    assert [p for p in found if not p.warning] == []
+
+
 def test_a_required_field_nobody_who_fills_the_form_may_write(forms, route, demo_policies):
     everyone = [p for p in demo_policies if p.key == "all_forms"]
     found = run_lint(

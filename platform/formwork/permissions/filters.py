@@ -12,8 +12,9 @@ cannot be a field of it in the language's types; it is rewritten to
 ``$user.department_descendants`` before checking (same positions, same meaning).
 
 A filter compiles to an ``Analysis`` (the checked tree every back end compiles from) and a
-Python evaluator. ``scopes.CustomFilterBackend`` turns the same analysis into SQL once the
-expression language's SQL back end is wired.
+Python evaluator (explain uses it on one record). A filter the SQL back end cannot translate
+on every supported database is refused when it is compiled, naming the function or construct;
+``scopes.CustomFilterBackend`` turns the same analysis into SQL for lists.
 """
 
 from __future__ import annotations
@@ -23,7 +24,17 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..definitions.problems import DefinitionError, Problem
-from ..expressions import DEFAULT_LIMITS, Analysis, ExpressionError, T, TypeEnv, analyse, parse
+from ..expressions import (
+    DEFAULT_LIMITS,
+    Analysis,
+    ExpressionError,
+    SqlTranslationError,
+    T,
+    TypeEnv,
+    analyse,
+    check_sql,
+    parse,
+)
 from ..expressions import nodes as N
 from ..expressions.python_backend import Evaluator, compile_python
 
@@ -106,7 +117,15 @@ def compile_filter(source: str, form: Any, functions: Mapping[str, Any] | None =
             raise DefinitionError(
                 [Problem(f"a filter must give true or false, not {analysis.type.describe()} (in {source!r})")]
             )
+        # A scope is applied by the database: a filter SQL cannot express is refused here, at
+        # publish, never evaluated row by row in Python later.
+        check_sql(analysis, type_env(form), functions, condition=True)
         return Filter(source, analysis, compile_python(analysis, DEFAULT_LIMITS))
+    except SqlTranslationError as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        raise DefinitionError(
+            [Problem(f"a data scope runs in the database, and {message} (in {source!r})")]
+        ) from None
     except ExpressionError as exc:
         message = getattr(exc, "message", None) or str(exc)
         position = getattr(exc, "position", None)

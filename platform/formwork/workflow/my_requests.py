@@ -109,7 +109,7 @@ def my_requests(user: Any, filters: Filters, *, page: int = 1, per_page: int = 2
     current = current_steps([row.id for row in result])
     owners = {row.owner_id for row in result}
     names = (
-        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(owners))).tuples().all())
+        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(owners))).all())
         if filters.scope == "all" and owners
         else {}
     )
