@@ -38,22 +38,13 @@ from ..records import access, attachments, service
 from ..records.models import EDITABLE_STATUSES, Attachment, Record
 from ..workflow import submission
 from . import catalogue
-from .editor import (
-    ROW_KEY,
-    Editor,
-    conditional_flags,
-    dom_id,
-    evaluate,
-    initial_values,
-    load_files,
-    new_row,
-)
+from .editor import ROW_KEY, Editor, conditional_flags, dom_id, evaluate, initial_values, load_files
 from .live_numbers import check_live
+from .locked_fields import keep_stored_values
 from .model import FormModel
 from .posted import read_post
 from .rows import apply_row_operation
 from .summary import summarise
-from .validation import ROW_MARKER
 
 __all__ = ["available_forms", "dom_id", "forms_bp", "unavailable_response"]
 
@@ -261,7 +252,7 @@ def _show_other_version(
         notice=notice,
         rights=_rights(version, record),
     )
-    _keep_unwritable(editor, record.data if record is not None else None)
+    keep_stored_values(editor, record.data if record is not None else None)
     _store_uploads(editor, raw)
     editor.state = evaluate(form, editor.values)
     summarise(editor, _read_refusals(read_errors, form))
@@ -329,7 +320,7 @@ def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record |
         read_errors=read_errors,
         rights=_rights(version, record),
     )
-    _keep_unwritable(editor, record.data if record is not None else None)
+    keep_stored_values(editor, record.data if record is not None else None)
     return editor, raw
 
 
@@ -338,47 +329,6 @@ def _rights(version: DefinitionVersion, record: Record | None) -> Any:
     if record is None:
         return access.rights_for_new(current_user, version)
     return access.rights_of(current_user, record)
-
-
-def _keep_unwritable(editor: Editor, stored: dict[str, Any] | None) -> None:
-    """Show, and evaluate with, the stored values of the fields the person may not write — never a
-    value a page sent for them (the save refuses such a post; the page must not echo it)."""
-    if editor.rights is None:
-        return
-    base = initial_values(editor.form, stored)
-    for field in editor.form.fields:
-        if field.is_computed:
-            continue
-        if not editor.writable(field.key):
-            if field.key in base:
-                editor.values[field.key] = base[field.key]
-            else:
-                editor.values.pop(field.key, None)
-            if field.is_lines:
-                editor.row_ids[field.key] = list(range(len(editor.values.get(field.key) or [])))
-            continue
-        if not field.is_lines:
-            continue
-        locked = [sub for sub in field.fields if not sub.is_computed and not editor.writable(sub.path)]
-        stored_rows = base.get(field.key) or []
-        if not locked or not isinstance(editor.values.get(field.key), list):
-            continue
-        # New row dicts: the posted rows (``raw``) stay as sent, for the save to judge.
-        rows = [dict(r) if isinstance(r, dict) else r for r in editor.values[field.key]]
-        editor.values[field.key] = rows
-        for row in rows:
-            if not isinstance(row, dict):
-                continue
-            origin = row.get(ROW_MARKER)
-            before = None
-            if isinstance(origin, int) and 0 <= origin < len(stored_rows):
-                before = stored_rows[origin]
-            for sub in locked:
-                kept = before.get(sub.key) if before is not None else new_row(field).get(sub.key)
-                if kept is None:
-                    row.pop(sub.key, None)
-                else:
-                    row[sub.key] = kept
 
 
 def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
