@@ -292,6 +292,7 @@ def test_a_forged_form_post_is_refused_with_the_page_and_its_messages(claim, cli
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert any(m in page for m in REFUSED) and 'id="form-errors"' in page
+    assert 'href="#f-payee_bank"' in page and 'href="#f-trip_destination"' not in page  # nothing to link to
     assert 'value="Typed and kept"' in page  # what was typed in writable fields is kept
     assert "Forged Bank" not in page and "Atlantis" not in page  # the stored values are shown, not the forged
     assert "Bank of Hearts" in page
