@@ -40,6 +40,7 @@ from ..workflow import submission
 from . import catalogue
 from .editor import ROW_KEY, Editor, conditional_flags, dom_id, evaluate, initial_values, load_files
 from .live_numbers import check_live
+from .locked_fields import keep_stored_values
 from .model import FormModel
 from .posted import read_post
 from .rows import apply_row_operation
@@ -130,8 +131,9 @@ def unavailable_response(exc: catalogue.FormUnavailable):
 @login_required
 def new_record(key: str):
     version, form = _current_form(key)
+    rights = access.rights_for_new(current_user, version)
     values = initial_values(form, None)
-    prefill(form, values, current_user)
+    prefill(form, values, current_user, rights)
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
@@ -144,14 +146,22 @@ def new_record(key: str):
         row_ids,
         evaluate(form, values),
         client_token=secrets.token_urlsafe(24),
+        rights=rights,
     )
     return render_editor(editor)
 
 
-def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
+def prefill(form: FormModel, values: dict[str, Any], user: Any, rights: Any = None) -> None:
     """Top-level fields a new request starts filled in (``prefill`` in the definition): the value of
-    the person's latest request of this form, or their own department."""
-    wanted = [field for field in form.fields if field.spec.get("prefill") and not field.is_computed]
+    the person's latest request of this form, or their own department — only fields they may write
+    (``rights``), since the server would refuse the value anyway."""
+    wanted = [
+        field
+        for field in form.fields
+        if field.spec.get("prefill")
+        and not field.is_computed
+        and (rights is None or rights.right(field.path).word == "write")
+    ]
     if not wanted:
         return
     last = None
@@ -240,7 +250,9 @@ def _show_other_version(
         record=record,
         client_token=(request.form.get("_client_token") or "")[:64],
         notice=notice,
+        rights=_rights(version, record),
     )
+    keep_stored_values(editor, record.data if record is not None else None)
     _store_uploads(editor, raw)
     editor.state = evaluate(form, editor.values)
     summarise(editor, _read_refusals(read_errors, form))
@@ -255,7 +267,9 @@ def edit_record(record_id: int):
         return redirect(url_for("records.detail", record_id=record.id))
     values = initial_values(form, record.data)
     row_ids = {f.key: list(range(len(values.get(f.key) or []))) for f in form.fields if f.is_lines}
-    editor = Editor(version, form, values, row_ids, evaluate(form, values), record=record)
+    editor = Editor(
+        version, form, values, row_ids, evaluate(form, values), record=record, rights=_rights(version, record)
+    )
     return render_editor(editor)
 
 
@@ -304,8 +318,17 @@ def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record |
         record=record,
         client_token=(request.form.get("_client_token") or "")[:64],
         read_errors=read_errors,
+        rights=_rights(version, record),
     )
+    keep_stored_values(editor, record.data if record is not None else None)
     return editor, raw
+
+
+def _rights(version: DefinitionVersion, record: Record | None) -> Any:
+    """The person's field rights on the record the page edits (or the one it would create)."""
+    if record is None:
+        return access.rights_for_new(current_user, version)
+    return access.rights_of(current_user, record)
 
 
 def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
