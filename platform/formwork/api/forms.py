@@ -12,11 +12,12 @@ from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..forms import catalogue
+from ..permissions.access import may_create
 from ..records import serialize, service
 from ..workflow import submission
 from .blueprint import api_bp, error_response
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
-from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
+from .spec import DATE_TIME, Param, body, component, error, header_args, nullable, obj, operation, reply
 
 MAX_CLIENT_TOKEN = 64  # the width of records.client_token
 CLIENT_TOKEN = {
@@ -92,7 +93,9 @@ def current_form_or_404(key: str) -> DefinitionVersion:
     responses={200: reply(obj({"items": {"type": "array", "items": FORM_SUMMARY}}), "Forms.")},
 )
 def list_forms():
-    versions = sorted(store.list_current("form"), key=lambda v: v.key)
+    versions = sorted(
+        (v for v in store.list_current("form") if may_create(current_user, v.key)), key=lambda v: v.key
+    )
     return jsonify({"items": [form_summary(v) for v in versions]})
 
 
@@ -127,6 +130,7 @@ def _client_token(fields: dict[str, Any]) -> str | None:
     responses={
         201: reply(RECORD, "Created."),
         200: reply(RECORD, "The record an earlier identical request with the same token created."),
+        403: error("The caller has no create right on this form."),
         404: NOT_FOUND,
         422: INVALID_DATA,
         503: UNAVAILABLE,
@@ -134,6 +138,8 @@ def _client_token(fields: dict[str, Any]) -> str | None:
 )
 def create_record(key: str):
     version = current_form_or_404(key)
+    if not may_create(current_user, key):
+        return error_response(403, "you may not create records of this form")
     fields = body()
     token = _client_token(fields)
     # A repeated token with the same request is that request sent again: 200 with the record it

@@ -34,6 +34,7 @@ from ..extensions import db
 from ..i18n import current_locale_tag, localized
 from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.errors import api_error, is_api_request
+from ..permissions.access import may_create
 from ..records import access, attachments, service
 from ..records.models import EDITABLE_STATUSES, Attachment, Record
 from ..workflow import submission
@@ -92,7 +93,8 @@ def index():
 
 
 def available_forms() -> list[dict[str, Any]]:
-    """The published forms a user may start, for the list and the home page.
+    """The published forms a user may start (``create`` operation right), for the list and the
+    home page.
 
     A form whose current version cannot be compiled here (a plugin it needs is not
     loaded) is listed with ``unavailable`` set to the reason instead of breaking the page.
@@ -100,6 +102,8 @@ def available_forms() -> list[dict[str, Any]]:
     items = []
     tag = current_locale_tag()
     for version in store.list_current("form"):
+        if not may_create(current_user, version.key):
+            continue
         _form, problem = catalogue.form_or_unavailable(version)
         items.append(
             {
@@ -117,6 +121,11 @@ def available_forms() -> list[dict[str, Any]]:
     )
 
 
+def _may_create_or_403(key: str) -> None:
+    if not may_create(current_user, key):
+        abort(403, _("You may not create records of this form."))
+
+
 def unavailable_response(exc: catalogue.FormUnavailable):
     """503 for a form that cannot be compiled here: a JSON error under /api, an error page elsewhere."""
     if is_api_request():
@@ -131,6 +140,7 @@ def unavailable_response(exc: catalogue.FormUnavailable):
 @login_required
 def new_record(key: str):
     version, form = _current_form(key)
+    _may_create_or_403(key)
     rights = access.rights_for_new(current_user, version)
     values = initial_values(form, None)
     prefill(form, values, current_user, rights)
@@ -183,6 +193,7 @@ def prefill(form: FormModel, values: dict[str, Any], user: Any, rights: Any = No
 @login_required
 def create_record(key: str):
     version, form = _current_form(key)
+    _may_create_or_403(key)
     rendered = _rendered_version(key)
     if rendered is not None and rendered.id != version.id:
         # A newer version was published after this page was shown. A new record always
@@ -500,6 +511,7 @@ def _parse_state_code(code: str) -> dict[str, str]:
 @forms_bp.post("/forms/<key>/evaluate")
 @login_required
 def evaluate_new(key: str):
+    _may_create_or_403(key)
     # The page is evaluated with the version it shows, even if a newer one was published meanwhile.
     version = _rendered_version(key)
     if version is None:
@@ -523,6 +535,8 @@ def evaluate_record(record_id: int):
 def upload(key: str):
     """One file chosen in an attachment field: store it, answer with the field's updated file list."""
     version, form = _current_form_any_version(key)
+    if row_id(request.args.get("record", "")) is None:  # a file for a record not created yet
+        _may_create_or_403(key)
     page_path = request.args.get("field", "")
     field = form.field(page_path)
     if field is None or field.type.widget != "file":
