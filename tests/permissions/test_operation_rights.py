@@ -79,3 +79,43 @@ def test_print_needs_the_print_right_on_the_record(enforced, client, login, bear
     assert client.get(f"/api/records/{own.id}/pdf", headers=bearer("admin")).status_code == 200
     # outside the scope it stays a 404, never a 403
     assert client.get(f"/api/records/{enforced['ec_erin'].id}/pdf", headers=alice).status_code == 404
+
+
+def _administered_by_finance() -> dict:
+    """Definitions for every form administered by administrators only; expense claims' also by
+    finance reviewers (a grant in the expense claim's own definition)."""
+    content = copy.deepcopy(read_source(DEFINITIONS / "permissions" / "all_forms.yaml").content)
+    content["grants"] = [g for g in content["grants"] if g["role"] != "analyst"]
+    return content
+
+
+def _route_of(form: str) -> dict:
+    route = copy.deepcopy(read_source(DEFINITIONS / "routes" / f"{form}.yaml").content)
+    route["title"] = {"en": "Changed", "zh-CN": "已修改"}
+    return route
+
+
+def test_administer_decides_who_checks_and_publishes_definitions(enforced, client, bearer):
+    store_permission(_administered_by_finance(), version=2)
+    claims = copy.deepcopy(read_source(DEFINITIONS / "permissions" / "expense_claim.yaml").content)
+    claims["grants"].append({"role": "finance_reviewer", "operations": ["administer"]})
+    store_permission(claims, version=2)
+
+    carol, alice, admin = bearer("carol"), bearer("alice"), bearer("admin")
+    assert client.get("/api/definitions", headers=alice).status_code == 403
+    assert client.get("/api/definitions", headers=carol).status_code == 200
+    mine = client.post(
+        "/api/definitions/validate", json={"content": _route_of("expense_claim")}, headers=carol
+    )
+    assert mine.status_code == 200, mine.get_json()
+    other = client.post(
+        "/api/definitions/publish", json={"content": _route_of("purchase_request")}, headers=carol
+    )
+    assert other.status_code == 403
+    everyone = copy.deepcopy(_administered_by_finance())
+    refused = client.post("/api/definitions/publish", json={"content": everyone}, headers=carol)
+    assert refused.status_code == 403  # a definition for every form needs a grant for every form
+    published = client.post(
+        "/api/definitions/publish", json={"content": _route_of("purchase_request")}, headers=admin
+    )
+    assert published.status_code == 201, published.get_json()

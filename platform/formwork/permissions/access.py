@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement
 from ..records.access import sees_everything
 from .field_rights import FieldRights, resolve, standing
 from .model import PolicySet
-from .published import policies_for
+from .published import current_policies, policies_for
 from .scopes import allowed_on_form, bases_seeing, records_filter
 from .subject import OrgTree, RecordFacts, Subject
 
@@ -124,3 +124,28 @@ def may_on_record(user: Any, record: Any, form: Any, operation: str) -> bool | N
     tree = OrgTree.load()
     facts = RecordFacts.of(record, form)
     return bool(bases_seeing(Subject.load(user, tree), policies, facts, tree, operation))
+
+
+def may_administer(user: Any, form_key: str | None = None) -> bool | None:
+    """May ``user`` administer (check, publish, read the versions of) definitions: of ``form_key``
+    (its form, routes and permissions) when given, else of every form (a grant in a definition
+    for every form). With ``form_key`` a definition for that form or for every form counts.
+    None: no permission definition is published at all (the caller keeps its role rule).
+    """
+    policies = current_policies()
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    subject = Subject.load(user, tree)
+    return bool(allowed_on_form(subject, PolicySet.of(form_key or "*", policies), "administer", tree))
+
+
+def administers_any(user: Any) -> bool | None:
+    """Does ``user`` administer the definitions of some form (or of every form). None: as above."""
+    policies = current_policies()
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    subject = Subject.load(user, tree)
+    forms = {policy.form for policy in policies}
+    return any(allowed_on_form(subject, PolicySet.of(key, policies), "administer", tree) for key in forms)
