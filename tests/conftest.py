@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import formwork.models  # noqa: F401  (every table, for the schema template below)
 from formwork import create_app
 from formwork.config import normalise_database_url
 from formwork.extensions import db
@@ -82,8 +83,6 @@ def _reset_postgres() -> None:
 def sqlite_schema(tmp_path_factory):
     """A SQLite file with the full schema, made once per process; each test gets a copy of it
     (a copy takes well under a millisecond, create_all 80 ms)."""
-    import formwork.models  # noqa: F401  - every table, whichever test modules were collected
-
     template = tmp_path_factory.mktemp("schema") / "schema.db"
     engine = create_engine(f"sqlite:///{template}")
     db.metadata.create_all(engine)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from .models import Record, RecordReader
+from .models import DRAFT, Record, RecordReader
 
 ADMINISTRATOR = "administrator"
 
@@ -82,6 +82,28 @@ def rights_of_many(user: Any, records: list[Record]) -> dict[int, Any | None]:
     if _policy is None or sees_everything(user) or not records:
         return {record.id: None for record in records}
     return _policy.rights_many(user, records)
+
+
+def rights_for_new(user: Any, version: Any) -> Any | None:
+    """The field rights of ``user`` on a record of form ``version`` they are about to create.
+
+    A new record is the creator's own draft in their department: they get what they would get on
+    such a draft (by default every input field writable; computed fields never). The record is
+    built for the question only, never added to the session. None: today's rule (all writable).
+    """
+    if _policy is None or sees_everything(user):
+        return None
+    draft = Record(
+        form_key=version.key,
+        definition_id=version.id,
+        form_version=version.version,
+        status=DRAFT,
+        owner_id=user.id,
+        department_id=user.department_id,
+        data={},
+    )
+    draft.definition = version  # no backref: the draft stays out of the session
+    return _policy.rights(user, draft)
 
 
 def redact(user: Any, record: Record, data: dict[str, Any] | None) -> dict[str, Any]:

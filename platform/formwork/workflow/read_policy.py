@@ -157,7 +157,10 @@ class PermissionReadPolicy:
             # No definition covers the form: today's rules, and no need of its compiled form
             # (a stored record stays readable while its form cannot be compiled, e.g. in safe mode).
             return None
-        standing = task_standing(getattr(user, "id", None), record)
+        if record.id is None:  # a record about to be created: nobody has a task on it yet
+            standing = TaskStanding(frozenset(), False, frozenset())
+        else:
+            standing = task_standing(getattr(user, "id", None), record)
         return record_rights(
             user,
             record,
