@@ -42,7 +42,8 @@ def _expected(user, own: bool) -> list[int]:
         if own
         else access.visible_records(user).with_only_columns(Record.id)
     )
-    return list(db.session.scalars(stmt.order_by(newest_key().desc(), Record.id.desc())))
+    key = newest_key("mine" if own else "all")
+    return list(db.session.scalars(stmt.order_by(key.desc(), Record.id.desc())))
 
 
 def _requests(submit, claim_drafts: int = 2) -> None:
@@ -116,3 +117,15 @@ def test_a_changed_or_made_up_cursor_shows_the_first_page(app, monkeypatch, clie
     assert ROW.findall(client.get(f"/requests?cursor={api_cursor}").get_data(as_text=True)) == ROW.findall(
         first
     )
+
+
+def test_a_cursor_of_ones_own_list_does_not_page_everything_one_sees(app, monkeypatch, client, login, submit):
+    """The two lists have two orders (own: by submission; all: by creation): a cursor fits one."""
+    _requests(submit, claim_drafts=0)
+    monkeypatch.setitem(app.config, "FORMWORK_PAGE_SIZE", 2)
+    login(client, "alice")
+    own = client.get("/requests").get_data(as_text=True)
+    cursor = re.search(r"cursor=([^&\"]+)", own).group(1)
+    everything = client.get("/requests?scope=all").get_data(as_text=True)
+    crossed = client.get(f"/requests?scope=all&cursor={cursor}").get_data(as_text=True)
+    assert ROW.findall(crossed) == ROW.findall(everything)

@@ -74,16 +74,19 @@ class Filters:
         )
 
 
-def newest_key() -> Any:
-    """The order of my requests: by submission, a draft by creation (newest first, ties by id)."""
-    return func.coalesce(Record.submitted_at, Record.created_at)
+def newest_key(scope: str = "mine") -> Any:
+    """The order of my requests: one's own by submission, a draft by creation; with scope "all"
+    by creation, like the records API (newest first, ties by id). Each is an index order: the
+    owner's by an expression index, everything one may see by the indexes of ``records.listing``
+    (ordering those by submission would sort all of a department's or an approver's records)."""
+    return Record.created_at if scope == "all" else func.coalesce(Record.submitted_at, Record.created_at)
 
 
 def my_requests(
     user: Any, filters: Filters, *, page: int = 1, per_page: int = 20, after: listing.After | None = None
 ) -> Page:
     """The user's own requests (or, with scope "all", every request they may see), newest first
-    (by submission, a draft by creation): the page after ``after`` (a cursor's position), else
+    (``newest_key``): the page after ``after`` (a cursor's position), else
     page ``page``. ``Page.next_after`` is where the next page starts (None on the last); the
     count stops at the cap (``Page.capped``: more)."""
     branches: list[ColumnElement[bool]] | None
@@ -99,7 +102,7 @@ def my_requests(
         conditions.append(Record.form_key == filters.form_key)
     if filters.q:
         conditions.append(text_matches(filters.q))
-    newest = newest_key()
+    newest = newest_key(filters.scope)
     offset = 0 if after is not None else (page - 1) * per_page
     found_rows = db.session.execute(
         listing.newest_of(

@@ -181,7 +181,8 @@ def requests():
     filters = my_requests.Filters.read(request.args)
     page, per_page = page_number(request.args.get("page")), _per_page()
     # A cursor carries the position; ``page`` beside it only numbers the page shown.
-    after = _cursor_position(request.args.get("cursor"), "requests")
+    kind = "requests-all" if filters.scope == "all" else "requests"  # two orders: a cursor fits one
+    after = _cursor_position(request.args.get("cursor"), kind)
     if after is None and request.args.get("cursor"):
         page = 1  # a changed or made-up cursor: the first page
     result = my_requests.my_requests(current_user, filters, page=page, per_page=per_page, after=after)
@@ -200,7 +201,7 @@ def requests():
         page=page,
         pages=_pages(result.total, per_page),
         following=page > 1,
-        next_cursor=listing.encode_cursor(result.next_after, "requests") if result.next_after else None,
+        next_cursor=listing.encode_cursor(result.next_after, kind) if result.next_after else None,
         filters=values,
         link_filters={key: value for key, value in values.items() if value},
         statuses=STATUSES,
