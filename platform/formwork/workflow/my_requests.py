@@ -17,7 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, func, select, true
 
-from ..definitions import store
+from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..forms import catalogue
 from ..org.models import User
@@ -137,10 +137,20 @@ def my_requests(
         else {}
     )
     forms: dict[int, Any] = {}
+    wanted = {row.definition_id for row in result}
+    # The page's form versions in one statement (not one per form); each compiled once.
+    versions = (
+        {
+            v.id: v
+            for v in db.session.scalars(select(DefinitionVersion).where(DefinitionVersion.id.in_(wanted)))
+        }
+        if wanted
+        else {}
+    )
     rows = []
     for row in result:
         if row.definition_id not in forms:  # a form a missing plugin makes unavailable still lists
-            forms[row.definition_id] = catalogue.form_or_unavailable(store.get_one(row.definition_id))[0]
+            forms[row.definition_id] = catalogue.form_or_unavailable(versions[row.definition_id])[0]
         form = forms[row.definition_id]
         amount, currency, _label = amount_of(form, row.data or {}) if form else (None, DEFAULT_CURRENCY, "")
         rows.append(
