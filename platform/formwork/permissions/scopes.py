@@ -40,6 +40,10 @@ from .filters import Filter
 from .model import EVERYONE, Grant, PolicySet
 from .subject import Holding, OrgTree, RecordFacts, Subject, record_values, user_values
 
+# A list reads a department scope over this many departments or fewer one department at a time
+# (``basis_sql_parts``): each an index range in date order, rather than a sort of all of them.
+SPLIT_DEPARTMENTS = 12
+
 
 class CustomFilterNotWired(RuntimeError):
     """A scope with a ``filter`` was asked for as SQL before an SQL back end was registered."""
@@ -123,27 +127,48 @@ def basis_sql(
     Departments are plain id lists worked out from ``tree`` (read for this request), so the
     statement is the one a person would write by hand over the same indexes.
     """
+    parts = basis_sql_parts(subject, basis, tree, form_key=form_key, backend=backend, user=user)
+    return None if not parts else parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def basis_sql_parts(
+    subject: Subject,
+    basis: Basis,
+    tree: OrgTree,
+    *,
+    form_key: str,
+    backend: Any = None,
+    user: Mapping[str, Any] | None = None,
+    split_departments: int = 0,
+) -> list[ColumnElement[bool]]:
+    """``basis_sql`` as a list of conditions whose OR it is (empty: it reaches no record).
+
+    A scope over up to ``split_departments`` departments becomes one condition per department
+    (``department_id = d AND ...``), so a list reads each department's newest records in
+    index order instead of sorting all of them; otherwise the list holds one condition."""
     grant, holding = basis.grant, basis.holding
     anchor = subject.anchor(holding)
     if grant.department is not None and (anchor is None or tree.codes.get(anchor) != grant.department):
-        return None
+        return []
     conditions: list[Any] = []
+    scope_ids: list[int] = []  # the departments of a department scope, in its own condition
     scope = grant.scope
     assert scope is not None  # a grant allowing a record operation has a scope (model.compile_policy)
     if scope.kind == "own":
         conditions.append(Record.owner_id == subject.user_id)
     elif scope.kind in ("own_department", "department_tree"):
         if anchor is None:
-            return None  # someone without a department has no department to see
+            return []  # someone without a department has no department to see
         if scope.kind == "own_department":
             conditions.append(Record.department_id == anchor)
         else:
-            conditions.append(Record.department_id.in_(sorted(tree.subtree([anchor]))))
+            scope_ids = sorted(tree.subtree([anchor]))
+            conditions.append(Record.department_id.in_(scope_ids))
     elif scope.kind == "departments":
-        listed = _ids(tree, scope.departments, scope.below)
-        if not listed:
-            return None
-        conditions.append(Record.department_id.in_(listed))
+        scope_ids = _ids(tree, scope.departments, scope.below)
+        if not scope_ids:
+            return []
+        conditions.append(Record.department_id.in_(scope_ids))
     if holding.limited:
         conditions.append(Record.department_id.in_(sorted(tree.subtree([anchor]))))
     if grant.statuses is not None:
@@ -158,7 +183,10 @@ def basis_sql(
             raise CustomFilterNotWired(grant)
         values = user if user is not None else user_values(subject, tree)
         conditions.append(compile_sql(grant.filter, user=values, form_key=form_key))
-    return and_(true(), *conditions)
+    if 1 < len(scope_ids) <= split_departments:
+        others = conditions[1:]  # the first is the scope's ``department_id IN (...)``
+        return [and_(Record.department_id == dept_id, *others) for dept_id in scope_ids]
+    return [and_(true(), *conditions)]
 
 
 def records_filter(
@@ -201,11 +229,16 @@ def records_filter_parts(
     user = user_values(subject, tree) if any(b.grant.filter for b in found) else None
     return [
         part
-        for part in (
-            basis_sql(subject, basis, tree, form_key=policies.form_key, backend=backend, user=user)
-            for basis in found
+        for basis in found
+        for part in basis_sql_parts(
+            subject,
+            basis,
+            tree,
+            form_key=policies.form_key,
+            backend=backend,
+            user=user,
+            split_departments=SPLIT_DEPARTMENTS,
         )
-        if part is not None
     ]
 
 
