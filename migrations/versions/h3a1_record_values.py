@@ -103,7 +103,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_record_values_record_id", "record_values", ["record_id"], unique=False)
-    op.create_index("ix_record_values_lookup", "record_values", ["form_key", "path", "text_value"], unique=False)
+    op.create_index("ix_record_values_lookup", "record_values", ["text_value", "path", "form_key"], unique=False)
     bind = op.get_bind()
     for form_key, paths in sorted(_searched_paths(bind).items()):
         for path in sorted(paths):

@@ -127,10 +127,13 @@ class RecordValue(Model):
 
     Kept in the same transaction as every write of ``records.data``; the B-tree index makes "which
     records of this form hold this value at this path" an index lookup whatever the table's size.
+    The value leads the index so that the lookup can only be answered by descending to the value:
+    with the form and path first and no statistics yet, PostgreSQL matched those two in the index
+    and filtered every row of the form for the value.
     """
 
     __tablename__ = "record_values"
-    __table_args__ = (Index("ix_record_values_lookup", "form_key", "path", "text_value"),)
+    __table_args__ = (Index("ix_record_values_lookup", "text_value", "path", "form_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)

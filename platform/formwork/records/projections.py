@@ -3,7 +3,7 @@
 A check such as the duplicate-invoice fact asks "which other records of this form hold one of
 these values at this path?". Answered from ``records.data`` (JSON) its cost grows with every
 record ever filed; answered from ``record_values`` it is a B-tree lookup on
-``(form_key, path, text_value)`` whose cost depends only on how many records share the value.
+``(text_value, path, form_key)`` whose cost depends only on how many records share the value.
 
 What is projected is declared, not guessed: each *source* registered here
 (``register_source``, wired in ``formwork.wiring``) names, for a form key, the field paths it

@@ -76,31 +76,36 @@ def _invoice_numbers(data: Mapping[str, Any], path: str) -> set[str]:
     return projections.values_at(data, path)
 
 
-# Other records of the form (not drafts, not withdrawn) holding one of the numbers at the path:
-# an index lookup on ``record_values`` (form_key, path, text_value), joined to the records for
-# their status. Its cost depends on how many records share a number, not on how many exist.
-_DUPLICATES = (
-    select(Record.id, Record.title, RecordValue.text_value)
-    .join(RecordValue, RecordValue.record_id == Record.id)
-    .where(
-        RecordValue.form_key == bindparam("form_key"),
-        RecordValue.path == bindparam("path"),
-        RecordValue.text_value.in_(bindparam("numbers", expanding=True)),
-        Record.status.not_in(DUPLICATE_STATUSES_IGNORED),
-        Record.id != bindparam("record_id"),
-    )
+# Two statements, each an index lookup whatever the planner's statistics say (one statement joining
+# the two tables may be planned as a scan of the records when ``record_values`` was never analysed):
+# the records of the form holding one of the numbers at the path, by the B-tree on ``record_values``
+# (text_value, path, form_key); then, only when there are any, those records' status and title by
+# primary key. The cost depends on how many records share a number, not on how many exist.
+_HOLDERS = select(RecordValue.record_id, RecordValue.text_value).where(
+    RecordValue.form_key == bindparam("form_key"),
+    RecordValue.path == bindparam("path"),
+    RecordValue.text_value.in_(bindparam("numbers", expanding=True)),
+    RecordValue.record_id != bindparam("record_id"),
+)
+_LIVE = select(Record.id, Record.title).where(
+    Record.id.in_(bindparam("ids", expanding=True)), Record.status.not_in(DUPLICATE_STATUSES_IGNORED)
 )
 
 
-def _other_claims(record_id: int | None, form_key: str, mine: set[str], path: str) -> Any:
-    """Rows (id, title, number) of the other records of the form holding one of ``mine`` at ``path``."""
+def _other_claims(record_id: int | None, form_key: str, mine: set[str], path: str) -> list[tuple[int, Any, str]]:
+    """(id, title, number) of the other records of the form holding one of ``mine`` at ``path``."""
     params = {
         "form_key": form_key,
         "path": path,
         "numbers": sorted(mine),
         "record_id": record_id or 0,  # an unsaved record: ids start at 1
     }
-    return db.session.execute(_DUPLICATES, params)
+    holders = db.session.execute(_HOLDERS, params).all()
+    if not holders:
+        return []
+    ids = sorted({row[0] for row in holders})
+    live = {row[0]: row[1] for row in db.session.execute(_LIVE, {"ids": ids})}
+    return [(other, live[other], number) for other, number in holders if other in live]
 
 
 def _duplicate_invoices(request: FactRequest) -> int:
