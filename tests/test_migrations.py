@@ -190,7 +190,10 @@ def test_upgrade_fills_the_projected_invoice_numbers(empty_app):
 
     with db.engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT record_id, form_key, path, text_value FROM record_values ORDER BY record_id, text_value")
+            text(
+                "SELECT record_id, form_key, path, text_value FROM record_values "
+                "ORDER BY record_id, text_value"
+            )
         ).all()
     assert [tuple(row) for row in rows] == [
         (1, "claim", "lines.invoice_no", "1001"),

@@ -45,10 +45,14 @@ def _searched_paths(bind):
     for _version, content in newest.values():
         if isinstance(content, str):
             content = json.loads(content)
-        if not isinstance(content, dict) or "$duplicate_invoices" not in json.dumps(content, ensure_ascii=False):
+        if not isinstance(content, dict) or "$duplicate_invoices" not in json.dumps(
+            content, ensure_ascii=False
+        ):
             continue
         facts = content.get("facts") if isinstance(content.get("facts"), dict) else {}
-        settings = facts.get("duplicate_invoices") if isinstance(facts.get("duplicate_invoices"), dict) else {}
+        settings = (
+            facts.get("duplicate_invoices") if isinstance(facts.get("duplicate_invoices"), dict) else {}
+        )
         path = settings.get("field") or "lines.invoice_no"
         if isinstance(content.get("form"), str) and isinstance(path, str):
             found.setdefault(content["form"], set()).add(path)
@@ -60,15 +64,21 @@ def _fill(bind, form_key, path):
     if bind.dialect.name == "postgresql":
         value = "e.value ->> :sub" if sub else "r.data ->> :head"
         source = (
-            "records r CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(r.data -> :head) = 'array' "
-            "THEN r.data -> :head ELSE '[]'::jsonb END) e"
+            "records r CROSS JOIN LATERAL jsonb_array_elements("
+            "CASE WHEN jsonb_typeof(r.data -> :head) = 'array' THEN r.data -> :head ELSE '[]'::jsonb END) e"
             if sub
             else "records r"
         )
-        typed = "jsonb_typeof(e.value -> :sub) = 'string'" if sub else "jsonb_typeof(r.data -> :head) = 'string'"
+        typed = (
+            "jsonb_typeof(e.value -> :sub) = 'string'" if sub else "jsonb_typeof(r.data -> :head) = 'string'"
+        )
         blank = f"btrim({value}, E' \\t\\r\\n\\f\\v') <> ''"
     else:
-        value = "json_extract(e.value, '$.\"' || :sub || '\"')" if sub else "json_extract(r.data, '$.\"' || :head || '\"')"
+        value = (
+            "json_extract(e.value, '$.\"' || :sub || '\"')"
+            if sub
+            else "json_extract(r.data, '$.\"' || :head || '\"')"
+        )
         source = (
             "records r, json_each(CASE WHEN json_type(r.data, '$.\"' || :head || '\"') = 'array' "
             "THEN json_extract(r.data, '$.\"' || :head || '\"') ELSE '[]' END) e"
@@ -103,7 +113,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_record_values_record_id", "record_values", ["record_id"], unique=False)
-    op.create_index("ix_record_values_lookup", "record_values", ["text_value", "path", "form_key"], unique=False)
+    op.create_index(
+        "ix_record_values_lookup", "record_values", ["text_value", "path", "form_key"], unique=False
+    )
     bind = op.get_bind()
     for form_key, paths in sorted(_searched_paths(bind).items()):
         for path in sorted(paths):

@@ -75,15 +75,21 @@ def measure(have: int, count: int) -> dict[str, float]:
     claim = SimpleNamespace(
         id=None,
         form_key="expense_claim",
-        data={"lines": [{"invoice_no": seeded_invoice(target)}, {"invoice_no": "71234567890"}, {"invoice_no": "7999"}]},
+        data={
+            "lines": [
+                {"invoice_no": seeded_invoice(target)},
+                {"invoice_no": "71234567890"},
+                {"invoice_no": "7999"},
+            ]
+        },
     )
     found = duplicate_invoice_claims(claim)
     if list(found) != [seeded_invoice(target)]:
         raise SystemExit(f"the check found {found}, not the seeded claim {target}'s invoice")
     record_id = db.session.execute(text("SELECT min(id) FROM records")).scalar_one()
     containment = text(
-        "SELECT id, title FROM records WHERE form_key = 'expense_claim' AND status NOT IN ('draft', 'withdrawn') "
-        "AND data @> CAST(:probe AS jsonb)"
+        "SELECT id, title FROM records WHERE form_key = 'expense_claim' "
+        "AND status NOT IN ('draft', 'withdrawn') AND data @> CAST(:probe AS jsonb)"
     )
     probe = '{"lines": [{"invoice_no": "%s"}]}' % seeded_invoice(target)
     bare = text("SELECT id, title FROM records WHERE id = :id")
@@ -104,7 +110,9 @@ def measure(have: int, count: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default=DEFAULT_DATABASE, help=f"PostgreSQL URL (default: {DEFAULT_DATABASE})")
+    parser.add_argument(
+        "--database", default=DEFAULT_DATABASE, help=f"PostgreSQL URL (default: {DEFAULT_DATABASE})"
+    )
     parser.add_argument("--levels", default="10000,100000", help="comma-separated claim counts")
     parser.add_argument("--count", type=int, default=300, help="calls measured per figure (default 300)")
     args = parser.parse_args()
@@ -150,8 +158,9 @@ def main() -> int:
                 ok = growth <= TARGET_GROWTH
                 failed |= not ok
                 print(
-                    f"\n{label}: check {last['check'] / first['check'] - 1:+.1%} raw, {growth:+.1%} relative to the "
-                    f"bare lookup, from {levels[0]:,} to {levels[-1]:,} claims: "
+                    f"\n{label}: check {last['check'] / first['check'] - 1:+.1%} raw, "
+                    f"{growth:+.1%} relative to the bare lookup, "
+                    f"from {levels[0]:,} to {levels[-1]:,} claims: "
                     f"{'ok' if ok else 'MISSED'} (target <= +{TARGET_GROWTH:.0%})"
                 )
             engine.dispose()

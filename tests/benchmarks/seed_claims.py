@@ -373,7 +373,15 @@ def open_at_head(conn: Connection, org: Organisation, start: int, count: int, ow
     return seed_claims(conn, one, start, count, open_at_head=True)
 
 
-SEEDED_TABLES = ("records", "record_values", "record_events", "processes", "tasks", "trail_entries", "notifications")
+SEEDED_TABLES = (
+    "records",
+    "record_values",
+    "record_events",
+    "processes",
+    "tasks",
+    "trail_entries",
+    "notifications",
+)
 
 
 def settle(engine: Any, *more_tables: str) -> None:

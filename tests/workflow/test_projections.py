@@ -104,7 +104,9 @@ def test_the_check_reads_the_projection_not_the_data(demo, app):
     engine = db.engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        assert duplicate_invoice_claims(second) == {}  # its values are missing: not found, whatever the data says
+        assert (
+            duplicate_invoice_claims(second) == {}
+        )  # its values are missing: not found, whatever the data says
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert any("record_values" in s for s in statements)

@@ -22,9 +22,9 @@ record; a value longer than ``MAX_VALUE`` characters is not projected.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import Table, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, attributes
 
 from ..extensions import db
@@ -32,6 +32,8 @@ from .models import Record, RecordValue
 
 MAX_VALUE = 500
 BLANK = " \t\r\n\f\v"  # what "blank" strips: the SQL of ``rebuild`` trims the same characters
+
+_TABLE = cast(Table, RecordValue.__table__)
 
 PathSource = Callable[[str], Iterable[str]]
 _sources: dict[str, PathSource] = {}
@@ -67,12 +69,12 @@ def values_at(data: Mapping[str, Any] | None, path: str) -> set[str]:
     head, sub = split_path(path)
     if not sub:
         value = data.get(head)
-        return {value} if projectable(value) else set()
+        return {value} if isinstance(value, str) and projectable(value) else set()
     rows = data.get(head)
     found: set[str] = set()
     for row in rows if isinstance(rows, list) else ():
         value = row.get(sub) if isinstance(row, Mapping) else None
-        if projectable(value):
+        if isinstance(value, str) and projectable(value):
             found.add(value)
     return found
 
@@ -96,8 +98,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     flush proper), and remove the rows of records it deletes before their row goes."""
     gone = [record.id for record in session.deleted if isinstance(record, Record) and record.id is not None]
     if gone:
-        table = RecordValue.__table__
-        session.connection().execute(delete(table).where(table.c.record_id.in_(gone)))
+        session.connection().execute(delete(_TABLE).where(_TABLE.c.record_id.in_(gone)))
     pending = []
     for record in list(session.new) + list(session.dirty):
         if not isinstance(record, Record) or record in session.deleted:
@@ -117,13 +118,16 @@ def _after_flush(session: Session, _context: Any) -> None:
     if not pending:
         return
     connection = session.connection()
-    table = RecordValue.__table__
     stale = [record.id for record, is_new, _paths in pending if not is_new]
     if stale:
-        connection.execute(delete(table).where(table.c.record_id.in_(stale)))
-    rows = [row for record, _new, paths in pending for row in rows_for(record.id, record.form_key, record.data, paths)]
+        connection.execute(delete(_TABLE).where(_TABLE.c.record_id.in_(stale)))
+    rows = [
+        row
+        for record, _new, paths in pending
+        for row in rows_for(record.id, record.form_key, record.data, paths)
+    ]
     if rows:
-        connection.execute(insert(table), rows)
+        connection.execute(insert(_TABLE), rows)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -140,15 +144,21 @@ def _rebuild_statement(dialect: str, path: str) -> Any:
     if dialect == "postgresql":
         value = "e.value ->> :sub" if sub else "r.data ->> :head"
         source = (
-            "records r CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(r.data -> :head) = 'array' "
-            "THEN r.data -> :head ELSE '[]'::jsonb END) e"
+            "records r CROSS JOIN LATERAL jsonb_array_elements("
+            "CASE WHEN jsonb_typeof(r.data -> :head) = 'array' THEN r.data -> :head ELSE '[]'::jsonb END) e"
             if sub
             else "records r"
         )
-        typed = "jsonb_typeof(e.value -> :sub) = 'string'" if sub else "jsonb_typeof(r.data -> :head) = 'string'"
+        typed = (
+            "jsonb_typeof(e.value -> :sub) = 'string'" if sub else "jsonb_typeof(r.data -> :head) = 'string'"
+        )
         blank = f"btrim({value}, E' \\t\\r\\n\\f\\v') <> ''"
     else:
-        value = "json_extract(e.value, '$.\"' || :sub || '\"')" if sub else "json_extract(r.data, '$.\"' || :head || '\"')"
+        value = (
+            "json_extract(e.value, '$.\"' || :sub || '\"')"
+            if sub
+            else "json_extract(r.data, '$.\"' || :head || '\"')"
+        )
         source = (
             "records r, json_each(CASE WHEN json_type(r.data, '$.\"' || :head || '\"') = 'array' "
             "THEN json_extract(r.data, '$.\"' || :head || '\"') ELSE '[]' END) e"
@@ -181,5 +191,7 @@ def rebuild(form_key: str | None = None) -> dict[str, int]:
         db.session.execute(delete(RecordValue).where(RecordValue.form_key == key))
         for path in sorted(projected_paths(key)):
             db.session.execute(_rebuild_statement(dialect, path), {"form_key": key})
-        counts[key] = db.session.scalar(select(func.count(RecordValue.id)).where(RecordValue.form_key == key)) or 0
+        counts[key] = (
+            db.session.scalar(select(func.count(RecordValue.id)).where(RecordValue.form_key == key)) or 0
+        )
     return counts

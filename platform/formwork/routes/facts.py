@@ -92,7 +92,9 @@ _LIVE = select(Record.id, Record.title).where(
 )
 
 
-def _other_claims(record_id: int | None, form_key: str, mine: set[str], path: str) -> list[tuple[int, Any, str]]:
+def _other_claims(
+    record_id: int | None, form_key: str, mine: set[str], path: str
+) -> list[tuple[int, Any, str]]:
     """(id, title, number) of the other records of the form holding one of ``mine`` at ``path``."""
     params = {
         "form_key": form_key,
@@ -114,7 +116,10 @@ def _duplicate_invoices(request: FactRequest) -> int:
     if not mine:
         return 0
     form_key = getattr(request.record, "form_key", getattr(request.form, "key", ""))
-    seen = {number for _id, _title, number in _other_claims(getattr(request.record, "id", None), form_key, mine, path)}
+    seen = {
+        number
+        for _id, _title, number in _other_claims(getattr(request.record, "id", None), form_key, mine, path)
+    }
     return len(seen & mine)
 
 
