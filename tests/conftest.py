@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import formwork.models  # noqa: F401  (every table, for the schema template below)
 from formwork import create_app
 from formwork.config import normalise_database_url
 from formwork.extensions import db

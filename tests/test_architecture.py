@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "i18n",
             "formatting",
             "file_names",
+            "request_memo",
         ),
     ),
     ("expressions", ("expressions",)),

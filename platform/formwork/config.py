@@ -215,6 +215,8 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("FORMWORK_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "FORMWORK_PAGE_SIZE": _int("FORMWORK_PAGE_SIZE", 20),
+        # Most rows in one exported .xlsx workbook (CSV exports are streamed and have no limit).
+        "FORMWORK_EXPORT_XLSX_MAX_ROWS": _int("FORMWORK_EXPORT_XLSX_MAX_ROWS", 50_000),
         # How often the bell in the header asks for the unread count (seconds).
         "FORMWORK_BELL_REFRESH_SECONDS": max(5, _int("FORMWORK_BELL_REFRESH_SECONDS", 30)),
         # A submitter may remind (催办) the current approver of a request at most once in this many seconds.

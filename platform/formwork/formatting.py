@@ -142,7 +142,12 @@ def format_date_value(moment: datetime | None) -> str:
 
 def event_label(action: str) -> str:
     """A history event's action in words (``created`` → "Created")."""
-    labels = {"created": _("Created"), "updated": _("Edited"), "submitted": _("Submitted")}
+    labels = {
+        "created": _("Created"),
+        "updated": _("Edited"),
+        "submitted": _("Submitted"),
+        "write_refused": _("Change refused"),
+    }
     return labels.get(action, action.replace("_", " "))
 
 

@@ -3,6 +3,8 @@ them prints with the default voucher, and a voucher that cannot be laid out at a
 
 from __future__ import annotations
 
+import multiprocessing.util
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -120,10 +122,17 @@ def _print_folders() -> set[str]:
 
 
 @pytest.mark.parametrize("html", ["<p>费用报销单</p>", "<p>x</p>" * 20000], ids=["printed", "stopped"])
-def test_printing_leaves_no_copies_of_the_fonts_behind(app, html):
+def test_printing_leaves_no_copies_of_the_fonts_behind(app, html, monkeypatch):
     """WeasyPrint copies each @font-face font (11 MB here) to a temporary folder that only its
     finaliser removes; the layout child never runs it, so the parent removes the folder itself,
     also when it stops the child. Without that every voucher printed left 40 MB in /tmp."""
+    # A temporary folder of this test's own (the parent's scratch folder is made in it, and the
+    # child's copies in that): other tests printing at the same time (the suite runs in
+    # parallel) must not count. multiprocessing keeps its own folder (and the forkserver's
+    # socket, whose path must stay short) where it already is.
+    multiprocessing.util.get_temp_dir()
+    own = tempfile.mkdtemp(prefix="fw-")
+    monkeypatch.setattr(tempfile, "tempdir", own)
     before = _print_folders()
     try:
         layout_pdf(
@@ -133,4 +142,7 @@ def test_printing_leaves_no_copies_of_the_fonts_behind(app, html):
         )
     except LayoutError:
         pass  # the stopped layout: its scratch folder must go too
-    assert _print_folders() - before == set()
+    left = _print_folders() - before
+    monkeypatch.undo()
+    shutil.rmtree(own, ignore_errors=True)
+    assert left == set()

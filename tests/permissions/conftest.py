@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from permissions_samples import DEMO_POLICIES, RECORDS, compile_demo_form, form_definition, load_policy
+from permissions_samples import (
+    DEFINITIONS,
+    DEMO_POLICIES,
+    RECORDS,
+    compile_demo_form,
+    form_definition,
+    load_policy,
+    store_permission,
+    threshold_backend,
+)
 
+from formwork.definitions import store
+from formwork.definitions.loader import read_source
 from formwork.extensions import db
 from formwork.permissions.model import PolicySet
-from formwork.records.models import Record
+from formwork.permissions.scopes import use_custom_filter_backend
+from formwork.records.models import Record, RecordEvent
 
 
 @pytest.fixture
@@ -57,3 +69,26 @@ def seeded(demo_org):
         records[name] = record
     db.session.commit()
     return records
+
+
+@pytest.fixture
+def enforced(demo_org, registry, seeded):
+    """The demo forms, routes and permissions published, the demo records seeded and searchable."""
+    store.publish_path(DEFINITIONS / "forms", registry=registry)
+    store.publish_path(DEFINITIONS / "routes", registry=registry)
+    for record in seeded.values():
+        record.search_text = " ".join(str(v) for v in (record.data or {}).values())
+        db.session.add(
+            RecordEvent(
+                record_id=record.id,
+                actor_id=record.owner_id,
+                action="created",
+                changes={"fields": sorted(record.data)},
+            )
+        )
+    db.session.commit()
+    for name in DEMO_POLICIES:
+        store_permission(read_source(DEFINITIONS / "permissions" / f"{name}.yaml").content)
+    use_custom_filter_backend(threshold_backend)  # the demo's one filter (purchasing head)
+    yield seeded
+    use_custom_filter_backend(None)

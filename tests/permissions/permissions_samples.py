@@ -111,3 +111,21 @@ def threshold_backend(condition, *, user, form_key):
     assert isinstance(node.left, N.Name) and isinstance(node.right, N.Literal)
     value = cast(Record.data[node.left.name].as_string(), Numeric(20, 2))
     return value >= Decimal(node.right.value)
+
+
+def store_permission(content, version=1):
+    """Publish a permission definition version directly (as the publisher stores it)."""
+    from formwork.definitions import store
+
+    content = store.json_ready(content)
+    db.session.add(
+        DefinitionVersion(
+            kind="permission",
+            key=content["key"],
+            version=version,
+            content=content,
+            checksum=store.checksum(content),
+            source=f"definitions/permissions/{content['key']}.yaml",
+        )
+    )
+    db.session.commit()

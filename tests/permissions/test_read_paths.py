@@ -8,57 +8,15 @@ from the next request.
 from __future__ import annotations
 
 import pytest
-from permissions_samples import ALL, DEFINITIONS, DEMO_POLICIES, EXPECTED_VIEW, threshold_backend
+from permissions_samples import ALL, EXPECTED_VIEW, store_permission
 
-from formwork.definitions import store
-from formwork.definitions.loader import read_source
-from formwork.definitions.models import DefinitionVersion
 from formwork.extensions import db
 from formwork.org.models import Department, User
-from formwork.permissions.scopes import use_custom_filter_backend
-from formwork.records.models import Attachment, RecordEvent
+from formwork.records.models import Attachment
 
 ACCOUNT = "6225020200115678"
 MASKED = "6225********5678"
 USERS = sorted(EXPECTED_VIEW)
-
-
-def _store(content, version=1):
-    content = store.json_ready(content)
-    db.session.add(
-        DefinitionVersion(
-            kind="permission",
-            key=content["key"],
-            version=version,
-            content=content,
-            checksum=store.checksum(content),
-            source=f"definitions/permissions/{content['key']}.yaml",
-        )
-    )
-    db.session.commit()
-
-
-@pytest.fixture
-def enforced(demo_org, registry, seeded):
-    """The demo forms, routes and permissions published, the demo records seeded and searchable."""
-    store.publish_path(DEFINITIONS / "forms", registry=registry)
-    store.publish_path(DEFINITIONS / "routes", registry=registry)
-    for record in seeded.values():
-        record.search_text = " ".join(str(v) for v in (record.data or {}).values())
-        db.session.add(
-            RecordEvent(
-                record_id=record.id,
-                actor_id=record.owner_id,
-                action="created",
-                changes={"fields": sorted(record.data)},
-            )
-        )
-    db.session.commit()
-    for name in DEMO_POLICIES:
-        _store(read_source(DEFINITIONS / "permissions" / f"{name}.yaml").content)
-    use_custom_filter_backend(threshold_backend)  # the demo's one filter (purchasing head)
-    yield seeded
-    use_custom_filter_backend(None)
 
 
 def _expected_account(username, record):
@@ -146,7 +104,7 @@ def test_an_attachment_of_a_hidden_field_does_not_exist(enforced, client, bearer
             {"fields": ["lines.receipt"], "roles": ["finance_reviewer"], "right": "read"},
         ],
     }
-    _store(hide)
+    store_permission(hide)
     record = enforced["ec_frank_review"]
     attachment = Attachment(
         owner_id=record.owner_id,
@@ -171,7 +129,7 @@ def test_an_attachment_of_a_hidden_field_does_not_exist(enforced, client, bearer
 
 
 def test_history_leaves_out_changes_to_hidden_fields(enforced, client, bearer):
-    _store(
+    store_permission(
         {
             "kind": "permission",
             "key": "hide_reason",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (  # noqa: F401  - each adds its routes to the blueprint
     attachments,  # files of records and decisions
     definitions,  # list, validate, publish and diff definition versions
+    exports,  # the records of one form as CSV or .xlsx
     forms,  # forms and creating records
     my_requests,  # delete a draft, copy a request, remind (催办)
     notifications,  # the caller's in-app notifications

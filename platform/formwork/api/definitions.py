@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import wraps
+from typing import Any, Callable, TypeVar
 
 from flask import abort, jsonify
 from flask_login import current_user
@@ -14,14 +15,51 @@ from ..definitions.loader import MAX_DEPTH, SourceDocument, read_source
 from ..definitions.models import DefinitionVersion
 from ..definitions.pipeline import KINDS, check, schema_for
 from ..definitions.problems import DefinitionError, Problem
-from ..org.access import roles_required
+from ..extensions import login_manager
+from ..org.access import has_any_role
+from ..permissions.access import administers_any, may_administer
 from .blueprint import api_bp
 from .spec import DATE_TIME, ID, Param, body, component, error, nullable, obj, operation, query_args, reply
 
 DEFINITION_ROLES = ("administrator", "analyst")
 MAX_NAME = 200
 
-FORBIDDEN = error("The caller is not an analyst or administrator.")
+FORBIDDEN = error(
+    "The caller administers no definitions (an `administer` grant; analysts and administrators while "
+    "no permission definition is published)."
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def administrators_only(view: F) -> F:
+    """Allow people who administer the definitions of some form: through an ``administer`` grant
+    of the permission definitions, or, while none is published, as analyst or administrator."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        allowed = administers_any(current_user)
+        if not (has_any_role(current_user, *DEFINITION_ROLES) if allowed is None else allowed):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _form_of(content: Any) -> str | None:
+    """The form a definition belongs to (None: every form, or a kind that is about none)."""
+    if not isinstance(content, dict):
+        return None
+    found = content.get("key") if content.get("kind") == "form" else content.get("form")
+    return found if isinstance(found, str) and found != "*" else None
+
+
+def _may_administer(content: Any) -> bool:
+    allowed = may_administer(current_user, _form_of(content))
+    return True if allowed is None else allowed
+
+
 NOT_FOUND = error("No such definition kind, key or version.")
 KIND = Param({"type": "string", "enum": list(KINDS)}, "The definition kind.")
 SUMMARY_FIELDS: dict[str, Any] = {
@@ -148,7 +186,7 @@ def _read_body() -> tuple[Any, str, SourceDocument | None]:
 
 
 @api_bp.get("/definitions")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "Current published definitions (analysts and administrators).",
     tag="definitions",
@@ -161,7 +199,7 @@ def list_definitions():
 
 
 @api_bp.get("/definitions/schema/<kind>")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "The JSON Schema of a definition kind.",
     tag="definitions",
@@ -173,7 +211,7 @@ def definition_schema(kind: str):
 
 
 @api_bp.get("/definitions/<kind>/<key>/versions")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "Every published version of a definition.",
     tag="definitions",
@@ -188,7 +226,7 @@ def list_versions(kind: str, key: str):
 
 
 @api_bp.get("/definitions/<kind>/<key>/versions/<int:number>")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "One version with its content.",
     tag="definitions",
@@ -208,7 +246,7 @@ VERSION_NUMBER = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
 
 
 @api_bp.get("/definitions/<kind>/<key>/diff")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "What changed between two versions: added, removed and changed JSON pointers.",
     tag="definitions",
@@ -248,7 +286,7 @@ def diff_versions(kind: str, key: str):
 
 
 @api_bp.post("/definitions/validate")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "Check a definition without publishing it.",
     tag="definitions",
@@ -275,6 +313,8 @@ def validate_definition():
         content, name, document = _read_body()
     except DefinitionError as exc:
         return _problems_response(exc.problems)
+    if not _may_administer(content):
+        abort(403, "you do not administer the definitions of this form")
     problems = [p.located(name, p.line) for p in check(content, document=document)]
     if store.errors_only(problems):
         return _problems_response(problems)
@@ -289,7 +329,7 @@ def validate_definition():
 
 
 @api_bp.post("/definitions/publish")
-@roles_required(*DEFINITION_ROLES)
+@administrators_only
 @operation(
     "Publish a definition: a new immutable version when it changed.",
     tag="definitions",
@@ -310,6 +350,8 @@ def validate_definition():
 def publish_definition():
     try:
         content, name, document = _read_body()
+        if not _may_administer(content):
+            abort(403, "you do not administer the definitions of this form")
         result = store.publish_one(content, source=name, user=current_user, document=document)
     except DefinitionError as exc:
         return _problems_response(exc.problems)

@@ -12,11 +12,26 @@ from .. import business_time
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
 from ..forms import catalogue
+from ..permissions.access import may_create
 from ..records import serialize, service
 from ..workflow import submission
 from .blueprint import api_bp, error_response
 from .records import INVALID_DATA, NOT_FOUND, RECORD, RECORD_DATA, SUBMIT, UNAVAILABLE, validation_response
-from .spec import DATE_TIME, Param, body, component, header_args, nullable, obj, operation, reply
+from .spec import (
+    DATE_TIME,
+    PAGING,
+    Param,
+    body,
+    component,
+    error,
+    header_args,
+    nullable,
+    obj,
+    operation,
+    page_arguments,
+    query_args,
+    reply,
+)
 
 MAX_CLIENT_TOKEN = 64  # the width of records.client_token
 CLIENT_TOKEN = {
@@ -87,13 +102,41 @@ def current_form_or_404(key: str) -> DefinitionVersion:
 @api_bp.get("/forms")
 @login_required
 @operation(
-    "Published forms the caller may create records of.",
+    "Published forms the caller may create records of, by key, one page at a time.",
     tag="forms",
-    responses={200: reply(obj({"items": {"type": "array", "items": FORM_SUMMARY}}), "Forms.")},
+    query={
+        "q": Param({"type": "string", "maxLength": 200}, "Only forms whose key or title contains this."),
+        **PAGING,
+    },
+    responses={
+        200: reply(
+            obj(
+                {
+                    "items": {"type": "array", "items": FORM_SUMMARY},
+                    "page": {"type": "integer", "minimum": 1},
+                    "per_page": {"type": "integer", "minimum": 1},
+                    "total": {"type": "integer", "minimum": 0},
+                }
+            ),
+            "One page of forms.",
+        )
+    },
 )
 def list_forms():
-    versions = sorted(store.list_current("form"), key=lambda v: v.key)
-    return jsonify({"items": [form_summary(v) for v in versions]})
+    page, per_page = page_arguments()
+    q = (query_args().get("q") or "").strip().casefold()
+    tag = str(get_locale() or "")
+    offered = [
+        version
+        for version in sorted(store.list_current("form"), key=lambda v: v.key)
+        if may_create(current_user, version.key)
+        and (not q or q in version.key.casefold() or q in catalogue.form_title(version, tag).casefold())
+    ]
+    # Only the forms on this page are compiled (to say whether each is available here).
+    shown = offered[(page - 1) * per_page : page * per_page]
+    return jsonify(
+        {"items": [form_summary(v) for v in shown], "page": page, "per_page": per_page, "total": len(offered)}
+    )
 
 
 @api_bp.get("/forms/<key>")
@@ -127,6 +170,7 @@ def _client_token(fields: dict[str, Any]) -> str | None:
     responses={
         201: reply(RECORD, "Created."),
         200: reply(RECORD, "The record an earlier identical request with the same token created."),
+        403: error("The caller has no create right on this form."),
         404: NOT_FOUND,
         422: INVALID_DATA,
         503: UNAVAILABLE,
@@ -134,6 +178,8 @@ def _client_token(fields: dict[str, Any]) -> str | None:
 )
 def create_record(key: str):
     version = current_form_or_404(key)
+    if not may_create(current_user, key):
+        return error_response(403, "you may not create records of this form")
     fields = body()
     token = _client_token(fields)
     # A repeated token with the same request is that request sent again: 200 with the record it

@@ -8,9 +8,22 @@ from typing import Any
 
 from flask import Response, current_app
 
+from ..forms import catalogue
+from ..permissions.access import may_on_record
+from ..records import access
 from ..records.models import Record
 from .layout import LayoutError
 from .render import pdf_filename, render_voucher
+
+
+def may_print(record: Record, user: Any) -> bool:
+    """May ``user``, who sees ``record``, print it: administrators always; otherwise a grant with
+    ``print`` whose scope reaches it, or today's rule (whoever sees it) when no permission
+    definition covers the form."""
+    if access.sees_everything(user):
+        return True
+    allowed = may_on_record(user, record, catalogue.compiled_form(record.definition), "print")
+    return allowed is None or allowed
 
 
 class VoucherUnprintable(Exception):

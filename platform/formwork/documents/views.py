@@ -1,7 +1,8 @@
 """``GET /records/<id>/pdf``: the record as a PDF voucher in the browser (the API has its own route).
 
 The record is looked up through ``records.access.get_visible``: a record outside the
-caller's scope is a 404, exactly like one that does not exist.
+caller's scope is a 404, exactly like one that does not exist; one the caller sees without
+the ``print`` operation right is a 403.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..records import access
-from .response import VoucherUnprintable, pdf_response
+from .response import VoucherUnprintable, may_print, pdf_response
 
 documents_bp = Blueprint("documents", __name__)
 
@@ -22,6 +23,8 @@ def record_pdf_page(record_id: int):
     record = access.get_visible(current_user, record_id)
     if record is None:
         abort(404)
+    if not may_print(record, current_user):
+        abort(403, _("You may see this record but not print it."))
     try:
         return pdf_response(record, current_user, inline=True)
     except VoucherUnprintable:

@@ -82,6 +82,9 @@ class Editor:
     # under the input at once, and every computed value they feed says it is incomplete.
     live: dict[str, str] = dc_field(default_factory=dict)
     incomplete: set[str] = dc_field(default_factory=set)
+    # The person's field rights on the record (``records.access.rights_of`` / ``rights_for_new``):
+    # ``right(path).word`` is hidden, masked, read or write; None: every input field writable.
+    rights: Any = None
 
     @property
     def action_url(self) -> str:
@@ -102,12 +105,26 @@ class Editor:
 
     # -- per field ------------------------------------------------------------
 
+    def access(self, path: str) -> str:
+        """The person's right on the field at ``path``: ``hidden``, ``masked``, ``read`` or ``write``."""
+        return "write" if self.rights is None else str(self.rights.right(path).word)
+
+    def writable(self, path: str) -> bool:
+        return self.access(path) == "write"
+
+    def shown_columns(self, lines: FieldModel) -> list[str]:
+        """Paths of the columns of ``lines`` this person may see (a hidden column has no heading)."""
+        return [sub.path for sub in lines.fields if self.access(sub.path) != "hidden"]
+
     def flags(self, path: str, field: FieldModel) -> Flags:
-        """Visible / required / read-only of the field instance at ``path`` (compact row index)."""
+        """Visible / required / read-only of the field instance at ``path`` (compact row index): the
+        form's conditions, then the field rights (a hidden field is not shown, a field the person may
+        not write is shown read-only)."""
+        access = self.access(path)
         return Flags(
-            visible=bool(self.state.is_visible(path)),
+            visible=bool(self.state.is_visible(path)) and access != "hidden",
             required=bool(self.state.is_required(path)),
-            readonly=bool(self.state.is_readonly(path)) or field.is_computed,
+            readonly=bool(self.state.is_readonly(path)) or field.is_computed or access != "write",
         )
 
     def computed(self, path: str) -> Any:
@@ -164,8 +181,10 @@ class Editor:
     def display(self, field: FieldModel, value: Any) -> str:
         """A value shown as text (read-only fields): names for people and departments."""
         if field.type.widget in ("user", "department"):
-            return dict(self.options(field)).get(str(value), "") if value not in (None, "") else ""
-        return format_value(field, value)
+            text = dict(self.options(field)).get(str(value), "") if value not in (None, "") else ""
+        else:
+            text = format_value(field, value)
+        return text if self.rights is None else str(self.rights.mask_text(field.path, text))
 
     def attachment_list(self, value: Any) -> list[Attachment]:
         ids = [row_id(v) for v in (value or [])]
@@ -208,8 +227,10 @@ class Editor:
             source = self.record if self.record is not None else current_user
             department_id = source.department_id
         day = values.get(consumer.date) if consumer.date else None
-        if consumer.amount in self.incomplete:
-            amount = None  # a number typed that will not validate: the total is not known yet
+        if consumer.amount in self.incomplete or self.access(consumer.amount) == "hidden":
+            # A number typed that will not validate: the total is not known yet. A hidden total is
+            # never shown, not even as what remains after it.
+            amount = None
         else:
             amount = values.get(consumer.amount)
         preview = budget_preview(

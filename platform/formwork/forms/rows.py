@@ -15,7 +15,7 @@ def apply_row_operation(editor: Editor, operation: str) -> tuple[str, str, int |
     """
     parts = operation.split(":")
     lines = editor.form.field(parts[1]) if len(parts) >= 2 else None
-    if lines is None or not lines.is_lines or lines.parent is not None:
+    if lines is None or not lines.is_lines or lines.parent is not None or not editor.writable(lines.key):
         return None
     rows = list(editor.values.get(lines.key) or [])
     ids = list(editor.row_ids.get(lines.key) or [])

@@ -48,7 +48,9 @@ def summarise(editor: Editor, errors: Iterable[dict[str, Any]]) -> None:
                 n=int(row.group(1)) + 1,
                 field=label,
             )
-        anchor = ("f-" + dom_id(page_path)) if field is not None else "form-errors"
+        # A field hidden from the person has nothing on the page to link to: the summary itself.
+        shown = field is not None and editor.access(path) != "hidden"
+        anchor = ("f-" + dom_id(page_path)) if shown else "form-errors"
         editor.summary.append({"anchor": anchor, "label": label, "message": message})
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Literal, Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -44,6 +45,9 @@ class ValidationResult:
     data: dict[str, Any]
     errors: list[dict[str, str]]
     state: FormState | None = None
+    # The field paths the posted data changes (``reason``, ``lines[1].amount``; ``lines`` when rows are
+    # added, removed or reordered), computed fields aside; a field not posted is not a change.
+    changed: list[str] = dc_field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -146,6 +150,8 @@ class _Submission:
         self.values: dict[str, Any] = dict(self.base)
         # Posted values of read-only-capable and computed fields, checked once the state is known.
         self.posted: dict[str, tuple[FieldModel, Any, Any]] = {}
+        # Paths whose posted value differs from the stored one (or could not be read at all).
+        self.changed: dict[str, None] = {}
 
     # -- reading input -----------------------------------------------------------
 
@@ -164,13 +170,17 @@ class _Submission:
                 self.read_rows(field, raw)
                 continue
             if self.wrong_json_type(key, field, raw):
+                self.changed[key] = None
                 continue
             try:
                 value = field.type.coerce(raw, field)
             except FieldValueError as exc:
                 self.errors.add(key, exc.message)
+                self.changed[key] = None
                 continue
             self.posted[key] = (field, value, self.base.get(key))
+            if not _same(field, value, self.base.get(key)):
+                self.changed[key] = None
             self.values[key] = value
 
     def read_rows(self, field: FieldModel, raw: Any) -> None:
@@ -178,16 +188,20 @@ class _Submission:
             rows = field.type.coerce(raw, field)
         except FieldValueError as exc:
             self.errors.add(field.key, exc.message)
+            self.changed[field.key] = None
             return
         rows = rows or []
         limit = min(field.settings.get("max_rows") or HARD_MAX_ROWS, HARD_MAX_ROWS)
         if len(rows) > limit:
             # Refuse before touching the rows: an oversized body costs nothing more to refuse.
             self.errors.add(field.key, _ln("at most %(num)d row", "at most %(num)d rows", limit))
+            self.changed[field.key] = None
             return
         previous_rows = self.base.get(field.key) or []
         new_rows: list[dict[str, Any]] = []
+        origins: list[int | None] = []
         for index, raw_row in enumerate(rows):
+            origins.append(self._origin_index(index, raw_row, previous_rows))
             before, raw_row = self._row_origin(field, index, raw_row, previous_rows)
             row: dict[str, Any] = dict(before) if before is not None else _row_defaults(field)
             for key, value in raw_row.items():
@@ -200,16 +214,32 @@ class _Submission:
                     self.posted[path] = (sub, value, None)
                     continue
                 if self.wrong_json_type(path, sub, value):
+                    self.changed[path] = None
                     continue
                 try:
                     typed = sub.type.coerce(value, sub)
                 except FieldValueError as exc:
                     self.errors.add(path, exc.message)
+                    self.changed[path] = None
                     continue
-                self.posted[path] = (sub, typed, before.get(key) if before is not None else sub.default)
+                old = before.get(key) if before is not None else sub.default
+                self.posted[path] = (sub, typed, old)
+                if not _same(sub, typed, old):
+                    self.changed[path] = None
                 row[key] = typed
             new_rows.append(row)
+        if origins != list(range(len(previous_rows))):
+            self.changed[field.key] = None  # rows added, removed or put in another order
         self.values[field.key] = new_rows
+
+    @staticmethod
+    def _origin_index(index: int, raw_row: Any, previous_rows: list[dict[str, Any]]) -> int | None:
+        """The stored row a posted row continues (as ``_row_origin`` reads it); None for a new row."""
+        if isinstance(raw_row, Mapping) and ROW_MARKER in raw_row:
+            origin = raw_row[ROW_MARKER]
+            valid = isinstance(origin, int) and not isinstance(origin, bool)
+            return origin if valid and 0 <= origin < len(previous_rows) else None
+        return index if index < len(previous_rows) else None
 
     def wrong_json_type(self, path: str, field: FieldModel, raw: Any) -> bool:
         """JSON input only: refuse a value of the wrong JSON type (a number for text...) at ``path``."""
@@ -438,4 +468,6 @@ def validate(
     submission.check_values(state)
     if mode == "submit":
         submission.check_rules(state)
-    return ValidationResult(submission.output(state), submission.errors.items, state)
+    return ValidationResult(
+        submission.output(state), submission.errors.items, state, list(submission.changed)
+    )

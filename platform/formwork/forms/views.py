@@ -34,12 +34,14 @@ from ..extensions import db
 from ..i18n import current_locale_tag, localized
 from ..input_limits import MAX_ROW_ID, row_id, whole_number
 from ..org.errors import api_error, is_api_request
+from ..permissions.access import may_create
 from ..records import access, attachments, service
 from ..records.models import EDITABLE_STATUSES, Attachment, Record
 from ..workflow import submission
 from . import catalogue
 from .editor import ROW_KEY, Editor, conditional_flags, dom_id, evaluate, initial_values, load_files
 from .live_numbers import check_live
+from .locked_fields import keep_stored_values
 from .model import FormModel
 from .posted import read_post
 from .rows import apply_row_operation
@@ -91,7 +93,8 @@ def index():
 
 
 def available_forms() -> list[dict[str, Any]]:
-    """The published forms a user may start, for the list and the home page.
+    """The published forms a user may start (``create`` operation right), for the list and the
+    home page.
 
     A form whose current version cannot be compiled here (a plugin it needs is not
     loaded) is listed with ``unavailable`` set to the reason instead of breaking the page.
@@ -99,6 +102,8 @@ def available_forms() -> list[dict[str, Any]]:
     items = []
     tag = current_locale_tag()
     for version in store.list_current("form"):
+        if not may_create(current_user, version.key):
+            continue
         _form, problem = catalogue.form_or_unavailable(version)
         items.append(
             {
@@ -116,6 +121,11 @@ def available_forms() -> list[dict[str, Any]]:
     )
 
 
+def _may_create_or_403(key: str) -> None:
+    if not may_create(current_user, key):
+        abort(403, _("You may not create records of this form."))
+
+
 def unavailable_response(exc: catalogue.FormUnavailable):
     """503 for a form that cannot be compiled here: a JSON error under /api, an error page elsewhere."""
     if is_api_request():
@@ -130,8 +140,10 @@ def unavailable_response(exc: catalogue.FormUnavailable):
 @login_required
 def new_record(key: str):
     version, form = _current_form(key)
+    _may_create_or_403(key)
+    rights = access.rights_for_new(current_user, version)
     values = initial_values(form, None)
-    prefill(form, values, current_user)
+    prefill(form, values, current_user, rights)
     row_ids = {
         k: list(range(len(v)))
         for k, v in values.items()
@@ -144,14 +156,22 @@ def new_record(key: str):
         row_ids,
         evaluate(form, values),
         client_token=secrets.token_urlsafe(24),
+        rights=rights,
     )
     return render_editor(editor)
 
 
-def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
+def prefill(form: FormModel, values: dict[str, Any], user: Any, rights: Any = None) -> None:
     """Top-level fields a new request starts filled in (``prefill`` in the definition): the value of
-    the person's latest request of this form, or their own department."""
-    wanted = [field for field in form.fields if field.spec.get("prefill") and not field.is_computed]
+    the person's latest request of this form, or their own department — only fields they may write
+    (``rights``), since the server would refuse the value anyway."""
+    wanted = [
+        field
+        for field in form.fields
+        if field.spec.get("prefill")
+        and not field.is_computed
+        and (rights is None or rights.right(field.path).word == "write")
+    ]
     if not wanted:
         return
     last = None
@@ -173,6 +193,7 @@ def prefill(form: FormModel, values: dict[str, Any], user: Any) -> None:
 @login_required
 def create_record(key: str):
     version, form = _current_form(key)
+    _may_create_or_403(key)
     rendered = _rendered_version(key)
     if rendered is not None and rendered.id != version.id:
         # A newer version was published after this page was shown. A new record always
@@ -240,7 +261,9 @@ def _show_other_version(
         record=record,
         client_token=(request.form.get("_client_token") or "")[:64],
         notice=notice,
+        rights=_rights(version, record),
     )
+    keep_stored_values(editor, record.data if record is not None else None)
     _store_uploads(editor, raw)
     editor.state = evaluate(form, editor.values)
     summarise(editor, _read_refusals(read_errors, form))
@@ -255,7 +278,9 @@ def edit_record(record_id: int):
         return redirect(url_for("records.detail", record_id=record.id))
     values = initial_values(form, record.data)
     row_ids = {f.key: list(range(len(values.get(f.key) or []))) for f in form.fields if f.is_lines}
-    editor = Editor(version, form, values, row_ids, evaluate(form, values), record=record)
+    editor = Editor(
+        version, form, values, row_ids, evaluate(form, values), record=record, rights=_rights(version, record)
+    )
     return render_editor(editor)
 
 
@@ -304,8 +329,17 @@ def _posted_editor(version: DefinitionVersion, form: FormModel, record: Record |
         record=record,
         client_token=(request.form.get("_client_token") or "")[:64],
         read_errors=read_errors,
+        rights=_rights(version, record),
     )
+    keep_stored_values(editor, record.data if record is not None else None)
     return editor, raw
+
+
+def _rights(version: DefinitionVersion, record: Record | None) -> Any:
+    """The person's field rights on the record the page edits (or the one it would create)."""
+    if record is None:
+        return access.rights_for_new(current_user, version)
+    return access.rights_of(current_user, record)
 
 
 def _save(version: DefinitionVersion, form: FormModel, record: Record | None):
@@ -477,6 +511,7 @@ def _parse_state_code(code: str) -> dict[str, str]:
 @forms_bp.post("/forms/<key>/evaluate")
 @login_required
 def evaluate_new(key: str):
+    _may_create_or_403(key)
     # The page is evaluated with the version it shows, even if a newer one was published meanwhile.
     version = _rendered_version(key)
     if version is None:
@@ -500,6 +535,8 @@ def evaluate_record(record_id: int):
 def upload(key: str):
     """One file chosen in an attachment field: store it, answer with the field's updated file list."""
     version, form = _current_form_any_version(key)
+    if row_id(request.args.get("record", "")) is None:  # a file for a record not created yet
+        _may_create_or_403(key)
     page_path = request.args.get("field", "")
     field = form.field(page_path)
     if field is None or field.type.widget != "file":

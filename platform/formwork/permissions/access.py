@@ -12,9 +12,11 @@ from typing import Any, Iterable
 
 from sqlalchemy import ColumnElement
 
+from ..records.access import sees_everything
 from .field_rights import FieldRights, resolve, standing
-from .published import policies_for
-from .scopes import records_filter
+from .model import PolicySet
+from .published import current_policies, policies_for
+from .scopes import allowed_on_form, bases_seeing, records_filter
 from .subject import OrgTree, RecordFacts, Subject
 
 
@@ -59,3 +61,91 @@ def record_rights(
         current_steps=current_steps,
     )
     return resolve(policies, place, form)
+
+
+class RightsReader:
+    """``record_rights`` for many records of one person (an export): the person, the department
+    tree and each form's policies are read once, when the reader is made, not once per record."""
+
+    def __init__(self, user: Any):
+        self.tree = OrgTree.load()
+        self.subject = Subject.load(user, self.tree)
+        self._policies: dict[str, PolicySet] = {}
+
+    def policies(self, form_key: str) -> PolicySet:
+        if form_key not in self._policies:
+            self._policies[form_key] = policies_for(form_key)
+        return self._policies[form_key]
+
+    def rights(
+        self,
+        record: Any,
+        form: Any,
+        *,
+        approver_steps: Iterable[str] = (),
+        participant: bool = False,
+        current_steps: Iterable[str] = (),
+    ) -> FieldRights | None:
+        """As ``record_rights`` (None: no permission definition covers the form)."""
+        policies = self.policies(record.form_key)
+        if not policies:
+            return None
+        place = standing(
+            self.subject,
+            policies,
+            RecordFacts.of(record, form),
+            self.tree,
+            approver_steps=approver_steps,
+            participant=participant,
+            current_steps=current_steps,
+        )
+        return resolve(policies, place, form)
+
+
+def may_create(user: Any, form_key: str) -> bool:
+    """May ``user`` create records of ``form_key``: a grant with ``create`` for one of their roles
+    (held in the grant's department when it names one). Administrators always; with no
+    definition covering the form, everyone (today's rule)."""
+    if sees_everything(user):
+        return True
+    policies = policies_for(form_key)
+    if not policies:
+        return True
+    tree = OrgTree.load()
+    return bool(allowed_on_form(Subject.load(user, tree), policies, "create", tree))
+
+
+def may_on_record(user: Any, record: Any, form: Any, operation: str) -> bool | None:
+    """May ``user`` ``operation`` (``print``, ``edit``, ``approve``, ``export``) this record: a grant
+    with that operation whose scope reaches it. None: no definition covers the form."""
+    policies = policies_for(record.form_key)
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    facts = RecordFacts.of(record, form)
+    return bool(bases_seeing(Subject.load(user, tree), policies, facts, tree, operation))
+
+
+def may_administer(user: Any, form_key: str | None = None) -> bool | None:
+    """May ``user`` administer (check, publish, read the versions of) definitions: of ``form_key``
+    (its form, routes and permissions) when given, else of every form (a grant in a definition
+    for every form). With ``form_key`` a definition for that form or for every form counts.
+    None: no permission definition is published at all (the caller keeps its role rule).
+    """
+    policies = current_policies()
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    subject = Subject.load(user, tree)
+    return bool(allowed_on_form(subject, PolicySet.of(form_key or "*", policies), "administer", tree))
+
+
+def administers_any(user: Any) -> bool | None:
+    """Does ``user`` administer the definitions of some form (or of every form). None: as above."""
+    policies = current_policies()
+    if not policies:
+        return None
+    tree = OrgTree.load()
+    subject = Subject.load(user, tree)
+    forms = {policy.form for policy in policies}
+    return any(allowed_on_form(subject, PolicySet.of(key, policies), "administer", tree) for key in forms)

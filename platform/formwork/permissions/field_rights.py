@@ -207,6 +207,13 @@ class FieldRights:
         """The given field paths (``payee_account``, ``lines[2].amount``) this person may not write."""
         return [p for p in paths if self.right(p) < Right.WRITE]
 
+    def mask_text(self, path: str, text: str) -> str:
+        """A value's text as shown to this person: masked when the field at ``path`` is masked for them."""
+        found = self.get(path)
+        if found is None or found.right != Right.MASKED:
+            return text
+        return str(mask_value(text, found.mask or DEFAULT_MASK))
+
     def redact(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """A record's stored data as this person may see it: hidden fields left out, masked ones masked."""
         result: dict[str, Any] = {}

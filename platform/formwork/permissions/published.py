@@ -8,7 +8,9 @@ ones, the organisation in the database, and the other permission definitions.
 ``policies_for(form_key)`` is what the read and write paths ask: the current versions of the
 permission definitions for that form and for every form, compiled once per version (a
 version never changes, so the cache never goes stale; a publish is a new version and counts
-from the next request, in every worker).
+from the next request, in every worker). Within one request the policies in force are read
+once: a detail page asks for them for the scope, the field rights and the search, and each
+read is a few statements.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..definitions import pipeline, store
 from ..definitions.models import DefinitionVersion
@@ -28,6 +30,7 @@ from ..forms import catalogue
 from ..forms.model import compile_form
 from ..org.models import Department, Role
 from ..plugins import current_registry
+from ..request_memo import once
 from ..routes.compile import compile_route
 from ..routes.store import current_route
 from .lint import lint
@@ -90,7 +93,21 @@ def compiled_policy(definition: DefinitionVersion) -> Policy:
 
 def current_policies() -> list[Policy]:
     """Every permission definition's current version, compiled (one that no longer compiles is left out
-    and logged: it was valid when published, so only a form changed since can break it)."""
+    and logged: it was valid when published, so only a form changed since can break it).
+
+    Read once per request (``request_memo``): a publish counts from the next request. Definitions
+    are versions added, never changed or removed, so what is published is the same as long as the
+    number of versions and the newest id are: one small statement asks that, and the policies
+    compiled for it are kept (per application, like every compiled definition)."""
+    return list(once("permission policies", _published_policies))
+
+
+def _published_policies() -> list[Policy]:
+    count, newest = db.session.execute(select(func.count(), func.max(DefinitionVersion.id))).one()
+    return store._cache().get_or_build(("permission policies", count, newest), _read_current_policies)
+
+
+def _read_current_policies() -> list[Policy]:
     policies = []
     for definition in store.current_versions(KIND):
         try:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ..expressions import T
 from ..extensions import db
 from ..org.models import Department, Role, RoleAssignment, User
+from ..request_memo import once
 from .model import DEPARTMENT_HEAD, EVERYONE
 
 
@@ -55,12 +56,17 @@ class Subject:
 
     @classmethod
     def load(cls, user: Any, tree: "OrgTree | None" = None) -> "Subject":
-        """Read the person's roles, department and headed departments now (not from a cache).
+        """Read the person's roles, department and headed departments now (once per request,
+        ``request_memo``; never from a cache that outlives it).
 
         One query for the person and their role assignments; the departments they head come
         from ``tree`` when given (read for the same request), else from one more query.
         """
         user_id = int(user.id)
+        return once(("subject", user_id), lambda: cls._read(user_id, tree))
+
+    @classmethod
+    def _read(cls, user_id: int, tree: "OrgTree | None") -> "Subject":
         rows = db.session.execute(
             select(
                 User.username, User.department_id, Role.key, RoleAssignment.department_id, RoleAssignment.id
@@ -100,6 +106,11 @@ class OrgTree:
 
     @classmethod
     def load(cls) -> "OrgTree":
+        """The tree as it is now, read once per request (``request_memo``)."""
+        return once("department tree", cls._read)
+
+    @classmethod
+    def _read(cls) -> "OrgTree":
         rows = db.session.execute(
             select(Department.id, Department.parent_id, Department.code, Department.head_id)
         ).all()

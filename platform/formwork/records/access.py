@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from .models import Record, RecordReader
+from .models import DRAFT, Record, RecordReader
 
 ADMINISTRATOR = "administrator"
 
@@ -41,7 +41,8 @@ class ReadPolicy(Protocol):
     the ones they were asked to act on or told about; ``own`` is today's rule, which the policy
     keeps for forms no permission definition covers. ``rights(user, record)`` is None when no
     definition covers the record's form, else an object with ``visible``, ``redact(data)``,
-    ``right(path)`` and ``hidden()``. ``unsearchable_forms()``: forms whose ``search_text`` may
+    ``right(path)`` and ``hidden()``; ``rights_many(user, records)`` the same for many records
+    at once (record id → rights or None). ``unsearchable_forms()``: forms whose ``search_text`` may
     hold a value some reader may not see (a hidden or masked field), so text search reads only
     their title.
     """
@@ -49,6 +50,8 @@ class ReadPolicy(Protocol):
     def scope(self, user: Any, own: ColumnElement[bool]) -> ColumnElement[bool] | None: ...
 
     def rights(self, user: Any, record: Record) -> Any | None: ...
+
+    def rights_many(self, user: Any, records: list[Record]) -> dict[int, Any | None]: ...
 
     def unsearchable_forms(self) -> list[str]: ...
 
@@ -67,6 +70,35 @@ def rights_of(user: Any, record: Record) -> Any | None:
     if _policy is None or sees_everything(user):
         return None
     return _policy.rights(user, record)
+
+
+def rights_of_many(user: Any, records: list[Record]) -> dict[int, Any | None]:
+    """``rights_of`` for each of ``records`` (record id → rights), read together (exports)."""
+    if _policy is None or sees_everything(user) or not records:
+        return {record.id: None for record in records}
+    return _policy.rights_many(user, records)
+
+
+def rights_for_new(user: Any, version: Any) -> Any | None:
+    """The field rights of ``user`` on a record of form ``version`` they are about to create.
+
+    A new record is the creator's own draft in their department: they get what they would get on
+    such a draft (by default every input field writable; computed fields never). The record is
+    built for the question only, never added to the session. None: today's rule (all writable).
+    """
+    if _policy is None or sees_everything(user):
+        return None
+    draft = Record(
+        form_key=version.key,
+        definition_id=version.id,
+        form_version=version.version,
+        status=DRAFT,
+        owner_id=user.id,
+        department_id=user.department_id,
+        data={},
+    )
+    draft.definition = version  # no backref: the draft stays out of the session
+    return _policy.rights(user, draft)
 
 
 def redact(user: Any, record: Record, data: dict[str, Any] | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from ..definitions import store
 from ..extensions import db
 from ..forms import catalogue
+from ..forms.model import schema_path
 from ..forms.state import context_for, evaluate_state
 from ..forms.validation import runtime_values
 from ..i18n import current_locale_tag
@@ -97,7 +98,7 @@ def _redacted_event(event: RecordEvent, rights: Any) -> RecordEvent:
     shown: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "fields" and isinstance(value, list):
-            shown[key] = [f for f in value if not (isinstance(f, str) and _top(f) in hidden)]
+            shown[key] = [f for f in value if not (isinstance(f, str) and _hides(hidden, f))]
         elif key in ("old", "new", "values") and isinstance(value, dict):
             shown[key] = rights.redact(value)
         else:
@@ -114,6 +115,11 @@ def _redacted_event(event: RecordEvent, rights: Any) -> RecordEvent:
     )
     copy.actor = event.actor
     return copy
+
+
+def _hides(hidden: set[str], path: str) -> bool:
+    """A change at ``path`` is left out when its field, or its line-items field, is hidden."""
+    return _top(path) in hidden or schema_path(path) in hidden
 
 
 def _top(path: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -31,8 +32,14 @@ from ..forms.state import context_for
 from ..forms.validation import validate
 from ..i18n import localized
 from ..input_limits import one_line
+from . import access
 from .models import DRAFT, EDITABLE_STATUSES, SUBMITTED, Attachment, Record, RecordEvent
 from .numbering import assign_voucher_number
+
+log = logging.getLogger(__name__)
+
+#: The history event of a write refused by the field rights: ``{"fields": [paths]}``, never values.
+WRITE_REFUSED = "write_refused"
 
 MAX_TITLE = 300
 MAX_SEARCH_TEXT = 20000
@@ -80,6 +87,15 @@ class ValidationFailed(RecordError):
     def __init__(self, errors: list[dict[str, str]]):
         self.errors = errors
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]))
+
+
+class WriteRefused(ValidationFailed):
+    """The request changes fields the person may not write on this record now (hidden, masked or
+    read-only for them): nothing is stored. ``paths`` are the refused field paths."""
+
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+        super().__init__([{"field": path, "message": _("you may not change this field")} for path in paths])
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -196,6 +212,19 @@ def _write_events(record: Record, user: Any, *events: tuple[str, dict | None]) -
     )
 
 
+def _refused(rights: Any, changed: list[str]) -> list[str]:
+    """The changed paths ``rights`` (``records.access``; None: all writable) does not let be written."""
+    return [] if rights is None or not changed else list(rights.refused_writes(changed))
+
+
+def record_refusal(record: Record, user: Any, paths: list[str]) -> None:
+    """Keep a refused write in the record's history, in a transaction of its own (nothing else is saved):
+    who tried and which field paths, never the values sent."""
+    with transaction():
+        _write_events(record, user, (WRITE_REFUSED, {"fields": list(paths)}))
+    log.warning("write refused: user %s on record %s sent %s", user.id, record.id, ", ".join(paths))
+
+
 def find_by_token(user: Any, client_token: str, request_digest: str | None = None) -> Record | None:
     """The record this token made, when the request is the same one again; ``TokenReused`` when the
     token came with another request (a record made without a digest matches any request)."""
@@ -266,7 +295,8 @@ def prepare_new(
 ) -> NewRecord:
     """Validate ``raw`` with the current published version of ``form_key`` (a draft unless ``submit``).
 
-    Raises ``FormNotFound``, ``ValidationFailed``; writes nothing. ``definition`` is the current
+    Raises ``FormNotFound``, ``WriteRefused`` (a field the creator may not write, see
+    ``access.rights_for_new``), ``ValidationFailed``; writes nothing. ``definition`` is the current
     version when the caller has just looked it up (saves a query); it must be of ``form_key``.
     ``json_input`` types values strictly by their JSON type (the API); without it they are
     read as a browser posts them.
@@ -283,6 +313,17 @@ def prepare_new(
         context=context_for(user),
         json_input=json_input,
     )
+    refused = _refused(access.rights_for_new(user, version), result.changed)
+    if refused:
+        # No record exists to hold the event: the application log keeps the attempt (paths only).
+        log.warning(
+            "write refused: user %s creating a record of form %s (version %s) sent %s",
+            user.id,
+            form_key,
+            version.version,
+            ", ".join(refused),
+        )
+        raise WriteRefused(refused)
     if result.errors:
         raise ValidationFailed(result.errors)
     now = utcnow()
@@ -348,7 +389,8 @@ def prepare_edit(
 
     ``lock_version``, when given, is the version the editor saw; a different current
     version raises ``ConflictError``. Raises ``NotAllowed``, ``NotEditable``, ``ValidationFailed``;
-    writes nothing.
+    writes nothing — but for ``WriteRefused`` (a changed field the person may not write on the
+    record in its state), which writes the ``write_refused`` event and nothing else.
     """
     if record.owner_id != user.id:
         raise NotAllowed(_("Only the owner can edit this record."))
@@ -367,6 +409,10 @@ def prepare_edit(
         record_id=record.id,
         json_input=json_input,
     )
+    refused = _refused(access.rights_of(user, record), result.changed)
+    if refused:
+        record_refusal(record, user, refused)
+        raise WriteRefused(refused)
     if result.errors:
         raise ValidationFailed(result.errors)
     return Edit(record, form, result.data, changed_paths(form, previous, result.data), submit)

@@ -1,4 +1,5 @@
-"""Record pages: "my records" (now part of my requests), a record's detail, attachment downloads.
+"""Record pages: "my records" (now part of my requests), a record's detail, attachment downloads,
+exports of a form's records (``records.exports``).
 
 Every lookup goes through ``records.access``; a record or file outside the
 user's scope is a 404, exactly like one that does not exist.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import access, attachments
+from . import access, attachments, exports
 from .models import EDITABLE_STATUSES, Attachment
 from .queries import events_of, record_display
 
@@ -22,6 +23,20 @@ def index():
     """The list moved to "my requests" (one list of one's own requests); old links land there."""
     query = request.query_string.decode("utf-8", "replace")
     return redirect(url_for("workflow.requests") + (f"?{query}" if query else ""), code=301)
+
+
+@records_bp.get("/records/export")
+@login_required
+def export():
+    """The records of one form the person may export (the list's filters), as CSV or .xlsx."""
+    args = request.args
+    fmt = args.get("format") or "csv"
+    filters = {"status": args.get("status") or None, "q": (args.get("q") or "").strip()[:200] or None}
+    try:
+        found = exports.plan(current_user, args.get("form"), lines=args.get("lines"), **filters)
+        return exports.response(found, fmt, filters)
+    except exports.ExportError as exc:
+        abort(exc.status, exc.message)
 
 
 @records_bp.get("/records/<int:record_id>")

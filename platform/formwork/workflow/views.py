@@ -20,7 +20,7 @@ from ..db_types import utcnow
 from ..extensions import db
 from ..input_limits import page_number
 from ..org.clock import as_utc
-from ..records import access
+from ..records import access, exports
 from ..records.attachments import UploadRefused, decision_limits, discard_unclaimed, store_decision_file
 from ..records.models import STATUSES, Record
 from ..records.queries import form_titles, record_display
@@ -198,6 +198,7 @@ def requests():
         link_filters={key: value for key, value in values.items() if value},
         statuses=STATUSES,
         titles=form_titles(),
+        can_export=bool(filters.form_key) and exports.may_export(current_user, filters.form_key or ""),
         **_tabs(),
     )
 
