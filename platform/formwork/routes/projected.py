@@ -8,11 +8,17 @@ such fact its current route reads (the provider's defaults where the route sets 
 from __future__ import annotations
 
 from ..plugins import current_registry
+from ..request_memo import once
 from .facts import providers
 from .store import current_route
 
 
 def paths_for_form(form_key: str) -> frozenset[str]:
+    """The paths to project for ``form_key`` (read once per request: ``request_memo``)."""
+    return once(("projected paths", form_key), lambda: _paths_for_form(form_key))
+
+
+def _paths_for_form(form_key: str) -> frozenset[str]:
     found = current_route(form_key)
     if found is None:
         return frozenset()
