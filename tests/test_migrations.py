@@ -140,3 +140,62 @@ def test_upgraded_database_accepts_data(empty_app):
     db.session.commit()
 
     assert db.session.get(Department, department.id).head_id == user.id
+
+
+def test_upgrade_fills_the_projected_invoice_numbers(empty_app):
+    """h3a1 copies the invoice numbers of existing claims into record_values, for the forms whose
+    current route reads $duplicate_invoices (and only the field it names)."""
+    import json
+
+    from formwork.definitions.models import DefinitionVersion
+    from formwork.org.models import Department, User
+
+    config = _alembic_config(empty_app)
+    command.upgrade(config, "h11a1")
+    department = Department(code="hq", name_zh="总公司", name_en="Head Office")
+    db.session.add(department)
+    db.session.flush()
+    owner = User(username="someone", display_name="Someone", department_id=department.id)
+    db.session.add(owner)
+    form = DefinitionVersion(kind="form", key="claim", version=1, content={"key": "claim"}, checksum="f")
+    route = {"key": "claim_route", "form": "claim", "alerts": [{"when": "$duplicate_invoices > 0"}]}
+    old_route = {**route, "facts": {"duplicate_invoices": {"field": "lines.other"}}}
+    db.session.add_all([form])
+    db.session.flush()
+    db.session.add_all(
+        [
+            DefinitionVersion(kind="route", key="claim_route", version=1, content=old_route, checksum="r1"),
+            DefinitionVersion(kind="route", key="claim_route", version=2, content=route, checksum="r2"),
+        ]
+    )
+    db.session.commit()
+    claims = [
+        {"lines": [{"invoice_no": "1001", "other": "x"}, {"invoice_no": "1002"}, {"invoice_no": "1001"}]},
+        {"lines": [{"invoice_no": "  "}, {"invoice_no": 5}, {}], "invoice_no": "top"},
+        {"lines": "not a list"},
+        {},
+    ]
+    with db.engine.begin() as conn:
+        for index, data in enumerate(claims, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO records (id, form_key, definition_id, form_version, data, status, owner_id, "
+                    "lock_version, created_at, updated_at) VALUES (:id, 'claim', :definition, 1, :data, "
+                    "'submitted', :owner, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": index, "definition": form.id, "data": json.dumps(data), "owner": owner.id},
+            )
+
+    command.upgrade(config, "h3a1")
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT record_id, form_key, path, text_value FROM record_values "
+                "ORDER BY record_id, text_value"
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (1, "claim", "lines.invoice_no", "1001"),
+        (1, "claim", "lines.invoice_no", "1002"),
+    ]

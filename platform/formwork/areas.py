@@ -25,7 +25,7 @@ from .org import auth, errors, people, security
 from .org.cli import tokens_cli, users_cli
 from .permissions.cli import permissions_cli
 from .plugins.cli import plugins_cli
-from .records.cli import attachments_cli
+from .records.cli import attachments_cli, projections_cli
 from .records.views import records_bp
 from .workflow import views as workflow_views
 from .workflow.cli import due_cli
@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
     plugins.init_app(app, wiring.BUILTINS)
     wiring.register_definition_kinds()
     wiring.register_record_participation()
+    wiring.register_projected_paths()
     wiring.wire_read_policy()
     with app.app_context():  # the engine is the app's; SQLite connections need the SQL functions
         wiring.register_permission_filters(db.engine)
@@ -69,6 +70,7 @@ def register(app: Flask) -> None:
         definitions_cli,
         permissions_cli,
         attachments_cli,
+        projections_cli,
         due_cli,
         budgets_cli,
         outbox_cli,

@@ -23,9 +23,11 @@ from .permissions import published as permission_checks
 from .permissions import scopes as permission_scopes
 from .permissions.sql_filters import custom_filter_sql
 from .records import access as record_access
+from .records import projections as record_projections
 from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
 from .routes.facts import register_builtins as register_builtin_facts
+from .routes.projected import paths_for_form as route_searched_paths
 from .workflow.models import task_record_ids
 from .workflow.read_policy import PermissionReadPolicy
 
@@ -55,6 +57,12 @@ def register_definition_kinds() -> None:
 def register_record_participation() -> None:
     """People read the records they were asked to act on: the workflow's tasks widen records' access."""
     record_access.register_participation("tasks", task_record_ids)
+
+
+def register_projected_paths() -> None:
+    """The record values the routes' facts search (``$duplicate_invoices``' field) are projected
+    into ``record_values`` on every write, so their lookups are index searches."""
+    record_projections.register_source("route facts", route_searched_paths)
 
 
 def wire_read_policy() -> None:

@@ -10,7 +10,8 @@ against a claim submitted and approved through the API when this was written):
 * claim ``n`` belongs to one of the demo employees (Sales twice as often as the others; a head's
   own claim goes to the head of Head Office, as ``self_approval: send_up`` does) and carries one
   to four lines with invoice numbers of its own (``9`` and 11 digits: no live claim's number
-  starts with 9, so the seed never raises the duplicate alert on a measured claim);
+  starts with 9, so the seed never raises the duplicate alert on a measured claim), projected into
+  ``record_values`` as the application keeps them;
 * one claim in ten is over 50,000 and so also went through the CFO;
 * 92 % are approved and paid (every approval task decided, the cashier's copy to finance read,
   all notifications read), 6 % are under review (open at the head step, finance review or the
@@ -216,6 +217,14 @@ CROSS JOIN LATERAL (
 """,
     )
     run(
+        "record_values",
+        """
+INSERT INTO record_values (record_id, form_key, path, text_value)
+SELECT c.rid, 'expense_claim', 'lines.invoice_no', '9' || lpad((c.n * 4 + i)::text, 11, '0')
+FROM seed_claim c CROSS JOIN LATERAL generate_series(0, c.lines - 1) AS i
+""",
+    )
+    run(
         "record_events",
         """
 INSERT INTO record_events (id, record_id, actor_id, action, changes, at)
@@ -364,7 +373,15 @@ def open_at_head(conn: Connection, org: Organisation, start: int, count: int, ow
     return seed_claims(conn, one, start, count, open_at_head=True)
 
 
-SEEDED_TABLES = ("records", "record_events", "processes", "tasks", "trail_entries", "notifications")
+SEEDED_TABLES = (
+    "records",
+    "record_values",
+    "record_events",
+    "processes",
+    "tasks",
+    "trail_entries",
+    "notifications",
+)
 
 
 def settle(engine: Any, *more_tables: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -135,15 +136,7 @@ def test_a_fact_read_only_by_alerts_is_computed_when_the_request_starts_only(
     monkeypatch.setitem(
         current_registry().facts,
         "duplicate_invoices",
-        FactProvider(
-            provider.name,
-            provider.type,
-            counting,
-            provider.check,
-            provider.defaults,
-            provider.needs_settings,
-            provider.description,
-        ),
+        replace(provider, compute=counting),
     )
     claim(demo_org["erin"], "office", ["5"], ["77770001"])
     data = {

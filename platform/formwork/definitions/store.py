@@ -230,10 +230,10 @@ class _CompiledCache:
 
     def __init__(self, size: int):
         self.size = size
-        self.items: OrderedDict[tuple[int, str], Any] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get_or_build(self, key: tuple[int, str], build: Callable[[], Any]) -> Any:
+    def get_or_build(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)

@@ -138,7 +138,8 @@ class RoleAssignment(Model):
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(back_populates="role_assignments", foreign_keys=[user_id])
-    role: Mapped[Role] = relationship()
+    # Loaded with the assignment: a person's role keys (asked on most requests) in one statement.
+    role: Mapped[Role] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship()
 
 

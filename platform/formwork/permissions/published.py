@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..definitions import pipeline, store
 from ..definitions.models import DefinitionVersion
@@ -95,8 +95,16 @@ def current_policies() -> list[Policy]:
     """Every permission definition's current version, compiled (one that no longer compiles is left out
     and logged: it was valid when published, so only a form changed since can break it).
 
-    Read once per request (``request_memo``): a publish counts from the next request."""
-    return list(once("permission policies", _read_current_policies))
+    Read once per request (``request_memo``): a publish counts from the next request. Definitions
+    are versions added, never changed or removed, so what is published is the same as long as the
+    number of versions and the newest id are: one small statement asks that, and the policies
+    compiled for it are kept (per application, like every compiled definition)."""
+    return list(once("permission policies", _published_policies))
+
+
+def _published_policies() -> list[Policy]:
+    count, newest = db.session.execute(select(func.count(), func.max(DefinitionVersion.id))).one()
+    return store._cache().get_or_build(("permission policies", count, newest), _read_current_policies)
 
 
 def _read_current_policies() -> list[Policy]:

@@ -39,3 +39,7 @@ class FactProvider:
     # Settings naming a form field that picks WHICH value applies (the budget's department): the route
     # checker warns when the submitter may set such a field freely (``FieldType.freely_chosen``).
     key_settings: tuple[str, ...] = ()
+    # Settings naming a field path whose values the provider looks up across the form's records
+    # (``$duplicate_invoices``' field): a route reading the fact has those paths projected
+    # (``records.projections``), so the lookup is an index search.
+    searched_settings: tuple[str, ...] = ()

@@ -134,3 +134,25 @@ class RecordReader(Model):
     # Why they may read it: "alert:<key>" for an alert's recipients (the first reason is kept).
     reason: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+
+
+class RecordValue(Model):
+    """One value of a record's data copied out for searching (``records.projections``): the text at
+    ``path`` (``lines.invoice_no``: every line's invoice number), one row per distinct value.
+
+    Kept in the same transaction as every write of ``records.data``; the B-tree index makes "which
+    records of this form hold this value at this path" an index lookup whatever the table's size.
+    The value leads the index so that the lookup can only be answered by descending to the value:
+    with the form and path first and no statistics yet, PostgreSQL matched those two in the index
+    and filtered every row of the form for the value.
+    """
+
+    __tablename__ = "record_values"
+    __table_args__ = (Index("ix_record_values_lookup", "text_value", "path", "form_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    form_key: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(200))
+    # Exactly as stored in the data (what the checks compare); values longer than this are not projected.
+    text_value: Mapped[str] = mapped_column(String(500))

@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, cast, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import bindparam, select
 
 from ..expressions import T
 from ..extensions import db
 from ..plugins.facts import FactProvider, FactRequest, SettingsCheck
-from ..records.models import Record
+from ..records import projections
+from ..records.models import Record, RecordValue
 
 __all__ = ["FactProvider", "FactRequest", "SettingsCheck", "compute_facts", "fact_types", "providers"]
 
@@ -71,70 +71,43 @@ def _check_invoices(settings: Mapping[str, str], form: Any) -> list[tuple[str, s
     return problems
 
 
-def _split(path: str) -> tuple[str, str]:
-    lines, _, sub = path.replace("[*]", "").partition(".")
-    return lines, sub
-
-
 def _invoice_numbers(data: Mapping[str, Any], path: str) -> set[str]:
-    lines, sub = _split(path)
-    found = set()
-    for row in data.get(lines) or ():
-        value = row.get(sub) if isinstance(row, Mapping) else None
-        if isinstance(value, str) and value.strip():
-            found.add(value)  # as stored: the database filter compares exact values
-    return found
+    """The record's invoice numbers as stored (the projection compares exact values)."""
+    return projections.values_at(data, path)
 
 
-def _duplicates_statement(dialect: str, path: str, count: int) -> Any:
-    """The query for other records of a form that may hold one of ``count`` invoice numbers.
-
-    Built once per (database, field path, count) and kept: the fact runs on many transitions, and
-    building the statement costs more than running it. PostgreSQL answers exactly with JSONB
-    containment (``data @> {"lines": [{"invoice_no": ...}]}``, served by the ``ix_records_data``
-    GIN index); elsewhere the record's search text, which holds every text value of its lines,
-    narrows the rows first. Either way the numbers are checked exactly afterwards.
-    """
-    key = (dialect, path, count)
-    statement = _DUPLICATES.get(key)
-    if statement is not None:
-        return statement
-
-    if dialect == "postgresql":
-        may_hold = [cast(Record.data, JSONB).contains(bindparam(f"n{i}", type_=JSONB)) for i in range(count)]
-    else:
-        may_hold = [Record.search_text.like(bindparam(f"n{i}"), escape="/") for i in range(count)]
-    statement = select(Record.id, Record.title, Record.data).where(
-        Record.form_key == bindparam("form_key"),
-        Record.status.not_in(DUPLICATE_STATUSES_IGNORED),
-        Record.id != bindparam("record_id"),
-        or_(*may_hold),
-    )
-    if len(_DUPLICATES) < 256:  # a handful of shapes in practice; never grows without bound
-        _DUPLICATES[key] = statement
-    return statement
+# Two statements, each an index lookup whatever the planner's statistics say (one statement joining
+# the two tables may be planned as a scan of the records when ``record_values`` was never analysed):
+# the records of the form holding one of the numbers at the path, by the B-tree on ``record_values``
+# (text_value, path, form_key); then, only when there are any, those records' status and title by
+# primary key. The cost depends on how many records share a number, not on how many exist.
+_HOLDERS = select(RecordValue.record_id, RecordValue.text_value).where(
+    RecordValue.form_key == bindparam("form_key"),
+    RecordValue.path == bindparam("path"),
+    RecordValue.text_value.in_(bindparam("numbers", expanding=True)),
+    RecordValue.record_id != bindparam("record_id"),
+)
+_LIVE = select(Record.id, Record.title).where(
+    Record.id.in_(bindparam("ids", expanding=True)), Record.status.not_in(DUPLICATE_STATUSES_IGNORED)
+)
 
 
-_DUPLICATES: dict[tuple[str, str, int], Any] = {}
-
-
-def _like_anywhere(text: str) -> str:
-    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-
-
-def _other_claims(record_id: int | None, form_key: str, mine: set[str], path: str) -> Any:
-    """Rows (id, title, data) of the other records of the form that may hold one of ``mine``."""
-
-    dialect = db.session.get_bind().dialect.name
-    lines, sub = _split(path)
-    numbers = sorted(mine)
-    params: dict[str, Any] = {
+def _other_claims(
+    record_id: int | None, form_key: str, mine: set[str], path: str
+) -> list[tuple[int, Any, str]]:
+    """(id, title, number) of the other records of the form holding one of ``mine`` at ``path``."""
+    params = {
         "form_key": form_key,
+        "path": path,
+        "numbers": sorted(mine),
         "record_id": record_id or 0,  # an unsaved record: ids start at 1
     }
-    for i, number in enumerate(numbers):
-        params[f"n{i}"] = {lines: [{sub: number}]} if dialect == "postgresql" else _like_anywhere(number)
-    return db.session.execute(_duplicates_statement(dialect, path, len(numbers)), params)
+    holders = db.session.execute(_HOLDERS, params).all()
+    if not holders:
+        return []
+    ids = sorted({row[0] for row in holders})
+    live = {row[0]: row[1] for row in db.session.execute(_LIVE, {"ids": ids})}
+    return [(other, live[other], number) for other, number in holders if other in live]
 
 
 def _duplicate_invoices(request: FactRequest) -> int:
@@ -143,13 +116,11 @@ def _duplicate_invoices(request: FactRequest) -> int:
     if not mine:
         return 0
     form_key = getattr(request.record, "form_key", getattr(request.form, "key", ""))
-    seen: set[str] = set()
-    for _id, _title, data in _other_claims(getattr(request.record, "id", None), form_key, mine, path):
-        if isinstance(data, dict):
-            seen |= _invoice_numbers(data, path) & mine
-            if seen == mine:
-                break
-    return len(seen)
+    seen = {
+        number
+        for _id, _title, number in _other_claims(getattr(request.record, "id", None), form_key, mine, path)
+    }
+    return len(seen & mine)
 
 
 def duplicate_invoice_claims(record: Any, path: str | None = None) -> dict[str, list[tuple[int, str | None]]]:
@@ -159,11 +130,10 @@ def duplicate_invoice_claims(record: Any, path: str | None = None) -> dict[str, 
     mine = _invoice_numbers(record.data or {}, path)
     if not mine:
         return {}
-    found: dict[str, list[tuple[int, str | None]]] = {}
-    for other_id, title, data in _other_claims(record.id, record.form_key, mine, path):
-        if isinstance(data, dict):
-            for number in sorted(_invoice_numbers(data, path) & mine):
-                found.setdefault(number, []).append((other_id, title))
+    found: dict[str, set[tuple[int, str | None]]] = {}
+    for other_id, title, number in _other_claims(record.id, record.form_key, mine, path):
+        if number in mine:
+            found.setdefault(number, set()).add((other_id, title))
     return {number: sorted(claims) for number, claims in sorted(found.items())}
 
 
@@ -173,6 +143,7 @@ DUPLICATE_INVOICES = FactProvider(
     _duplicate_invoices,
     _check_invoices,
     defaults={"field": "lines.invoice_no"},
+    searched_settings=("field",),
     description="How many of this record's invoice numbers appear on other records of the form (not drafts, "
     "not withdrawn).",
 )
