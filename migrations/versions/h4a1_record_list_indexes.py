@@ -2,7 +2,7 @@
 records of the tasks assigned to a person
 
 Revision ID: h4a1
-Revises: h11a1
+Revises: h3a1
 Create Date: 2026-12-04 14:30:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "h4a1"
-down_revision = "h11a1"
+down_revision = "h3a1"
 branch_labels = None
 depends_on = None
 
