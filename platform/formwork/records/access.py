@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol, cast
 from sqlalchemy import ColumnElement, Select, Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from .models import DRAFT, Record, RecordReader
@@ -185,7 +186,10 @@ def get_visible(user: Any, record_id: int) -> Record | None:
     """The record if ``user`` may see it, else None (callers answer 404, revealing nothing)."""
     if not isinstance(record_id, int) or isinstance(record_id, bool):
         return None
-    return db.session.scalar(visible_records(user).where(Record.id == record_id))
+    # The form version comes in the same statement: every detail path compiles or names it.
+    return db.session.scalar(
+        visible_records(user).where(Record.id == record_id).options(joinedload(Record.definition))
+    )
 
 
 def can_see(user: Any, record: Record) -> bool:
