@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("definitions", ("definitions",)),
     ("org and engines", ("org", "rules", "plugins")),
     ("kinds", ("forms", "routes", "records", "budgets", "permissions")),
+    ("exports", ("exports",)),
     ("notifications", ("notifications",)),
     ("workflow", ("workflow",)),
     ("documents", ("documents",)),

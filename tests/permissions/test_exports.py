@@ -274,7 +274,7 @@ def test_the_page_hides_the_export_without_the_right(demo, client, login):
 
 
 def test_csv_is_streamed_in_chunks_by_id(demo, client, bearer, monkeypatch):
-    from formwork.records import exports
+    from formwork.exports import records as exports
 
     monkeypatch.setattr(exports, "CHUNK", 2)  # several keyset pages over the demo records
     response = client.get("/api/records/export?form=expense_claim", headers={**EN, **bearer("admin")})
@@ -293,7 +293,7 @@ def test_line_rows_count_against_the_workbook_limit(demo, app, client, bearer):
 
 
 def test_each_export_is_logged(demo, client, bearer, caplog):
-    caplog.set_level("INFO", logger="formwork.records.exports")
+    caplog.set_level("INFO", logger="formwork.exports.records")
     _export(client, bearer("carol"), form="expense_claim", format="xlsx", status="approved")
     text = caplog.text
     assert "export of expense_claim as xlsx" in text and "carol" in text and "approved" in text
@@ -303,7 +303,7 @@ def test_each_export_is_logged(demo, client, bearer, caplog):
 def test_cells_keep_their_types(app):
     from openpyxl import Workbook
 
-    from formwork.records.exports import Column, _xlsx_cell
+    from formwork.exports.records import Column, _xlsx_cell
 
     sheet = Workbook().create_sheet("x")
     money = Column("m", kind="money")

@@ -1,6 +1,6 @@
 """``GET /api/records/export``: the records of one form the caller may export, as CSV or .xlsx.
 
-The rules are ``records.exports``' (docs/permissions.md, "Exports"): the ``export`` right,
+The rules are ``exports.records``' (docs/permissions.md, "Exports"): the ``export`` right,
 the data scope, each record's field rights; the filters are the record list's.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_login import current_user, login_required
 
-from ..records import exports
+from ..exports import records as exports
 from ..records.models import STATUSES
 from .blueprint import api_bp, error_response
 from .spec import Param, binary, error, operation, query_args

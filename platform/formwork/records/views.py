@@ -1,5 +1,5 @@
 """Record pages: "my records" (now part of my requests), a record's detail, attachment downloads,
-exports of a form's records (``records.exports``).
+exports of a form's records (``exports.records``).
 
 Every lookup goes through ``records.access``; a record or file outside the
 user's scope is a 404, exactly like one that does not exist.
@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import access, attachments, exports
+from ..exports import records as exports
+from . import access, attachments
 from .models import EDITABLE_STATUSES, Attachment
 from .queries import events_of, record_display
 

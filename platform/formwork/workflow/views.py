@@ -17,10 +17,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..db_types import utcnow
+from ..exports import records as exports
 from ..extensions import db
 from ..input_limits import page_number
 from ..org.clock import as_utc
-from ..records import access, exports, listing
+from ..records import access, listing
 from ..records.attachments import UploadRefused, decision_limits, discard_unclaimed, store_decision_file
 from ..records.models import STATUSES, Record
 from ..records.queries import form_titles, record_display

@@ -58,9 +58,9 @@ from ..permissions.model import Right
 from ..permissions.published import policies_for
 from ..permissions.scopes import CustomFilterNotWired, bases, records_filter
 from ..permissions.subject import OrgTree, Subject
-from . import access
-from .models import STATUSES, Attachment, Record
-from .queries import text_matches
+from ..records import access
+from ..records.models import STATUSES, Attachment, Record
+from ..records.queries import text_matches
 
 log = logging.getLogger(__name__)
 
