@@ -49,20 +49,30 @@ def active_key(path: str) -> str | None:
     return best[1] if best else None
 
 
+def _menu_items() -> list[dict[str, Any]]:
+    current = active_key(request.path)
+    return [
+        {
+            "key": item.key,
+            "href": item.href,
+            "label": item.label,
+            "current": item.key == current,
+            "count": inbox_open_count() if item.key == "inbox" else 0,
+        }
+        for item in MENU
+    ]
+
+
+class _Menu:
+    """The menu items, worked out when a template shows the menu: a fragment (a live evaluation,
+    an htmx list) never does, so it never pays for the inbox count."""
+
+    def __iter__(self):
+        return iter(_menu_items())
+
+
 def navigation() -> dict[str, Any]:
     """Template context: the menu items, each with ``current`` and (the inbox) its open count."""
     if not getattr(current_user, "is_authenticated", False):
         return {}
-    current = active_key(request.path)
-    items = []
-    for item in MENU:
-        items.append(
-            {
-                "key": item.key,
-                "href": item.href,
-                "label": item.label,
-                "current": item.key == current,
-                "count": inbox_open_count() if item.key == "inbox" else 0,
-            }
-        )
-    return {"nav_items": items}
+    return {"nav_items": _Menu()}

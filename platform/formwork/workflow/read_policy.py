@@ -28,14 +28,20 @@ from ..permissions.model import PolicySet, Right
 from ..permissions.published import current_policies, policies_for
 from ..permissions.scopes import CustomFilterNotWired, records_filter_parts
 from ..permissions.subject import OrgTree, Subject
-from ..records.models import Record, RecordReader
+from ..records.models import DRAFT, Record, RecordReader
+from ..request_memo import once
 from .models import OPEN, Task
 
 log = logging.getLogger(__name__)
 
 
 def _covered() -> dict[str, PolicySet]:
-    """Form key → the policies in force for it, for every current form some definition covers."""
+    """Form key → the policies in force for it, for every current form some definition covers
+    (read once per request)."""
+    return once("covered forms", _read_covered)
+
+
+def _read_covered() -> dict[str, PolicySet]:
     policies = current_policies()
     if not policies:
         return {}
@@ -91,7 +97,12 @@ def task_standing(user_id: int | None, record: Record) -> TaskStanding:
             Task.record_id == record.id
         )
     ).all()
-    was_told = bool(tasks[0].told) if tasks else bool(db.session.scalar(select(told)))
+    if tasks:
+        was_told = bool(tasks[0].told)
+    elif record.status == DRAFT:
+        was_told = False  # a draft was never submitted: nobody was asked about it or told of it
+    else:
+        was_told = bool(db.session.scalar(select(told)))
     return _standing(user_id, list(tasks), was_told)
 
 
