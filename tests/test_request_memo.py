@@ -36,3 +36,24 @@ def test_a_commit_or_a_rollback_forgets_what_the_request_read(app, demo_org):
         assert Subject.load(demo_org["alice"]) is alice
         db.session.rollback()
         assert Subject.load(demo_org["alice"]) is not alice
+
+
+def test_a_commit_keeps_what_it_did_not_write(app, demo_org):
+    from sqlalchemy import insert, text
+
+    from formwork.records.models import NumberSequence
+
+    with app.test_request_context("/"):
+        tree = OrgTree.load()
+        alice = Subject.load(demo_org["alice"])
+        unnamed = once("no tables named", lambda: object())
+        db.session.add(NumberSequence(prefix="BX", year=2026, last=1))
+        db.session.commit()  # an ORM write elsewhere
+        assert OrgTree.load() is tree and Subject.load(demo_org["alice"]) is alice
+        assert once("no tables named", lambda: object()) is not unnamed  # named nothing: forgotten
+        db.session.execute(insert(NumberSequence).values(prefix="BY", year=2026, last=1))
+        db.session.commit()  # a statement on a known table elsewhere
+        assert OrgTree.load() is tree
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()  # a textual statement: its tables cannot be told
+        assert OrgTree.load() is not tree

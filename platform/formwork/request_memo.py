@@ -2,40 +2,91 @@
 
 A detail request asks for the permission policies, the department tree and the person's roles
 for its scope, its field rights and its search; each read is a statement or more. ``once``
-keeps the first answer for the rest of the request. A commit or a rollback forgets every
-answer, so a request that changes people, departments or definitions reads them again
-afterwards; outside a request (commands, background work) nothing is kept.
+keeps the first answer for the rest of the request. An answer names the tables it was read
+from (``tables``): a commit that wrote to one of them forgets it, so a request that changes
+people, departments or definitions reads them again afterwards, while a commit that wrote
+only records (a submission) keeps it for the answer built after the commit. An answer that
+names no tables is forgotten on every commit; a rollback, or a write whose tables are not
+known (a textual statement), forgets everything. Outside a request (commands, background
+work) nothing is kept.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from flask import has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 T = TypeVar("T")
 _KEY = "formwork.request_memo"
+_WRITTEN = "formwork.written_tables"
+_UNKNOWN = "*"  # a write whose tables cannot be told
 
 
-def once(key: Any, build: Callable[[], T]) -> T:
-    """``build()`` the first time ``key`` is asked for in this request, its answer afterwards."""
+def once(key: Any, build: Callable[[], T], tables: Iterable[str] = ()) -> T:
+    """``build()`` the first time ``key`` is asked for in this request, its answer afterwards.
+
+    ``tables``: what the answer is read from; a commit that wrote none of them keeps it.
+    """
     if not has_request_context():
         return build()
     memo = request.environ.setdefault(_KEY, {})
     if key not in memo:
-        memo[key] = build()
-    return memo[key]
+        memo[key] = (build(), frozenset(tables))
+    return memo[key][0]
 
 
-def forget() -> None:
-    """Forget what this request has read (called on every commit and rollback)."""
-    if has_request_context():
-        request.environ.pop(_KEY, None)
+def forget(written: Iterable[str] | None = None) -> None:
+    """Forget what this request has read: everything, or (``written``) what those tables change."""
+    if not has_request_context():
+        return
+    memo = request.environ.get(_KEY)
+    if not memo:
+        return
+    changed = None if written is None else set(written)
+    if changed is None or _UNKNOWN in changed:
+        memo.clear()
+        return
+    for key in [k for k, (_, tables) in memo.items() if not tables or tables & changed]:
+        del memo[key]
+
+
+def _note_written(session: Session, tables: Iterable[str]) -> None:
+    session.info.setdefault(_WRITTEN, set()).update(tables)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    _note_written(
+        session,
+        {
+            table.name
+            for instance in (*session.new, *session.dirty, *session.deleted)
+            for table in getattr(getattr(instance, "__mapper__", None), "tables", ())
+        },
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(statement, "table", None)
+        _note_written(
+            state.session, {table.name} if table is not None and hasattr(table, "name") else {_UNKNOWN}
+        )
+    elif not state.is_select:
+        _note_written(state.session, {_UNKNOWN})  # a textual statement may write anything
 
 
 @event.listens_for(Session, "after_commit")
+def _forget_on_commit(session: Session) -> None:
+    forget(session.info.pop(_WRITTEN, None) or set())
+
+
 @event.listens_for(Session, "after_rollback")
-def _forget_on_transaction_end(session: Session) -> None:
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
     forget()

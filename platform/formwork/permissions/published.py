@@ -99,7 +99,7 @@ def current_policies() -> list[Policy]:
     are versions added, never changed or removed, so what is published is the same as long as the
     number of versions and the newest id are: one small statement asks that, and the policies
     compiled for it are kept (per application, like every compiled definition)."""
-    return list(once("permission policies", _published_policies))
+    return list(once("permission policies", _published_policies, tables=("definition_versions",)))
 
 
 def _published_policies() -> list[Policy]:

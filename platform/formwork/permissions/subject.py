@@ -63,7 +63,11 @@ class Subject:
         from ``tree`` when given (read for the same request), else from one more query.
         """
         user_id = int(user.id)
-        return once(("subject", user_id), lambda: cls._read(user_id, tree))
+        return once(
+            ("subject", user_id),
+            lambda: cls._read(user_id, tree),
+            tables=("users", "role_assignments", "roles", "departments"),
+        )
 
     @classmethod
     def _read(cls, user_id: int, tree: "OrgTree | None") -> "Subject":
@@ -107,7 +111,7 @@ class OrgTree:
     @classmethod
     def load(cls) -> "OrgTree":
         """The tree as it is now, read once per request (``request_memo``)."""
-        return once("department tree", cls._read)
+        return once("department tree", cls._read, tables=("departments",))
 
     @classmethod
     def _read(cls) -> "OrgTree":

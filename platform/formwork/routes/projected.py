@@ -15,7 +15,9 @@ from .store import current_route
 
 def paths_for_form(form_key: str) -> frozenset[str]:
     """The paths to project for ``form_key`` (read once per request: ``request_memo``)."""
-    return once(("projected paths", form_key), lambda: _paths_for_form(form_key))
+    return once(
+        ("projected paths", form_key), lambda: _paths_for_form(form_key), tables=("definition_versions",)
+    )
 
 
 def _paths_for_form(form_key: str) -> frozenset[str]:

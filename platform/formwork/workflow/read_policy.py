@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 def _covered() -> dict[str, PolicySet]:
     """Form key → the policies in force for it, for every current form some definition covers
     (read once per request)."""
-    return once("covered forms", _read_covered)
+    return once("covered forms", _read_covered, tables=("definition_versions",))
 
 
 def _read_covered() -> dict[str, PolicySet]:
