@@ -119,3 +119,16 @@ def test_administer_decides_who_checks_and_publishes_definitions(enforced, clien
         "/api/definitions/publish", json={"content": _route_of("purchase_request")}, headers=admin
     )
     assert published.status_code == 201, published.get_json()
+
+
+def test_administrators_administer_whatever_the_definitions_say(enforced, client, bearer):
+    locked = _administered_by_finance()
+    for grant in locked["grants"]:
+        grant["operations"] = [op for op in grant["operations"] if op != "administer"]
+    store_permission(locked, version=2)
+    admin = bearer("admin")
+    assert client.get("/api/definitions", headers=admin).status_code == 200
+    answer = client.post(
+        "/api/definitions/publish", json={"content": _route_of("expense_claim")}, headers=admin
+    )
+    assert answer.status_code == 201, answer.get_json()
