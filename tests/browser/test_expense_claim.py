@@ -59,6 +59,7 @@ def add_rows_until(page: Page, rows: int) -> None:
             break
         add_row.click()
         expect(row_controls(page, "Amount")).to_have_count(count + 1)
+        settled(page)  # the new row's inputs are wired up when htmx settles, not when they appear
     expect(row_controls(page, "Amount")).to_have_count(rows)
 
 
