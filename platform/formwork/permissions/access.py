@@ -47,20 +47,11 @@ def record_rights(
     tasks on the record, whether they acted on it earlier or were told about it, and the steps
     the record is at. None: no permission definition covers the form.
     """
-    policies = policies_for(record.form_key)
-    if not policies:
-        return None
-    tree = OrgTree.load()
-    place = standing(
-        Subject.load(user, tree),
-        policies,
-        RecordFacts.of(record, form),
-        tree,
-        approver_steps=approver_steps,
-        participant=participant,
-        current_steps=current_steps,
+    if not policies_for(record.form_key):
+        return None  # before reading the person and the tree, which a form without definitions needs not
+    return RightsReader(user).rights(
+        record, form, approver_steps=approver_steps, participant=participant, current_steps=current_steps
     )
-    return resolve(policies, place, form)
 
 
 class RightsReader:
