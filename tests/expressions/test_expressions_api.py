@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from formwork import business_time
 from formwork.expressions import (
     DEFAULT_CONTEXT,
     CompiledExpression,
@@ -68,7 +69,7 @@ def test_context_accepts_keys_with_or_without_dollar_and_defaults_to_the_clock()
     compiled = compile_expression("$today", ENV)
     assert compiled.evaluate({}, None, {"today": date(2020, 1, 1)}) == date(2020, 1, 1)
     assert compiled.evaluate({}, None, {"$today": date(2021, 1, 1)}) == date(2021, 1, 1)
-    assert compiled.evaluate({}) == date.today()
+    assert compiled.evaluate({}) == business_time.today()  # the business day, not the machine's
     assert compile_expression("today()", ENV).evaluate({}, None, {"today": date(2020, 1, 1)}) == date(
         2020, 1, 1
     )

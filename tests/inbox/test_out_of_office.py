@@ -6,13 +6,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from formwork import business_time
 from formwork.extensions import db
 from formwork.workflow.models import OPEN, Task
 
 
 def test_set_list_and_cancel_through_the_api(client, bearer, submit, demo_org):
     bob = bearer("bob")
-    today = date.today()
+    today = business_time.today()  # out-of-office days are business days
     response = client.post(
         "/api/me/out-of-office",
         headers=bob,

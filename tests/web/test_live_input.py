@@ -4,16 +4,17 @@ cross-field rules reported in the same round as field errors, on the row that br
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from test_renderer import HX, expense_post, form_token
 
+from formwork import business_time
 from formwork.extensions import db
 from formwork.records.models import Record
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (business_time.today() + timedelta(days=1)).isoformat()  # rules read the business day
 
 
 def _evaluate(alice, **rows: str) -> str:
@@ -67,7 +68,7 @@ def test_rule_errors_come_with_field_errors_and_name_the_row(alice):
             "lines[1].date": TOMORROW,  # ... and a rule broken by the second row only
             "lines[1].type": "meals",
             "lines[1].amount": "9000",
-            "lines[2].date": date.today().isoformat(),
+            "lines[2].date": business_time.today().isoformat(),
             "lines[2].type": "meals",
             "lines[2].amount": "abc",  # a field error in the same table
         },
@@ -93,7 +94,7 @@ def test_office_limit_is_reported_with_the_field_errors(alice):
         **{
             "_rows.lines": ["0", "1"],
             "lines[0].amount": "15000",
-            "lines[1].date": date.today().isoformat(),
+            "lines[1].date": business_time.today().isoformat(),
             "lines[1].type": "supplies",
             "lines[1].amount": "6000",
         },
