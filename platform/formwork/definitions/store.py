@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -20,12 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
 from ..extensions import db, transaction
+from . import in_force
+from .cache import compiled_cache as _cache
+from .in_force import current_statement
 from .loader import SourceDocument, exact_decimal_text
 from .models import DefinitionVersion
 from .pipeline import batch, check, check_files, discover, identity_of, publishing_order
@@ -36,8 +36,6 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 PUBLISH_ATTEMPTS = 5  # retries when a concurrent publisher took the same version number
-COMPILED_CACHE_SIZE = 256
-_CACHE_KEY = "formwork.definitions.compiled"
 
 
 # --- content and checksum ----------------------------------------------------------------------
@@ -83,7 +81,11 @@ def checksum(content: Any) -> str:
 
 
 def current(kind: str, key: str) -> DefinitionVersion | None:
-    """The newest version of ``kind``/``key``, or None if it was never published."""
+    """The newest version of ``kind``/``key``, or None if it was never published.
+
+    In a request, answered from the published set (``in_force``): no statement per question."""
+    if in_force.usable():
+        return in_force.current(kind, key)
     return db.session.scalar(
         select(DefinitionVersion)
         .where(DefinitionVersion.kind == kind, DefinitionVersion.key == key)
@@ -117,27 +119,6 @@ def versions(kind: str, key: str) -> list[DefinitionVersion]:
             .where(DefinitionVersion.kind == kind, DefinitionVersion.key == key)
             .order_by(DefinitionVersion.version)
         )
-    )
-
-
-def current_statement(kind: str | None, *columns: Any) -> Any:
-    """A ``SELECT`` of ``columns`` (default: the whole ``DefinitionVersion``) of the newest version of
-    every definition of ``kind`` (every kind when None), ordered by kind and key."""
-    newest = select(
-        DefinitionVersion.kind, DefinitionVersion.key, func.max(DefinitionVersion.version).label("version")
-    ).group_by(DefinitionVersion.kind, DefinitionVersion.key)
-    if kind is not None:
-        newest = newest.where(DefinitionVersion.kind == kind)
-    latest = newest.subquery()
-    return (
-        select(*(columns or (DefinitionVersion,)))
-        .join(
-            latest,
-            (DefinitionVersion.kind == latest.c.kind)
-            & (DefinitionVersion.key == latest.c.key)
-            & (DefinitionVersion.version == latest.c.version),
-        )
-        .order_by(DefinitionVersion.kind, DefinitionVersion.key)
     )
 
 
@@ -223,35 +204,6 @@ def settled(contents: Iterable[Any]) -> set[tuple[str, str]]:
 
 
 # --- compiled artefacts ----------------------------------------------------------------------------
-
-
-class _CompiledCache:
-    """A small LRU of compiled artefacts, one per application (so per registry and database)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get_or_build(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = build()  # outside the lock: compiling twice in a race is harmless, blocking is not
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
-
-
-def _cache() -> _CompiledCache:
-    cache = current_app.extensions.get(_CACHE_KEY)
-    if cache is None:
-        cache = current_app.extensions.setdefault(_CACHE_KEY, _CompiledCache(COMPILED_CACHE_SIZE))
-    return cache
 
 
 def compiled(definition: DefinitionVersion, build: Callable[[DefinitionVersion], R]) -> R:

@@ -32,8 +32,9 @@ _USER_OF_SESSION = (
     select(User, SignInSession.created_at)
     .join(SignInSession, SignInSession.user_id == User.id)
     .where(SignInSession.key_hash == bindparam("key_hash"), User.id == bindparam("user_id"))
-    # Pages read the user's department (scopes, the header): in the same query, as for API tokens.
-    .options(joinedload(User.department))
+    # Pages read the user's department (scopes, the header) and roles: in the same query, as for
+    # API tokens.
+    .options(joinedload(User.department), joinedload(User.role_assignments))
 )
 
 
@@ -59,7 +60,8 @@ def user_of_session(user_id: int) -> User | None:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH:
         return None
-    row = db.session.execute(_USER_OF_SESSION, {"key_hash": hash_token(key), "user_id": user_id}).first()
+    found = db.session.execute(_USER_OF_SESSION, {"key_hash": hash_token(key), "user_id": user_id})
+    row = found.unique().first()
     if row is None:
         return None
     user, created_at = row

@@ -71,7 +71,10 @@ def token_is_live(token: ApiToken) -> bool:
 _TOKEN_WITH_USER = (
     select(ApiToken)
     .where(ApiToken.token_hash == bindparam("token_hash"))
-    .options(joinedload(ApiToken.user).joinedload(User.department))
+    .options(
+        joinedload(ApiToken.user).joinedload(User.department),
+        joinedload(ApiToken.user).joinedload(User.role_assignments),
+    )
 )
 
 
@@ -79,8 +82,8 @@ def user_for_token(plaintext: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, expired, revoked, user left)."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:
         return None
-    # One query for token, user and department: every API request needs all three.
-    token = db.session.scalar(_TOKEN_WITH_USER, {"token_hash": hash_token(plaintext)})
+    # One query for token, user, department and roles: every API request needs them all.
+    token = db.session.execute(_TOKEN_WITH_USER, {"token_hash": hash_token(plaintext)}).unique().scalar()
     if token is None or not token_is_live(token):
         return None
     user = token.user

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..definitions import pipeline, store
+from ..definitions import in_force, pipeline, store
 from ..definitions.models import DefinitionVersion
 from ..definitions.problems import DefinitionError, Problem
 from ..extensions import db
@@ -97,14 +97,13 @@ def current_policies() -> list[Policy]:
 
     Read once per request (``request_memo``): a publish counts from the next request. Definitions
     are versions added, never changed or removed, so what is published is the same as long as the
-    number of versions and the newest id are: one small statement asks that, and the policies
-    compiled for it are kept (per application, like every compiled definition)."""
+    published set's stamp (``definitions.in_force``) is: one small statement per request asks it,
+    and the policies compiled for a stamp are kept (per application, like every compiled definition)."""
     return list(once("permission policies", _published_policies, tables=("definition_versions",)))
 
 
 def _published_policies() -> list[Policy]:
-    count, newest = db.session.execute(select(func.count(), func.max(DefinitionVersion.id))).one()
-    return store._cache().get_or_build(("permission policies", count, newest), _read_current_policies)
+    return store._cache().get_or_build(("permission policies", *in_force.stamp()), _read_current_policies)
 
 
 def _read_current_policies() -> list[Policy]:

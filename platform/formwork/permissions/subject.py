@@ -14,12 +14,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from ..expressions import T
 from ..extensions import db
 from ..org.models import Department, Role, RoleAssignment, User
-from ..request_memo import once
+from ..request_memo import once, written_in_request
 from .model import DEPARTMENT_HEAD, EVERYONE
 
 
@@ -59,34 +59,49 @@ class Subject:
         """Read the person's roles, department and headed departments now (once per request,
         ``request_memo``; never from a cache that outlives it).
 
-        One query for the person and their role assignments; the departments they head come
-        from ``tree`` when given (read for the same request), else from one more query.
+        The signed-in person arrives with their role assignments (read with the session or token):
+        while the request has written no people or roles those are what the database says, and no
+        statement is needed. Otherwise one query for the person and their role assignments; the
+        departments they head come from ``tree`` when given (read for the same request), else from
+        one more query.
         """
         user_id = int(user.id)
         return once(
             ("subject", user_id),
-            lambda: cls._read(user_id, tree),
-            tables=("users", "role_assignments", "roles", "departments"),
+            lambda: cls._read(user_id, tree, user),
+            tables=_PEOPLE_TABLES,
         )
 
     @classmethod
-    def _read(cls, user_id: int, tree: "OrgTree | None") -> "Subject":
-        rows = db.session.execute(
-            select(
-                User.username, User.department_id, Role.key, RoleAssignment.department_id, RoleAssignment.id
+    def _read(cls, user_id: int, tree: "OrgTree | None", user: Any = None) -> "Subject":
+        loaded = _loaded_person(user)
+        if loaded is not None:
+            username, department_id = loaded.username, loaded.department_id
+            held = sorted(
+                ((a.role.key, a.department_id, a.id) for a in loaded.role_assignments), key=lambda r: r[2]
             )
-            .select_from(User)
-            .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
-            .outerjoin(Role, Role.id == RoleAssignment.role_id)
-            .where(User.id == user_id)
-            .order_by(RoleAssignment.id)
-        ).all()
-        if not rows:
-            raise LookupError(f"no user with id {user_id}")
+        else:
+            rows = db.session.execute(
+                select(
+                    User.username,
+                    User.department_id,
+                    Role.key,
+                    RoleAssignment.department_id,
+                    RoleAssignment.id,
+                )
+                .select_from(User)
+                .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+                .outerjoin(Role, Role.id == RoleAssignment.role_id)
+                .where(User.id == user_id)
+                .order_by(RoleAssignment.id)
+            ).all()
+            if not rows:
+                raise LookupError(f"no user with id {user_id}")
+            username, department_id = rows[0].username, rows[0].department_id
+            held = [(key, dept, assignment) for _, _, key, dept, assignment in rows if key is not None]
         holdings = [Holding(EVERYONE)]
-        for _, _, key, department_id, assignment_id in rows:
-            if key is not None:
-                holdings.append(Holding(key, department_id, department_id is not None, assignment_id))
+        for key, dept, assignment_id in held:
+            holdings.append(Holding(key, dept, dept is not None, assignment_id))
         if tree is not None:
             headed = sorted(dept_id for dept_id, head in tree.heads.items() if head == user_id)
         else:
@@ -96,7 +111,23 @@ class Subject:
                 )
             )
         holdings.extend(Holding(DEPARTMENT_HEAD, department_id) for department_id in headed)
-        return cls(user_id, rows[0].username, rows[0].department_id, tuple(holdings), frozenset(headed))
+        return cls(user_id, username, department_id, tuple(holdings), frozenset(headed))
+
+
+_PEOPLE_TABLES = ("users", "role_assignments", "roles", "departments")
+
+
+def _loaded_person(user: Any) -> User | None:
+    """``user`` as loaded for this request with its role assignments, when that is still current."""
+    person = user._get_current_object() if hasattr(user, "_get_current_object") else user
+    if not isinstance(person, User):
+        return None
+    state = inspect(person)
+    if state.session is None or "role_assignments" in state.unloaded or state.expired_attributes:
+        return None
+    if written_in_request(_PEOPLE_TABLES):
+        return None
+    return person
 
 
 @dataclass(frozen=True)

@@ -349,16 +349,17 @@ def prepare_new(
 def insert_new(new: NewRecord, user: Any) -> Record:
     """Store a prepared record with its history and its attachments, in the caller's transaction."""
     record = new.record
+    submit = record.status == SUBMITTED
+    if submit:
+        # Numbered before the INSERT, so the number goes in with the row instead of an UPDATE after it.
+        assign_voucher_number(record, new.version.content, record.created_at)
     db.session.add(record)
     db.session.flush()
-    submit = record.status == SUBMITTED
     events: list[tuple[str, dict | None]] = [("created", {"fields": sorted(record.data)})]
     if submit:
         events.append(("submitted", None))
     _write_events(record, user, *events)
     _claim_attachments(record, new.form, record.data, user)
-    if submit:
-        assign_voucher_number(record, new.version.content, record.created_at)
     return record
 
 

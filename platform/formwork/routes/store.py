@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from ..definitions import store
+from ..definitions import in_force, store
 from ..definitions.models import DefinitionVersion
 from ..extensions import db
 from ..forms import catalogue
@@ -22,24 +22,28 @@ from ..rules import get_engine
 from .compile import compile_route, content_digest
 from .model import RouteModel
 
+# Built once: a new alias per call costs more than the statement it is part of.
+_NEWER = aliased(DefinitionVersion)
+
 
 def route_for_form(form_key: str) -> DefinitionVersion | None:
     """The current version of the route attached to ``form_key``, or None (the form has no route).
 
-    One indexed statement: the route versions for this form (``form_key``) that no newer version
-    of the same route replaces. Its cost depends on this form's route versions, not on how many
-    routes are published.
+    In a request, from the published set (``definitions.in_force``); else one indexed statement:
+    the route versions for this form (``form_key``) that no newer version of the same route
+    replaces. Either way its cost depends on this form's routes, not on how many are published.
     """
-    newer = aliased(DefinitionVersion)
+    if in_force.usable():
+        return in_force.route_for_form(form_key)
     return db.session.scalar(
         select(DefinitionVersion)
         .where(
             DefinitionVersion.kind == "route",
             DefinitionVersion.form_key == form_key,
             ~exists().where(
-                newer.kind == "route",
-                newer.key == DefinitionVersion.key,
-                newer.version > DefinitionVersion.version,
+                _NEWER.kind == "route",
+                _NEWER.key == DefinitionVersion.key,
+                _NEWER.version > DefinitionVersion.version,
             ),
         )
         .order_by(DefinitionVersion.key)

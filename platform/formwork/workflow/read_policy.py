@@ -29,7 +29,7 @@ from ..permissions.published import current_policies, policies_for
 from ..permissions.scopes import CustomFilterNotWired, records_filter_parts
 from ..permissions.subject import OrgTree, Subject
 from ..records.models import DRAFT, Record, RecordReader
-from ..request_memo import once
+from ..request_memo import keep_after_commit, once, recall
 from .models import OPEN, Task
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,26 @@ def _standing(user_id: int | None, on_record: list[Any], told: bool) -> TaskStan
     )
 
 
+_NEW_RECORD = "tasks of a record created in this request"
+
+
+def note_new_record(record: Record, tasks: list[Task], told: set[int]) -> None:
+    """What the transaction creating ``record`` gave it: every task on it and who was told about it.
+
+    Kept for the rest of the request once that transaction commits (``request_memo``), so the
+    answer to the submission is built without reading back what was just written; a later
+    write of tasks or readers in the same request forgets it."""
+    keep_after_commit((_NEW_RECORD, record.id), (list(tasks), frozenset(told)), ("tasks", "record_readers"))
+
+
 def task_standing(user_id: int | None, record: Record) -> TaskStanding:
     """One record's ``TaskStanding``: its tasks, each carrying whether the person was told about
-    it, in one statement (a second only when the record has no task)."""
+    it, in one statement (a second only when the record has no task; none for a record this
+    request created, ``note_new_record``)."""
+    fresh = recall((_NEW_RECORD, record.id))
+    if fresh is not None:
+        tasks, told = fresh
+        return _standing(user_id, tasks, user_id in told)
     told = (
         select(RecordReader.record_id)
         .where(RecordReader.record_id == record.id, RecordReader.user_id == user_id)

@@ -292,6 +292,8 @@ class Walker:
         self._live: list[Task] | None = None  # the process's approval tasks once open or waiting
         self._holders: dict[int, User] = {}  # the people given a task in this transition, by id
         self._created: list[Task] = []  # the approval tasks made in this transition
+        self.written: list[Task] = []  # every task made in this transition (approvals, copies)
+        self.told: set[int] = set()  # the people made readers of the record in this transition
 
     # -- helpers
 
@@ -576,6 +578,7 @@ class Walker:
             remind_at=remind_at,
         )
         db.session.add(task)
+        self.written.append(task)
         return task
 
     def _task_added(
@@ -712,6 +715,7 @@ class Walker:
             # would lead to a 404.
             told = [u.id for u in people]
             access.add_readers(self.record.id, told, f"alert:{alert.key}")
+            self.told.update(told)
             for other in sorted({i for found in claims.values() for i, _title in found}):
                 access.add_readers(other, told, f"alert:{alert.key}")
             if "invoices" in params and path:
@@ -869,6 +873,7 @@ class Walker:
                     decision="auto_approved",
                 )
                 db.session.add(task)
+                self.written.append(task)
                 added.append((task, user, None, earlier))
         copies = [(self._add_task(step, user, user, kind=CC), user) for user in cc]
         db.session.flush()

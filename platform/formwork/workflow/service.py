@@ -27,7 +27,7 @@ from ..records.attachments import decision_field
 from ..records.models import Attachment, Record
 from ..routes import store as route_store
 from ..routes.model import RouteModel
-from . import approvers
+from . import approvers, read_policy
 from .errors import InvalidDecision, NotYourTask, StartRefused, TaskClosed, WorkflowError
 from .models import APPROVAL, CC, OPEN, RETURNED, RUNNING, WAITING, WITHDRAWN, Process, Task
 from .runtime import AFTER, BEFORE, DELEGATE, READ, Walker, load_route, remember_open_holders
@@ -280,6 +280,8 @@ def start(record: Record, user: User, *, new: bool = False) -> Process | None:
     walker.begin()
     walker.save()
     db.session.flush()
+    if new:
+        read_policy.note_new_record(record, walker.written, walker.told)
     return process
 
 

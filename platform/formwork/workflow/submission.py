@@ -21,17 +21,19 @@ from ..extensions import transaction
 from ..records import service as records
 from ..records.models import Record
 from .errors import WorkflowError
+from .models import Process
+from .read_policy import note_new_record
 from .service import start
 
 __all__ = ["create_record", "create_record_once", "update_record"]
 
 
-def _start(record: Record, user: Any, *, new: bool = False) -> None:
+def _start(record: Record, user: Any, *, new: bool = False) -> Process | None:
     """Put a submitted record on its approval route in this same transaction (no route: it stays submitted).
 
     ``new``: the record was created in this transaction (no earlier process can exist)."""
     try:
-        start(record, user, new=new)
+        return start(record, user, new=new)
     except WorkflowError as exc:
         raise records.ValidationFailed([{"field": "", "message": exc.message}]) from None
 
@@ -97,8 +99,8 @@ def create_record_once(
     try:
         with transaction():
             record = records.insert_new(new, user)
-            if submit:
-                _start(record, user, new=True)
+            if not submit or _start(record, user, new=True) is None:
+                note_new_record(record, [], set())  # no route: nobody has a task on it or was told
     except IntegrityError:
         if client_token is not None:
             # Another request with the same token won the race: the same submission (or a refusal).
