@@ -11,6 +11,7 @@ from flask import Flask
 
 from . import demo, i18n, plugins, web, wiring
 from .api import api_bp
+from .audit.cli import audit_cli
 from .budgets.cli import budgets_cli
 from .definitions.cli import definitions_cli
 from .documents.cli import print_cli
@@ -75,6 +76,7 @@ def register(app: Flask) -> None:
         budgets_cli,
         outbox_cli,
         print_cli,
+        audit_cli,
         demo.demo_cli,
     ):
         app.cli.add_command(command)

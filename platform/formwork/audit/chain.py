@@ -1,0 +1,54 @@
+"""The chain's arithmetic: the canonical form of an entry and its SHA-256.
+
+An entry's hash is SHA-256 over the canonical JSON of its fields and the previous entry's hash
+(sorted keys, no spaces, UTF-8, the time in UTC to the microsecond), so changing any field,
+removing an entry or putting two in another order breaks the chain from there on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+#: The ``prev_hash`` of the first entry.
+GENESIS = "0" * 64
+
+
+def canonical_details(details: Any) -> str | None:
+    """``details`` as the text stored and hashed: canonical JSON (decimals, dates as their text)."""
+    if details is None:
+        return None
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def time_text(moment: datetime) -> str:
+    """The instant in UTC to the microsecond; a naive value (SQLite reads them so) is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+#: The hashed fields, in the order of the canonical form (a JSON array of their values).
+FIELDS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_label",
+    "address",
+    "action",
+    "object_type",
+    "object_id",
+    "department_id",
+    "details",
+    "prev_hash",
+)
+
+
+def entry_hash(fields: Mapping[Any, Any]) -> str:
+    """SHA-256 (hex) of the canonical form of an entry's ``FIELDS`` (``at`` as ``time_text``)."""
+    values = [time_text(fields["at"]) if name == "at" else fields[name] for name in FIELDS]
+    canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
