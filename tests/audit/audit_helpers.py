@@ -3,12 +3,14 @@ publishing the demo's definitions."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import select, text
 
+from formwork import business_time
 from formwork.audit.models import AuditEntry
 from formwork.definitions import store
 from formwork.extensions import db
@@ -38,3 +40,27 @@ def publish_file(*parts: str):
     content = yaml.safe_load((ROOT / "definitions" / Path(*parts)).read_text("utf-8"))
     version, _ = store.publish(content)
     return version
+
+
+def claim_data(amount: str = "1200.00", **overrides: Any) -> dict:
+    data = {
+        "category": "other",
+        "reason": "Customer workshop",
+        "lines": [
+            {
+                "date": business_time.today().replace(day=1).isoformat(),
+                "type": "other",
+                "amount": amount,
+                "invoice_no": "12345678",
+            }
+        ],
+        "payee_name": "Payee",
+        "payee_bank": "ICBC Shanghai",
+        "payee_account": "6222021234567890123",
+    }
+    data.update(overrides)
+    return data
+
+
+def details(entry: AuditEntry) -> Any:
+    return json.loads(entry.details) if entry.details else None

@@ -11,5 +11,6 @@ def expense(demo_org):
     """The expense claim form, its route and its permissions, as the demo publishes them."""
     publish_file("forms", "expense_claim.yaml")
     publish_file("routes", "expense_claim.yaml")
+    publish_file("permissions", "all_forms.yaml")
     publish_file("permissions", "expense_claim.yaml")
     return demo_org

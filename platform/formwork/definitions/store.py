@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
+from ..audit import actions, trail
 from ..extensions import db, transaction
 from .loader import SourceDocument, exact_decimal_text
 from .models import DefinitionVersion
@@ -474,4 +475,14 @@ def _store_all(prepared: Sequence[tuple[dict, str | None]], user: Any) -> list[P
         results.append(Published(definition, True, source))
     if any(result.created for result in results):
         db.session.flush()
+    for result in results:
+        if result.created:
+            version = result.definition
+            trail.append(
+                actions.DEFINITION_PUBLISH,
+                actor=user,
+                object_type=version.kind,
+                object_id=version.key,
+                details={"version": version.version, "checksum": version.checksum, "source": version.source},
+            )
     return results
