@@ -139,13 +139,20 @@ def test_records_created_changed_and_decided(expense):
     assert verify().intact
 
 
-def test_a_refused_decision_leaves_no_entry(expense):
+def test_a_decision_rolled_back_leaves_no_entry(expense):
     alice = user_by_username("alice")
     record = submission.create_record("expense_claim", claim_data(), alice, submit=True)
     task = _open_task(record, "bob")
-    with pytest.raises(Exception):
-        service.decide(task.id, user_by_username("bob"), "reject")  # a rejection needs a comment
+
+    def fail(_task):  # the decision is written and noted for the trail, then its transaction fails
+        raise RuntimeError("the answer could not be built")
+
+    with pytest.raises(RuntimeError):
+        service.decide(task.id, user_by_username("bob"), "approve", respond=fail)
     assert entries(actions.TASK_DECIDE) == []
+    assert _open_task(record, "bob") is not None  # nothing of the decision stayed
+    service.decide(task.id, user_by_username("bob"), "approve")
+    assert len(entries(actions.TASK_DECIDE)) == 1 and verify().intact
 
 
 def test_value_at_reads_field_paths():
