@@ -5,6 +5,8 @@ The search page offers these (an entry written under another name is still found
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 SIGN_IN = "session.sign_in"
 SIGN_IN_FAILED = "session.sign_in_failed"
 SIGN_OUT = "session.sign_out"
@@ -42,3 +44,23 @@ ALL = (
     DOCUMENT_PRINT,
     AUDIT_EXPORT,
 )
+
+LABELS = {
+    SIGN_IN: _l("Signed in"),
+    SIGN_IN_FAILED: _l("Sign-in refused"),
+    SIGN_OUT: _l("Signed out"),
+    TOKEN_CREATE: _l("API token created"),
+    TOKEN_REVOKE: _l("API token revoked"),
+    USER_CREATE: _l("User created"),
+    USER_LEAVE: _l("User left"),
+    USER_SET_PASSWORD: _l("Password set"),
+    ROLE_GRANT: _l("Role granted"),
+    ROLE_REVOKE: _l("Role revoked"),
+    DEFINITION_PUBLISH: _l("Definition published"),
+    RECORD_CREATE: _l("Record created"),
+    RECORD_CHANGE: _l("Record changed"),
+    TASK_DECIDE: _l("Decision"),
+    RECORDS_EXPORT: _l("Records exported"),
+    DOCUMENT_PRINT: _l("Document printed"),
+    AUDIT_EXPORT: _l("Audit trail exported"),
+}

@@ -436,6 +436,11 @@ def csv_chunks(export: ExportPlan) -> Iterator[str]:
 
 
 def too_many(export: ExportPlan) -> ExportError:
+    return too_many_rows()
+
+
+def too_many_rows() -> ExportError:
+    """The refusal of a workbook past ``FORMWORK_EXPORT_XLSX_MAX_ROWS`` (every export says the same)."""
     return ExportError(
         422,
         _(
