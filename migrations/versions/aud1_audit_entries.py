@@ -25,6 +25,28 @@ APPEND_ONLY_TRIGGER = (
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()"
 )
 
+APPEND_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION audit_append(entries json, chain_lock bigint) RETURNS void "
+    "LANGUAGE plpgsql AS $$ "
+    "DECLARE item json; last_id bigint; last_hash text; new_hash text; "
+    "BEGIN "
+    "PERFORM pg_advisory_xact_lock(chain_lock); "
+    "SELECT e.id, e.hash INTO last_id, last_hash FROM audit_entries e ORDER BY e.id DESC LIMIT 1; "
+    "IF last_id IS NULL THEN last_id := 0; last_hash := repeat('0', 64); END IF; "
+    "FOR item IN SELECT value FROM json_array_elements(entries) WITH ORDINALITY ORDER BY ordinality LOOP "
+    "last_id := last_id + 1; "
+    "new_hash := encode(sha256(convert_to("
+    "'[' || last_id || ',' || (item->>'body') || ',\"' || last_hash || '\"]', 'UTF8')), 'hex'); "
+    "INSERT INTO audit_entries (id, at, actor_id, actor_label, address, action, object_type, "
+    "object_id, department_id, details, prev_hash, hash) VALUES (last_id, "
+    "CAST(item->>'at' AS timestamptz), CAST(item->>'actor_id' AS bigint), item->>'actor_label', "
+    "item->>'address', item->>'action', item->>'object_type', item->>'object_id', "
+    "CAST(item->>'department_id' AS bigint), item->>'details', last_hash, new_hash); "
+    "last_hash := new_hash; "
+    "END LOOP; "
+    "END $$"
+)
+
 
 def upgrade():
     op.create_table(
@@ -51,12 +73,14 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPEND_ONLY_FUNCTION)
         op.execute(APPEND_ONLY_TRIGGER)
+        op.execute(APPEND_FUNCTION)
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries")
         op.execute("DROP FUNCTION IF EXISTS audit_entries_append_only()")
+        op.execute("DROP FUNCTION IF EXISTS audit_append(json, bigint)")
     for name in ("department", "object", "action", "actor", "at"):
         op.drop_index(f"ix_audit_entries_{name}", table_name="audit_entries")
     op.drop_table("audit_entries")

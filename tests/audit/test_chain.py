@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from audit_helpers import entries, tamper
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from formwork.audit import trail
+from formwork.audit import models, trail
 from formwork.audit.chain import FIELDS, GENESIS, entry_hash
 from formwork.audit.verify import BROKEN_LINK, CHANGED, MISSING, verify
 from formwork.extensions import db, transaction
@@ -133,3 +136,30 @@ def test_postgresql_refuses_update_delete_and_truncate(app):
             with db.engine.begin() as conn:
                 conn.execute(text(statement))
     assert len(entries()) == 2 and verify().intact
+
+
+def test_text_of_any_script_and_quotes_hash_alike_in_the_database_and_here(app):
+    """On PostgreSQL the database computes the hash, and verify recomputes it here: they must agree."""
+    with transaction():
+        trail.append(
+            "test.event",
+            actor=None,
+            actor_label="张三",
+            object_id='a"b\\c',
+            details={"原因": '客户拜访 "Acme" \u2028 😀', "n": [1, None, True]},
+            address="2001:db8::1",
+        )
+    assert verify().intact
+    (row,) = entries()
+    assert row.actor_label == "张三" and row.object_id == 'a"b\\c'
+
+
+def test_the_migration_creates_what_the_models_create():
+    """Migration aud1 keeps its own copy of the PostgreSQL statements: the same text as the models'."""
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "aud1_audit_entries.py"
+    spec = importlib.util.spec_from_file_location("aud1", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.APPEND_FUNCTION == models.APPEND_FUNCTION.statement
+    assert migration.APPEND_ONLY_TRIGGER == models.APPEND_ONLY_TRIGGER.statement
+    assert migration.APPEND_ONLY_FUNCTION == models.APPEND_ONLY_FUNCTION.statement.replace("%%", "%")

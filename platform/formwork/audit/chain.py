@@ -1,8 +1,9 @@
 """The chain's arithmetic: the canonical form of an entry and its SHA-256.
 
-An entry's hash is SHA-256 over the canonical JSON of its fields and the previous entry's hash
-(sorted keys, no spaces, UTF-8, the time in UTC to the microsecond), so changing any field,
-removing an entry or putting two in another order breaks the chain from there on.
+An entry's hash is SHA-256 over the canonical form of its fields and the previous entry's hash:
+the JSON array of ``FIELDS`` in that order (no spaces, UTF-8 unescaped, the time in UTC to the
+microsecond, the details as their own canonical JSON text with sorted keys), so changing any
+field, removing an entry or putting two in another order breaks the chain from there on.
 """
 
 from __future__ import annotations
@@ -47,8 +48,20 @@ FIELDS = (
 )
 
 
+def entry_body(fields: Mapping[Any, Any]) -> str:
+    """The canonical JSON of the fields between ``id`` and ``prev_hash``, without the brackets: the part
+    of the canonical form known before the entry takes its place in the chain."""
+    values = [time_text(fields["at"]) if name == "at" else fields[name] for name in FIELDS[1:-1]]
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)[1:-1]
+
+
+def chained_hash(entry_id: int, body: str, prev_hash: str) -> str:
+    """SHA-256 (hex) of ``[id,<body>,"prev_hash"]``: the canonical JSON array of an entry's ``FIELDS``.
+
+    PostgreSQL's ``audit_append`` computes the same from the same three parts (``audit.models``)."""
+    return hashlib.sha256(f'[{entry_id},{body},"{prev_hash}"]'.encode("utf-8")).hexdigest()
+
+
 def entry_hash(fields: Mapping[Any, Any]) -> str:
     """SHA-256 (hex) of the canonical form of an entry's ``FIELDS`` (``at`` as ``time_text``)."""
-    values = [time_text(fields["at"]) if name == "at" else fields[name] for name in FIELDS]
-    canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return chained_hash(int(fields["id"]), entry_body(fields), str(fields["prev_hash"]))

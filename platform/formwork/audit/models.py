@@ -59,6 +59,33 @@ APPEND_ONLY_TRIGGER = DDL(
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()"
 )
 
+# A transaction's entries appended in one round trip: the chain's lock, its head, the hashes and
+# the inserts (``audit.trail``). Each statement of a PL/pgSQL function reads a fresh snapshot, so
+# the head is read after the lock is held, never from before it. The hash is
+# ``audit.chain.chained_hash``: SHA-256 of ``[id,<body>,"prev_hash"]``, the body being computed
+# by the application when the entry is noted.
+APPEND_FUNCTION = DDL(
+    "CREATE OR REPLACE FUNCTION audit_append(entries json, chain_lock bigint) RETURNS void "
+    "LANGUAGE plpgsql AS $$ "
+    "DECLARE item json; last_id bigint; last_hash text; new_hash text; "
+    "BEGIN "
+    "PERFORM pg_advisory_xact_lock(chain_lock); "
+    "SELECT e.id, e.hash INTO last_id, last_hash FROM audit_entries e ORDER BY e.id DESC LIMIT 1; "
+    "IF last_id IS NULL THEN last_id := 0; last_hash := repeat('0', 64); END IF; "
+    "FOR item IN SELECT value FROM json_array_elements(entries) WITH ORDINALITY ORDER BY ordinality LOOP "
+    "last_id := last_id + 1; "
+    "new_hash := encode(sha256(convert_to("
+    "'[' || last_id || ',' || (item->>'body') || ',\"' || last_hash || '\"]', 'UTF8')), 'hex'); "
+    "INSERT INTO audit_entries (id, at, actor_id, actor_label, address, action, object_type, "
+    "object_id, department_id, details, prev_hash, hash) VALUES (last_id, "
+    "CAST(item->>'at' AS timestamptz), CAST(item->>'actor_id' AS bigint), item->>'actor_label', "
+    "item->>'address', item->>'action', item->>'object_type', item->>'object_id', "
+    "CAST(item->>'department_id' AS bigint), item->>'details', last_hash, new_hash); "
+    "last_hash := new_hash; "
+    "END LOOP; "
+    "END $$"
+)
+
 _table = AuditEntry.__table__
-event.listen(_table, "after_create", APPEND_ONLY_FUNCTION.execute_if(dialect="postgresql"))
-event.listen(_table, "after_create", APPEND_ONLY_TRIGGER.execute_if(dialect="postgresql"))
+for _ddl in (APPEND_ONLY_FUNCTION, APPEND_ONLY_TRIGGER, APPEND_FUNCTION):
+    event.listen(_table, "after_create", _ddl.execute_if(dialect="postgresql"))

@@ -6,7 +6,8 @@ entry exists if and only if the change it describes committed, and the chain's l
 makes appends one after another, so every entry links to the one before — is held only from
 that last insert to the commit:
 
-* PostgreSQL: ``pg_advisory_xact_lock`` on one fixed key, released by the commit;
+* PostgreSQL: ``pg_advisory_xact_lock`` on one fixed key, released by the commit, taken by the
+  ``audit_append`` function, which then reads the head and inserts the entries: one round trip;
 * SQLite: the database's write lock (one writer at a time), taken before the chain's head is
   read.
 
@@ -18,6 +19,7 @@ they forwarded).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +31,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from .. import business_time
 from ..extensions import db
-from .chain import GENESIS, canonical_details, entry_hash
+from .chain import GENESIS, canonical_details, chained_hash, entry_body, time_text
 from .models import AuditEntry
 
 #: Where a session keeps the entries of its open transaction.
@@ -111,31 +113,37 @@ def append(
     session.info.setdefault(PENDING, []).append(entry)
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-    else:
-        # Any write takes SQLite's one write lock (until the commit); this one changes nothing.
-        session.execute(delete(AuditEntry).where(AuditEntry.id.is_(None)))
-
-
-def _head(session: Session) -> tuple[int, str]:
-    row = session.execute(
-        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).first()
-    return (row.id, row.hash) if row is not None else (0, GENESIS)
-
-
 def _write(session: Session, entries: list[Pending]) -> None:
     session.flush()  # the transaction's own changes first: the lock is taken as late as possible
-    _lock_chain(session)
-    last_id, last_hash = _head(session)
+    if session.get_bind().dialect.name == "postgresql":
+        _append_postgresql(session, entries)
+    else:
+        _append_here(session, entries)
+
+
+def _append_postgresql(session: Session, entries: list[Pending]) -> None:
+    """One round trip: ``audit_append`` (``audit.models``) takes the lock, reads the head, inserts."""
+    rows = [
+        {**entry.__dict__, "at": time_text(entry.at), "body": entry_body(entry.__dict__)} for entry in entries
+    ]
+    session.execute(
+        text("SELECT audit_append(CAST(:entries AS json), :chain_lock)"),
+        {"entries": json.dumps(rows, ensure_ascii=False), "chain_lock": CHAIN_LOCK},
+    )
+
+
+def _append_here(session: Session, entries: list[Pending]) -> None:
+    """The same on SQLite: any write takes its one write lock (until the commit) before the head is read."""
+    session.execute(delete(AuditEntry).where(AuditEntry.id.is_(None)))  # changes nothing
+    head = session.execute(
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    last_id, last_hash = (head.id, head.hash) if head is not None else (0, GENESIS)
     rows = []
     for entry in entries:
         last_id += 1
-        fields = {**entry.__dict__, "id": last_id, "prev_hash": last_hash}
-        last_hash = entry_hash(fields)
-        rows.append({**fields, "hash": last_hash})
+        last_hash, previous = chained_hash(last_id, entry_body(entry.__dict__), last_hash), last_hash
+        rows.append({**entry.__dict__, "id": last_id, "prev_hash": previous, "hash": last_hash})
     session.execute(insert(AuditEntry), rows)
 
 
