@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 #: The ``prev_hash`` of the first entry.
 GENESIS = "0" * 64
@@ -51,8 +53,12 @@ FIELDS = (
 def entry_body(fields: Mapping[Any, Any]) -> str:
     """The canonical JSON of the fields between ``id`` and ``prev_hash``, without the brackets: the part
     of the canonical form known before the entry takes its place in the chain."""
-    values = [time_text(fields["at"]) if name == "at" else fields[name] for name in FIELDS[1:-1]]
-    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)[1:-1]
+    return body_of([fields[name] for name in FIELDS[1:-1]])
+
+
+def body_of(values: Sequence[Any]) -> str:
+    """``entry_body`` of the values of ``FIELDS[1:-1]`` in that order (``at`` first, a datetime)."""
+    return _dumps([time_text(values[0]), *values[1:]])[1:-1]
 
 
 def chained_hash(entry_id: int, body: str, prev_hash: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import JSON, String, cast, delete, event, func, insert, literal, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .. import business_time
@@ -126,10 +126,10 @@ def _append_postgresql(session: Session, entries: list[Pending]) -> None:
     rows = [
         {**entry.__dict__, "at": time_text(entry.at), "body": entry_body(entry.__dict__)} for entry in entries
     ]
-    session.execute(
-        text("SELECT audit_append(CAST(:entries AS json), :chain_lock)"),
-        {"entries": json.dumps(rows, ensure_ascii=False), "chain_lock": CHAIN_LOCK},
-    )
+    entries_json = cast(literal(json.dumps(rows, ensure_ascii=False), String()), JSON())
+    # A SELECT to the session (it is one): a textual statement would make the request forget
+    # everything it has read (``request_memo``), and nothing read once per request is of this table.
+    session.execute(select(func.audit_append(entries_json, CHAIN_LOCK)))
 
 
 def _append_here(session: Session, entries: list[Pending]) -> None:

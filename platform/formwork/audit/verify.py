@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
-from .chain import FIELDS, GENESIS, entry_hash
+from .chain import FIELDS, GENESIS, body_of, chained_hash
 from .models import AuditEntry
 
 BATCH = 20_000
@@ -50,12 +50,12 @@ def verify(batch: int = BATCH) -> Verdict:
         if not rows:
             return Verdict(checked, previous)
         for row in rows:
-            fields = row._mapping
-            if fields["id"] != expected_id:
+            entry_id, prev_hash, stored = row[0], row[-2], row[-1]
+            if entry_id != expected_id:
                 return Verdict(checked, previous, expected_id, MISSING)
-            if fields["prev_hash"] != previous:
+            if prev_hash != previous:
                 return Verdict(checked, previous, expected_id, BROKEN_LINK)
-            if entry_hash(fields) != fields["hash"]:
+            if chained_hash(entry_id, body_of(row[1:-2]), prev_hash) != stored:
                 return Verdict(checked, previous, expected_id, CHANGED)
-            previous = fields["hash"]
+            previous = stored
             expected_id, checked = expected_id + 1, checked + 1
