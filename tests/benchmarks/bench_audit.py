@@ -191,7 +191,8 @@ def main() -> int:
         publish_bench_route(app)
         print(f"Formwork audit trail benchmark on {described}")
         print(
-            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n"
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+            f"{'quick' if args.quick else 'full'} run\n"
         )
 
         submit_records(app, "bench_request", tasks)
@@ -205,7 +206,8 @@ def main() -> int:
             raise SystemExit(f"{logged} decisions in the trail, {len(on)} approved with it on")
         ratio = statistics.fmean(on) / statistics.fmean(off)
         print(
-            f"(a) {len(on) + len(off)} approvals in {2 * rounds} alternating batches (test client, server time)"
+            f"(a) {len(on) + len(off)} approvals in {2 * rounds} alternating batches "
+            "(test client, server time)"
         )
         print(f"    trail on : mean {statistics.fmean(on):.2f} ms, median {statistics.median(on):.2f} ms")
         print(f"    trail off: mean {statistics.fmean(off):.2f} ms, median {statistics.median(off):.2f} ms")
