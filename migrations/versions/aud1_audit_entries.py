@@ -66,7 +66,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entries")),
     )
     op.create_index("ix_audit_entries_at", "audit_entries", ["at"], unique=False)
-    op.create_index("ix_audit_entries_actor", "audit_entries", ["actor_id", "id"], unique=False)
+    op.create_index("ix_audit_entries_actor", "audit_entries", ["actor_label", "id"], unique=False)
     op.create_index("ix_audit_entries_action", "audit_entries", ["action", "id"], unique=False)
     op.create_index("ix_audit_entries_object", "audit_entries", ["object_type", "object_id"], unique=False)
     op.create_index("ix_audit_entries_department", "audit_entries", ["department_id", "id"], unique=False)

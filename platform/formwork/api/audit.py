@@ -39,7 +39,7 @@ ENTRY = component(
 )
 
 SEARCH = {
-    "actor": Param(TEXT, "The person's user name (at the time), any case."),
+    "actor": Param(TEXT, "The person's user name at the time (as typed, or in lower case)."),
     "action": Param(TEXT, "An action name (session.sign_in), or its first part ending in a dot (session.)."),
     "object_type": Param(TEXT, "user, record, token, form, route, permission, …"),
     "object_id": Param(TEXT, "The object's id or key."),

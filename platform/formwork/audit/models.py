@@ -21,7 +21,7 @@ class AuditEntry(Model):
     __tablename__ = "audit_entries"
     __table_args__ = (
         Index("ix_audit_entries_at", "at"),
-        Index("ix_audit_entries_actor", "actor_id", "id"),
+        Index("ix_audit_entries_actor", "actor_label", "id"),
         Index("ix_audit_entries_action", "action", "id"),
         Index("ix_audit_entries_object", "object_type", "object_id"),
         Index("ix_audit_entries_department", "department_id", "id"),

@@ -13,9 +13,9 @@ reads them as the permission definitions let them read the record itself
 (``records.access.rights_by_definitions``, the reader exports use): a hidden field's values are
 left out (``"hidden": true``), a masked one's are masked.
 
-Searching is by person (the user name at the time), action (a name, or its first part with a
-dot: ``session.``), object (type, and id) and business days; newest first, a page at a time,
-keyset on the id (``before``).
+Searching is by person (the user name at the time, as typed or in lower case), action (a name,
+or its first part with a dot: ``session.``), object (type, and id) and business days; newest
+first, a page at a time, keyset on the id (``before``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from .. import business_time
 from ..audit import actions, trail
@@ -173,7 +173,9 @@ def statement(scope: Scope, query: Query) -> Select:
     if scope.departments is not None:
         stmt = stmt.where(AuditEntry.department_id.in_(sorted(scope.departments)))
     if query.actor:
-        stmt = stmt.where(func.lower(AuditEntry.actor_label) == query.actor.lower())
+        # User names are stored in lower case; a refused sign-in keeps the name as typed. Both
+        # spellings are looked up in the index on (actor_label, id).
+        stmt = stmt.where(AuditEntry.actor_label.in_(sorted({query.actor, query.actor.lower()})))
     if query.action:
         if query.action.endswith("."):
             stmt = stmt.where(AuditEntry.action.startswith(query.action, autoescape=True))
