@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "request_memo",
         ),
     ),
+    ("audit", ("audit",)),
     ("expressions", ("expressions",)),
     ("printing", ("printing",)),
     ("definitions", ("definitions",)),

@@ -11,6 +11,8 @@ from flask import Flask
 
 from . import demo, i18n, plugins, web, wiring
 from .api import api_bp
+from .audit.cli import audit_cli
+from .audit.views import audit_bp
 from .budgets.cli import budgets_cli
 from .definitions.cli import definitions_cli
 from .documents.cli import print_cli
@@ -52,6 +54,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.register_blueprint(documents_bp)
+    app.register_blueprint(audit_bp)
 
     app.register_blueprint(forms_bp)
     # A published form that cannot be compiled here (e.g. its plugin is off in safe mode)
@@ -75,6 +78,7 @@ def register(app: Flask) -> None:
         budgets_cli,
         outbox_cli,
         print_cli,
+        audit_cli,
         demo.demo_cli,
     ):
         app.cli.add_command(command)

@@ -219,6 +219,8 @@ def from_environment() -> dict:
         "FORMWORK_COUNT_CAP": max(1, _int("FORMWORK_COUNT_CAP", 1000)),
         # Most rows in one exported .xlsx workbook (CSV exports are streamed and have no limit).
         "FORMWORK_EXPORT_XLSX_MAX_ROWS": _int("FORMWORK_EXPORT_XLSX_MAX_ROWS", 50_000),
+        # Off: nothing is appended to the audit trail (the benchmark's baseline; never in production).
+        "FORMWORK_AUDIT_ENABLED": _flag("FORMWORK_AUDIT_ENABLED", True),
         # How often the bell in the header asks for the unread count (seconds).
         "FORMWORK_BELL_REFRESH_SECONDS": max(5, _int("FORMWORK_BELL_REFRESH_SECONDS", 30)),
         # A submitter may remind (催办) the current approver of a request at most once in this many seconds.

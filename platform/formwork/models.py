@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and ``create_all`` see the whole schema."""
 
+from .audit.models import AuditEntry  # noqa: F401
 from .budgets.models import BudgetLine  # noqa: F401,E402
 from .definitions.models import DefinitionVersion  # noqa: F401
 from .notifications.models import Notification, OutboxMessage  # noqa: F401,E402

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  - each adds its routes to the blueprint
     attachments,  # files of records and decisions
+    audit,  # the audit trail for administrators
     definitions,  # list, validate, publish and diff definition versions
     exports,  # the records of one form as CSV or .xlsx
     forms,  # forms and creating records

@@ -38,7 +38,18 @@ PATH_DESCRIPTIONS = {
     "key": "The key, e.g. expense_claim.",
     "kind": "The definition kind.",
 }
-TAGS = ("forms", "records", "attachments", "definitions", "notifications", "tasks", "requests", "me", "meta")
+TAGS = (
+    "forms",
+    "records",
+    "attachments",
+    "definitions",
+    "notifications",
+    "tasks",
+    "requests",
+    "audit",
+    "me",
+    "meta",
+)
 
 
 class UndeclaredRoute(RuntimeError):

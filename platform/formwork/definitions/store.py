@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
+from ..audit import actions, trail
 from ..extensions import db, transaction
 from . import in_force
 from .cache import compiled_cache as _cache
@@ -426,4 +427,14 @@ def _store_all(prepared: Sequence[tuple[dict, str | None]], user: Any) -> list[P
         results.append(Published(definition, True, source))
     if any(result.created for result in results):
         db.session.flush()
+    for result in results:
+        if result.created:
+            version = result.definition
+            trail.append(
+                actions.DEFINITION_PUBLISH,
+                actor=user,
+                object_type=version.kind,
+                object_id=version.key,
+                details={"version": version.version, "checksum": version.checksum, "source": version.source},
+            )
     return results

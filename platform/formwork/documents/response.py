@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Response, current_app
 
+from ..audit import actions, trail
+from ..extensions import transaction
 from ..forms import catalogue
 from ..permissions.access import may_on_record
 from ..permissions.published import policies_for
@@ -44,6 +46,15 @@ def pdf_response(record: Record, user: Any, *, inline: bool) -> Response:
         rendered.template,
         (time.perf_counter() - started) * 1000,
     )
+    with transaction():
+        trail.append(
+            actions.DOCUMENT_PRINT,
+            actor=user,
+            object_type="record",
+            object_id=record.id,
+            department_id=record.department_id,
+            details={"template": rendered.template},
+        )
     disposition = "inline" if inline else "attachment"
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'{disposition}; filename="{pdf_filename(record)}"'

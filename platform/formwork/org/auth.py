@@ -26,8 +26,9 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit import actions, trail
 from ..config import DEMO_PASSWORD
-from ..extensions import db, login_manager
+from ..extensions import db, login_manager, transaction
 from ..i18n import _local_path
 from . import sessions, throttle, tokens
 from .errors import SESSION_EXPIRED, SESSION_HEADER, is_api_request
@@ -77,6 +78,7 @@ def authenticate(username: str, password: str, address: str | None = None) -> Si
     """
     claim = throttle.claim_attempt(username, address)  # counted before the check: see org.throttle
     if not claim.allowed:
+        _audit_failure(username, address, None, locked=True)
         return SignInResult(locked_seconds=claim.lock.seconds, locked_address=claim.lock.by_address)
     user = find_user(username)
     if user is not None and user.password_hash:
@@ -85,9 +87,40 @@ def authenticate(username: str, password: str, address: str | None = None) -> Si
         check_password_hash(_decoy_hash(), password)
         password_ok = False
     if password_ok and user is not None and user.active:
+        # Written by the commit that clears the failures (and the sign-in's own, should that one fail).
+        _audit_user(actions.SIGN_IN, user, address)
         throttle.attempt_succeeded(username, address, claim)
         return SignInResult(user=user)
+    _audit_failure(username, address, user, locked=bool(claim.lock.seconds))
     return SignInResult(locked_seconds=claim.lock.seconds, locked_address=claim.lock.by_address)
+
+
+def _audit_user(action: str, user: Any, address: str | None, details: Any = None) -> None:
+    trail.append(
+        action,
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        department_id=user.department_id,
+        details=details,
+        address=address,
+    )
+
+
+def _audit_failure(username: str, address: str | None, user: User | None, *, locked: bool) -> None:
+    """A refused sign-in, in a transaction of its own (nothing else is written by a refusal): the name
+    typed, the address, and whether a lock refused it; never the password."""
+    with transaction():
+        trail.append(
+            actions.SIGN_IN_FAILED,
+            actor=user,
+            actor_label=username.strip()[: trail.MAX_LABEL],
+            object_type="user" if user is not None else None,
+            object_id=user.id if user is not None else None,
+            department_id=user.department_id if user is not None else None,
+            details={"locked": True} if locked else None,
+            address=address,
+        )
 
 
 def _lock_message(seconds: int, by_address: bool = False) -> str:
@@ -187,6 +220,8 @@ def _signed_out(message: str):
 @auth_bp.post("/logout")
 def logout():
     # The session's row goes, so a copy of this cookie taken earlier no longer signs anyone in.
+    if current_user.is_authenticated:
+        _audit_user(actions.SIGN_OUT, current_user, request.remote_addr)
     sessions.end_current()
     db.session.commit()
     return _signed_out(_("You have signed out."))
@@ -196,6 +231,7 @@ def logout():
 @login_required
 def logout_everywhere():
     """End every session of the signed-in person: other browsers, other devices and this one."""
+    _audit_user(actions.SIGN_OUT, current_user, request.remote_addr, {"everywhere": True})
     sessions.end_all(current_user)
     db.session.commit()
     return _signed_out(_("You have signed out on every device."))

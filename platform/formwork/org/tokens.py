@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
+from ..audit import actions, trail
 from ..extensions import db, rows_affected
 from . import clock
 from .models import ApiToken, User, hash_token
@@ -29,11 +30,23 @@ def create_token(user: User, name: str, days: int | None = None) -> str:
         raise ValueError("days must be positive")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = clock.now() + timedelta(days=days) if days else None
-    db.session.add(
-        ApiToken(user=user, name=name or "token", token_hash=hash_token(plaintext), expires_at=expires_at)
-    )
+    token = ApiToken(user=user, name=name or "token", token_hash=hash_token(plaintext), expires_at=expires_at)
+    db.session.add(token)
+    db.session.flush()
+    _audit(actions.TOKEN_CREATE, token, user)
     db.session.commit()
     return plaintext
+
+
+def _audit(action: str, token: ApiToken, owner: User) -> None:
+    """Whose token, its name and expiry: never the secret or its hash."""
+    trail.append(
+        action,
+        object_type="token",
+        object_id=token.id,
+        department_id=owner.department_id,
+        details={"owner": owner.username, "name": token.name, "expires_at": token.expires_at},
+    )
 
 
 def list_tokens(user: User) -> list[ApiToken]:
@@ -47,6 +60,7 @@ def revoke_token(token_id: int) -> ApiToken | None:
         return None
     if token.revoked_at is None:
         token.revoked_at = clock.now()
+        _audit(actions.TOKEN_REVOKE, token, token.user)
     db.session.commit()
     return token
 

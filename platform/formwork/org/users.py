@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from ..audit import actions, trail
 from ..extensions import db
 from . import clock, sessions, tokens
 from .models import Department, Role, RoleAssignment, User
@@ -68,10 +69,32 @@ def create_user(
         check_password_strength(password)
         user.set_password(password)
     db.session.add(user)
+    db.session.flush()  # the id the audit entries name
+    trail.append(
+        actions.USER_CREATE,
+        object_type="user",
+        object_id=user.id,
+        department_id=user.department_id,
+        details={"username": username, "department": department_code, "manager": manager_username},
+    )
     for key in role_keys:
         grant_role(user, key)
     db.session.flush()
     return user
+
+
+def _audit_role(action: str, user: User, role: Role, department: Department | None) -> None:
+    trail.append(
+        action,
+        object_type="user",
+        object_id=user.id,
+        department_id=user.department_id,
+        details={
+            "username": user.username,
+            "role": role.key,
+            "department": department.code if department else None,
+        },
+    )
 
 
 def grant_role(user: User, role_key: str, department: Department | None = None) -> RoleAssignment:
@@ -85,7 +108,20 @@ def grant_role(user: User, role_key: str, department: Department | None = None) 
             return assignment
     assignment = RoleAssignment(role=role, department=department)
     user.role_assignments.append(assignment)
+    _audit_role(actions.ROLE_GRANT, user, role, department)
     return assignment
+
+
+def revoke_role(user: User, role_key: str, department: Department | None = None) -> bool:
+    """Take a role (for ``department``, or the unlimited one) from ``user``; False when they did not
+    hold it. The caller commits."""
+    department_id = department.id if department is not None else None
+    for assignment in list(user.role_assignments):
+        if assignment.role.key == role_key and assignment.department_id == department_id:
+            user.role_assignments.remove(assignment)
+            _audit_role(actions.ROLE_REVOKE, user, assignment.role, department)
+            return True
+    return False
 
 
 def set_password(user: User, password: str) -> None:
@@ -95,6 +131,9 @@ def set_password(user: User, password: str) -> None:
     check_password_strength(password)
     user.set_password(password)
     sessions.end_all(user)
+    trail.append(
+        actions.USER_SET_PASSWORD, object_type="user", object_id=user.id, department_id=user.department_id
+    )
 
 
 def leave(user: User) -> int:
@@ -103,4 +142,12 @@ def leave(user: User) -> int:
     if user.left_at is None:
         user.left_at = clock.now()
     sessions.end_all(user)
-    return tokens.revoke_user_tokens(user)
+    revoked = tokens.revoke_user_tokens(user)
+    trail.append(
+        actions.USER_LEAVE,
+        object_type="user",
+        object_id=user.id,
+        department_id=user.department_id,
+        details={"username": user.username, "tokens_revoked": revoked},
+    )
+    return revoked

@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
+from ..audit import actions, trail
 from ..db_types import utcnow
 from ..definitions import store
 from ..definitions.models import DefinitionVersion
@@ -161,6 +163,36 @@ def changed_paths(form: FormModel, before: Mapping[str, Any] | None, after: Mapp
         else:
             changed.append(field.key)
     return changed
+
+
+_STEP = re.compile(r"([^.\[]+)(?:\[(\d+)\])?")
+
+
+def value_at(data: Mapping[str, Any] | None, path: str) -> Any:
+    """The stored value at a field path of ``changed_paths`` (``reason``, ``lines[1].amount``), or None."""
+    value: Any = data or {}
+    for step in path.split("."):
+        match = _STEP.fullmatch(step)
+        if match is None or not isinstance(value, Mapping):
+            return None
+        value = value.get(match.group(1))
+        if match.group(2) is not None:
+            index = int(match.group(2))
+            value = value[index] if isinstance(value, list) and index < len(value) else None
+    return value
+
+
+def _audit(action: str, record: Record, user: Any, changes: list[dict[str, Any]]) -> None:
+    """The audit trail's entry of a write: each changed field path with its value before and after
+    (shown masked to readers whose field rights mask it)."""
+    trail.append(
+        action,
+        actor=user,
+        object_type="record",
+        object_id=record.id,
+        department_id=record.department_id,
+        details={"form": record.form_key, "status": record.status, "changes": changes},
+    )
 
 
 def _attachment_ids(form: FormModel, data: Mapping[str, Any]) -> list[int]:
@@ -360,6 +392,8 @@ def insert_new(new: NewRecord, user: Any) -> Record:
         events.append(("submitted", None))
     _write_events(record, user, *events)
     _claim_attachments(record, new.form, record.data, user)
+    changes = [{"path": key, "after": value} for key, value in sorted(record.data.items())]
+    _audit(actions.RECORD_CREATE, record, user, changes)
     return record
 
 
@@ -423,6 +457,7 @@ def apply_edit(edit: Edit, user: Any) -> Record:
     """Write a prepared edit in the caller's transaction; a concurrent write raises ``StaleDataError``
     at the flush here, before any event is written."""
     record, data = edit.record, edit.data
+    before = record.data or {}
     now = utcnow()
     record.data = data
     record.title = _title(edit.form, data)
@@ -441,4 +476,9 @@ def apply_edit(edit: Edit, user: Any) -> Record:
     db.session.flush()  # the record's version check happens here, before any event is written
     if events:
         _write_events(record, user, *events)
+    if edit.changed or edit.submit:
+        changes = [
+            {"path": p, "before": value_at(before, p), "after": value_at(data, p)} for p in edit.changed
+        ]
+        _audit(actions.RECORD_CHANGE, record, user, changes)
     return record

@@ -7,12 +7,13 @@ the inbox, a record below my requests) marks that item, so people always see whe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..exports.audit_trail import reads_trail
 from ..workflow.views import inbox_open_count
 
 
@@ -23,6 +24,8 @@ class MenuItem:
     label: Any
     # Path prefixes of the pages that belong to this item (the longest match wins).
     prefixes: tuple[str, ...]
+    # Shown only to the people this says yes to (None: everyone signed in).
+    shown_to: Callable[[Any], bool] | None = None
 
 
 MENU: tuple[MenuItem, ...] = (
@@ -30,6 +33,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("new", "/forms", _l("New record"), ("/forms",)),
     MenuItem("requests", "/requests", _l("My requests"), ("/requests", "/records")),
     MenuItem("inbox", "/inbox", _l("Inbox"), ("/inbox", "/tasks", "/settings/out-of-office")),
+    MenuItem("audit", "/admin/audit", _l("Audit trail"), ("/admin/audit",), shown_to=reads_trail),
 )
 
 
@@ -60,6 +64,7 @@ def _menu_items() -> list[dict[str, Any]]:
             "count": inbox_open_count() if item.key == "inbox" else 0,
         }
         for item in MENU
+        if item.shown_to is None or item.shown_to(current_user)
     ]
 
 

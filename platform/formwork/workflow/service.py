@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..audit import actions, trail
 from ..db_types import utcnow
 from ..definitions.models import DefinitionVersion
 from ..extensions import db, transaction
@@ -412,7 +413,25 @@ def _decide_once(
     walker.save()
     db.session.flush()
     remember_open_holders(process, walker.open_holders())
+    _audit_decision(task, record, user, action, to_user_id=to_user_id, step_key=step_key)
     return task
+
+
+def _audit_decision(task: Task, record: Record, user: User | None, action: str, **extra: Any) -> None:
+    """A decision in the audit trail, filed under its record (the comment stays in the request's trail)."""
+    trail.append(
+        actions.TASK_DECIDE,
+        actor=user,
+        object_type="record",
+        object_id=record.id,
+        department_id=record.department_id,
+        details={
+            "decision": action,
+            "task": task.id,
+            "step": task.step_key,
+            **{key: value for key, value in extra.items() if value is not None},
+        },
+    )
 
 
 def withdraw(record: Record, user: User) -> Process:
@@ -490,6 +509,7 @@ def auto_decide(task_id: int, action: str, *, reason: str = "deadline passed") -
         else:
             walker.reject(task, None, reason, None)
         walker.save()
+        _audit_decision(task, walker.record, None, action, reason=reason)
     return task
 
 
