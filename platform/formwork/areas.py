@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
     plugins.init_app(app, wiring.BUILTINS)
     wiring.register_definition_kinds()
     wiring.register_record_participation()
+    wiring.register_org_changes()
     wiring.register_projected_paths()
     wiring.wire_read_policy()
     with app.app_context():  # the engine is the app's; SQLite connections need the SQL functions
