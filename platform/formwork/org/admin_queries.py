@@ -69,7 +69,9 @@ def users(scope: AdminScope, text: str | None, page: int, per_page: int, *, left
     return _page(stmt, page, per_page)
 
 
-def departments(scope: AdminScope, text: str | None, page: int, per_page: int) -> Page[Department]:
+def departments(
+    scope: AdminScope, text: str | None, page: int, per_page: int
+) -> Page[tuple[int, Department]]:
     """Departments in scope, in tree order (each after its parent), found by code or name."""
     every = list(db.session.scalars(select(Department).options(joinedload(Department.head))))
     ordered = tree_order(every)

@@ -144,7 +144,7 @@ def create_department(actor: User, values: dict[str, Any]) -> Department:
 
 
 def rename_department(actor: User, department_id: int, values: dict[str, Any]) -> Department:
-    _, department = _department(actor, department_id)
+    department = find_department(actor, department_id)
     department.name_zh, department.name_en = _names(values)
     _changed(department)
     return department
@@ -189,7 +189,7 @@ def _set_head(actor: User, department: Department, head: User | None) -> None:
 
 def deactivate_department(actor: User, department_id: int) -> Department:
     """Close a department that nobody works in any more and that has no open sub-departments."""
-    _, department = _department(actor, department_id)
+    department = find_department(actor, department_id)
     people = db.session.scalar(
         select(func.count())
         .select_from(User)
@@ -261,14 +261,14 @@ def _check_password(password: Any, field: str = "password") -> str:
 
 def edit_user(actor: User, user_id: int, values: dict[str, Any]) -> User:
     """Change a person's name and e-mail address."""
-    _, user = _user(actor, user_id)
+    user = find_user(actor, user_id)
     user.display_name = read.text(values.get("display_name"), "display_name", max_length=NAME_LENGTH) or ""
     user.email = read.email(values.get("email"))
     _changed(user)
     return user
 
 
-def _headed(user: User) -> list[Department]:
+def headed(user: User) -> list[Department]:
     return list(
         db.session.scalars(select(Department).where(Department.head_id == user.id).order_by(Department.code))
     )
@@ -278,11 +278,11 @@ def _hand_on_headships(
     actor: User, where: AdminScope, user: User, new_head_value: Any, keep: set[int]
 ) -> None:
     """The departments ``user`` heads (but those in ``keep``) get the head the administrator named."""
-    headed = [department for department in _headed(user) if department.id not in keep]
-    if not headed:
+    heads_of = [department for department in headed(user) if department.id not in keep]
+    if not heads_of:
         return
     if read.is_blank(new_head_value):
-        names = ", ".join(department.name_zh for department in headed)
+        names = ", ".join(department.name_zh for department in heads_of)
         raise AdminRefused(
             "new_head",
             _(
@@ -292,7 +292,7 @@ def _hand_on_headships(
             ),
         )
     new_head = read.person(where, new_head_value, "new_head")
-    for department in headed:
+    for department in heads_of:
         if not where.covers_department(department.id):
             raise AdminRefused(
                 "new_head",
@@ -348,7 +348,7 @@ def set_manager(actor: User, user_id: int, manager_value: Any) -> User:
 
 def reset_password(actor: User, user_id: int, password: Any) -> User:
     """Set a new password; every session of the person ends."""
-    _, user = _user(actor, user_id)
+    user = find_user(actor, user_id)
     if not user.active:
         raise AdminRefused("password", _("%(name)s has left.", name=user.display_name))
     users.set_password(user, _check_password(password))
