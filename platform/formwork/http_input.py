@@ -39,7 +39,7 @@ class RowIdConverter(IntegerConverter):
 
 
 def _up_to(limit: str) -> str:
-    """A regular expression of the decimal numbers from 0 to ``limit`` (no leading zeros beyond its length)."""
+    """A regular expression of the numbers from 0 to ``limit`` (leading zeros only below its length)."""
     parts = [f"[0-9]{{1,{len(limit) - 1}}}"] if len(limit) > 1 else []
     for index, digit in enumerate(limit):
         rest = len(limit) - index - 1

@@ -44,7 +44,8 @@ class AdminScope:
 
 def _tree() -> dict[int, int | None]:
     """Every department's parent, read in one statement (the tree is small)."""
-    return {ident: parent for ident, parent in db.session.execute(select(Department.id, Department.parent_id))}
+    rows = db.session.execute(select(Department.id, Department.parent_id))
+    return {ident: parent for ident, parent in rows}
 
 
 def subtree_ids(root_ids: set[int], tree: dict[int, int | None] | None = None) -> set[int]:
