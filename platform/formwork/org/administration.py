@@ -135,7 +135,7 @@ def create_department(actor: User, values: dict[str, Any]) -> Department:
     name_zh, name_en = _names(values)
     parent = read.department(where, values.get("parent"), "parent", required=not where.everything)
     if db.session.scalar(select(Department.id).where(Department.code == code)) is not None:
-        raise AdminRefused("code", _("The code %(code)s is taken.", code=code))
+        raise AdminRefused(field="code", message=_("The code %(code)s is taken.", code=code))
     department = Department(code=code, name_zh=name_zh, name_en=name_en, parent=parent, active=True)
     db.session.add(department)
     _changed(department)
@@ -157,11 +157,13 @@ def move_department(actor: User, department_id: int, parent_value: Any) -> Depar
     if department.id in where.root_ids:
         # Its parent is outside the delegated scope: moving it would move it out of sight.
         raise AdminRefused(
-            "parent", _("Only an administrator of the whole organisation can move this department.")
+            field="parent",
+            message=_("Only an administrator of the whole organisation can move this department."),
         )
     if parent is not None and parent.id in subtree_ids({department.id}):
         raise AdminRefused(
-            "parent", _("%(name)s is below this department: that would make a circle.", name=parent.name_zh)
+            field="parent",
+            message=_("%(name)s is below this department: that would make a circle.", name=parent.name_zh),
         )
     department.parent = parent
     _changed(department)
@@ -197,8 +199,8 @@ def deactivate_department(actor: User, department_id: int) -> Department:
     )
     if people:
         raise AdminRefused(
-            "department",
-            _("%(n)s active people still work in this department: move them first.", n=people),
+            field="department",
+            message=_("%(n)s active people still work in this department: move them first.", n=people),
         )
     children = db.session.scalar(
         select(func.count())
@@ -207,8 +209,10 @@ def deactivate_department(actor: User, department_id: int) -> Department:
     )
     if children:
         raise AdminRefused(
-            "department",
-            _("This department still has %(n)s open sub-departments: move or close them first.", n=children),
+            field="department",
+            message=_(
+                "This department still has %(n)s open sub-departments: move or close them first.", n=children
+            ),
         )
     department.active = False
     _changed(department)
@@ -236,7 +240,7 @@ def create_user(actor: User, values: dict[str, Any]) -> User:
     if password is not None:
         _check_password(password)
     if users.user_by_username(username) is not None:
-        raise AdminRefused("username", _("The user name %(name)s is taken.", name=username))
+        raise AdminRefused(field="username", message=_("The user name %(name)s is taken.", name=username))
     user = users.create_user(
         username,
         display_name=display_name,
@@ -284,8 +288,8 @@ def _hand_on_headships(
     if read.is_blank(new_head_value):
         names = ", ".join(department.name_zh for department in heads_of)
         raise AdminRefused(
-            "new_head",
-            _(
+            field="new_head",
+            message=_(
                 "%(person)s heads %(departments)s: name the new head.",
                 person=user.display_name,
                 departments=names,
@@ -295,8 +299,8 @@ def _hand_on_headships(
     for department in heads_of:
         if not where.covers_department(department.id):
             raise AdminRefused(
-                "new_head",
-                _(
+                field="new_head",
+                message=_(
                     "%(person)s heads a department you do not administer; ask an administrator of it.",
                     person=user.display_name,
                 ),
@@ -312,10 +316,10 @@ def move_user(actor: User, user_id: int, department_value: Any, new_head_value: 
     department = read.department(where, department_value, "department")
     assert department is not None
     if not user.active:
-        raise AdminRefused("department", _("%(name)s has left.", name=user.display_name))
+        raise AdminRefused(field="department", message=_("%(name)s has left.", name=user.display_name))
     if department.id != user.department_id:
         if not department.active:
-            raise AdminRefused("department", _("This department is closed."))
+            raise AdminRefused(field="department", message=_("This department is closed."))
         _hand_on_headships(actor, where, user, new_head_value, keep={department.id})
         user.department = department
     _changed(user)
@@ -332,8 +336,8 @@ def set_manager(actor: User, user_id: int, manager_value: Any) -> User:
         while node is not None and node.id not in seen:
             if node.id == user.id:
                 raise AdminRefused(
-                    "manager",
-                    _(
+                    field="manager",
+                    message=_(
                         "%(name)s reports to %(person)s: that would make a circle.",
                         name=manager.display_name,
                         person=user.display_name,
@@ -350,7 +354,7 @@ def reset_password(actor: User, user_id: int, password: Any) -> User:
     """Set a new password; every session of the person ends."""
     user = find_user(actor, user_id)
     if not user.active:
-        raise AdminRefused("password", _("%(name)s has left.", name=user.display_name))
+        raise AdminRefused(field="password", message=_("%(name)s has left.", name=user.display_name))
     users.set_password(user, _check_password(password))
     _changed(user)
     return user
@@ -362,14 +366,16 @@ def leave(actor: User, user_id: int, successor_value: Any = None, new_head_value
     delegations to and from them end (hooks); history and drafts stay. Returns tokens revoked."""
     where, user = _user(actor, user_id)
     if user.id == actor.id:
-        raise AdminRefused("user", _("You cannot record your own leaving; ask another administrator."))
+        raise AdminRefused(
+            field="user", message=_("You cannot record your own leaving; ask another administrator.")
+        )
     if not user.active:
-        raise AdminRefused("user", _("%(name)s has already left.", name=user.display_name))
+        raise AdminRefused(field="user", message=_("%(name)s has already left.", name=user.display_name))
     successor = read.person(where, successor_value, "successor", required=False)
     if successor is None and user.manager is not None and user.manager.active:
         successor = user.manager
     if successor is not None and successor.id == user.id:
-        raise AdminRefused("successor", _("Name someone other than the person leaving."))
+        raise AdminRefused(field="successor", message=_("Name someone other than the person leaving."))
     _hand_on_headships(actor, where, user, new_head_value, keep=set())
     for hook in _LEAVE_HOOKS.values():
         hook(user, successor, actor)
@@ -408,7 +414,8 @@ def revoke(actor: User, grant_id: int) -> RoleAssignment:
     assignment = find_grant(actor, grant_id)
     if assignment.user_id == actor.id and assignment.role.key == ADMINISTRATOR:
         raise AdminRefused(
-            "grant", _("You cannot take away your own administrator role; ask another administrator.")
+            field="grant",
+            message=_("You cannot take away your own administrator role; ask another administrator."),
         )
     user = assignment.user
     user.role_assignments.remove(assignment)
@@ -428,7 +435,7 @@ def create_role(actor: User, values: dict[str, Any]) -> Role:
         max_length=64,
     )
     if db.session.scalar(select(Role.id).where(Role.key == key)) is not None:
-        raise AdminRefused("key", _("The key %(key)s is taken.", key=key))
+        raise AdminRefused(field="key", message=_("The key %(key)s is taken.", key=key))
     name_zh, name_en = _names(values)
     role = Role(
         key=key,

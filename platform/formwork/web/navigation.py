@@ -13,6 +13,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..org.admin_scope import scope_of
 from ..workflow.views import inbox_open_count
 
 
@@ -30,7 +31,10 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("new", "/forms", _l("New record"), ("/forms",)),
     MenuItem("requests", "/requests", _l("My requests"), ("/requests", "/records")),
     MenuItem("inbox", "/inbox", _l("Inbox"), ("/inbox", "/tasks", "/settings/out-of-office")),
+    MenuItem("admin", "/admin/users", _l("Administration"), ("/admin",)),
 )
+# Shown only to people who administer something (the pages answer 404 to anyone else).
+ADMIN_ONLY = {"admin"}
 
 
 def _belongs(path: str, prefix: str) -> bool:
@@ -51,6 +55,7 @@ def active_key(path: str) -> str | None:
 
 def _menu_items() -> list[dict[str, Any]]:
     current = active_key(request.path)
+    administers = scope_of(current_user) is not None
     return [
         {
             "key": item.key,
@@ -60,6 +65,7 @@ def _menu_items() -> list[dict[str, Any]]:
             "count": inbox_open_count() if item.key == "inbox" else 0,
         }
         for item in MENU
+        if administers or item.key not in ADMIN_ONLY
     ]
 
 

@@ -62,8 +62,8 @@ def hand_over_on_leave(leaver: User, successor: User | None, actor: User) -> Non
     tasks = _open_tasks_of(leaver)
     if tasks and successor is None:
         raise AdminRefused(
-            "successor",
-            _(
+            field="successor",
+            message=_(
                 "%(name)s has %(n)s open tasks and no manager: name who takes them over.",
                 name=leaver.display_name,
                 n=len(tasks),
@@ -76,8 +76,8 @@ def hand_over_on_leave(leaver: User, successor: User | None, actor: User) -> Non
             continue  # decided meanwhile
         if walker.submitter.id == successor.id:
             raise AdminRefused(
-                "successor",
-                _(
+                field="successor",
+                message=_(
                     "%(name)s submitted request %(record)s, one of the tasks to hand over: "
                     "name someone else.",
                     name=successor.display_name,
