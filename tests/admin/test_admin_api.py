@@ -92,6 +92,11 @@ def test_department_lifecycle(admin):
     _refused(admin("POST", f"/api/admin/departments/{east['id']}/head", {"head": "nobody"}), "head")
 
     assert admin("POST", f"/api/admin/departments/{east['id']}/deactivate").get_json()["active"] is False
+    # Nobody joins a closed department, and nothing is put under it.
+    joiner = {"username": "late", "display_name": "Late", "department": "SALES-E"}
+    assert "closed" in _refused(admin("POST", "/api/admin/users", joiner), "department")
+    child = {"code": "SALES-E1", "name_zh": "x", "name_en": "x", "parent": "SALES-E"}
+    _refused(admin("POST", "/api/admin/departments", child), "parent")
 
 
 def test_deactivating_refused_while_people_or_children(admin):

@@ -77,8 +77,11 @@ def _looks_like_id(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
 
 
-def department(scope: AdminScope, value: Any, field: str, *, required: bool = True) -> Department | None:
-    """A department in scope, by id or code; an unknown one and one out of scope read the same."""
+def department(
+    scope: AdminScope, value: Any, field: str, *, required: bool = True, open_only: bool = True
+) -> Department | None:
+    """A department in scope, by id or code; an unknown one and one out of scope read the same.
+    ``open_only``: a closed department is refused (nobody joins, nothing is put under it)."""
     if is_blank(value):
         if required:
             raise AdminRefused(field, _("Choose a department."))
@@ -91,6 +94,8 @@ def department(scope: AdminScope, value: Any, field: str, *, required: bool = Tr
         found = db.session.scalar(select(Department).where(Department.code == value.strip()))
     if found is None or not scope.covers_department(found.id):
         raise AdminRefused(field, _("No such department."))
+    if open_only and not found.active:
+        raise AdminRefused(field, _("This department is closed."))
     return found
 
 

@@ -318,8 +318,6 @@ def move_user(actor: User, user_id: int, department_value: Any, new_head_value: 
     if not user.active:
         raise AdminRefused(field="department", message=_("%(name)s has left.", name=user.display_name))
     if department.id != user.department_id:
-        if not department.active:
-            raise AdminRefused(field="department", message=_("This department is closed."))
         _hand_on_headships(actor, where, user, new_head_value, keep={department.id})
         user.department = department
     _changed(user)
