@@ -55,7 +55,7 @@ def active_key(path: str) -> str | None:
 
 def _menu_items() -> list[dict[str, Any]]:
     current = active_key(request.path)
-    administers = scope_of(current_user) is not None
+    administers = _administers()
     return [
         {
             "key": item.key,
@@ -67,6 +67,15 @@ def _menu_items() -> list[dict[str, Any]]:
         for item in MENU
         if administers or item.key not in ADMIN_ONLY
     ]
+
+
+def _administers() -> bool:
+    """Whether to offer Administration: known from the session's own query when the person signed
+    in with the browser (no statement of its own), else asked. The pages decide access themselves."""
+    known = getattr(current_user, "holds_administrator_role", None)
+    if known is not None:
+        return bool(known)
+    return scope_of(current_user) is not None
 
 
 class _Menu:
