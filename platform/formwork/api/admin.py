@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from ..extensions import transaction
 from ..org import admin_queries, administration
 from ..org.admin_scope import AdminScope
+from ..org.clock import as_utc
 from ..org.models import ApiToken, Department, Role, RoleAssignment, User
 from .blueprint import api_bp, error_response
 from .spec import (
@@ -135,7 +136,8 @@ def _listing(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    # SQLite reads timestamps back naive: they were written as UTC.
+    return as_utc(moment).isoformat() if moment is not None else None
 
 
 def department_json(department: Department, depth: int | None = None) -> dict[str, Any]:
