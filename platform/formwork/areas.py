@@ -24,6 +24,7 @@ from .forms.views import forms_bp, unavailable_response
 from .notifications.cli import outbox_cli
 from .notifications.views import notifications_bp, unread_notifications
 from .org import auth, errors, people, security
+from .org.admin_views import admin_bp
 from .org.cli import tokens_cli, users_cli
 from .permissions.cli import permissions_cli
 from .plugins.cli import plugins_cli
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
     plugins.init_app(app, wiring.BUILTINS)
     wiring.register_definition_kinds()
     wiring.register_record_participation()
+    wiring.register_org_changes()
     wiring.register_projected_paths()
     wiring.wire_read_policy()
     with app.app_context():  # the engine is the app's; SQLite connections need the SQL functions
@@ -48,6 +50,7 @@ def register(app: Flask) -> None:
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(people.people_bp)
+    app.register_blueprint(admin_bp)
 
     app.register_blueprint(records_bp)
     workflow_views.init_app(app)

@@ -32,6 +32,25 @@ class RowIdConverter(IntegerConverter):
         if len(args) < 3:  # fixed_digits, min, max may come by position
             kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
+        if self.max == MAX_ROW_ID and not self.fixed_digits:
+            # The range in the pattern itself: Werkzeug answers a method mismatch (405) before it
+            # converts, so a number refused only by ``max`` made PATCH /x/2147483648 a 405, not a 404.
+            self.regex = _UP_TO_MAX_ROW_ID
+
+
+def _up_to(limit: str) -> str:
+    """A regular expression of the numbers from 0 to ``limit`` (leading zeros only below its length)."""
+    parts = [f"[0-9]{{1,{len(limit) - 1}}}"] if len(limit) > 1 else []
+    for index, digit in enumerate(limit):
+        rest = len(limit) - index - 1
+        if int(digit) > (1 if index == 0 else 0):
+            low = "1" if index == 0 else "0"
+            parts.append(f"{limit[:index]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(limit)
+    return "(?:" + "|".join(parts) + ")"
+
+
+_UP_TO_MAX_ROW_ID = _up_to(str(MAX_ROW_ID))
 
 
 class _CappedStream(LimitedStream):

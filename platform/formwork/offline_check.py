@@ -142,7 +142,7 @@ def _merge(org: FileOrg, content: dict) -> list[Problem]:
         held = row.get("roles") or []
         org.users[row["username"]] = {
             "department": row.get("department"),
-            "roles": set(held) if isinstance(held, list) else set(),
+            "roles": {_role_key(entry) for entry in held} if isinstance(held, list) else set(),
             "active": row.get("active", True) is not False,
         }
     return problems
@@ -165,10 +165,25 @@ def _consistency(org: FileOrg, content: dict) -> list[Problem]:
         if not isinstance(held, list):
             problems.append(Problem("roles must be a list of role keys", f"{pointer}/roles"))
             continue
-        for index, key in enumerate(held):
+        for index, entry in enumerate(held):
+            key = _role_key(entry)
             if key not in org.roles:
                 problems.append(Problem(f'unknown role "{key}"', f"{pointer}/roles/{index}"))
+            if isinstance(entry, dict) and entry.get("department") not in org.departments:
+                problems.append(
+                    Problem(
+                        f'unknown department "{entry.get("department")}"',
+                        f"{pointer}/roles/{index}/department",
+                    )
+                )
     return problems
+
+
+def _role_key(entry: object) -> str:
+    """A user's role in the file: a key (organisation-wide) or ``{role: key, department: CODE}``."""
+    if isinstance(entry, dict):
+        return str(entry.get("role"))
+    return str(entry)
 
 
 @dataclass

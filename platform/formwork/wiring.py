@@ -19,6 +19,7 @@ from .expressions.functions import register_builtins as register_builtin_functio
 from .forms import checks as form_checks
 from .forms.field_types import register_builtins as register_builtin_field_types
 from .notifications.channels import register_builtins as register_builtin_channels
+from .org import administration
 from .permissions import published as permission_checks
 from .permissions import scopes as permission_scopes
 from .permissions.sql_filters import custom_filter_sql
@@ -28,6 +29,7 @@ from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
 from .routes.facts import register_builtins as register_builtin_facts
 from .routes.projected import paths_for_form as route_searched_paths
+from .workflow import org_changes
 from .workflow.models import task_record_ids
 from .workflow.read_policy import PermissionReadPolicy
 
@@ -57,6 +59,13 @@ def register_definition_kinds() -> None:
 def register_record_participation() -> None:
     """People read the records they were asked to act on: the workflow's tasks widen records' access."""
     record_access.register_participation("tasks", task_record_ids)
+
+
+def register_org_changes() -> None:
+    """Running requests follow the organisation: a leaver's tasks go to their successor, a
+    department's head tasks to its new head (in the administrator's own transaction)."""
+    administration.on_leave("workflow", org_changes.hand_over_on_leave)
+    administration.on_head_change("workflow", org_changes.follow_new_head)
 
 
 def register_projected_paths() -> None:

@@ -23,6 +23,9 @@ CONTRACT_USERS = {
     "erin": ("HR", {"employee"}, "dave"),
     "henry": ("PUR", {"employee"}, "dave"),
     "ivan": ("LEGAL", {"legal_reviewer"}, "dave"),
+    # Beyond CONTRACT.md: the delegated administrator of Sales (her administrator role is limited to
+    # Sales, so it is not among her organisation-wide role keys).
+    "sara": ("SALES", set(), "bob"),
 }
 CONTRACT_DEPARTMENTS = {
     #  code: (zh, en, parent, head)
@@ -124,14 +127,14 @@ def test_demo_cli(app, runner):
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
     assert "no passwords were set" in result.output
-    assert db.session.scalar(select(func.count()).select_from(User)) == 10
+    assert db.session.scalar(select(func.count()).select_from(User)) == len(CONTRACT_USERS)
     assert all(u.password_hash is None for u in db.session.scalars(select(User)))
 
     result = runner.invoke(args=["demo", "seed", "--demo-passwords"])
     assert result.exit_code == 0 and DEMO_PASSWORD in result.output
     db.session.expire_all()
     assert db.session.scalar(select(User).where(User.username == "ivan")).check_password(DEMO_PASSWORD)
-    assert db.session.scalar(select(func.count()).select_from(User)) == 10
+    assert db.session.scalar(select(func.count()).select_from(User)) == len(CONTRACT_USERS)
 
 
 def test_inconsistent_file_refused_and_nothing_stored(app, tmp_path):

@@ -83,6 +83,6 @@ def test_leavers_are_never_returned(demo_org):
 
 
 def test_members(demo_org):
-    assert [u.username for u in directory.members(_dept("SALES"))] == ["alice", "bob", "frank"]
+    assert [u.username for u in directory.members(_dept("SALES"))] == ["alice", "bob", "frank", "sara"]
     everyone = directory.members(_dept("HQ"), include_sub_departments=True)
-    assert len(everyone) == 10
+    assert len(everyone) == 11

@@ -174,6 +174,13 @@ def world(app, demo_org):
         "number": 1,
         "kind": "form",
         "key": "expense_claim",
+        # The administration's objects: a person, a department, a grant, a role, a token.
+        "user_id": demo_org["frank"].id,
+        "department_id": demo_org["frank"].department_id,
+        "grant_id": demo_org["frank"].role_assignments[0].id,
+        "role_id": demo_org["frank"].role_assignments[0].role_id,
+        "token_id": 1,
+        "change": "move",  # one of each page's changes (people and departments both have it)
     }
 
 

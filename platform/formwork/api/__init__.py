@@ -7,6 +7,7 @@ this package never imports, and both build on the same services and queries belo
 from __future__ import annotations
 
 from . import (  # noqa: F401  - each adds its routes to the blueprint
+    admin,  # departments, people, role grants, roles and tokens (administrators)
     attachments,  # files of records and decisions
     audit,  # the audit trail for administrators
     definitions,  # list, validate, publish and diff definition versions

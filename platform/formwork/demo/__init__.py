@@ -47,23 +47,37 @@ def _upsert_departments(rows: list[dict]) -> dict[str, Department]:
     existing = {d.code: d for d in db.session.scalars(select(Department))}
     for row in rows:
         department = existing.get(row["code"]) or Department(code=row["code"])
+        existing[row["code"]] = department
+        if _administered(department):
+            continue
         department.name_zh = row["name"]["zh-CN"]
         department.name_en = row["name"]["en"]
         department.active = True
-        existing[row["code"]] = department
         db.session.add(department)
     for row in rows:
         parent_code = row.get("parent")
         if parent_code and parent_code not in existing:
             raise DemoDataError(f"department {row['code']}: unknown parent {parent_code}")
-        existing[row["code"]].parent = existing[parent_code] if parent_code else None
+        if not _administered(existing[row["code"]]):
+            existing[row["code"]].parent = existing[parent_code] if parent_code else None
     return existing
+
+
+def _administered(row: Department | Role | User) -> bool:
+    """Changed by an administrator (in the browser or the API): the file no longer overwrites it.
+
+    The file creates what is missing and repairs what drifted by other means (the command line,
+    the database); what an administrator decided stays decided (docs/administration.md)."""
+    return row.admin_changed_at is not None
 
 
 def _upsert_roles(rows: list[dict]) -> dict[str, Role]:
     existing = {r.key: r for r in db.session.scalars(select(Role))}
     for row in rows:
         role = existing.get(row["key"]) or Role(key=row["key"])
+        existing[row["key"]] = role
+        if _administered(role):
+            continue
         role.name_zh = row["name"]["zh-CN"]
         role.name_en = row["name"]["en"]
         role.description = row.get("description")
@@ -79,6 +93,9 @@ def _upsert_users(
     seeded: dict[str, User] = {}
     for row in rows:
         user = by_name.get(row["username"]) or User(username=row["username"])
+        if _administered(user):
+            by_name[user.username] = seeded[user.username] = user
+            continue
         user.display_name = row["name"]
         if row["department"] not in departments:
             raise DemoDataError(f"user {row['username']}: unknown department {row['department']}")
@@ -91,22 +108,41 @@ def _upsert_users(
     db.session.flush()
     for row in rows:
         user = seeded[row["username"]]
+        if _administered(user):
+            continue
         manager = row.get("manager")
         if manager and manager not in by_name:
             raise DemoDataError(f"user {row['username']}: unknown manager {manager}")
         user.manager = by_name[manager] if manager else None
-        wanted = set(row.get("roles") or [])
-        unknown = wanted - roles.keys()
+        wanted = _wanted_roles(row, departments)
+        unknown = {key for key, _ in wanted} - roles.keys()
         if unknown:
             raise DemoDataError(f"user {row['username']}: unknown roles {sorted(unknown)}")
-        # The demo users hold exactly the roles in the file, organisation-wide.
+        # The demo users hold exactly the roles in the file (organisation-wide unless a department is named).
         for assignment in list(user.role_assignments):
-            if assignment.department_id is None and assignment.role.key not in wanted:
+            if (assignment.role.key, assignment.department_id) not in wanted:
                 user.role_assignments.remove(assignment)
-        held = {a.role.key for a in user.role_assignments if a.department_id is None}
-        for key in sorted(wanted - held):
-            user.role_assignments.append(RoleAssignment(role=roles[key]))
+        held = {(a.role.key, a.department_id) for a in user.role_assignments}
+        for key, department_id in sorted(wanted - held, key=str):
+            department = next((d for d in departments.values() if d.id == department_id), None)
+            user.role_assignments.append(RoleAssignment(role=roles[key], department=department))
     return seeded
+
+
+def _wanted_roles(row: dict, departments: dict[str, Department]) -> set[tuple[str, int | None]]:
+    """A user's roles in the file: a key (organisation-wide) or ``{role: key, department: CODE}``."""
+    wanted: set[tuple[str, int | None]] = set()
+    for entry in row.get("roles") or []:
+        if isinstance(entry, dict):
+            code = entry.get("department")
+            if code not in departments:
+                raise DemoDataError(
+                    f"user {row['username']}: unknown department {code} of role {entry.get('role')}"
+                )
+            wanted.add((str(entry.get("role")), departments[code].id))
+        else:
+            wanted.add((str(entry), None))
+    return wanted
 
 
 def seed_demo_org(*, demo_passwords: bool | None = None, path: Path | None = None) -> dict[str, User]:
@@ -127,7 +163,8 @@ def seed_demo_org(*, demo_passwords: bool | None = None, path: Path | None = Non
             head = row.get("head")
             if head and head not in users:
                 raise DemoDataError(f"department {row['code']}: unknown head {head}")
-            departments[row["code"]].head = users[head] if head else None
+            if not _administered(departments[row["code"]]):
+                departments[row["code"]].head = users[head] if head else None
     return users
 
 

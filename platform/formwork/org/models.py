@@ -14,6 +14,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..db_types import Timestamp, utcnow
 from ..extensions import Model
 
+# The role that administers the organisation. Held organisation-wide it is the system's
+# administrator; held for a department it makes a delegated administrator of that department and
+# everything below it (org.administration), and nothing more: see ``User.role_keys``.
+ADMINISTRATOR = "administrator"
+
 
 class Department(Model):
     __tablename__ = "departments"
@@ -27,6 +32,9 @@ class Department(Model):
     head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
+    # Set when an administrator changes it in the browser or the API: the organisation file no
+    # longer overwrites it (see docs/administration.md, "The organisation file and the browser").
+    admin_changed_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
     parent: Mapped["Department | None"] = relationship(remote_side="Department.id", back_populates="children")
     children: Mapped[list["Department"]] = relationship(back_populates="parent")
@@ -82,6 +90,8 @@ class User(UserMixin, Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     # What a person picker finds them by: name, user name, pinyin and initials (org.people keeps it).
     search_key: Mapped[str | None] = mapped_column(String(300))
+    # As for departments: changed by an administrator, so the organisation file leaves it alone.
+    admin_changed_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     # post_update: two people can become each other's manager in one change (a swap) without a flush cycle.
@@ -105,7 +115,14 @@ class User(UserMixin, Model):
         return check_password_hash(self.password_hash, password)
 
     def role_keys(self) -> set[str]:
-        return {assignment.role.key for assignment in self.role_assignments}
+        """The roles the person holds. The administrator role counts only when held
+        organisation-wide: a delegated administrator (the role limited to a department)
+        administers people there, and is not an administrator of everything else."""
+        return {
+            assignment.role.key
+            for assignment in self.role_assignments
+            if assignment.department_id is None or assignment.role.key != ADMINISTRATOR
+        }
 
     def has_role(self, key: str) -> bool:
         return key in self.role_keys()
@@ -119,6 +136,7 @@ class Role(Model):
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(String(1000))
+    admin_changed_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
     def name(self, locale: str | None = None) -> str:
         return self.name_en if (locale or "").startswith("en") else self.name_zh

@@ -22,14 +22,24 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db, rows_affected
 from . import clock
-from .models import SignInSession, User, hash_token
+from .models import ADMINISTRATOR, Role, RoleAssignment, SignInSession, User, hash_token
 
 SESSION_KEY = "_session_key"  # the name of the key inside the signed session cookie
 _MAX_KEY_LENGTH = 200
 
+# Whether the person holds the administrator role at all (organisation-wide or for a department):
+# read with the session, so the menu knows whether to offer Administration without a query of its own.
+_ADMINISTERS = (
+    select(RoleAssignment.id)
+    .join(Role, Role.id == RoleAssignment.role_id)
+    .where(RoleAssignment.user_id == User.id, Role.key == ADMINISTRATOR)
+    .correlate(User)
+    .exists()
+)
+
 # Built once: every signed-in request runs it.
 _USER_OF_SESSION = (
-    select(User, SignInSession.created_at)
+    select(User, SignInSession.created_at, _ADMINISTERS)
     .join(SignInSession, SignInSession.user_id == User.id)
     .where(SignInSession.key_hash == bindparam("key_hash"), User.id == bindparam("user_id"))
     # Pages read the user's department (scopes, the header) and roles: in the same query, as for
@@ -64,9 +74,10 @@ def user_of_session(user_id: int) -> User | None:
     row = found.unique().first()
     if row is None:
         return None
-    user, created_at = row
+    user, created_at, administers = row
     if not user.active or clock.as_utc(created_at) <= clock.now() - _max_age():
         return None
+    user.holds_administrator_role = bool(administers)  # for this request only (see administration_menu)
     return user
 
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..exports.audit_trail import reads_trail
+from ..org.admin_scope import scope_of
 from ..workflow.views import inbox_open_count
 
 
@@ -33,8 +34,11 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("new", "/forms", _l("New record"), ("/forms",)),
     MenuItem("requests", "/requests", _l("My requests"), ("/requests", "/records")),
     MenuItem("inbox", "/inbox", _l("Inbox"), ("/inbox", "/tasks", "/settings/out-of-office")),
+    MenuItem("admin", "/admin/users", _l("Administration"), ("/admin",)),
     MenuItem("audit", "/admin/audit", _l("Audit trail"), ("/admin/audit",), shown_to=reads_trail),
 )
+# Shown only to people who administer something (the pages answer 404 to anyone else).
+ADMIN_ONLY = {"admin"}
 
 
 def _belongs(path: str, prefix: str) -> bool:
@@ -55,6 +59,7 @@ def active_key(path: str) -> str | None:
 
 def _menu_items() -> list[dict[str, Any]]:
     current = active_key(request.path)
+    administers = _administers()
     return [
         {
             "key": item.key,
@@ -64,8 +69,18 @@ def _menu_items() -> list[dict[str, Any]]:
             "count": inbox_open_count() if item.key == "inbox" else 0,
         }
         for item in MENU
-        if item.shown_to is None or item.shown_to(current_user)
+        if (administers or item.key not in ADMIN_ONLY)
+        and (item.shown_to is None or item.shown_to(current_user))
     ]
+
+
+def _administers() -> bool:
+    """Whether to offer Administration: known from the session's own query when the person signed
+    in with the browser (no statement of its own), else asked. The pages decide access themselves."""
+    known = getattr(current_user, "holds_administrator_role", None)
+    if known is not None:
+        return bool(known)
+    return scope_of(current_user) is not None
 
 
 class _Menu:

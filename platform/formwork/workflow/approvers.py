@@ -253,7 +253,8 @@ def resolve_step(
         admins = [
             user
             for user in directory.users_with_role(ADMINISTRATOR)
-            if user.id != submitter.id and user.id not in excluded
+            # has_role: held organisation-wide (a delegated administrator of one department is not asked)
+            if user.id != submitter.id and user.id not in excluded and user.has_role(ADMINISTRATOR)
         ]
         if admins:
             notes.append(

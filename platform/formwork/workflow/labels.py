@@ -52,6 +52,8 @@ ACTION_LABELS: dict[str, Any] = {
     "escalated": _l("Escalated"),
     "reminded": _l("Reminder sent"),
     "cancelled": _l("Cancelled"),
+    "hand_over": _l("Handed over: the person left"),
+    "new_head": _l("Sent to the department's new head"),
 }
 
 
@@ -86,6 +88,8 @@ STEP_STATE_LABELS: dict[str, Any] = {
     "skipped": _l("Skipped"),
     "withdrawn": _l("Withdrawn"),
     "cancelled": _l("Cancelled"),
+    "hand_over": _l("Handed over: the person left"),
+    "new_head": _l("Sent to the department's new head"),
 }
 
 
