@@ -2,7 +2,7 @@
 organisation file again does not overwrite what was changed in the browser
 
 Revision ID: adm1
-Revises: h4a1
+Revises: aud1
 Create Date: 2026-12-04 16:50:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "adm1"
-down_revision = "h4a1"
+down_revision = "aud1"
 branch_labels = None
 depends_on = None
 
