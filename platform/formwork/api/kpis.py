@@ -1,0 +1,309 @@
+"""KPIs: the ones the caller may see, a KPI's values by dimensions, and the records behind a value.
+
+Every value is computed by the database within the caller's data scope (``kpis.service``); two
+people asking for the same KPI get the numbers of the records each may see.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, jsonify, request
+from flask_login import current_user, login_required
+
+from ..i18n import current_locale_tag
+from ..input_limits import MAX_ROW_ID
+from ..kpis import service
+from ..kpis.model import GRAINS, Kpi
+from ..kpis.published import current_kpis
+from ..kpis.query import QueryError, Request
+from .blueprint import api_bp, error_response
+from .spec import Param, component, error, nullable, obj, operation, query_args, reply
+
+KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 100}
+DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+PERIOD = {
+    "type": "string",
+    "minLength": 4,
+    "maxLength": 10,
+    "pattern": "^[0-9]{4}(-[0-9A-Z]{2,3}(-[0-9]{2})?)?$",
+}
+NUMBER = nullable({"type": ["string", "integer"]})
+DECLARED = ("by", "from", "to", "department", "submitter", "form", "measure", *GRAINS)
+
+SUMMARY = component(
+    "KpiSummary",
+    obj(
+        {
+            "key": {"type": "string"},
+            "title": {"type": "string"},
+            "unit": {"type": "string"},
+            "currency": nullable({"type": "string"}),
+            "measures": {"type": "array", "items": {"type": "string"}},
+            "target": nullable({"type": "object"}),
+        }
+    ),
+)
+ROW = component(
+    "KpiRow",
+    obj(
+        {
+            "dimensions": {"type": "object"},
+            "value": NUMBER,
+            "display": {"type": "string"},
+            "level": nullable({"type": "string", "enum": ["normal", "warning", "alert"]}),
+            "target": NUMBER,
+            "measures": {"type": "object"},
+        }
+    ),
+)
+VALUES = component(
+    "KpiValues",
+    obj(
+        {
+            "key": {"type": "string"},
+            "title": {"type": "string"},
+            "unit": {"type": "string"},
+            "currency": nullable({"type": "string"}),
+            "by": {"type": "array", "items": {"type": "string"}},
+            "from": nullable({"type": "string"}),
+            "to": nullable({"type": "string"}),
+            "filters": {"type": "object"},
+            "rows": {"type": "array", "items": ROW},
+            "total": ROW,
+        }
+    ),
+)
+DRILL = component(
+    "KpiDrillDown",
+    obj(
+        {
+            "key": {"type": "string"},
+            "measure": {"type": "string"},
+            "value": NUMBER,
+            "rows": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": {"type": "integer"},
+                        "title": nullable({"type": "string"}),
+                        "voucher_number": nullable({"type": "string"}),
+                        "status": {"type": "string"},
+                        "department_id": nullable({"type": "integer"}),
+                        "owner_id": {"type": "integer"},
+                        "value": NUMBER,
+                    }
+                ),
+            },
+            "truncated": {"type": "boolean"},
+        }
+    ),
+)
+QUERY = {
+    "by": Param(
+        {"type": "string", "maxLength": 200, "pattern": "^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$"},
+        "Dimensions, comma-separated: department (rolled up along the tree), submitter, form, one of "
+        "day/week/month/quarter/year (business calendar), or a choice field of the KPI's form.",
+    ),
+    "from": Param(DATE, "First day (inclusive, business calendar)."),
+    "to": Param(DATE, "Last day (inclusive)."),
+    "department": Param(
+        {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}, "Only this department and those below it."
+    ),
+    "submitter": Param(
+        {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}, "Only this submitter's records."
+    ),
+    "form": Param(KEY, "Only this form's records."),
+    **{grain: Param(PERIOD, f"Only this {grain} (as the rows label it, e.g. 2026-03).") for grain in GRAINS},
+}
+FILTERS_NOTE = "Any other query parameter filters a choice field of the KPI's form (category=travel)."
+
+
+def _visible() -> dict[str, Kpi]:
+    kpis = current_kpis()
+    return {key: kpi for key, kpi in kpis.items() if service.visible_to(kpi, current_user)}
+
+
+def _kpi(key: str) -> Kpi:
+    found = _visible().get(key)
+    if found is None:
+        abort(404, "no such KPI")
+    return found
+
+
+def _request(args: dict[str, Any]) -> Request:
+    """The checked query as a ``Request`` (choice-field filters are the undeclared parameters)."""
+    by = tuple(args["by"].split(",")) if args.get("by") else ()
+    filters: dict[str, Any] = {
+        name: args[name] for name in ("department", "submitter", "form", *GRAINS) if name in args
+    }
+    for name, value in request.args.items(multi=False):
+        if name in DECLARED:
+            continue
+        if len(name) > 64 or not name.replace("_", "a").isalnum() or not name[:1].isalpha():
+            abort(error_response(400, f"unknown parameter {name[:64]!r}", field=name[:64]))
+        if len(value) > 100 or "\x00" in value:
+            abort(error_response(400, f'"{name}" must be a value of at most 100 characters', field=name))
+        filters[name] = value
+    try:
+        start = date.fromisoformat(args["from"]) if args.get("from") else None
+        end = date.fromisoformat(args["to"]) if args.get("to") else None
+    except ValueError:
+        abort(error_response(400, "from and to must be real dates (YYYY-MM-DD)", field="from"))
+    return Request(by, start, end, filters)
+
+
+def _levels(kpi: Kpi, row: service.Row, department_code: str | None) -> tuple[Any, Any]:
+    if kpi.target is None:
+        return None, None
+    levels = kpi.target.levels_for(department_code)
+    value = row.value
+    return (
+        kpi.target.level(None if value is None else service.Decimal(value), levels),
+        service.canonical(levels.value, kpi.type) if levels.value is not None else None,
+    )
+
+
+def _row_json(result: service.Result, row: service.Row, locale: str) -> dict[str, Any]:
+    kpi = result.kpi
+    dims: dict[str, Any] = {}
+    code = None
+    for name, value in row.dimensions.items():
+        if name == "department":
+            dept = result.departments.get(value)
+            code = dept.code if dept else None
+            dims[name] = {"id": value, "code": code, "name": dept.name(locale) if dept else None}
+        elif name == "submitter":
+            user = result.users.get(value)
+            dims[name] = {"id": value, "username": user.username if user else None}
+        else:
+            dims[name] = value
+    if code is None and "department" in result.request.filters:
+        dept = result.departments.get(result.request.filters["department"])
+        code = dept.code if dept else None
+    level, target = _levels(kpi, row, code)
+    measures = {
+        name: service.canonical(value, (kpi.measures[name].type if name in kpi.measures else kpi.type))
+        for name, value in row.values.items()
+        if name
+    }
+    return {
+        "dimensions": dims,
+        "value": service.canonical(row.value, kpi.type),
+        "display": service.display(kpi, row.value, locale),
+        "level": level,
+        "target": target,
+        "measures": measures,
+    }
+
+
+def _summary(kpi: Kpi, locale: str) -> dict[str, Any]:
+    target = None
+    if kpi.target is not None:
+        overall = kpi.target.overall
+        target = {
+            "good": kpi.target.good,
+            **{
+                name: service.canonical(getattr(overall, name), kpi.type)
+                for name in ("value", "warning", "alert")
+                if getattr(overall, name) is not None
+            },
+        }
+    return {
+        "key": kpi.key,
+        "title": kpi.title_for(locale),
+        "unit": kpi.unit,
+        "currency": kpi.currency,
+        "measures": sorted(kpi.measures),
+        "target": target,
+    }
+
+
+@api_bp.get("/kpis")
+@login_required
+@operation(
+    "The KPIs the caller may see.",
+    tag="kpis",
+    responses={200: reply(obj({"items": {"type": "array", "items": SUMMARY}}), "The KPIs, by key.")},
+)
+def list_kpis():
+    locale = current_locale_tag()
+    return jsonify({"items": [_summary(kpi, locale) for _key, kpi in sorted(_visible().items())]})
+
+
+@api_bp.get("/kpis/<key>")
+@login_required
+@operation(
+    "A KPI's values by the dimensions asked for, within the caller's data scope.",
+    tag="kpis",
+    path={"key": Param(KEY, "The KPI's key.")},
+    query=QUERY,
+    description=FILTERS_NOTE,
+    responses={
+        200: reply(VALUES, "One row per group (ratios recomputed in each) and the overall total."),
+        400: error("A parameter is malformed, or a dimension the KPI's measures do not have."),
+        404: error("No such KPI, or one the caller may not see."),
+    },
+)
+def kpi_values(key: str):
+    kpi = _kpi(key)
+    req = _request(query_args())
+    try:
+        result = service.compute(kpi, current_kpis(), req, current_user)
+    except QueryError as exc:
+        return error_response(400, str(exc))
+    locale = current_locale_tag()
+    return jsonify(
+        {
+            **_summary(kpi, locale),
+            "by": list(req.by),
+            "from": req.start.isoformat() if req.start else None,
+            "to": req.end.isoformat() if req.end else None,
+            "filters": dict(req.filters),
+            "rows": [_row_json(result, row, locale) for row in result.rows],
+            "total": _row_json(result, result.total, locale),
+        }
+    )
+
+
+@api_bp.get("/kpis/<key>/records")
+@login_required
+@operation(
+    "The records behind one value of a KPI's measure (same filters, within the caller's scope), "
+    "each with what it adds to the value.",
+    tag="kpis",
+    path={"key": Param(KEY, "The KPI's key.")},
+    query={
+        **{name: param for name, param in QUERY.items() if name != "by"},
+        "measure": Param(
+            {"type": "string", "maxLength": 200, "pattern": r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"},
+            "The measure as kpi.measure (default: the KPI's first measure over records).",
+        ),
+    },
+    description="Pin the value's cell with its dimensions: department=3&month=2026-03. " + FILTERS_NOTE,
+    responses={
+        200: reply(DRILL, "The records (at most 1,000; truncated says when there are more)."),
+        400: error("A parameter is malformed, or the measure is not one over records."),
+        404: error("No such KPI, or one the caller may not see."),
+    },
+)
+def kpi_records(key: str):
+    kpi = _kpi(key)
+    args = query_args()
+    req = _request(args)
+    try:
+        found = service.drill(kpi, current_kpis(), args.get("measure"), req, current_user)
+    except QueryError as exc:
+        return error_response(400, str(exc))
+    measures = service.leaf_measures(kpi, current_kpis())
+    t = measures[found.measure].type
+    return jsonify(
+        {
+            "key": kpi.key,
+            "measure": found.measure,
+            "value": service.canonical(found.value, t),
+            "rows": [{**row, "value": service.canonical(row["value"], t)} for row in found.rows],
+            "truncated": found.truncated,
+        }
+    )

@@ -1,0 +1,314 @@
+"""The SQL of a KPI request: every measure, grouped by the dimensions asked for, in one statement.
+
+Each record measure reads its typed values from ``record_facts`` (``records.facts``): the
+measured field's rows joined to the date field's rows of the same record and line item, joined
+to ``records`` for the department, the submitter, the form, the measure's filter and the
+viewer's data scope (``records.access.visible_branches``, the permissions' SQL filter). The
+filter and choice-field dimensions are compiled by the expression language's SQL back end.
+
+Roll-up along the department tree is a join to the tree's closure (a recursive CTE over
+``departments``: each department with itself and every department below it), so a department's
+row aggregates its whole subtree's records in the database — a sum, a count of distinct
+submitters or an average is computed over the subtree's rows, never added up from the
+children's results. Time is bucketed in SQL from business-calendar dates (projected so).
+
+Every measure's grouped rows and its overall row are one ``UNION ALL``: one statement per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import business_time
+from ..budgets.models import BudgetLine
+from ..expressions import RecordColumns, T, TypeEnv, compile_sql
+from ..expressions.sql_values import pg_divide
+from ..org.models import Department
+from ..records import access
+from ..records.models import Record, RecordFact
+from .model import FILTER_CONTEXT, GRAINS, RECORD_COLUMNS, BudgetMeasure, Measure, RecordMeasure
+
+PG = "postgresql"
+FIXED_DIMENSIONS = ("department", "submitter", "form")
+BUDGET_GRAINS = ("quarter", "year")
+
+
+class QueryError(ValueError):
+    """A request the KPI cannot answer (a dimension its measures do not have); the API's 400."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What is asked: dimensions (``department``, ``submitter``, ``form``, one time grain, choice
+    fields), an inclusive date range and filters (``department`` id: its subtree; ``submitter``
+    id; ``form`` key; choice field → value; a grain → its period label, for drill-down)."""
+
+    by: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def grain(self) -> str | None:
+        return next((d for d in self.by if d in GRAINS), None)
+
+
+def _tree() -> Any:
+    """(ancestor, descendant) for every department and each department in its subtree, itself included."""
+    departments = Department.__table__
+    base = sa.select(departments.c.id.label("ancestor"), departments.c.id.label("descendant")).cte(
+        "department_tree", recursive=True
+    )
+    child = departments.alias("child")
+    return base.union_all(
+        sa.select(base.c.ancestor, child.c.id).join(child, child.c.parent_id == base.c.descendant)
+    )
+
+
+def bucket(day: Any, grain: str, dialect: str) -> Any:
+    """The period label of a date column: 2026-03-07, the week's Monday, 2026-03, 2026-Q1, 2026."""
+    if dialect == PG:
+        formats = {"day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY"}
+        if grain in formats:
+            return sa.func.to_char(day, formats[grain])
+        if grain == "week":
+            return sa.func.to_char(sa.func.date_trunc("week", day), "YYYY-MM-DD")
+        return sa.func.to_char(day, "YYYY") + "-Q" + sa.func.to_char(day, "Q")
+    if grain == "day":
+        return sa.cast(day, sa.String())
+    if grain == "week":
+        return sa.func.date(day, "weekday 0", "-6 days")
+    if grain == "month":
+        return sa.func.substr(day, 1, 7)
+    if grain == "year":
+        return sa.func.substr(day, 1, 4)
+    month = sa.cast(sa.func.substr(day, 6, 2), sa.Integer())
+    return sa.func.substr(day, 1, 4) + "-Q" + sa.cast((month + 2) // 3, sa.String())
+
+
+def quarter_of(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def dimension_type(name: str) -> sa.types.TypeEngine:
+    return sa.Integer() if name in ("department", "submitter") else sa.String()
+
+
+class Builder:
+    """The statement for one request, one viewer and one database."""
+
+    def __init__(self, request: Request, user: Any, dialect: str):
+        self.request = request
+        self.user = user
+        self.dialect = dialect
+        self.tree = _tree()
+        self.records = Record.__table__
+
+    # -- shared pieces -------------------------------------------------------------------------
+    def scope(self) -> Any:
+        branches = access.visible_branches(self.user)
+        if branches is None:
+            return sa.true()
+        return sa.or_(*branches) if branches else sa.false()
+
+    def subtree(self, department_id: int) -> Any:
+        return sa.select(self.tree.c.descendant).where(self.tree.c.ancestor == department_id)
+
+    def value_of(self, measure: RecordMeasure, v: Any) -> Any:
+        r = self.records
+        aggregate = measure.aggregate
+        if measure.of is None:
+            return sa.func.count(sa.distinct(r.c.id))
+        if measure.of in RECORD_COLUMNS:  # count_distinct only (the definition's check)
+            return sa.func.count(sa.distinct(r.c[RECORD_COLUMNS[measure.of]]))
+        columns = {"number": v.c.number_value, "date": v.c.date_value, "text": v.c.text_value}
+        column = columns[measure.of_kind or ""]
+        if aggregate == "count":
+            return sa.func.count(column)
+        if aggregate == "count_distinct":
+            return sa.func.count(sa.distinct(column))
+        if self.dialect == PG:
+            if aggregate == "avg":
+                return pg_divide(sa.func.sum(column), sa.func.count(column))
+            return getattr(sa.func, aggregate)(column)
+        name = {"sum": "fw_dsum", "avg": "fw_davg", "min": "fw_dmin", "max": "fw_dmax"}[aggregate]
+        return getattr(sa.func, name)(column, type_=sa.String())
+
+    def _choice(self, measure: RecordMeasure, name: str) -> Any:
+        if name not in measure.choice_fields:
+            raise QueryError(f"{name!r} is not a choice field of the form {measure.form!r}")
+        env = TypeEnv({name: T.TEXT}, context=FILTER_CONTEXT)
+        return compile_sql(name, env, RecordColumns.of(self.records), self.dialect).clause
+
+    # -- record measures -----------------------------------------------------------------------
+    def record_base(self, measure: RecordMeasure) -> tuple[Any, Any, Any]:
+        """(FROM clause, conditions, date column) of a record measure, before dimensions."""
+        r = self.records
+        facts = RecordFact.__table__
+        d = facts.alias(f"d_{measure.name}")
+        conditions = [r.c.form_key == measure.form, self.scope()]
+        source: Any = r
+        v = None
+        if measure.of_kind is not None:
+            v = facts.alias(f"v_{measure.name}")
+            source = source.join(
+                v, sa.and_(v.c.record_id == r.c.id, v.c.form_key == measure.form, v.c.path == measure.of)
+            )
+        on = [d.c.record_id == r.c.id, d.c.form_key == measure.form, d.c.path == measure.date]
+        if not measure.date_lines:
+            on.append(d.c.row_no == 0)
+        elif v is not None:
+            on.append(d.c.row_no == v.c.row_no)  # the same line's date
+        # else: records counted by their lines' dates, in each period they have a line in
+        source = source.join(d, sa.and_(*on))
+        if measure.filter_sql:
+            moment = business_time.now()
+            clause = measure.filter_sql[self.dialect]
+            conditions.append(clause.bind({"today": business_time.local_date(moment), "now": moment}))
+        day = d.c.date_value
+        if self.request.start is not None:
+            conditions.append(day >= self.request.start)
+        if self.request.end is not None:
+            conditions.append(day <= self.request.end)
+        return (source, v), conditions, day
+
+    def record_dimension(self, measure: RecordMeasure, name: str, day: Any) -> tuple[Any, Any]:
+        """(column, join or None) of one dimension of a record measure."""
+        r = self.records
+        if name == "department":
+            return self.tree.c.ancestor, self.tree
+        if name == "submitter":
+            return r.c.owner_id, None
+        if name == "form":
+            return r.c.form_key, None
+        if name in GRAINS:
+            return bucket(day, name, self.dialect), None
+        return self._choice(measure, name), None
+
+    def record_filters(self, measure: RecordMeasure, day: Any) -> list[Any]:
+        r = self.records
+        found = []
+        for name, wanted in self.request.filters.items():
+            if name == "department":
+                found.append(r.c.department_id.in_(self.subtree(wanted)))
+            elif name == "submitter":
+                found.append(r.c.owner_id == wanted)
+            elif name == "form":
+                found.append(r.c.form_key == wanted)
+            elif name in GRAINS:
+                found.append(bucket(day, name, self.dialect) == wanted)
+            else:
+                found.append(self._choice(measure, name) == wanted)
+        return found
+
+    def record_select(self, key: str, measure: RecordMeasure, grouped: bool) -> Any:
+        (source, v), conditions, day = self.record_base(measure)
+        conditions += self.record_filters(measure, day)
+        columns = []
+        for name in self.request.by if grouped else ():
+            column, join = self.record_dimension(measure, name, day)
+            if join is not None:
+                source = source.join(join, join.c.descendant == self.records.c.department_id)
+            columns.append(sa.cast(column, dimension_type(name)).label(name))
+        if not grouped:
+            columns = [sa.cast(sa.null(), dimension_type(name)).label(name) for name in self.request.by]
+        value = self.value_of(measure, v)
+        query = sa.select(
+            sa.literal(key).label("measure"),
+            sa.literal(1 if grouped else 0).label("grouped"),
+            *columns,
+            self._value(value).label("value"),
+        ).select_from(source)
+        query = query.where(*conditions)
+        if grouped and columns:
+            query = query.group_by(*(c.element for c in columns))
+        return query
+
+    def _value(self, value: Any) -> Any:
+        return sa.cast(value, sa.Numeric()) if self.dialect == PG else sa.cast(value, sa.String())
+
+    # -- budget measures -----------------------------------------------------------------------
+    def budget_select(self, key: str, measure: BudgetMeasure, grouped: bool) -> Any:
+        b = BudgetLine.__table__
+        source: Any = b
+        conditions = [b.c.currency == measure.currency]
+        if measure.categories:
+            conditions.append(b.c.category.in_(measure.categories))
+        reach = self.budget_reach(measure)
+        if reach is not None:
+            conditions.append(reach)
+        if self.request.start is not None:
+            conditions.append(b.c.period >= quarter_of(self.request.start))
+        if self.request.end is not None:
+            conditions.append(b.c.period <= quarter_of(self.request.end))
+        for name, wanted in self.request.filters.items():
+            if name == "department":
+                conditions.append(b.c.department_id.in_(self.subtree(wanted)))
+            elif name == "quarter":
+                conditions.append(b.c.period == wanted)
+            elif name == "year":
+                conditions.append(sa.func.substr(b.c.period, 1, 4) == wanted)
+            else:
+                raise QueryError(
+                    f"the budget of {measure.name!r} has no {name!r}; it is by department and quarter"
+                )
+        columns = []
+        for name in self.request.by if grouped else ():
+            if name == "department":
+                source = source.join(self.tree, self.tree.c.descendant == b.c.department_id)
+                column: Any = self.tree.c.ancestor
+            elif name == "quarter":
+                column = b.c.period
+            elif name == "year":
+                column = sa.func.substr(b.c.period, 1, 4)
+            else:
+                raise QueryError(
+                    f"the budget of {measure.name!r} is by department and quarter; "
+                    f"it cannot be shown by {name}"
+                )
+            columns.append(sa.cast(column, dimension_type(name)).label(name))
+        if not grouped:
+            columns = [sa.cast(sa.null(), dimension_type(name)).label(name) for name in self.request.by]
+        amount = (
+            sa.func.sum(b.c.amount)
+            if self.dialect == PG
+            else sa.func.fw_dsum(sa.cast(b.c.amount, sa.String()), type_=sa.String())
+        )
+        query = sa.select(
+            sa.literal(key).label("measure"),
+            sa.literal(1 if grouped else 0).label("grouped"),
+            *columns,
+            self._value(amount).label("value"),
+        ).select_from(source)
+        query = query.where(*conditions)
+        if grouped and columns:
+            query = query.group_by(*(c.element for c in columns))
+        return query
+
+    def budget_reach(self, measure: BudgetMeasure) -> Any:
+        """Which departments' budgets the viewer sees: all for administrators and the roles the
+        measure names; else their own department's and those of the departments they head, with
+        everything below them."""
+        b = BudgetLine.__table__
+        user = self.user
+        if access.sees_everything(user) or any(user.has_role(role) for role in measure.all_departments_for):
+            return None
+        headed = sa.select(Department.id).where(Department.head_id == user.id)
+        below = sa.select(self.tree.c.descendant).where(self.tree.c.ancestor.in_(headed))
+        return sa.or_(b.c.department_id == user.department_id, b.c.department_id.in_(below))
+
+    # -- the statement -------------------------------------------------------------------------
+    def statement(self, measures: Mapping[str, Measure]) -> Any:
+        parts = []
+        for key, measure in measures.items():
+            for grouped in (True, False):
+                if isinstance(measure, BudgetMeasure):
+                    parts.append(self.budget_select(key, measure, grouped))
+                else:
+                    parts.append(self.record_select(key, measure, grouped))
+        return sa.union_all(*parts)
