@@ -34,8 +34,14 @@ APPROVED = "$record.status == 'approved'"
 
 
 def line_measure(aggregate: str, **extra) -> dict:
-    return {"form": "expense_claim", "aggregate": aggregate, "of": "lines.amount", "date": "lines.date",
-            "filter": APPROVED, **extra}
+    return {
+        "form": "expense_claim",
+        "aggregate": aggregate,
+        "of": "lines.amount",
+        "date": "lines.date",
+        "filter": APPROVED,
+        **extra,
+    }
 
 
 def kpi(key: str, measures: dict, **extra) -> dict:
@@ -69,8 +75,13 @@ TEST_KPIS = [
         {"travel": line_measure("sum", filter=APPROVED + " and category == 'travel'")},
         formula="travel / t_sum",
         unit="percent",
-        target={"good": "lower", "value": "0.4", "warning": "0.5", "alert": "0.7",
-                "departments": {"SALES": {"warning": "0.9", "alert": "0.95"}}},
+        target={
+            "good": "lower",
+            "value": "0.4",
+            "warning": "0.5",
+            "alert": "0.7",
+            "departments": {"SALES": {"warning": "0.9", "alert": "0.95"}},
+        },
     ),
     kpi(
         "t_execution",

@@ -157,9 +157,7 @@ def test_ratio_is_recomputed_at_every_level_of_the_tree(client, bearer):
 
 def test_targets_and_levels_overall_and_per_department(client, bearer):
     answer = get(client, bearer, "carol", "t_travel_ratio", by="department,month")
-    rows = {
-        (r["dimensions"]["department"]["code"], r["dimensions"]["month"]): r for r in answer["rows"]
-    }
+    rows = {(r["dimensions"]["department"]["code"], r["dimensions"]["month"]): r for r in answer["rows"]}
     assert rows[("HQ", "2026-01")]["level"] == "warning"  # 0.50008 >= 0.5, lower is better
     assert rows[("FIN", "2026-01")]["level"] == "alert"  # 1 >= 0.7
     assert rows[("SALES", "2026-01")]["level"] == "normal"  # SALES' own thresholds: 0.9 / 0.95
@@ -195,7 +193,8 @@ def test_difference_with_a_missing_budget_has_no_value(client, bearer):
 
 
 def test_empty_period(client, bearer):
-    answer = get(client, bearer, "carol", "t_travel_ratio", by="month", **{"from": "2026-05-01", "to": "2026-06-30"})
+    period = {"from": "2026-05-01", "to": "2026-06-30"}
+    answer = get(client, bearer, "carol", "t_travel_ratio", by="month", **period)
     assert answer["rows"] == []
     assert answer["total"]["value"] is None  # 0 / 0
     assert get(client, bearer, "carol", "t_sum", **{"from": "2026-05-01"})["total"]["value"] == "0.00"
@@ -238,7 +237,8 @@ def test_drill_down_rows_add_up_to_the_value(client, bearer):
         assert sum(Decimal(r["value"]) for r in body["rows"]) == Decimal(expected)
     count = client.get("/api/kpis/t_claims/records?month=2026-01", headers=bearer("carol")).get_json()
     assert count["value"] == 3 and sum(r["value"] for r in count["rows"]) == 3
-    nothing = client.get(f"/api/kpis/t_sum/records?department={dept_id('FIN')}", headers=bearer("bob")).get_json()
+    finance = dept_id("FIN")
+    nothing = client.get(f"/api/kpis/t_sum/records?department={finance}", headers=bearer("bob")).get_json()
     assert nothing["rows"] == [] and nothing["value"] == "0.00"
 
 

@@ -176,7 +176,7 @@ def drill(kpi: Kpi, kpis: Mapping[str, Kpi], measure_key: str | None, request: R
     if measure_key is None:
         measure_key = next((k for k, m in measures.items() if isinstance(m, RecordMeasure)), None)
     measure = measures.get(measure_key or "")
-    if measure is None or not isinstance(measure, RecordMeasure):
+    if measure_key is None or measure is None or not isinstance(measure, RecordMeasure):
         names = ", ".join(k for k, m in measures.items() if isinstance(m, RecordMeasure))
         raise QueryError(f"choose the measure to drill into: one of {names or '(none: budgets only)'}")
     dialect = db.session.get_bind().dialect.name
@@ -208,10 +208,10 @@ def drill(kpi: Kpi, kpis: Mapping[str, Kpi], measure_key: str | None, request: R
         }
         for row in found[:DRILL_CAP]
     ]
-    value = compute(kpi, kpis, Request((), request.start, request.end, request.filters), user).total.values
-    # the measure's own value for the same cell (the KPI's value may combine several measures)
-    cell = value.get(measure_key.split(".", 1)[1]) if measure_key.startswith(kpi.key + ".") else None
-    return Drill(measure_key, cell, rows, len(found) > DRILL_CAP)
+    # The measure's value for the same cell, by the statement the KPI's own values use.
+    cell = Builder(Request((), request.start, request.end, request.filters), user, dialect)
+    total = db.session.execute(cell.record_select(measure_key, measure, grouped=False)).mappings().one()
+    return Drill(measure_key, _measure_value(measure, _read(total["value"])), rows, len(found) > DRILL_CAP)
 
 
 # --- display -------------------------------------------------------------------------------------
