@@ -7,7 +7,7 @@ people asking for the same KPI get the numbers of the records each may see.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, jsonify, request
 from flask_login import current_user, login_required
@@ -132,6 +132,12 @@ def _kpi(key: str) -> Kpi:
     return found
 
 
+def _refuse(message: str, field: str) -> NoReturn:
+    response, status = error_response(400, message, field=field)
+    response.status_code = status
+    abort(response)
+
+
 def _request(args: dict[str, Any]) -> Request:
     """The checked query as a ``Request`` (choice-field filters are the undeclared parameters)."""
     by = tuple(args["by"].split(",")) if args.get("by") else ()
@@ -142,15 +148,15 @@ def _request(args: dict[str, Any]) -> Request:
         if name in DECLARED:
             continue
         if len(name) > 64 or not name.replace("_", "a").isalnum() or not name[:1].isalpha():
-            abort(error_response(400, f"unknown parameter {name[:64]!r}", field=name[:64]))
+            _refuse(f"unknown parameter {name[:64]!r}", name[:64])
         if len(value) > 100 or "\x00" in value:
-            abort(error_response(400, f'"{name}" must be a value of at most 100 characters', field=name))
+            _refuse(f'"{name}" must be a value of at most 100 characters', name)
         filters[name] = value
     try:
         start = date.fromisoformat(args["from"]) if args.get("from") else None
         end = date.fromisoformat(args["to"]) if args.get("to") else None
     except ValueError:
-        abort(error_response(400, "from and to must be real dates (YYYY-MM-DD)", field="from"))
+        _refuse("from and to must be real dates (YYYY-MM-DD)", "from")
     return Request(by, start, end, filters)
 
 
