@@ -42,7 +42,7 @@ def test_anonymous_and_unknown(client, bearer):
         ("by=month,quarter", "one time grain"),
         ("by=month,month", "named twice"),
         ("by=Month", '"by"'),
-        ("from=2026-02-30", "real dates"),
+        ("from=2026-02-30", "real date"),
         ("from=２０２６-01-01", '"from"'),
         ("from=2026-03-01&to=2026-02-01", "from is after to"),
         ("department=99999999999", "whole number"),

@@ -56,7 +56,8 @@ def test_missing_or_non_numeric_field(published, registry, tmp_path, of, message
 
 
 def test_date_field_that_is_not_a_date(published, registry, tmp_path):
-    write(tmp_path, "bad", LINE_MEASURE.format(of="lines.amount").replace("date: lines.date", "date: category"))
+    body = LINE_MEASURE.format(of="lines.amount").replace("date: lines.date", "date: category")
+    write(tmp_path, "bad", body)
     (problem,) = refused(tmp_path, registry)
     assert (problem.pointer, problem.line) == ("/measures/amount/date", 9)
     assert "not a date" in problem.message

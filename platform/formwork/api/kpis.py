@@ -6,15 +6,12 @@ people asking for the same KPI get the numbers of the records each may see.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, NoReturn
-
 from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
 from ..i18n import current_locale_tag
 from ..input_limits import MAX_ROW_ID
-from ..kpis import service
+from ..kpis import params, presentation, service
 from ..kpis.model import GRAINS, Kpi
 from ..kpis.published import current_kpis
 from ..kpis.query import QueryError, Request
@@ -30,7 +27,6 @@ PERIOD = {
     "pattern": "^[0-9]{4}(-[0-9A-Z]{2,3}(-[0-9]{2})?)?$",
 }
 NUMBER = nullable({"type": ["string", "integer"]})
-DECLARED = ("by", "from", "to", "department", "submitter", "form", "measure", *GRAINS)
 
 SUMMARY = component(
     "KpiSummary",
@@ -132,98 +128,14 @@ def _kpi(key: str) -> Kpi:
     return found
 
 
-def _refuse(message: str, field: str) -> NoReturn:
-    response, status = error_response(400, message, field=field)
-    response.status_code = status
-    abort(response)
-
-
-def _request(args: dict[str, Any]) -> Request:
-    """The checked query as a ``Request`` (choice-field filters are the undeclared parameters)."""
-    by = tuple(args["by"].split(",")) if args.get("by") else ()
-    filters: dict[str, Any] = {
-        name: args[name] for name in ("department", "submitter", "form", *GRAINS) if name in args
-    }
-    for name, value in request.args.items(multi=False):
-        if name in DECLARED:
-            continue
-        if len(name) > 64 or not name.replace("_", "a").isalnum() or not name[:1].isalpha():
-            _refuse(f"unknown parameter {name[:64]!r}", name[:64])
-        if len(value) > 100 or "\x00" in value:
-            _refuse(f'"{name}" must be a value of at most 100 characters', name)
-        filters[name] = value
+def _request() -> Request:
+    """The query as a ``Request`` (choice-field filters are the undeclared parameters)."""
     try:
-        start = date.fromisoformat(args["from"]) if args.get("from") else None
-        end = date.fromisoformat(args["to"]) if args.get("to") else None
-    except ValueError:
-        _refuse("from and to must be real dates (YYYY-MM-DD)", "from")
-    return Request(by, start, end, filters)
-
-
-def _levels(kpi: Kpi, row: service.Row, department_code: str | None) -> tuple[Any, Any]:
-    if kpi.target is None:
-        return None, None
-    levels = kpi.target.levels_for(department_code)
-    value = row.value
-    return (
-        kpi.target.level(None if value is None else service.Decimal(value), levels),
-        service.canonical(levels.value, kpi.type) if levels.value is not None else None,
-    )
-
-
-def _row_json(result: service.Result, row: service.Row, locale: str) -> dict[str, Any]:
-    kpi = result.kpi
-    dims: dict[str, Any] = {}
-    code = None
-    for name, value in row.dimensions.items():
-        if name == "department":
-            dept = result.departments.get(value)
-            code = dept.code if dept else None
-            dims[name] = {"id": value, "code": code, "name": dept.name(locale) if dept else None}
-        elif name == "submitter":
-            user = result.users.get(value)
-            dims[name] = {"id": value, "username": user.username if user else None}
-        else:
-            dims[name] = value
-    if code is None and "department" in result.request.filters:
-        dept = result.departments.get(result.request.filters["department"])
-        code = dept.code if dept else None
-    level, target = _levels(kpi, row, code)
-    measures = {
-        name: service.canonical(value, (kpi.measures[name].type if name in kpi.measures else kpi.type))
-        for name, value in row.values.items()
-        if name
-    }
-    return {
-        "dimensions": dims,
-        "value": service.canonical(row.value, kpi.type),
-        "display": service.display(kpi, row.value, locale),
-        "level": level,
-        "target": target,
-        "measures": measures,
-    }
-
-
-def _summary(kpi: Kpi, locale: str) -> dict[str, Any]:
-    target = None
-    if kpi.target is not None:
-        overall = kpi.target.overall
-        target = {
-            "good": kpi.target.good,
-            **{
-                name: service.canonical(getattr(overall, name), kpi.type)
-                for name in ("value", "warning", "alert")
-                if getattr(overall, name) is not None
-            },
-        }
-    return {
-        "key": kpi.key,
-        "title": kpi.title_for(locale),
-        "unit": kpi.unit,
-        "currency": kpi.currency,
-        "measures": sorted(kpi.measures),
-        "target": target,
-    }
+        return params.parse(request.args.to_dict(flat=True))
+    except QueryError as exc:
+        response, status = error_response(400, str(exc))
+        response.status_code = status
+        abort(response)
 
 
 @api_bp.get("/kpis")
@@ -235,7 +147,7 @@ def _summary(kpi: Kpi, locale: str) -> dict[str, Any]:
 )
 def list_kpis():
     locale = current_locale_tag()
-    return jsonify({"items": [_summary(kpi, locale) for _key, kpi in sorted(_visible().items())]})
+    return jsonify({"items": [presentation.summary(kpi, locale) for _key, kpi in sorted(_visible().items())]})
 
 
 @api_bp.get("/kpis/<key>")
@@ -254,7 +166,7 @@ def list_kpis():
 )
 def kpi_values(key: str):
     kpi = _kpi(key)
-    req = _request(query_args())
+    req = _request()
     try:
         result = service.compute(kpi, current_kpis(), req, current_user)
     except QueryError as exc:
@@ -262,13 +174,13 @@ def kpi_values(key: str):
     locale = current_locale_tag()
     return jsonify(
         {
-            **_summary(kpi, locale),
+            **presentation.summary(kpi, locale),
             "by": list(req.by),
             "from": req.start.isoformat() if req.start else None,
             "to": req.end.isoformat() if req.end else None,
             "filters": dict(req.filters),
-            "rows": [_row_json(result, row, locale) for row in result.rows],
-            "total": _row_json(result, result.total, locale),
+            "rows": [presentation.row_json(result, row, locale) for row in result.rows],
+            "total": presentation.row_json(result, result.total, locale),
         }
     )
 
@@ -297,7 +209,7 @@ def kpi_values(key: str):
 def kpi_records(key: str):
     kpi = _kpi(key)
     args = query_args()
-    req = _request(args)
+    req = _request()
     try:
         found = service.drill(kpi, current_kpis(), args.get("measure"), req, current_user)
     except QueryError as exc:
