@@ -19,6 +19,7 @@ from .extensions import db
 from .forms import limit_body_size
 from .forms.catalogue import FormUnavailable
 from .forms.views import forms_bp, unavailable_response
+from .kpis.views import kpis_bp
 from .notifications.cli import outbox_cli
 from .notifications.views import notifications_bp, unread_notifications
 from .org import auth, errors, people, security
@@ -48,6 +49,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(people.people_bp)
 
     app.register_blueprint(records_bp)
+    app.register_blueprint(kpis_bp)
     workflow_views.init_app(app)
     app.register_blueprint(notifications_bp)
     app.jinja_env.globals["unread_notifications"] = unread_notifications
