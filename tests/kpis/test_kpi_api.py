@@ -38,7 +38,7 @@ def test_anonymous_and_unknown(client, bearer):
 @pytest.mark.parametrize(
     ("query", "words"),
     [
-        ("by=colour", "unknown dimension 'colour'"),
+        ("by=colour", 'unknown dimension "colour"'),
         ("by=month,quarter", "one time grain"),
         ("by=month,month", "named twice"),
         ("by=Month", '"by"'),
@@ -49,16 +49,24 @@ def test_anonymous_and_unknown(client, bearer):
         ("department=abc", "whole number"),
         ("department=1&department=2", "once"),
         ("month=2026-13-45-1", '"month"'),
-        ("colour=red", "unknown dimension 'colour'"),
+        ("colour=red", 'unknown dimension "colour"'),
         ("cat-x=1", "unknown parameter"),
         ("category=" + "x" * 101, "at most 100 characters"),
         ("category=tr%00vel", "NUL"),
     ],
 )
 def test_bad_parameters(client, bearer, query, words):
-    response = client.get(f"/api/kpis/t_sum?{query}", headers=bearer("carol"))
+    response = client.get(f"/api/kpis/t_sum?{query}", headers={**bearer("carol"), "Accept-Language": "en"})
     assert response.status_code == 400, response.get_json()
     assert words in response.get_json()["error"]
+
+
+def test_messages_in_chinese(client, bearer):
+    response = client.get(
+        "/api/kpis/t_sum?by=colour", headers={**bearer("carol"), "Accept-Language": "zh-CN"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("未知维度“colour”")
 
 
 def test_bad_drill_down_parameters(client, bearer):

@@ -32,7 +32,7 @@ def test_each_viewer_sees_their_own_numbers(client, login):
 
 def test_bad_grouping_is_explained(client, login):
     login(client, "carol")
-    page = client.get("/kpis/t_sum?by=colour")
+    page = client.get("/kpis/t_sum?by=colour", headers={"Accept-Language": "en"})
     assert page.status_code == 400
     assert "unknown dimension" in page.get_data(as_text=True)
     assert client.get("/kpis/no_such").status_code == 404

@@ -180,7 +180,9 @@ def test_budget_execution_and_division_by_zero(client, bearer):
 
 
 def test_budget_by_month_is_refused(client, bearer):
-    response = client.get("/api/kpis/t_execution?by=month", headers=bearer("carol"))
+    response = client.get(
+        "/api/kpis/t_execution?by=month", headers={**bearer("carol"), "Accept-Language": "en"}
+    )
     assert response.status_code == 400
     assert "quarter" in response.get_json()["error"]
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+
 from ..input_limits import MAX_ROW_ID
 from .model import GRAINS
 from .query import QueryError, Request
@@ -30,12 +32,12 @@ def _date(value: str, name: str) -> date:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise QueryError(f'"{name}" must be a real date (YYYY-MM-DD)') from None
+        raise QueryError(_('"%(name)s" must be a real date (YYYY-MM-DD)', name=name)) from None
 
 
 def _id(value: str, name: str) -> int:
     if not ID.fullmatch(value) or not 1 <= int(value) <= MAX_ROW_ID:
-        raise QueryError(f'"{name}" must be a whole number from 1 to {MAX_ROW_ID}')
+        raise QueryError(_('"%(name)s" must be a whole number from 1 to %(max)s', name=name, max=MAX_ROW_ID))
     return int(value)
 
 
@@ -45,7 +47,7 @@ def parse(args: Mapping[str, str]) -> Request:
     if args.get("by"):
         by = tuple(args["by"].split(","))
         if len(by) > 5 or not all(NAME.fullmatch(name) for name in by):
-            raise QueryError('"by" must name at most 5 dimensions, comma-separated (department,month)')
+            raise QueryError(_('"by" must name at most 5 dimensions, comma-separated (department,month)'))
     start = _date(args["from"], "from") if args.get("from") else None
     end = _date(args["to"], "to") if args.get("to") else None
     filters: dict[str, Any] = {}
@@ -53,13 +55,17 @@ def parse(args: Mapping[str, str]) -> Request:
         if name in RESERVED or value == "":
             continue
         if not NAME.fullmatch(name):
-            raise QueryError(f"unknown parameter {name[:64]!r}")
+            raise QueryError(_('unknown parameter "%(name)s"', name=name[:64]))
         if len(value) > MAX_VALUE:
-            raise QueryError(f'"{name}" must be a value of at most {MAX_VALUE} characters')
+            raise QueryError(
+                _('"%(name)s" must be a value of at most %(max)s characters', name=name, max=MAX_VALUE)
+            )
         if name in ("department", "submitter"):
             filters[name] = _id(value, name)
         elif name in GRAINS and not PERIOD.fullmatch(value):
-            raise QueryError(f'"{name}" must be a period as the rows label it (2026-03, 2026-Q1, 2026)')
+            raise QueryError(
+                _('"%(name)s" must be a period as the rows label it (2026-03, 2026-Q1, 2026)', name=name)
+            )
         else:
             filters[name] = value
     return Request(by, start, end, filters)

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from .. import business_time
 from ..budgets.models import BudgetLine
@@ -141,7 +142,9 @@ class Builder:
 
     def _choice(self, measure: RecordMeasure, name: str) -> Any:
         if name not in measure.choice_fields:
-            raise QueryError(f"{name!r} is not a choice field of the form {measure.form!r}")
+            raise QueryError(
+                _('"%(name)s" is not a choice field of the form %(form)s', name=name, form=measure.form)
+            )
         env = TypeEnv({name: T.TEXT}, context=FILTER_CONTEXT)
         return compile_sql(name, env, RecordColumns.of(self.records), self.dialect).clause
 
@@ -255,7 +258,11 @@ class Builder:
                 conditions.append(sa.func.substr(b.c.period, 1, 4) == wanted)
             else:
                 raise QueryError(
-                    f"the budget of {measure.name!r} has no {name!r}; it is by department and quarter"
+                    _(
+                        "the budget of %(measure)s has no %(name)s; it is by department and quarter",
+                        measure=measure.name,
+                        name=name,
+                    )
                 )
         columns = []
         for name in self.request.by if grouped else ():
@@ -268,8 +275,12 @@ class Builder:
                 column = sa.func.substr(b.c.period, 1, 4)
             else:
                 raise QueryError(
-                    f"the budget of {measure.name!r} is by department and quarter; "
-                    f"it cannot be shown by {name}"
+                    _(
+                        "the budget of %(measure)s is by department and quarter; "
+                        "it cannot be shown by %(name)s",
+                        measure=measure.name,
+                        name=name,
+                    )
                 )
             columns.append(sa.cast(column, dimension_type(name)).label(name))
         if not grouped:
