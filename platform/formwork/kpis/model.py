@@ -71,11 +71,20 @@ class RecordMeasure:
     def date_lines(self) -> bool:
         return "." in self.date
 
+    @property
+    def value_path(self) -> TypedPath | None:
+        """The measured field with its date in one row (None: records counted by their date)."""
+        if self.of is None or self.of_kind is None:
+            return None
+        return TypedPath(self.of, self.of_kind, self.date)
+
+    @property
+    def date_path(self) -> TypedPath:
+        return TypedPath(self.date, DATE)
+
     def typed_paths(self) -> set[TypedPath]:
-        found = {TypedPath(self.date, DATE)}
-        if self.of is not None and self.of_kind is not None:
-            found.add(TypedPath(self.of, self.of_kind))
-        return found
+        value = self.value_path
+        return {value} if value is not None else {self.date_path}
 
 
 @dataclass(frozen=True)

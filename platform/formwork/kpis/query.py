@@ -153,27 +153,21 @@ class Builder:
         """(FROM clause, conditions, date column) of a record measure, before dimensions."""
         r = self.records
         facts = RecordFact.__table__
-        d = facts.alias(f"d_{measure.name}")
         conditions = [r.c.form_key == measure.form, self.scope()]
-        source: Any = r
-        v = None
-        if measure.of_kind is not None:
-            v = facts.alias(f"v_{measure.name}")
-            source = source.join(
-                v, sa.and_(v.c.record_id == r.c.id, v.c.form_key == measure.form, v.c.path == measure.of)
-            )
-        on = [d.c.record_id == r.c.id, d.c.form_key == measure.form, d.c.path == measure.date]
-        if not measure.date_lines:
-            on.append(d.c.row_no == 0)
-        elif v is not None:
-            on.append(d.c.row_no == v.c.row_no)  # the same line's date
-        # else: records counted by their lines' dates, in each period they have a line in
-        source = source.join(d, sa.and_(*on))
+        value_path = measure.value_path
+        # One fact row per value, its date in the same row (``records.facts``); records counted by
+        # their date read the date's rows (a line-item date: the record in each period it has a line).
+        path = value_path if value_path is not None else measure.date_path
+        v = facts.alias(f"v_{measure.name}")
+        on = [v.c.record_id == r.c.id, v.c.form_key == measure.form, v.c.path == path.stored]
+        if value_path is None and not measure.date_lines:
+            on.append(v.c.row_no == 0)
+        source: Any = r.join(v, sa.and_(*on))
         if measure.filter_sql:
             moment = business_time.now()
             clause = measure.filter_sql[self.dialect]
             conditions.append(clause.bind({"today": business_time.local_date(moment), "now": moment}))
-        day = d.c.date_value
+        day = v.c.date_value
         if self.request.start is not None:
             conditions.append(day >= self.request.start)
         if self.request.end is not None:

@@ -36,15 +36,26 @@ _TABLE = cast(Table, RecordFact.__table__)
 
 @dataclass(frozen=True, order=True)
 class TypedPath:
-    """A field path (``total``, ``lines.amount``) and how its values are kept (NUMBER, DATE, TEXT)."""
+    """A field path (``total``, ``lines.amount``) and how its values are kept (NUMBER, DATE, TEXT).
+
+    ``date``: the date field that places each value in time (``lines.date``: the same line's
+    date; ``trip_start``: the record's). Its business-calendar date is kept in the same row's
+    ``date_value``, so a measure reads one row per value, and the row's ``path`` is
+    ``lines.amount@lines.date`` (``stored``).
+    """
 
     path: str
     kind: str
+    date: str | None = None
 
     @property
     def parts(self) -> tuple[str, str]:
         head, _, sub = self.path.partition(".")
         return head, sub
+
+    @property
+    def stored(self) -> str:
+        return f"{self.path}@{self.date}" if self.date else self.path
 
 
 TypedSource = Callable[[str], Iterable[TypedPath]]
@@ -104,6 +115,14 @@ def typed(value: Any, kind: str, dialect: str) -> dict[str, Any]:
     }
 
 
+def _at(data: Mapping[str, Any], line: Any, path: str) -> Any:
+    """The value at ``path`` for one line item (``line``; None for the record itself)."""
+    head, _, sub = path.partition(".")
+    if not sub:
+        return data.get(head)
+    return line.get(sub) if isinstance(line, Mapping) else None
+
+
 def rows_for(
     record_id: int, form_key: str, data: Any, paths: Iterable[TypedPath], dialect: str
 ) -> list[dict[str, Any]]:
@@ -112,14 +131,17 @@ def rows_for(
     data = data if isinstance(data, Mapping) else {}
     for typed_path in sorted(paths):
         head, sub = typed_path.parts
-        base = {"record_id": record_id, "form_key": form_key, "path": typed_path.path}
-        if not sub:
-            rows.append({**base, "row_no": 0, **typed(data.get(head), typed_path.kind, dialect)})
-            continue
-        lines = data.get(head)
-        for number, line in enumerate(lines if isinstance(lines, list) else (), start=1):
-            value = line.get(sub) if isinstance(line, Mapping) else None
-            rows.append({**base, "row_no": number, **typed(value, typed_path.kind, dialect)})
+        base = {"record_id": record_id, "form_key": form_key, "path": typed_path.stored}
+        lines = data.get(head) if sub else [None]
+        for number, line in enumerate(lines if isinstance(lines, list) else (), start=0 if not sub else 1):
+            row = {
+                **base,
+                "row_no": number,
+                **typed(_at(data, line, typed_path.path), typed_path.kind, dialect),
+            }
+            if typed_path.date is not None:
+                row["date_value"] = _date(_at(data, line, typed_path.date))
+            rows.append(row)
     return rows
 
 
