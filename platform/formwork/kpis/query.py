@@ -120,25 +120,30 @@ class Builder:
     def subtree(self, department_id: int) -> Any:
         return sa.select(self.tree.c.descendant).where(self.tree.c.ancestor == department_id)
 
-    def value_of(self, measure: RecordMeasure, v: Any) -> Any:
-        r = self.records
+    def value_of(self, measure: RecordMeasure, ids: Any, column_of: Any, value: Any) -> Any:
+        """The measure's aggregate: over ``value`` (the measured field's typed column), or a count
+        of distinct ``ids`` (records) or of ``column_of(name)`` (a column of ``records``)."""
         aggregate = measure.aggregate
         if measure.of is None:
-            return sa.func.count(sa.distinct(r.c.id))
+            return sa.func.count(sa.distinct(ids))
         if measure.of in RECORD_COLUMNS:  # count_distinct only (the definition's check)
-            return sa.func.count(sa.distinct(r.c[RECORD_COLUMNS[measure.of]]))
-        columns = {"number": v.c.number_value, "date": v.c.date_value, "text": v.c.text_value}
-        column = columns[measure.of_kind or ""]
+            return sa.func.count(sa.distinct(column_of(RECORD_COLUMNS[measure.of])))
         if aggregate == "count":
-            return sa.func.count(column)
+            return sa.func.count(value)
         if aggregate == "count_distinct":
-            return sa.func.count(sa.distinct(column))
+            return sa.func.count(sa.distinct(value))
         if self.dialect == PG:
             if aggregate == "avg":
-                return pg_divide(sa.func.sum(column), sa.func.count(column))
-            return getattr(sa.func, aggregate)(column)
+                return pg_divide(sa.func.sum(value), sa.func.count(value))
+            return getattr(sa.func, aggregate)(value)
         name = {"sum": "fw_dsum", "avg": "fw_davg", "min": "fw_dmin", "max": "fw_dmax"}[aggregate]
-        return getattr(sa.func, name)(column, type_=sa.String())
+        return getattr(sa.func, name)(value, type_=sa.String())
+
+    def typed_value(self, measure: RecordMeasure, v: Any) -> Any:
+        """The column of the facts ``v`` that holds the measured field (None: nothing measured)."""
+        if measure.of_kind is None:
+            return None
+        return {"number": v.c.number_value, "date": v.c.date_value, "text": v.c.text_value}[measure.of_kind]
 
     def _choice(self, measure: RecordMeasure, name: str) -> Any:
         if name not in measure.choice_fields:
@@ -174,19 +179,6 @@ class Builder:
             conditions.append(day <= self.request.end)
         return (source, v), conditions, day
 
-    def record_dimension(self, measure: RecordMeasure, name: str, day: Any) -> tuple[Any, Any]:
-        """(column, join or None) of one dimension of a record measure."""
-        r = self.records
-        if name == "department":
-            return self.tree.c.ancestor, self.tree
-        if name == "submitter":
-            return r.c.owner_id, None
-        if name == "form":
-            return r.c.form_key, None
-        if name in GRAINS:
-            return bucket(day, name, self.dialect), None
-        return self._choice(measure, name), None
-
     def record_filters(self, measure: RecordMeasure, day: Any) -> list[Any]:
         r = self.records
         found = []
@@ -203,25 +195,59 @@ class Builder:
                 found.append(self._choice(measure, name) == wanted)
         return found
 
-    def record_select(self, key: str, measure: RecordMeasure, grouped: bool) -> Any:
+    def record_rows(self, measure: RecordMeasure, name: str) -> Any:
+        """The measure's rows for this request — one per value (or per dated record), within the
+        scope, the filter, the period and the filters — with what the groups read, as a CTE that
+        the grouped rows and the overall value both aggregate (PostgreSQL materializes it once)."""
         (source, v), conditions, day = self.record_base(measure)
         conditions += self.record_filters(measure, day)
+        r = self.records
+        columns = [
+            r.c.id.label("record_id"),
+            r.c.department_id.label("department_id"),
+            r.c.owner_id.label("owner_id"),
+            r.c.form_key.label("form_key"),
+            day.label("day"),
+        ]
+        value = self.typed_value(measure, v)
+        if value is not None:
+            columns.append(value.label("value"))
+        for dimension in self.request.by:
+            if dimension not in FIXED_DIMENSIONS and dimension not in GRAINS:
+                columns.append(self._choice(measure, dimension).label(f"choice_{dimension}"))
+        return sa.select(*columns).select_from(source).where(*conditions).cte(name)
+
+    def record_select(self, key: str, measure: RecordMeasure, rows: Any, grouped: bool) -> Any:
+        """The measure's groups (``grouped``) or its overall value, from its ``record_rows``."""
+        source: Any = rows
         columns = []
         for name in self.request.by if grouped else ():
-            column, join = self.record_dimension(measure, name, day)
-            if join is not None:
-                source = source.join(join, join.c.descendant == self.records.c.department_id)
+            if name == "department":
+                source = source.join(self.tree, self.tree.c.descendant == rows.c.department_id)
+                column: Any = self.tree.c.ancestor
+            elif name == "submitter":
+                column = rows.c.owner_id
+            elif name == "form":
+                column = rows.c.form_key
+            elif name in GRAINS:
+                column = bucket(rows.c.day, name, self.dialect)
+            else:
+                column = rows.c[f"choice_{name}"]
             columns.append(sa.cast(column, dimension_type(name)).label(name))
         if not grouped:
             columns = [sa.cast(sa.null(), dimension_type(name)).label(name) for name in self.request.by]
-        value = self.value_of(measure, v)
+        value = self.value_of(
+            measure,
+            rows.c.record_id,
+            lambda column: rows.c["record_id" if column == "id" else column],
+            rows.c.value if "value" in rows.c else None,
+        )
         query = sa.select(
             sa.literal(key).label("measure"),
             sa.literal(1 if grouped else 0).label("grouped"),
             *columns,
             self._value(value).label("value"),
         ).select_from(source)
-        query = query.where(*conditions)
         if grouped and columns:
             query = query.group_by(*(c.element for c in columns))
         return query
@@ -310,10 +336,10 @@ class Builder:
     # -- the statement -------------------------------------------------------------------------
     def statement(self, measures: Mapping[str, Measure]) -> Any:
         parts = []
-        for key, measure in measures.items():
-            for grouped in (True, False):
-                if isinstance(measure, BudgetMeasure):
-                    parts.append(self.budget_select(key, measure, grouped))
-                else:
-                    parts.append(self.record_select(key, measure, grouped))
+        for index, (key, measure) in enumerate(measures.items()):
+            if isinstance(measure, BudgetMeasure):
+                parts += [self.budget_select(key, measure, grouped) for grouped in (True, False)]
+            else:
+                rows = self.record_rows(measure, f"rows_{index}")
+                parts += [self.record_select(key, measure, rows, grouped) for grouped in (True, False)]
         return sa.union_all(*parts)

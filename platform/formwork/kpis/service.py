@@ -198,7 +198,9 @@ def drill(kpi: Kpi, kpis: Mapping[str, Kpi], measure_key: str | None, request: R
     (source, v), conditions, day = builder.record_base(measure)
     conditions += builder.record_filters(measure, day)
     r = Record.__table__
-    contribution = builder.value_of(measure, v)
+    contribution = builder.value_of(
+        measure, r.c.id, lambda column: r.c[column], builder.typed_value(measure, v)
+    )
     statement = (
         sa.select(
             r.c.id, r.c.title, r.c.voucher_number, r.c.status, r.c.department_id, r.c.owner_id, contribution
@@ -225,7 +227,10 @@ def drill(kpi: Kpi, kpis: Mapping[str, Kpi], measure_key: str | None, request: R
     ]
     # The measure's value for the same cell, by the statement the KPI's own values use.
     cell = Builder(Request((), request.start, request.end, request.filters), user, dialect)
-    total = db.session.execute(cell.record_select(measure_key, measure, grouped=False)).mappings().one()
+    rows_cte = cell.record_rows(measure, "rows_0")
+    total = (
+        db.session.execute(cell.record_select(measure_key, measure, rows_cte, grouped=False)).mappings().one()
+    )
     return Drill(measure_key, _measure_value(measure, _read(total["value"])), rows, len(found) > DRILL_CAP)
 
 
