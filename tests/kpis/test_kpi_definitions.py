@@ -136,3 +136,14 @@ def test_good_kpi_publishes_and_is_versioned(published, registry, tmp_path):
 def test_demo_kpis_validate_offline(runner):
     result = runner.invoke(args=["definitions", "validate"])
     assert result.exit_code == 0, result.output
+
+
+def test_unknown_department_in_the_target(published, registry, tmp_path):
+    body = (
+        LINE_MEASURE.format(of="lines.amount")
+        + "target:\n  good: lower\n  departments:\n    NOWHERE: {alert: 1}\n"
+    )
+    write(tmp_path, "bad", body)
+    (problem,) = refused(tmp_path, registry)
+    assert (problem.pointer, problem.line) == ("/target/departments/NOWHERE", 13)
+    assert "unknown department 'NOWHERE'" in problem.message

@@ -20,6 +20,7 @@ from ..definitions.problems import DefinitionError, Problem
 from ..extensions import db
 from ..forms import catalogue
 from ..forms.model import compile_form
+from ..org.models import Department
 from ..plugins import current_registry
 from ..records.facts import TypedPath
 from ..request_memo import once
@@ -59,7 +60,14 @@ def check_kpi(content: dict, registry: Any) -> list[Problem]:
         compile_kpi(content, lambda key: _form(key, registry), _kpi_content)
     except DefinitionError as exc:
         return exc.problems
-    return []
+    codes = set((content.get("target") or {}).get("departments") or ())
+    known = (
+        set(db.session.scalars(select(Department.code).where(Department.code.in_(codes)))) if codes else set()
+    )
+    return [
+        Problem(f"unknown department {code!r}", f"/target/departments/{code}")
+        for code in sorted(codes - known)
+    ]
 
 
 # --- the KPIs in force ---------------------------------------------------------------------------
