@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("printing", ("printing",)),
     ("definitions", ("definitions",)),
     ("org and engines", ("org", "rules", "plugins")),
-    ("kinds", ("forms", "routes", "records", "budgets", "permissions")),
+    ("kinds", ("forms", "routes", "records", "budgets", "permissions", "kpis")),
     ("exports", ("exports",)),
     ("notifications", ("notifications",)),
     ("workflow", ("workflow",)),

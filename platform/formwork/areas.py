@@ -21,6 +21,7 @@ from .extensions import db
 from .forms import limit_body_size
 from .forms.catalogue import FormUnavailable
 from .forms.views import forms_bp, unavailable_response
+from .kpis.views import kpis_bp
 from .notifications.cli import outbox_cli
 from .notifications.views import notifications_bp, unread_notifications
 from .org import auth, errors, people, security
@@ -53,6 +54,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin_bp)
 
     app.register_blueprint(records_bp)
+    app.register_blueprint(kpis_bp)
     workflow_views.init_app(app)
     app.register_blueprint(notifications_bp)
     app.jinja_env.globals["unread_notifications"] = unread_notifications

@@ -39,6 +39,7 @@ from .definitions.pipeline import (
 from .definitions.problems import DefinitionError, Problem
 from .forms.checks import form_problems
 from .forms.model import compile_form
+from .kpis.model import compile_kpi
 from .permissions.lint import lint as lint_permission
 from .permissions.model import compile_policy
 from .routes.compile import compile_route
@@ -265,6 +266,7 @@ class OfflineChecks:
             "form": self._guarded(self.form, "form"),
             "route": self._guarded(self.route, "route"),
             "permission": self._guarded(self.permission, "permission"),
+            "kpi": self._guarded(self.kpi, "kpi"),
         }
 
     def _guarded(
@@ -289,6 +291,24 @@ class OfflineChecks:
 
     def form(self, content: dict, registry: Any) -> list[Problem]:
         return form_problems(content, registry)[1]
+
+    def kpi(self, content: dict, registry: Any) -> list[Problem]:
+        """Compile against the forms and KPIs of the folder."""
+
+        def form_of(key: str) -> Any:
+            form_content = pending("form", key)
+            if form_content is None:
+                return None
+            try:
+                return compile_form(form_content, registry)
+            except DefinitionError:
+                return None  # its own problems are reported with it
+
+        try:
+            compile_kpi(content, form_of, lambda key: pending("kpi", key))
+        except DefinitionError as exc:
+            return exc.problems
+        return []
 
     def permission(self, content: dict, registry: Any) -> list[Problem]:
         """Lint against the form and route of the folder; roles and departments only with org files."""

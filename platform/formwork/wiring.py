@@ -18,12 +18,14 @@ from .expressions import install_sqlite_functions
 from .expressions.functions import register_builtins as register_builtin_functions
 from .forms import checks as form_checks
 from .forms.field_types import register_builtins as register_builtin_field_types
+from .kpis import published as kpi_definitions
 from .notifications.channels import register_builtins as register_builtin_channels
 from .org import administration
 from .permissions import published as permission_checks
 from .permissions import scopes as permission_scopes
 from .permissions.sql_filters import custom_filter_sql
 from .records import access as record_access
+from .records import facts as record_facts
 from .records import projections as record_projections
 from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
@@ -53,6 +55,7 @@ def register_definition_kinds() -> None:
     pipeline.register_check("form", form_checks.check_form)
     pipeline.register_check("route", route_checks.check_route_definition)
     pipeline.register_check("permission", permission_checks.check_permission)
+    pipeline.register_check("kpi", kpi_definitions.check_kpi)
     form_checks.add_form_check(check_form_against_routes)
 
 
@@ -72,6 +75,8 @@ def register_projected_paths() -> None:
     """The record values the routes' facts search (``$duplicate_invoices``' field) are projected
     into ``record_values`` on every write, so their lookups are index searches."""
     record_projections.register_source("route facts", route_searched_paths)
+    # The fields the KPIs aggregate, typed, in ``record_facts`` (``records.facts``).
+    record_facts.register_source("kpis", kpi_definitions.paths_for_form)
 
 
 def wire_read_policy() -> None:

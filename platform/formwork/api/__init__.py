@@ -13,6 +13,7 @@ from . import (  # noqa: F401  - each adds its routes to the blueprint
     definitions,  # list, validate, publish and diff definition versions
     exports,  # the records of one form as CSV or .xlsx
     forms,  # forms and creating records
+    kpis,  # KPI values within the caller's scope, and the records behind them
     my_requests,  # delete a draft, copy a request, remind (催办)
     notifications,  # the caller's in-app notifications
     openapi,  # /api/openapi.json

@@ -25,10 +25,11 @@ from .print_sources import embed_print_template
 from .problems import DefinitionError, Problem
 
 # In publishing order: a route is checked against, and stored after, the form it is for; a
-# permission definition after both (its lint reads the form's fields and the route's steps).
-KINDS = ("form", "route", "permission")
+# permission definition after both (its lint reads the form's fields and the route's steps); a
+# KPI last (it reads forms' fields and other KPIs).
+KINDS = ("form", "route", "permission", "kpi")
 # Folder under a definitions directory → the kind its files hold.
-KIND_FOLDERS = {"forms": "form", "routes": "route", "permissions": "permission"}
+KIND_FOLDERS = {"forms": "form", "routes": "route", "permissions": "permission", "kpis": "kpi"}
 MAX_SCHEMA_PROBLEMS = 100  # beyond this, more messages only bury the first mistake
 SemanticCheck = Callable[[dict, Any], list[Problem]]
 

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import JSONDocument, Timestamp, utcnow
@@ -156,3 +169,31 @@ class RecordValue(Model):
     path: Mapped[str] = mapped_column(String(200))
     # Exactly as stored in the data (what the checks compare); values longer than this are not projected.
     text_value: Mapped[str] = mapped_column(String(500))
+
+
+# Exact decimals: NUMERIC on PostgreSQL; canonical decimal text on SQLite, whose NUMERIC is a
+# binary float (the expressions' SQL back end reads and adds such text exactly, ``fw_dsum``).
+EXACT_NUMBER = Numeric().with_variant(String(100), "sqlite")
+
+
+class RecordFact(Model):
+    """One typed value of a record's data for the KPIs (``records.facts``): the value at ``path``
+    of the record itself (``row_no`` 0) or of its ``row_no``-th line item (from 1).
+
+    One row per record and line and path, null values included, so the amount and the date of
+    the same line meet on ``(record_id, row_no)``. Numbers are exact (``EXACT_NUMBER``), dates
+    and date-times are business-calendar dates, identifiers and texts text. Kept in the same
+    transaction as every write of ``records.data``, like ``RecordValue``.
+    """
+
+    __tablename__ = "record_facts"
+    __table_args__ = (Index("ix_record_facts_read", "form_key", "path", "record_id", "row_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    form_key: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(200))
+    row_no: Mapped[int] = mapped_column(Integer)
+    number_value: Mapped[Any] = mapped_column(EXACT_NUMBER, nullable=True)
+    date_value: Mapped[date | None] = mapped_column(Date, nullable=True)
+    text_value: Mapped[str | None] = mapped_column(String(500), nullable=True)

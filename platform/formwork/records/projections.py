@@ -28,6 +28,7 @@ from sqlalchemy import Table, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, attributes
 
 from ..extensions import db
+from . import facts
 from .models import Record, RecordValue
 
 MAX_VALUE = 500
@@ -99,6 +100,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     gone = [record.id for record in session.deleted if isinstance(record, Record) and record.id is not None]
     if gone:
         session.connection().execute(delete(_TABLE).where(_TABLE.c.record_id.in_(gone)))
+        facts.remove(session.connection(), gone)
     pending = []
     for record in list(session.new) + list(session.dirty):
         if not isinstance(record, Record) or record in session.deleted:
@@ -106,7 +108,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
         is_new = record in session.new
         if not is_new and not attributes.get_history(record, "data").has_changes():
             continue
-        pending.append((record, is_new, projected_paths(record.form_key)))
+        pending.append((record, is_new, projected_paths(record.form_key), facts.typed_paths(record.form_key)))
     if pending:
         session.info.setdefault(_PENDING, []).extend(pending)
 
@@ -118,16 +120,18 @@ def _after_flush(session: Session, _context: Any) -> None:
     if not pending:
         return
     connection = session.connection()
-    stale = [record.id for record, is_new, _paths in pending if not is_new]
+    stale = [record.id for record, is_new, _paths, _typed in pending if not is_new]
     if stale:
         connection.execute(delete(_TABLE).where(_TABLE.c.record_id.in_(stale)))
     rows = [
         row
-        for record, _new, paths in pending
+        for record, _new, paths, _typed in pending
         for row in rows_for(record.id, record.form_key, record.data, paths)
     ]
     if rows:
         connection.execute(insert(_TABLE), rows)
+    # The KPIs' typed values (``records.facts``), for the paths noted before the flush.
+    facts.rewrite(connection, [(record, new, typed) for record, new, _paths, typed in pending])
 
 
 @event.listens_for(Session, "after_rollback")
@@ -188,6 +192,7 @@ def rebuild(form_key: str | None = None) -> dict[str, int]:
         keys = [form_key]
     counts: dict[str, int] = {}
     for key in keys:
+        facts.rebuild(key)
         db.session.execute(delete(RecordValue).where(RecordValue.form_key == key))
         for path in sorted(projected_paths(key)):
             db.session.execute(_rebuild_statement(dialect, path), {"form_key": key})
