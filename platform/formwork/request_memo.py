@@ -66,7 +66,7 @@ def recall(key: Any) -> Any:
 
 def written_in_transaction(tables: Iterable[str]) -> bool:
     """Has the open transaction (of the request's session) written one of ``tables`` yet?"""
-    written = db.session.info.get(_WRITTEN)
+    written: set[str] = db.session.info.get(_WRITTEN) or set()
     return bool(written) and (_UNKNOWN in written or not written.isdisjoint(tables))
 
 

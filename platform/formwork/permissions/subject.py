@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import InstanceState
 
 from ..expressions import T
 from ..extensions import db
@@ -122,7 +123,7 @@ def _loaded_person(user: Any) -> User | None:
     person = user._get_current_object() if hasattr(user, "_get_current_object") else user
     if not isinstance(person, User):
         return None
-    state = inspect(person)
+    state: InstanceState[User] = inspect(person)
     if state.session is None or "role_assignments" in state.unloaded or state.expired_attributes:
         return None
     if written_in_request(_PEOPLE_TABLES):
