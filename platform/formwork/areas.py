@@ -28,6 +28,7 @@ from .org import auth, errors, people, security
 from .org.admin_views import admin_bp
 from .org.cli import tokens_cli, users_cli
 from .permissions.cli import permissions_cli
+from .permissions.review_views import review_bp
 from .plugins.cli import plugins_cli
 from .records.cli import attachments_cli, projections_cli
 from .records.views import records_bp
@@ -60,6 +61,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.register_blueprint(documents_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(review_bp)
 
     app.register_blueprint(forms_bp)
     # A published form that cannot be compiled here (e.g. its plugin is off in safe mode)

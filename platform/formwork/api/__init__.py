@@ -17,6 +17,7 @@ from . import (  # noqa: F401  - each adds its routes to the blueprint
     my_requests,  # delete a draft, copy a request, remind (催办)
     notifications,  # the caller's in-app notifications
     openapi,  # /api/openapi.json
+    permission_review,  # who may do what with which form, and why (administrators)
     permissions,  # explain a person's rights on a record (administrators)
     processes,  # what I submitted, a request's route, withdrawing
     records,  # list, read, edit and a record's history

@@ -24,6 +24,7 @@ TASK_DECIDE = "task.decide"
 RECORDS_EXPORT = "records.export"
 DOCUMENT_PRINT = "document.print"
 AUDIT_EXPORT = "audit.export"
+PERMISSION_REVIEW_EXPORT = "permission_review.export"
 
 ALL = (
     SIGN_IN,
@@ -43,6 +44,7 @@ ALL = (
     RECORDS_EXPORT,
     DOCUMENT_PRINT,
     AUDIT_EXPORT,
+    PERMISSION_REVIEW_EXPORT,
 )
 
 LABELS = {
@@ -63,4 +65,5 @@ LABELS = {
     RECORDS_EXPORT: _l("Records exported"),
     DOCUMENT_PRINT: _l("Document printed"),
     AUDIT_EXPORT: _l("Audit trail exported"),
+    PERMISSION_REVIEW_EXPORT: _l("Permission review exported"),
 }
