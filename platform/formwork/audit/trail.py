@@ -82,12 +82,15 @@ def append(
     department_id: int | None = None,
     details: Any = None,
     address: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Note an entry for the current transaction; it is written when the transaction commits.
 
     ``actor`` is a person (``id`` and ``username``) or None for the system; ``actor_label``
     names someone without an account (a sign-in with an unknown name). ``details`` is any
-    JSON-able value (decimals and dates are kept as their text).
+    JSON-able value (decimals and dates are kept as their text). ``at`` (UTC) is for generated
+    history only (the demo's, written before any live entry so the trail stays in time order);
+    every live event is stamped now.
     """
     if not enabled():
         return
@@ -95,7 +98,7 @@ def append(
     label = actor_label if actor_label is not None else getattr(who, "username", None)
     where = address if address is not None else _request_address()
     entry = Pending(
-        at=business_time.now(),
+        at=at if at is not None else business_time.now(),
         actor_id=getattr(who, "id", None),
         actor_label=label[:MAX_LABEL] if label else None,
         address=where[:MAX_ADDRESS] if where else None,

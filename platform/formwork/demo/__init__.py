@@ -16,6 +16,7 @@ from ..budgets.seed import seed_demo_budgets
 from ..config import DEMO_PASSWORD
 from ..extensions import db, transaction
 from ..org.models import Department, Role, RoleAssignment, User
+from . import history
 
 DEMO_FILE = Path("org") / "demo.yaml"
 
@@ -190,3 +191,15 @@ def seed_command(demo_passwords: bool) -> None:
         click.echo(f"every demo user's password is: {DEMO_PASSWORD}")
     else:
         click.echo("no passwords were set (not in demo mode); use `formwork users set-password USERNAME`")
+
+
+@demo_cli.command("history")
+@click.option("--days", type=click.IntRange(1, 730), default=history.DEFAULT_DAYS, show_default=True)
+def history_command(days: int) -> None:
+    """Write a few months of audit history (sign-ins, publishes, grants, requests, decisions) into an
+    empty audit trail, as a valid hash chain; a trail with entries is left as it is."""
+    written = history.write_history(days)
+    if written:
+        click.echo(f"demo audit history ready: {written} entries over {days} days")
+    else:
+        click.echo("the audit trail already has entries: no history written (it must come first)")
