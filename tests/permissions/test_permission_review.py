@@ -158,3 +158,11 @@ def test_the_api(enforced, signed_in):
     assert client.get("/api/permissions/review?form=nope").status_code == 422
     export = client.get("/api/permissions/review/export?format=xlsx")
     assert export.status_code == 200
+
+
+def test_the_page_in_chinese(enforced, client, login):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    login(client, "admin")
+    text = client.get("/admin/permission-review?form=expense_claim&q=alice").get_data(as_text=True)
+    assert "权限审查" in text and "导出 CSV" in text and "字段或步骤" in text
+    assert 'class="table-wrap"' in text  # the wide table scrolls on its own on a phone
