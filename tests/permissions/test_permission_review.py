@@ -64,6 +64,15 @@ def test_finance_reviewer_approves_through_the_route_and_reads_the_account(enfor
     steps = {r.detail.split(" ")[0] for r in _ops(rows, "approve")}
     assert {"finance_review", "department_head"} <= steps
     assert any(r.role == "finance_reviewer" and r.scope.startswith("all") for r in _ops(rows, "export"))
+    # Finance reviewers read the payee account: no masking through that grant (the rule for them wins).
+    assert not [r for r in _ops(rows, "mask") if r.role == "finance_reviewer"]
+
+
+def test_masking_follows_the_rules_per_grant(enforced):
+    admin_masks = [r for r in _ops(_lines("admin"), "mask") if r.role == "administrator"]
+    assert [r.detail for r in admin_masks] == ["payee_account"]
+    assert "expense_claim version 1, /field_rules/0" in admin_masks[0].source
+    assert not _ops(_lines("alice", "purchase_request"), "mask")
 
 
 def test_conflicts_are_rendered_when_given(enforced):

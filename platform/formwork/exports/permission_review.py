@@ -135,7 +135,7 @@ def search(scope: AdminScope, query: Query, size: int = PER_PAGE, conflicts: Any
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     ids = list(db.session.scalars(stmt.limit(size).offset((query.page - 1) * size)))
     report = _report(ids, query, conflicts)
-    return Page(report, review.people(ids), total, query.page, max(1, -(-total // size)))
+    return Page(report, report.people, total, query.page, max(1, -(-total // size)))
 
 
 def _report(ids: list[int], query: Query, conflicts: Any) -> review.Review:

@@ -29,7 +29,7 @@ from ..extensions import db
 from ..org.models import Role, RoleAssignment, User
 from ..routes.model import Step
 from ..routes.store import current_route
-from .model import DEPARTMENT_HEAD, EVERYONE, RECORD_OPERATIONS, Grant, PolicySet, Right
+from .model import DEPARTMENT_HEAD, EVERYONE, RECORD_OPERATIONS, FieldRule, Grant, PolicySet, Right
 from .published import current_policies
 from .subject import OrgTree
 
@@ -91,6 +91,7 @@ class ConflictRow:
 class Review:
     rows: list[ReviewRow] = field(default_factory=list)
     conflicts: list[ConflictRow] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)  # everyone reviewed, by user name
 
 
 def people(user_ids: Sequence[int]) -> list[Person]:
@@ -222,6 +223,26 @@ def _approves(step: Step, person: Person, holding: Holding, tree: OrgTree) -> bo
     return False
 
 
+def _masked_fields(policies: PolicySet, role: str) -> list[tuple[str, FieldRule]]:
+    """The fields a holder of ``role`` reads masked through it, in any state and at any step: as
+    ``field_rights.role_right`` decides (the role's own last matching rule, else everyone's), over
+    the rules that hold always (a rule for some states or steps only is not the standing answer)."""
+    always = [r for r in policies.field_rules if r.statuses is None and r.steps is None]
+    named = sorted({f for r in always if r.right == Right.MASKED for f in r.fields})
+    found = []
+    for path in named:
+        for tier in (role, EVERYONE) if role != EVERYONE else (EVERYONE,):
+            chosen = None
+            for rule in always:
+                if tier in rule.roles and rule.covers(path):
+                    chosen = rule  # the last matching rule wins
+            if chosen is not None:
+                if chosen.right == Right.MASKED:
+                    found.append((path, chosen))
+                break
+    return found
+
+
 def rows_for(
     person: Person, form: str, policies: PolicySet, steps: Iterable[Step], tree: OrgTree
 ) -> list[ReviewRow]:
@@ -243,21 +264,24 @@ def rows_for(
             scope = _scope_text(grant, person, holding, tree)
             for operation in sorted(ops, key=OPERATIONS.index):
                 found.append(_row(person, form, operation, scope, "", holding, grant.origin.describe(), tree))
+        if any(
+            r.operation == "view" and r.role == holding.role and r.assignment_id == holding.assignment_id
+            for r in found
+        ):
+            masked = _masked_fields(policies, holding.role)
+            if masked:
+                detail = ", ".join(path for path, _ in masked)
+                source = "; ".join(sorted({rule.origin.describe() for _, rule in masked}))
+                found.append(_row(person, form, "mask", "", detail, holding, source, tree))
         for rule in policies.field_rules:
-            if holding.role not in rule.roles:
-                continue
-            if rule.right == Right.MASKED:
-                operation = "mask"
-            elif rule.right == Right.WRITE:
-                operation = "write"
-            else:
+            if holding.role not in rule.roles or rule.right != Right.WRITE:
                 continue
             detail = ", ".join(rule.fields)
             if rule.steps:
                 detail += f" (step {', '.join(sorted(rule.steps))})"
             if rule.statuses:
                 detail += f" (while {', '.join(sorted(rule.statuses))})"
-            found.append(_row(person, form, operation, "", detail, holding, rule.origin.describe(), tree))
+            found.append(_row(person, form, "write", "", detail, holding, rule.origin.describe(), tree))
         for step in steps:
             if _approves(step, person, holding, tree):
                 name = step.name.get("en") or step.key
@@ -300,7 +324,8 @@ def review(
         steps = list(found[1].steps.values()) if found is not None else []
         per_form.append((key, PolicySet.of(key, all_policies), steps))
     result = Review(conflicts=[c for c in conflicts if c.user_id in set(user_ids)])
-    for person in people(user_ids):
+    result.people = people(user_ids)
+    for person in result.people:
         for key, policies, steps in per_form:
             for row in rows_for(person, key, policies, steps, tree):
                 if operation is None or row.operation == operation:
