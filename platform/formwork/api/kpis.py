@@ -100,7 +100,8 @@ QUERY = {
     "by": Param(
         {"type": "string", "maxLength": 200, "pattern": "^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$"},
         "Dimensions, comma-separated: department (rolled up along the tree), submitter, form, one of "
-        "day/week/month/quarter/year (business calendar), or a choice field of the KPI's form.",
+        "day/week/month/quarter/year (business calendar), a choice field of the KPI's form, or — for "
+        "KPIs over approval tasks — step and approver.",
     ),
     "from": Param(DATE, "First day (inclusive, business calendar)."),
     "to": Param(DATE, "Last day (inclusive)."),
@@ -111,6 +112,14 @@ QUERY = {
         {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}, "Only this submitter's records."
     ),
     "form": Param(KEY, "Only this form's records."),
+    "step": Param(
+        {"type": "string", "maxLength": 64, "pattern": "^[a-z][a-z0-9_]*$"},
+        "Only approval tasks of this route step (KPIs over approval tasks).",
+    ),
+    "approver": Param(
+        {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+        "Only approval tasks assigned to this person (KPIs over approval tasks).",
+    ),
     **{grain: Param(PERIOD, f"Only this {grain} (as the rows label it, e.g. 2026-03).") for grain in GRAINS},
 }
 FILTERS_NOTE = "Any other query parameter filters a choice field of the KPI's form (category=travel)."
@@ -196,13 +205,13 @@ def kpi_values(key: str):
         **{name: param for name, param in QUERY.items() if name != "by"},
         "measure": Param(
             {"type": "string", "maxLength": 200, "pattern": r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"},
-            "The measure as kpi.measure (default: the KPI's first measure over records).",
+            "The measure as kpi.measure (default: the KPI's first measure over records or approvals).",
         ),
     },
     description="Pin the value's cell with its dimensions: department=3&month=2026-03. " + FILTERS_NOTE,
     responses={
         200: reply(DRILL, "The records (at most 1,000; truncated says when there are more)."),
-        400: error("A parameter is malformed, or the measure is not one over records."),
+        400: error("A parameter is malformed, or the measure is not one over records or approvals."),
         404: error("No such KPI, or one the caller may not see."),
     },
 )

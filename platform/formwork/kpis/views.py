@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from ..i18n import current_locale_tag
 from . import params, presentation, service
-from .model import GRAINS, Kpi
+from .model import GRAINS, Kpi, ProcessMeasure
 from .published import current_kpis
 from .query import QueryError, Request
 
@@ -19,6 +19,20 @@ kpis_bp = Blueprint("kpis", __name__)
 
 # The groupings the page offers (any other ``by`` still works when typed into the address).
 BY_CHOICES = ("department", "month", "department,month", "quarter", "department,quarter", "year", "submitter")
+# KPIs over approval tasks are read by step and approver too, and their throughput by week.
+TASK_CHOICES = ("step", "step,month", "approver", "week")
+
+
+def _by_choices(kpi: Kpi) -> tuple[str, ...]:
+    try:
+        measures = service.leaf_measures(kpi, current_kpis()).values()
+    except QueryError:
+        return BY_CHOICES  # the page says what is missing
+    if all(isinstance(m, ProcessMeasure) and m.tasks for m in measures):
+        return BY_CHOICES + TASK_CHOICES
+    if any(isinstance(m, ProcessMeasure) for m in measures):
+        return BY_CHOICES + ("week",)
+    return BY_CHOICES
 
 
 def _visible() -> dict[str, Kpi]:
@@ -78,7 +92,7 @@ def show(key: str):
         kpi=presentation.summary(kpi, locale),
         description=kpi.description,
         by=args.get("by", ""),
-        by_choices=BY_CHOICES,
+        by_choices=_by_choices(kpi),
         start=args.get("from", ""),
         end=args.get("to", ""),
         req=req,
