@@ -269,7 +269,8 @@ def test_filters_pin_step_and_approver(client, bearer):
 
 
 def test_dimensions_tasks_do_not_have_are_refused(client, bearer):
-    response = client.get("/api/kpis/p_throughput", query_string={"by": "step"}, headers=bearer("carol"))
+    english = {**bearer("carol"), "Accept-Language": "en"}
+    response = client.get("/api/kpis/p_throughput", query_string={"by": "step"}, headers=english)
     assert response.status_code == 400
     assert "approval tasks" in response.get_json()["error"]
     response = client.get("/api/kpis/p_decided", query_string={"by": "category"}, headers=bearer("carol"))

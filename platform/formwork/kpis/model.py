@@ -170,6 +170,20 @@ class Target:
         return "normal"
 
 
+ALERT_PERIODS = ("month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """When the KPI's level changes (normal, warning, alert), who is told: checked for the current
+    period to date, overall or per department (each against its own thresholds)."""
+
+    period: str
+    by_department: bool
+    roles: tuple[str, ...]
+    department_heads: bool
+
+
 @dataclass(frozen=True)
 class Kpi:
     key: str
@@ -185,6 +199,7 @@ class Kpi:
     money_display: str
     decimals: int
     target: Target | None
+    alerts: AlertRule | None = None
 
     def title_for(self, locale: str | None) -> str:
         return self.title.get(locale or "en") or self.title["en"]
@@ -485,6 +500,9 @@ def compile_kpi(
     )
     display = content.get("display") or {}
     target = content.get("target")
+    alerts = _alert_rule(content.get("alerts"), target, compiler)
+    if compiler.problems:
+        raise DefinitionError(compiler.problems)
     return Kpi(
         key=key,
         title=content["title"],
@@ -505,4 +523,28 @@ def compile_kpi(
             _levels(target),
             {code: _levels(spec) for code, spec in (target.get("departments") or {}).items()},
         ),
+        alerts=alerts,
+    )
+
+
+def _alert_rule(spec: Mapping[str, Any] | None, target: Mapping[str, Any] | None, compiler: _Compiler) -> Any:
+    if spec is None:
+        return None
+    levels = [target or {}, *((target or {}).get("departments") or {}).values()]
+    if not any(level.get("warning") is not None or level.get("alert") is not None for level in levels):
+        compiler.problem("alerts need a target with a warning or an alert threshold to cross", "/alerts")
+        return None
+    notify = spec.get("notify") or {}
+    by_department = spec.get("by") == "department"
+    if notify.get("department_heads") and not by_department:
+        compiler.problem(
+            "department_heads are told about their own department's value: add by: department",
+            "/alerts/notify/department_heads",
+        )
+        return None
+    return AlertRule(
+        spec.get("period", "month"),
+        by_department,
+        tuple(notify.get("roles") or ()),
+        bool(notify.get("department_heads")),
     )

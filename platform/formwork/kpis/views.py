@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from ..i18n import current_locale_tag
-from . import params, presentation, service
+from . import alerts, params, presentation, service
 from .model import GRAINS, Kpi, ProcessMeasure
 from .published import current_kpis
 from .query import QueryError, Request
@@ -100,7 +100,27 @@ def show(key: str):
         total=total,
         problem=problem,
         grains=GRAINS,
+        alerts=_alerts(kpi, locale),
     ), (400 if problem else 200)
+
+
+def _alerts(kpi: Kpi, locale: str) -> list[dict[str, Any]]:
+    """The KPI's last changes of level the reader may see, as the page lists them."""
+    if kpi.alerts is None:
+        return []
+    found = alerts.history(kpi, current_user, limit=10)
+    departments = alerts.departments_of(found)
+    return [
+        {
+            "at": alert.at,
+            "scope": departments[alert.department_id].name(locale) if alert.department_id else None,
+            "period": alert.period,
+            "level": alert.level,
+            "value": service.display(kpi, alert.value, locale),
+            "threshold": service.display(kpi, alert.threshold, locale),
+        }
+        for alert in found
+    ]
 
 
 @kpis_bp.get("/kpis/<key>/records")
