@@ -14,6 +14,7 @@ from .api import api_bp
 from .audit.cli import audit_cli
 from .audit.views import audit_bp
 from .budgets.cli import budgets_cli
+from .dashboards.views import dashboards_bp
 from .definitions.cli import definitions_cli
 from .documents.cli import print_cli
 from .documents.views import documents_bp
@@ -55,6 +56,7 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(records_bp)
     app.register_blueprint(kpis_bp)
+    app.register_blueprint(dashboards_bp)
     workflow_views.init_app(app)
     app.register_blueprint(notifications_bp)
     app.jinja_env.globals["unread_notifications"] = unread_notifications

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from . import plugins
 from .budgets import fact as budget_fact
+from .dashboards import published as dashboard_definitions
 from .definitions import pipeline
 from .expressions import install_sqlite_functions
 from .expressions.functions import register_builtins as register_builtin_functions
@@ -57,6 +58,7 @@ def register_definition_kinds() -> None:
     pipeline.register_check("route", route_checks.check_route_definition)
     pipeline.register_check("permission", permission_checks.check_permission)
     pipeline.register_check("kpi", kpi_definitions.check_kpi)
+    pipeline.register_check("dashboard", dashboard_definitions.check_dashboard)
     form_checks.add_form_check(check_form_against_routes)
 
 

@@ -10,6 +10,7 @@ from . import (  # noqa: F401  - each adds its routes to the blueprint
     admin,  # departments, people, role grants, roles and tokens (administrators)
     attachments,  # files of records and decisions
     audit,  # the audit trail for administrators
+    dashboards,  # dashboards' cards and charts within the caller's scope
     definitions,  # list, validate, publish and diff definition versions
     exports,  # the records of one form as CSV or .xlsx
     forms,  # forms and creating records
