@@ -20,7 +20,7 @@ from ...extensions import db
 from .. import administration
 from ..admin_scope import AdminScope
 from ..models import Role, User
-from . import apply as writing
+from . import writing
 from .check import Plan, Snapshot, check, token_of
 from .files import DEPARTMENTS, GRANTS, USERS, FileRefused, Problem, read, write_xlsx, write_zip
 
