@@ -16,8 +16,8 @@ from formwork.audit.models import AuditEntry
 from formwork.extensions import db, transaction
 from formwork.org import onboarding
 from formwork.org.models import Department, RoleAssignment, User
-from formwork.org.users import user_by_username
 from formwork.org.onboarding import writing
+from formwork.org.users import user_by_username
 
 DEPARTMENTS_CSV = (
     "code,name_zh,name_en,parent,head\nSALES-E,华东销售,Sales East,SALES,\nSALES-E1,上海,Shanghai,SALES-E,\n"
@@ -85,7 +85,8 @@ def test_zip_of_csv_creates_departments_people_and_managers_in_any_order(demo_or
 def test_csv_with_byte_order_mark_and_update(demo_org):
     data = (
         "\ufeff"
-        + "username,display_name,email,department,manager,active\r\nalice,Alice Wang,a@example.com,SALES,bob,yes\r\n"
+        "username,display_name,email,department,manager,active\r\n"
+        "alice,Alice Wang,a@example.com,SALES,bob,yes\r\n"
     ).encode()
     plan = _apply(demo_org["admin"], data, "users.csv")
     assert plan.ok, plan.problems

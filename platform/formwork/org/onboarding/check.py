@@ -274,8 +274,8 @@ class _Checker:
     def department_ref(
         self, section: str, row: Row, column: str, code: str | None, current_id: int | None
     ) -> str | None:
-        """The code of a department reference (None: none, or a problem noted). One outside scope or closed is accepted only
-        when it is what the row already has."""
+        """The code of a department reference (None: none, or a problem noted). One outside
+        scope or closed is accepted only when it is what the row already has."""
         current = self.snap.department_code.get(current_id) if current_id is not None else None
         if code is None:
             if not self.scope.everything and current is not None:
@@ -298,7 +298,8 @@ class _Checker:
     def person_ref(
         self, section: str, row: Row, column: str, name: str | None, current_id: int | None
     ) -> str | None:
-        """The user name of a reference to a person (None: none, or a problem noted): in the file, or active and in scope."""
+        """The user name a reference to a person names (None: none, or a problem noted): someone
+        in the file, or active and in scope."""
         if name is None:
             return None
         name = name.lower()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import date, time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -221,7 +222,7 @@ def _read_xlsx(data: bytes, sheets: Sheets) -> None:
 
 def _xlsx_lines(sheet: Any, section: str, sheets: Sheets) -> Iterable[tuple[int, list[Any]]]:
     for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
-        values = []
+        values: list[Any] = []
         for cell in cells:
             if getattr(cell, "data_type", None) == TYPE_FORMULA:
                 sheets.problems.append(
@@ -234,8 +235,8 @@ def _xlsx_lines(sheet: Any, section: str, sheets: Sheets) -> Iterable[tuple[int,
                 )
                 values.append("")
                 continue
-            value = getattr(cell, "value", None)
-            if hasattr(value, "isoformat"):
+            value: Any = getattr(cell, "value", None)
+            if isinstance(value, (date, time)):
                 value = value.isoformat()
             values.append(value)
         yield number, values
