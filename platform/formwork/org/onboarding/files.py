@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date, time
 from dataclasses import dataclass, field
+from datetime import date, time
 from typing import Any, Iterable
 
 from flask_babel import gettext as _
