@@ -157,7 +157,9 @@ def main() -> int:
             raise SystemExit(f"the dry run did not plan {args.users} new people: {plan['problems'][:5]}")
         imported, plan = post(app, token, data, f"?token={plan['token']}")
         with app.app_context():
-            made = db.session.scalar(select(func.count()).select_from(User).where(User.username.like("user%")))
+            made = db.session.scalar(
+                select(func.count()).select_from(User).where(User.username.like("user%"))
+            )
         if made != args.users or not plan["applied"]:
             raise SystemExit(f"{made} people imported, {args.users} expected")
         again, plan = post(app, token, data, "")
