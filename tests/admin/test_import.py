@@ -9,6 +9,7 @@ import io
 import zipfile
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -47,6 +48,13 @@ def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Messages of direct calls in English too (outside a request the default locale is Chinese)."""
+    with force_locale("en"):
+        yield
 
 
 def _count(model) -> int:
