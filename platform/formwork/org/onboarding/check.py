@@ -235,6 +235,7 @@ class _Checker:
         self.plan = plan
         self.file_departments: dict[str, Row] = {}
         self.file_users: dict[str, Row] = {}
+        self.held: set[tuple[str, str, str | None]] = set()
 
     # ---- cells -----------------------------------------------------------------------------
 
@@ -509,23 +510,16 @@ class _Checker:
                 )
 
     def grants(self) -> None:
-        snap = self.snap
         seen: dict[tuple[str, str, str | None], int] = {}
         for row in self.sheets.rows[GRANTS]:
-            before = len(self.plan.problems)
-            username = (self.cell(GRANTS, row, "username", required=True) or "").lower() or None
-            if username is not None:
-                username = self.person_ref(GRANTS, row, "username", username, None)
-            role = self.pattern(GRANTS, row, "role", ROLE_KEY, _("No such role."))
-            if role is not None and role not in snap.roles:
-                self.problem(GRANTS, row, "role", _("No such role."))
-            code = self.cell(GRANTS, row, "department")
-            if code is None and not self.scope.everything:
-                self.problem(GRANTS, row, "department", _("Choose a department."))
-            department = self.department_ref(GRANTS, row, "department", code, None)
-            if len(self.plan.problems) != before or username is None or role is None:
+            # A grant already held (and within reach) stays as it is, even one of a person who has
+            # left or limited to a closed department: an export of them imports unchanged.
+            key = self._held(row)
+            if key is None:
+                key = self._new_grant(row)
+            if key is None:
                 continue
-            key = (username, role, department)
+            username, role, department = key
             if key in seen:
                 self.problem(
                     GRANTS, row, "role", _("This grant is already on line %(line)s.", line=seen[key])
@@ -533,16 +527,44 @@ class _Checker:
                 continue
             seen[key] = row.line
             label = f"{username}: {role}" + (f" ({department})" if department else "")
-            user = snap.users.get(username)
-            dept = snap.departments.get(department) if department else None
-            held = (
-                user is not None
-                and (department is None or dept is not None)
-                and (user.id, snap.roles[role], dept.id if dept else None) in snap.grants
-            )
+            held = key in self.held
             self.plan.changes.append(Change(GRANTS, row.line, label, UNCHANGED if held else CREATE))
             if not held:
                 self.plan.grants.append(key)
+
+    def _held(self, row: Row) -> tuple[str, str, str | None] | None:
+        snap = self.snap
+        username = row.values.get("username", "").strip().lower()
+        role = row.values.get("role", "").strip()
+        code = row.values.get("department", "").strip() or None
+        user = snap.users.get(username)
+        dept = snap.departments.get(code) if code is not None else None
+        if user is None or role not in snap.roles or (code is not None and dept is None):
+            return None
+        if not self.scope.covers_department(user.department_id):
+            return None
+        if not self.scope.everything and (dept is None or not self.scope.covers_department(dept.id)):
+            return None
+        if (user.id, snap.roles[role], dept.id if dept else None) not in snap.grants:
+            return None
+        self.held.add((username, role, code))
+        return (username, role, code)
+
+    def _new_grant(self, row: Row) -> tuple[str, str, str | None] | None:
+        before = len(self.plan.problems)
+        username = (self.cell(GRANTS, row, "username", required=True) or "").lower() or None
+        if username is not None:
+            username = self.person_ref(GRANTS, row, "username", username, None)
+        role = self.pattern(GRANTS, row, "role", ROLE_KEY, _("No such role."))
+        if role is not None and role not in self.snap.roles:
+            self.problem(GRANTS, row, "role", _("No such role."))
+        code = self.cell(GRANTS, row, "department")
+        if code is None and not self.scope.everything:
+            self.problem(GRANTS, row, "department", _("Choose a department."))
+        department = self.department_ref(GRANTS, row, "department", code, None)
+        if len(self.plan.problems) != before or username is None or role is None:
+            return None
+        return (username, role, department)
 
 
 def _differences(before: dict[str, str | None], after: dict[str, str | None]) -> dict[str, tuple[str, str]]:
