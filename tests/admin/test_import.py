@@ -390,3 +390,63 @@ def test_cli_dry_run_and_import(runner, demo_org, tmp_path):
     out = tmp_path / "export.xlsx"
     result = runner.invoke(args=["users", "export", str(out), "--as", "sara"])
     assert result.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+
+
+def test_a_new_head_takes_over_the_old_heads_waiting_tasks(demo_org, monkeypatch):
+    from formwork.org import administration
+
+    calls = []
+    monkeypatch.setitem(
+        administration._HEAD_HOOKS,
+        "test",
+        lambda department, old, new, actor: calls.append((department.code, old.username, new.username)),
+    )
+    data = "code,name_zh,name_en,parent,head\nSALES,销售部,Sales,HQ,alice\n".encode()
+    plan = _apply(demo_org["admin"], data, "departments.csv")
+    assert plan.ok, plan.problems
+    assert calls == [("SALES", "bob", "alice")]
+    assert db.session.scalar(select(Department).where(Department.code == "SALES")).head.username == "alice"
+
+
+def test_delegated_administrator_cannot_add_top_level_departments_or_move_their_own(demo_org):
+    data = (
+        "code,name_zh,name_en,parent,head\n"
+        "TOP,顶层,Top,,\n"  # 2: no parent: the whole organisation's
+        "SALES,销售部,Sales,FIN,bob\n"  # 3: her own top department, moved elsewhere
+        "SALES-W,华西,Sales West,SALES,\n"  # 4: fine
+    ).encode()
+    plan = onboarding.preview(demo_org["sara"], data, "departments.csv")
+    found = {(p.line, p.column) for p in plan.problems}
+    assert (2, "parent") in found and (3, "parent") in found and not any(line == 4 for line, _ in found)
+
+
+def test_csv_line_numbers_follow_the_file_and_odd_files_are_refused(demo_org):
+    data = (
+        "username,display_name,email\n"
+        'zoe,"Zoe\nZhang",\n'  # lines 2-3: a line break inside a quoted cell
+        "yan,Yan,bad\n"  # line 4
+    ).encode()
+    plan = onboarding.preview(demo_org["admin"], data, "users.csv")
+    found = {(p.line, p.column) for p in plan.problems}
+    assert found == {(2, "display_name"), (4, "email")}
+    with pytest.raises(onboarding.FileRefused):
+        onboarding.preview(demo_org["admin"], b"%PDF-1.4", "scan.pdf")
+    with pytest.raises(onboarding.FileRefused):
+        onboarding.preview(demo_org["admin"], b"PK\x03\x04broken", "org.xlsx")
+    with pytest.raises(onboarding.FileRefused):
+        onboarding.preview(demo_org["admin"], b"a,b\n1,2\n", "notes.csv")
+
+
+def test_the_page_in_chinese(client, demo_org, login, csrf_token):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    login(client, "admin")
+    token = csrf_token(client, "/admin/import")
+    html = client.get("/admin/import").get_data(as_text=True)
+    assert "导入与导出" in html and "下载模板" in html
+    page = client.post(
+        "/admin/import",
+        data={"csrf_token": token, "file": (io.BytesIO(BAD_USERS.encode()), "users.csv")},
+        content_type="multipart/form-data",
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "请填写 yes 或 no。" in html

@@ -9,6 +9,7 @@ Passing the dry run's ``token`` makes sure the file imported is the one that was
 from __future__ import annotations
 
 from flask import Response, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -48,7 +49,9 @@ PLAN = obj(
         },
         "changes": {"type": "array", "items": {"type": "object"}},
         "changes_total": {"type": "integer"},
-    }
+        "error": {"type": "string", "description": "With 422: why nothing was (or would be) imported."},
+    },
+    optional=("error",),
 )
 NOT_FOUND = error("The caller administers nothing.")
 EXPORT = binary("application/zip", "A .zip of departments.csv, users.csv and grants.csv (format=csv).")
@@ -97,12 +100,26 @@ def import_organisation():
                 plan = onboarding.apply(current_user, data, name, args.get("token"))
             applied = plan.ok
     except onboarding.FileRefused as exc:
-        return error_response(422, str(exc), problems=[], ok=False)
+        # The file as a whole is unreadable: one problem, in the shape of any other answer.
+        problem = {"section": "", "line": 0, "column": "", "message": str(exc)}
+        return error_response(
+            422,
+            str(exc),
+            token=onboarding.token_of(data),
+            ok=False,
+            applied=False,
+            counts={},
+            problems=[problem],
+            changes=[],
+            changes_total=0,
+        )
     except onboarding.Stale as exc:
         return error_response(409, str(exc))
     except IntegrityError:
         return error_response(409, "The organisation changed while importing; check the file again.")
     answer = {**plan.as_json(), "applied": applied}
+    if not plan.ok:
+        answer["error"] = _("The file has problems: nothing is imported until they are corrected.")
     return answer, (200 if plan.ok else 422)
 
 

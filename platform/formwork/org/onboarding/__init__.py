@@ -24,7 +24,18 @@ from . import writing
 from .check import Plan, Snapshot, check, token_of
 from .files import DEPARTMENTS, GRANTS, USERS, FileRefused, Problem, read, write_xlsx, write_zip
 
-__all__ = ["FileRefused", "Plan", "Problem", "Stale", "preview", "apply", "export", "template", "FORMATS"]
+__all__ = [
+    "FORMATS",
+    "FileRefused",
+    "Plan",
+    "Problem",
+    "Stale",
+    "apply",
+    "export",
+    "preview",
+    "template",
+    "token_of",
+]
 
 FORMATS = {
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
