@@ -450,3 +450,14 @@ def test_the_page_in_chinese(client, demo_org, login, csrf_token):
     )
     html = page.get_data(as_text=True)
     assert page.status_code == 422 and "请填写 yes 或 no。" in html
+
+
+def test_a_column_left_out_keeps_what_is_there(demo_org):
+    plan = _apply(demo_org["admin"], b"username,display_name\nalice,Alice W.\n", "users.csv")
+    assert plan.ok, plan.problems
+    [change] = plan.changed()
+    assert set(change.fields) == {"display_name"}
+    alice = _user("alice")
+    assert alice.department.code == "SALES" and alice.manager.username == "bob"
+    plan = _apply(demo_org["admin"], b"username,display_name,department\nalice,Alice W.,\n", "users.csv")
+    assert plan.changed()[0].fields == {"department": ("SALES", "")}  # an empty cell: none

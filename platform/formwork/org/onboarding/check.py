@@ -263,6 +263,13 @@ class _Checker:
             return None
         return value
 
+    def optional(self, section: str, row: Row, column: str, current: str | None) -> str | None:
+        """An optional cell; when the section has no such column at all, what is there stays (a
+        file of user names and e-mail addresses does not take everyone out of their department)."""
+        if column not in self.sheets.columns.get(section, ()):
+            return current
+        return self.cell(section, row, column)
+
     def pattern(self, section: str, row: Row, column: str, pattern: re.Pattern[str], why: str) -> str | None:
         value = self.cell(section, row, column, required=True)
         if value is not None and not pattern.match(value):
@@ -365,7 +372,12 @@ class _Checker:
             before = len(self.plan.problems)
             name_zh = self.cell(DEPARTMENTS, row, "name_zh", required=True)
             name_en = self.cell(DEPARTMENTS, row, "name_en", required=True)
-            parent_code = self.cell(DEPARTMENTS, row, "parent")
+            parent_code = self.optional(
+                DEPARTMENTS,
+                row,
+                "parent",
+                snap.department_code.get(existing.parent_id or 0) if existing else None,
+            )
             current_parent = existing.parent_id if existing else None
             if parent_code is None and existing is None and not scope.everything:
                 self.problem(DEPARTMENTS, row, "parent", _("Choose a department."))
@@ -385,7 +397,9 @@ class _Checker:
                 DEPARTMENTS,
                 row,
                 "head",
-                self.cell(DEPARTMENTS, row, "head"),
+                self.optional(
+                    DEPARTMENTS, row, "head", snap.username.get(existing.head_id or 0) if existing else None
+                ),
                 existing.head_id if existing else None,
             )
             if len(self.plan.problems) != before or name_zh is None or name_en is None:
@@ -449,10 +463,15 @@ class _Checker:
                 continue
             before = len(self.plan.problems)
             display_name = self.cell(USERS, row, "display_name", required=True)
-            email = self.cell(USERS, row, "email")
+            email = self.optional(USERS, row, "email", existing.email if existing else None)
             if email is not None and not EMAIL.match(email):
                 self.problem(USERS, row, "email", _("Enter an e-mail address such as name@example.com."))
-            code = self.cell(USERS, row, "department")
+            code = self.optional(
+                USERS,
+                row,
+                "department",
+                snap.department_code.get(existing.department_id or 0) if existing else None,
+            )
             if code is None and existing is None and not self.scope.everything:
                 self.problem(USERS, row, "department", _("Choose a department."))
             department = self.department_ref(
@@ -462,12 +481,16 @@ class _Checker:
                 USERS,
                 row,
                 "manager",
-                self.cell(USERS, row, "manager"),
+                self.optional(
+                    USERS, row, "manager", snap.username.get(existing.manager_id or 0) if existing else None
+                ),
                 existing.manager_id if existing else None,
             )
             if manager == username:
                 self.problem(USERS, row, "manager", _("A person cannot be their own manager."))
-            active = (self.cell(USERS, row, "active") or "").lower()
+            active = (self.optional(USERS, row, "active", None) or "").lower()
+            if "active" not in self.sheets.columns.get(USERS, ()) and existing is not None:
+                active = "yes" if existing.active else "no"
             if active not in YES | NO:
                 self.problem(USERS, row, "active", _("Enter yes or no."))
             elif (active in YES) != (existing.active if existing else True):

@@ -78,6 +78,8 @@ class Sheets:
     rows: dict[str, list[Row]] = field(default_factory=lambda: {section: [] for section in SECTIONS})
     problems: list[Problem] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
+    # The columns each section has: a column left out keeps what is there (see ``check``).
+    columns: dict[str, set[str]] = field(default_factory=dict)
 
 
 class FileRefused(ValueError):
@@ -122,6 +124,7 @@ def _table(section: str, lines: Iterable[tuple[int, list[Any]]], sheets: Sheets)
     header_line, header = next(iterator, (1, []))
     names = [_cell_text(value).strip().lower() for value in header]
     sheets.present.add(section)
+    sheets.columns[section] = {name for name in names if name}
     known = COLUMNS[section]
     for index, name in enumerate(names):
         if name and name not in known:
