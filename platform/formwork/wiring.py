@@ -19,6 +19,7 @@ from .expressions.functions import register_builtins as register_builtin_functio
 from .forms import checks as form_checks
 from .forms.field_types import register_builtins as register_builtin_field_types
 from .kpis import published as kpi_definitions
+from .kpis import query as kpi_query
 from .notifications.channels import register_builtins as register_builtin_channels
 from .org import administration
 from .permissions import published as permission_checks
@@ -31,7 +32,7 @@ from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
 from .routes.facts import register_builtins as register_builtin_facts
 from .routes.projected import paths_for_form as route_searched_paths
-from .workflow import org_changes
+from .workflow import org_changes, process_measures
 from .workflow.models import task_record_ids
 from .workflow.read_policy import PermissionReadPolicy
 
@@ -77,6 +78,8 @@ def register_projected_paths() -> None:
     record_projections.register_source("route facts", route_searched_paths)
     # The fields the KPIs aggregate, typed, in ``record_facts`` (``records.facts``).
     record_facts.register_source("kpis", kpi_definitions.paths_for_form)
+    # The KPIs' process measures read the approval history through the workflow's own tables.
+    kpi_query.register_process_rows(process_measures.rows)
 
 
 def wire_read_policy() -> None:
