@@ -278,6 +278,9 @@ def test_import_is_audited(demo_org):
     actions = [a for (a,) in db.session.execute(select(AuditEntry.action).order_by(AuditEntry.id))][before:]
     assert actions.count("user.create") == 2 and actions.count("department.create") == 2
     assert actions[-1] == "org.import"
+    _apply(demo_org["admin"], b"username,display_name\nalice,Alice W.\n", "users.csv")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.change"))
+    assert "Alice W." in entry.details and "display_name" in entry.details
 
 
 # ---- API, page and command line ----------------------------------------------------------------

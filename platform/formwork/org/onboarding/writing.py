@@ -19,7 +19,7 @@ from .. import clock
 from ..models import Department, RoleAssignment, User
 from ..people import search_key
 from .check import CREATE, UPDATE, Plan
-from .files import DEPARTMENTS
+from .files import DEPARTMENTS, USERS
 
 
 def _ids(column_key: Any, column_id: Any) -> dict[str, int]:
@@ -168,6 +168,9 @@ def _audit(
                 department_id=department_id[change.key],
                 details={"code": change.key, "changes": _fields(change.fields), "import": plan.token[:16]},
             )
+    changed_fields = {
+        change.key: change.fields for change in plan.changes if change.section == USERS and change.fields
+    }
     for want in plan.users.values():
         snap_row = plan.snapshot.users.get(want.username) if plan.snapshot else None
         trail.append(
@@ -180,6 +183,11 @@ def _audit(
                 "username": want.username,
                 "department": want.department,
                 "manager": want.manager,
+                **(
+                    {"changes": _fields(changed_fields[want.username])}
+                    if want.username in changed_fields
+                    else {}
+                ),
                 "import": plan.token[:16],
             },
         )
