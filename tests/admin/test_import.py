@@ -464,3 +464,20 @@ def test_a_column_left_out_keeps_what_is_there(demo_org):
     assert alice.department.code == "SALES" and alice.manager.username == "bob"
     plan = _apply(demo_org["admin"], b"username,display_name,department\nalice,Alice W.,\n", "users.csv")
     assert plan.changed()[0].fields == {"department": ("SALES", "")}  # an empty cell: none
+
+
+def test_the_template_has_the_three_sheets_and_imports_as_nothing(demo_org):
+    found = onboarding.template()
+    book = load_workbook(io.BytesIO(found.data))
+    assert book.sheetnames == ["departments", "users", "grants", "README"]
+    assert [c.value for c in next(book["users"].iter_rows())] == [
+        "username",
+        "display_name",
+        "email",
+        "department",
+        "manager",
+        "active",
+    ]
+    assert "employee" in " ".join(str(row[0]) for row in book["README"].iter_rows(values_only=True))
+    plan = onboarding.preview(demo_org["admin"], found.data, found.filename)
+    assert plan.ok and not plan.changes
