@@ -105,8 +105,10 @@ def test_csv_with_byte_order_mark_and_update(demo_org):
 
 def test_not_utf8_is_a_clear_error(demo_org):
     data = "username,display_name\nzoe,张三\n".encode("gbk")
-    with pytest.raises(onboarding.FileRefused, match="UTF-8"):
+    with pytest.raises(onboarding.FileRefused, match="GBK.*line 2.*CSV UTF-8"):
         onboarding.preview(demo_org["admin"], data, "users.csv")
+    with pytest.raises(onboarding.FileRefused, match="not UTF-8 text"):
+        onboarding.preview(demo_org["admin"], b"username,display_name\nzoe,\xff\xff\n", "users.csv")
 
 
 BAD_USERS = (

@@ -159,6 +159,15 @@ def _csv_lines(data: bytes, name: str) -> Iterable[tuple[int, list[str]]]:
         text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte order mark
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        if _is_gbk(data):
+            raise FileRefused(
+                _(
+                    '%(name)s is in the GBK encoding of an older "Save as CSV" (line %(line)s). '
+                    'In Excel choose "CSV UTF-8" when saving.',
+                    name=name,
+                    line=line,
+                )
+            ) from exc
         raise FileRefused(
             _(
                 '%(name)s is not UTF-8 text (line %(line)s). In Excel choose "CSV UTF-8" when saving.',
@@ -174,6 +183,16 @@ def _csv_lines(data: bytes, name: str) -> Iterable[tuple[int, list[str]]]:
             start = reader.line_num + 1
     except csv.Error as exc:
         raise FileRefused(_("%(name)s, line %(line)s: %(why)s", name=name, line=start, why=str(exc))) from exc
+
+
+def _is_gbk(data: bytes) -> bool:
+    """Text in GBK (GB18030), as Excel in Chinese saves a plain CSV: we say so rather than guess,
+    because many byte strings decode as GB18030 without being meant as it."""
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
 
 
 def _read_csv(data: bytes, name: str, sheets: Sheets) -> None:
