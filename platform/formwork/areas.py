@@ -28,6 +28,7 @@ from .notifications.views import notifications_bp, unread_notifications
 from .org import auth, errors, people, security
 from .org.admin_views import admin_bp
 from .org.cli import tokens_cli, users_cli
+from .org.import_views import import_bp
 from .permissions.cli import permissions_cli
 from .plugins.cli import plugins_cli
 from .records.cli import attachments_cli, projections_cli
@@ -53,6 +54,7 @@ def register(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(people.people_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(import_bp)
 
     app.register_blueprint(records_bp)
     app.register_blueprint(kpis_bp)

@@ -50,6 +50,11 @@ def on_head_change(name: str, hook: HeadHook) -> None:
     _HEAD_HOOKS[name] = hook
 
 
+def head_hooks() -> dict[str, HeadHook]:
+    """The hooks of a change of head, for a bulk change (an import) that sets heads itself."""
+    return dict(_HEAD_HOOKS)
+
+
 # ---- scope -------------------------------------------------------------------------------------
 
 
