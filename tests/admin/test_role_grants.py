@@ -172,3 +172,14 @@ def test_the_due_run_ends_grants(runner, demo_org, monkeypatch):
     assert "role grants ended: 1" in result.output
     db.session.expire_all()
     assert not person("alice").has_role("cfo")
+
+
+def test_an_import_cannot_join_incompatible_roles(duties, demo_org):
+    from formwork.org import onboarding
+
+    data = "username,role,department\ngrace,finance_reviewer,\nalice,cashier,\nalice,finance_reviewer,\n"
+    plan = onboarding.preview(demo_org["admin"], data.encode(), "grants.csv")
+    refused = {(p.section, p.line, p.column) for p in plan.problems}
+    # grace is the cashier already; alice would get both from the same file.
+    assert refused == {("grants", 2, "role"), ("grants", 4, "role")}
+    assert "cashier, finance_reviewer" in plan.problems[0].message
