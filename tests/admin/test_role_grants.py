@@ -24,16 +24,6 @@ DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 
 
 @pytest.fixture
-def admin(client, demo_org, bearer):
-    headers = bearer("admin")
-
-    def call(method: str, path: str, json=None):
-        return client.open(path, method=method, json=json, headers=headers)
-
-    return call
-
-
-@pytest.fixture
 def duties(demo_org):
     """The shipped permission definitions, which declare cashier and finance reviewer apart."""
     from formwork.plugins import current_registry
