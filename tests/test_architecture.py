@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("org and engines", ("org", "rules", "plugins")),
     ("kinds", ("forms", "routes", "records", "budgets", "permissions", "kpis")),
     ("exports", ("exports",)),
+    ("dashboards", ("dashboards",)),
     ("notifications", ("notifications",)),
     ("workflow", ("workflow",)),
     ("documents", ("documents",)),

@@ -14,6 +14,7 @@ from .api import api_bp
 from .audit.cli import audit_cli
 from .audit.views import audit_bp
 from .budgets.cli import budgets_cli
+from .dashboards.views import dashboards_bp
 from .definitions.cli import definitions_cli
 from .documents.cli import print_cli
 from .documents.views import documents_bp
@@ -27,6 +28,7 @@ from .notifications.views import notifications_bp, unread_notifications
 from .org import auth, errors, people, security
 from .org.admin_views import admin_bp
 from .org.cli import tokens_cli, users_cli
+from .org.import_views import import_bp
 from .permissions.cli import permissions_cli
 from .permissions.review_views import review_bp
 from .plugins.cli import plugins_cli
@@ -53,9 +55,11 @@ def register(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(people.people_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(import_bp)
 
     app.register_blueprint(records_bp)
     app.register_blueprint(kpis_bp)
+    app.register_blueprint(dashboards_bp)
     workflow_views.init_app(app)
     app.register_blueprint(notifications_bp)
     app.jinja_env.globals["unread_notifications"] = unread_notifications

@@ -223,6 +223,7 @@ def from_environment() -> dict:
         "FORMWORK_AUDIT_ENABLED": _flag("FORMWORK_AUDIT_ENABLED", True),
         # How often the bell in the header asks for the unread count (seconds).
         "FORMWORK_BELL_REFRESH_SECONDS": max(5, _int("FORMWORK_BELL_REFRESH_SECONDS", 30)),
+        "FORMWORK_KPI_ALERT_RECHECK_MINUTES": max(1, _int("FORMWORK_KPI_ALERT_RECHECK_MINUTES", 60)),
         # A submitter may remind (催办) the current approver of a request at most once in this many seconds.
         "FORMWORK_REMIND_INTERVAL_SECONDS": _int("FORMWORK_REMIND_INTERVAL_SECONDS", 3600),
         # E-mail is on when a host is set; with none, nothing is enqueued for e-mail.

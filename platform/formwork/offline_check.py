@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .dashboards.model import compile_dashboard
 from .definitions.loader import read_source
 from .definitions.pipeline import (
     KIND_FOLDERS,
@@ -267,6 +268,7 @@ class OfflineChecks:
             "route": self._guarded(self.route, "route"),
             "permission": self._guarded(self.permission, "permission"),
             "kpi": self._guarded(self.kpi, "kpi"),
+            "dashboard": self._guarded(self.dashboard, "dashboard"),
         }
 
     def _guarded(
@@ -292,9 +294,7 @@ class OfflineChecks:
     def form(self, content: dict, registry: Any) -> list[Problem]:
         return form_problems(content, registry)[1]
 
-    def kpi(self, content: dict, registry: Any) -> list[Problem]:
-        """Compile against the forms and KPIs of the folder."""
-
+    def _form_of(self, registry: Any) -> Callable[[str], Any]:
         def form_of(key: str) -> Any:
             form_content = pending("form", key)
             if form_content is None:
@@ -304,8 +304,30 @@ class OfflineChecks:
             except DefinitionError:
                 return None  # its own problems are reported with it
 
+        return form_of
+
+    def kpi(self, content: dict, registry: Any) -> list[Problem]:
+        """Compile against the forms and KPIs of the folder."""
         try:
-            compile_kpi(content, form_of, lambda key: pending("kpi", key))
+            compile_kpi(content, self._form_of(registry), lambda key: pending("kpi", key))
+        except DefinitionError as exc:
+            return exc.problems
+        return []
+
+    def dashboard(self, content: dict, registry: Any) -> list[Problem]:
+        """Compile against the KPIs of the folder (themselves compiled against its forms)."""
+
+        def kpi_of(key: str) -> Any:
+            kpi_content = pending("kpi", key)
+            if kpi_content is None:
+                return None
+            try:
+                return compile_kpi(kpi_content, self._form_of(registry), lambda other: pending("kpi", other))
+            except DefinitionError:
+                return None  # its own problems are reported with it
+
+        try:
+            compile_dashboard(content, kpi_of)
         except DefinitionError as exc:
             return exc.problems
         return []

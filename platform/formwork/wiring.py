@@ -13,14 +13,17 @@ from sqlalchemy.engine import Engine
 
 from . import plugins
 from .budgets import fact as budget_fact
+from .dashboards import published as dashboard_definitions
 from .definitions import pipeline
 from .expressions import install_sqlite_functions
 from .expressions.functions import register_builtins as register_builtin_functions
 from .forms import checks as form_checks
 from .forms.field_types import register_builtins as register_builtin_field_types
 from .kpis import published as kpi_definitions
+from .kpis import query as kpi_query
 from .notifications.channels import register_builtins as register_builtin_channels
-from .org import administration
+from .org import administration, grants
+from .permissions import duties
 from .permissions import published as permission_checks
 from .permissions import scopes as permission_scopes
 from .permissions.sql_filters import custom_filter_sql
@@ -31,7 +34,7 @@ from .routes import checks as route_checks
 from .routes.compile import check_form_against_routes
 from .routes.facts import register_builtins as register_builtin_facts
 from .routes.projected import paths_for_form as route_searched_paths
-from .workflow import org_changes
+from .workflow import org_changes, process_measures
 from .workflow.models import task_record_ids
 from .workflow.read_policy import PermissionReadPolicy
 
@@ -56,6 +59,7 @@ def register_definition_kinds() -> None:
     pipeline.register_check("route", route_checks.check_route_definition)
     pipeline.register_check("permission", permission_checks.check_permission)
     pipeline.register_check("kpi", kpi_definitions.check_kpi)
+    pipeline.register_check("dashboard", dashboard_definitions.check_dashboard)
     form_checks.add_form_check(check_form_against_routes)
 
 
@@ -69,6 +73,8 @@ def register_org_changes() -> None:
     department's head tasks to its new head (in the administrator's own transaction)."""
     administration.on_leave("workflow", org_changes.hand_over_on_leave)
     administration.on_head_change("workflow", org_changes.follow_new_head)
+    # Segregation of duties, declared in the permission definitions, checked on every grant.
+    grants.on_pairs("permission definitions", duties.pairs_for_grants)
 
 
 def register_projected_paths() -> None:
@@ -77,6 +83,8 @@ def register_projected_paths() -> None:
     record_projections.register_source("route facts", route_searched_paths)
     # The fields the KPIs aggregate, typed, in ``record_facts`` (``records.facts``).
     record_facts.register_source("kpis", kpi_definitions.paths_for_form)
+    # The KPIs' process measures read the approval history through the workflow's own tables.
+    kpi_query.register_process_rows(process_measures.rows)
 
 
 def wire_read_policy() -> None:

@@ -20,7 +20,7 @@ def _entries() -> list[AuditEntry]:
 
 def test_the_history_spans_months_in_time_order_and_verifies(app, demo_org):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["demo", "history"])
+    result = runner.invoke(args=["demo", "audit-history"])
     assert result.exit_code == 0, result.output
     assert "demo audit history ready" in result.output
     entries = _entries()
@@ -54,13 +54,13 @@ def test_the_history_spans_months_in_time_order_and_verifies(app, demo_org):
 
     # Again: the trail has entries, so nothing is written (the history must come first).
     count = db.session.scalar(select(func.count()).select_from(AuditEntry))
-    again = runner.invoke(args=["demo", "history"])
+    again = runner.invoke(args=["demo", "audit-history"])
     assert again.exit_code == 0 and "no history written" in again.output
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == count
 
 
 def test_the_history_is_readable_on_the_audit_page(app, demo_org, client, login):
-    app.test_cli_runner().invoke(args=["demo", "history", "--days", "30"])
+    app.test_cli_runner().invoke(args=["demo", "audit-history", "--days", "30"])
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     login(client, "admin")
     page = client.get("/admin/audit?action=task.decide")

@@ -58,6 +58,15 @@ def _prepare_database(app: Flask) -> None:
     _run_cli(app, "definitions", "publish")
 
 
+_LIVE_APPS: list[Flask] = []
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server) -> Flask:
+    """The application ``live_server`` serves, for a test that must put data behind a page first."""
+    return _LIVE_APPS[0]
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[str]:
     """Base URL of the demo application served from a background thread."""
@@ -74,6 +83,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
             }
         )
         _prepare_database(app)
+        _LIVE_APPS.append(app)
         server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="formwork-live-server", daemon=True)
         thread.start()

@@ -97,7 +97,7 @@ def test_the_shipped_folder_is_valid_on_a_fresh_instance_in_a_real_process(insta
 def test_the_shipped_folder_is_valid_in_process(instance):
     result = _validate(str(SHIPPED))
     assert result.exit_code == 0, result.output
-    assert "12 definition(s) valid (organisation:" in result.output
+    assert "21 definition(s) valid (organisation:" in result.output
     assert not instance.exists()
 
 

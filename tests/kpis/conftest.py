@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from kpi_samples import CLAIMS, DEFINITIONS, TEST_KPIS
+from kpi_samples import DEFINITIONS, TEST_KPIS, write_claims
 
 from formwork.budgets.service import set_budget
 from formwork.definitions import store
 from formwork.extensions import db
-from formwork.records.models import Record
 
 
 @pytest.fixture
@@ -26,31 +25,6 @@ def published(demo_org, registry):
     for content in TEST_KPIS:
         store.publish(content, registry=registry)
     return demo_org
-
-
-def write_claims(users, claims=CLAIMS) -> list[Record]:
-    version = store.current_version("form", "expense_claim")
-    records = []
-    for owner, category, status, lines in claims:
-        user = users[owner]
-        record = Record(
-            form_key="expense_claim",
-            definition_id=version.id,
-            form_version=version.version,
-            data={
-                "category": category,
-                "reason": f"{owner} {category}",
-                "lines": [{"date": day, "amount": amount} for day, amount in lines],
-            },
-            status=status,
-            title=f"{owner} {category}",
-            owner_id=user.id,
-            department_id=user.department_id,
-        )
-        db.session.add(record)
-        records.append(record)
-    db.session.commit()
-    return records
 
 
 @pytest.fixture

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from formwork.definitions import store
+from formwork.extensions import db
+from formwork.records.models import Record
+
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 
 CLAIMS = [
@@ -95,3 +99,28 @@ TEST_KPIS = [
         formula="budget - spent",
     ),
 ]
+
+
+def write_claims(users, claims=CLAIMS) -> list[Record]:
+    version = store.current_version("form", "expense_claim")
+    records = []
+    for owner, category, status, lines in claims:
+        user = users[owner]
+        record = Record(
+            form_key="expense_claim",
+            definition_id=version.id,
+            form_version=version.version,
+            data={
+                "category": category,
+                "reason": f"{owner} {category}",
+                "lines": [{"date": day, "amount": amount} for day, amount in lines],
+            },
+            status=status,
+            title=f"{owner} {category}",
+            owner_id=user.id,
+            department_id=user.department_id,
+        )
+        db.session.add(record)
+        records.append(record)
+    db.session.commit()
+    return records

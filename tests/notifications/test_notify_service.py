@@ -68,7 +68,7 @@ def test_messages_are_in_the_recipients_language(app, demo_org, make_record):
     assert "驳回" in chinese.body and "意见：Receipts missing" in chinese.body
 
 
-@pytest.mark.parametrize("kind", sorted(messages.KINDS))
+@pytest.mark.parametrize("kind", sorted(k for k in messages.KINDS if not k.startswith("kpi_")))
 def test_every_kind_renders_in_both_languages(app, kind):
     params = {"record_id": 7, "form": {"zh-CN": "费用报销", "en": "Expense claim"}, "title": "Trip"}
     english_subject, english_body = messages.render(kind, params, "en")
@@ -76,6 +76,25 @@ def test_every_kind_renders_in_both_languages(app, kind):
     assert "Expense claim #7 Trip" in english_subject and "Expense claim #7 Trip" in english_body
     assert "费用报销 #7 Trip" in chinese_subject and "费用报销 #7 Trip" in chinese_body
     assert chinese_subject != english_subject and chinese_body != english_body
+
+
+@pytest.mark.parametrize("kind", ["kpi_alert", "kpi_normal"])
+def test_kpi_alert_kinds_render_in_both_languages(app, kind):
+    params = {
+        "kpi": {"zh-CN": "预算执行率", "en": "Budget execution"},
+        "scope": {"zh-CN": "销售部", "en": "Sales"},
+        "level": {"zh-CN": "预警", "en": "warning"},
+        "value": {"zh-CN": "93.5%", "en": "93.5%"},
+        "threshold": {"zh-CN": "90.0%", "en": "90.0%"},
+        "period": "2026-Q2",
+    }
+    english_subject, english_body = messages.render(kind, params, "en")
+    chinese_subject, chinese_body = messages.render(kind, params, "zh_CN")
+    assert "Budget execution" in english_subject and "(Sales, 2026-Q2) is" in english_body
+    assert "预算执行率" in chinese_subject and "（销售部，2026-Q2）" in chinese_body
+    assert "93.5%" in english_body and "93.5%" in chinese_body
+    if kind == "kpi_alert":
+        assert "past its warning threshold of 90.0%" in english_body and "预警阈值 90.0%" in chinese_body
 
 
 def test_unknown_kind_gets_a_generic_text_instead_of_failing_the_caller(app, demo_org):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  - each adds its routes to the blueprint
     admin,  # departments, people, role grants, roles and tokens (administrators)
+    admin_import,  # bulk onboarding: import and export the organisation
     attachments,  # files of records and decisions
     audit,  # the audit trail for administrators
+    dashboards,  # dashboards' cards and charts within the caller's scope
     definitions,  # list, validate, publish and diff definition versions
     exports,  # the records of one form as CSV or .xlsx
     forms,  # forms and creating records

@@ -9,14 +9,15 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
+from .. import business_time
 from ..i18n import current_locale_tag
 from ..input_limits import MAX_ROW_ID
-from ..kpis import params, presentation, service
+from ..kpis import alerts, params, presentation, service
 from ..kpis.model import GRAINS, Kpi
 from ..kpis.published import current_kpis
 from ..kpis.query import QueryError, Request
 from .blueprint import api_bp, error_response
-from .spec import Param, component, error, nullable, obj, operation, query_args, reply
+from .spec import DATE_TIME, ID, Param, component, error, nullable, obj, operation, query_args, reply
 
 KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 100}
 DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
@@ -100,7 +101,8 @@ QUERY = {
     "by": Param(
         {"type": "string", "maxLength": 200, "pattern": "^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$"},
         "Dimensions, comma-separated: department (rolled up along the tree), submitter, form, one of "
-        "day/week/month/quarter/year (business calendar), or a choice field of the KPI's form.",
+        "day/week/month/quarter/year (business calendar), a choice field of the KPI's form, or — for "
+        "KPIs over approval tasks — step and approver.",
     ),
     "from": Param(DATE, "First day (inclusive, business calendar)."),
     "to": Param(DATE, "Last day (inclusive)."),
@@ -111,6 +113,14 @@ QUERY = {
         {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}, "Only this submitter's records."
     ),
     "form": Param(KEY, "Only this form's records."),
+    "step": Param(
+        {"type": "string", "maxLength": 64, "pattern": "^[a-z][a-z0-9_]*$"},
+        "Only approval tasks of this route step (KPIs over approval tasks).",
+    ),
+    "approver": Param(
+        {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+        "Only approval tasks assigned to this person (KPIs over approval tasks).",
+    ),
     **{grain: Param(PERIOD, f"Only this {grain} (as the rows label it, e.g. 2026-03).") for grain in GRAINS},
 }
 FILTERS_NOTE = "Any other query parameter filters a choice field of the KPI's form (category=travel)."
@@ -196,13 +206,13 @@ def kpi_values(key: str):
         **{name: param for name, param in QUERY.items() if name != "by"},
         "measure": Param(
             {"type": "string", "maxLength": 200, "pattern": r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"},
-            "The measure as kpi.measure (default: the KPI's first measure over records).",
+            "The measure as kpi.measure (default: the KPI's first measure over records or approvals).",
         ),
     },
     description="Pin the value's cell with its dimensions: department=3&month=2026-03. " + FILTERS_NOTE,
     responses={
         200: reply(DRILL, "The records (at most 1,000; truncated says when there are more)."),
-        400: error("A parameter is malformed, or the measure is not one over records."),
+        400: error("A parameter is malformed, or the measure is not one over records or approvals."),
         404: error("No such KPI, or one the caller may not see."),
     },
 )
@@ -223,5 +233,65 @@ def kpi_records(key: str):
             "value": service.canonical(found.value, t),
             "rows": [{**row, "value": service.canonical(row["value"], t)} for row in found.rows],
             "truncated": found.truncated,
+        }
+    )
+
+
+ALERT = component(
+    "KpiAlert",
+    obj(
+        {
+            "id": ID,
+            "department": nullable(obj({"id": ID, "code": {"type": "string"}, "name": {"type": "string"}})),
+            "period": {"type": "string", "description": "The period checked (2026-03, 2026-Q1, 2026)."},
+            "level": {"enum": ["normal", "warning", "alert"]},
+            "previous_level": {"enum": ["normal", "warning", "alert"]},
+            "value": nullable({"type": "string", "description": "Exact decimal text."}),
+            "threshold": nullable({"type": "string"}),
+            "at": DATE_TIME,
+        }
+    ),
+)
+
+
+@api_bp.get("/kpis/<key>/alerts")
+@login_required
+@operation(
+    "A KPI's changes of level (warning, alert, back to normal), newest first, as they were told.",
+    tag="kpis",
+    path={"key": Param(KEY, "The KPI's key.")},
+    description="Administrators and the roles the alerts notify read all of them; a department head "
+    "those of the departments they head and below; anyone else none.",
+    responses={
+        200: reply(obj({"items": {"type": "array", "items": ALERT}}), "The last 50 changes."),
+        404: error("No such KPI, or one the caller may not see."),
+    },
+)
+def kpi_alert_history(key: str):
+    kpi = _kpi(key)
+    locale = current_locale_tag()
+    found = alerts.history(kpi, current_user)
+    departments = alerts.departments_of(found)
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": a.id,
+                    "department": None
+                    if a.department_id is None
+                    else {
+                        "id": a.department_id,
+                        "code": departments[a.department_id].code,
+                        "name": departments[a.department_id].name(locale),
+                    },
+                    "period": a.period,
+                    "level": a.level,
+                    "previous_level": a.previous_level,
+                    "value": a.value,
+                    "threshold": a.threshold,
+                    "at": business_time.iso_utc(a.at),
+                }
+                for a in found
+            ]
         }
     )

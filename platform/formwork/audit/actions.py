@@ -15,6 +15,11 @@ TOKEN_REVOKE = "token.revoke"
 USER_CREATE = "user.create"
 USER_LEAVE = "user.leave"
 USER_SET_PASSWORD = "user.set_password"
+USER_CHANGE = "user.change"
+DEPARTMENT_CREATE = "department.create"
+DEPARTMENT_CHANGE = "department.change"
+ORG_IMPORT = "org.import"
+ORG_EXPORT = "org.export"
 ROLE_GRANT = "role.grant"
 ROLE_REVOKE = "role.revoke"
 DEFINITION_PUBLISH = "definition.publish"
@@ -44,6 +49,11 @@ ALL = (
     RECORDS_EXPORT,
     DOCUMENT_PRINT,
     AUDIT_EXPORT,
+    USER_CHANGE,
+    DEPARTMENT_CREATE,
+    DEPARTMENT_CHANGE,
+    ORG_IMPORT,
+    ORG_EXPORT,
     PERMISSION_REVIEW_EXPORT,
 )
 
@@ -65,5 +75,10 @@ LABELS = {
     RECORDS_EXPORT: _l("Records exported"),
     DOCUMENT_PRINT: _l("Document printed"),
     AUDIT_EXPORT: _l("Audit trail exported"),
+    USER_CHANGE: _l("User changed"),
+    DEPARTMENT_CREATE: _l("Department created"),
+    DEPARTMENT_CHANGE: _l("Department changed"),
+    ORG_IMPORT: _l("Organisation imported"),
+    ORG_EXPORT: _l("Organisation exported"),
     PERMISSION_REVIEW_EXPORT: _l("Permission review exported"),
 }

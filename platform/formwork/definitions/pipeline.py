@@ -26,10 +26,16 @@ from .problems import DefinitionError, Problem
 
 # In publishing order: a route is checked against, and stored after, the form it is for; a
 # permission definition after both (its lint reads the form's fields and the route's steps); a
-# KPI last (it reads forms' fields and other KPIs).
-KINDS = ("form", "route", "permission", "kpi")
+# KPI after them (it reads forms' fields and other KPIs), and a dashboard last (it shows KPIs).
+KINDS = ("form", "route", "permission", "kpi", "dashboard")
 # Folder under a definitions directory → the kind its files hold.
-KIND_FOLDERS = {"forms": "form", "routes": "route", "permissions": "permission", "kpis": "kpi"}
+KIND_FOLDERS = {
+    "forms": "form",
+    "routes": "route",
+    "permissions": "permission",
+    "kpis": "kpi",
+    "dashboards": "dashboard",
+}
 MAX_SCHEMA_PROBLEMS = 100  # beyond this, more messages only bury the first mistake
 SemanticCheck = Callable[[dict, Any], list[Problem]]
 

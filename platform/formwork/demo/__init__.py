@@ -16,7 +16,8 @@ from ..budgets.seed import seed_demo_budgets
 from ..config import DEMO_PASSWORD
 from ..extensions import db, transaction
 from ..org.models import Department, Role, RoleAssignment, User
-from . import history
+from . import audit_history
+from .history import generate, has_history
 
 DEMO_FILE = Path("org") / "demo.yaml"
 
@@ -193,12 +194,34 @@ def seed_command(demo_passwords: bool) -> None:
         click.echo("no passwords were set (not in demo mode); use `formwork users set-password USERNAME`")
 
 
-@demo_cli.command("history")
-@click.option("--days", type=click.IntRange(1, 730), default=history.DEFAULT_DAYS, show_default=True)
+@demo_cli.command("generate")
+@click.option("--months", default=6, show_default=True, type=click.IntRange(1, 24), help="Months to replay.")
+@click.option(
+    "--per-month", default=20, show_default=True, type=click.IntRange(1, 2000), help="Expense claims a month."
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="The same seed gives the same history.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when records exist already.")
+def generate_command(months: int, per_month: int, seed: int, if_empty: bool) -> None:
+    """Replay months of claims, purchases, decisions and budgets through the real services."""
+    if has_history():
+        if if_empty:
+            click.echo("demo history: records exist already; nothing generated")
+            return
+        raise click.ClickException("records exist already: the history is for an empty demo database")
+    report = generate(months=months, per_month=per_month, seed=seed)
+    click.echo(
+        f"demo history: {report.claims} claims, {report.purchases} purchase requests, "
+        f"{report.decisions} decisions ({report.returned} returned, {report.rejected} rejected), "
+        f"{report.open} still open, {report.budget_lines} budget lines"
+    )
+
+
+@demo_cli.command("audit-history")
+@click.option("--days", type=click.IntRange(1, 730), default=audit_history.DEFAULT_DAYS, show_default=True)
 def history_command(days: int) -> None:
     """Write a few months of audit history (sign-ins, publishes, grants, requests, decisions) into an
     empty audit trail, as a valid hash chain; a trail with entries is left as it is."""
-    written = history.write_history(days)
+    written = audit_history.write_history(days)
     if written:
         click.echo(f"demo audit history ready: {written} entries over {days} days")
     else:

@@ -1,224 +1,245 @@
-"""A few months of plausible audit history for the demo: sign-ins, publishes, role grants, requests
-created and decisions, spread over the past ``days`` business days.
+"""Months of demo history: expense claims and purchase requests, each submitted and decided
+through the real services at the moment it happened, and the budgets they are measured against.
 
-Written through the audit trail's own ``append`` (``at=`` back-dated), so the entries form the same
-hash chain as live ones and ``formwork audit verify`` passes. The chain is in id order and the
-history is in the past, so it is written only into an empty trail (before any live entry: the
-trail stays in time order); on a trail that already has entries it writes nothing. Deterministic
-(a fixed seed): the same organisation gives the same history, apart from the dates.
-
-The requests named here are history only: their entries carry a reference (``EC-0001``) rather
-than a record id, so they are never mistaken for records of the database.
+``generate(months, per_month)`` replays the work month by month with the clock set to each
+moment (``business_time.at``): a claim is submitted on a working day, each approver decides some
+hours later — sometimes past the step's deadline, sometimes returning it (the submitter fixes
+and resubmits it) or rejecting it — so the records, their routes, trails, typed KPI facts and
+approval history are exactly what people working would have left. The newest requests are still
+open. The budgets give every department a quarterly budget per purchase category for each
+quarter touched before the current one. Random but repeatable (``seed``). The audit trail is
+not replayed (its entries are appended in order of writing); the notifications it sends are
+marked read.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import func, select, update
 
 from .. import business_time
-from ..audit import actions, trail
-from ..audit.models import AuditEntry
+from ..budgets.service import period_of, set_budget
 from ..extensions import db, transaction
-from ..org.models import Department, RoleAssignment, User
+from ..notifications.models import Notification
+from ..org.models import Department, User
+from ..records.models import Record
+from ..workflow import service as workflow
+from ..workflow.models import OPEN, Task
+from ..workflow.submission import create_record, update_record
 
-#: The definitions the demo publishes (``./dev demo`` publishes the current ones afterwards).
-PUBLISHED = (
-    ("form", "expense_claim"),
-    ("form", "purchase_request"),
-    ("route", "expense_claim"),
-    ("route", "purchase_request"),
-    ("permission", "all_forms"),
-    ("permission", "expense_claim"),
-    ("permission", "purchase_request"),
-)
-FORMS = {
-    "expense_claim": ("EC", "Travel to the customer"),
-    "purchase_request": ("PR", "Laptops for the team"),
+SUBMITTERS = ("alice", "frank", "erin", "henry", "ivan", "grace", "bob")
+CATEGORIES = {  # category → (share of claims, typical amount)
+    "travel": (0.45, 2400),
+    "office": (0.3, 600),
+    "entertainment": (0.15, 1800),
+    "other": (0.1, 300),
 }
-DEFAULT_DAYS = 90
+# The purchase requests' budget categories, a quarter's budget each (the current quarter keeps the
+# demo seed's lines: Sales only, so other departments' purchases show going over budget).
+BUDGET_CATEGORIES = {
+    "equipment": 60000,
+    "software": 30000,
+    "services": 40000,
+    "supplies": 12000,
+    "other": 8000,
+}
+DECIDE_AFTER_HOURS = (1, 70)  # an approver looks at a task within this many hours (48 is the deadline)
 
 
-@dataclass(order=True)
-class _Event:
-    at: datetime
-    seq: int
-    action: str = field(compare=False)
-    kwargs: dict[str, Any] = field(compare=False, default_factory=dict)
+@dataclass
+class Report:
+    claims: int = 0
+    purchases: int = 0
+    decisions: int = 0
+    returned: int = 0
+    rejected: int = 0
+    open: int = 0
+    budget_lines: int = 0
 
 
-class _Plan:
-    def __init__(self) -> None:
-        self.events: list[_Event] = []
-
-    def add(self, at: datetime, action: str, **kwargs: Any) -> None:
-        self.events.append(_Event(at, len(self.events), action, kwargs))
+def _working_moment(rng: random.Random, day: date) -> datetime:
+    """A moment in business hours on ``day`` (business time), as UTC."""
+    local = datetime.combine(day, datetime.min.time()) + timedelta(hours=rng.uniform(9, 18))
+    return business_time.from_local(local)
 
 
-def _at(day: date, hour: int, minute: int) -> datetime:
-    """A business-time moment of ``day``, in UTC (as the trail stores it)."""
-    return business_time.from_local(datetime.combine(day, time(hour % 24, minute % 60)))
-
-
-def _address(rng: random.Random) -> str:
-    return f"10.20.{rng.randint(1, 9)}.{rng.randint(10, 250)}"
-
-
-def plan(days: int = DEFAULT_DAYS, *, seed: int = 2026) -> list[_Event]:
-    """The history's events in time order, every one before now."""
-    rng = random.Random(seed)
-    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
-    if not users:
-        return []
-    by_name = {u.username: u for u in users}
-    admin = by_name.get("admin") or users[0]
-    heads = {d.id: d.head for d in db.session.scalars(select(Department))}
-    reviewers = [
-        a.user for a in db.session.scalars(select(RoleAssignment)) if a.role.key == "finance_reviewer"
-    ]
-    today = business_time.today()
-    start = today - timedelta(days=days)
-    events = _Plan()
-    # The set-up: the definitions published and the roles granted on the first day.
-    for minute, (kind, key) in enumerate(PUBLISHED):
-        events.add(
-            _at(start, 10, minute * 3),
-            actions.DEFINITION_PUBLISH,
-            actor=admin,
-            object_type=kind,
-            object_id=key,
-            details={"kind": kind, "key": key, "version": 1},
-            address=_address(rng),
-        )
-    for index, grant in enumerate(db.session.scalars(select(RoleAssignment).order_by(RoleAssignment.id))):
-        events.add(
-            _at(start, 11, index),
-            actions.ROLE_GRANT,
-            actor=admin,
-            object_type="user",
-            object_id=grant.user_id,
-            department_id=grant.user.department_id,
-            details={
-                "username": grant.user.username,
-                "role": grant.role.key,
-                "department": grant.department.code if grant.department else None,
-            },
-            address=_address(rng),
-        )
-    counter = 0
-    day = start + timedelta(days=1)
-    while day < today:
-        if day.weekday() < 5:  # working days
-            for user in users:
-                if rng.random() < 0.6:
-                    signed_in = _at(day, 8 + rng.randint(0, 1), rng.randint(0, 59))
-                    address = _address(rng)
-                    if rng.random() < 0.04:  # a mistyped password first
-                        events.add(
-                            signed_in - timedelta(minutes=1),
-                            actions.SIGN_IN_FAILED,
-                            actor=user,
-                            actor_label=user.username,
-                            object_type="user",
-                            object_id=user.id,
-                            department_id=user.department_id,
-                            details={"reason": "password"},
-                            address=address,
-                        )
-                    events.add(
-                        signed_in,
-                        actions.SIGN_IN,
-                        actor=user,
-                        object_type="user",
-                        object_id=user.id,
-                        department_id=user.department_id,
-                        address=address,
-                    )
-                    if rng.random() < 0.15:
-                        counter += 1
-                        _request(events, rng, user, heads, reviewers, day, counter, address)
-                    if rng.random() < 0.5:
-                        events.add(
-                            _at(day, 17 + rng.randint(0, 1), rng.randint(0, 59)),
-                            actions.SIGN_OUT,
-                            actor=user,
-                            object_type="user",
-                            object_id=user.id,
-                            department_id=user.department_id,
-                            address=address,
-                        )
-            if day == start + timedelta(days=days // 2):  # a policy revised half-way through
-                events.add(
-                    _at(day, 15, 0),
-                    actions.DEFINITION_PUBLISH,
-                    actor=admin,
-                    object_type="permission",
-                    object_id="expense_claim",
-                    details={"kind": "permission", "key": "expense_claim", "version": 2},
-                    address=_address(rng),
-                )
+def _working_days(first: date, last: date) -> list[date]:
+    days = []
+    day = first
+    while day <= last:
+        if day.weekday() < 5:
+            days.append(day)
         day += timedelta(days=1)
-    now = business_time.now()
-    return sorted(e for e in events.events if e.at < now)
+    return days
 
 
-def _request(
-    events: _Plan,
-    rng: random.Random,
-    user: User,
-    heads: dict[int, Any],
-    reviewers: list[User],
-    day: date,
-    number: int,
-    address: str,
-) -> None:
-    """A request created, then decided by the department head and (for a claim) finance."""
-    form = rng.choice(sorted(FORMS))
-    prefix, title = FORMS[form]
-    reference = f"{prefix}-{number:04d}"
-    created = _at(day, 10 + rng.randint(0, 5), rng.randint(0, 59))
-    amount = rng.randrange(200, 60000, 50)
-    common = {"object_type": "record", "object_id": reference, "department_id": user.department_id}
-    events.add(
-        created,
-        actions.RECORD_CREATE,
-        actor=user,
-        details={"form": form, "status": "submitted", "title": title, "amount": str(amount)},
-        address=address,
-        **common,
-    )
-    deciders: list[tuple[str, Any]] = []
-    head = heads.get(user.department_id or 0)
-    if head is not None and head.id != user.id:
-        deciders.append(("department_head", head))
-    if form == "expense_claim" and reviewers:
-        deciders.append(("finance_review", rng.choice(reviewers)))
-    moment = created
-    for step, decider in deciders:
-        moment += timedelta(hours=rng.randint(2, 30))
-        decision = "approve" if rng.random() < 0.85 else "return"
-        events.add(
-            moment,
-            actions.TASK_DECIDE,
-            actor=decider,
-            details={"form": form, "step": step, "decision": decision},
-            address=_address(rng),
-            **common,
+def _amount(rng: random.Random, typical: int) -> str:
+    value = Decimal(str(round(rng.lognormvariate(0, 0.6) * typical, 2)))
+    return str(max(value, Decimal("10.00")).quantize(Decimal("0.01")))
+
+
+def _claim(rng: random.Random, day: date, number: int) -> dict[str, Any]:
+    category = rng.choices(list(CATEGORIES), weights=[w for w, _ in CATEGORIES.values()])[0]
+    typical = CATEGORIES[category][1]
+    lines = [
+        {
+            "date": (day - timedelta(days=rng.randint(0, 10))).isoformat(),
+            "type": "other",
+            "amount": _amount(rng, typical),
+        }
+        for _ in range(rng.choice((1, 1, 2, 3)))
+    ]
+    data: dict[str, Any] = {
+        "category": category,
+        "reason": f"{category.capitalize()} #{number}",
+        "lines": lines,
+        "payee_name": "Demo payee",
+        "payee_bank": "ICBC Shanghai",
+        "payee_account": "6222020200112233",
+    }
+    if category == "entertainment":
+        data.update(guests="Client visit", guest_count=rng.randint(2, 8))
+    if category == "travel":
+        data.update(
+            trip_destination=rng.choice(("北京", "广州", "深圳", "杭州", "成都")),
+            trip_start=lines[0]["date"],
+            trip_end=lines[0]["date"],
         )
-        if decision != "approve":
-            break
+    return data
 
 
-def write_history(days: int = DEFAULT_DAYS, *, seed: int = 2026) -> int:
-    """Write the history into an empty trail; the number of entries written (0: the trail had entries)."""
-    if db.session.scalar(select(func.count()).select_from(AuditEntry)):
-        return 0
-    events = plan(days, seed=seed)
+def _purchase(rng: random.Random, day: date, number: int, department: Department) -> dict[str, Any]:
+    return {
+        "subject": f"Purchase #{number}",
+        "department": department.id,
+        "budget_category": rng.choice(list(BUDGET_CATEGORIES)),
+        "items": [
+            {"description": "Supplies", "quantity": rng.randint(1, 20), "unit_price": _amount(rng, 150)}
+            for _ in range(rng.randint(1, 3))
+        ],
+        "needed_by": (day + timedelta(days=rng.randint(7, 30))).isoformat(),
+        "supplier": "Demo supplier",
+        "justification": "Demo purchase",
+    }
+
+
+def _people() -> dict[str, User]:
+    return {u.username: u for u in db.session.scalars(select(User).where(User.active.is_(True)))}
+
+
+def _work_through(
+    record: Record, moment: datetime, until: datetime, rng: random.Random, report: Report
+) -> None:
+    """Each open task decided by its approver some hours after it arrived, until the request ends
+    or the replay reaches ``until`` (what is left stays open)."""
+    people = {u.id: u for u in _people().values()}
+    for _round in range(12):  # a route has a handful of steps; a return adds a few
+        task = db.session.scalar(
+            select(Task)
+            .where(Task.record_id == record.id, Task.status == OPEN, Task.kind == "approval")
+            .order_by(Task.id)
+            .limit(1)
+        )
+        if task is None:
+            return
+        moment = moment + timedelta(hours=rng.uniform(*DECIDE_AFTER_HOURS))
+        if moment >= until:
+            report.open += 1
+            return
+        approver = people[task.assignee_id]
+        roll = rng.random()
+        action = "return" if roll < 0.07 else "reject" if roll < 0.1 else "approve"
+        comment = {"return": "请补充发票。", "reject": "不符合报销制度。"}.get(action)
+        with business_time.at(moment):
+            workflow.decide(task.id, approver, action, comment=comment)
+        report.decisions += 1
+        db.session.refresh(record)
+        if action == "reject":
+            report.rejected += 1
+            return
+        if action == "return":
+            report.returned += 1
+            moment = moment + timedelta(hours=rng.uniform(2, 30))
+            if moment >= until:
+                report.open += 1
+                return
+            owner = people[record.owner_id]
+            with business_time.at(moment):
+                update_record(record, dict(record.data), owner, submit=True, json_input=True)
+
+
+def _budgets(first: date, today: date, report: Report) -> None:
+    current = period_of(today)
+    periods = sorted(
+        {period_of(first + timedelta(days=d)) for d in range(0, (today - first).days + 1, 7)} - {current}
+    )
     with transaction():
-        for event in events:
-            trail.append(event.action, at=event.at, **event.kwargs)
-    return len(events)
+        for department in db.session.scalars(select(Department).where(Department.active.is_(True))):
+            for period in periods:
+                for category, amount in BUDGET_CATEGORIES.items():
+                    set_budget(department, category, period, str(amount))
+                    report.budget_lines += 1
+
+
+def generate(months: int = 6, per_month: int = 20, seed: int = 7) -> Report:
+    """Replay ``months`` months of demo work (``per_month`` claims and a third as many purchase
+    requests a month). Refuses to run twice: it is for an empty demo database."""
+    report = Report()
+    rng = random.Random(seed)
+    now = business_time.now()
+    today = business_time.local_date(now)
+    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    people = _people()
+    audit = current_app.config.get("FORMWORK_AUDIT_ENABLED", True)
+    current_app.config["FORMWORK_AUDIT_ENABLED"] = False  # the trail keeps the order it was written in
+    newest_note = db.session.scalar(select(func.max(Notification.id))) or 0
+    try:
+        _budgets(first, today, report)
+        days = _working_days(first, today)
+        total = months * per_month
+        number = 0
+        for index in range(total):
+            day = days[min(int(index * len(days) / total), len(days) - 1)]
+            moment = _working_moment(rng, day)
+            if moment >= now:
+                continue
+            number += 1
+            owner = people[rng.choice(SUBMITTERS)]
+            with business_time.at(moment):
+                record = create_record(
+                    "expense_claim", _claim(rng, day, number), owner, submit=True, json_input=True
+                )
+            report.claims += 1
+            _work_through(record, moment, now, rng, report)
+            if index % 3 == 0 and owner.department is not None:
+                department = owner.department
+                with business_time.at(moment + timedelta(minutes=30)):
+                    purchase = create_record(
+                        "purchase_request",
+                        _purchase(rng, day, number, department),
+                        owner,
+                        submit=True,
+                        json_input=True,
+                    )
+                report.purchases += 1
+                _work_through(purchase, moment + timedelta(minutes=30), now, rng, report)
+        # What the replay told people happened long ago: read, not waiting in their bells.
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id > newest_note, Notification.created_at < now - timedelta(days=2))
+            .values(read_at=Notification.created_at)
+        )
+        db.session.commit()
+    finally:
+        current_app.config["FORMWORK_AUDIT_ENABLED"] = audit
+    return report
+
+
+def has_history() -> bool:
+    return db.session.scalar(select(Record.id).limit(1)) is not None

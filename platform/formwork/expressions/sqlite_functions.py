@@ -15,9 +15,11 @@ without it a query that needs them fails loudly with "no such function: fw_...".
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DecimalException, InvalidOperation
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -66,6 +68,18 @@ def instant_text(raw: Any) -> str | None:
     """An instant as sortable UTC text; naive values were stored as UTC (SQLAlchemy's format)."""
     if raw is None:
         return None
+    return _instant(raw).strftime(INSTANT_FORMAT)
+
+
+def local_date_text(raw: Any, zone_name: str) -> str | None:
+    """``fw_local_date(instant, zone)``: the instant's calendar day in ``zone`` (PostgreSQL:
+    ``timezone(zone, instant)::date``), for placing stored instants on business days."""
+    if raw is None:
+        return None
+    return _instant(raw).astimezone(ZoneInfo(zone_name)).date().isoformat()
+
+
+def _instant(raw: Any) -> datetime:
     if isinstance(raw, datetime):
         moment = raw
     else:
@@ -75,7 +89,7 @@ def instant_text(raw: Any) -> str | None:
         moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(INSTANT_FORMAT)
+    return moment.astimezone(timezone.utc)
 
 
 def _binary(op: Callable[[Decimal, Decimal], Decimal], zero_is_null: bool = False) -> Callable[..., Any]:
@@ -184,6 +198,29 @@ class _DecimalMin(_DecimalExtreme):
     larger = False
 
 
+class _DiscretePercentile:
+    """``fw_pdisc(value, fraction)``: PostgreSQL's ``percentile_disc(fraction) WITHIN GROUP (ORDER
+    BY value)`` — the first value whose position in the ordering reaches the fraction — with the
+    same row arithmetic (``ceil(fraction * count)`` in double precision), so both give one answer."""
+
+    def __init__(self) -> None:
+        self.values: list[Decimal] = []
+        self.fraction = 0.0
+
+    def step(self, value: Any, fraction: Any) -> None:
+        x = to_decimal(value)
+        if x is not None:
+            self.values.append(x)
+            self.fraction = float(fraction)
+
+    def finalize(self) -> str | None:
+        if not self.values:
+            return None
+        self.values.sort()
+        row = max(math.ceil(self.fraction * len(self.values)), 1)
+        return decimal_text(self.values[row - 1])
+
+
 SCALAR_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "fw_dec": (1, lambda a: decimal_text(to_decimal(a))),
     "fw_add": (2, _binary(CTX.add)),
@@ -200,6 +237,7 @@ SCALAR_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "fw_greatest": (-1, _extreme(max)),
     "fw_least": (-1, _extreme(min)),
     "fw_instant": (1, instant_text),
+    "fw_local_date": (2, local_date_text),
 }
 AGGREGATES: dict[str, type] = {
     "fw_dsum": _DecimalSum,
@@ -207,6 +245,8 @@ AGGREGATES: dict[str, type] = {
     "fw_dmax": _DecimalExtreme,
     "fw_dmin": _DecimalMin,
 }
+# Aggregates of two arguments (the value and a constant).
+AGGREGATES_2: dict[str, type] = {"fw_pdisc": _DiscretePercentile}
 
 
 def register_sqlite_functions(connection: Any) -> None:
@@ -215,6 +255,8 @@ def register_sqlite_functions(connection: Any) -> None:
         connection.create_function(name, arity, fn, deterministic=True)
     for name, aggregate in AGGREGATES.items():
         connection.create_aggregate(name, 1, aggregate)
+    for name, aggregate in AGGREGATES_2.items():
+        connection.create_aggregate(name, 2, aggregate)
 
 
 def install_sqlite_functions(engine: Engine) -> None:

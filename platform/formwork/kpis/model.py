@@ -98,7 +98,46 @@ class BudgetMeasure:
     type: T.Type = T.MONEY
 
 
-Measure = RecordMeasure | BudgetMeasure
+# Process measures: what the approval history says of the work, not of the records' fields.
+# source → (the rows it counts, the conditions ``where`` may name). Decided tasks are placed in
+# time by their decision, open tasks by their creation, finished requests by their end.
+PROCESS_SOURCES: dict[str, tuple[str, ...]] = {
+    "decided_tasks": ("overdue", "returned", "rejected", "approved"),
+    "open_tasks": ("overdue",),
+    "finished_requests": ("approved", "rejected", "first_pass"),
+}
+DURATIONS = {"hours": 3600, "days": 86400}  # a duration measured in seconds, shown in this unit
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95}
+PROCESS_DIMENSIONS = ("step", "approver")  # dimensions of task sources besides the records' own
+
+
+@dataclass(frozen=True)
+class ProcessMeasure:
+    """An aggregate over the approval history: tasks decided or open, requests finished.
+
+    ``of`` is a duration (``hours``, ``days``): a decided task's time from arrival to decision, an
+    open task's age, a finished request's time from submission to its end. Without it, rows are
+    counted (``where`` narrows them: overdue, returned, first_pass...)."""
+
+    name: str
+    source: str
+    aggregate: str
+    of: str | None
+    form: str | None
+    step: str | None
+    where: str | None
+    type: T.Type
+
+    @property
+    def tasks(self) -> bool:
+        return self.source != "finished_requests"
+
+    @property
+    def divisor(self) -> int | None:
+        return DURATIONS[self.of] if self.of else None
+
+
+Measure = RecordMeasure | BudgetMeasure | ProcessMeasure
 
 
 @dataclass(frozen=True)
@@ -131,6 +170,20 @@ class Target:
         return "normal"
 
 
+ALERT_PERIODS = ("month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """When the KPI's level changes (normal, warning, alert), who is told: checked for the current
+    period to date, overall or per department (each against its own thresholds)."""
+
+    period: str
+    by_department: bool
+    roles: tuple[str, ...]
+    department_heads: bool
+
+
 @dataclass(frozen=True)
 class Kpi:
     key: str
@@ -146,6 +199,7 @@ class Kpi:
     money_display: str
     decimals: int
     target: Target | None
+    alerts: AlertRule | None = None
 
     def title_for(self, locale: str | None) -> str:
         return self.title.get(locale or "en") or self.title["en"]
@@ -202,6 +256,8 @@ class _Compiler:
                 budget.get("currency", "CNY"),
                 tuple(budget.get("all_departments_for") or ()),
             )
+        if "process" in spec:
+            return self.process_measure(name, spec, pointer)
         form = self.forms(spec["form"])
         if form is None:
             self.problem(f"unknown form {spec['form']!r}: no published form has this key", f"{pointer}/form")
@@ -230,7 +286,7 @@ class _Compiler:
                 self.problem(f"{of!r} holds a list, not one value; name a single field", f"{pointer}/of")
                 return None
             of_kind = _field_kind(target.value_type)
-            if aggregate in ("sum", "avg", "min", "max"):
+            if aggregate in ("sum", "avg", "min", "max", *PERCENTILES):
                 if target.value_type not in T.NUMERIC:
                     self.problem(
                         f"{aggregate} needs a number, but {of!r} is a {target.type.name} field "
@@ -288,6 +344,39 @@ class _Compiler:
             choices,
             filter_sql,
         )
+
+    def process_measure(self, name: str, spec: Mapping[str, Any], pointer: str) -> ProcessMeasure | None:
+        process = spec["process"]
+        source, aggregate, of = process["source"], spec["aggregate"], spec.get("of")
+        form_key, step, where = process.get("form"), process.get("step"), process.get("where")
+        problems = len(self.problems)
+        if form_key is not None and self.forms(form_key) is None:
+            self.problem(
+                f"unknown form {form_key!r}: no published form has this key", f"{pointer}/process/form"
+            )
+        if step is not None and source == "finished_requests":
+            self.problem(
+                "a finished request has no step; name a step for tasks only", f"{pointer}/process/step"
+            )
+        if where is not None and where not in PROCESS_SOURCES[source]:
+            allowed = ", ".join(PROCESS_SOURCES[source])
+            self.problem(f"{source} can be narrowed by {allowed}, not {where!r}", f"{pointer}/process/where")
+        if aggregate == "count":
+            if of is not None:
+                self.problem(
+                    "count counts rows; leave out `of` (or use avg, min, max, p90 of it)", f"{pointer}/of"
+                )
+        elif aggregate == "count_distinct":
+            self.problem("process measures count rows with count, not count_distinct", f"{pointer}/aggregate")
+        elif of not in DURATIONS:
+            self.problem(
+                f"{aggregate} of the approval history needs a duration: of: hours or of: days",
+                f"{pointer}/of",
+            )
+        if len(self.problems) > problems:
+            return None
+        value_type = T.INTEGER if aggregate == "count" else T.DECIMAL
+        return ProcessMeasure(name, source, aggregate, of, form_key, step, where, value_type)
 
     def _unknown(self, form: Any, path: str, what: str) -> str:
         return f"unknown {what} {path!r} in form {form.key!r}"
@@ -365,7 +454,7 @@ class _Compiler:
     def currency(self, measures: Mapping[str, Measure], others: Mapping[str, Kpi]) -> str | None:
         seen: dict[str, str] = {}
         for name, measure in measures.items():
-            if measure.type == T.MONEY and measure.currency:
+            if not isinstance(measure, ProcessMeasure) and measure.type == T.MONEY and measure.currency:
                 seen.setdefault(measure.currency, f"/measures/{name}")
         for other in others.values():
             if other.currency:
@@ -399,11 +488,21 @@ def compile_kpi(
     if compiler.problems:
         raise DefinitionError(compiler.problems)
     value_type = formula.type if formula is not None else next(iter(measures.values())).type
+    durations = {m.of for m in measures.values() if isinstance(m, ProcessMeasure) and m.of}
     unit = content.get("unit") or (
-        "money" if value_type == T.MONEY else "count" if value_type == T.INTEGER else "number"
+        "money"
+        if value_type == T.MONEY
+        else "count"
+        if value_type == T.INTEGER
+        else durations.pop()
+        if formula is None and len(durations) == 1
+        else "number"
     )
     display = content.get("display") or {}
     target = content.get("target")
+    alerts = _alert_rule(content.get("alerts"), target, compiler)
+    if compiler.problems:
+        raise DefinitionError(compiler.problems)
     return Kpi(
         key=key,
         title=content["title"],
@@ -424,4 +523,28 @@ def compile_kpi(
             _levels(target),
             {code: _levels(spec) for code, spec in (target.get("departments") or {}).items()},
         ),
+        alerts=alerts,
+    )
+
+
+def _alert_rule(spec: Mapping[str, Any] | None, target: Mapping[str, Any] | None, compiler: _Compiler) -> Any:
+    if spec is None:
+        return None
+    levels = [target or {}, *((target or {}).get("departments") or {}).values()]
+    if not any(level.get("warning") is not None or level.get("alert") is not None for level in levels):
+        compiler.problem("alerts need a target with a warning or an alert threshold to cross", "/alerts")
+        return None
+    notify = spec.get("notify") or {}
+    by_department = spec.get("by") == "department"
+    if notify.get("department_heads") and not by_department:
+        compiler.problem(
+            "department_heads are told about their own department's value: add by: department",
+            "/alerts/notify/department_heads",
+        )
+        return None
+    return AlertRule(
+        spec.get("period", "month"),
+        by_department,
+        tuple(notify.get("roles") or ()),
+        bool(notify.get("department_heads")),
     )

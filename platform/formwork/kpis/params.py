@@ -60,7 +60,7 @@ def parse(args: Mapping[str, str]) -> Request:
             raise QueryError(
                 _('"%(name)s" must be a value of at most %(max)s characters', name=name, max=MAX_VALUE)
             )
-        if name in ("department", "submitter"):
+        if name in ("department", "submitter", "approver"):
             filters[name] = _id(value, name)
         elif name in GRAINS and not PERIOD.fullmatch(value):
             raise QueryError(

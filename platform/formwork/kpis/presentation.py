@@ -31,7 +31,7 @@ def row_json(result: Result, row: Row, locale: str) -> dict[str, Any]:
             dept = result.departments.get(value)
             code = dept.code if dept else None
             dims[name] = {"id": value, "code": code, "name": dept.name(locale) if dept else None}
-        elif name == "submitter":
+        elif name in ("submitter", "approver"):
             user = result.users.get(value)
             dims[name] = {"id": value, "username": user.username if user else None}
         else:

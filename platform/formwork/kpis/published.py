@@ -70,6 +70,18 @@ def check_kpi(content: dict, registry: Any) -> list[Problem]:
     ]
 
 
+def pending_kpi(key: str) -> Kpi | None:
+    """The KPI ``key`` of the set being published, compiled (None: not in it, or broken — its
+    own problems are reported with it)."""
+    content = pipeline.pending(KIND, key)
+    if content is None:
+        return None
+    try:
+        return compile_kpi(content, _form, _kpi_content)
+    except DefinitionError:
+        return None
+
+
 # --- the KPIs in force ---------------------------------------------------------------------------
 
 

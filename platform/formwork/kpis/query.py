@@ -17,7 +17,7 @@ Every measure's grouped rows and its overall row are one ``UNION ALL``: one stat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,11 +32,40 @@ from ..expressions.sql_values import pg_divide
 from ..org.models import Department
 from ..records import access
 from ..records.models import Record, RecordFact
-from .model import FILTER_CONTEXT, GRAINS, RECORD_COLUMNS, BudgetMeasure, Measure, RecordMeasure
+from .model import (
+    FILTER_CONTEXT,
+    GRAINS,
+    PERCENTILES,
+    PROCESS_DIMENSIONS,
+    RECORD_COLUMNS,
+    BudgetMeasure,
+    Measure,
+    ProcessMeasure,
+    RecordMeasure,
+)
 
 PG = "postgresql"
 FIXED_DIMENSIONS = ("department", "submitter", "form")
 BUDGET_GRAINS = ("quarter", "year")
+
+# The rows of a process measure come from the approval history, which lives in the workflow
+# package above this one: it registers the function that selects them (``wiring``).
+ProcessRows = Callable[["Builder", ProcessMeasure, str], Any]
+_process_rows: list[ProcessRows] = []
+
+
+def register_process_rows(select: ProcessRows) -> None:
+    """Install the function that gives a process measure's rows for one request, as a CTE with
+    ``record_id``, ``item_id`` (the task or process), ``department_id``, ``owner_id``,
+    ``form_key``, ``day``, ``step``, ``approver`` and ``value`` (a duration in seconds)."""
+    _process_rows[:] = [select]
+
+
+def percentile(value: Any, fraction: float, dialect: str) -> Any:
+    """The first value whose position in the ordering reaches ``fraction`` (the same on both)."""
+    if dialect == PG:
+        return sa.func.percentile_disc(fraction).within_group(value)
+    return sa.func.fw_pdisc(value, fraction, type_=sa.String())
 
 
 class QueryError(ValueError):
@@ -97,7 +126,7 @@ def quarter_of(day: date) -> str:
 
 
 def dimension_type(name: str) -> sa.types.TypeEngine:
-    return sa.Integer() if name in ("department", "submitter") else sa.String()
+    return sa.Integer() if name in ("department", "submitter", "approver") else sa.String()
 
 
 class Builder:
@@ -132,6 +161,8 @@ class Builder:
             return sa.func.count(value)
         if aggregate == "count_distinct":
             return sa.func.count(sa.distinct(value))
+        if aggregate in PERCENTILES:
+            return percentile(value, PERCENTILES[aggregate], self.dialect)
         if self.dialect == PG:
             if aggregate == "avg":
                 return pg_divide(sa.func.sum(value), sa.func.count(value))
@@ -217,7 +248,9 @@ class Builder:
                 columns.append(self._choice(measure, dimension).label(f"choice_{dimension}"))
         return sa.select(*columns).select_from(source).where(*conditions).cte(name)
 
-    def record_select(self, key: str, measure: RecordMeasure, rows: Any, grouped: bool) -> Any:
+    def record_select(
+        self, key: str, measure: RecordMeasure | ProcessMeasure, rows: Any, grouped: bool
+    ) -> Any:
         """The measure's groups (``grouped``) or its overall value, from its ``record_rows``."""
         source: Any = rows
         columns = []
@@ -231,17 +264,22 @@ class Builder:
                 column = rows.c.form_key
             elif name in GRAINS:
                 column = bucket(rows.c.day, name, self.dialect)
+            elif name in PROCESS_DIMENSIONS:
+                column = rows.c[name]
             else:
                 column = rows.c[f"choice_{name}"]
             columns.append(sa.cast(column, dimension_type(name)).label(name))
         if not grouped:
             columns = [sa.cast(sa.null(), dimension_type(name)).label(name) for name in self.request.by]
-        value = self.value_of(
-            measure,
-            rows.c.record_id,
-            lambda column: rows.c["record_id" if column == "id" else column],
-            rows.c.value if "value" in rows.c else None,
-        )
+        if isinstance(measure, ProcessMeasure):
+            value = self.process_value(measure, rows)
+        else:
+            value = self.value_of(
+                measure,
+                rows.c.record_id,
+                lambda column: rows.c["record_id" if column == "id" else column],
+                rows.c.value if "value" in rows.c else None,
+            )
         query = sa.select(
             sa.literal(key).label("measure"),
             sa.literal(1 if grouped else 0).label("grouped"),
@@ -251,6 +289,26 @@ class Builder:
         if grouped and columns:
             query = query.group_by(*(c.element for c in columns))
         return query
+
+    # -- process measures ----------------------------------------------------------------------
+    def process_rows(self, measure: ProcessMeasure, name: str) -> Any:
+        if not _process_rows:
+            raise QueryError(_("the approval history is not available to KPIs here"))
+        return _process_rows[0](self, measure, name)
+
+    def process_value(self, measure: ProcessMeasure, rows: Any) -> Any:
+        """Rows counted, or the aggregate of their durations (seconds: exact on both databases)."""
+        aggregate = measure.aggregate
+        if aggregate == "count":
+            return sa.func.count(rows.c.item_id)
+        if aggregate in PERCENTILES:
+            return percentile(rows.c.value, PERCENTILES[aggregate], self.dialect)
+        if self.dialect == PG:
+            if aggregate == "avg":
+                return pg_divide(sa.func.sum(rows.c.value), sa.func.count(rows.c.value))
+            return getattr(sa.func, aggregate)(rows.c.value)
+        name = {"sum": "fw_dsum", "avg": "fw_davg", "min": "fw_dmin", "max": "fw_dmax"}[aggregate]
+        return getattr(sa.func, name)(rows.c.value, type_=sa.String())
 
     def _value(self, value: Any) -> Any:
         return sa.cast(value, sa.Numeric()) if self.dialect == PG else sa.cast(value, sa.String())
@@ -339,6 +397,9 @@ class Builder:
         for index, (key, measure) in enumerate(measures.items()):
             if isinstance(measure, BudgetMeasure):
                 parts += [self.budget_select(key, measure, grouped) for grouped in (True, False)]
+            elif isinstance(measure, ProcessMeasure):
+                rows = self.process_rows(measure, f"rows_{index}")
+                parts += [self.record_select(key, measure, rows, grouped) for grouped in (True, False)]
             else:
                 rows = self.record_rows(measure, f"rows_{index}")
                 parts += [self.record_select(key, measure, rows, grouped) for grouped in (True, False)]

@@ -21,7 +21,7 @@ from ..expressions import ExpressionError, T
 from ..extensions import db
 from ..org.models import Department, User
 from ..records.models import Record
-from .model import GRAINS, Kpi, Measure, RecordMeasure
+from .model import GRAINS, PROCESS_DIMENSIONS, Kpi, Measure, ProcessMeasure, RecordMeasure
 from .query import FIXED_DIMENSIONS, Builder, QueryError, Request
 
 DRILL_CAP = 1000  # rows a drill-down lists at most (it says when there are more)
@@ -61,6 +61,12 @@ def check_request(kpi: Kpi, kpis: Mapping[str, Kpi], request: Request) -> None:
     for name in (*request.by, *request.filters):
         if name in FIXED_DIMENSIONS or name in GRAINS:
             continue
+        if name in PROCESS_DIMENSIONS:
+            if not all(isinstance(m, ProcessMeasure) and m.tasks for m in measures):
+                raise QueryError(
+                    _('"%(name)s" is a dimension of approval tasks; this KPI does not count tasks', name=name)
+                )
+            continue
         if not all(isinstance(m, RecordMeasure) and name in m.choice_fields for m in measures):
             raise QueryError(
                 _(
@@ -76,6 +82,11 @@ def _read(value: Any) -> Decimal | None:
 
 
 def _measure_value(measure: Measure, raw: Decimal | None) -> Any:
+    if isinstance(measure, ProcessMeasure):
+        if measure.aggregate == "count":
+            return 0 if raw is None else int(raw)
+        # Durations are aggregated in whole seconds; shown in the measure's unit.
+        return None if raw is None or measure.divisor is None else raw / measure.divisor
     if raw is None:
         if isinstance(measure, RecordMeasure) and measure.aggregate in _ZERO_WHEN_EMPTY:
             return 0 if measure.type == T.INTEGER else Decimal(0)
@@ -149,7 +160,7 @@ def compute(kpi: Kpi, kpis: Mapping[str, Kpi], request: Request, user: Any) -> R
         for key, values in sorted(groups.items(), key=lambda item: tuple(_order(v) for v in item[0]))
     ]
     department_ids = {r.dimensions.get("department") for r in rows} | {request.filters.get("department")}
-    user_ids = {r.dimensions.get("submitter") for r in rows}
+    user_ids = {r.dimensions.get(name) for r in rows for name in ("submitter", "approver")}
     return Result(
         kpi,
         request,
@@ -187,20 +198,28 @@ def drill(kpi: Kpi, kpis: Mapping[str, Kpi], measure_key: str | None, request: R
     with its contribution, read with the same joins, filters and scope as the value itself."""
     check_request(kpi, kpis, request)
     measures = leaf_measures(kpi, kpis)
+    drillable = (RecordMeasure, ProcessMeasure)
     if measure_key is None:
-        measure_key = next((k for k, m in measures.items() if isinstance(m, RecordMeasure)), None)
+        measure_key = next((k for k, m in measures.items() if isinstance(m, drillable)), None)
     measure = measures.get(measure_key or "")
-    if measure_key is None or measure is None or not isinstance(measure, RecordMeasure):
-        names = ", ".join(k for k, m in measures.items() if isinstance(m, RecordMeasure))
+    if measure_key is None or measure is None or not isinstance(measure, drillable):
+        names = ", ".join(k for k, m in measures.items() if isinstance(m, drillable))
         raise QueryError(_("choose the measure to drill into: one of %(names)s", names=names or "—"))
     dialect = db.session.get_bind().dialect.name
     builder = Builder(request, user, dialect)
-    (source, v), conditions, day = builder.record_base(measure)
-    conditions += builder.record_filters(measure, day)
     r = Record.__table__
-    contribution = builder.value_of(
-        measure, r.c.id, lambda column: r.c[column], builder.typed_value(measure, v)
-    )
+    if isinstance(measure, ProcessMeasure):
+        # Each record with its share of the value: its tasks counted, or their durations' aggregate.
+        history = builder.process_rows(measure, "rows_0")
+        source: Any = history.join(r, r.c.id == history.c.record_id)
+        conditions: list[Any] = []
+        contribution = builder.process_value(measure, history)
+    else:
+        (source, v), conditions, day = builder.record_base(measure)
+        conditions += builder.record_filters(measure, day)
+        contribution = builder.value_of(
+            measure, r.c.id, lambda column: r.c[column], builder.typed_value(measure, v)
+        )
     statement = (
         sa.select(
             r.c.id, r.c.title, r.c.voucher_number, r.c.status, r.c.department_id, r.c.owner_id, contribution
@@ -227,7 +246,11 @@ def drill(kpi: Kpi, kpis: Mapping[str, Kpi], measure_key: str | None, request: R
     ]
     # The measure's value for the same cell, by the statement the KPI's own values use.
     cell = Builder(Request((), request.start, request.end, request.filters), user, dialect)
-    rows_cte = cell.record_rows(measure, "rows_0")
+    rows_cte = (
+        cell.process_rows(measure, "rows_0")
+        if isinstance(measure, ProcessMeasure)
+        else cell.record_rows(measure, "rows_0")
+    )
     total = (
         db.session.execute(cell.record_select(measure_key, measure, rows_cte, grouped=False)).mappings().one()
     )
@@ -241,6 +264,7 @@ _WORDS = {
         "yuan": "{} 元",
         "wan": "{} 万元",
         "percent": "{}%",
+        "hours": "{} 小时",
         "days": "{} 天",
         "count": "{}",
         "number": "{}",
@@ -249,6 +273,7 @@ _WORDS = {
         "yuan": "CNY {}",
         "wan": "CNY {} wan",
         "percent": "{}%",
+        "hours": "{} hours",
         "days": "{} days",
         "count": "{}",
         "number": "{}",

@@ -10,8 +10,8 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from ..i18n import current_locale_tag
-from . import params, presentation, service
-from .model import GRAINS, Kpi
+from . import alerts, params, presentation, service
+from .model import GRAINS, Kpi, ProcessMeasure
 from .published import current_kpis
 from .query import QueryError, Request
 
@@ -19,6 +19,20 @@ kpis_bp = Blueprint("kpis", __name__)
 
 # The groupings the page offers (any other ``by`` still works when typed into the address).
 BY_CHOICES = ("department", "month", "department,month", "quarter", "department,quarter", "year", "submitter")
+# KPIs over approval tasks are read by step and approver too, and their throughput by week.
+TASK_CHOICES = ("step", "step,month", "approver", "week")
+
+
+def _by_choices(kpi: Kpi) -> tuple[str, ...]:
+    try:
+        measures = service.leaf_measures(kpi, current_kpis()).values()
+    except QueryError:
+        return BY_CHOICES  # the page says what is missing
+    if all(isinstance(m, ProcessMeasure) and m.tasks for m in measures):
+        return BY_CHOICES + TASK_CHOICES
+    if any(isinstance(m, ProcessMeasure) for m in measures):
+        return BY_CHOICES + ("week",)
+    return BY_CHOICES
 
 
 def _visible() -> dict[str, Kpi]:
@@ -78,7 +92,7 @@ def show(key: str):
         kpi=presentation.summary(kpi, locale),
         description=kpi.description,
         by=args.get("by", ""),
-        by_choices=BY_CHOICES,
+        by_choices=_by_choices(kpi),
         start=args.get("from", ""),
         end=args.get("to", ""),
         req=req,
@@ -86,7 +100,27 @@ def show(key: str):
         total=total,
         problem=problem,
         grains=GRAINS,
+        alerts=_alerts(kpi, locale),
     ), (400 if problem else 200)
+
+
+def _alerts(kpi: Kpi, locale: str) -> list[dict[str, Any]]:
+    """The KPI's last changes of level the reader may see, as the page lists them."""
+    if kpi.alerts is None:
+        return []
+    found = alerts.history(kpi, current_user, limit=10)
+    departments = alerts.departments_of(found)
+    return [
+        {
+            "at": alert.at,
+            "scope": departments[alert.department_id].name(locale) if alert.department_id else None,
+            "period": alert.period,
+            "level": alert.level,
+            "value": service.display(kpi, alert.value, locale),
+            "threshold": service.display(kpi, alert.threshold, locale),
+        }
+        for alert in found
+    ]
 
 
 @kpis_bp.get("/kpis/<key>/records")

@@ -62,6 +62,14 @@ KINDS: dict[str, tuple[str, str]] = {
         N_("Back with you: %(record)s"),
         N_("The person you delegated %(record)s to has decided; it is back with you."),
     ),
+    "kpi_alert": (
+        N_("Indicator %(kpi)s: %(level)s"),
+        N_("%(kpi)s (%(scope)s, %(period)s) is at %(value)s, past its %(level)s threshold of %(threshold)s."),
+    ),
+    "kpi_normal": (
+        N_("Indicator %(kpi)s: back to normal"),
+        N_("%(kpi)s (%(scope)s, %(period)s) is back within its target at %(value)s."),
+    ),
 }
 # A kind a plugin or a newer runtime uses that has no text of its own yet.
 GENERIC: tuple[str, str] = (N_("Update: %(record)s"), N_("There is news on %(record)s."))

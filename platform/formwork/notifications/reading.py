@@ -24,6 +24,8 @@ def notification_view(notification: Notification, locale: str) -> dict[str, Any]
         "body": body,
         "record_id": notification.record_id,
         "task_id": notification.task_id,
+        # A KPI alert leads to its KPI (it has no record).
+        "kpi_key": (notification.params or {}).get("kpi_key"),
         "created_at": notification.created_at,
         "read_at": notification.read_at,
         "read": notification.read_at is not None,

@@ -58,6 +58,8 @@ def target_of(notification: Notification | dict[str, Any], own_tasks: set[int]) 
         return url_for("workflow.task", task_id=item["task_id"])
     if item["record_id"]:
         return url_for("records.detail", record_id=item["record_id"])
+    if item.get("kpi_key"):
+        return url_for("kpis.show", key=item["kpi_key"])
     return None
 
 

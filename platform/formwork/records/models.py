@@ -48,6 +48,8 @@ class Record(Model):
         Index("ix_records_owner_form_created", "owner_id", "form_key", "created_at", "id"),
         Index("ix_records_department_created", "department_id", "created_at", "id"),
         Index("ix_records_form_created", "form_key", "created_at", "id"),
+        # The KPI alerts ask whether a form's records changed since their last check.
+        Index("ix_records_form_updated", "form_key", "updated_at"),
         Index("ix_records_created", "created_at", "id"),
         # My requests: one's own, newest by submission (a draft by creation).
         Index(

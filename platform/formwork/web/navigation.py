@@ -34,6 +34,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("new", "/forms", _l("New record"), ("/forms",)),
     MenuItem("requests", "/requests", _l("My requests"), ("/requests", "/records")),
     MenuItem("inbox", "/inbox", _l("Inbox"), ("/inbox", "/tasks", "/settings/out-of-office")),
+    MenuItem("dashboards", "/dashboards", _l("Dashboards"), ("/dashboards",)),
     MenuItem("kpis", "/kpis", _l("Indicators"), ("/kpis",)),
     MenuItem("admin", "/admin/users", _l("Administration"), ("/admin",)),
     MenuItem("audit", "/admin/audit", _l("Audit trail"), ("/admin/audit",), shown_to=reads_trail),

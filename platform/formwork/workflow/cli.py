@@ -7,11 +7,14 @@ from flask.cli import with_appcontext
 
 from .. import business_time
 from ..db_types import utcnow
+from ..extensions import db
+from ..notifications import kpi_alerts
+from ..org import grants
 from ..records.attachments import prune_unclaimed
 from ..records.cli import describe
 from .due import run_due
 
-due_cli = click.Group("due", help="Due-time work: reminders, deadlines, escalations.")
+due_cli = click.Group("due", help="Due-time work: reminders, deadlines, escalations, KPI alerts.")
 
 
 @due_cli.command("run")
@@ -34,7 +37,15 @@ def due_run_command(limit: int) -> None:
         f"auto-approved {report.approved}, auto-rejected {report.rejected}, overdue notices {report.overdue}"
     )
     click.echo(describe(prune_unclaimed()))  # uploads of failed or abandoned submissions
-    for line in report.errors:
+    ended = grants.expire_due(moment)  # time-limited roles whose last day has passed
+    db.session.commit()
+    click.echo(f"role grants ended: {ended}")
+    alerts = kpi_alerts.run(moment)
+    click.echo(
+        f"KPI alerts: checked {alerts.checked}, raised {alerts.raised}, back to normal {alerts.cleared}"
+    )
+    errors = [*report.errors, *alerts.errors]
+    for line in errors:
         click.echo(f"  failed: {line}", err=True)
-    if report.errors:
+    if errors:
         raise SystemExit(1)
