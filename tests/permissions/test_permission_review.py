@@ -175,3 +175,20 @@ def test_the_page_in_chinese(enforced, client, login):
     text = client.get("/admin/permission-review?form=expense_claim&q=alice").get_data(as_text=True)
     assert "权限审查" in text and "导出 CSV" in text and "字段或步骤" in text
     assert 'class="table-wrap"' in text  # the wide table scrolls on its own on a phone
+
+
+def test_declared_conflicts_are_listed(enforced, signed_in):
+    from formwork.org.models import Role, RoleAssignment
+
+    reviewer = db.session.scalar(select(Role).where(Role.key == "finance_reviewer"))
+    db.session.add(RoleAssignment(user_id=_id("grace"), role_id=reviewer.id))
+    db.session.commit()
+    client = signed_in("admin")
+    body = client.get("/api/permissions/review?q=grace").get_json()
+    assert [(c["username"], sorted(c["roles"])) for c in body["conflicts"]] == [
+        ("grace", ["cashier", "finance_reviewer"])
+    ]
+    assert "Segregation of duties conflicts" in client.get("/admin/permission-review?q=grace").get_data(
+        as_text=True
+    )
+    assert client.get("/api/permissions/review?q=alice").get_json()["conflicts"] == []

@@ -25,10 +25,11 @@ from sqlalchemy import Select, func, or_, select
 from .. import business_time
 from ..audit import actions, trail
 from ..extensions import db, transaction
+from ..i18n import current_locale_tag
 from ..input_limits import find_nul, row_id
 from ..org.admin_scope import AdminScope
 from ..org.models import User
-from ..permissions import review
+from ..permissions import duties, review
 from .records import MEDIA_TYPES, ExportError, _csv_text, _text, too_many_rows, xlsx_max_rows
 
 FORMATS = ("csv", "xlsx")
@@ -138,11 +139,17 @@ def search(scope: AdminScope, query: Query, size: int = PER_PAGE, conflicts: Any
     return Page(report, report.people, total, query.page, max(1, -(-total // size)))
 
 
+def declared_conflicts(ids: list[int]) -> list[review.ConflictRow]:
+    """The people among ``ids`` holding both roles of a pair the permission definitions declare."""
+    tag = current_locale_tag()
+    return review.conflict_rows([(pair.label(tag), pair.roles) for pair in duties.declared_pairs()], ids)
+
+
 def _report(ids: list[int], query: Query, conflicts: Any) -> review.Review:
     forms = [query.form] if query.form else None
     found = review.review(ids, forms, operation=query.operation)
-    if conflicts is not None:  # a segregation-of-duties check: ``callable(ids) -> [ConflictRow]``
-        found.conflicts = list(conflicts(ids))
+    # A segregation-of-duties check: ``callable(ids) -> [ConflictRow]`` (default: the declared pairs).
+    found.conflicts = list((conflicts or declared_conflicts)(ids))
     return found
 
 

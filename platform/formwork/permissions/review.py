@@ -10,8 +10,9 @@ by whom it was granted, and its expiry when assignments have one) and where the 
 
 **Conflicts (segregation of duties).** ``review(..., conflicts=...)`` takes rows of declared
 incompatible roles a person holds (``ConflictRow``); the report and its exports render them in
-their own section. This module does not decide what conflicts: whatever declares the pairs calls
-``conflict_rows`` with them, and an empty list renders nothing.
+their own section. This module does not decide what conflicts: ``conflict_rows`` turns the pairs
+declared in the permission definitions (``duties.declared_pairs``) into rows, and an empty list
+renders nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.orm import aliased
 
 from ..definitions import store
 from ..extensions import db
-from ..org.models import Role, RoleAssignment, User
+from ..org.models import Role, RoleAssignment, User, in_force
 from ..routes.model import Step
 from ..routes.store import current_route
 from .model import DEPARTMENT_HEAD, EVERYONE, RECORD_OPERATIONS, FieldRule, Grant, PolicySet, Right
@@ -106,7 +107,6 @@ def people(user_ids: Sequence[int]) -> list[Person]:
         )
     )
     granter = aliased(User)
-    expires = getattr(RoleAssignment, "expires_at", None)  # time-limited grants, where they exist
     columns: list[Any] = [
         RoleAssignment.user_id,
         RoleAssignment.id,
@@ -114,15 +114,16 @@ def people(user_ids: Sequence[int]) -> list[Person]:
         RoleAssignment.department_id,
         RoleAssignment.granted_at,
         granter.username,
+        RoleAssignment.expires_at,
     ]
-    if expires is not None:
-        columns.append(expires)
     held: dict[int, list[Holding]] = {}
     rows = db.session.execute(
         select(*columns)
         .join(Role, Role.id == RoleAssignment.role_id)
         .outerjoin(granter, granter.id == RoleAssignment.granted_by_id)
-        .where(RoleAssignment.user_id.in_(sorted(set(user_ids))))
+        .where(
+            RoleAssignment.user_id.in_(sorted(set(user_ids))), in_force()
+        )  # an expired grant gives nothing
         .order_by(RoleAssignment.id)
     )
     for row in rows:
@@ -134,7 +135,7 @@ def people(user_ids: Sequence[int]) -> list[Person]:
                 assignment_id=row[1],
                 granted_at=row[4],
                 granted_by=row[5],
-                expires_at=row[6] if expires is not None else None,
+                expires_at=row[6],
             )
         )
     return [
