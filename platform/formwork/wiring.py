@@ -22,7 +22,8 @@ from .forms.field_types import register_builtins as register_builtin_field_types
 from .kpis import published as kpi_definitions
 from .kpis import query as kpi_query
 from .notifications.channels import register_builtins as register_builtin_channels
-from .org import administration
+from .org import administration, grants
+from .permissions import duties
 from .permissions import published as permission_checks
 from .permissions import scopes as permission_scopes
 from .permissions.sql_filters import custom_filter_sql
@@ -72,6 +73,8 @@ def register_org_changes() -> None:
     department's head tasks to its new head (in the administrator's own transaction)."""
     administration.on_leave("workflow", org_changes.hand_over_on_leave)
     administration.on_head_change("workflow", org_changes.follow_new_head)
+    # Segregation of duties, declared in the permission definitions, checked on every grant.
+    grants.on_check("segregation of duties", duties.grant_conflicts)
 
 
 def register_projected_paths() -> None:

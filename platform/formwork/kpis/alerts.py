@@ -33,7 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import business_time
 from ..extensions import db
-from ..org.models import Department, Role, RoleAssignment, User
+from ..org.models import Department, Role, RoleAssignment, User, in_force
 from ..records import access
 from ..records.models import Record
 from .model import Kpi, ProcessMeasure, RecordMeasure
@@ -241,7 +241,7 @@ def _recipients(kpi: Kpi, departments: list[Department | None]) -> dict[int | No
                 sa.select(RoleAssignment.user_id, RoleAssignment.department_id)
                 .join(Role, Role.id == RoleAssignment.role_id)
                 .join(User, User.id == RoleAssignment.user_id)
-                .where(Role.key.in_(rule.roles), User.active.is_(True))
+                .where(Role.key.in_(rule.roles), User.active.is_(True), in_force())
             )
         ]
     found: dict[int | None, tuple[int, ...]] = {}

@@ -7,6 +7,7 @@ The pages and the API hand the same raw values to ``org.administration``; a bad 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -141,3 +142,16 @@ def days(value: Any, field: str = "days") -> int | None:
     if number is None or not 1 <= number <= 3650:
         raise AdminRefused(field, _("Enter a number of days from 1 to 3650, or leave it empty."))
     return number
+
+
+def day(value: Any, field: str = "until") -> date | None:
+    """An ISO date (YYYY-MM-DD, ASCII digits), or None when left empty."""
+    if is_blank(value):
+        return None
+    text_value = value.strip() if isinstance(value, str) else ""
+    try:
+        if len(text_value) != 10 or not text_value.isascii():
+            raise ValueError(text_value)
+        return date.fromisoformat(text_value)
+    except ValueError:
+        raise AdminRefused(field, _("Enter a date as YYYY-MM-DD, or leave it empty.")) from None

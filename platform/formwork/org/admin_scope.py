@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
-from .models import ADMINISTRATOR, ApiToken, Department, Role, RoleAssignment, User
+from .models import ADMINISTRATOR, ApiToken, Department, Role, RoleAssignment, User, in_force
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def scope_of(user: object) -> AdminScope | None:
     rows = db.session.execute(
         select(RoleAssignment.department_id)
         .join(Role, Role.id == RoleAssignment.role_id)
-        .where(RoleAssignment.user_id == user_id, Role.key == ADMINISTRATOR)
+        .where(RoleAssignment.user_id == user_id, Role.key == ADMINISTRATOR, in_force())
     ).scalars()
     limited: set[int] = set()
     for department_id in rows:

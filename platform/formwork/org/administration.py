@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from . import admin_input as read
-from . import clock, tokens, users
+from . import clock, grants, tokens, users
 from .admin_input import AdminRefused, OutOfScope
 from .admin_scope import AdminScope, department_in, grant_in, scope_of, subtree_ids, token_in, user_in
 from .models import ADMINISTRATOR, Department, Role, RoleAssignment, User
@@ -391,28 +391,34 @@ def leave(actor: User, user_id: int, successor_value: Any = None, new_head_value
 
 
 def grant(actor: User, values: dict[str, Any]) -> RoleAssignment:
-    """Give a person a role, optionally limited to a department. A delegated administrator grants
-    only within their departments: never organisation-wide (e.g. a full administrator)."""
+    """Give a person a role, optionally limited to a department and until a date, with the reason.
+    A delegated administrator grants only within their departments: never organisation-wide (e.g.
+    a full administrator). A grant that conflicts with the person's other roles (segregation of
+    duties) needs an override reason, recorded with it."""
     where = scope(actor)
     user = read.person(where, values.get("user"), "user")
     assert user is not None
     role = read.role(values.get("role"))
     department = read.department(where, values.get("department"), "department", required=not where.everything)
-    assignment = _grant_role(user, role, department)
-    if assignment.granted_by_id is None:
-        assignment.granted_by_id = actor.id
+    until = read.day(values.get("until"), "until")
+    reason = read.text(values.get("reason"), "reason", max_length=grants.MAX_REASON, required=False)
+    override = read.text(
+        values.get("override_reason"), "override_reason", max_length=grants.MAX_REASON, required=False
+    )
+    try:
+        assignment = grants.grant_role(
+            user, role, department, until=until, reason=reason, by=actor, override_reason=override
+        )
+    except grants.GrantRefused as exc:
+        raise AdminRefused(field="override_reason", message=str(exc)) from None
+    except ValueError as exc:
+        raise AdminRefused(field="until", message=str(exc)) from None
     _changed(user)
     db.session.flush()
     return assignment
 
 
-def _grant_role(user: User, role: Role, department: Department | None) -> RoleAssignment:
-    # The one call of users.grant_role for administrators: its rules (end dates, conflicting roles)
-    # apply to every grant made in the browser and the API.
-    return users.grant_role(user, role.key, department)
-
-
-def revoke(actor: User, grant_id: int) -> RoleAssignment:
+def revoke(actor: User, grant_id: int, reason: Any = None) -> RoleAssignment:
     """Take a role back. Nobody takes their own administrator role away (another administrator does)."""
     assignment = find_grant(actor, grant_id)
     if assignment.user_id == actor.id and assignment.role.key == ADMINISTRATOR:
@@ -421,7 +427,8 @@ def revoke(actor: User, grant_id: int) -> RoleAssignment:
             message=_("You cannot take away your own administrator role; ask another administrator."),
         )
     user = assignment.user
-    user.role_assignments.remove(assignment)
+    why = read.text(reason, "reason", max_length=grants.MAX_REASON, required=False)
+    grants.revoke_role(assignment, by=actor, reason=why)
     _changed(user)
     db.session.flush()
     return assignment

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from sqlalchemy import select
 
 from .. import business_time
 from ..extensions import db, transaction
-from . import administration, onboarding, tokens, users
-from .models import User
+from . import administration, grants, onboarding, tokens, users
+from .models import Department, User
 
 
 def _user_or_fail(username: str) -> User:
@@ -89,6 +90,62 @@ def leave_command(username: str) -> None:
     revoked = users.leave(user)
     db.session.commit()
     click.echo(f"{user.username} has left; {revoked} token(s) revoked")
+
+
+def _department_or_fail(code: str | None) -> Department | None:
+    if code is None:
+        return None
+    found = db.session.scalar(select(Department).where(Department.code == code))
+    if found is None:
+        raise click.ClickException(f"no department {code!r}")
+    return found
+
+
+@users_cli.command("grant")
+@click.argument("username")
+@click.argument("role")
+@click.option("--department", "department_code", help="Limit the role to this department (its code).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="The last day the role holds.")
+@click.option("--reason", help="Why the role is granted (kept with the grant).")
+@click.option("--override-reason", help="Grant despite a segregation-of-duties conflict, and why.")
+def grant_command(
+    username: str,
+    role: str,
+    department_code: str | None,
+    until: Any,
+    reason: str | None,
+    override_reason: str | None,
+) -> None:
+    """Give a user a role, optionally limited to a department and until a date."""
+    user = _user_or_fail(username)
+    department = _department_or_fail(department_code)
+    try:
+        assignment = users.grant_role(
+            user,
+            role,
+            department,
+            until=until.date() if until else None,
+            reason=reason,
+            override_reason=override_reason,
+        )
+    except (users.OrgError, grants.GrantRefused, ValueError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    ends = business_time.text(assignment.expires_at) if assignment.expires_at else "until revoked"
+    click.echo(f"{user.username} holds {role}{' for ' + department_code if department_code else ''} ({ends})")
+
+
+@users_cli.command("revoke")
+@click.argument("username")
+@click.argument("role")
+@click.option("--department", "department_code", help="The department the grant is limited to.")
+def revoke_command(username: str, role: str, department_code: str | None) -> None:
+    """Take a role back from a user."""
+    user = _user_or_fail(username)
+    if not users.revoke_role(user, role, _department_or_fail(department_code)):
+        raise click.ClickException(f"{user.username} does not hold {role}")
+    db.session.commit()
+    click.echo(f"{role} taken back from {user.username}")
 
 
 @users_cli.command("list")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Iterator
+from typing import Any, Iterator
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Integer, String, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..business_time import as_utc
 from ..db_types import Timestamp, utcnow
 from ..extensions import Model
 
@@ -118,10 +119,12 @@ class User(UserMixin, Model):
         """The roles the person holds. The administrator role counts only when held
         organisation-wide: a delegated administrator (the role limited to a department)
         administers people there, and is not an administrator of everything else."""
+        now = utcnow()
         return {
             assignment.role.key
             for assignment in self.role_assignments
-            if assignment.department_id is None or assignment.role.key != ADMINISTRATOR
+            if (assignment.department_id is None or assignment.role.key != ADMINISTRATOR)
+            and assignment.in_force(now)
         }
 
     def has_role(self, key: str) -> bool:
@@ -154,11 +157,48 @@ class RoleAssignment(Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     granted_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A time-limited grant (optionally "until a date"): it stops counting at this instant, and
+    # the due work removes it (``org.grants.expire_due``). None: until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    reason: Mapped[str | None] = mapped_column(String(500))
 
     user: Mapped[User] = relationship(back_populates="role_assignments", foreign_keys=[user_id])
     # Loaded with the assignment: a person's role keys (asked on most requests) in one statement.
     role: Mapped[Role] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship()
+
+    def in_force(self, now: datetime | None = None) -> bool:
+        """Whether the grant counts at ``now`` (default: this instant)."""
+        if self.expires_at is None:
+            return True
+        return as_utc(self.expires_at) > (now or utcnow())
+
+
+def in_force(now: Any = None) -> ColumnElement[bool]:
+    """``RoleAssignment.in_force`` as a condition, for the statements that read grants (``now``: a
+    bound parameter for statements built once; default this instant)."""
+    return or_(
+        RoleAssignment.expires_at.is_(None), RoleAssignment.expires_at > (utcnow() if now is None else now)
+    )
+
+
+class RoleGrantEvent(Model):
+    """The history of role grants: each grant, extension, revocation and expiry, by whom and why
+    (the grant itself goes when revoked or expired; its story stays)."""
+
+    __tablename__ = "role_grant_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int | None] = mapped_column(Integer)  # no key: the grant may be gone
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    event: Mapped[str] = mapped_column(String(20))  # granted, extended, revoked, expired
+    until: Mapped[datetime | None] = mapped_column(Timestamp())
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
 
 
 def hash_token(token: str) -> str:

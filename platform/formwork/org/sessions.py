@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db, rows_affected
 from . import clock
-from .models import ADMINISTRATOR, Role, RoleAssignment, SignInSession, User, hash_token
+from .models import ADMINISTRATOR, Role, RoleAssignment, SignInSession, User, hash_token, in_force
 
 SESSION_KEY = "_session_key"  # the name of the key inside the signed session cookie
 _MAX_KEY_LENGTH = 200
@@ -32,7 +32,7 @@ _MAX_KEY_LENGTH = 200
 _ADMINISTERS = (
     select(RoleAssignment.id)
     .join(Role, Role.id == RoleAssignment.role_id)
-    .where(RoleAssignment.user_id == User.id, Role.key == ADMINISTRATOR)
+    .where(RoleAssignment.user_id == User.id, Role.key == ADMINISTRATOR, in_force(bindparam("now")))
     .correlate(User)
     .exists()
 )
@@ -70,7 +70,9 @@ def user_of_session(user_id: int) -> User | None:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH:
         return None
-    found = db.session.execute(_USER_OF_SESSION, {"key_hash": hash_token(key), "user_id": user_id})
+    found = db.session.execute(
+        _USER_OF_SESSION, {"key_hash": hash_token(key), "user_id": user_id, "now": clock.now()}
+    )
     row = found.unique().first()
     if row is None:
         return None

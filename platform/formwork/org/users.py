@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from sqlalchemy import select
 
 from ..audit import actions, trail
 from ..extensions import db
-from . import clock, sessions, tokens
+from . import clock, grants, sessions, tokens
 from .models import Department, Role, RoleAssignment, User
 
 MIN_PASSWORD_LENGTH = 8
@@ -83,33 +84,22 @@ def create_user(
     return user
 
 
-def _audit_role(action: str, user: User, role: Role, department: Department | None) -> None:
-    trail.append(
-        action,
-        object_type="user",
-        object_id=user.id,
-        department_id=user.department_id,
-        details={
-            "username": user.username,
-            "role": role.key,
-            "department": department.code if department else None,
-        },
-    )
-
-
-def grant_role(user: User, role_key: str, department: Department | None = None) -> RoleAssignment:
-    """Give ``user`` a role (idempotent); the caller commits."""
+def grant_role(
+    user: User,
+    role_key: str,
+    department: Department | None = None,
+    *,
+    until: date | None = None,
+    reason: str | None = None,
+    override_reason: str | None = None,
+) -> RoleAssignment:
+    """Give ``user`` a role (idempotent; ``org.grants``); the caller commits."""
     role = role_by_key(role_key)
     if role is None:
         raise OrgError(f"no role {role_key!r}")
-    department_id = department.id if department is not None else None
-    for assignment in user.role_assignments:
-        if assignment.role_id == role.id and assignment.department_id == department_id:
-            return assignment
-    assignment = RoleAssignment(role=role, department=department)
-    user.role_assignments.append(assignment)
-    _audit_role(actions.ROLE_GRANT, user, role, department)
-    return assignment
+    return grants.grant_role(
+        user, role, department, until=until, reason=reason, override_reason=override_reason
+    )
 
 
 def revoke_role(user: User, role_key: str, department: Department | None = None) -> bool:
@@ -118,8 +108,7 @@ def revoke_role(user: User, role_key: str, department: Department | None = None)
     department_id = department.id if department is not None else None
     for assignment in list(user.role_assignments):
         if assignment.role.key == role_key and assignment.department_id == department_id:
-            user.role_assignments.remove(assignment)
-            _audit_role(actions.ROLE_REVOKE, user, assignment.role, department)
+            grants.revoke_role(assignment)
             return True
     return False
 

@@ -33,6 +33,7 @@ from ..plugins import current_registry
 from ..request_memo import once
 from ..routes.compile import compile_route
 from ..routes.store import current_route
+from . import duties
 from .lint import lint
 from .model import KIND, Policy, PolicySet, compile_policy
 from .versions import compile_version
@@ -144,11 +145,12 @@ def check_permission(content: dict, registry: Any) -> list[Problem]:
                 companions.append(compile_policy(other, form=other_form))
             except DefinitionError:
                 pass  # reported when that definition is checked
-    return lint(
+    roles = set(db.session.scalars(select(Role.key)))
+    return duties.check_pairs(content, roles) + lint(
         content,
         form=form,
         route=route,
-        roles=set(db.session.scalars(select(Role.key))),
+        roles=roles,
         departments=set(db.session.scalars(select(Department.code))),
         companions=companions,
         functions=getattr(registry, "functions", None),

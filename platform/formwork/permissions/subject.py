@@ -14,12 +14,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import inspect, select
+from sqlalchemy import and_, inspect, select
 from sqlalchemy.orm import InstanceState
 
+from ..db_types import utcnow
 from ..expressions import T
 from ..extensions import db
-from ..org.models import Department, Role, RoleAssignment, User
+from ..org.models import Department, Role, RoleAssignment, User, in_force
 from ..request_memo import once, written_in_request
 from .model import DEPARTMENT_HEAD, EVERYONE
 
@@ -78,8 +79,10 @@ class Subject:
         loaded = _loaded_person(user)
         if loaded is not None:
             username, department_id = loaded.username, loaded.department_id
+            now = utcnow()
             held = sorted(
-                ((a.role.key, a.department_id, a.id) for a in loaded.role_assignments), key=lambda r: r[2]
+                ((a.role.key, a.department_id, a.id) for a in loaded.role_assignments if a.in_force(now)),
+                key=lambda r: r[2],
             )
         else:
             rows = db.session.execute(
@@ -91,7 +94,8 @@ class Subject:
                     RoleAssignment.id,
                 )
                 .select_from(User)
-                .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+                # A grant past its end counts no more, even before the due work removes it.
+                .outerjoin(RoleAssignment, and_(RoleAssignment.user_id == User.id, in_force()))
                 .outerjoin(Role, Role.id == RoleAssignment.role_id)
                 .where(User.id == user_id)
                 .order_by(RoleAssignment.id)

@@ -7,7 +7,9 @@ from flask.cli import with_appcontext
 
 from .. import business_time
 from ..db_types import utcnow
+from ..extensions import db
 from ..notifications import kpi_alerts
+from ..org import grants
 from ..records.attachments import prune_unclaimed
 from ..records.cli import describe
 from .due import run_due
@@ -35,6 +37,9 @@ def due_run_command(limit: int) -> None:
         f"auto-approved {report.approved}, auto-rejected {report.rejected}, overdue notices {report.overdue}"
     )
     click.echo(describe(prune_unclaimed()))  # uploads of failed or abandoned submissions
+    ended = grants.expire_due(moment)  # time-limited roles whose last day has passed
+    db.session.commit()
+    click.echo(f"role grants ended: {ended}")
     alerts = kpi_alerts.run(moment)
     click.echo(
         f"KPI alerts: checked {alerts.checked}, raised {alerts.raised}, back to normal {alerts.cleared}"
