@@ -71,7 +71,9 @@ class _Checker:
         role, role_field = self.role(spec[kind], f"{pointer}/{kind}")
         to = spec.get("to", "submitter")
         to_field = (
-            self.field(to["field"], ("user",), "whose role", f"{pointer}/to/field") if isinstance(to, dict) else None
+            self.field(to["field"], ("user",), "whose role", f"{pointer}/to/field")
+            if isinstance(to, dict)
+            else None
         )
         until_field = None
         if "until" in spec:

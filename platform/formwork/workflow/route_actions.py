@@ -72,7 +72,9 @@ def _department(walker: Any, action: RouteAction) -> Department | None:
         found = db.session.scalar(select(Department).where(Department.code == action.department))
     elif action.department_field is not None:
         raw = _value(walker, action.department_field)
-        found = db.session.get(Department, raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+        found = (
+            db.session.get(Department, raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+        )
     else:
         return None
     if found is None or not found.active:
