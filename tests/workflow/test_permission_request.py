@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 from workflow_helpers import ROOT, user
 
@@ -101,8 +102,6 @@ def test_approved_end_to_end_granting_the_role_then_its_expiry_revokes_it(demo, 
     assert client.get("/api/definitions", headers=alice).status_code == 200
 
     # Time passes the end date: `formwork due run` takes the role back, and it no longer counts.
-    import time_machine
-
     with time_machine.travel(grants.end_of(until) + timedelta(minutes=1), tick=False):
         assert client.get("/api/definitions", headers=alice).status_code == 403  # ended at once
         result = runner.invoke(args=["due", "run"])
