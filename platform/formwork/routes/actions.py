@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..definitions.loader import escape_pointer_token
-from .model import RouteAction
+from .model import ActionKind, RouteAction
 
-KINDS = ("grant_role", "revoke_role")
+KINDS: tuple[ActionKind, ...] = ("grant_role", "revoke_role")
 ROLE_FIELD_TYPES = ("choice", "text")
 REASON_FIELD_TYPES = ("text", "long_text")
 
