@@ -360,3 +360,22 @@ def test_a_missing_end_date_refuses_rather_than_granting_for_ever(form):
             RoleAssignment.role_id == select(Role.id).where(Role.key == "finance_reviewer").scalar_subquery()
         )
     )
+
+
+def test_the_task_page_shows_a_refused_grant(form, monkeypatch, client, login, csrf_token):
+    publish_route(GRANT)
+    monkeypatch.setitem(
+        grants._CHECKS, "test_conflict", lambda person, role, department: ["Reviewer + Payer"]
+    )
+    record = submit(until=until_day(30).isoformat())
+    task = review_task(record)
+    login(client, "carol")
+    token = csrf_token(client, f"/tasks/{task.id}")
+    response = client.post(
+        f"/tasks/{task.id}/decision",
+        data={"action": "approve", "csrf_token": token},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    assert "Reviewer + Payer" in response.get_data(as_text=True)
+    assert status(record) == "in_review" and roles_of("alice") == [("employee", None)]

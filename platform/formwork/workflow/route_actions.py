@@ -23,7 +23,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..forms.field_types import FieldValueError, parse_date
 from ..org import grants
-from ..org.models import Department, Role, RoleAssignment, User
+from ..org.models import Department, Role, User
 from ..routes.model import RouteAction
 from .errors import InvalidDecision
 
@@ -112,7 +112,7 @@ def _run_one(walker: Any, action: RouteAction) -> dict[str, Any]:
     role, person, department = _role(walker, action), _person(walker, action), _department(walker, action)
     if action.kind == "grant_role":
         return _grant(walker, action, role, person, department)
-    return _revoke(walker, role, person, department)
+    return _revoke(walker, action, role, person, department)
 
 
 def _grant(
@@ -140,7 +140,9 @@ def _grant(
     return {**details, "assignment": assignment.id}
 
 
-def _revoke(walker: Any, role: Role, person: User, department: Department | None) -> dict[str, Any]:
+def _revoke(
+    walker: Any, action: RouteAction, role: Role, person: User, department: Department | None
+) -> dict[str, Any]:
     # Without a department every grant of the role goes; with one, only the grant limited to it.
     held = [
         a
@@ -149,10 +151,6 @@ def _revoke(walker: Any, role: Role, person: User, department: Department | None
     ]
     details = _details(role, person, department)
     for assignment in held:
-        _revoke_assignment(walker, assignment)
+        grants.revoke_role(assignment, by=walker.actor, reason=_reason(walker, action))
     walker.trail(REVOKED if held else NOT_HELD, actor=walker.actor, details=details)
     return {**details, "revoked": len(held)}
-
-
-def _revoke_assignment(walker: Any, assignment: RoleAssignment) -> None:
-    grants.revoke_role(assignment, by=walker.actor, reason=_reason(walker, RouteAction(kind="revoke_role")))
