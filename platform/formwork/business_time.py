@@ -14,6 +14,9 @@ application, offline checks).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, timezone
 from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,9 +40,25 @@ def zone() -> ZoneInfo:
     return zone_named(name or DEFAULT_TIMEZONE)
 
 
+# Set while the demo generator replays months of work (``at``): every timestamp written then is
+# the replayed moment's, as if it had happened at that time.
+_REPLAYED: ContextVar[datetime | None] = ContextVar("formwork_replayed_now", default=None)
+
+
 def now() -> datetime:
     """The current instant, aware, in UTC: the one clock everything reads."""
-    return datetime.now(timezone.utc)
+    replayed = _REPLAYED.get()
+    return replayed if replayed is not None else datetime.now(timezone.utc)
+
+
+@contextmanager
+def at(moment: datetime) -> Iterator[None]:
+    """Within this block the clock reads ``moment`` (aware; a naive one is taken as UTC)."""
+    token = _REPLAYED.set(moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment)
+    try:
+        yield
+    finally:
+        _REPLAYED.reset(token)
 
 
 @overload

@@ -74,7 +74,7 @@ def register_org_changes() -> None:
     administration.on_leave("workflow", org_changes.hand_over_on_leave)
     administration.on_head_change("workflow", org_changes.follow_new_head)
     # Segregation of duties, declared in the permission definitions, checked on every grant.
-    grants.on_check("segregation of duties", duties.grant_conflicts)
+    grants.on_pairs("permission definitions", duties.pairs_for_grants)
 
 
 def register_projected_paths() -> None:

@@ -10,3 +10,14 @@ import pytest
 def english_browser(client):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
+
+
+@pytest.fixture
+def admin(client, demo_org, bearer):
+    """``admin(method, path, json=None)``: a call to the API as the demo administrator."""
+    headers = bearer("admin")
+
+    def call(method: str, path: str, json=None):
+        return client.open(path, method=method, json=json, headers=headers)
+
+    return call

@@ -16,16 +16,6 @@ BIG = 2**31
 
 
 @pytest.fixture
-def admin(client, demo_org, bearer):
-    headers = bearer("admin")
-
-    def call(method: str, path: str, json=None):
-        return client.open(path, method=method, json=json, headers=headers)
-
-    return call
-
-
-@pytest.fixture
 def sara(client, demo_org, bearer):
     headers = bearer("sara")
 

@@ -72,6 +72,10 @@ GRANT = component(
             "role": {"type": "string"},
             "department": nullable({"type": "string", "description": "The code the grant is limited to."}),
             "granted_at": DATE_TIME,
+            "expires_at": nullable(
+                {**DATE_TIME, "description": "When a grant until a date ends (the end of that business day)."}
+            ),
+            "reason": nullable({"type": "string"}),
         }
     ),
 )
@@ -162,6 +166,8 @@ def grant_json(grant: RoleAssignment) -> dict[str, Any]:
         "role": grant.role.key,
         "department": grant.department.code if grant.department else None,
         "granted_at": _iso(grant.granted_at),
+        "expires_at": _iso(grant.expires_at),
+        "reason": grant.reason,
     }
 
 
@@ -464,9 +470,22 @@ def leave(user_id: int):
 @login_required
 @operation(
     "Grant a role, optionally limited to a department (a delegated administrator: always limited to one "
-    "they administer).",
+    "they administer) and until a date. A role that would join a declared pair of incompatible roles "
+    "(segregation of duties) is refused (422, field override_reason) unless override_reason says why.",
     tag=TAG,
-    body=obj({"user": REF, "role": REF, "department": REF}, optional=("department",)),
+    body=obj(
+        {
+            "user": REF,
+            "role": REF,
+            "department": REF,
+            "until": nullable(
+                {"type": "string", "format": "date", "description": "The last day the role holds."}
+            ),
+            "reason": nullable({"type": "string", "maxLength": 500}),
+            "override_reason": nullable({"type": "string", "maxLength": 500}),
+        },
+        optional=("department", "until", "reason", "override_reason"),
+    ),
     responses={201: reply(GRANT, "Granted (or already held)."), 404: NOT_FOUND, 422: REFUSED},
 )
 def create_grant():

@@ -16,6 +16,7 @@ from ..budgets.seed import seed_demo_budgets
 from ..config import DEMO_PASSWORD
 from ..extensions import db, transaction
 from ..org.models import Department, Role, RoleAssignment, User
+from .history import generate, has_history
 
 DEMO_FILE = Path("org") / "demo.yaml"
 
@@ -190,3 +191,25 @@ def seed_command(demo_passwords: bool) -> None:
         click.echo(f"every demo user's password is: {DEMO_PASSWORD}")
     else:
         click.echo("no passwords were set (not in demo mode); use `formwork users set-password USERNAME`")
+
+
+@demo_cli.command("generate")
+@click.option("--months", default=6, show_default=True, type=click.IntRange(1, 24), help="Months to replay.")
+@click.option(
+    "--per-month", default=20, show_default=True, type=click.IntRange(1, 2000), help="Expense claims a month."
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="The same seed gives the same history.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when records exist already.")
+def generate_command(months: int, per_month: int, seed: int, if_empty: bool) -> None:
+    """Replay months of claims, purchases, decisions and budgets through the real services."""
+    if has_history():
+        if if_empty:
+            click.echo("demo history: records exist already; nothing generated")
+            return
+        raise click.ClickException("records exist already: the history is for an empty demo database")
+    report = generate(months=months, per_month=per_month, seed=seed)
+    click.echo(
+        f"demo history: {report.claims} claims, {report.purchases} purchase requests, "
+        f"{report.decisions} decisions ({report.returned} returned, {report.rejected} rejected), "
+        f"{report.open} still open, {report.budget_lines} budget lines"
+    )

@@ -7,14 +7,15 @@ that business day (``FORMWORK_TIMEZONE``), stops counting at that instant wherev
 extends it (a later end, or no end); it never shortens one silently. Every grant, extension,
 revocation and expiry is a ``RoleGrantEvent`` (by whom, why, any override) and an audit entry.
 
-Checks that live above this package — segregation of duties, declared in the permission
-definitions — are registered here (``on_check``): each names the conflicts a grant would create;
-a grant with conflicts is refused (``GrantRefused``) unless an override reason is recorded.
+Pairs of roles one person must not hold together (segregation of duties) are declared in the
+permission definitions, above this package: a source of them is registered here (``on_pairs``).
+A grant that would join a pair is refused (``GrantRefused``) unless an override reason is
+recorded; the import checks its rows with the same ``conflicts_between``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -28,8 +29,9 @@ from ..extensions import db
 from .models import Department, Role, RoleAssignment, RoleGrantEvent, User
 
 MAX_REASON = 500
-GrantCheck = Callable[[User, Role, "Department | None"], list[str]]
-_CHECKS: dict[str, GrantCheck] = {}
+# () -> [((role, role), label)]: the declared pairs of incompatible roles.
+PairSource = Callable[[], Iterable[tuple[tuple[str, str], str]]]
+_PAIR_SOURCES: dict[str, PairSource] = {}
 
 
 class GrantRefused(ValueError):
@@ -46,14 +48,25 @@ class GrantRefused(ValueError):
         )
 
 
-def on_check(name: str, check: GrantCheck) -> None:
-    """Register a check every grant passes (registering a name again replaces it)."""
-    _CHECKS[name] = check
+def on_pairs(name: str, source: PairSource) -> None:
+    """Register a source of incompatible role pairs (registering a name again replaces it)."""
+    _PAIR_SOURCES[name] = source
 
 
-def conflicts_of(user: User, role: Role, department: Department | None = None) -> list[str]:
-    """What granting ``role`` to ``user`` would conflict with (every registered check)."""
-    return [conflict for check in _CHECKS.values() for conflict in check(user, role, department)]
+def conflicts_between(held: set[str], role_key: str) -> list[str]:
+    """The declared pairs that ``role_key`` would complete with the roles in ``held``."""
+    return [
+        f"{label} ({first}, {second})"
+        for source in _PAIR_SOURCES.values()
+        for (first, second), label in source()
+        if role_key in (first, second) and ({first, second} - {role_key}) & held
+    ]
+
+
+def conflicts_of(user: User, role: Role) -> list[str]:
+    """What granting ``role`` to ``user`` would join, given the roles they hold in force now."""
+    now = utcnow()
+    return conflicts_between({a.role.key for a in user.role_assignments if a.in_force(now)}, role.key)
 
 
 def end_of(day: date) -> datetime:
@@ -152,7 +165,7 @@ def grant_role(
             _event(held, user, "extended", by=by, reason=reason)
             _audit(actions.ROLE_GRANT, user, held, extended=True, reason=reason)
         return held
-    conflicts = conflicts_of(user, role, department)
+    conflicts = conflicts_of(user, role)
     if conflicts and not override_reason:
         raise GrantRefused(conflicts)
     if held is not None:  # ended but not yet removed by the due work: it starts again

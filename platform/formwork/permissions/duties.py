@@ -1,8 +1,8 @@
 """Segregation of duties (不相容职务分离): pairs of roles one person must not hold together,
 declared in the permission definitions (``segregation_of_duties``).
 
-``declared_pairs()`` reads them from the definitions in force; ``grant_conflicts`` is the check
-every role grant passes (registered with ``org.grants.on_check`` by the wiring): granting one
+``declared_pairs()`` reads them from the definitions in force; ``pairs_for_grants`` is what
+every role grant checks (registered with ``org.grants.on_pairs`` by the wiring): granting one
 role of a pair to a person who holds the other in force is a conflict, refused unless the
 administrator records an override reason. ``holders_of_both()`` lists the people who hold a
 pair anyway (granted with an override, or before the pair was declared), for the review.
@@ -19,7 +19,7 @@ from ..definitions import store
 from ..definitions.problems import Problem
 from ..extensions import db
 from ..i18n import localized
-from ..org.models import Department, Role, RoleAssignment, User, in_force
+from ..org.models import Role, RoleAssignment, in_force
 from ..request_memo import once
 from .model import KIND
 
@@ -50,17 +50,9 @@ def declared_pairs() -> tuple[Pair, ...]:
     return once("segregation of duties", _read, tables=("definition_versions",))
 
 
-def grant_conflicts(user: User, role: Role, department: Department | None = None) -> list[str]:
-    """What granting ``role`` to ``user`` would join, as people read it ("cashier + finance_reviewer")."""
-    pairs = [pair for pair in declared_pairs() if role.key in pair.roles]
-    if not pairs:
-        return []
-    held = {a.role.key for a in user.role_assignments if a.in_force()}
-    return [
-        f"{pair.label()} ({pair.roles[0]}, {pair.roles[1]})"
-        for pair in pairs
-        if (set(pair.roles) - {role.key}) & held
-    ]
+def pairs_for_grants() -> list[tuple[tuple[str, str], str]]:
+    """The declared pairs as ``org.grants`` checks them: (roles, label)."""
+    return [(pair.roles, pair.label()) for pair in declared_pairs()]
 
 
 def holders_of_both() -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...extensions import db
+from .. import grants
 from ..admin_input import DEPARTMENT_CODE, EMAIL, ROLE_KEY, USERNAME
 from ..admin_scope import AdminScope
 from ..models import Department, Role, RoleAssignment, User
@@ -549,11 +550,37 @@ class _Checker:
                 )
                 continue
             seen[key] = row.line
-            label = f"{username}: {role}" + (f" ({department})" if department else "")
             held = key in self.held
+            if not held and self._conflicts(row, username, role):
+                continue
+            label = f"{username}: {role}" + (f" ({department})" if department else "")
             self.plan.changes.append(Change(GRANTS, row.line, label, UNCHANGED if held else CREATE))
             if not held:
                 self.plan.grants.append(key)
+
+    def _conflicts(self, row: Row, username: str, role: str) -> bool:
+        """A new grant joining a pair of incompatible roles (segregation of duties) is refused:
+        such a grant needs an administrator's override reason, given on the person's page."""
+        snap = self.snap
+        keys = {ident: key for key, ident in snap.roles.items()}
+        user = snap.users.get(username)
+        held = {
+            keys[role_id] for user_id, role_id, _d in snap.grants if user is not None and user_id == user.id
+        }
+        held |= {other for name, other, _d in self.plan.grants if name == username}
+        conflicts = grants.conflicts_between(held, role)
+        if conflicts:
+            self.problem(
+                GRANTS,
+                row,
+                "role",
+                _(
+                    "This role may not be held with the person's other roles (%(conflicts)s); grant it on "
+                    "the person's page with an override reason.",
+                    conflicts="; ".join(conflicts),
+                ),
+            )
+        return bool(conflicts)
 
     def _held(self, row: Row) -> tuple[str, str, str | None] | None:
         snap = self.snap
