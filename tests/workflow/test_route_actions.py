@@ -119,6 +119,12 @@ def trail(record: Record, *actions: str) -> list[TrailEntry]:
     return list(db.session.scalars(query))
 
 
+def declare_pair(monkeypatch, roles: tuple[str, str], label: str) -> None:
+    """Declare two roles incompatible (segregation of duties) for this test only."""
+    monkeypatch.setattr(grants, "_PAIR_SOURCES", dict(grants._PAIR_SOURCES))
+    grants.on_pairs("test_pair", lambda: [(roles, label)])
+
+
 GRANT = """\
 on_approved:
   - grant_role: {field: role}
@@ -310,13 +316,7 @@ def test_a_retried_decision_grants_once(form, monkeypatch):
 
 def test_a_refused_grant_refuses_the_decision_and_changes_nothing(form, monkeypatch, client, bearer):
     publish_route(GRANT)
-    monkeypatch.setitem(
-        grants._CHECKS,
-        "test_conflict",
-        lambda person, role, department: (
-            ["Finance reviewer + Employee"] if role.key == "finance_reviewer" else []
-        ),
-    )
+    declare_pair(monkeypatch, ("finance_reviewer", "employee"), "Finance reviewer + Employee")
     record = submit(until=until_day(30).isoformat())
     task = review_task(record)
     trail_before = len(trail(record))
@@ -364,9 +364,7 @@ def test_a_missing_end_date_refuses_rather_than_granting_for_ever(form):
 
 def test_the_task_page_shows_a_refused_grant(form, monkeypatch, client, login, csrf_token):
     publish_route(GRANT)
-    monkeypatch.setitem(
-        grants._CHECKS, "test_conflict", lambda person, role, department: ["Reviewer + Payer"]
-    )
+    declare_pair(monkeypatch, ("finance_reviewer", "employee"), "Reviewer + Payer")
     record = submit(until=until_day(30).isoformat())
     task = review_task(record)
     login(client, "carol")
