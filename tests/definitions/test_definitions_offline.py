@@ -97,7 +97,7 @@ def test_the_shipped_folder_is_valid_on_a_fresh_instance_in_a_real_process(insta
 def test_the_shipped_folder_is_valid_in_process(instance):
     result = _validate(str(SHIPPED))
     assert result.exit_code == 0, result.output
-    assert "21 definition(s) valid (organisation:" in result.output
+    assert "23 definition(s) valid (organisation:" in result.output
     assert not instance.exists()
 
 
@@ -162,8 +162,8 @@ def test_without_an_organisation_file_names_are_a_warning(instance, copy):
     assert result.exit_code == 0, result.output
     assert "warning: the users, roles and departments this route names were not checked" in result.output
     assert (
-        "6 warning(s)" in result.output and "organisation: none" in result.output
-    )  # 3 routes, 3 permission files
+        "7 warning(s)" in result.output and "organisation: none" in result.output
+    )  # 4 routes, 3 permission files
     strict = _validate("--strict", str(copy))
     assert strict.exit_code == 1
     given = _validate("--org", str(SHIPPED / "org" / "demo.yaml"), str(copy))

@@ -10,10 +10,11 @@ from formwork.demo import DEMO_PASSWORD, seed_demo_org
 from formwork.extensions import db
 from formwork.org.models import Department, Role, RoleAssignment, User
 
-# CONTRACT.md, "Demo organisation" (plus the analyst role for admin, so they can publish definitions).
+# CONTRACT.md, "Demo organisation" (plus the analyst role for admin, so they can publish definitions, and
+# security_owner, so they approve permission requests).
 CONTRACT_USERS = {
     #  user:    (department, roles, manager)
-    "admin": ("HQ", {"administrator", "analyst"}, None),
+    "admin": ("HQ", {"administrator", "analyst", "security_owner"}, None),
     "dave": ("HQ", {"cfo"}, None),
     "bob": ("SALES", set(), "dave"),
     "alice": ("SALES", {"employee"}, "bob"),

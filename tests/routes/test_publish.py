@@ -49,6 +49,7 @@ def test_shipped_routes_are_discovered_and_valid(app, demo_org):
         "expense_claim.yaml",
         "purchase_request.yaml",
         "contract_payment.yaml",
+        "permission_request.yaml",
     }
     assert [str(p) for item in check_files(files) for p in item.problems] == []
 
@@ -59,7 +60,7 @@ def test_a_folder_publishes_forms_then_routes_in_one_run(app, demo_org, definiti
     assert kinds == sorted(kinds, key=("form", "route").index)  # forms first
     assert all(r.created for r in results)
     # Every route was published against its form of the same run.
-    for key in ("expense_claim", "purchase_request", "contract_payment"):
+    for key in ("expense_claim", "purchase_request", "contract_payment", "permission_request"):
         route = route_for_form(key)
         assert route is not None and form_for_route(route).key == key
     # Publishing again changes nothing.
@@ -173,7 +174,7 @@ def test_demo_contract_payment_route(app, demo_org):
 
 def test_cli_validates_and_publishes_routes(app, demo_org, runner, definitions_copy):
     result = runner.invoke(args=["definitions", "validate", str(definitions_copy)])
-    assert result.exit_code == 0 and "6 definition(s) valid" in result.output, result.output
+    assert result.exit_code == 0 and "8 definition(s) valid" in result.output, result.output
     path = definitions_copy / "routes" / "expense_claim.yaml"
     path.write_text(
         path.read_text("utf-8").replace(

@@ -30,6 +30,7 @@ from ..forms.model import compile_form
 from ..plugins import current_registry
 from ..rules import RulesEngineError, compile_ruleset, ruleset_name
 from . import facts as fact_registry
+from .actions import compile_actions
 from .model import Alert, ApproverKind, ApproverSpec, Branch, Case, Deadline, Node, Parallel, RouteModel, Step
 from .references import DatabaseOrg
 
@@ -529,6 +530,7 @@ def compile_route(
             )
         seen_alerts.setdefault(spec["key"], index)
 
+    actions = compile_actions(content, compiler.problem, form, org)
     used_facts = _used_facts(compiler, fact_types)
     settings = _fact_settings(compiler, used_facts, registry)
     warnings = _freely_keyed_facts(compiler, used_facts, settings, registry)
@@ -557,6 +559,8 @@ def compile_route(
         type_env=compiler.env,
         compiled_conditions=dict(compiler.compiled),
         warnings=tuple(warnings),
+        on_approved=actions["on_approved"],
+        on_rejected=actions["on_rejected"],
     )
 
 

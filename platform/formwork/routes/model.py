@@ -112,6 +112,28 @@ class Alert:
     pointer: str = ""
 
 
+# What a route does when a request ends (``on_approved`` / ``on_rejected``): give a role, or take one back.
+ActionKind = Literal["grant_role", "revoke_role"]
+
+
+@dataclass(frozen=True)
+class RouteAction:
+    """One action run in the transaction of the decision that ends the request (workflow.route_actions).
+
+    Each reference is either a literal or the key of a form field holding it (``*_field``).
+    """
+
+    kind: ActionKind
+    role: str | None = None  # a role key
+    role_field: str | None = None  # or a choice/text field holding one
+    to_field: str | None = None  # a user field; None: the submitter
+    until_field: str | None = None  # a date field: the grant ends at the end of that business day
+    department: str | None = None  # a department code: the grant is limited to it
+    department_field: str | None = None  # or a department field
+    reason_field: str | None = None  # a text field recorded as the grant's reason
+    pointer: str = ""
+
+
 @dataclass
 class RouteModel:
     key: str
@@ -146,3 +168,6 @@ class RouteModel:
     # Things worth knowing that do not stop publishing (definitions.problems.Problem, warning=True),
     # e.g. a budget chosen by a field the submitter may set to anything.
     warnings: tuple[object, ...] = ()
+    # Run when the request ends approved / rejected (see RouteAction).
+    on_approved: tuple[RouteAction, ...] = ()
+    on_rejected: tuple[RouteAction, ...] = ()

@@ -54,6 +54,9 @@ ACTION_LABELS: dict[str, Any] = {
     "cancelled": _l("Cancelled"),
     "hand_over": _l("Handed over: the person left"),
     "new_head": _l("Sent to the department's new head"),
+    "role_granted": _l("Role granted"),
+    "role_revoked": _l("Role revoked"),
+    "role_not_held": _l("Role not held: nothing to revoke"),
 }
 
 

@@ -95,7 +95,7 @@ from ..routes.conditions import holding
 from ..routes.facts import DUPLICATE_INVOICES, duplicate_invoice_claims
 from ..routes.model import Branch, Parallel, RouteModel, Step
 from ..rules import RulesEngineError
-from . import approvers
+from . import approvers, route_actions
 from .delegation import delegate_for, delegates_for, role_holders_with_absence
 from .errors import InvalidDecision
 from .models import (
@@ -1185,6 +1185,11 @@ class Walker:
         self.process.finished_at = self.now
         self.record.status = status
         self.trail(status)
+        # Granting or revoking a role: in this transaction, so it stands or falls with the decision.
+        if status == APPROVED:
+            route_actions.run(self, status, self.route.on_approved)
+        elif status == REJECTED:
+            route_actions.run(self, status, self.route.on_rejected)
         if status != WITHDRAWN:
             self.notify([self.submitter], status)
 
