@@ -483,3 +483,13 @@ def test_the_template_has_the_three_sheets_and_imports_as_nothing(demo_org):
     assert "employee" in " ".join(str(row[0]) for row in book["README"].iter_rows(values_only=True))
     plan = onboarding.preview(demo_org["admin"], found.data, found.filename)
     assert plan.ok and not plan.changes
+
+
+def test_a_name_with_a_control_character_exports_without_it(demo_org):
+    # Names typed through the API may hold characters a worksheet cannot: the export leaves them out.
+    _user("alice").display_name = "Alice\x01 Wang"
+    db.session.commit()
+    exported = onboarding.export(demo_org["admin"], "xlsx")
+    sheet = load_workbook(io.BytesIO(exported.data))["users"]
+    names = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "Alice Wang" in names

@@ -173,3 +173,10 @@ def test_an_import_cannot_join_incompatible_roles(duties, demo_org):
     # grace is the cashier already; alice would get both from the same file.
     assert refused == {("grants", 2, "role"), ("grants", 4, "role")}
     assert "cashier, finance_reviewer" in plan.problems[0].message
+
+
+def test_names_with_control_characters_are_refused(admin):
+    answer = admin(
+        "POST", "/api/admin/users", {"username": "zed", "display_name": "Zed\x07", "department": "SALES"}
+    )
+    assert answer.status_code == 422 and answer.get_json()["field"] == "display_name"

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ..exports.records import FORMULA_STARTS
 from .service import Card, Series, card_json, change_text
@@ -53,9 +54,12 @@ def rows(cards: list[Card], series: list[Series], locale: str) -> list[list[Any]
 
 
 def _safe(value: Any) -> Any:
-    # Text a spreadsheet would run as a formula (a department named "=cmd|…") is kept as text.
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    # Text a spreadsheet would run as a formula (a department named "=cmd|…") is kept as text;
+    # control characters a sheet cannot hold are left out.
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

@@ -7,6 +7,7 @@ The pages and the API hand the same raw values to ``org.administration``; a bad 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -48,6 +49,9 @@ def text(value: Any, field: str, *, max_length: int, required: bool = True) -> s
     value = " ".join(value.split())
     if NUL in value:
         raise AdminRefused(field, _("The text must not contain the NUL character."))
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        # Invisible control characters make names that look alike and break spreadsheets.
+        raise AdminRefused(field, _("The text must not contain control characters."))
     if len(value) > max_length:
         raise AdminRefused(field, _("At most %(n)s characters.", n=max_length))
     return value

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import TYPE_FORMULA, TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_FORMULA, TYPE_STRING
 
 DEPARTMENTS = "departments"
 USERS = "users"
@@ -310,8 +310,9 @@ def write_xlsx(tables: dict[str, list[list[str]]], notes: list[str] | None = Non
 
 
 def _text_cell(sheet: Any, value: str) -> Any:
-    # Always a string cell: openpyxl would otherwise store "=..." as a formula.
-    cell = WriteOnlyCell(sheet, value=safe(value))
+    # Always a string cell: openpyxl would otherwise store "=..." as a formula. Control characters
+    # a sheet cannot hold (a name typed with one through the API) are left out, not a failed export.
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", safe(value)))
     cell.data_type = TYPE_STRING
     return cell
 
