@@ -78,6 +78,16 @@ def test_a_grant_until_a_date_ends_with_that_day(admin, monkeypatch):
     assert audit.action == "role.revoke" and json.loads(audit.details)["expired"] is True
 
 
+def test_a_grant_ended_but_not_yet_removed_starts_anew_with_its_end_kept(admin, monkeypatch):
+    today = business_time.today()
+    admin("POST", "/api/admin/grants", {"user": "alice", "role": "cfo", "until": today.isoformat()})
+    later(monkeypatch, business_time.day_end(today) + timedelta(hours=1))
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    again = admin("POST", "/api/admin/grants", {"user": "alice", "role": "cfo", "until": tomorrow})
+    assert again.status_code == 201
+    assert events("alice") == [("granted", None), ("expired", None), ("granted", None)]
+
+
 def test_regranting_extends_and_never_shortens(admin):
     today = business_time.today()
     first = admin("POST", "/api/admin/grants", {"user": "alice", "role": "cfo", "until": today.isoformat()})

@@ -127,6 +127,18 @@ def test_the_message_reads_in_each_language(alerting, client, bearer):
     assert "告警" in subject and "销售" in body
 
 
+def test_each_period_is_judged_on_its_own(alerting):
+    claim(alerting, "alice", "700.00")
+    kpi_alerts.run(utcnow())
+    assert levels() == [("HQ", "normal", "warning"), ("SALES", "normal", "warning")]
+    # Last month's warning does not hide this month's: recorded as if told in another period.
+    db.session.query(KpiAlert).update({KpiAlert.period: "1999-01"})
+    db.session.commit()
+    assert len(alerts.check(current_kpis()["a_spent"], current_kpis(), utcnow())) == 2
+    db.session.commit()
+    assert [a.period for a in db.session.query(KpiAlert).order_by(KpiAlert.id)][2:] == [this_month()[:7]] * 2
+
+
 def test_period_turn_and_recheck_interval_make_a_check_due(alerting, app):
     kpi = current_kpis()["a_spent"]
     now = utcnow()

@@ -10,9 +10,10 @@ a record of a form the KPI reads changed since the last check (one index probe p
 filters on ``$today``). ``formwork due run`` runs the checks; the writers of records do nothing
 more than they did.
 
-The latest ``KpiAlert`` per (KPI, department) is the level last told; a check that finds the
-same level writes nothing, so an alert is not repeated while its level holds. A level first
-seen is compared with ``normal``: a KPI that starts within its target says nothing. The KPI's
+The latest ``KpiAlert`` per (KPI, department) in the period is the level last told; a check that
+finds the same level writes nothing, so an alert is not repeated while its level holds. A level
+first seen in a period is compared with ``normal``: a KPI within its target says nothing, and a
+new period that goes over again is told again. The KPI's
 ``KpiWatch`` row is locked for the check, so two due runs at once tell people once.
 
 Telling people is the caller's (``notifications.kpi_alerts``): this module is below the outbox.
@@ -144,9 +145,13 @@ def _lock_watch(kpi: Kpi, now: datetime, label: str) -> KpiWatch:
     ).one()
 
 
-def _last_levels(key: str) -> dict[int | None, str]:
+def _last_levels(key: str, period: str) -> dict[int | None, str]:
+    """The level last told per department in ``period``: each period is judged on its own, so a
+    new month starts from normal (a department over its budget again is news again)."""
     latest = (
-        sa.select(sa.func.max(KpiAlert.id)).where(KpiAlert.kpi_key == key).group_by(KpiAlert.department_id)
+        sa.select(sa.func.max(KpiAlert.id))
+        .where(KpiAlert.kpi_key == key, KpiAlert.period == period)
+        .group_by(KpiAlert.department_id)
     )
     rows = db.session.execute(
         sa.select(KpiAlert.department_id, KpiAlert.level).where(KpiAlert.id.in_(latest))
@@ -169,7 +174,7 @@ def check(kpi: Kpi, kpis: Mapping[str, Kpi], now: datetime) -> list[Change]:
         values = [(row.dimensions["department"], row.value) for row in result.rows]
     else:
         values = [(None, result.total.value)]
-    previous = _last_levels(kpi.key)
+    previous = _last_levels(kpi.key, label)
     departments = result.departments
     changes: list[Change] = []
     for department_id, value in values:

@@ -168,7 +168,9 @@ def grant_role(
     conflicts = conflicts_of(user, role)
     if conflicts and not override_reason:
         raise GrantRefused(conflicts)
-    if held is not None:  # ended but not yet removed by the due work: it starts again
+    if held is not None:  # ended but not yet removed by the due work: its end is kept, then anew
+        _event(held, user, "expired", by=None)
+        _audit(actions.ROLE_REVOKE, user, held, expired=True)
         user.role_assignments.remove(held)
         db.session.flush()
     assignment = RoleAssignment(
