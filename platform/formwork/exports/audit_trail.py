@@ -20,8 +20,6 @@ first, a page at a time, keyset on the id (``before``).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -30,9 +28,6 @@ from typing import Any
 
 from flask import Response, current_app, stream_with_context
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, select
 
 from .. import business_time
@@ -47,7 +42,8 @@ from ..permissions.model import Right
 from ..permissions.subject import OrgTree
 from ..records import access
 from ..records.models import Record
-from .records import MEDIA_TYPES, ExportError, _csv_text, _text, too_many_rows, xlsx_max_rows
+from . import tables
+from .records import MEDIA_TYPES, ExportError, _text
 
 ADMINISTRATOR = access.ADMINISTRATOR
 MAX_TEXT = 120
@@ -377,42 +373,11 @@ def rows(user: Any, scope: Scope, query: Query) -> Iterator[list[Any]]:
 
 
 def csv_chunks(user: Any, scope: Scope, query: Query) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(_columns())
-    yield "\ufeff" + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    for count, row in enumerate(rows(user, scope, query), start=1):
-        writer.writerow([_csv_text(value) for value in row])
-        if count % CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return tables.csv_chunks(_columns(), rows(user, scope, query), CHUNK)
 
 
 def xlsx_bytes(user: Any, scope: Scope, query: Query) -> bytes:
-    limit = xlsx_max_rows()
-    table = []
-    for row in rows(user, scope, query):
-        table.append(row)
-        if len(table) > limit:
-            raise too_many_rows()
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Audit trail")[:31])
-    bold = Font(bold=True)
-    header = []
-    for label in _columns():
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in table:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tables.workbook(_("Audit trail"), _columns(), rows(user, scope, query))
 
 
 def response(user: Any, scope: Scope, query: Query, fmt: str) -> Response:

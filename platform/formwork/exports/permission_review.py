@@ -9,17 +9,12 @@ The lines themselves are ``permissions.review``'s.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, stream_with_context
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, func, or_, select
 
 from .. import business_time
@@ -30,7 +25,8 @@ from ..input_limits import find_nul, row_id
 from ..org.admin_scope import AdminScope
 from ..org.models import User
 from ..permissions import duties, review
-from .records import MEDIA_TYPES, ExportError, _csv_text, _text, too_many_rows, xlsx_max_rows
+from . import tables
+from .records import MEDIA_TYPES, ExportError, _text
 
 FORMATS = ("csv", "xlsx")
 MAX_TEXT = 120
@@ -217,42 +213,11 @@ def rows(scope: AdminScope, query: Query, conflicts: Any = None) -> Iterator[lis
 
 
 def csv_chunks(scope: AdminScope, query: Query, conflicts: Any = None) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns())
-    yield "\ufeff" + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    for count, row in enumerate(rows(scope, query, conflicts), start=1):
-        writer.writerow([_csv_text(value) for value in row])
-        if count % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return tables.csv_chunks(columns(), rows(scope, query, conflicts))
 
 
 def xlsx_bytes(scope: AdminScope, query: Query, conflicts: Any = None) -> bytes:
-    limit = xlsx_max_rows()
-    table = []
-    for row in rows(scope, query, conflicts):
-        table.append(row)
-        if len(table) > limit:
-            raise too_many_rows()
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Permission review")[:31])
-    bold = Font(bold=True)
-    header = []
-    for label in columns():
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in table:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tables.workbook(_("Permission review"), columns(), rows(scope, query, conflicts))
 
 
 def response(user: Any, scope: AdminScope, query: Query, fmt: str, conflicts: Any = None) -> Response:
